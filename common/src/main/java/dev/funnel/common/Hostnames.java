@@ -1,0 +1,75 @@
+package dev.funnel.common;
+
+import java.util.Locale;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/**
+ * The naming rules of Funnel. A public name is {@code NODE.TAILNET.DOMAIN}; node and tailnet names
+ * are single DNS labels. Every function is pure.
+ */
+public final class Hostnames {
+
+  private static final Pattern LABEL = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
+  private static final Pattern IPV4 = Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}");
+
+  private Hostnames() {
+  }
+
+  /** True when {@code s} is a lower-case DNS label: {@code [a-z0-9-]}, 1–63, no hyphen at either end. */
+  public static boolean isLabel(String s) {
+    return s != null && LABEL.matcher(s).matches();
+  }
+
+  /**
+   * Normalises a server name as a client sent it: lower case, one trailing dot removed.
+   * Returns empty for names that can never be routed: empty, IP literals, bad characters.
+   */
+  public static Optional<String> normalise(String serverName) {
+    if (serverName == null) {
+      return Optional.empty();
+    }
+    String name = serverName.toLowerCase(Locale.ROOT);
+    if (name.endsWith(".")) {
+      name = name.substring(0, name.length() - 1);
+    }
+    if (name.isEmpty() || name.length() > 253 || IPV4.matcher(name).matches() || name.contains(":")) {
+      return Optional.empty();
+    }
+    for (String label : name.split("\\.", -1)) {
+      if (!isLabel(label)) {
+        return Optional.empty();
+      }
+    }
+    return Optional.of(name);
+  }
+
+  /**
+   * Splits a normalised name into its node and tailnet under {@code domain}; empty when the name is
+   * not exactly {@code NODE.TAILNET.DOMAIN}.
+   */
+  public static Optional<FunnelName> parse(String normalisedName, String domain) {
+    String suffix = "." + domain;
+    if (!normalisedName.endsWith(suffix)) {
+      return Optional.empty();
+    }
+    String head = normalisedName.substring(0, normalisedName.length() - suffix.length());
+    int dot = head.indexOf('.');
+    if (dot < 0 || head.indexOf('.', dot + 1) >= 0) {
+      return Optional.empty();
+    }
+    String node = head.substring(0, dot);
+    String tailnet = head.substring(dot + 1);
+    if (!isLabel(node) || !isLabel(tailnet)) {
+      return Optional.empty();
+    }
+    return Optional.of(new FunnelName(node, tailnet, domain));
+  }
+
+  /** A public node name, {@code node.tailnet.domain}. */
+  public record FunnelName(String node, String tailnet, String domain) {
+    public String fqdn() {
+      return node + "." + tailnet + "." + domain;
+    }
+  }
+}

@@ -1,0 +1,37 @@
+package dev.funnel.common.bus;
+
+/**
+ * Every event-bus address Funnel uses. Services find each other only through these; the message
+ * records that travel on each are named next to it.
+ */
+public final class Addresses {
+
+  private Addresses() {
+  }
+
+  /** {@link ResolveRequest} → {@link Route}, or a failure coded by {@link ResolveFailure}. */
+  public static final String REGISTRY_RESOLVE = "funnel.registry.resolve";
+
+  /** {@link NodeLogin} → {@link NodeSession}, or a failure coded by {@link LoginFailure}. */
+  public static final String REGISTRY_LOGIN = "funnel.registry.login";
+
+  /** {@link LeaseRenewal} → {@link LeaseRenewal.Ack}; a lease the registry does not know fails with {@link LoginFailure#LEASE_UNKNOWN}. */
+  public static final String REGISTRY_RENEW = "funnel.registry.renew";
+
+  /** {@link SessionClosed} → an empty reply. Sent by the gateway when a node's control channel ends. */
+  public static final String REGISTRY_SESSION_CLOSED = "funnel.registry.session-closed";
+
+  /** {@link PortsUpdate} → {@link NodeSession}: a node changed what it funnels, at run time. */
+  public static final String REGISTRY_PORTS = "funnel.registry.ports";
+
+  /** Published {@link RouteChanged}: drop cached routes for a host (or all). */
+  public static final String ROUTES_CHANGED = "funnel.registry.routes-changed";
+
+  /** Published {@link SessionKick}: a gateway holding that node's session must close it now. */
+  public static final String SESSION_KICK = "funnel.gateway.kick";
+
+  /** {@link OpenRequest} → {@link OpenReply}, or a failure coded by {@link OpenFailure}. */
+  public static String gatewayOpen(String gatewayId) {
+    return "funnel.gateway." + gatewayId + ".open";
+  }
+}

@@ -1,0 +1,59 @@
+package dev.funnel.common.options;
+
+import dev.funnel.common.net.HostPort;
+import io.vertx.core.net.TrustOptions;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Options of the node agent (the device side). */
+public class NodeOptions {
+
+  public static final long DEFAULT_DIAL_TIMEOUT_MILLIS = 5_000;
+  public static final long DEFAULT_BACKOFF_MIN_MILLIS = 500;
+  public static final long DEFAULT_BACKOFF_MAX_MILLIS = 30_000;
+  public static final long DEFAULT_LOCAL_DIAL_TIMEOUT_MILLIS = 5_000;
+
+  private List<HostPort> servers = new ArrayList<>();
+  private int sessions = 1;
+  private String authKey;
+  private String hostname;
+  private TrustOptions trust;
+  private Path stateDir = Path.of(".funnel-node");
+  private Map<Integer, ServeTarget> serve = new LinkedHashMap<>();
+  /** 0: none; 1 or 2: PROXY protocol version sent to {@code tcp://} targets. */
+  private int proxyProtocol;
+  private long dialTimeoutMillis = DEFAULT_DIAL_TIMEOUT_MILLIS;
+  private long backoffMinMillis = DEFAULT_BACKOFF_MIN_MILLIS;
+  private long backoffMaxMillis = DEFAULT_BACKOFF_MAX_MILLIS;
+  private long localDialTimeoutMillis = DEFAULT_LOCAL_DIAL_TIMEOUT_MILLIS;
+
+  public List<HostPort> getServers() { return servers; }
+  public NodeOptions setServers(List<HostPort> servers) { this.servers = new ArrayList<>(servers); return this; }
+  public int getSessions() { return sessions; }
+  public NodeOptions setSessions(int sessions) { this.sessions = sessions; return this; }
+  public String getAuthKey() { return authKey; }
+  public NodeOptions setAuthKey(String authKey) { this.authKey = authKey; return this; }
+  public String getHostname() { return hostname; }
+  public NodeOptions setHostname(String hostname) { this.hostname = hostname; return this; }
+  /** Trust for the gateway's certificate (the server's CA). */
+  public TrustOptions getTrust() { return trust; }
+  public NodeOptions setTrust(TrustOptions trust) { this.trust = trust; return this; }
+  public Path getStateDir() { return stateDir; }
+  public NodeOptions setStateDir(Path stateDir) { this.stateDir = stateDir; return this; }
+  /** Public port → target. */
+  public Map<Integer, ServeTarget> getServe() { return serve; }
+  public NodeOptions setServe(Map<Integer, ServeTarget> serve) { this.serve = new LinkedHashMap<>(serve); return this; }
+  public int getProxyProtocol() { return proxyProtocol; }
+  public NodeOptions setProxyProtocol(int proxyProtocol) { this.proxyProtocol = proxyProtocol; return this; }
+  public long getDialTimeoutMillis() { return dialTimeoutMillis; }
+  public NodeOptions setDialTimeoutMillis(long dialTimeoutMillis) { this.dialTimeoutMillis = dialTimeoutMillis; return this; }
+  public long getBackoffMinMillis() { return backoffMinMillis; }
+  public NodeOptions setBackoffMinMillis(long backoffMinMillis) { this.backoffMinMillis = backoffMinMillis; return this; }
+  public long getBackoffMaxMillis() { return backoffMaxMillis; }
+  public NodeOptions setBackoffMaxMillis(long backoffMaxMillis) { this.backoffMaxMillis = backoffMaxMillis; return this; }
+  public long getLocalDialTimeoutMillis() { return localDialTimeoutMillis; }
+  public NodeOptions setLocalDialTimeoutMillis(long localDialTimeoutMillis) { this.localDialTimeoutMillis = localDialTimeoutMillis; return this; }
+}

@@ -1,0 +1,200 @@
+package dev.funnel.common.peerapi;
+
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Messages of the node ⇄ gateway control channel, each one {@link ControlFrames frame}.
+ *
+ * <pre>
+ * control connection:  gateway → Challenge;  node → Hello;  gateway → Welcome | Refused;
+ *                      then Ping/Pong both ways, OpenData (gateway → node), ServeUpdate and
+ *                      SignRequest (node → gateway), SignReply and Bye (gateway → node).
+ * data connection:     node → DataHello; then nothing until the gateway writes an ingress offer.
+ * </pre>
+ */
+public sealed interface ControlMessage {
+
+  /** Protocol version a node speaks in {@link Hello}. */
+  int VERSION = 1;
+
+  JsonObject toJson();
+
+  default Buffer encode() {
+    return ControlFrames.encode(toJson());
+  }
+
+  /** A frame that is JSON but not a message we know, or misses a field. */
+  final class InvalidMessage extends RuntimeException {
+    public InvalidMessage(String reason) {
+      super(reason, null, false, false);
+    }
+  }
+
+  /** Gateway's first frame: a nonce the node signs with its node key, so a login cannot be replayed. */
+  record Challenge(String nonce) implements ControlMessage {
+    public JsonObject toJson() {
+      return new JsonObject().put("type", "challenge").put("nonce", nonce);
+    }
+  }
+
+  /** Node's login. {@code nodePublicKey}/{@code proof} are base64 (X.509 SubjectPublicKeyInfo / signature over the nonce). */
+  record Hello(int version, String authKey, String hostname, List<Integer> ports, String nodePublicKey,
+               String proof) implements ControlMessage {
+    public Hello {
+      ports = List.copyOf(ports);
+    }
+
+    public JsonObject toJson() {
+      return new JsonObject().put("type", "hello").put("version", version).put("authKey", authKey)
+          .put("hostname", hostname).put("ports", new JsonArray(ports))
+          .put("nodePublicKey", nodePublicKey).put("proof", proof);
+    }
+
+    @Override
+    public String toString() {
+      return "Hello[hostname=" + hostname + ", ports=" + ports + "]";
+    }
+  }
+
+  /** Session admitted. Data connections present {@code sessionId} and {@code dataSecret}. */
+  record Welcome(String sessionId, String nodeId, String fqdn, String dataSecret, long heartbeatMillis,
+                 int poolSize, List<Integer> ports) implements ControlMessage {
+    public Welcome {
+      ports = List.copyOf(ports);
+    }
+
+    public JsonObject toJson() {
+      return new JsonObject().put("type", "welcome").put("sessionId", sessionId).put("nodeId", nodeId)
+          .put("fqdn", fqdn).put("dataSecret", dataSecret).put("heartbeatMillis", heartbeatMillis)
+          .put("poolSize", poolSize).put("ports", new JsonArray(ports));
+    }
+
+    @Override
+    public String toString() {
+      return "Welcome[sessionId=" + sessionId + ", fqdn=" + fqdn + ", ports=" + ports + "]";
+    }
+  }
+
+  /** Login refused; {@code code} is a {@code LoginFailure} name (or PROTOCOL), and the gateway closes. */
+  record Refused(String code, String message) implements ControlMessage {
+    public JsonObject toJson() {
+      return new JsonObject().put("type", "refused").put("code", code).put("message", message);
+    }
+  }
+
+  record Ping(long seq) implements ControlMessage {
+    public JsonObject toJson() {
+      return new JsonObject().put("type", "ping").put("seq", seq);
+    }
+  }
+
+  record Pong(long seq) implements ControlMessage {
+    public JsonObject toJson() {
+      return new JsonObject().put("type", "pong").put("seq", seq);
+    }
+  }
+
+  /** Gateway asks the node to open {@code count} more data connections. */
+  record OpenData(int count) implements ControlMessage {
+    public JsonObject toJson() {
+      return new JsonObject().put("type", "open-data").put("count", count);
+    }
+  }
+
+  /** First frame of a data connection. */
+  record DataHello(String sessionId, String dataSecret) implements ControlMessage {
+    public JsonObject toJson() {
+      return new JsonObject().put("type", "data-hello").put("sessionId", sessionId).put("dataSecret", dataSecret);
+    }
+
+    @Override
+    public String toString() {
+      return "DataHello[sessionId=" + sessionId + "]";
+    }
+  }
+
+  /** Node now funnels exactly these ports (run-time serve change); gateway answers with a Welcome. */
+  record ServeUpdate(List<Integer> ports) implements ControlMessage {
+    public ServeUpdate {
+      ports = List.copyOf(ports);
+    }
+
+    public JsonObject toJson() {
+      return new JsonObject().put("type", "serve-update").put("ports", new JsonArray(ports));
+    }
+  }
+
+  /** Node asks the server's CA to sign a PKCS#10 CSR (PEM) for its own name. */
+  record SignRequest(String csrPem) implements ControlMessage {
+    public JsonObject toJson() {
+      return new JsonObject().put("type", "sign-request").put("csrPem", csrPem);
+    }
+  }
+
+  /** The signed chain (PEM), or an error saying why not. */
+  record SignReply(String certChainPem, String error) implements ControlMessage {
+    public JsonObject toJson() {
+      return new JsonObject().put("type", "sign-reply").put("certChainPem", certChainPem).put("error", error);
+    }
+  }
+
+  /** Gateway ends the session (node removed, key revoked, gateway stopping). */
+  record Bye(String reason) implements ControlMessage {
+    public JsonObject toJson() {
+      return new JsonObject().put("type", "bye").put("reason", reason);
+    }
+  }
+
+  /** Parses a frame's JSON into a message; throws {@link InvalidMessage} naming what is wrong. */
+  static ControlMessage fromJson(JsonObject json) {
+    try {
+      String type = json.getString("type");
+      if (type == null) {
+        throw new InvalidMessage("message without type");
+      }
+      return switch (type) {
+        case "challenge" -> new Challenge(required(json, "nonce"));
+        case "hello" -> new Hello(json.getInteger("version", 0), json.getString("authKey"),
+            required(json, "hostname"), ints(json.getJsonArray("ports")), json.getString("nodePublicKey"),
+            json.getString("proof"));
+        case "welcome" -> new Welcome(required(json, "sessionId"), required(json, "nodeId"), required(json, "fqdn"),
+            required(json, "dataSecret"), json.getLong("heartbeatMillis", 5000L), json.getInteger("poolSize", 4),
+            ints(json.getJsonArray("ports")));
+        case "refused" -> new Refused(required(json, "code"), json.getString("message", ""));
+        case "ping" -> new Ping(json.getLong("seq", 0L));
+        case "pong" -> new Pong(json.getLong("seq", 0L));
+        case "open-data" -> new OpenData(json.getInteger("count", 1));
+        case "data-hello" -> new DataHello(required(json, "sessionId"), required(json, "dataSecret"));
+        case "serve-update" -> new ServeUpdate(ints(json.getJsonArray("ports")));
+        case "sign-request" -> new SignRequest(required(json, "csrPem"));
+        case "sign-reply" -> new SignReply(json.getString("certChainPem"), json.getString("error"));
+        case "bye" -> new Bye(json.getString("reason", ""));
+        default -> throw new InvalidMessage("unknown message type " + type);
+      };
+    } catch (ClassCastException e) {
+      throw new InvalidMessage("field of the wrong type");
+    }
+  }
+
+  private static String required(JsonObject json, String field) {
+    String value = json.getString(field);
+    if (value == null) {
+      throw new InvalidMessage("missing field " + field);
+    }
+    return value;
+  }
+
+  private static List<Integer> ints(JsonArray array) {
+    List<Integer> out = new ArrayList<>();
+    if (array != null) {
+      for (int i = 0; i < array.size(); i++) {
+        out.add(array.getInteger(i));
+      }
+    }
+    return out;
+  }
+}
