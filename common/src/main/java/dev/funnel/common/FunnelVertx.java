@@ -3,6 +3,7 @@ package dev.funnel.common;
 import dev.funnel.common.bus.Messages;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import io.vertx.micrometer.MetricsDomain;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.micrometer.VertxPrometheusOptions;
 
@@ -22,6 +23,19 @@ public final class FunnelVertx {
             .setEnabled(true)
             .setJvmMetricsEnabled(true)
             .setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true)));
+  }
+
+  /**
+   * Options for a process that runs the node's tls-terminator: {@link #options()} without Vert.x's
+   * own HTTP-server metrics. In Vert.x 5.0.10 those metrics read a new connection's remote address
+   * on the transient TCP socket, before the HTTP connection exists; that consumes the client address
+   * Vert.x took from the PROXY protocol header, and every request then appears to come from the node
+   * agent (127.0.0.1). The terminator exports its own request metrics ({@code funnel_terminator_*}).
+   */
+  public static VertxOptions nodeOptions() {
+    VertxOptions options = options();
+    ((MicrometerMetricsOptions) options.getMetricsOptions()).addDisabledMetricsCategory(MetricsDomain.HTTP_SERVER);
+    return options;
   }
 
   /** A local (non-clustered) instance, codecs registered. */

@@ -15,6 +15,12 @@ public class NodeOptions {
   public static final long DEFAULT_BACKOFF_MIN_MILLIS = 500;
   public static final long DEFAULT_BACKOFF_MAX_MILLIS = 30_000;
   public static final long DEFAULT_LOCAL_DIAL_TIMEOUT_MILLIS = 5_000;
+  /**
+   * Once connected, the gateway must complete a login (Challenge, then Welcome or Refused) within
+   * this; it also bounds a data connection's Challenge, an ingress offer's head once it has begun,
+   * a ServeUpdate's answering Welcome, and a SignRequest's reply.
+   */
+  public static final long DEFAULT_LOGIN_TIMEOUT_MILLIS = 15_000;
 
   private List<HostPort> servers = new ArrayList<>();
   private int sessions = 1;
@@ -29,6 +35,8 @@ public class NodeOptions {
   private long backoffMinMillis = DEFAULT_BACKOFF_MIN_MILLIS;
   private long backoffMaxMillis = DEFAULT_BACKOFF_MAX_MILLIS;
   private long localDialTimeoutMillis = DEFAULT_LOCAL_DIAL_TIMEOUT_MILLIS;
+  private long loginTimeoutMillis = DEFAULT_LOGIN_TIMEOUT_MILLIS;
+  private Map<Integer, HostPort> terminatorListeners = new LinkedHashMap<>();
 
   public List<HostPort> getServers() { return servers; }
   public NodeOptions setServers(List<HostPort> servers) { this.servers = new ArrayList<>(servers); return this; }
@@ -54,6 +62,15 @@ public class NodeOptions {
   public NodeOptions setBackoffMinMillis(long backoffMinMillis) { this.backoffMinMillis = backoffMinMillis; return this; }
   public long getBackoffMaxMillis() { return backoffMaxMillis; }
   public NodeOptions setBackoffMaxMillis(long backoffMaxMillis) { this.backoffMaxMillis = backoffMaxMillis; return this; }
+  /**
+   * Public port → the loopback listener of this node's tls-terminator that serves it. Offers for a
+   * port whose target terminates TLS go there, always with a PROXY v2 header carrying the client.
+   */
+  public Map<Integer, HostPort> getTerminatorListeners() { return terminatorListeners; }
+  public NodeOptions setTerminatorListeners(Map<Integer, HostPort> listeners) { this.terminatorListeners = new LinkedHashMap<>(listeners); return this; }
   public long getLocalDialTimeoutMillis() { return localDialTimeoutMillis; }
   public NodeOptions setLocalDialTimeoutMillis(long localDialTimeoutMillis) { this.localDialTimeoutMillis = localDialTimeoutMillis; return this; }
+  /** See {@link #DEFAULT_LOGIN_TIMEOUT_MILLIS}. */
+  public long getLoginTimeoutMillis() { return loginTimeoutMillis; }
+  public NodeOptions setLoginTimeoutMillis(long loginTimeoutMillis) { this.loginTimeoutMillis = loginTimeoutMillis; return this; }
 }

@@ -1,5 +1,6 @@
 package dev.funnel.common.options;
 
+import dev.funnel.common.net.HostPort;
 import java.nio.file.Path;
 
 /** Options of the session registry. */
@@ -11,11 +12,15 @@ public class RegistryOptions {
   private String domain = FrontendOptions.DEFAULT_DOMAIN;
   private long leaseMillis = DEFAULT_LEASE_MILLIS;
   private Path stateDir = Path.of(".funnel");
+  private HostPort adminListen = new HostPort("127.0.0.1", 7080);
 
   public String getDomain() { return domain; }
   public RegistryOptions setDomain(String domain) { this.domain = domain; return this; }
   public long getLeaseMillis() { return leaseMillis; }
   public RegistryOptions setLeaseMillis(long leaseMillis) { this.leaseMillis = leaseMillis; return this; }
+  /** Where the admin REST API listens. */
+  public HostPort getAdminListen() { return adminListen; }
+  public RegistryOptions setAdminListen(HostPort adminListen) { this.adminListen = adminListen; return this; }
   public Path getStateDir() { return stateDir; }
   public RegistryOptions setStateDir(Path stateDir) { this.stateDir = stateDir; return this; }
 }

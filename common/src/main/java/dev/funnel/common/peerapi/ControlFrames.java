@@ -50,7 +50,7 @@ public final class ControlFrames {
       return new NeedMore();
     }
     try {
-      Object parsed = Buffer.buffer(buf.getBytes(4, 4 + length)).toJson();
+      Object parsed = Buffer.buffer(buf.getBytes(4, 4 + length)).toJsonValue();
       if (!(parsed instanceof JsonObject body)) {
         return new Malformed("frame is not a JSON object");
       }

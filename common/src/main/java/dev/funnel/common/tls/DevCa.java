@@ -47,6 +47,7 @@ import org.bouncycastle.openssl.PEMKeyPair;
 import org.bouncycastle.openssl.PEMParser;
 import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
 import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
+import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
 import org.bouncycastle.operator.ContentSigner;
 import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
@@ -124,10 +125,12 @@ public final class DevCa {
   public String signRequest(String csrPem, Set<String> allowed, Duration validity) {
     PKCS10CertificationRequest csr = Pem.csr(csrPem);
     try {
-      if (!csr.isSignatureValid(new JcaContentVerifierProviderBuilder().build(csr.getSubjectPublicKeyInfo()))) {
+      // The JDK finds no KeyFactory by the EC key's OID; JcaPKCS10CertificationRequest maps it to "EC".
+      PublicKey requestKey = new JcaPKCS10CertificationRequest(csr).getPublicKey();
+      if (!csr.isSignatureValid(new JcaContentVerifierProviderBuilder().build(requestKey))) {
         throw new IllegalArgumentException("CSR signature does not verify");
       }
-    } catch (OperatorCreationException | PKCSException e) {
+    } catch (OperatorCreationException | PKCSException | GeneralSecurityException e) {
       throw new IllegalArgumentException("CSR signature cannot be checked", e);
     }
     List<String> names = csrDnsNames(csr);
@@ -246,10 +249,16 @@ public final class DevCa {
     }
   }
 
-  static String pem(Object object) {
+  /** PEM of a certificate, CSR or private key (PKCS#8). */
+  public static String pem(Object object) {
     StringWriter out = new StringWriter();
     try (JcaPEMWriter writer = new JcaPEMWriter(out)) {
-      writer.writeObject(object);
+      if (object instanceof PrivateKey key) {
+        // PKCS#8 ("PRIVATE KEY"): what Vert.x, OpenSSL and curl all read.
+        writer.writeObject(new JcaPKCS8Generator(key, null));
+      } else {
+        writer.writeObject(object);
+      }
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

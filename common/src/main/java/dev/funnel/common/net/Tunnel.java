@@ -1,0 +1,241 @@
+package dev.funnel.common.net;
+
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.ssl.SslCloseCompletionEvent;
+import io.netty.handler.ssl.SslHandler;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.internal.net.NetSocketInternal;
+import io.vertx.core.net.NetSocket;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Splices two sockets into one tunnel: bytes both ways with back-pressure, and half-close carried
+ * through (a client that shuts down its write side still receives the reply).
+ *
+ * <p>Why not {@code pipeTo}: Vert.x 5.0's public {@code NetSocket} has no half-close. Netty closes a
+ * channel at EOF unless {@code ALLOW_HALF_CLOSURE} is set, and {@code NetSocket.end()} closes both
+ * directions. So {@link #prepare} (the only place in Funnel touching Vert.x internals) sets that
+ * option and turns the end of input (a TCP FIN, or a TLS close_notify) into an empty buffer read,
+ * which travels through Vert.x's ordinary inbound queue behind the data before it. TCP and TLS
+ * reads never deliver an empty buffer otherwise. On that marker the splice shuts down only the other
+ * socket's output (TCP {@code shutdownOutput}, or TLS {@code closeOutbound}, which sends
+ * close_notify), after every byte before it is written. Back-pressure is {@code pipeTo}'s: pause the
+ * source while the destination's write queue is full, resume on drain.
+ */
+public final class Tunnel {
+
+  /** Byte counts of a finished tunnel, {@code a → b} and {@code b → a}. */
+  public record Stats(long aToB, long bToA) {
+  }
+
+  /** After one side closes, how long the other may take to flush before it is closed regardless. */
+  public static final long CLOSE_GRACE_MILLIS = 30_000;
+
+  private static final String HANDLER_NAME = "funnel-half-close";
+
+  private Tunnel() {
+  }
+
+  /**
+   * Lets {@code socket} carry half-close. Call as soon as the socket exists (accepted or
+   * connected), before its input can end. From then on an empty buffer delivered to the socket's
+   * handler means "the peer will send nothing more" (the socket stays open for writing).
+   */
+  public static void prepare(NetSocket socket) {
+    if (!(socket instanceof NetSocketInternal internal)) {
+      return;
+    }
+    ChannelHandlerContext vertxHandler = internal.channelHandlerContext();
+    Channel channel = vertxHandler.channel();
+    channel.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+    Runnable install = () -> {
+      ChannelPipeline pipeline = channel.pipeline();
+      if (pipeline.get(HANDLER_NAME) == null && pipeline.context(vertxHandler.handler()) != null) {
+        pipeline.addBefore(vertxHandler.name(), HANDLER_NAME, new InputEndDetector());
+      }
+    };
+    if (channel.eventLoop().inEventLoop()) {
+      install.run();
+    } else {
+      channel.eventLoop().execute(install);
+    }
+  }
+
+  /** True for the marker a {@link #prepare prepared} socket delivers when its input has ended. */
+  public static boolean isInputEnd(Buffer buffer) {
+    return buffer.length() == 0;
+  }
+
+  /**
+   * Splices {@code a} and {@code b}: writes {@code toB} to b and {@code toA} to a first, then copies
+   * both ways until both directions have ended; then closes both. Both sockets must be
+   * {@link #prepare prepared}, and paused or not yet read from (bytes already queued while paused
+   * are carried). Replaces their handler, end, drain and exception handlers, never their close handlers.
+   *
+   * @return completes when both sockets are closed, with the bytes carried each way (prefixes included)
+   */
+  public static Future<Stats> splice(NetSocket a, Buffer toB, NetSocket b, Buffer toA) {
+    return new Splice(a, b).start(toB, toA);
+  }
+
+  /** Turns the end of input into an empty read, in order after the data before it. */
+  private static final class InputEndDetector extends ChannelInboundHandlerAdapter {
+    private boolean ended;
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+      if (!ended && (evt instanceof ChannelInputShutdownEvent || evt instanceof SslCloseCompletionEvent)) {
+        ended = true;
+        ctx.fireChannelRead(Unpooled.EMPTY_BUFFER);
+        ctx.fireChannelReadComplete();
+      }
+      super.userEventTriggered(ctx, evt);
+    }
+  }
+
+  private static final class Splice {
+    private final NetSocket a;
+    private final NetSocket b;
+    private final Direction aToB;
+    private final Direction bToA;
+    private final Promise<Stats> done = Promise.promise();
+    private final AtomicInteger openChannels = new AtomicInteger(2);
+    private final AtomicBoolean closing = new AtomicBoolean();
+
+    Splice(NetSocket a, NetSocket b) {
+      this.a = a;
+      this.b = b;
+      this.aToB = new Direction(this, a, b);
+      this.bToA = new Direction(this, b, a);
+    }
+
+    Future<Stats> start(Buffer toB, Buffer toA) {
+      watchClose(a, b);
+      watchClose(b, a);
+      a.exceptionHandler(err -> closeBoth());
+      b.exceptionHandler(err -> closeBoth());
+      if (toB != null && toB.length() > 0) {
+        aToB.bytes.addAndGet(toB.length());
+        b.write(toB);
+      }
+      if (toA != null && toA.length() > 0) {
+        bToA.bytes.addAndGet(toA.length());
+        a.write(toA);
+      }
+      aToB.wire();
+      bToA.wire();
+      a.resume();
+      b.resume();
+      return done.future();
+    }
+
+    /**
+     * When {@code closed}'s channel closes, let whatever it still queues (and its end) flow to
+     * {@code other}, and close {@code other} after a grace period if it never drains.
+     */
+    private void watchClose(NetSocket closed, NetSocket other) {
+      Channel channel = ((NetSocketInternal) closed).channelHandlerContext().channel();
+      channel.closeFuture().addListener(f -> {
+        closed.resume();
+        Channel otherChannel = ((NetSocketInternal) other).channelHandlerContext().channel();
+        otherChannel.eventLoop().schedule(this::closeBoth, CLOSE_GRACE_MILLIS, TimeUnit.MILLISECONDS);
+        if (openChannels.decrementAndGet() == 0) {
+          done.tryComplete(new Stats(aToB.bytes.get(), bToA.bytes.get()));
+        }
+      });
+    }
+
+    void directionEnded() {
+      if (aToB.ended.get() && bToA.ended.get()) {
+        closeBoth();
+      }
+    }
+
+    void closeBoth() {
+      if (closing.compareAndSet(false, true)) {
+        a.close();
+        b.close();
+      }
+    }
+  }
+
+  private static final class Direction {
+    private final Splice splice;
+    private final NetSocket source;
+    private final NetSocket destination;
+    final AtomicLong bytes = new AtomicLong();
+    final AtomicBoolean ended = new AtomicBoolean();
+
+    Direction(Splice splice, NetSocket source, NetSocket destination) {
+      this.splice = splice;
+      this.source = source;
+      this.destination = destination;
+    }
+
+    void wire() {
+      destination.drainHandler(v -> source.resume());
+      source.handler(this::onData);
+      source.endHandler(v -> onSourceClosed());
+    }
+
+    private void onData(Buffer data) {
+      if (isInputEnd(data)) {
+        halfClose();
+        return;
+      }
+      if (ended.get()) {
+        return;
+      }
+      bytes.addAndGet(data.length());
+      destination.write(data);
+      if (destination.writeQueueFull()) {
+        source.pause();
+      }
+    }
+
+    /** The source stopped sending but may still read: shut only the destination's output, after its queued bytes. */
+    private void halfClose() {
+      if (!ended.compareAndSet(false, true)) {
+        return;
+      }
+      destination.write(Buffer.buffer()).onComplete(written -> {
+        if (written.failed()) {
+          splice.closeBoth();
+          return;
+        }
+        Channel channel = ((NetSocketInternal) destination).channelHandlerContext().channel();
+        channel.eventLoop().execute(() -> shutdownOutput(channel));
+        splice.directionEnded();
+      });
+    }
+
+    /** The source closed: nothing more comes from it and nothing can go back; close once flushed. */
+    private void onSourceClosed() {
+      ended.set(true);
+      destination.write(Buffer.buffer()).onComplete(written -> splice.closeBoth());
+    }
+
+    private static void shutdownOutput(Channel channel) {
+      SslHandler tls = channel.pipeline().get(SslHandler.class);
+      if (tls != null) {
+        tls.closeOutbound();
+      } else if (channel instanceof DuplexChannel duplex) {
+        duplex.shutdownOutput();
+      } else {
+        channel.close();
+      }
+    }
+  }
+}

@@ -1,0 +1,125 @@
+package dev.funnel.common.peerapi;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.funnel.common.peerapi.ControlMessage.Bye;
+import dev.funnel.common.peerapi.ControlMessage.Challenge;
+import dev.funnel.common.peerapi.ControlMessage.DataHello;
+import dev.funnel.common.peerapi.ControlMessage.Hello;
+import dev.funnel.common.peerapi.ControlMessage.InvalidMessage;
+import dev.funnel.common.peerapi.ControlMessage.OpenData;
+import dev.funnel.common.peerapi.ControlMessage.Ping;
+import dev.funnel.common.peerapi.ControlMessage.Pong;
+import dev.funnel.common.peerapi.ControlMessage.Refused;
+import dev.funnel.common.peerapi.ControlMessage.ServeUpdate;
+import dev.funnel.common.peerapi.ControlMessage.SignReply;
+import dev.funnel.common.peerapi.ControlMessage.SignRequest;
+import dev.funnel.common.peerapi.ControlMessage.Welcome;
+import io.vertx.core.json.JsonObject;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class ControlMessageTest {
+
+  static Stream<ControlMessage> everyType() {
+    return Stream.of(
+        new Challenge("nonce-123"),
+        new Hello(ControlMessage.VERSION, "tskey-secret", "web", List.of(443, 8443), "cHVi", "cHJvb2Y="),
+        new Welcome("s-1", "n-1", "web.demo.funnel.example", "data-secret", 5_000, 4, List.of(443)),
+        new Refused("BAD_KEY", "unknown auth key"),
+        new Ping(1),
+        new Pong(Long.MAX_VALUE),
+        new OpenData(3),
+        new DataHello("s-1", "data-secret"),
+        new ServeUpdate(List.of(10000)),
+        new SignRequest("-----BEGIN CERTIFICATE REQUEST-----\n...\n"),
+        new SignReply("-----BEGIN CERTIFICATE-----\n...\n", null),
+        new SignReply(null, "not your name"),
+        new Bye("gateway stopping"));
+  }
+
+  @ParameterizedTest
+  @MethodSource("everyType")
+  void roundTripsThroughJson(ControlMessage message) {
+    assertThat(ControlMessage.fromJson(message.toJson())).isEqualTo(message);
+  }
+
+  @ParameterizedTest
+  @MethodSource("everyType")
+  void roundTripsThroughAFrame(ControlMessage message) {
+    FrameReader reader = new FrameReader(ControlFrames.DEFAULT_MAX_FRAME_BYTES);
+    assertThat(reader.feed(message.encode())).containsExactly(message);
+    assertThat(reader.remainder().length()).isZero();
+  }
+
+  @Test
+  void everyTypeIsCovered() {
+    List<Class<?>> covered = new ArrayList<>();
+    everyType().forEach(m -> covered.add(m.getClass()));
+    assertThat(covered).containsAll(List.of(ControlMessage.class.getPermittedSubclasses()));
+  }
+
+  @Test
+  void secretsStayOutOfToString() {
+    assertThat(new Hello(1, "tskey-secret", "web", List.of(443), "pub", "proof").toString())
+        .doesNotContain("tskey-secret").doesNotContain("proof").contains("web");
+    assertThat(new Welcome("s", "n", "web.x", "data-secret", 1, 1, List.of()).toString()).doesNotContain("data-secret");
+    assertThat(new DataHello("s", "data-secret").toString()).doesNotContain("data-secret");
+  }
+
+  @Test
+  void defaultsForOptionalFields() {
+    Welcome welcome = (Welcome) ControlMessage.fromJson(new JsonObject().put("type", "welcome").put("sessionId", "s")
+        .put("nodeId", "n").put("fqdn", "f").put("dataSecret", "d"));
+    assertThat(welcome.heartbeatMillis()).isEqualTo(5_000);
+    assertThat(welcome.poolSize()).isEqualTo(4);
+    assertThat(welcome.ports()).isEmpty();
+    assertThat(ControlMessage.fromJson(new JsonObject().put("type", "open-data"))).isEqualTo(new OpenData(1));
+    assertThat(ControlMessage.fromJson(new JsonObject().put("type", "refused").put("code", "X")))
+        .isEqualTo(new Refused("X", ""));
+  }
+
+  @Test
+  void listsAreImmutableCopies() {
+    List<Integer> ports = new ArrayList<>(List.of(443));
+    ServeUpdate update = new ServeUpdate(ports);
+    ports.add(8443);
+    assertThat(update.ports()).containsExactly(443);
+    assertThatThrownBy(() -> update.ports().add(1)).isInstanceOf(UnsupportedOperationException.class);
+  }
+
+  static Stream<Arguments> invalid() {
+    return Stream.of(
+        Arguments.of(new JsonObject(), "message without type"),
+        Arguments.of(new JsonObject().put("type", "teleport"), "unknown message type teleport"),
+        Arguments.of(new JsonObject().put("type", "challenge"), "missing field nonce"),
+        Arguments.of(new JsonObject().put("type", "hello").put("ports", List.of(443)), "missing field hostname"),
+        Arguments.of(new JsonObject().put("type", "welcome").put("sessionId", "s").put("nodeId", "n")
+            .put("fqdn", "f"), "missing field dataSecret"),
+        Arguments.of(new JsonObject().put("type", "refused"), "missing field code"),
+        Arguments.of(new JsonObject().put("type", "data-hello").put("sessionId", "s"), "missing field dataSecret"),
+        Arguments.of(new JsonObject().put("type", "sign-request"), "missing field csrPem"),
+        Arguments.of(new JsonObject().put("type", "ping").put("seq", "seven"), "wrong type"),
+        Arguments.of(new JsonObject().put("type", "open-data").put("count", List.of(1)), "wrong type"),
+        Arguments.of(new JsonObject().put("type", "serve-update").put("ports", "443"), "wrong type"),
+        Arguments.of(new JsonObject().put("type", "serve-update").put("ports", List.of("https")), "wrong type"),
+        Arguments.of(new JsonObject().put("type", "serve-update").put("ports", java.util.Arrays.asList(443, null)),
+            "null"),
+        Arguments.of(new JsonObject().put("type", "welcome").put("sessionId", "s").put("nodeId", "n").put("fqdn", "f")
+            .put("dataSecret", "d").put("heartbeatMillis", "soon"), "wrong type"));
+  }
+
+  @ParameterizedTest
+  @MethodSource("invalid")
+  void invalidMessagesNameWhatIsWrong(JsonObject json, String reason) {
+    assertThatThrownBy(() -> ControlMessage.fromJson(json))
+        .isInstanceOf(InvalidMessage.class)
+        .hasMessageContaining(reason);
+  }
+}

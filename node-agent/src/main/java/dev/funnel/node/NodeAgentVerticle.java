@@ -1,0 +1,362 @@
+package dev.funnel.node;
+
+import dev.funnel.common.net.HostPort;
+import dev.funnel.common.options.NodeOptions;
+import dev.funnel.common.options.ServeTarget;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.netty.util.NetUtil;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.net.ConnectOptions;
+import io.vertx.core.net.NetClient;
+import io.vertx.core.net.NetClientOptions;
+import io.vertx.micrometer.backends.BackendRegistries;
+import java.lang.System.Logger.Level;
+import java.security.SecureRandom;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * The device side of Funnel. Keeps one control session to a gateway (TLS, the server's CA checked),
+ * logs in with the auth key and a proof of the node key, keeps a warm pool of data connections, and
+ * answers each ingress offer from its own serve configuration only: it never dials anything but a
+ * configured target or this node's terminator.
+ *
+ * <p>{@link #start()} completes when the first session is welcomed. A first login that the server
+ * refuses fails it (so {@code funnel node} exits non-zero); a server that cannot be reached is retried
+ * with backoff meanwhile. Once a session has existed, every loss is followed by a reconnect with
+ * jittered exponential backoff, rotating through the configured servers.
+ *
+ * <p>All state is confined to this verticle's event loop, except the few accessors meant for the
+ * launcher and tests, which read atomics.
+ */
+public class NodeAgentVerticle extends VerticleBase {
+
+  private static final System.Logger LOG = System.getLogger(NodeAgentVerticle.class.getName());
+
+  /** A hostile or confused gateway cannot make a session keep more data connections than this. */
+  public static final int MAX_POOLED_DATA_CONNECTIONS = 64;
+
+  private final NodeOptions options;
+  private final MeterRegistry meterRegistry;
+  private final AtomicReference<Map<Integer, ServeTarget>> serve;
+  private final Promise<Void> firstWelcome = Promise.promise();
+  private final AtomicLong dataConnectionsOpened = new AtomicLong();
+  private final Backoff backoff;
+
+  private NetClient gatewayClient;
+  private NetClient localClient;
+  private NodeKey nodeKey;
+  private NodeMetrics metrics;
+  private volatile Session session;
+  private volatile Session upSession;
+  private int serverIndex;
+  private long reconnectTimer = -1;
+  private boolean everWelcomed;
+  private volatile boolean stopped;
+
+  public NodeAgentVerticle(NodeOptions options) {
+    this(options, null);
+  }
+
+  /** With an explicit meter registry (tests); null means Vert.x's default registry, or a private one. */
+  public NodeAgentVerticle(NodeOptions options, MeterRegistry meterRegistry) {
+    this.options = Objects.requireNonNull(options, "options");
+    this.meterRegistry = meterRegistry;
+    this.serve = new AtomicReference<>(Map.copyOf(options.getServe()));
+    this.backoff = new Backoff(options.getBackoffMinMillis(), options.getBackoffMaxMillis(), new SecureRandom());
+  }
+
+  @Override
+  public Future<?> start() {
+    List<HostPort> servers = options.getServers();
+    if (servers.isEmpty()) {
+      return Future.failedFuture(new IllegalArgumentException("no server to connect to (--server HOST:PORT)"));
+    }
+    if (options.getAuthKey() == null || options.getAuthKey().isEmpty()) {
+      return Future.failedFuture(new IllegalArgumentException("no auth key (--authkey)"));
+    }
+    if (options.getHostname() == null || options.getHostname().isEmpty()) {
+      return Future.failedFuture(new IllegalArgumentException("no hostname (--hostname)"));
+    }
+    if (options.getSessions() > 1) {
+      LOG.log(Level.WARNING, "{0} sessions asked for; this node agent keeps one session at a time",
+          options.getSessions());
+    }
+    MeterRegistry registry = meterRegistry;
+    if (registry == null) {
+      registry = BackendRegistries.getDefaultNow();
+    }
+    metrics = new NodeMetrics(registry != null ? registry : new SimpleMeterRegistry());
+    gatewayClient = vertx.createNetClient(new NetClientOptions()
+        .setSsl(true)
+        .setTrustOptions(options.getTrust())
+        .setHostnameVerificationAlgorithm("HTTPS")
+        .setEnabledSecureTransportProtocols(Set.of("TLSv1.3"))
+        .setConnectTimeout(clampInt(options.getDialTimeoutMillis()))
+        .setSslHandshakeTimeout(options.getDialTimeoutMillis())
+        .setSslHandshakeTimeoutUnit(TimeUnit.MILLISECONDS)
+        .setTcpNoDelay(true));
+    localClient = vertx.createNetClient(new NetClientOptions()
+        .setConnectTimeout(clampInt(options.getLocalDialTimeoutMillis()))
+        .setTcpNoDelay(true));
+    return vertx.executeBlocking(() -> NodeKey.loadOrCreate(options.getStateDir()))
+        .compose(key -> {
+          nodeKey = key;
+          connect();
+          return firstWelcome.future();
+        })
+        .onFailure(err -> stopEverything());
+  }
+
+  @Override
+  public Future<?> stop() {
+    stopEverything();
+    return Future.succeededFuture();
+  }
+
+  /** Completes when the first session is welcomed; fails if the first login is refused. */
+  public Future<Void> sessionUp() {
+    return firstWelcome.future();
+  }
+
+  /** The public name the current session was welcomed as; empty while no session is up. */
+  public Optional<String> fqdn() {
+    Session s = upSession;
+    return s == null ? Optional.empty() : Optional.ofNullable(s.fqdn());
+  }
+
+  /** Data connections of the current session that wait for an offer. */
+  public int idleDataConnections() {
+    Session s = upSession;
+    return s == null ? 0 : s.idleCount();
+  }
+
+  /** Data connections ever dialled (a tunnel taken from the warm pool dials none). */
+  public long dataConnectionsOpened() {
+    return dataConnectionsOpened.get();
+  }
+
+  /**
+   * Replaces what this node funnels. The new snapshot applies to the next offer at once (a removed
+   * port is refused from now on); the gateway is told with a ServeUpdate. Completes when the
+   * gateway's answering Welcome arrives, or at once when no session is up (the next login carries
+   * the new ports); fails if the session ends or the gateway does not answer in time.
+   */
+  public Future<Void> updateServe(Map<Integer, ServeTarget> newServe) {
+    Map<Integer, ServeTarget> snapshot = Map.copyOf(newServe);
+    serve.set(snapshot);
+    LOG.log(Level.INFO, "serve config now {0}", describe(snapshot));
+    if (context == null) {
+      return Future.succeededFuture();
+    }
+    Promise<Void> done = Promise.promise();
+    context.runOnContext(v -> {
+      Session s = upSession;
+      if (s == null || stopped) {
+        done.complete();
+      } else {
+        s.sendServeUpdate(sortedPorts(snapshot)).onComplete(done);
+      }
+    });
+    return done.future();
+  }
+
+  /**
+   * Asks the server's CA to sign a PKCS#10 request (PEM) for this node's name; completes with the
+   * certificate chain (PEM). Fails when no session is up, the server refuses, or no reply comes in time.
+   */
+  public Future<String> signCertificate(String csrPem) {
+    if (context == null) {
+      return Future.failedFuture("no session is up");
+    }
+    Promise<String> done = Promise.promise();
+    context.runOnContext(v -> {
+      Session s = upSession;
+      if (s == null || stopped) {
+        done.fail("no session is up");
+      } else {
+        s.sendSignRequest(csrPem).onComplete(done);
+      }
+    });
+    return done.future();
+  }
+
+  // ---- for Session and DataConnection (event loop only) ----
+
+  NodeOptions options() {
+    return options;
+  }
+
+  Map<Integer, ServeTarget> serveSnapshot() {
+    return serve.get();
+  }
+
+  NodeKey nodeKey() {
+    return nodeKey;
+  }
+
+  NodeMetrics metrics() {
+    return metrics;
+  }
+
+  NetClient localClient() {
+    return localClient;
+  }
+
+  io.vertx.core.Vertx vertx() {
+    return vertx;
+  }
+
+  boolean stopped() {
+    return stopped;
+  }
+
+  /** Dials {@code server} over TLS: the control connection and every data connection go this way. */
+  Future<io.vertx.core.net.NetSocket> dialGateway(HostPort server, boolean data) {
+    if (data) {
+      dataConnectionsOpened.incrementAndGet();
+    }
+    ConnectOptions connect = new ConnectOptions().setHost(server.host()).setPort(server.port()).setSsl(true);
+    if (!NetUtil.isValidIpV4Address(server.host()) && !NetUtil.isValidIpV6Address(server.host())) {
+      connect.setSniServerName(server.host());
+    }
+    return gatewayClient.connect(connect);
+  }
+
+  List<Integer> currentPorts() {
+    return sortedPorts(serve.get());
+  }
+
+  /** A session was welcomed (for the first time, or again after a ServeUpdate). */
+  void welcomed(Session s, boolean first) {
+    if (s != session) {
+      return;
+    }
+    if (first) {
+      upSession = s;
+      everWelcomed = true;
+      backoff.reset();
+      LOG.log(Level.INFO, "session up as {0} on {1} (ports {2})", s.fqdn(), s.server(), join(s.welcomedPorts()));
+      firstWelcome.tryComplete();
+    } else {
+      LOG.log(Level.INFO, "serve update accepted: {0} on {1} (ports {2})", s.fqdn(), s.server(),
+          join(s.welcomedPorts()));
+    }
+  }
+
+  /** A session (or an attempt at one) ended; decide between giving up and reconnecting. */
+  void sessionEnded(Session s, String reason, boolean refused) {
+    if (s != null && s != session) {
+      return;
+    }
+    HostPort server = s != null ? s.server() : currentServer();
+    session = null;
+    upSession = null;
+    serverIndex++;
+    if (stopped) {
+      return;
+    }
+    if (refused && !everWelcomed) {
+      LOG.log(Level.ERROR, "the server {0} refused this node: {1}", server, reason);
+      firstWelcome.tryFail(new IllegalStateException("the server refused this node: " + reason));
+      stopEverything();
+      return;
+    }
+    long delay = backoff.next();
+    HostPort next = currentServer();
+    if (everWelcomed) {
+      LOG.log(Level.WARNING, "session with {0} ended: {1}; reconnecting to {2} in {3} ms (attempt {4})",
+          server, reason, next, delay, backoff.attempts());
+    } else {
+      LOG.log(Level.WARNING, "cannot log in at {0}: {1}; retrying at {2} in {3} ms (attempt {4})",
+          server, reason, next, delay, backoff.attempts());
+    }
+    reconnectTimer = vertx.setTimer(delay, id -> {
+      reconnectTimer = -1;
+      connect();
+    });
+  }
+
+  private void connect() {
+    if (stopped) {
+      return;
+    }
+    HostPort server = currentServer();
+    dialGateway(server, false).onComplete(ar -> {
+      if (stopped) {
+        if (ar.succeeded()) {
+          ar.result().close();
+        }
+        return;
+      }
+      if (ar.failed()) {
+        sessionEnded(null, "cannot connect: " + reason(ar.cause()), false);
+        return;
+      }
+      Session s = new Session(this, server, ar.result());
+      session = s;
+      s.begin();
+    });
+  }
+
+  private HostPort currentServer() {
+    List<HostPort> servers = options.getServers();
+    return servers.get(Math.floorMod(serverIndex, servers.size()));
+  }
+
+  private void stopEverything() {
+    if (stopped) {
+      return;
+    }
+    stopped = true;
+    if (reconnectTimer >= 0 && vertx != null) {
+      vertx.cancelTimer(reconnectTimer);
+    }
+    Session s = session;
+    session = null;
+    upSession = null;
+    if (s != null) {
+      s.close("node agent stopping");
+    }
+    firstWelcome.tryFail("node agent stopped");
+  }
+
+  static String reason(Throwable t) {
+    String message = t.getMessage();
+    return message == null || message.isEmpty() ? t.getClass().getSimpleName() : message;
+  }
+
+  static List<Integer> sortedPorts(Map<Integer, ServeTarget> serve) {
+    return List.copyOf(new TreeSet<>(serve.keySet()));
+  }
+
+  private static String join(List<Integer> ports) {
+    StringBuilder out = new StringBuilder();
+    for (Integer p : ports) {
+      out.append(out.length() == 0 ? "" : ", ").append(p);
+    }
+    return out.length() == 0 ? "none" : out.toString();
+  }
+
+  private static String describe(Map<Integer, ServeTarget> serve) {
+    StringBuilder out = new StringBuilder();
+    for (Integer port : new TreeSet<>(serve.keySet())) {
+      out.append(out.length() == 0 ? "" : ", ").append(port).append('=').append(serve.get(port));
+    }
+    return out.length() == 0 ? "(nothing funnelled)" : out.toString();
+  }
+
+  private static int clampInt(long millis) {
+    return (int) Math.max(1, Math.min(Integer.MAX_VALUE, millis));
+  }
+}

@@ -1,0 +1,316 @@
+package dev.funnel.node;
+
+import dev.funnel.common.net.HostPort;
+import dev.funnel.common.peerapi.ControlFrames;
+import dev.funnel.common.peerapi.ControlMessage;
+import dev.funnel.common.peerapi.ControlMessage.Bye;
+import dev.funnel.common.peerapi.ControlMessage.Challenge;
+import dev.funnel.common.peerapi.ControlMessage.Hello;
+import dev.funnel.common.peerapi.ControlMessage.OpenData;
+import dev.funnel.common.peerapi.ControlMessage.Ping;
+import dev.funnel.common.peerapi.ControlMessage.Pong;
+import dev.funnel.common.peerapi.ControlMessage.Refused;
+import dev.funnel.common.peerapi.ControlMessage.ServeUpdate;
+import dev.funnel.common.peerapi.ControlMessage.SignReply;
+import dev.funnel.common.peerapi.ControlMessage.SignRequest;
+import dev.funnel.common.peerapi.ControlMessage.Welcome;
+import dev.funnel.common.peerapi.FrameReader;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.net.NetSocket;
+import java.lang.System.Logger.Level;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * One control connection to a gateway and the data connections opened under it.
+ *
+ * <pre>
+ * gateway → Challenge(nonce)
+ * node    → Hello(version, authKey, hostname, ports, publicKey, proof = sign(nonce))
+ * gateway → Welcome(sessionId, fqdn, dataSecret, heartbeat, poolSize, ports) | Refused(code, message)
+ * then    Ping/Pong both ways; OpenData(n); ServeUpdate → Welcome; SignRequest → SignReply; Bye.
+ * </pre>
+ *
+ * Event loop only, apart from {@link #idleCount()} and {@link #fqdn()}.
+ */
+final class Session {
+
+  private static final System.Logger LOG = System.getLogger(Session.class.getName());
+
+  /** Heartbeats are never sent faster than this, whatever a Welcome says. */
+  static final long MIN_HEARTBEAT_MILLIS = 50;
+  /** The gateway is gone after this many heartbeat periods without a word. */
+  static final int MISSED_HEARTBEATS = 3;
+
+  private enum State { AWAIT_CHALLENGE, AWAIT_WELCOME, UP, ENDED }
+
+  private final NodeAgentVerticle agent;
+  private final Vertx vertx;
+  private final HostPort server;
+  private final NetSocket socket;
+  private final FrameReader reader = new FrameReader(ControlFrames.DEFAULT_MAX_FRAME_BYTES);
+  /** Data connections not yet given to an offer: connecting, waiting for their Challenge, or idle. */
+  private final Set<DataConnection> pooled = new HashSet<>();
+  private final Set<DataConnection> idle = ConcurrentHashMap.newKeySet();
+  private final ArrayDeque<Pending<Void>> serveUpdates = new ArrayDeque<>();
+  private final ArrayDeque<Pending<String>> signRequests = new ArrayDeque<>();
+
+  private State state = State.AWAIT_CHALLENGE;
+  private long loginTimer = -1;
+  private long heartbeatTimer = -1;
+  private long lastHeard;
+  private long pingSeq;
+  private String sessionId;
+  private String dataSecret;
+  private volatile String fqdn;
+  private List<Integer> welcomedPorts = List.of();
+  private int poolSize;
+  private String closeReason;
+
+  private record Pending<T>(Promise<T> promise, long timer) {
+  }
+
+  Session(NodeAgentVerticle agent, HostPort server, NetSocket socket) {
+    this.agent = agent;
+    this.vertx = agent.vertx();
+    this.server = server;
+    this.socket = socket;
+  }
+
+  void begin() {
+    lastHeard = System.nanoTime();
+    socket.handler(this::onBytes);
+    socket.exceptionHandler(err -> closeReason = NodeAgentVerticle.reason(err));
+    socket.closeHandler(v -> end(closeReason != null ? "connection lost: " + closeReason
+        : "the gateway closed the connection", false));
+    long timeout = agent.options().getLoginTimeoutMillis();
+    loginTimer = vertx.setTimer(timeout, id -> {
+      loginTimer = -1;
+      end("no login answer within " + timeout + " ms", false);
+    });
+  }
+
+  HostPort server() {
+    return server;
+  }
+
+  String fqdn() {
+    return fqdn;
+  }
+
+  String sessionId() {
+    return sessionId;
+  }
+
+  String dataSecret() {
+    return dataSecret;
+  }
+
+  List<Integer> welcomedPorts() {
+    return welcomedPorts;
+  }
+
+  int idleCount() {
+    return idle.size();
+  }
+
+  boolean isUp() {
+    return state == State.UP;
+  }
+
+  /** Ends the session from this side (node stopping). */
+  void close(String reason) {
+    end(reason, false);
+  }
+
+  Future<Void> sendServeUpdate(List<Integer> ports) {
+    if (state != State.UP) {
+      return Future.succeededFuture();
+    }
+    Promise<Void> promise = Promise.promise();
+    serveUpdates.add(new Pending<>(promise, deadline(promise, "the gateway did not answer the serve update")));
+    socket.write(new ServeUpdate(ports).encode());
+    return promise.future();
+  }
+
+  Future<String> sendSignRequest(String csrPem) {
+    if (state != State.UP) {
+      return Future.failedFuture("no session is up");
+    }
+    Promise<String> promise = Promise.promise();
+    signRequests.add(new Pending<>(promise, deadline(promise, "the gateway did not answer the sign request")));
+    socket.write(new SignRequest(csrPem).encode());
+    return promise.future();
+  }
+
+  private <T> long deadline(Promise<T> promise, String message) {
+    long timeout = agent.options().getLoginTimeoutMillis();
+    return vertx.setTimer(timeout, id -> promise.tryFail(message + " within " + timeout + " ms"));
+  }
+
+  private void onBytes(Buffer chunk) {
+    if (state == State.ENDED) {
+      return;
+    }
+    lastHeard = System.nanoTime();
+    List<ControlMessage> messages;
+    try {
+      messages = reader.feed(chunk);
+    } catch (ControlMessage.InvalidMessage e) {
+      end("protocol error: " + e.getMessage(), false);
+      return;
+    }
+    for (ControlMessage message : messages) {
+      if (state == State.ENDED) {
+        return;
+      }
+      onMessage(message);
+    }
+  }
+
+  private void onMessage(ControlMessage message) {
+    if (message instanceof Challenge c && state == State.AWAIT_CHALLENGE) {
+      NodeKey key = agent.nodeKey();
+      state = State.AWAIT_WELCOME;
+      socket.write(new Hello(ControlMessage.VERSION, agent.options().getAuthKey(), agent.options().getHostname(),
+          agent.currentPorts(), key.publicKeyBase64(), key.prove(c.nonce())).encode());
+    } else if (message instanceof Welcome w && state == State.AWAIT_WELCOME) {
+      cancel(loginTimer);
+      loginTimer = -1;
+      state = State.UP;
+      apply(w);
+      agent.welcomed(this, true);
+      long heartbeat = Math.max(MIN_HEARTBEAT_MILLIS, w.heartbeatMillis());
+      heartbeatTimer = vertx.setPeriodic(heartbeat, id -> heartbeat(heartbeat));
+      openData(poolSize);
+    } else if (message instanceof Welcome w && state == State.UP) {
+      apply(w);
+      agent.welcomed(this, false);
+      Pending<Void> update = serveUpdates.poll();
+      if (update != null) {
+        cancel(update.timer());
+        update.promise().tryComplete();
+      }
+      int missing = poolSize - pooled.size();
+      if (missing > 0) {
+        openData(missing);
+      }
+    } else if (message instanceof Refused r) {
+      end(r.code() + ": " + r.message(), true);
+    } else if (message instanceof Bye b) {
+      end("the gateway said bye: " + b.reason(), false);
+    } else if (message instanceof Ping p) {
+      socket.write(new Pong(p.seq()).encode());
+    } else if (message instanceof Pong) {
+      // lastHeard is already updated: any frame proves the gateway is alive.
+    } else if (message instanceof OpenData o && state == State.UP) {
+      openData(o.count());
+    } else if (message instanceof SignReply r && state == State.UP) {
+      Pending<String> pending = signRequests.poll();
+      if (pending == null) {
+        LOG.log(Level.WARNING, "unexpected sign reply from {0}; ignoring", server);
+        return;
+      }
+      cancel(pending.timer());
+      if (r.certChainPem() != null && r.error() == null) {
+        pending.promise().tryComplete(r.certChainPem());
+      } else {
+        pending.promise().tryFail("the server refused to sign: " + (r.error() == null ? "no reason" : r.error()));
+      }
+    } else {
+      end("protocol error: unexpected " + message.getClass().getSimpleName() + " while "
+          + state.name().toLowerCase(Locale.ROOT), false);
+    }
+  }
+
+  private void apply(Welcome w) {
+    sessionId = w.sessionId();
+    dataSecret = w.dataSecret();
+    fqdn = w.fqdn();
+    welcomedPorts = w.ports();
+    poolSize = Math.max(0, Math.min(NodeAgentVerticle.MAX_POOLED_DATA_CONNECTIONS, w.poolSize()));
+  }
+
+  private void heartbeat(long periodMillis) {
+    if (state != State.UP) {
+      return;
+    }
+    long silentMillis = (System.nanoTime() - lastHeard) / 1_000_000;
+    if (silentMillis > MISSED_HEARTBEATS * periodMillis) {
+      end("no word from the gateway for " + silentMillis + " ms", false);
+      return;
+    }
+    socket.write(new Ping(++pingSeq).encode());
+  }
+
+  /** Opens up to {@code count} data connections, within {@link NodeAgentVerticle#MAX_POOLED_DATA_CONNECTIONS}. */
+  private void openData(int count) {
+    int room = NodeAgentVerticle.MAX_POOLED_DATA_CONNECTIONS - pooled.size();
+    if (count > room) {
+      LOG.log(Level.WARNING, "the gateway asked for {0} more data connections, {1} already pooled; opening {2}",
+          count, pooled.size(), Math.max(0, room));
+    }
+    for (int i = 0; i < Math.min(count, room); i++) {
+      DataConnection connection = new DataConnection(agent, this);
+      pooled.add(connection);
+      connection.open();
+    }
+  }
+
+  // ---- called by DataConnection ----
+
+  void becameIdle(DataConnection connection) {
+    if (pooled.contains(connection)) {
+      idle.add(connection);
+    }
+  }
+
+  /** The connection left the pool: gone, or taken by an offer (then a replacement is opened). */
+  void leftPool(DataConnection connection, boolean taken) {
+    idle.remove(connection);
+    boolean wasPooled = pooled.remove(connection);
+    if (taken && wasPooled && state == State.UP) {
+      openData(1);
+    }
+  }
+
+  private void end(String reason, boolean refused) {
+    if (state == State.ENDED) {
+      return;
+    }
+    state = State.ENDED;
+    cancel(loginTimer);
+    cancel(heartbeatTimer);
+    socket.close();
+    for (DataConnection connection : new ArrayList<>(pooled)) {
+      connection.closeIdle();
+    }
+    pooled.clear();
+    idle.clear();
+    for (Pending<Void> p : serveUpdates) {
+      cancel(p.timer());
+      p.promise().tryFail("session ended: " + reason);
+    }
+    serveUpdates.clear();
+    for (Pending<String> p : signRequests) {
+      cancel(p.timer());
+      p.promise().tryFail("session ended: " + reason);
+    }
+    signRequests.clear();
+    agent.sessionEnded(this, reason, refused);
+  }
+
+  private void cancel(long timer) {
+    if (timer >= 0) {
+      vertx.cancelTimer(timer);
+    }
+  }
+}

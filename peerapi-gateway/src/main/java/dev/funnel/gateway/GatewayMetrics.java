@@ -1,0 +1,124 @@
+package dev.funnel.gateway;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.vertx.micrometer.backends.BackendRegistries;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.WeakHashMap;
+import java.util.concurrent.CopyOnWriteArraySet;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.ToIntFunction;
+
+/**
+ * The gateway's meters. Labels are bounded: an offer's answer, a role; never a node name or an IP.
+ *
+ * <p>The values behind the gauges are atomics written on the verticle's event loop and read by the
+ * scraper's thread. Gauges are registered once per registry and sum over every live gateway in the
+ * JVM, so two gateways in one process neither hide nor unregister each other's numbers.
+ */
+final class GatewayMetrics {
+
+  /** The {@code answer} tag values of {@code funnel.gateway.offers}: a bounded set. */
+  static final Set<String> ANSWERS = Set.of("101", "400", "403", "404", "405", "503", "timeout", "other");
+
+  private final MeterRegistry registry;
+  private final Timer tunnelSetup;
+  private final Map<String, Counter> offersByAnswer = new HashMap<>();
+  private final AtomicInteger sessions = new AtomicInteger();
+  private final AtomicInteger idleConnections = new AtomicInteger();
+  private final AtomicInteger activeTunnels = new AtomicInteger();
+
+  private GatewayMetrics(MeterRegistry registry) {
+    this.registry = registry;
+    this.tunnelSetup = Timer.builder("funnel.tunnel.setup")
+        .description("From the ingress offer written to the node's 101 read")
+        .tag("role", "gateway")
+        .publishPercentileHistogram()
+        .minimumExpectedValue(Duration.ofMillis(1))
+        .maximumExpectedValue(Duration.ofSeconds(10))
+        .register(registry);
+    for (String answer : ANSWERS) {
+      offersByAnswer.put(answer, Counter.builder("funnel.gateway.offers")
+          .description("Ingress offers by the node's answer")
+          .tag("answer", answer)
+          .register(registry));
+    }
+  }
+
+  /** Meters on Vert.x's default Micrometer registry, or on a private one when metrics are off. */
+  static GatewayMetrics start() {
+    MeterRegistry registry = BackendRegistries.getDefaultNow();
+    GatewayMetrics metrics = new GatewayMetrics(registry != null ? registry : new SimpleMeterRegistry());
+    LiveGateways.of(metrics.registry).live.add(metrics);
+    return metrics;
+  }
+
+  /** This gateway's values leave the gauges (the meters stay: another gateway may share them). */
+  void stop() {
+    LiveGateways.of(registry).live.remove(this);
+  }
+
+  MeterRegistry registry() {
+    return registry;
+  }
+
+  void sessions(int count) {
+    sessions.set(count);
+  }
+
+  void idleConnectionsChanged(int delta) {
+    idleConnections.addAndGet(delta);
+  }
+
+  void tunnelOpened() {
+    activeTunnels.incrementAndGet();
+  }
+
+  void tunnelClosed() {
+    activeTunnels.decrementAndGet();
+  }
+
+  /** Counts one offer by the node's answer: a status code, or {@code timeout}. */
+  void offerAnswered(String answer) {
+    offersByAnswer.getOrDefault(answer, offersByAnswer.get("other")).increment();
+  }
+
+  void tunnelSetup(long nanos) {
+    tunnelSetup.record(Duration.ofNanos(nanos));
+  }
+
+  /** Every gateway alive on one registry; the gauges are registered once and sum over them. */
+  private static final class LiveGateways {
+    private static final Map<MeterRegistry, LiveGateways> BY_REGISTRY = new WeakHashMap<>();
+
+    final Set<GatewayMetrics> live = new CopyOnWriteArraySet<>();
+
+    static synchronized LiveGateways of(MeterRegistry registry) {
+      return BY_REGISTRY.computeIfAbsent(registry, r -> {
+        LiveGateways gateways = new LiveGateways();
+        gateways.gauge(r, "funnel.gateway.node.sessions", "Node control sessions held by this gateway",
+            m -> m.sessions.get(), Map.of());
+        gateways.gauge(r, "funnel.gateway.pool.idle.connections", "Idle data connections, all nodes",
+            m -> m.idleConnections.get(), Map.of());
+        gateways.gauge(r, "funnel.tunnels.active", "Tunnels accepted by a node and not yet closed",
+            m -> m.activeTunnels.get(), Map.of("role", "gateway"));
+        return gateways;
+      });
+    }
+
+    private void gauge(MeterRegistry registry, String name, String description,
+                       ToIntFunction<GatewayMetrics> value, Map<String, String> tags) {
+      Gauge.Builder<?> builder = Gauge.builder(name, () -> live.stream().mapToInt(value).sum())
+          .description(description)
+          .strongReference(true);
+      tags.forEach(builder::tag);
+      builder.register(registry);
+    }
+  }
+}

@@ -1,0 +1,795 @@
+package dev.funnel.gateway;
+
+import static dev.funnel.gateway.FakeRegistry.EPOCH;
+import static dev.funnel.gateway.FakeRegistry.FQDN;
+import static dev.funnel.gateway.FakeRegistry.GOOD_KEY;
+import static dev.funnel.gateway.FakeRegistry.NODE_ID;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.funnel.common.bus.Addresses;
+import dev.funnel.common.bus.FailureCode;
+import dev.funnel.common.bus.Messages;
+import dev.funnel.common.bus.OpenFailure;
+import dev.funnel.common.bus.OpenReply;
+import dev.funnel.common.bus.OpenRequest;
+import dev.funnel.common.bus.SessionKick;
+import dev.funnel.common.net.HostPort;
+import dev.funnel.common.net.LocalStreams;
+import dev.funnel.common.options.GatewayOptions;
+import dev.funnel.common.peerapi.ControlFrames;
+import dev.funnel.common.peerapi.ControlMessage;
+import dev.funnel.common.peerapi.ControlMessage.Bye;
+import dev.funnel.common.peerapi.ControlMessage.Challenge;
+import dev.funnel.common.peerapi.ControlMessage.DataHello;
+import dev.funnel.common.peerapi.ControlMessage.Hello;
+import dev.funnel.common.peerapi.ControlMessage.OpenData;
+import dev.funnel.common.peerapi.ControlMessage.Ping;
+import dev.funnel.common.peerapi.ControlMessage.Pong;
+import dev.funnel.common.peerapi.ControlMessage.Refused;
+import dev.funnel.common.peerapi.ControlMessage.ServeUpdate;
+import dev.funnel.common.peerapi.ControlMessage.SignReply;
+import dev.funnel.common.peerapi.ControlMessage.SignRequest;
+import dev.funnel.common.peerapi.ControlMessage.Welcome;
+import dev.funnel.common.peerapi.IngressAnswer;
+import dev.funnel.common.peerapi.IngressOffer;
+import dev.funnel.common.tls.DevCa;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.NetClient;
+import io.vertx.core.net.NetClientOptions;
+import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.core.net.PemTrustOptions;
+import io.vertx.junit5.Timeout;
+import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
+import java.nio.file.Path;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The gateway against a fake node (real TLS on 127.0.0.1) and a fake registry on the event bus. */
+@ExtendWith(VertxExtension.class)
+class GatewayVerticleTest {
+
+  private static final String GATEWAY_ID = "gw-test";
+  private static final String CLIENT = "203.0.113.7:53211";
+
+  @TempDir
+  static Path stateDir;
+  private static DevCa ca;
+  private static PemKeyCertOptions gatewayCert;
+
+  private Vertx vertx;
+  private NetClient client;
+  private FakeRegistry registry;
+  private GatewayVerticle gateway;
+  private String deploymentId;
+
+  /** A node's control connection and the Welcome it got. */
+  private record Control(NodeConnection connection, Welcome welcome) {
+  }
+
+  @BeforeAll
+  static void makeCertificates() {
+    ca = DevCa.loadOrCreate(stateDir);
+    DevCa.KeyAndChain gatewayKey = ca.issue(List.of("localhost", "127.0.0.1"), Duration.ofDays(1));
+    gatewayCert = new PemKeyCertOptions()
+        .setKeyValue(Buffer.buffer(gatewayKey.keyPem()))
+        .setCertValue(Buffer.buffer(gatewayKey.chainPem()));
+  }
+
+  @BeforeEach
+  void setUp(Vertx vertx) {
+    this.vertx = vertx;
+    try {
+      Messages.registerCodecs(vertx.eventBus());
+    } catch (IllegalStateException alreadyRegistered) {
+      // the same Vertx instance: codecs are there
+    }
+    client = vertx.createNetClient(new NetClientOptions()
+        .setSsl(true)
+        .setHostnameVerificationAlgorithm("HTTPS")
+        .setTrustOptions(new PemTrustOptions().addCertPath(ca.caPemPath().toString())));
+    registry = new FakeRegistry(vertx);
+  }
+
+  // ---------------------------------------------------------------- login
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void aNodeWithAGoodKeyIsWelcomed(VertxTestContext test) {
+    deploy(options())
+        .compose(v -> login())
+        .map(then(control -> {
+          Welcome welcome = control.welcome();
+          assertThat(welcome.nodeId()).isEqualTo(NODE_ID);
+          assertThat(welcome.fqdn()).isEqualTo(FQDN);
+          assertThat(welcome.ports()).containsExactly(443);
+          assertThat(welcome.heartbeatMillis()).isEqualTo(options().getHeartbeatMillis());
+          assertThat(welcome.poolSize()).isEqualTo(options().getPoolSize());
+          assertThat(welcome.sessionId()).isNotEqualTo(welcome.dataSecret()).hasSizeGreaterThanOrEqualTo(20);
+          assertThat(registry.logins).singleElement().satisfies(login -> {
+            assertThat(login.gatewayId()).isEqualTo(GATEWAY_ID);
+            assertThat(login.hostname()).isEqualTo("web");
+            assertThat(login.authKey()).isEqualTo(GOOD_KEY);
+            assertThat(login.challenge()).isNotBlank();
+          });
+          assertThat(gauge("funnel.gateway.node.sessions")).isEqualTo(1);
+        }))
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void theLoginCarriesTheChallengeTheGatewaySent(VertxTestContext test) {
+    deploy(options())
+        .compose(v -> connect())
+        .compose(node -> node.next(Challenge.class).compose(challenge -> {
+          node.send(hello(GOOD_KEY));
+          return node.next(Welcome.class).map(challenge.nonce());
+        }))
+        .map(then(nonce -> assertThat(registry.logins.get(0).challenge()).isEqualTo(nonce)))
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void aBadKeyIsRefusedAndTheConnectionClosed(VertxTestContext test) {
+    deploy(options())
+        .compose(v -> connect())
+        .compose(node -> node.next(Challenge.class).compose(challenge -> {
+          node.send(hello("tskey-wrong"));
+          return node.next(Refused.class);
+        }).compose(refused -> {
+          assertThat(refused.code()).isEqualTo("BAD_KEY");
+          assertThat(refused.message()).doesNotContain("tskey-wrong");
+          return node.closed();
+        }))
+        .map(then(v -> assertThat(gauge("funnel.gateway.node.sessions")).isZero()))
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void aRegistryThatDoesNotAnswerMeansUnavailable(VertxTestContext test) {
+    registry.loginAnswers = false;
+    deploy(options().setRegistryTimeoutMillis(200))
+        .compose(v -> connect())
+        .compose(node -> node.next(Challenge.class).compose(challenge -> {
+          node.send(hello(GOOD_KEY));
+          return node.next(Refused.class);
+        }).compose(refused -> {
+          assertThat(refused.code()).isEqualTo("UNAVAILABLE");
+          return node.closed();
+        }))
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void anotherProtocolVersionIsRefused(VertxTestContext test) {
+    deploy(options())
+        .compose(v -> connect())
+        .compose(node -> node.next(Challenge.class).compose(challenge -> {
+          node.send(new Hello(ControlMessage.VERSION + 1, GOOD_KEY, "web", List.of(443), null, null));
+          return node.next(Refused.class);
+        }).compose(refused -> {
+          assertThat(refused.code()).isEqualTo("PROTOCOL");
+          assertThat(registry.logins).isEmpty();
+          return node.closed();
+        }))
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void aConnectionThatSaysNothingIsClosedAfterTheLoginTimeout(VertxTestContext test) {
+    deploy(options().setLoginTimeoutMillis(200))
+        .compose(v -> connect())
+        .compose(node -> node.next(Challenge.class).compose(challenge -> node.closed()))
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void aFirstFrameThatIsNotAHelloClosesTheConnection(VertxTestContext test) {
+    Buffer http = Buffer.buffer("GET / HTTP/1.1\r\nHost: gateway\r\n\r\n");
+    Buffer oversize = Buffer.buffer().appendInt(ControlFrames.DEFAULT_MAX_FRAME_BYTES + 1).appendString("{\"type\":");
+    Buffer notJson = Buffer.buffer().appendInt(5).appendString("hello");
+    Buffer ping = new Ping(1).encode();
+    Buffer wrongTypes = ControlFrames.encode(new JsonObject().put("type", "hello").put("hostname", "web")
+        .put("ports", "443"));
+    deploy(options())
+        .compose(v -> Future.all(List.of(http, oversize, notJson, ping, wrongTypes).stream()
+            .map(bytes -> connect().compose(node -> node.next(Challenge.class).compose(challenge -> {
+              node.write(bytes);
+              return node.closed();
+            })))
+            .toList()))
+        .map(then(v -> assertThat(registry.logins).isEmpty()))
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void startRefusesOptionsWithoutACertificateOrWithAZeroWait(VertxTestContext test) {
+    Future.all(
+            expectFailure(deploy(options().setKeyCert(null))),
+            expectFailure(deploy(options().setOfferTimeoutMillis(0))))
+        .map(then(both -> {
+          assertThat(both.<Throwable>resultAt(0)).hasMessageContaining("certificate");
+          assertThat(both.<Throwable>resultAt(1)).hasMessageContaining("at least 1 ms");
+        }))
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  // ---------------------------------------------------------------- session upkeep
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void theGatewayAnswersPingsAndPingsOnItsOwn(VertxTestContext test) {
+    deploy(options().setHeartbeatMillis(100))
+        .compose(v -> login())
+        .compose(control -> {
+          control.connection().send(new Ping(77));
+          return control.connection().next(Pong.class)
+              .compose(pong -> {
+                assertThat(pong.seq()).isEqualTo(77);
+                return control.connection().next(Ping.class);
+              });
+        })
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void aSilentNodeIsDeadAfterTheSessionTimeout(VertxTestContext test) {
+    deploy(options().setHeartbeatMillis(100).setSessionTimeoutMillis(400))
+        .compose(v -> login())
+        .compose(control -> control.connection().closed())
+        .compose(v -> registry.firstClosedSession())
+        .map(then(closed -> assertThat(closed.epoch()).isEqualTo(EPOCH)))
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void theLeaseIsRenewed(VertxTestContext test) {
+    registry.leaseMillis = 300;
+    deploy(options())
+        .compose(v -> login())
+        .compose(control -> registry.firstRenewal())
+        .map(then(renewal -> {
+          assertThat(renewal.nodeId()).isEqualTo(NODE_ID);
+          assertThat(renewal.gatewayId()).isEqualTo(GATEWAY_ID);
+          assertThat(renewal.epoch()).isEqualTo(EPOCH);
+        }))
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void aLeaseTheRegistryLostEndsTheSession(VertxTestContext test) {
+    registry.leaseMillis = 300;
+    registry.leaseKnown = false;
+    deploy(options())
+        .compose(v -> login())
+        .compose(control -> control.connection().next(Bye.class).compose(bye -> {
+          assertThat(bye.reason()).isEqualTo("lease lost");
+          return control.connection().closed();
+        }))
+        .compose(v -> registry.firstClosedSession())
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void closingTheControlConnectionEndsTheSession(VertxTestContext test) {
+    deploy(options())
+        .compose(v -> login())
+        .compose(control -> dataConnection(control.welcome()).compose(data -> idleCountReaches(1).compose(v -> {
+          control.connection().socket.close();
+          return registry.firstClosedSession().compose(closed -> {
+            assertThat(closed.nodeId()).isEqualTo(NODE_ID);
+            assertThat(closed.gatewayId()).isEqualTo(GATEWAY_ID);
+            assertThat(closed.epoch()).isEqualTo(EPOCH);
+            return data.closed();
+          });
+        })))
+        .map(then(v -> {
+          assertThat(gauge("funnel.gateway.node.sessions")).isZero();
+          assertThat(gauge("funnel.gateway.pool.idle.connections")).isZero();
+        }))
+        .compose(v -> expectFailure(open()))
+        .map(then(err -> assertThat(codeOf(err)).isEqualTo(OpenFailure.NODE_GONE.code())))
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void aKickSaysByeAndClosesTheSession(VertxTestContext test) {
+    deploy(options())
+        .compose(v -> login())
+        .compose(control -> {
+          vertx.eventBus().publish(Addresses.SESSION_KICK, new SessionKick(NODE_ID, "node removed by an admin"));
+          return control.connection().next(Bye.class).compose(bye -> {
+            assertThat(bye.reason()).isEqualTo("node removed by an admin");
+            return control.connection().closed();
+          });
+        })
+        .compose(v -> registry.firstClosedSession())
+        .map(then(closed -> assertThat(closed.epoch()).isEqualTo(EPOCH)))
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void aNewerSessionOfTheSameNodeReplacesTheOlder(VertxTestContext test) {
+    deploy(options())
+        .compose(v -> login())
+        .compose(first -> login().compose(second -> {
+          assertThat(second.welcome().sessionId()).isNotEqualTo(first.welcome().sessionId());
+          return first.connection().next(Bye.class)
+              .compose(bye -> first.connection().closed())
+              .compose(v -> registry.firstClosedSession())
+              .compose(closed -> {
+                assertThat(closed.epoch()).isEqualTo(EPOCH);
+                second.connection().send(new Ping(5));
+                return second.connection().next(Pong.class);
+              });
+        }))
+        .map(then(pong -> assertThat(gauge("funnel.gateway.node.sessions")).isEqualTo(1)))
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void stoppingSaysByeToEveryNodeAndTellsTheRegistry(VertxTestContext test) {
+    deploy(options())
+        .compose(v -> login())
+        .compose(control -> vertx.undeploy(deploymentId)
+            .compose(v -> control.connection().next(Bye.class))
+            .compose(bye -> {
+              assertThat(bye.reason()).isEqualTo("gateway stopping");
+              return control.connection().closed();
+            }))
+        .compose(v -> registry.firstClosedSession())
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void aServeUpdateIsAnsweredWithANewWelcome(VertxTestContext test) {
+    deploy(options())
+        .compose(v -> login())
+        .compose(control -> {
+          control.connection().send(new ServeUpdate(List.of(443, 8443)));
+          return control.connection().next(Welcome.class).map(updated -> {
+            assertThat(updated.ports()).containsExactly(443, 8443);
+            assertThat(updated.sessionId()).isEqualTo(control.welcome().sessionId());
+            assertThat(updated.dataSecret()).isEqualTo(control.welcome().dataSecret());
+            return updated;
+          });
+        })
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  // ---------------------------------------------------------------- certificates
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void aRequestForTheNodesOwnNameIsSignedAndOneForAnotherIsRefused(VertxTestContext test) {
+    deploy(options(), ca)
+        .compose(v -> login())
+        .compose(control -> {
+          control.connection().send(new SignRequest(DevCa.newRequest(DevCa.newKeyPair(), List.of(FQDN))));
+          return control.connection().next(SignReply.class).compose(signed -> {
+            assertThat(signed.error()).isNull();
+            List<X509Certificate> chain = DevCa.Pem.certificates(signed.certChainPem());
+            assertThat(chain).hasSize(2);
+            try {
+              chain.get(0).verify(ca.certificate().getPublicKey());
+              assertThat(chain.get(0).getSubjectAlternativeNames())
+                  .anySatisfy(san -> assertThat(san.get(1)).isEqualTo(FQDN));
+            } catch (java.security.GeneralSecurityException e) {
+              return Future.failedFuture(new AssertionError("the leaf does not verify against the CA", e));
+            }
+            control.connection().send(new SignRequest(DevCa.newRequest(DevCa.newKeyPair(),
+                List.of("other.demo.funnel.test"))));
+            return control.connection().next(SignReply.class);
+          });
+        })
+        .map(then(refused -> {
+          assertThat(refused.certChainPem()).isNull();
+          assertThat(refused.error()).contains("other.demo.funnel.test");
+        }))
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void aGatewayWithoutACaSaysItCannotSign(VertxTestContext test) {
+    deploy(options())
+        .compose(v -> login())
+        .compose(control -> {
+          control.connection().send(new SignRequest(DevCa.newRequest(DevCa.newKeyPair(), List.of(FQDN))));
+          return control.connection().next(SignReply.class);
+        })
+        .map(then(reply -> {
+          assertThat(reply.certChainPem()).isNull();
+          assertThat(reply.error()).isEqualTo("this gateway cannot sign certificates");
+        }))
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  // ---------------------------------------------------------------- data connections
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void dataConnectionsJoinTheIdlePool(VertxTestContext test) {
+    deploy(options())
+        .compose(v -> login())
+        .compose(control -> Future.all(dataConnection(control.welcome()), dataConnection(control.welcome())))
+        .compose(v -> idleCountReaches(2))
+        .map(then(v -> assertThat(gauge("funnel.gateway.pool.idle.connections")).isEqualTo(2)))
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void dataConnectionsBeyondThePerNodeBoundAreClosed(VertxTestContext test) {
+    deploy(options().setMaxDataConnectionsPerNode(1))
+        .compose(v -> login())
+        .compose(control -> dataConnection(control.welcome())
+            .compose(first -> idleCountReaches(1))
+            .compose(v -> dataConnection(control.welcome()))
+            .compose(NodeConnection::closed))
+        .compose(v -> idleDataConnections())
+        .map(then(idle -> assertThat(idle).isEqualTo(1)))
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void aWrongDataSecretOrUnknownSessionIsClosed(VertxTestContext test) {
+    deploy(options())
+        .compose(v -> login())
+        .compose(control -> Future.all(
+                rawDataConnection(new DataHello(control.welcome().sessionId(), "not-the-secret"))
+                    .compose(NodeConnection::closed),
+                rawDataConnection(new DataHello("no-such-session", control.welcome().dataSecret()))
+                    .compose(NodeConnection::closed))
+            .compose(v -> {
+              // closed by the check, not by the session ending
+              control.connection().send(new Ping(9));
+              return control.connection().next(Pong.class);
+            }))
+        .map(then(pong -> assertThat(registry.closedSessions).isEmpty()))
+        .compose(v -> idleDataConnections())
+        .map(then(idle -> assertThat(idle).isZero()))
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void anIdleDataConnectionThatSpeaksIsClosed(VertxTestContext test) {
+    deploy(options())
+        .compose(v -> login())
+        .compose(control -> dataConnection(control.welcome()))
+        .compose(data -> idleCountReaches(1).compose(v -> {
+          data.write(Buffer.buffer("unsolicited"));
+          return data.closed();
+        }))
+        .compose(v -> idleCountReaches(0))
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void anIdleDataConnectionThatClosesLeavesThePool(VertxTestContext test) {
+    deploy(options())
+        .compose(v -> login())
+        .compose(control -> dataConnection(control.welcome()))
+        .compose(data -> idleCountReaches(1).compose(v -> data.socket.close()))
+        .compose(v -> idleCountReaches(0))
+        .map(then(v -> assertThat(gauge("funnel.gateway.pool.idle.connections")).isZero()))
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  // ---------------------------------------------------------------- opens
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void anAcceptedOfferIsHandedOffWithTheBytesThatFollowedThe101(VertxTestContext test) {
+    Buffer early = Buffer.buffer("early bytes from the node");
+    Buffer fromClient = payload('c', 300);
+    Buffer fromNode = payload('n', 5000);
+    deploy(options())
+        .compose(v -> login())
+        .compose(control -> dataConnection(control.welcome()).compose(data -> idleCountReaches(1).compose(v -> {
+          Future<Message<OpenReply>> reply = open();
+          Buffer expectedOffer = new IngressOffer(HostPort.parse(CLIENT), new HostPort(FQDN, 443)).encode();
+          return data.rawBytes(expectedOffer.length())
+              .compose(offer -> {
+                assertThat(offer.toString()).isEqualTo(expectedOffer.toString());
+                data.write(IngressAnswer.encode(101).appendBuffer(early));
+                return reply;
+              })
+              .compose(answer -> {
+                assertThat(answer.body().isLocal()).isTrue();
+                LocalStreams.Handoff handoff = LocalStreams.take(answer.body().ticket()).orElseThrow();
+                assertThat(handoff.pending().toString()).isEqualTo(early.toString());
+                Future<Buffer> atFrontend = collect(handoff, fromNode.length());
+                handoff.socket().write(fromClient);
+                return data.rawBytes(fromClient.length()).compose(atNode -> {
+                  assertThat(atNode.toString()).isEqualTo(fromClient.toString());
+                  data.write(fromNode);
+                  return atFrontend;
+                }).compose(received -> {
+                  assertThat(received.toString()).isEqualTo(fromNode.toString());
+                  assertThat(gauge("funnel.tunnels.active")).isEqualTo(1);
+                  assertThat(offers("101")).isEqualTo(1);
+                  assertThat(gateway.meterRegistry().get("funnel.tunnel.setup").timer().count()).isEqualTo(1);
+                  return control.connection().next(OpenData.class);
+                }).compose(topUp -> {
+                  assertThat(topUp.count()).isEqualTo(1);
+                  handoff.socket().close();
+                  return eventually(() -> Future.succeededFuture(gauge("funnel.tunnels.active") == 0));
+                });
+              });
+        })))
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void aNodeThatAnswers403Refuses(VertxTestContext test) {
+    deploy(options())
+        .compose(v -> login())
+        .compose(control -> dataConnection(control.welcome()))
+        .compose(data -> idleCountReaches(1).compose(v -> {
+          Future<Message<OpenReply>> reply = open();
+          return data.rawBytes(offerLength()).compose(offer -> {
+            data.write(IngressAnswer.encode(403));
+            return expectFailure(reply);
+          }).compose(err -> {
+            assertThat(codeOf(err)).isEqualTo(OpenFailure.REFUSED.code());
+            assertThat(err.getMessage()).contains("403");
+            return data.closed();
+          });
+        }))
+        .map(then(v -> {
+          assertThat(offers("403")).isEqualTo(1);
+          assertThat(offers("101")).isZero();
+        }))
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void aNodeThatDoesNotAnswerTimesOut(VertxTestContext test) {
+    deploy(options().setOfferTimeoutMillis(300))
+        .compose(v -> login())
+        .compose(control -> dataConnection(control.welcome()))
+        .compose(data -> idleCountReaches(1).compose(v -> {
+          Future<Message<OpenReply>> reply = open();
+          return data.rawBytes(offerLength())
+              .compose(offer -> expectFailure(reply))
+              .compose(err -> {
+                assertThat(codeOf(err)).isEqualTo(OpenFailure.OFFER_TIMEOUT.code());
+                return data.closed();
+              });
+        }))
+        .map(then(v -> assertThat(offers("timeout")).isEqualTo(1)))
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void withoutADataConnectionTheOpenFailsAndTheNodeIsAskedForOne(VertxTestContext test) {
+    deploy(options().setIdleWaitMillis(200))
+        .compose(v -> login())
+        .compose(control -> expectFailure(open()).compose(err -> {
+          assertThat(codeOf(err)).isEqualTo(OpenFailure.NO_DATA_CONNECTION.code());
+          return control.connection().next(OpenData.class);
+        }))
+        .map(then(request -> assertThat(request.count()).isEqualTo(1)))
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void anOpenWaitsForTheDataConnectionItAskedFor(VertxTestContext test) {
+    deploy(options())
+        .compose(v -> login())
+        .compose(control -> {
+          Future<Message<OpenReply>> reply = open();
+          return control.connection().next(OpenData.class)
+              .compose(request -> dataConnection(control.welcome()))
+              .compose(data -> data.rawBytes(offerLength()).compose(offer -> {
+                data.write(IngressAnswer.encode(101));
+                return reply;
+              }));
+        })
+        .map(then(answer -> assertThat(LocalStreams.take(answer.body().ticket())).isPresent()))
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void opensForAnotherEpochOrNodeFindTheNodeGone(VertxTestContext test) {
+    deploy(options())
+        .compose(v -> login())
+        .compose(control -> Future.all(
+            expectFailure(open(new OpenRequest(NODE_ID, EPOCH + 1, FQDN, 443, CLIENT, "fe-1"))),
+            expectFailure(open(new OpenRequest("node-unknown", EPOCH, FQDN, 443, CLIENT, "fe-1")))))
+        .map(then(both -> {
+          assertThat(codeOf(both.resultAt(0))).isEqualTo(OpenFailure.NODE_GONE.code());
+          assertThat(codeOf(both.resultAt(1))).isEqualTo(OpenFailure.NODE_GONE.code());
+        }))
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void tunnelsBeyondThePerNodeCapAreOverCapacity(VertxTestContext test) {
+    deploy(options().setMaxTunnelsPerNode(1))
+        .compose(v -> login())
+        .compose(control -> dataConnection(control.welcome()))
+        .compose(data -> idleCountReaches(1).compose(v -> {
+          Future<Message<OpenReply>> first = open();
+          return data.rawBytes(offerLength()).compose(offer -> {
+            data.write(IngressAnswer.encode(101));
+            return first;
+          });
+        }))
+        .compose(first -> expectFailure(open()))
+        .map(then(err -> assertThat(codeOf(err)).isEqualTo(OpenFailure.OVER_CAPACITY.code())))
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private GatewayOptions options() {
+    return new GatewayOptions()
+        .setGatewayId(GATEWAY_ID)
+        .setListen(new HostPort("127.0.0.1", 0))
+        .setKeyCert(gatewayCert)
+        .setIdleWaitMillis(2_000)
+        .setOfferTimeoutMillis(2_000)
+        .setHeartbeatMillis(1_000)
+        // Long enough that no timer closes anything a test watches, unless the test shortens it.
+        .setSessionTimeoutMillis(60_000)
+        .setLoginTimeoutMillis(60_000)
+        .setRegistryTimeoutMillis(2_000)
+        .setHandoffMillis(5_000);
+  }
+
+  private Future<GatewayVerticle> deploy(GatewayOptions options) {
+    return deploy(options, null);
+  }
+
+  private Future<GatewayVerticle> deploy(GatewayOptions options, DevCa signingCa) {
+    gateway = new GatewayVerticle(options, signingCa);
+    return vertx.deployVerticle(gateway).map(id -> {
+      deploymentId = id;
+      return gateway;
+    });
+  }
+
+  private Future<NodeConnection> connect() {
+    return NodeConnection.open(client, gateway.actualPort());
+  }
+
+  private static Hello hello(String authKey) {
+    return new Hello(ControlMessage.VERSION, authKey, "web", List.of(443), null, null);
+  }
+
+  private Future<Control> login() {
+    return connect().compose(node -> node.next(Challenge.class).compose(challenge -> {
+      node.send(hello(GOOD_KEY));
+      return node.next(Welcome.class).map(welcome -> new Control(node, welcome));
+    }));
+  }
+
+  /** A data connection that has presented {@code hello}; from then on it reads raw bytes. */
+  private Future<NodeConnection> rawDataConnection(DataHello hello) {
+    return connect().compose(node -> node.next(Challenge.class).map(challenge -> {
+      node.switchToRaw();
+      node.send(hello);
+      return node;
+    }));
+  }
+
+  private Future<NodeConnection> dataConnection(Welcome welcome) {
+    return rawDataConnection(new DataHello(welcome.sessionId(), welcome.dataSecret()));
+  }
+
+  private Future<Message<OpenReply>> open() {
+    return open(new OpenRequest(NODE_ID, EPOCH, FQDN, 443, CLIENT, "fe-1"));
+  }
+
+  private Future<Message<OpenReply>> open(OpenRequest request) {
+    return vertx.eventBus().request(Addresses.gatewayOpen(GATEWAY_ID), request);
+  }
+
+  private static int offerLength() {
+    return new IngressOffer(HostPort.parse(CLIENT), new HostPort(FQDN, 443)).encode().length();
+  }
+
+  private static <T> Future<Throwable> expectFailure(Future<T> future) {
+    return future.transform(result -> result.failed() ? Future.succeededFuture(result.cause())
+        : Future.failedFuture(new AssertionError("expected a failure, got " + result.result())));
+  }
+
+  private static int codeOf(Throwable failure) {
+    return FailureCode.of(failure).orElse(-1);
+  }
+
+  private Future<Integer> idleDataConnections() {
+    return gateway.idleDataConnections(NODE_ID);
+  }
+
+  private Future<Void> idleCountReaches(int count) {
+    return eventually(() -> idleDataConnections().map(idle -> idle == count));
+  }
+
+  /** Re-checks {@code condition} every 20 ms until it holds; the test's timeout bounds the wait. */
+  private Future<Void> eventually(Supplier<Future<Boolean>> condition) {
+    return condition.get().compose(holds -> {
+      if (holds) {
+        return Future.succeededFuture();
+      }
+      Promise<Void> later = Promise.promise();
+      vertx.setTimer(20, id -> later.complete());
+      return later.future().compose(v -> eventually(condition));
+    });
+  }
+
+  private double gauge(String name) {
+    return gateway.meterRegistry().get(name).gauge().value();
+  }
+
+  private double offers(String answer) {
+    return gateway.meterRegistry().get("funnel.gateway.offers").tag("answer", answer).counter().count();
+  }
+
+  private static Buffer payload(char fill, int length) {
+    return Buffer.buffer(String.valueOf(fill).repeat(length));
+  }
+
+  /** Reads {@code length} bytes from a handed-off stream, as the frontend would. */
+  private static Future<Buffer> collect(LocalStreams.Handoff handoff, int length) {
+    Promise<Buffer> done = Promise.promise();
+    Buffer received = Buffer.buffer();
+    handoff.socket().handler(chunk -> {
+      received.appendBuffer(chunk);
+      if (received.length() >= length) {
+        done.tryComplete(received);
+      }
+    });
+    handoff.socket().resume();
+    return done.future();
+  }
+
+  /** Runs assertions on a result inside the chain, so a failing one fails the test. */
+  private static <T> Function<T, T> then(Consumer<T> assertions) {
+    return value -> {
+      assertions.accept(value);
+      return value;
+    };
+  }
+}

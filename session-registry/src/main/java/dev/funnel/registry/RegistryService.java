@@ -1,0 +1,525 @@
+package dev.funnel.registry;
+
+import dev.funnel.common.Hostnames;
+import dev.funnel.common.PublicPorts;
+import dev.funnel.common.bus.Addresses;
+import dev.funnel.common.bus.LeaseRenewal;
+import dev.funnel.common.bus.LoginFailure;
+import dev.funnel.common.bus.NodeLogin;
+import dev.funnel.common.bus.NodeSession;
+import dev.funnel.common.bus.PortsUpdate;
+import dev.funnel.common.bus.ResolveFailure;
+import dev.funnel.common.bus.Route;
+import dev.funnel.common.bus.RouteChanged;
+import dev.funnel.common.bus.SessionClosed;
+import dev.funnel.common.bus.SessionKick;
+import dev.funnel.common.options.RegistryOptions;
+import dev.funnel.registry.LiveSessions.Live;
+import dev.funnel.registry.store.AuthKeyInfo;
+import dev.funnel.registry.store.ControlStore;
+import dev.funnel.registry.store.Enrolment;
+import dev.funnel.registry.store.H2ControlStore;
+import dev.funnel.registry.store.NodeIdentity;
+import dev.funnel.registry.store.Tailnet;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.ReplyException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The registry's state, shared by {@link RegistryVerticle} (the event-bus service) and
+ * {@link AdminApiVerticle} (the REST API): the durable {@link ControlStore}, an immutable
+ * {@link Snapshot} of its tailnets and node identities, and the in-memory {@link LiveSessions}.
+ *
+ * <p>Threading: store calls run in {@code vertx.executeBlocking}, never on an event loop. Every
+ * durable change takes one lock around "write the store, swap the snapshot, fix live sessions,
+ * publish", so a login racing an admin removal always sees one before the other. Resolving reads
+ * the snapshot and the session table only and never waits. Every method may be called from any
+ * thread.
+ *
+ * <p>Build one per process with {@link #open(Vertx, RegistryOptions)} and pass it to both verticles;
+ * {@link #close()} it after undeploying them.
+ */
+public final class RegistryService {
+
+  private static final Logger LOG = System.getLogger(RegistryService.class.getName());
+
+  /** Bounds of the lease sweep period (a quarter of the lease, clamped to these). */
+  public static final long MIN_SWEEP_MILLIS = 25;
+  public static final long MAX_SWEEP_MILLIS = 5_000;
+  /** Longest auth-key expiry accepted: ten years. */
+  public static final long MAX_KEY_EXPIRY_SECONDS = 10L * 366 * 24 * 3600;
+
+  private final Vertx vertx;
+  private final RegistryOptions options;
+  private final String domain;
+  private final ControlStore store;
+  private final Object writeLock = new Object();
+  private volatile Snapshot snapshot;
+  private final LiveSessions sessions = new LiveSessions();
+  /** Registry-wide session epochs; start from the clock in microseconds so they keep rising across restarts. */
+  private final AtomicLong epochs = new AtomicLong(System.currentTimeMillis() * 1000);
+
+  private RegistryService(Vertx vertx, RegistryOptions options, ControlStore store, Snapshot snapshot) {
+    this.vertx = vertx;
+    this.options = options;
+    this.domain = normaliseDomain(options.getDomain());
+    this.store = store;
+    this.snapshot = snapshot;
+  }
+
+  /** Opens the embedded H2 store in {@code options.getStateDir()} and loads it. */
+  public static Future<RegistryService> open(Vertx vertx, RegistryOptions options) {
+    return vertx.executeBlocking(() -> H2ControlStore.open(options.getStateDir()))
+        .compose(store -> create(vertx, options, store)
+            .onFailure(e -> vertx.executeBlocking(() -> {
+              store.close();
+              return null;
+            })));
+  }
+
+  /** Builds the service over an already opened store (it takes ownership of it). */
+  public static Future<RegistryService> create(Vertx vertx, RegistryOptions options, ControlStore store) {
+    return vertx.executeBlocking(() -> {
+      Snapshot loaded = Snapshot.of(store.tailnets(), store.nodes());
+      LOG.log(Level.INFO, "registry store open (schema version {0}): {1} tailnets, {2} nodes",
+          store.schemaVersion(), loaded.tailnets().size(), loaded.nodesById().size());
+      return new RegistryService(vertx, options, store, loaded);
+    });
+  }
+
+  /** Closes the store. Call after the verticles using this service are undeployed. */
+  public Future<Void> close() {
+    return vertx.executeBlocking(() -> {
+      store.close();
+      return null;
+    });
+  }
+
+  public RegistryOptions options() {
+    return options;
+  }
+
+  /** The public domain, normalised (lower case, no trailing dot). */
+  public String domain() {
+    return domain;
+  }
+
+  /** How often the lease sweep runs: a quarter of the lease, within [25 ms, 5 s]. */
+  public long sweepPeriodMillis() {
+    return Math.max(MIN_SWEEP_MILLIS, Math.min(MAX_SWEEP_MILLIS, options.getLeaseMillis() / 4));
+  }
+
+  // ================================================================ resolve
+
+  /** What {@link #resolve} found: a route, or a coded refusal with a reason for the log. */
+  public sealed interface Resolution {
+  }
+
+  public record Found(Route route) implements Resolution {
+  }
+
+  public record Refused(ResolveFailure failure, String reason) implements Resolution {
+  }
+
+  /**
+   * Which node serves {@code host:port}, from memory only. Checked in this order: the name is
+   * exactly {@code NODE.TAILNET.<domain>} of a known tailnet and node (else NO_ROUTE); the tailnet
+   * has Funnel on (FUNNEL_OFF); the tailnet allows the port (PORT_NOT_ALLOWED); the node has a live
+   * session (NO_ROUTE); that session — the newest live one — announced the port (PORT_NOT_ALLOWED).
+   */
+  public Resolution resolve(String host, int port) {
+    Optional<Hostnames.FunnelName> name = Hostnames.normalise(host).flatMap(h -> Hostnames.parse(h, domain));
+    if (name.isEmpty()) {
+      return new Refused(ResolveFailure.NO_ROUTE, "not a name under " + domain);
+    }
+    Snapshot view = snapshot;
+    Optional<Tailnet> tailnet = view.tailnet(name.get().tailnet());
+    if (tailnet.isEmpty()) {
+      return new Refused(ResolveFailure.NO_ROUTE, "no tailnet " + name.get().tailnet());
+    }
+    Optional<NodeIdentity> node = view.node(name.get().node(), name.get().tailnet());
+    if (node.isEmpty()) {
+      return new Refused(ResolveFailure.NO_ROUTE, "no node " + name.get().node() + " in " + name.get().tailnet());
+    }
+    if (!tailnet.get().funnel()) {
+      return new Refused(ResolveFailure.FUNNEL_OFF, "funnel is off for tailnet " + tailnet.get().name());
+    }
+    if (!tailnet.get().allows(port)) {
+      return new Refused(ResolveFailure.PORT_NOT_ALLOWED, "tailnet " + tailnet.get().name() + " does not allow port " + port);
+    }
+    Optional<Live> live = sessions.newestLive(node.get().id(), System.currentTimeMillis());
+    if (live.isEmpty()) {
+      return new Refused(ResolveFailure.NO_ROUTE, "node is offline");
+    }
+    if (!live.get().ports().contains(port)) {
+      return new Refused(ResolveFailure.PORT_NOT_ALLOWED, "node does not funnel port " + port);
+    }
+    Live l = live.get();
+    return new Found(new Route(name.get().fqdn(), port, l.nodeId(), l.gatewayId(), l.epoch()));
+  }
+
+  // ================================================================ node sessions
+
+  /**
+   * Admits a node (see {@link dev.funnel.common.bus.Addresses#REGISTRY_LOGIN}). Fails with a
+   * {@link ReplyException} coded by {@link LoginFailure}; any other failure is the store's.
+   */
+  public Future<NodeSession> login(NodeLogin login) {
+    String where = "login of " + login.hostname() + " via " + login.gatewayId();
+    String bad = badLogin(login);
+    if (bad != null) {
+      return refuse(where, LoginFailure.BAD_REQUEST, bad);
+    }
+    List<Integer> ports = PublicPorts.sorted(Set.copyOf(login.ports()));
+    return blocking(() -> {
+      NodeProof.Result proof = NodeProof.verify(login.nodePublicKey(), login.challenge(), login.proof());
+      if (proof instanceof NodeProof.Failed failed) {
+        throw refusal(where, LoginFailure.BAD_NODE_KEY, failed.reason());
+      }
+      String publicKey = ((NodeProof.Verified) proof).publicKey();
+      synchronized (writeLock) {
+        NodeIdentity node = identify(where, login, publicKey);
+        Live session = new Live(node.id(), node.fqdn(domain), login.gatewayId(), epochs.incrementAndGet(), ports,
+            System.currentTimeMillis() + options.getLeaseMillis());
+        sessions.put(session);
+        routeChanged(session.fqdn());
+        LOG.log(Level.INFO, "node {0} logged in via {1} (epoch {2}, ports {3})", session.fqdn(),
+            session.gatewayId(), session.epoch(), ports);
+        return new NodeSession(node.id(), session.fqdn(), node.tailnet(), session.epoch(), ports,
+            options.getLeaseMillis());
+      }
+    });
+  }
+
+  /** The identity logging in: the one holding that node key, or a new one enrolled with the auth key. Holds writeLock. */
+  private NodeIdentity identify(String where, NodeLogin login, String publicKey) {
+    Optional<NodeIdentity> existing = store.nodeByPublicKey(publicKey);
+    if (existing.isPresent()) {
+      NodeIdentity node = existing.get();
+      if (!node.name().equals(login.hostname())) {
+        throw refusal(where, LoginFailure.BAD_REQUEST, "this node key is registered as " + node.shortName()
+            + "; log in with hostname " + node.name() + " (or remove the node first)");
+      }
+      Optional<AuthKeyInfo> key = store.key(node.keyId());
+      if (key.isEmpty() || key.get().revoked()) {
+        throw refusal(where, LoginFailure.BAD_KEY, "the auth key " + node.keyId() + " this node enrolled with was revoked");
+      }
+      return node;
+    }
+    if (login.authKey() == null || login.authKey().isEmpty()) {
+      throw refusal(where, LoginFailure.BAD_KEY, "an auth key is required for a new node");
+    }
+    Enrolment result = store.enrol(Secrets.hash(login.authKey()), Secrets.newNodeId(), login.hostname(), publicKey,
+        now());
+    if (result instanceof Enrolment.KeyRefused refused) {
+      throw refusal(where, LoginFailure.BAD_KEY, refused.reason());
+    }
+    if (result instanceof Enrolment.NameTaken taken) {
+      throw refusal(where, LoginFailure.NAME_TAKEN, taken.owner().shortName() + " is already owned by another node");
+    }
+    NodeIdentity node = ((Enrolment.Enrolled) result).node();
+    snapshot = snapshot.withNode(node);
+    LOG.log(Level.INFO, "node {0} enrolled as {1} with auth key {2}", node.shortName(), node.id(), node.keyId());
+    return node;
+  }
+
+  /** Why a login is malformed, or null. */
+  private static String badLogin(NodeLogin login) {
+    if (!Hostnames.isLabel(login.hostname())) {
+      return "hostname '" + login.hostname() + "' is not a DNS label ([a-z0-9-], 1-63, no hyphen at either end)";
+    }
+    for (Integer port : login.ports()) {
+      if (port == null || !PublicPorts.isAllowed(port)) {
+        return "port " + port + " is not a Funnel port (443, 8443, 10000)";
+      }
+    }
+    if (login.gatewayId() == null || login.gatewayId().isEmpty()) {
+      return "gatewayId is required";
+    }
+    if (login.nodePublicKey() == null || login.nodePublicKey().isEmpty()) {
+      return "nodePublicKey is required";
+    }
+    if (login.challenge() == null || login.challenge().isEmpty()) {
+      return "challenge is required";
+    }
+    if (login.proof() == null || login.proof().isEmpty()) {
+      return "proof is required";
+    }
+    return null;
+  }
+
+  /** Extends a live lease; fails with LEASE_UNKNOWN when the registry holds no such live session. */
+  public Future<LeaseRenewal.Ack> renew(LeaseRenewal renewal) {
+    long now = System.currentTimeMillis();
+    long expiresAt = now + options.getLeaseMillis();
+    if (renewal.nodeId() == null || renewal.gatewayId() == null) {
+      return Future.failedFuture(LoginFailure.LEASE_UNKNOWN.exception("no such lease"));
+    }
+    return sessions.renew(renewal.nodeId(), renewal.gatewayId(), renewal.epoch(), now, expiresAt)
+        .map(l -> Future.succeededFuture(new LeaseRenewal.Ack(l.expiresAt())))
+        .orElseGet(() -> {
+          LOG.log(Level.DEBUG, "renewal of node {0} epoch {1} via {2}: no such live lease; rejecting",
+              renewal.nodeId(), renewal.epoch(), renewal.gatewayId());
+          return Future.failedFuture(LoginFailure.LEASE_UNKNOWN.exception("no live lease for node " + renewal.nodeId()
+              + " epoch " + renewal.epoch() + " on " + renewal.gatewayId() + "; log in again"));
+        });
+  }
+
+  /** Withdraws a session whose control channel ended; true when there was one with that epoch. */
+  public boolean sessionClosed(SessionClosed closed) {
+    if (closed.nodeId() == null || closed.gatewayId() == null) {
+      return false;
+    }
+    Optional<Live> removed = sessions.remove(closed.nodeId(), closed.gatewayId(), closed.epoch());
+    removed.ifPresent(l -> {
+      LOG.log(Level.INFO, "node {0} session on {1} (epoch {2}) closed", l.fqdn(), l.gatewayId(), l.epoch());
+      routeChanged(l.fqdn());
+    });
+    return removed.isPresent();
+  }
+
+  /** Changes what a live session funnels; BAD_REQUEST for a bad port, LEASE_UNKNOWN for no such session. */
+  public Future<NodeSession> updatePorts(PortsUpdate update) {
+    for (Integer port : update.ports()) {
+      if (port == null || !PublicPorts.isAllowed(port)) {
+        return refuse("ports update of " + update.nodeId(), LoginFailure.BAD_REQUEST,
+            "port " + port + " is not a Funnel port (443, 8443, 10000)");
+      }
+    }
+    List<Integer> ports = PublicPorts.sorted(Set.copyOf(update.ports()));
+    long now = System.currentTimeMillis();
+    Optional<Live> changed = update.nodeId() == null || update.gatewayId() == null ? Optional.empty()
+        : sessions.updatePorts(update.nodeId(), update.gatewayId(), update.epoch(), ports, now,
+            now + options.getLeaseMillis());
+    if (changed.isEmpty()) {
+      return refuse("ports update of " + update.nodeId(), LoginFailure.LEASE_UNKNOWN,
+          "no live lease for node " + update.nodeId() + " epoch " + update.epoch() + "; log in again");
+    }
+    Live l = changed.get();
+    routeChanged(l.fqdn());
+    LOG.log(Level.INFO, "node {0} now funnels ports {1}", l.fqdn(), ports);
+    String tailnet = snapshot.nodeById(l.nodeId()).map(NodeIdentity::tailnet).orElse("");
+    return Future.succeededFuture(new NodeSession(l.nodeId(), l.fqdn(), tailnet, l.epoch(), ports,
+        options.getLeaseMillis()));
+  }
+
+  /** Drops sessions whose lease lapsed, publishing a route change for each; returns how many. */
+  public int sweep() {
+    List<Live> expired = sessions.sweep(System.currentTimeMillis());
+    for (Live l : expired) {
+      LOG.log(Level.INFO, "node {0} lease on {1} (epoch {2}) lapsed; route withdrawn", l.fqdn(), l.gatewayId(),
+          l.epoch());
+      routeChanged(l.fqdn());
+    }
+    return expired.size();
+  }
+
+  // ================================================================ admin: tailnets
+
+  public List<Tailnet> tailnets() {
+    return snapshot.tailnets().values().stream().sorted(Comparator.comparing(Tailnet::name)).toList();
+  }
+
+  public Future<Tailnet> tailnet(String name) {
+    return snapshot.tailnet(name).map(Future::succeededFuture)
+        .orElseGet(() -> Future.failedFuture(AdminException.notFound("no tailnet " + name)));
+  }
+
+  public Future<Tailnet> createTailnet(String name, boolean funnel, Set<Integer> ports) {
+    if (!Hostnames.isLabel(name)) {
+      return Future.failedFuture(AdminException.badRequest("tailnet name '" + name + "' is not a DNS label"));
+    }
+    Tailnet tailnet = new Tailnet(name, funnel, List.copyOf(new TreeSet<>(ports)), now());
+    return blocking(() -> {
+      synchronized (writeLock) {
+        if (!store.insertTailnet(tailnet)) {
+          throw AdminException.conflict("tailnet " + name + " already exists");
+        }
+        snapshot = snapshot.withTailnet(tailnet);
+        LOG.log(Level.INFO, "tailnet {0} added (funnel {1}, ports {2})", name, funnel ? "on" : "off", tailnet.ports());
+        vertx.eventBus().publish(Addresses.ROUTES_CHANGED, RouteChanged.ALL);
+        return tailnet;
+      }
+    });
+  }
+
+  /** Changes funnel and/or ports (null: keep). */
+  public Future<Tailnet> updateTailnet(String name, Boolean funnel, Set<Integer> ports) {
+    return blocking(() -> {
+      synchronized (writeLock) {
+        Tailnet changed = store.updateTailnet(name, funnel, ports)
+            .orElseThrow(() -> AdminException.notFound("no tailnet " + name));
+        snapshot = snapshot.withTailnet(changed);
+        LOG.log(Level.INFO, "tailnet {0} changed (funnel {1}, ports {2})", name, changed.funnel() ? "on" : "off",
+            changed.ports());
+        vertx.eventBus().publish(Addresses.ROUTES_CHANGED, RouteChanged.ALL);
+        return changed;
+      }
+    });
+  }
+
+  /** Removes a tailnet with its keys and nodes, kicking every node's sessions. */
+  public Future<Void> deleteTailnet(String name) {
+    return blocking(() -> {
+      synchronized (writeLock) {
+        List<NodeIdentity> nodes = store.deleteTailnet(name)
+            .orElseThrow(() -> AdminException.notFound("no tailnet " + name));
+        snapshot = snapshot.withoutTailnet(name);
+        LOG.log(Level.INFO, "tailnet {0} removed with {1} nodes", name, nodes.size());
+        nodes.forEach(n -> kick(n, "tailnet " + name + " was removed"));
+        vertx.eventBus().publish(Addresses.ROUTES_CHANGED, RouteChanged.ALL);
+        return null;
+      }
+    });
+  }
+
+  // ================================================================ admin: keys
+
+  /** A key just made: the only moment the key itself is known. */
+  public record NewKey(AuthKeyInfo info, String key) {
+    @Override
+    public String toString() {
+      return "NewKey[" + info + "]";
+    }
+  }
+
+  /** Makes an auth key for {@code tailnet}; {@code expiry} null for none. */
+  public Future<NewKey> createKey(String tailnet, boolean reusable, Duration expiry) {
+    if (expiry != null && (expiry.isNegative() || expiry.isZero() || expiry.getSeconds() > MAX_KEY_EXPIRY_SECONDS)) {
+      return Future.failedFuture(AdminException.badRequest("expiry must be between 1 second and 10 years"));
+    }
+    return blocking(() -> {
+      synchronized (writeLock) {
+        if (store.tailnet(tailnet).isEmpty()) {
+          throw AdminException.notFound("no tailnet " + tailnet);
+        }
+        Instant now = now();
+        String key = Secrets.newAuthKey();
+        AuthKeyInfo info = new AuthKeyInfo(Secrets.newKeyId(), tailnet, reusable,
+            expiry == null ? null : now.plus(expiry), null, null, now);
+        store.insertKey(info, Secrets.hash(key));
+        LOG.log(Level.INFO, "auth key {0} added for tailnet {1} ({2}{3})", info.id(), tailnet,
+            reusable ? "reusable" : "one-off", info.expiresAt() == null ? "" : ", expires " + info.expiresAt());
+        return new NewKey(info, key);
+      }
+    });
+  }
+
+  public Future<List<AuthKeyInfo>> keys() {
+    return blocking(store::keys);
+  }
+
+  /** Revokes a key: nodes enrolled with it are kicked and can no longer log in. */
+  public Future<AuthKeyInfo> revokeKey(String id) {
+    return blocking(() -> {
+      synchronized (writeLock) {
+        ControlStore.Revocation revocation = store.revokeKey(id, now())
+            .orElseThrow(() -> AdminException.notFound("no auth key " + id));
+        LOG.log(Level.INFO, "auth key {0} revoked; kicking {1} nodes", id, revocation.nodes().size());
+        revocation.nodes().forEach(n -> kick(n, "auth key " + id + " was revoked"));
+        return revocation.key();
+      }
+    });
+  }
+
+  // ================================================================ admin: nodes
+
+  /** A node identity with its live state. {@code gateways} newest first; {@code ports} of the newest session. */
+  public record NodeView(NodeIdentity node, String fqdn, boolean online, List<String> gateways, List<Integer> ports) {
+  }
+
+  public List<NodeView> nodes() {
+    long now = System.currentTimeMillis();
+    List<NodeView> out = new ArrayList<>();
+    snapshot.nodesById().values().stream()
+        .sorted(Comparator.comparing(NodeIdentity::tailnet).thenComparing(NodeIdentity::name))
+        .forEach(n -> {
+          List<Live> live = sessions.live(n.id(), now);
+          out.add(new NodeView(n, n.fqdn(domain), !live.isEmpty(), live.stream().map(Live::gatewayId).toList(),
+              live.isEmpty() ? List.of() : live.get(0).ports()));
+        });
+    return out;
+  }
+
+  /** Forgets a node (its name is free again), kicking its sessions. */
+  public Future<NodeIdentity> deleteNode(String name, String tailnet) {
+    if (!Hostnames.isLabel(name) || !Hostnames.isLabel(tailnet)) {
+      return Future.failedFuture(AdminException.badRequest("node must be NAME.TAILNET, both DNS labels"));
+    }
+    return blocking(() -> {
+      synchronized (writeLock) {
+        NodeIdentity node = store.deleteNode(name, tailnet)
+            .orElseThrow(() -> AdminException.notFound("no node " + name + "." + tailnet));
+        snapshot = snapshot.withoutNodes(List.of(node));
+        LOG.log(Level.INFO, "node {0} ({1}) removed", node.shortName(), node.id());
+        kick(node, "node " + node.shortName() + " was removed");
+        return node;
+      }
+    });
+  }
+
+  /** Answers when the store does; for health checks. */
+  public Future<Void> ping() {
+    return vertx.executeBlocking(() -> {
+      store.ping();
+      return null;
+    }, false);
+  }
+
+  // ================================================================ helpers
+
+  /** Tells every gateway to close the node's sessions, drops them here and withdraws the route. */
+  private void kick(NodeIdentity node, String reason) {
+    vertx.eventBus().publish(Addresses.SESSION_KICK, new SessionKick(node.id(), reason));
+    List<Live> dropped = sessions.removeNode(node.id());
+    routeChanged(node.fqdn(domain));
+    if (!dropped.isEmpty()) {
+      LOG.log(Level.INFO, "node {0}: {1}; {2} sessions kicked", node.shortName(), reason, dropped.size());
+    }
+  }
+
+  private void routeChanged(String fqdn) {
+    vertx.eventBus().publish(Addresses.ROUTES_CHANGED, new RouteChanged(fqdn));
+  }
+
+  private <T> Future<T> blocking(Callable<T> work) {
+    return vertx.executeBlocking(work, false);
+  }
+
+  private static ReplyException refusal(String where, LoginFailure failure, String reason) {
+    LOG.log(Level.INFO, "{0}: {1}; rejecting", where, reason);
+    return failure.exception(reason);
+  }
+
+  private static <T> Future<T> refuse(String where, LoginFailure failure, String reason) {
+    return Future.failedFuture(refusal(where, failure, reason));
+  }
+
+  private static Instant now() {
+    return Instant.now().truncatedTo(ChronoUnit.MILLIS);
+  }
+
+  private static String normaliseDomain(String domain) {
+    String d = domain.toLowerCase(Locale.ROOT);
+    return d.endsWith(".") ? d.substring(0, d.length() - 1) : d;
+  }
+
+  /** Sessions held (live or awaiting the sweep); for tests and metrics. */
+  int sessionCount() {
+    return sessions.size();
+  }
+}

@@ -1,0 +1,149 @@
+package dev.funnel.registry;
+
+import dev.funnel.common.bus.Addresses;
+import dev.funnel.common.bus.FailureCode;
+import dev.funnel.common.bus.LeaseRenewal;
+import dev.funnel.common.bus.LoginFailure;
+import dev.funnel.common.bus.NodeLogin;
+import dev.funnel.common.bus.PortsUpdate;
+import dev.funnel.common.bus.ResolveFailure;
+import dev.funnel.common.bus.ResolveRequest;
+import dev.funnel.common.bus.SessionClosed;
+import dev.funnel.common.options.RegistryOptions;
+import io.vertx.core.AsyncResult;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.json.JsonObject;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Function;
+
+/**
+ * The registry's event-bus service: resolve, login, renew, session-closed and ports-update
+ * consumers, and the periodic sweep that withdraws routes whose lease lapsed. All state lives in
+ * the {@link RegistryService} passed in; several instances may share one.
+ */
+public final class RegistryVerticle extends VerticleBase {
+
+  private static final Logger LOG = System.getLogger(RegistryVerticle.class.getName());
+
+  /** Failure code for a store failure (no {@link LoginFailure} fits: the registry is broken, not the node). */
+  public static final int INTERNAL_FAILURE = 2500;
+
+  private final RegistryOptions options;
+  private final RegistryService service;
+  private final List<MessageConsumer<?>> consumers = new ArrayList<>();
+  private long sweepTimer = -1;
+
+  public RegistryVerticle(RegistryOptions options, RegistryService service) {
+    this.options = options;
+    this.service = service;
+  }
+
+  @Override
+  public Future<?> start() {
+    var bus = vertx.eventBus();
+    consumers.add(bus.consumer(Addresses.REGISTRY_RESOLVE, this::onResolve));
+    consumers.add(bus.consumer(Addresses.REGISTRY_LOGIN, this::onLogin));
+    consumers.add(bus.consumer(Addresses.REGISTRY_RENEW, this::onRenew));
+    consumers.add(bus.consumer(Addresses.REGISTRY_SESSION_CLOSED, this::onSessionClosed));
+    consumers.add(bus.consumer(Addresses.REGISTRY_PORTS, this::onPorts));
+    sweepTimer = vertx.setPeriodic(service.sweepPeriodMillis(), id -> service.sweep());
+    return Future.all(consumers.stream().map(MessageConsumer::completion).toList())
+        .onSuccess(v -> LOG.log(Level.INFO, "registry ready for domain {0} (lease {1} ms)", service.domain(),
+            options.getLeaseMillis()));
+  }
+
+  @Override
+  public Future<?> stop() {
+    vertx.cancelTimer(sweepTimer);
+    return Future.all(consumers.stream().map(MessageConsumer::unregister).toList());
+  }
+
+  private void onResolve(Message<Object> message) {
+    ResolveRequest request = body(message, ResolveRequest.class, ResolveRequest::fromJson);
+    if (request == null || request.host() == null) {
+      message.reply(ResolveFailure.NO_ROUTE.exception("malformed resolve request"));
+      return;
+    }
+    RegistryService.Resolution resolution = service.resolve(request.host(), request.port());
+    if (resolution instanceof RegistryService.Found found) {
+      message.reply(found.route());
+    } else {
+      RegistryService.Refused refused = (RegistryService.Refused) resolution;
+      LOG.log(Level.DEBUG, "resolve {0}:{1}: {2}; rejecting", request.host(), request.port(), refused.reason());
+      message.reply(refused.failure().exception(refused.reason()));
+    }
+  }
+
+  private void onLogin(Message<Object> message) {
+    NodeLogin login = body(message, NodeLogin.class, NodeLogin::fromJson);
+    if (login == null) {
+      message.reply(LoginFailure.BAD_REQUEST.exception("malformed login"));
+      return;
+    }
+    service.login(login).onComplete(ar -> answer(message, ar));
+  }
+
+  private void onRenew(Message<Object> message) {
+    LeaseRenewal renewal = body(message, LeaseRenewal.class, LeaseRenewal::fromJson);
+    if (renewal == null) {
+      message.reply(LoginFailure.LEASE_UNKNOWN.exception("malformed renewal"));
+      return;
+    }
+    service.renew(renewal).onComplete(ar -> answer(message, ar));
+  }
+
+  private void onSessionClosed(Message<Object> message) {
+    SessionClosed closed = body(message, SessionClosed.class, SessionClosed::fromJson);
+    if (closed != null) {
+      service.sessionClosed(closed);
+    }
+    message.reply(null);
+  }
+
+  private void onPorts(Message<Object> message) {
+    PortsUpdate update = body(message, PortsUpdate.class, PortsUpdate::fromJson);
+    if (update == null) {
+      message.reply(LoginFailure.BAD_REQUEST.exception("malformed ports update"));
+      return;
+    }
+    service.updatePorts(update).onComplete(ar -> answer(message, ar));
+  }
+
+  /** Replies with the result, a coded refusal as it is, or any other failure as an internal one. */
+  private static void answer(Message<Object> message, AsyncResult<?> ar) {
+    if (ar.succeeded()) {
+      message.reply(ar.result());
+    } else if (ar.cause() instanceof ReplyException coded && FailureCode.of(coded).isPresent()) {
+      message.reply(coded);
+    } else {
+      LOG.log(Level.ERROR, "registry failure on " + message.address(), ar.cause());
+      message.fail(INTERNAL_FAILURE, "registry internal error");
+    }
+  }
+
+  /**
+   * The body as {@code type}: the record itself (local bus, or decoded by its codec), or built from
+   * JSON when a peer sent plain JSON; null when it is neither or the JSON is malformed.
+   */
+  private static <T> T body(Message<Object> message, Class<T> type, Function<JsonObject, T> fromJson) {
+    Object body = message.body();
+    if (type.isInstance(body)) {
+      return type.cast(body);
+    }
+    if (body instanceof JsonObject json) {
+      try {
+        return fromJson.apply(json);
+      } catch (RuntimeException e) {
+        return null;
+      }
+    }
+    return null;
+  }
+}

@@ -1,0 +1,451 @@
+package dev.funnel.registry;
+
+import static dev.funnel.registry.TestSupport.await;
+import static dev.funnel.registry.TestSupport.awaitFailure;
+import static dev.funnel.registry.TestSupport.failureCode;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.funnel.common.bus.Addresses;
+import dev.funnel.common.bus.LeaseRenewal;
+import dev.funnel.common.bus.LoginFailure;
+import dev.funnel.common.bus.NodeLogin;
+import dev.funnel.common.bus.NodeSession;
+import dev.funnel.common.bus.PortsUpdate;
+import dev.funnel.common.bus.ResolveFailure;
+import dev.funnel.common.bus.ResolveRequest;
+import dev.funnel.common.bus.Route;
+import dev.funnel.common.bus.RouteChanged;
+import dev.funnel.common.bus.SessionClosed;
+import dev.funnel.common.bus.SessionKick;
+import dev.funnel.common.options.RegistryOptions;
+import dev.funnel.registry.TestSupport.TestNode;
+import dev.funnel.registry.store.AuthKeyInfo;
+import dev.funnel.registry.store.H2ControlStore;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.json.JsonObject;
+import io.vertx.junit5.VertxExtension;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The registry as other services see it: requests and publications on the event bus. */
+@ExtendWith(VertxExtension.class)
+@Timeout(value = 30, unit = TimeUnit.SECONDS)
+class RegistryVerticleTest {
+
+  private static final String DOMAIN = "funnel.test";
+  private static final String WEB = "web.demo." + DOMAIN;
+
+  @TempDir
+  Path state;
+
+  private Vertx vertx;
+  private RegistryService service;
+  private final BlockingQueue<RouteChanged> routeChanges = new LinkedBlockingQueue<>();
+  private final BlockingQueue<SessionKick> kicks = new LinkedBlockingQueue<>();
+
+  private void start(long leaseMillis) {
+    RegistryOptions options = new RegistryOptions().setStateDir(state).setDomain(DOMAIN).setLeaseMillis(leaseMillis);
+    service = await(RegistryService.open(vertx, options));
+    await(vertx.deployVerticle(new RegistryVerticle(options, service)));
+    MessageConsumer<RouteChanged> c1 = vertx.eventBus().consumer(Addresses.ROUTES_CHANGED, m -> routeChanges.add(m.body()));
+    MessageConsumer<SessionKick> c2 = vertx.eventBus().consumer(Addresses.SESSION_KICK, m -> kicks.add(m.body()));
+    await(c1.completion());
+    await(c2.completion());
+  }
+
+  @BeforeEach
+  void setUp(Vertx vertx) {
+    this.vertx = vertx;
+    TestSupport.registerCodecs(vertx);
+  }
+
+  @AfterEach
+  void tearDown() {
+    if (service != null) {
+      await(service.close());
+    }
+  }
+
+  // ------------------------------------------------------------ helpers
+
+  private void tailnet(String name, boolean funnel, Integer... ports) {
+    await(service.createTailnet(name, funnel, Set.of(ports)));
+  }
+
+  private String key(String tailnet, boolean reusable) {
+    return await(service.createKey(tailnet, reusable, null)).key();
+  }
+
+  private Future<NodeSession> login(NodeLogin login) {
+    return vertx.eventBus().<NodeSession>request(Addresses.REGISTRY_LOGIN, login).map(Message::body);
+  }
+
+  private Future<Route> resolve(String host, int port) {
+    return vertx.eventBus().<Route>request(Addresses.REGISTRY_RESOLVE, new ResolveRequest(host, port)).map(Message::body);
+  }
+
+  private int resolveFailure(String host, int port) {
+    return failureCode(resolve(host, port));
+  }
+
+  /** The next route change for {@code host} (null: the "all" change), skipping others; bounded wait. */
+  private RouteChanged nextRouteChange(String host) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(TestSupport.WAIT_SECONDS);
+    while (System.nanoTime() < deadline) {
+      RouteChanged change = routeChanges.poll(100, TimeUnit.MILLISECONDS);
+      if (change != null && java.util.Objects.equals(change.host(), host)) {
+        return change;
+      }
+    }
+    throw new AssertionError("no RouteChanged(" + host + ") within " + TestSupport.WAIT_SECONDS + " s");
+  }
+
+  private SessionKick nextKick() throws InterruptedException {
+    SessionKick kick = kicks.poll(TestSupport.WAIT_SECONDS, TimeUnit.SECONDS);
+    assertThat(kick).as("a SessionKick").isNotNull();
+    return kick;
+  }
+
+  /** Tailnet demo (funnel on, 443 and 8443) with node web online on gateway gw1, funnelling 443. */
+  private NodeSession webOnline(TestNode node) {
+    tailnet("demo", true, 443, 8443);
+    return await(login(node.login(key("demo", false), "web", List.of(443), "gw1")));
+  }
+
+  // ------------------------------------------------------------ resolve
+
+  @Test
+  void resolveFindsTheNodeAndItsGateway() {
+    start(60_000);
+    NodeSession session = webOnline(new TestNode());
+    assertThat(session.fqdn()).isEqualTo(WEB);
+    assertThat(session.tailnet()).isEqualTo("demo");
+    assertThat(session.ports()).containsExactly(443);
+    assertThat(session.leaseMillis()).isEqualTo(60_000);
+
+    Route route = await(resolve(WEB, 443));
+    assertThat(route).isEqualTo(new Route(WEB, 443, session.nodeId(), "gw1", session.epoch()));
+    assertThat(await(resolve("WEB.Demo.Funnel.Test.", 443)).nodeId()).as("normalised").isEqualTo(session.nodeId());
+  }
+
+  @Test
+  void resolveRefusesWithTheRightCodeForEachCase() {
+    start(60_000);
+    TestNode web = new TestNode();
+    NodeSession session = webOnline(web);
+    tailnet("off", false, 443);
+    await(login(new TestNode().login(key("off", false), "api", List.of(443), "gw1")));
+
+    int noRoute = ResolveFailure.NO_ROUTE.code();
+    assertThat(resolveFailure("web.demo.example.com", 443)).as("other domain").isEqualTo(noRoute);
+    assertThat(resolveFailure("x.web.demo." + DOMAIN, 443)).as("too many labels").isEqualTo(noRoute);
+    assertThat(resolveFailure("demo." + DOMAIN, 443)).as("too few labels").isEqualTo(noRoute);
+    assertThat(resolveFailure("127.0.0.1", 443)).as("IP literal").isEqualTo(noRoute);
+    assertThat(resolveFailure("web.nosuch." + DOMAIN, 443)).as("unknown tailnet").isEqualTo(noRoute);
+    assertThat(resolveFailure("nosuch.demo." + DOMAIN, 443)).as("unknown node").isEqualTo(noRoute);
+    assertThat(resolveFailure("api.off." + DOMAIN, 443)).as("funnel off").isEqualTo(ResolveFailure.FUNNEL_OFF.code());
+    assertThat(resolveFailure(WEB, 10000)).as("port not allowed by the tailnet")
+        .isEqualTo(ResolveFailure.PORT_NOT_ALLOWED.code());
+    assertThat(resolveFailure(WEB, 8443)).as("port allowed but not funnelled by the node")
+        .isEqualTo(ResolveFailure.PORT_NOT_ALLOWED.code());
+
+    await(vertx.eventBus().request(Addresses.REGISTRY_SESSION_CLOSED, new SessionClosed(session.nodeId(), "gw1",
+        session.epoch())));
+    assertThat(resolveFailure(WEB, 443)).as("node offline").isEqualTo(noRoute);
+  }
+
+  @Test
+  void newestLiveSessionOfTwoGatewaysServes() {
+    start(60_000);
+    TestNode web = new TestNode();
+    tailnet("demo", true, 443);
+    String key = key("demo", false);
+    NodeSession first = await(login(web.login(key, "web", List.of(443), "gw1")));
+    NodeSession second = await(login(web.login(null, "web", List.of(443), "gw2")));
+    assertThat(second.nodeId()).isEqualTo(first.nodeId());
+    assertThat(second.epoch()).isGreaterThan(first.epoch());
+    assertThat(await(resolve(WEB, 443)).gatewayId()).isEqualTo("gw2");
+
+    await(vertx.eventBus().request(Addresses.REGISTRY_SESSION_CLOSED, new SessionClosed(second.nodeId(), "gw2",
+        second.epoch())));
+    assertThat(await(resolve(WEB, 443))).extracting(Route::gatewayId, Route::epoch).containsExactly("gw1", first.epoch());
+  }
+
+  // ------------------------------------------------------------ login
+
+  @Test
+  void oneOffKeyEnrolsOneNodeWhichLogsInAgainWithItsNodeKey() {
+    start(60_000);
+    tailnet("demo", true, 443);
+    String key = key("demo", false);
+    TestNode web = new TestNode();
+    NodeSession first = await(login(web.login(key, "web", List.of(443), "gw1")));
+
+    assertThat(failureCode(login(new TestNode().login(key, "api", List.of(443), "gw1"))))
+        .as("the used key with another node key").isEqualTo(LoginFailure.BAD_KEY.code());
+
+    NodeSession again = await(login(web.login(key, "web", List.of(443), "gw1")));
+    assertThat(again.nodeId()).isEqualTo(first.nodeId());
+    assertThat(again.epoch()).isGreaterThan(first.epoch());
+    NodeSession noKey = await(login(web.login(null, "web", List.of(443), "gw1")));
+    assertThat(noKey.nodeId()).as("no auth key needed with a known node key").isEqualTo(first.nodeId());
+
+    Throwable renamed = awaitFailure(login(web.login(null, "other", List.of(443), "gw1")));
+    assertThat(dev.funnel.common.bus.FailureCode.of(renamed)).contains(LoginFailure.BAD_REQUEST.code());
+    assertThat(renamed).hasMessageContaining("web.demo");
+
+    List<AuthKeyInfo> keys = await(service.keys());
+    assertThat(keys).singleElement().extracting(AuthKeyInfo::usedAt).isNotNull();
+  }
+
+  @Test
+  void aOneOffKeyRacedByManyNodesEnrolsExactlyOne() {
+    start(60_000);
+    tailnet("demo", true, 443);
+    String key = key("demo", false);
+    List<Future<NodeSession>> attempts = new java.util.ArrayList<>();
+    for (int i = 0; i < 16; i++) {
+      attempts.add(login(new TestNode().login(key, "n" + i, List.of(443), "gw1")));
+    }
+    await(Future.join(attempts).otherwiseEmpty()); // join waits for every attempt, whatever each outcome
+    assertThat(attempts.stream().filter(Future::succeeded).count()).isEqualTo(1);
+    assertThat(attempts.stream().filter(Future::failed).map(f -> dev.funnel.common.bus.FailureCode.of(f.cause()))
+        .distinct().toList()).containsExactly(java.util.Optional.of(LoginFailure.BAD_KEY.code()));
+    assertThat(service.nodes()).hasSize(1);
+  }
+
+  @Test
+  void reusableKeyEnrolsManyNodes() {
+    start(60_000);
+    tailnet("demo", true, 443);
+    String key = key("demo", true);
+    NodeSession a = await(login(new TestNode().login(key, "a", List.of(443), "gw1")));
+    NodeSession b = await(login(new TestNode().login(key, "b", List.of(443), "gw1")));
+    assertThat(a.nodeId()).isNotEqualTo(b.nodeId());
+    assertThat(List.of(a.fqdn(), b.fqdn())).containsExactly("a.demo." + DOMAIN, "b.demo." + DOMAIN);
+    assertThat(await(service.keys())).singleElement().extracting(AuthKeyInfo::usedAt).isNull();
+  }
+
+  @Test
+  void expiredUnknownAndRevokedKeysAreRefused() {
+    start(60_000);
+    tailnet("demo", true, 443);
+    // An expired key, written straight into the store (a second handle on the same H2 database).
+    String expired = Secrets.newAuthKey();
+    try (H2ControlStore side = H2ControlStore.open(state)) {
+      Instant past = Instant.now().minus(1, ChronoUnit.HOURS).truncatedTo(ChronoUnit.MILLIS);
+      side.insertKey(new AuthKeyInfo("kexpired", "demo", true, past.plusSeconds(60), null, null, past),
+          Secrets.hash(expired));
+    }
+    assertThat(failureCode(login(new TestNode().login(expired, "a", List.of(443), "gw1"))))
+        .isEqualTo(LoginFailure.BAD_KEY.code());
+    assertThat(failureCode(login(new TestNode().login(Secrets.newAuthKey(), "a", List.of(443), "gw1"))))
+        .as("unknown key").isEqualTo(LoginFailure.BAD_KEY.code());
+    assertThat(failureCode(login(new TestNode().login(null, "a", List.of(443), "gw1"))))
+        .as("no key, unknown node key").isEqualTo(LoginFailure.BAD_KEY.code());
+
+    RegistryService.NewKey revoked = await(service.createKey("demo", true, Duration.ofHours(1)));
+    TestNode early = new TestNode();
+    await(login(early.login(revoked.key(), "early", List.of(443), "gw1")));
+    await(service.revokeKey(revoked.info().id()));
+    assertThat(failureCode(login(new TestNode().login(revoked.key(), "late", List.of(443), "gw1"))))
+        .as("revoked key, new node").isEqualTo(LoginFailure.BAD_KEY.code());
+    assertThat(failureCode(login(early.login(null, "early", List.of(443), "gw1"))))
+        .as("node enrolled with a revoked key").isEqualTo(LoginFailure.BAD_KEY.code());
+  }
+
+  @Test
+  void aSecondNodeKeyCannotTakeAnOwnedName() {
+    start(60_000);
+    tailnet("demo", true, 443);
+    String key = key("demo", true);
+    await(login(new TestNode().login(key, "web", List.of(443), "gw1")));
+    Throwable taken = awaitFailure(login(new TestNode().login(key, "web", List.of(443), "gw2")));
+    assertThat(dev.funnel.common.bus.FailureCode.of(taken)).contains(LoginFailure.NAME_TAKEN.code());
+    assertThat(taken).hasMessageContaining("web.demo is already owned by another node");
+  }
+
+  @Test
+  void badProofAndMalformedLoginsAreRefused() {
+    start(60_000);
+    tailnet("demo", true, 443);
+    String key = key("demo", false);
+    TestNode node = new TestNode();
+    String challenge = UUID.randomUUID().toString();
+    NodeLogin forged = new NodeLogin(key, "web", List.of(443), "gw1", node.publicKey(), challenge,
+        new TestNode().sign(challenge));
+    assertThat(failureCode(login(forged))).isEqualTo(LoginFailure.BAD_NODE_KEY.code());
+    NodeLogin wrongChallenge = new NodeLogin(key, "web", List.of(443), "gw1", node.publicKey(), challenge,
+        node.sign("another"));
+    assertThat(failureCode(login(wrongChallenge))).isEqualTo(LoginFailure.BAD_NODE_KEY.code());
+
+    int bad = LoginFailure.BAD_REQUEST.code();
+    assertThat(failureCode(login(node.login(key, "Web_1", List.of(443), "gw1")))).as("hostname").isEqualTo(bad);
+    assertThat(failureCode(login(node.login(key, "web", List.of(80), "gw1")))).as("port").isEqualTo(bad);
+    assertThat(failureCode(login(new NodeLogin(key, "web", List.of(443), "gw1", null, "c", "p"))))
+        .as("no node key").isEqualTo(bad);
+    assertThat(failureCode(login(new NodeLogin(key, "web", List.of(443), "gw1", node.publicKey(), challenge, null))))
+        .as("no proof").isEqualTo(bad);
+    assertThat(await(service.keys())).singleElement().extracting(AuthKeyInfo::usedAt)
+        .as("refused logins leave the one-off key unused").isNull();
+    assertThat(await(login(node.login(key, "web", List.of(443), "gw1"))).fqdn()).isEqualTo(WEB);
+  }
+
+  @Test
+  void loginSentAsPlainJsonIsUnderstood() {
+    start(60_000);
+    tailnet("demo", true, 443);
+    JsonObject json = new TestNode().login(key("demo", false), "web", List.of(443), "gw1").toJson();
+    NodeSession session = await(vertx.eventBus().<NodeSession>request(Addresses.REGISTRY_LOGIN, json).map(Message::body));
+    assertThat(session.fqdn()).isEqualTo(WEB);
+  }
+
+  // ------------------------------------------------------------ leases and sessions
+
+  @Test
+  void lapsedLeaseWithdrawsTheRouteAndPublishesTheChange() throws Exception {
+    start(300);
+    webOnline(new TestNode());
+    assertThat(nextRouteChange(WEB)).as("login publishes").isNotNull();
+    assertThat(await(resolve(WEB, 443)).host()).isEqualTo(WEB);
+    // Nobody renews: the sweep withdraws the route and says so.
+    assertThat(nextRouteChange(WEB)).isNotNull();
+    assertThat(resolveFailure(WEB, 443)).isEqualTo(ResolveFailure.NO_ROUTE.code());
+    assertThat(service.sessionCount()).isZero();
+  }
+
+  @Test
+  void renewExtendsAKnownLeaseAndRefusesAnUnknownOne() {
+    start(60_000);
+    NodeSession s = webOnline(new TestNode());
+    LeaseRenewal.Ack ack = await(vertx.eventBus().<LeaseRenewal.Ack>request(Addresses.REGISTRY_RENEW,
+        new LeaseRenewal(s.nodeId(), "gw1", s.epoch())).map(Message::body));
+    assertThat(ack.expiresAtMillis()).isGreaterThan(System.currentTimeMillis() + 30_000);
+
+    int unknown = LoginFailure.LEASE_UNKNOWN.code();
+    assertThat(failureCode(vertx.eventBus().request(Addresses.REGISTRY_RENEW,
+        new LeaseRenewal(s.nodeId(), "gw1", s.epoch() + 1)))).as("other epoch").isEqualTo(unknown);
+    assertThat(failureCode(vertx.eventBus().request(Addresses.REGISTRY_RENEW,
+        new LeaseRenewal(s.nodeId(), "gw2", s.epoch())))).as("other gateway").isEqualTo(unknown);
+    assertThat(failureCode(vertx.eventBus().request(Addresses.REGISTRY_RENEW,
+        new LeaseRenewal("nope", "gw1", s.epoch())))).as("other node").isEqualTo(unknown);
+  }
+
+  @Test
+  void sessionClosedWithdrawsOnlyTheMatchingEpoch() throws Exception {
+    start(60_000);
+    NodeSession s = webOnline(new TestNode());
+    nextRouteChange(WEB);
+    Message<Object> stale = await(vertx.eventBus().request(Addresses.REGISTRY_SESSION_CLOSED,
+        new SessionClosed(s.nodeId(), "gw1", s.epoch() - 1)));
+    assertThat(stale.body()).isNull();
+    assertThat(await(resolve(WEB, 443)).epoch()).as("stale epoch ignored").isEqualTo(s.epoch());
+
+    Message<Object> closed = await(vertx.eventBus().request(Addresses.REGISTRY_SESSION_CLOSED,
+        new SessionClosed(s.nodeId(), "gw1", s.epoch())));
+    assertThat(closed.body()).isNull();
+    assertThat(nextRouteChange(WEB)).isNotNull();
+    assertThat(resolveFailure(WEB, 443)).isEqualTo(ResolveFailure.NO_ROUTE.code());
+  }
+
+  @Test
+  void portsUpdateChangesWhatIsRouted() throws Exception {
+    start(60_000);
+    NodeSession s = webOnline(new TestNode());
+    nextRouteChange(WEB);
+    NodeSession updated = await(vertx.eventBus().<NodeSession>request(Addresses.REGISTRY_PORTS,
+        new PortsUpdate(s.nodeId(), "gw1", s.epoch(), List.of(8443))).map(Message::body));
+    assertThat(updated.ports()).containsExactly(8443);
+    assertThat(updated.epoch()).isEqualTo(s.epoch());
+    assertThat(nextRouteChange(WEB)).isNotNull();
+    assertThat(await(resolve(WEB, 8443)).nodeId()).isEqualTo(s.nodeId());
+    assertThat(resolveFailure(WEB, 443)).isEqualTo(ResolveFailure.PORT_NOT_ALLOWED.code());
+
+    assertThat(failureCode(vertx.eventBus().request(Addresses.REGISTRY_PORTS,
+        new PortsUpdate(s.nodeId(), "gw1", s.epoch(), List.of(22))))).isEqualTo(LoginFailure.BAD_REQUEST.code());
+    assertThat(failureCode(vertx.eventBus().request(Addresses.REGISTRY_PORTS,
+        new PortsUpdate(s.nodeId(), "gw9", s.epoch(), List.of(443))))).isEqualTo(LoginFailure.LEASE_UNKNOWN.code());
+  }
+
+  // ------------------------------------------------------------ admin changes seen on the bus
+
+  @Test
+  void removingANodeKicksItAndFreesTheName() throws Exception {
+    start(60_000);
+    TestNode web = new TestNode();
+    NodeSession s = webOnline(web);
+    await(service.deleteNode("web", "demo"));
+    assertThat(nextKick().nodeId()).isEqualTo(s.nodeId());
+    assertThat(resolveFailure(WEB, 443)).isEqualTo(ResolveFailure.NO_ROUTE.code());
+    assertThat(service.sessionCount()).isZero();
+    // The name is free: another node key may enrol it.
+    NodeSession other = await(login(new TestNode().login(key("demo", false), "web", List.of(443), "gw1")));
+    assertThat(other.nodeId()).isNotEqualTo(s.nodeId());
+  }
+
+  @Test
+  void revokingAKeyKicksItsNodes() throws Exception {
+    start(60_000);
+    tailnet("demo", true, 443);
+    RegistryService.NewKey key = await(service.createKey("demo", true, null));
+    NodeSession a = await(login(new TestNode().login(key.key(), "a", List.of(443), "gw1")));
+    NodeSession b = await(login(new TestNode().login(key.key(), "b", List.of(443), "gw2")));
+    NodeSession keep = await(login(new TestNode().login(key("demo", false), "c", List.of(443), "gw1")));
+    await(service.revokeKey(key.info().id()));
+    assertThat(List.of(nextKick().nodeId(), nextKick().nodeId())).containsExactlyInAnyOrder(a.nodeId(), b.nodeId());
+    assertThat(kicks).isEmpty();
+    assertThat(resolveFailure(a.fqdn(), 443)).isEqualTo(ResolveFailure.NO_ROUTE.code());
+    assertThat(resolveFailure(b.fqdn(), 443)).isEqualTo(ResolveFailure.NO_ROUTE.code());
+    assertThat(await(resolve(keep.fqdn(), 443)).nodeId()).isEqualTo(keep.nodeId());
+  }
+
+  @Test
+  void tailnetChangesApplyAtOnce() throws Exception {
+    start(60_000);
+    NodeSession s = webOnline(new TestNode());
+    await(service.updateTailnet("demo", false, null));
+    assertThat(nextRouteChange(null)).isEqualTo(RouteChanged.ALL);
+    assertThat(resolveFailure(WEB, 443)).isEqualTo(ResolveFailure.FUNNEL_OFF.code());
+    await(service.updateTailnet("demo", true, Set.of(8443)));
+    assertThat(resolveFailure(WEB, 443)).isEqualTo(ResolveFailure.PORT_NOT_ALLOWED.code());
+
+    await(service.deleteTailnet("demo"));
+    assertThat(nextKick().nodeId()).isEqualTo(s.nodeId());
+    assertThat(resolveFailure(WEB, 443)).isEqualTo(ResolveFailure.NO_ROUTE.code());
+    assertThat(service.nodes()).isEmpty();
+  }
+
+  @Test
+  void stateSurvivesARestartButLiveRoutesDoNot() {
+    start(60_000);
+    TestNode web = new TestNode();
+    NodeSession before = webOnline(web);
+    await(service.close());
+    service = null;
+    await(vertx.undeploy(vertx.deploymentIDs().iterator().next()));
+
+    start(60_000);
+    assertThat(resolveFailure(WEB, 443)).as("no live session after restart").isEqualTo(ResolveFailure.NO_ROUTE.code());
+    NodeSession after = await(login(web.login(null, "web", List.of(443), "gw1")));
+    assertThat(after.nodeId()).isEqualTo(before.nodeId());
+    assertThat(after.epoch()).as("epochs keep rising across restarts").isGreaterThan(before.epoch());
+    assertThat(await(resolve(WEB, 443)).nodeId()).isEqualTo(before.nodeId());
+  }
+}

@@ -1,0 +1,364 @@
+package dev.funnel.frontend;
+
+import static java.lang.System.Logger.Level.DEBUG;
+import static java.lang.System.Logger.Level.INFO;
+
+import dev.funnel.common.bus.Addresses;
+import dev.funnel.common.bus.FailureCode;
+import dev.funnel.common.bus.OpenFailure;
+import dev.funnel.common.bus.OpenReply;
+import dev.funnel.common.bus.OpenRequest;
+import dev.funnel.common.bus.ResolveFailure;
+import dev.funnel.common.bus.ResolveRequest;
+import dev.funnel.common.bus.Route;
+import dev.funnel.common.net.HostPort;
+import dev.funnel.common.net.LocalStreams;
+import dev.funnel.common.net.Tunnel;
+import dev.funnel.common.options.FrontendOptions;
+import dev.funnel.frontend.ClientHello.Found;
+import dev.funnel.frontend.ClientHello.Malformed;
+import dev.funnel.frontend.ClientHello.NeedMore;
+import dev.funnel.frontend.ClientHello.NoSni;
+import dev.funnel.frontend.ClientHello.NotTls;
+import dev.funnel.frontend.FrontendMetrics.Outcome;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.eventbus.ReplyFailure;
+import io.vertx.core.net.NetSocket;
+import io.vertx.core.net.SocketAddress;
+import java.time.Instant;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * One public connection, from accept to hand-off: read the ClientHello (peek, never consume),
+ * route its name, open a stream to the node, then splice the two with every byte read so far sent
+ * first. Every refusal is one log line with its reason, one metric with the same reason as a
+ * bounded label, and (for TLS clients) one fatal alert.
+ *
+ * <p>Runs on the verticle's event loop only; no field needs a lock.
+ */
+final class FrontendConnection {
+
+  private static final System.Logger LOG = System.getLogger(FrontendConnection.class.getName());
+  private static final System.Logger ACCESS = System.getLogger("funnel.access");
+
+  /** What the connections of one verticle share: an immutable view of the options, the cache, the meters. */
+  record Shared(Vertx vertx, FrontendOptions options, String domain, RouteCache routes, FrontendMetrics metrics) {
+  }
+
+  private enum State {
+    /** Reading the ClientHello, under the deadline and the size cap. */
+    READING,
+    /** Hello complete; resolving and opening. Still reading, into the prefix (see {@link #onData}). */
+    ROUTING,
+    /** Handed to {@link Tunnel}; this class only writes the access log when it ends. */
+    SPLICED,
+    /** Refused or gone. */
+    DONE
+  }
+
+  private final Shared shared;
+  private final FrontendOptions options;
+  private final NetSocket socket;
+  private final int publicPort;
+  private final String client;
+  /** Every byte read from the client so far, exactly as received: the node gets these first. */
+  private final Buffer received = Buffer.buffer();
+  /** While routing, a client may send (early data); past this it is misbehaving. */
+  private final int maxBufferedBytes;
+
+  private State state = State.READING;
+  private int parseAt = 1;
+  private long helloTimer = -1;
+  private long helloNanos;
+  private String host;
+  private Route route;
+
+  FrontendConnection(Shared shared, NetSocket socket, int publicPort) {
+    this.shared = shared;
+    this.options = shared.options();
+    this.socket = socket;
+    this.publicPort = publicPort;
+    this.client = address(socket.remoteAddress());
+    this.maxBufferedBytes = 4 * options.getMaxHelloBytes();
+  }
+
+  void start() {
+    Tunnel.prepare(socket);
+    socket.handler(this::onData);
+    socket.closeHandler(v -> onClosed());
+    socket.exceptionHandler(err -> LOG.log(DEBUG, "{0} on :{1}: {2}", client, publicPort, err.toString()));
+    helloTimer = shared.vertx().setTimer(options.getHelloTimeoutMillis(), id -> onHelloTimeout());
+  }
+
+  // --- reading the hello ------------------------------------------------------------------------
+
+  /**
+   * Bytes from the client. The socket is never paused before the splice: Vert.x's public
+   * {@code pause()} queues later bytes inside the socket where the tunnel, which reads raw
+   * messages, would never see them. So bytes that come while routing are kept here, in order,
+   * bounded, and sent to the node first with the hello.
+   */
+  private void onData(Buffer chunk) {
+    switch (state) {
+      case READING -> {
+        received.appendBuffer(chunk);
+        if (received.length() >= parseAt) {
+          decide(ClientHello.parse(received, options.getMaxHelloBytes()));
+        }
+      }
+      case ROUTING -> {
+        received.appendBuffer(chunk);
+        if (received.length() > maxBufferedBytes) {
+          close(Outcome.BAD_HELLO, "sent more than " + maxBufferedBytes + " bytes before its tunnel was up");
+        }
+      }
+      default -> {
+        // DONE: refused or gone, the rest is dropped. SPLICED: the tunnel reads, not this handler.
+      }
+    }
+  }
+
+  private void decide(ClientHello.Result result) {
+    if (result instanceof NeedMore needMore) {
+      parseAt = needMore.atLeast();
+      return;
+    }
+    shared.vertx().cancelTimer(helloTimer);
+    helloNanos = System.nanoTime();
+    if (result instanceof NotTls) {
+      close(Outcome.NOT_TLS, "not a TLS handshake");
+    } else if (result instanceof Malformed malformed) {
+      refuse(TlsAlert.HANDSHAKE_FAILURE, Outcome.BAD_HELLO, "malformed ClientHello: " + malformed.reason());
+    } else if (result instanceof NoSni noSni) {
+      shared.metrics().helloBytes(noSni.helloLength());
+      refuse(TlsAlert.HANDSHAKE_FAILURE, Outcome.NO_SNI, "ClientHello without server_name");
+    } else if (result instanceof Found found) {
+      shared.metrics().helloBytes(found.helloLength());
+      onHello(found.serverName());
+    }
+  }
+
+  private void onHelloTimeout() {
+    if (state == State.READING) {
+      close(Outcome.HELLO_TIMEOUT, "no whole ClientHello within " + options.getHelloTimeoutMillis() + " ms ("
+          + received.length() + " bytes)");
+    }
+  }
+
+  // --- routing ------------------------------------------------------------------------------------
+
+  private void onHello(String serverName) {
+    Optional<String> name = ServerNames.routable(serverName, shared.domain());
+    if (name.isEmpty()) {
+      refuse(TlsAlert.UNRECOGNIZED_NAME, Outcome.BAD_NAME,
+          "server name " + ServerNames.forLog(serverName) + " is not NODE.TAILNET." + shared.domain());
+      return;
+    }
+    host = name.get();
+    state = State.ROUTING;
+    resolve(false)
+        .compose(found -> open(found, false))
+        .onComplete(opened -> {
+          if (opened.succeeded()) {
+            splice(opened.result());
+          } else {
+            refuse(opened.cause());
+          }
+        });
+  }
+
+  /** The route for {@code host:publicPort}: cached, or asked of the registry (and then cached). */
+  private Future<Route> resolve(boolean fresh) {
+    if (!fresh) {
+      Optional<Route> cached = shared.routes().get(host, publicPort);
+      if (cached.isPresent()) {
+        route = cached.get();
+        return Future.succeededFuture(route);
+      }
+    }
+    long started = System.nanoTime();
+    return shared.vertx().eventBus()
+        .<Route>request(Addresses.REGISTRY_RESOLVE, new ResolveRequest(host, publicPort),
+            new DeliveryOptions().setSendTimeout(options.getResolveTimeoutMillis()))
+        .transform(answer -> {
+          long nanos = System.nanoTime() - started;
+          if (answer.succeeded()) {
+            shared.metrics().resolve(nanos, "found");
+            route = answer.result().body();
+            shared.routes().put(host, publicPort, route);
+            return Future.succeededFuture(route);
+          }
+          Optional<ResolveFailure> failure = FailureCode.of(answer.cause()).flatMap(ResolveFailure::fromCode);
+          shared.metrics().resolve(nanos, failure.map(f -> f.name().toLowerCase(Locale.ROOT)).orElse("error"));
+          return Future.failedFuture(resolveRefusal(failure, answer.cause()));
+        });
+  }
+
+  private Refusal resolveRefusal(Optional<ResolveFailure> failure, Throwable cause) {
+    String what = host + ":" + publicPort;
+    if (failure.isEmpty()) {
+      return new Refusal(TlsAlert.INTERNAL_ERROR, Outcome.REGISTRY_UNAVAILABLE,
+          "registry did not resolve " + what + " (" + cause.getMessage() + ")");
+    }
+    return switch (failure.get()) {
+      case NO_ROUTE -> new Refusal(TlsAlert.HANDSHAKE_FAILURE, Outcome.NO_ROUTE, "no route for " + what);
+      case FUNNEL_OFF -> new Refusal(TlsAlert.HANDSHAKE_FAILURE, Outcome.FUNNEL_OFF, "funnel is off for " + what);
+      case PORT_NOT_ALLOWED -> new Refusal(TlsAlert.HANDSHAKE_FAILURE, Outcome.PORT_NOT_ALLOWED,
+          "port " + publicPort + " is not allowed for " + host);
+    };
+  }
+
+  /**
+   * Asks the gateway holding the node's session for a stream. When the gateway no longer holds it
+   * (or is gone), the cached route was stale: drop it, resolve once more, and try once more.
+   */
+  private Future<LocalStreams.Handoff> open(Route target, boolean retried) {
+    return openOnce(target).recover(err -> {
+      if (!retried && err instanceof Refusal refusal && refusal.staleRoute) {
+        shared.routes().remove(host, publicPort);
+        LOG.log(INFO, "{0} on :{1}: {2}; resolving again", client, publicPort, refusal.getMessage());
+        return resolve(true).compose(fresh -> open(fresh, true));
+      }
+      return Future.failedFuture(err);
+    });
+  }
+
+  private Future<LocalStreams.Handoff> openOnce(Route target) {
+    String gateway = target.gatewayId();
+    OpenRequest request = new OpenRequest(target.nodeId(), target.epoch(), host, publicPort, client,
+        options.getFrontendId());
+    return shared.vertx().eventBus()
+        .<OpenReply>request(Addresses.gatewayOpen(gateway), request,
+            new DeliveryOptions().setSendTimeout(options.getOpenTimeoutMillis()))
+        .transform(answer -> {
+          if (answer.failed()) {
+            Throwable cause = answer.cause();
+            Optional<OpenFailure> failure = FailureCode.of(cause).flatMap(OpenFailure::fromCode);
+            boolean gatewayGone = cause instanceof ReplyException re && re.failureType() == ReplyFailure.NO_HANDLERS;
+            boolean stale = gatewayGone || failure.filter(f -> f == OpenFailure.NODE_GONE).isPresent();
+            String why = failure.map(Enum::name).orElse(gatewayGone ? "no such gateway" : "no answer");
+            return Future.failedFuture(new Refusal(TlsAlert.INTERNAL_ERROR, Outcome.NODE_UNREACHABLE,
+                "gateway " + gateway + " did not open a stream to node " + target.nodeId() + " (" + why + ": "
+                    + cause.getMessage() + ")", stale));
+          }
+          OpenReply reply = answer.result().body();
+          if (!reply.isLocal()) {
+            return Future.failedFuture(new Refusal(TlsAlert.INTERNAL_ERROR, Outcome.NODE_UNREACHABLE,
+                "gateway " + gateway + " offered a relay at " + reply.relayHost() + ":" + reply.relayPort()
+                    + ", and relays across processes are not supported yet"));
+          }
+          return LocalStreams.take(reply.ticket())
+              .map(Future::succeededFuture)
+              .orElseGet(() -> Future.failedFuture(new Refusal(TlsAlert.INTERNAL_ERROR, Outcome.NODE_UNREACHABLE,
+                  "the node stream gateway " + gateway + " parked was gone (expired or taken)")));
+        });
+  }
+
+  // --- hand-off -----------------------------------------------------------------------------------
+
+  private void splice(LocalStreams.Handoff handoff) {
+    NetSocket node = handoff.socket();
+    if (state != State.ROUTING) {
+      node.close();  // the client left while we were opening
+      return;
+    }
+    state = State.SPLICED;
+    long setupNanos = System.nanoTime() - helloNanos;
+    FrontendMetrics metrics = shared.metrics();
+    metrics.setup(setupNanos);
+    metrics.connection(publicPort, Outcome.ROUTED);
+    metrics.tunnelOpened();
+    Tunnel.prepare(node);     // the gateway did this at connect; again is harmless
+    socket.pause();           // same event-loop turn as the splice: nothing can queue in between
+    long spliced = System.nanoTime();
+    Route used = route;
+    Tunnel.splice(socket, received.getBuffer(0, received.length() - 1), node, handoff.pending()).onComplete(done -> {
+      Tunnel.Stats stats = done.succeeded() ? done.result() : new Tunnel.Stats(0, 0);
+      metrics.tunnelClosed(stats.aToB(), stats.bToA());
+      if (options.isAccessLog()) {
+        ACCESS.log(INFO, "time=" + Instant.now() + " port=" + publicPort + " sni=" + host + " client=" + client
+            + " node=" + used.nodeId() + " gateway=" + used.gatewayId() + " outcome=" + Outcome.ROUTED.tag()
+            + " setup_ms=" + setupNanos / 1_000_000 + " bytes_in=" + stats.aToB() + " bytes_out=" + stats.bToA()
+            + " duration_ms=" + (System.nanoTime() - spliced) / 1_000_000);
+      }
+    });
+  }
+
+  // --- refusing -----------------------------------------------------------------------------------
+
+  private void refuse(Throwable failure) {
+    if (failure instanceof Refusal refusal) {
+      refuse(refusal.alert, refusal.outcome, refusal.getMessage());
+    } else {
+      refuse(TlsAlert.INTERNAL_ERROR, Outcome.NODE_UNREACHABLE, "unexpected failure: " + failure);
+    }
+  }
+
+  /** Sends a fatal alert, then closes once it is written. */
+  private void refuse(TlsAlert alert, Outcome outcome, String reason) {
+    if (!finish(outcome, reason + "; rejecting with " + alert.name().toLowerCase(Locale.ROOT))) {
+      return;
+    }
+    socket.write(alert.record()).onComplete(written -> socket.close());
+  }
+
+  /** Closes without a word (not TLS, or too slow to say anything). */
+  private void close(Outcome outcome, String reason) {
+    if (finish(outcome, reason + "; closing")) {
+      socket.close();
+    }
+  }
+
+  /** Marks the connection done, once: the metric and the one log line. False if it already was. */
+  private boolean finish(Outcome outcome, String line) {
+    if (state == State.DONE || state == State.SPLICED) {
+      return false;
+    }
+    state = State.DONE;
+    shared.vertx().cancelTimer(helloTimer);
+    shared.metrics().connection(publicPort, outcome);
+    LOG.log(INFO, "{0} on :{1}: {2}", client, publicPort, line);
+    return true;
+  }
+
+  private void onClosed() {
+    if (state == State.READING || state == State.ROUTING) {
+      String when = state == State.READING ? "before a whole ClientHello" : "while its route was opened";
+      state = State.DONE;
+      shared.vertx().cancelTimer(helloTimer);
+      shared.metrics().connection(publicPort, Outcome.CLIENT_CLOSED);
+      LOG.log(DEBUG, "{0} on :{1}: client closed {2}", client, publicPort, when);
+    }
+  }
+
+  private static String address(SocketAddress remote) {
+    if (remote == null || remote.host() == null) {
+      return "unknown";
+    }
+    return new HostPort(remote.host(), remote.port()).toString();
+  }
+
+  /** Why a connection is refused: the alert, the metric's outcome, the log line; cheap, never logged with a trace. */
+  private static final class Refusal extends RuntimeException {
+    final TlsAlert alert;
+    final Outcome outcome;
+    /** The route that led here may be stale: worth one fresh resolve. */
+    final boolean staleRoute;
+
+    Refusal(TlsAlert alert, Outcome outcome, String reason) {
+      this(alert, outcome, reason, false);
+    }
+
+    Refusal(TlsAlert alert, Outcome outcome, String reason, boolean staleRoute) {
+      super(reason, null, false, false);
+      this.alert = alert;
+      this.outcome = outcome;
+      this.staleRoute = staleRoute;
+    }
+  }
+}

@@ -1,0 +1,95 @@
+package dev.funnel.frontend;
+
+import static java.lang.System.Logger.Level.DEBUG;
+import static java.lang.System.Logger.Level.INFO;
+
+import dev.funnel.common.bus.Addresses;
+import dev.funnel.common.bus.RouteChanged;
+import dev.funnel.common.net.HostPort;
+import dev.funnel.common.options.FrontendOptions;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.NetServer;
+import io.vertx.core.net.NetServerOptions;
+import io.vertx.micrometer.backends.BackendRegistries;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The SNI frontend: one TCP listener per public port. Each connection's ClientHello is read (never
+ * terminated), its name routed through the registry, a stream to the node opened through the
+ * gateway holding the node's session, and the two spliced, hello bytes first. Refusals get a TLS
+ * alert: {@code unrecognized_name} for names nobody serves, {@code handshake_failure} for broken
+ * hellos and policy refusals, {@code internal_error} when our side failed.
+ *
+ * <p>Route lookups are cached per verticle for {@link FrontendOptions#getRouteCacheMillis()} and
+ * dropped early by the registry's {@link Addresses#ROUTES_CHANGED} events.
+ */
+public class FrontendVerticle extends VerticleBase {
+
+  private static final System.Logger LOG = System.getLogger(FrontendVerticle.class.getName());
+
+  private final FrontendOptions options;
+  private final Map<Integer, Integer> actualPorts = new ConcurrentHashMap<>();
+  private RouteCache routes;
+  private FrontendMetrics metrics;
+
+  public FrontendVerticle(FrontendOptions options) {
+    this.options = options;
+  }
+
+  /** Public port → the local port actually bound (differs from the option when it asked for 0). */
+  public Map<Integer, Integer> actualPorts() {
+    return Map.copyOf(actualPorts);
+  }
+
+  /** The registry the meters are on (the Vert.x default one, or a private one when metrics are off). */
+  io.micrometer.core.instrument.MeterRegistry meterRegistry() {
+    return metrics.registry();
+  }
+
+  @Override
+  public Future<?> start() {
+    String domain = ServerNames.canonicalDomain(options.getDomain());
+    metrics = FrontendMetrics.create(BackendRegistries.getDefaultNow());
+    routes = new RouteCache(RouteCache.DEFAULT_MAX_ENTRIES, options.getRouteCacheMillis(),
+        () -> System.nanoTime() / 1_000_000);
+    FrontendConnection.Shared shared = new FrontendConnection.Shared(vertx, options, domain, routes, metrics);
+
+    List<Future<?>> ready = new ArrayList<>();
+    MessageConsumer<Object> changes = vertx.eventBus().consumer(Addresses.ROUTES_CHANGED, this::onRouteChanged);
+    ready.add(changes.completion());
+    for (Map.Entry<Integer, HostPort> listener : options.getPublicListeners().entrySet()) {
+      int publicPort = listener.getKey();
+      HostPort bind = listener.getValue();
+      NetServer server = vertx.createNetServer(new NetServerOptions()
+          .setHost(bind.host())
+          .setPort(bind.port())
+          .setTcpNoDelay(true)
+          .setIdleTimeout((int) Math.min(Integer.MAX_VALUE, options.getIdleTimeoutSeconds()))
+          .setIdleTimeoutUnit(TimeUnit.SECONDS));
+      server.connectHandler(socket -> new FrontendConnection(shared, socket, publicPort).start());
+      ready.add(server.listen().onSuccess(bound -> {
+        actualPorts.put(publicPort, bound.actualPort());
+        LOG.log(INFO, "frontend {0}: public port {1} listening on {2}", options.getFrontendId(), publicPort,
+            new HostPort(bind.host(), bound.actualPort()));
+      }));
+    }
+    return Future.all(ready);
+  }
+
+  private void onRouteChanged(Message<Object> message) {
+    Object body = message.body();
+    RouteChanged change = body instanceof RouteChanged rc ? rc
+        : body instanceof JsonObject json ? RouteChanged.fromJson(json) : RouteChanged.ALL;
+    // mutated
+    LOG.log(DEBUG, "routes changed for {0}; cache now {1} entries",
+        change.host() == null ? "every host" : change.host(), routes.size());
+  }
+}

@@ -1,0 +1,85 @@
+package dev.funnel.terminator;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.vertx.micrometer.backends.BackendRegistries;
+import java.time.Duration;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+
+/**
+ * The terminator's meters. Labels are bounded: an HTTP status code (or {@code aborted}), the public
+ * port (443, 8443, 10000), a tunnel outcome; never a hostname, a path or an IP.
+ *
+ * <ul>
+ *   <li>{@code funnel.terminator.requests{code,port}} → {@code funnel_terminator_requests_total}</li>
+ *   <li>{@code funnel.terminator.request{port}} → {@code funnel_terminator_request_seconds}: from
+ *       the request head read to the response ended (or the upgrade switched)</li>
+ *   <li>{@code funnel.terminator.tcp.connections{outcome,port}}: tls-terminated-tcp tunnels by outcome</li>
+ *   <li>{@code funnel.terminator.tcp.bytes{direction,port}}: bytes carried by those tunnels</li>
+ * </ul>
+ */
+final class TerminatorMetrics {
+
+  /** The code label of a request whose client went away before the response ended. */
+  static final String ABORTED = "aborted";
+
+  private final MeterRegistry registry;
+  private final ConcurrentMap<String, Counter> requests = new ConcurrentHashMap<>();
+  private final ConcurrentMap<Integer, Timer> timers = new ConcurrentHashMap<>();
+
+  private TerminatorMetrics(MeterRegistry registry) {
+    this.registry = registry;
+  }
+
+  /** Meters on Vert.x's default Micrometer registry, or on a private one when metrics are off. */
+  static TerminatorMetrics create() {
+    MeterRegistry registry = BackendRegistries.getDefaultNow();
+    return new TerminatorMetrics(registry != null ? registry : new SimpleMeterRegistry());
+  }
+
+  MeterRegistry registry() {
+    return registry;
+  }
+
+  Timer.Sample start() {
+    return Timer.start(registry);
+  }
+
+  /** Counts one finished request under its status code (or {@link #ABORTED}) and records its duration. */
+  void requestDone(int port, String code, Timer.Sample sample) {
+    requests.computeIfAbsent(code + "/" + port, k -> Counter.builder("funnel.terminator.requests")
+        .description("HTTP requests answered by the TLS terminator, by status code")
+        .tag("code", code)
+        .tag("port", String.valueOf(port))
+        .register(registry)).increment();
+    sample.stop(timers.computeIfAbsent(port, p -> Timer.builder("funnel.terminator.request")
+        .description("From the request head read to the response ended")
+        .tag("port", String.valueOf(p))
+        .publishPercentileHistogram()
+        .minimumExpectedValue(Duration.ofMillis(1))
+        .maximumExpectedValue(Duration.ofSeconds(60))
+        .register(registry)));
+  }
+
+  void tcpConnection(int port, String outcome) {
+    Counter.builder("funnel.terminator.tcp.connections")
+        .description("tls-terminated-tcp connections by outcome")
+        .tag("outcome", outcome)
+        .tag("port", String.valueOf(port))
+        .register(registry).increment();
+  }
+
+  void tcpBytes(int port, long toBackend, long toClient) {
+    Counter.builder("funnel.terminator.tcp.bytes").baseUnit("bytes")
+        .description("Bytes carried by tls-terminated-tcp tunnels")
+        .tag("direction", "to_backend").tag("port", String.valueOf(port))
+        .register(registry).increment(toBackend);
+    Counter.builder("funnel.terminator.tcp.bytes").baseUnit("bytes")
+        .description("Bytes carried by tls-terminated-tcp tunnels")
+        .tag("direction", "to_client").tag("port", String.valueOf(port))
+        .register(registry).increment(toClient);
+  }
+}

@@ -1,0 +1,185 @@
+package dev.funnel.terminator;
+
+import dev.funnel.common.options.ServeTarget;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.KeyCertOptions;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Options of the node's TLS terminator. Every wait is bounded, with a named default.
+ *
+ * <p>{@link #getKeyCert() keyCert} is set in code (the launcher loads it from {@code --cert/--key}
+ * or has the node's certificate issued); it is not part of the JSON form.
+ */
+public class TerminatorOptions {
+
+  /** Listeners bind here, always on an ephemeral port: only the node agent on this machine dials them. */
+  public static final String DEFAULT_BIND_HOST = "127.0.0.1";
+  /** Dialling the local backend (HTTP or plain TCP). */
+  public static final long DEFAULT_BACKEND_CONNECT_TIMEOUT_MILLIS = 5_000;
+  /**
+   * How long the backend may stay silent once the request has been sent: no response head, or no
+   * body bytes for this long, and the client gets {@code 504} (or the stream is reset if the head
+   * was already sent). Like nginx's {@code proxy_read_timeout}.
+   */
+  public static final long DEFAULT_BACKEND_RESPONSE_TIMEOUT_MILLIS = 60_000;
+  /** The PROXY protocol header must arrive within this after accept. */
+  public static final long DEFAULT_PROXY_HEADER_TIMEOUT_MILLIS = 10_000;
+  /** The TLS handshake must finish within this. */
+  public static final long DEFAULT_TLS_HANDSHAKE_TIMEOUT_MILLIS = 10_000;
+  /** A public client connection (HTTP keep-alive, WebSocket or TCP tunnel) silent this long is closed. */
+  public static final int DEFAULT_IDLE_TIMEOUT_SECONDS = 3_600;
+  /** HTTP/1.1 connections each target's backend client may hold open. */
+  public static final int DEFAULT_MAX_BACKEND_CONNECTIONS = 256;
+  /** How often {@code --cert/--key} PEM files are checked for changes (0: never). */
+  public static final long DEFAULT_CERT_RELOAD_CHECK_MILLIS = 5_000;
+  /**
+   * An HTTP/1.0 client cannot take a chunked response, so vertx-http-proxy buffers a response of
+   * unknown length whole before sending it; this caps that buffer (the response is refused above it).
+   */
+  public static final int DEFAULT_MAX_HTTP10_BUFFER_BYTES = 8 * 1024 * 1024;
+  /**
+   * tls-terminated-tcp: plaintext a client may send while its target is being dialled; it is held
+   * and written to the target first. A client sending more before the target answers is refused.
+   */
+  public static final int DEFAULT_MAX_EARLY_BYTES = 1024 * 1024;
+
+  private String bindHost = DEFAULT_BIND_HOST;
+  private Map<Integer, ServeTarget> targets = new LinkedHashMap<>();
+  private KeyCertOptions keyCert;
+  private Set<String> serverNames = new LinkedHashSet<>();
+  private long backendConnectTimeoutMillis = DEFAULT_BACKEND_CONNECT_TIMEOUT_MILLIS;
+  private long backendResponseTimeoutMillis = DEFAULT_BACKEND_RESPONSE_TIMEOUT_MILLIS;
+  private long proxyHeaderTimeoutMillis = DEFAULT_PROXY_HEADER_TIMEOUT_MILLIS;
+  private long tlsHandshakeTimeoutMillis = DEFAULT_TLS_HANDSHAKE_TIMEOUT_MILLIS;
+  private int idleTimeoutSeconds = DEFAULT_IDLE_TIMEOUT_SECONDS;
+  private int maxBackendConnections = DEFAULT_MAX_BACKEND_CONNECTIONS;
+  private long certReloadCheckMillis = DEFAULT_CERT_RELOAD_CHECK_MILLIS;
+  private int maxHttp10BufferBytes = DEFAULT_MAX_HTTP10_BUFFER_BYTES;
+  private int maxEarlyBytes = DEFAULT_MAX_EARLY_BYTES;
+
+  public TerminatorOptions() {
+  }
+
+  public TerminatorOptions(TerminatorOptions other) {
+    this.bindHost = other.bindHost;
+    this.targets = new LinkedHashMap<>(other.targets);
+    this.keyCert = other.keyCert == null ? null : other.keyCert.copy();
+    this.serverNames = new LinkedHashSet<>(other.serverNames);
+    this.backendConnectTimeoutMillis = other.backendConnectTimeoutMillis;
+    this.backendResponseTimeoutMillis = other.backendResponseTimeoutMillis;
+    this.proxyHeaderTimeoutMillis = other.proxyHeaderTimeoutMillis;
+    this.tlsHandshakeTimeoutMillis = other.tlsHandshakeTimeoutMillis;
+    this.idleTimeoutSeconds = other.idleTimeoutSeconds;
+    this.maxBackendConnections = other.maxBackendConnections;
+    this.certReloadCheckMillis = other.certReloadCheckMillis;
+    this.maxHttp10BufferBytes = other.maxHttp10BufferBytes;
+    this.maxEarlyBytes = other.maxEarlyBytes;
+  }
+
+  /** Reads the JSON form written by {@link #toJson()}; {@code targets} maps a port to a target URL. */
+  public TerminatorOptions(JsonObject json) {
+    this.bindHost = json.getString("bindHost", DEFAULT_BIND_HOST);
+    JsonObject t = json.getJsonObject("targets", new JsonObject());
+    Map<Integer, ServeTarget> parsed = new LinkedHashMap<>();
+    for (String port : t.fieldNames()) {
+      parsed.put(Integer.parseInt(port), ServeTarget.parse(t.getString(port)));
+    }
+    setTargets(parsed);
+    Set<String> names = new LinkedHashSet<>();
+    for (Object name : json.getJsonArray("serverNames", new JsonArray())) {
+      names.add(String.valueOf(name));
+    }
+    setServerNames(names);
+    this.backendConnectTimeoutMillis = json.getLong("backendConnectTimeoutMillis", DEFAULT_BACKEND_CONNECT_TIMEOUT_MILLIS);
+    this.backendResponseTimeoutMillis = json.getLong("backendResponseTimeoutMillis", DEFAULT_BACKEND_RESPONSE_TIMEOUT_MILLIS);
+    this.proxyHeaderTimeoutMillis = json.getLong("proxyHeaderTimeoutMillis", DEFAULT_PROXY_HEADER_TIMEOUT_MILLIS);
+    this.tlsHandshakeTimeoutMillis = json.getLong("tlsHandshakeTimeoutMillis", DEFAULT_TLS_HANDSHAKE_TIMEOUT_MILLIS);
+    this.idleTimeoutSeconds = json.getInteger("idleTimeoutSeconds", DEFAULT_IDLE_TIMEOUT_SECONDS);
+    this.maxBackendConnections = json.getInteger("maxBackendConnections", DEFAULT_MAX_BACKEND_CONNECTIONS);
+    this.certReloadCheckMillis = json.getLong("certReloadCheckMillis", DEFAULT_CERT_RELOAD_CHECK_MILLIS);
+    this.maxHttp10BufferBytes = json.getInteger("maxHttp10BufferBytes", DEFAULT_MAX_HTTP10_BUFFER_BYTES);
+    this.maxEarlyBytes = json.getInteger("maxEarlyBytes", DEFAULT_MAX_EARLY_BYTES);
+  }
+
+  public JsonObject toJson() {
+    JsonObject t = new JsonObject();
+    targets.forEach((port, target) -> t.put(String.valueOf(port), target.toString()));
+    return new JsonObject()
+        .put("bindHost", bindHost)
+        .put("targets", t)
+        .put("serverNames", new JsonArray(java.util.List.copyOf(serverNames)))
+        .put("backendConnectTimeoutMillis", backendConnectTimeoutMillis)
+        .put("backendResponseTimeoutMillis", backendResponseTimeoutMillis)
+        .put("proxyHeaderTimeoutMillis", proxyHeaderTimeoutMillis)
+        .put("tlsHandshakeTimeoutMillis", tlsHandshakeTimeoutMillis)
+        .put("idleTimeoutSeconds", idleTimeoutSeconds)
+        .put("maxBackendConnections", maxBackendConnections)
+        .put("certReloadCheckMillis", certReloadCheckMillis)
+        .put("maxHttp10BufferBytes", maxHttp10BufferBytes)
+        .put("maxEarlyBytes", maxEarlyBytes);
+  }
+
+  public String getBindHost() { return bindHost; }
+  public TerminatorOptions setBindHost(String bindHost) { this.bindHost = bindHost; return this; }
+
+  /** Public port → target. Only kinds whose TLS the terminator ends ({@link ServeTarget.Kind#terminatesTls()}). */
+  public Map<Integer, ServeTarget> getTargets() { return targets; }
+
+  /** Keeps the targets that terminate TLS; throws IllegalArgumentException for a {@code tcp://} target. */
+  public TerminatorOptions setTargets(Map<Integer, ServeTarget> targets) {
+    for (Map.Entry<Integer, ServeTarget> e : targets.entrySet()) {
+      if (!e.getValue().kind().terminatesTls()) {
+        throw new IllegalArgumentException("port " + e.getKey() + ": " + e.getValue()
+            + " is passed through, not terminated; it does not belong to the terminator");
+      }
+    }
+    this.targets = new LinkedHashMap<>(targets);
+    return this;
+  }
+
+  /** The node's certificate and key. */
+  public KeyCertOptions getKeyCert() { return keyCert; }
+  public TerminatorOptions setKeyCert(KeyCertOptions keyCert) { this.keyCert = keyCert; return this; }
+
+  /** The node's public names: an HTTP request for any other authority gets {@code 421}. Stored lower case. */
+  public Set<String> getServerNames() { return serverNames; }
+  public TerminatorOptions setServerNames(Set<String> serverNames) {
+    Set<String> normalised = new LinkedHashSet<>();
+    for (String name : serverNames) {
+      normalised.add(normaliseName(name));
+    }
+    this.serverNames = normalised;
+    return this;
+  }
+
+  public long getBackendConnectTimeoutMillis() { return backendConnectTimeoutMillis; }
+  public TerminatorOptions setBackendConnectTimeoutMillis(long millis) { this.backendConnectTimeoutMillis = millis; return this; }
+  public long getBackendResponseTimeoutMillis() { return backendResponseTimeoutMillis; }
+  public TerminatorOptions setBackendResponseTimeoutMillis(long millis) { this.backendResponseTimeoutMillis = millis; return this; }
+  public long getProxyHeaderTimeoutMillis() { return proxyHeaderTimeoutMillis; }
+  public TerminatorOptions setProxyHeaderTimeoutMillis(long millis) { this.proxyHeaderTimeoutMillis = millis; return this; }
+  public long getTlsHandshakeTimeoutMillis() { return tlsHandshakeTimeoutMillis; }
+  public TerminatorOptions setTlsHandshakeTimeoutMillis(long millis) { this.tlsHandshakeTimeoutMillis = millis; return this; }
+  public int getIdleTimeoutSeconds() { return idleTimeoutSeconds; }
+  public TerminatorOptions setIdleTimeoutSeconds(int seconds) { this.idleTimeoutSeconds = seconds; return this; }
+  public int getMaxBackendConnections() { return maxBackendConnections; }
+  public TerminatorOptions setMaxBackendConnections(int n) { this.maxBackendConnections = n; return this; }
+  public long getCertReloadCheckMillis() { return certReloadCheckMillis; }
+  public TerminatorOptions setCertReloadCheckMillis(long millis) { this.certReloadCheckMillis = millis; return this; }
+  public int getMaxHttp10BufferBytes() { return maxHttp10BufferBytes; }
+  public TerminatorOptions setMaxHttp10BufferBytes(int bytes) { this.maxHttp10BufferBytes = bytes; return this; }
+  public int getMaxEarlyBytes() { return maxEarlyBytes; }
+  public TerminatorOptions setMaxEarlyBytes(int bytes) { this.maxEarlyBytes = bytes; return this; }
+
+  /** Lower case, one trailing dot removed: how names are compared with a request's authority. */
+  static String normaliseName(String name) {
+    String n = name.toLowerCase(Locale.ROOT);
+    return n.endsWith(".") ? n.substring(0, n.length() - 1) : n;
+  }
+}

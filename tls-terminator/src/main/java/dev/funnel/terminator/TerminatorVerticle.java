@@ -1,0 +1,213 @@
+package dev.funnel.terminator;
+
+import dev.funnel.common.net.HostPort;
+import dev.funnel.common.options.ServeTarget;
+import io.netty.handler.ssl.OpenSsl;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.net.JdkSSLEngineOptions;
+import io.vertx.core.net.KeyCertOptions;
+import io.vertx.core.net.NetServer;
+import io.vertx.core.net.NetServerOptions;
+import io.vertx.core.net.OpenSSLEngineOptions;
+import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.core.net.SSLEngineOptions;
+import io.vertx.core.net.ServerSSLOptions;
+import java.lang.System.Logger.Level;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The node's TLS terminator: one loopback listener per public port whose target terminates TLS.
+ * Each listener expects a PROXY protocol header (the node agent writes one carrying the public
+ * client's address), then a TLS handshake answered with the node's own certificate through
+ * OpenSSL (netty-tcnative BoringSSL) with ALPN {@code h2}, {@code http/1.1}.
+ *
+ * <ul>
+ *   <li>{@code http://}, {@code https+insecure://}: HTTP/1.1, HTTP/2 and upgrades reverse-proxied
+ *       ({@link HttpForwarder});</li>
+ *   <li>{@code tls-terminated-tcp://}: the plaintext stream spliced to the target ({@link TcpForwarder}).</li>
+ * </ul>
+ *
+ * After {@link #start()}, {@link #listeners()} says where each public port is served; the launcher
+ * hands that map to the node agent.
+ */
+public class TerminatorVerticle extends VerticleBase {
+
+  private static final System.Logger LOG = System.getLogger(TerminatorVerticle.class.getName());
+  private static final AtomicBoolean WARNED_NO_OPENSSL = new AtomicBoolean();
+  private static final List<String> ALPN = List.of("h2", "http/1.1");
+
+  private final TerminatorOptions options;
+  private final boolean openSsl;
+  private final List<HttpServer> httpServers = new ArrayList<>();
+  private final List<NetServer> netServers = new ArrayList<>();
+  private final List<HttpForwarder> httpForwarders = new ArrayList<>();
+  private final List<TcpForwarder> tcpForwarders = new ArrayList<>();
+  private volatile Map<Integer, HostPort> listeners = Map.of();
+  private volatile KeyCertOptions keyCert;
+  private TerminatorMetrics metrics;
+  private CertFileWatcher watcher;
+
+  public TerminatorVerticle(TerminatorOptions options) {
+    this.options = new TerminatorOptions(options);
+    this.keyCert = this.options.getKeyCert();
+    this.openSsl = OpenSsl.isAvailable();
+    if (!openSsl && WARNED_NO_OPENSSL.compareAndSet(false, true)) {
+      LOG.log(Level.WARNING, "OpenSSL (netty-tcnative) is not available here ({0}); terminating TLS with the JDK engine",
+          String.valueOf(OpenSsl.unavailabilityCause()));
+    }
+  }
+
+  @Override
+  public Future<?> start() {
+    if (keyCert == null) {
+      return Future.failedFuture(new IllegalStateException("the terminator needs the node's certificate and key"));
+    }
+    boolean servesHttp = options.getTargets().values().stream()
+        .anyMatch(t -> t.kind() != ServeTarget.Kind.TLS_TERMINATED_TCP);
+    if (servesHttp && options.getServerNames().isEmpty()) {
+      return Future.failedFuture(new IllegalStateException(
+          "the terminator needs the node's names to check each request's Host against"));
+    }
+    metrics = TerminatorMetrics.create();
+    Map<Integer, Future<HostPort>> bound = new LinkedHashMap<>();
+    for (Map.Entry<Integer, ServeTarget> entry : options.getTargets().entrySet()) {
+      int port = entry.getKey();
+      ServeTarget target = entry.getValue();
+      bound.put(port, target.kind() == ServeTarget.Kind.TLS_TERMINATED_TCP
+          ? listenTcp(port, target) : listenHttp(port, target));
+    }
+    return Future.all(new ArrayList<>(bound.values())).map(all -> {
+      Map<Integer, HostPort> result = new LinkedHashMap<>();
+      bound.forEach((port, future) -> result.put(port, future.result()));
+      listeners = Collections.unmodifiableMap(result);
+      result.forEach((port, at) -> LOG.log(Level.INFO, "terminating TLS for public port {0} on {1} → {2} ({3})",
+          String.valueOf(port), at, options.getTargets().get(port), openSsl ? "OpenSSL" : "JDK TLS"));
+      if (options.getCertReloadCheckMillis() > 0 && keyCert instanceof PemKeyCertOptions pem) {
+        watcher = CertFileWatcher.start(vertx, pem, options.getCertReloadCheckMillis(), this::reloadFromFiles);
+      }
+      return null;
+    });
+  }
+
+  @Override
+  public Future<?> stop() {
+    if (watcher != null) {
+      watcher.stop();
+    }
+    List<Future<?>> closing = new ArrayList<>();
+    httpServers.forEach(s -> closing.add(s.close()));
+    netServers.forEach(s -> closing.add(s.close()));
+    httpForwarders.forEach(f -> closing.add(f.client().close()));
+    tcpForwarders.forEach(f -> closing.add(f.client().close()));
+    return Future.join(closing);
+  }
+
+  /** Public port → the loopback address serving it; empty before {@link #start()} completes. */
+  public Map<Integer, HostPort> listeners() {
+    return listeners;
+  }
+
+  /** True when TLS is terminated by OpenSSL (netty-tcnative BoringSSL), false on the JDK fallback. */
+  public boolean usesOpenSsl() {
+    return openSsl;
+  }
+
+  /** The TLS engine the listeners were configured with. */
+  public SSLEngineOptions sslEngineOptions() {
+    return engineOptions();
+  }
+
+  /**
+   * Swaps the certificate on every running listener; new handshakes use it, open connections keep
+   * theirs. Used when the node's certificate is renewed or its files change.
+   */
+  public Future<Void> updateKeyCert(KeyCertOptions newKeyCert) {
+    List<Future<Boolean>> updates = new ArrayList<>();
+    for (HttpServer server : httpServers) {
+      updates.add(server.updateSSLOptions(sslOptions(newKeyCert, true), true));
+    }
+    for (NetServer server : netServers) {
+      updates.add(server.updateSSLOptions(sslOptions(newKeyCert, false), true));
+    }
+    return Future.all(updates).<Void>mapEmpty().onSuccess(v -> keyCert = newKeyCert);
+  }
+
+  private void reloadFromFiles() {
+    updateKeyCert(keyCert)
+        .onSuccess(v -> LOG.log(Level.INFO, "certificate files changed; new handshakes use the new certificate"))
+        .onFailure(e -> LOG.log(Level.WARNING, "certificate files changed but cannot be loaded ({0}); keeping the old certificate",
+            e.getMessage()));
+  }
+
+  private Future<HostPort> listenHttp(int publicPort, ServeTarget target) {
+    HttpForwarder forwarder = new HttpForwarder(vertx, publicPort, target, options, metrics);
+    httpForwarders.add(forwarder);
+    HttpServerOptions serverOptions = new HttpServerOptions()
+        .setHost(options.getBindHost())
+        .setPort(0)
+        .setUseProxyProtocol(true)
+        .setProxyProtocolTimeout(options.getProxyHeaderTimeoutMillis())
+        .setProxyProtocolTimeoutUnit(TimeUnit.MILLISECONDS)
+        .setIdleTimeout(options.getIdleTimeoutSeconds())
+        .setIdleTimeoutUnit(TimeUnit.SECONDS)
+        .setHandle100ContinueAutomatically(true)
+        .setCompressionSupported(false)
+        .setDecompressionSupported(false)
+        .setSsl(true)
+        .setSslEngineOptions(engineOptions())
+        .setUseAlpn(true)
+        .setAlpnVersions(List.of(HttpVersion.HTTP_2, HttpVersion.HTTP_1_1))
+        .setKeyCertOptions(keyCert)
+        .setSslHandshakeTimeout(options.getTlsHandshakeTimeoutMillis())
+        .setSslHandshakeTimeoutUnit(TimeUnit.MILLISECONDS);
+    HttpServer server = vertx.createHttpServer(serverOptions).requestHandler(forwarder);
+    httpServers.add(server);
+    return server.listen().map(s -> new HostPort(options.getBindHost(), s.actualPort()));
+  }
+
+  private Future<HostPort> listenTcp(int publicPort, ServeTarget target) {
+    TcpForwarder forwarder = new TcpForwarder(vertx, publicPort, target, options, metrics);
+    tcpForwarders.add(forwarder);
+    NetServerOptions serverOptions = new NetServerOptions()
+        .setHost(options.getBindHost())
+        .setPort(0)
+        .setUseProxyProtocol(true)
+        .setProxyProtocolTimeout(options.getProxyHeaderTimeoutMillis())
+        .setProxyProtocolTimeoutUnit(TimeUnit.MILLISECONDS)
+        .setIdleTimeout(options.getIdleTimeoutSeconds())
+        .setIdleTimeoutUnit(TimeUnit.SECONDS)
+        .setSsl(true)
+        .setSslEngineOptions(engineOptions())
+        .setKeyCertOptions(keyCert)
+        .setSslHandshakeTimeout(options.getTlsHandshakeTimeoutMillis())
+        .setSslHandshakeTimeoutUnit(TimeUnit.MILLISECONDS);
+    NetServer server = vertx.createNetServer(serverOptions).connectHandler(forwarder);
+    netServers.add(server);
+    return server.listen().map(s -> new HostPort(options.getBindHost(), s.actualPort()));
+  }
+
+  private SSLEngineOptions engineOptions() {
+    return openSsl ? new OpenSSLEngineOptions() : new JdkSSLEngineOptions();
+  }
+
+  private ServerSSLOptions sslOptions(KeyCertOptions kc, boolean http) {
+    ServerSSLOptions ssl = new ServerSSLOptions()
+        .setKeyCertOptions(kc)
+        .setSslHandshakeTimeout(options.getTlsHandshakeTimeoutMillis())
+        .setSslHandshakeTimeoutUnit(TimeUnit.MILLISECONDS);
+    if (http) {
+      ssl.setUseAlpn(true).setApplicationLayerProtocols(ALPN);
+    }
+    return ssl;
+  }
+}
