@@ -46,6 +46,7 @@ final class DataPool {
     Waiter waiter = waiters.poll();
     if (waiter != null) {
       vertx.cancelTimer(waiter.timerId);
+      metrics.pooledConnectionTaken(true);
       waiter.promise.complete(detached(socket));
       return;
     }
@@ -70,6 +71,7 @@ final class DataPool {
     NetSocket socket = idle.poll();
     if (socket != null) {
       metrics.idleConnectionsChanged(-1);
+      metrics.pooledConnectionTaken(false);
       return Future.succeededFuture(detached(socket));
     }
     Waiter waiter = new Waiter();

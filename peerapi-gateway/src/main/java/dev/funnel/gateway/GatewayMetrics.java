@@ -30,6 +30,8 @@ final class GatewayMetrics {
   private final MeterRegistry registry;
   private final Timer tunnelSetup;
   private final Map<String, Counter> offersByAnswer = new HashMap<>();
+  private final Counter takenIdle;
+  private final Counter takenAfterWait;
   private final AtomicInteger sessions = new AtomicInteger();
   private final AtomicInteger idleConnections = new AtomicInteger();
   private final AtomicInteger activeTunnels = new AtomicInteger();
@@ -43,12 +45,24 @@ final class GatewayMetrics {
         .minimumExpectedValue(Duration.ofMillis(1))
         .maximumExpectedValue(Duration.ofSeconds(10))
         .register(registry);
+    // Whether an open found a pre-opened data connection (no TCP/TLS handshake on the setup path)
+    // or had to wait for the node to dial one.
+    this.takenIdle = Counter.builder("funnel.gateway.pool.takes").tag("result", "idle")
+        .description("Data connections taken for an offer: idle at once, or after waiting for the node")
+        .register(registry);
+    this.takenAfterWait = Counter.builder("funnel.gateway.pool.takes").tag("result", "waited")
+        .description("Data connections taken for an offer: idle at once, or after waiting for the node")
+        .register(registry);
     for (String answer : ANSWERS) {
       offersByAnswer.put(answer, Counter.builder("funnel.gateway.offers")
           .description("Ingress offers by the node's answer")
           .tag("answer", answer)
           .register(registry));
     }
+  }
+
+  void pooledConnectionTaken(boolean waited) {
+    (waited ? takenAfterWait : takenIdle).increment();
   }
 
   /** Meters on Vert.x's default Micrometer registry, or on a private one when metrics are off. */

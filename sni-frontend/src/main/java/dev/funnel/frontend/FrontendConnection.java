@@ -53,7 +53,7 @@ final class FrontendConnection {
   private enum State {
     /** Reading the ClientHello, under the deadline and the size cap. */
     READING,
-    /** Hello complete; resolving and opening. Still reading, into the prefix (see {@link #onData}). */
+    /** Hello complete, socket paused; resolving and opening. */
     ROUTING,
     /** Handed to {@link Tunnel}; this class only writes the access log when it ends. */
     SPLICED,
@@ -68,8 +68,6 @@ final class FrontendConnection {
   private final String client;
   /** Every byte read from the client so far, exactly as received: the node gets these first. */
   private final Buffer received = Buffer.buffer();
-  /** While routing, a client may send (early data); past this it is misbehaving. */
-  private final int maxBufferedBytes;
 
   private State state = State.READING;
   private int parseAt = 1;
@@ -84,7 +82,6 @@ final class FrontendConnection {
     this.socket = socket;
     this.publicPort = publicPort;
     this.client = address(socket.remoteAddress());
-    this.maxBufferedBytes = 4 * options.getMaxHelloBytes();
   }
 
   void start() {
@@ -98,28 +95,21 @@ final class FrontendConnection {
   // --- reading the hello ------------------------------------------------------------------------
 
   /**
-   * Bytes from the client. The socket is never paused before the splice: Vert.x's public
-   * {@code pause()} queues later bytes inside the socket where the tunnel, which reads raw
-   * messages, would never see them. So bytes that come while routing are kept here, in order,
-   * bounded, and sent to the node first with the hello.
+   * Bytes from the client, until the hello is whole. Then the socket is paused: whatever the client
+   * sends while the route is opened (early data, even its FIN) waits in the socket, in order, and
+   * {@link Tunnel#splice} carries it after the prefix.
    */
   private void onData(Buffer chunk) {
-    switch (state) {
-      case READING -> {
-        received.appendBuffer(chunk);
-        if (received.length() >= parseAt) {
-          decide(ClientHello.parse(received, options.getMaxHelloBytes()));
-        }
-      }
-      case ROUTING -> {
-        received.appendBuffer(chunk);
-        if (received.length() > maxBufferedBytes) {
-          close(Outcome.BAD_HELLO, "sent more than " + maxBufferedBytes + " bytes before its tunnel was up");
-        }
-      }
-      default -> {
-        // DONE: refused or gone, the rest is dropped. SPLICED: the tunnel reads, not this handler.
-      }
+    if (state != State.READING) {
+      return;   // paused from the hello on; nothing reaches this handler after that
+    }
+    if (Tunnel.isInputEnd(chunk)) {
+      close(Outcome.CLIENT_CLOSED, "ended its input before a whole ClientHello (" + received.length() + " bytes)");
+      return;
+    }
+    received.appendBuffer(chunk);
+    if (received.length() >= parseAt) {
+      decide(ClientHello.parse(received, options.getMaxHelloBytes()));
     }
   }
 
@@ -161,6 +151,7 @@ final class FrontendConnection {
     }
     host = name.get();
     state = State.ROUTING;
+    socket.pause();
     resolve(false)
         .compose(found -> open(found, false))
         .onComplete(opened -> {
@@ -206,7 +197,7 @@ final class FrontendConnection {
           "registry did not resolve " + what + " (" + cause.getMessage() + ")");
     }
     return switch (failure.get()) {
-      case NO_ROUTE -> new Refusal(TlsAlert.HANDSHAKE_FAILURE, Outcome.NO_ROUTE, "no route for " + what);
+      case NO_ROUTE -> new Refusal(TlsAlert.UNRECOGNIZED_NAME, Outcome.NO_ROUTE, "no route for " + what);
       case FUNNEL_OFF -> new Refusal(TlsAlert.HANDSHAKE_FAILURE, Outcome.FUNNEL_OFF, "funnel is off for " + what);
       case PORT_NOT_ALLOWED -> new Refusal(TlsAlert.HANDSHAKE_FAILURE, Outcome.PORT_NOT_ALLOWED,
           "port " + publicPort + " is not allowed for " + host);
@@ -274,10 +265,9 @@ final class FrontendConnection {
     metrics.connection(publicPort, Outcome.ROUTED);
     metrics.tunnelOpened();
     Tunnel.prepare(node);     // the gateway did this at connect; again is harmless
-    socket.pause();           // same event-loop turn as the splice: nothing can queue in between
     long spliced = System.nanoTime();
     Route used = route;
-    Tunnel.splice(socket, received.getBuffer(0, received.length() - 1), node, handoff.pending()).onComplete(done -> {
+    Tunnel.splice(socket, received, node, handoff.pending()).onComplete(done -> {
       Tunnel.Stats stats = done.succeeded() ? done.result() : new Tunnel.Stats(0, 0);
       metrics.tunnelClosed(stats.aToB(), stats.bToA());
       if (options.isAccessLog()) {

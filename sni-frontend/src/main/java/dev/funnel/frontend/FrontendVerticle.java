@@ -88,7 +88,7 @@ public class FrontendVerticle extends VerticleBase {
     Object body = message.body();
     RouteChanged change = body instanceof RouteChanged rc ? rc
         : body instanceof JsonObject json ? RouteChanged.fromJson(json) : RouteChanged.ALL;
-    // mutated
+    routes.invalidate(change.host());
     LOG.log(DEBUG, "routes changed for {0}; cache now {1} entries",
         change.host() == null ? "every host" : change.host(), routes.size());
   }

@@ -21,7 +21,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -57,10 +56,6 @@ class CrossEventLoopTest {
   }
 
   @Test
-  @Disabled("Needs common's Tunnel to resume each socket on its own event loop: today splice() resumes the node "
-      + "socket, and the drain handler resumes the source, from the other socket's loop (Vert.x asserts "
-      + "VertxConnection.doResume runs on the channel's loop). Passes with the Tunnel change in "
-      + "sni-frontend/README.md (Needs from common).")
   void aTunnelAcrossEventLoopsCarriesBothWaysAndAHalfClose() throws Exception {
     byte[] hello = Hellos.jdk("TLSv1.3", NAME).getBytes();
     byte[] up = random(1024 * 1024, 21);

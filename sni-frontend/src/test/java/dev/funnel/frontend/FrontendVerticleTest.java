@@ -41,7 +41,6 @@ import java.util.logging.Logger;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -84,13 +83,12 @@ class FrontendVerticleTest {
   };
 
   /**
-   * One event loop, so the frontend's client socket and the fake gateway's node socket share a
-   * thread: {@link Tunnel} (in common) does not yet move its calls onto each socket's own loop.
-   * {@link CrossEventLoopTest} covers several loops.
+   * Several event loops: the fakes are their own verticle, so (as in {@code funnel server}) the
+   * node's socket lives on another loop than the client's.
    */
   @BeforeEach
   void deploy(VertxTestContext testContext) throws Exception {
-    vertx = FunnelVertx.withCodecs(Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1)));
+    vertx = FunnelVertx.withCodecs(Vertx.vertx(new VertxOptions().setEventLoopPoolSize(4)));
     Logger.getLogger("funnel.access").addHandler(accessHandler);
     backend = new Backend();
     fakes = Fakes.deploy(vertx, backend.port()).await(10, TimeUnit.SECONDS);
@@ -241,9 +239,6 @@ class FrontendVerticleTest {
   }
 
   @Test
-  @Disabled("Needs common's Tunnel to carry an input end that arrived before splice(): today the FIN is read while "
-      + "routing, its INPUT_ENDED marker is dropped by Vert.x's data handler, and the node never sees EOF. "
-      + "Passes with the Tunnel change in sni-frontend/README.md (Needs from common).")
   void aClientThatHalfClosesBeforeTheTunnelIsUpStillGetsItsReply() throws Exception {
     byte[] hello = Hellos.capture("openssl-tls12").getBytes();
     byte[] up = random(4000, 8);
@@ -387,6 +382,18 @@ class FrontendVerticleTest {
       assertThat(readToEnd(client)).isEmpty();
     }
     assertThat(count("hello_timeout")).isEqualTo(1);
+    assertStillServes();
+  }
+
+  @Test
+  void aClientThatEndsItsInputBeforeAWholeHelloIsClosed() throws Exception {
+    try (Socket client = connect(port443())) {
+      client.getOutputStream().write(Hellos.capture("openssl-tls13").getBytes(0, 20));
+      client.shutdownOutput();
+      assertThat(readToEnd(client)).isEmpty();
+    }
+    assertThat(count("client_closed")).isEqualTo(1);
+    assertThat(count("hello_timeout")).isZero();
     assertStillServes();
   }
 

@@ -124,9 +124,10 @@ final class Fixture {
 
   /**
    * A plain HTTP/1.1 backend. {@code /sum} answers the SHA-256 and length of the body;
-   * {@code /download?bytes=N} streams N deterministic bytes; {@code /slow} never answers;
-   * {@code /hop} answers with hop-by-hop headers; anything else answers "ok". WebSockets: sends
-   * "hello" first, then echoes every message.
+   * {@code /download?bytes=N} streams N deterministic bytes ({@code /chunked?bytes=N}: the same,
+   * without a length); {@code /slow} never answers;
+   * {@code /hop} answers with hop-by-hop headers; anything else answers "ok". WebSockets: refused
+   * with 403 on {@code /ws-refuse}; elsewhere sends "hello" first, then echoes every message.
    */
   static final class Backend {
     final HttpServer server;
@@ -143,6 +144,13 @@ final class Fixture {
       }
       HttpServer server = vertx.createHttpServer(options);
       Backend backend = new Backend(server);
+      server.webSocketHandshakeHandler(handshake -> {
+        if (handshake.path().equals("/ws-refuse")) {
+          handshake.reject(403);
+        } else {
+          handshake.accept();
+        }
+      });
       server.webSocketHandler(ws -> {
         backend.seen.add(new Seen("WS", ws.uri(), HttpVersion.HTTP_1_1, MultiMap.caseInsensitiveMultiMap().addAll(ws.headers())));
         ws.writeTextMessage("hello");
@@ -175,6 +183,11 @@ final class Fixture {
         case "/download" -> {
           int bytes = Integer.parseInt(request.getParam("bytes"));
           response.putHeader("content-length", String.valueOf(bytes));
+          stream(response, pattern(bytes), 0);
+        }
+        case "/chunked" -> {
+          int bytes = Integer.parseInt(request.getParam("bytes"));
+          response.setChunked(true);
           stream(response, pattern(bytes), 0);
         }
         case "/slow" -> {

@@ -15,6 +15,8 @@ import io.netty.handler.ssl.OpenSsl;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.dns.AddressResolverOptions;
 import io.vertx.core.http.HttpClient;
@@ -27,6 +29,8 @@ import io.vertx.core.http.WebSocket;
 import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.http.WebSocketClientOptions;
 import io.vertx.core.http.WebSocketConnectOptions;
+import io.vertx.core.http.UpgradeRejectedException;
+import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.core.net.ConnectOptions;
 import io.vertx.core.net.HostAndPort;
 import io.vertx.core.net.NetClient;
@@ -38,6 +42,7 @@ import io.vertx.core.net.OpenSSLEngineOptions;
 import io.vertx.core.net.SocketAddress;
 import io.vertx.junit5.VertxExtension;
 import io.vertx.micrometer.backends.BackendRegistries;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
@@ -381,6 +386,10 @@ class TerminatorVerticleTest {
       Answer badH2 = await(call(h2, down, new RequestOptions().setURI("/"), null));
       assertThat(badH2.status()).isEqualTo(502);
 
+      Future<WebSocket> upgrade = webSockets.connect(new WebSocketConnectOptions()
+          .setHost(NAME).setPort(down.address().port()).setSsl(true).setURI("/ws"));
+      assertThat(rejection(upgrade).getStatus()).isEqualTo(502);
+
       for (HttpClient client : List.of(h1, h2)) {
         Answer timeout = await(call(client, slow, new RequestOptions().setURI("/slow"), null));
         assertThat(timeout.status()).isEqualTo(504);
@@ -445,6 +454,149 @@ class TerminatorVerticleTest {
       assertThat(direct.failed()).isTrue();
     }
     assertThat(backend.seen).isEmpty();
+  }
+
+  @Test
+  @Timeout(value = 20, unit = TimeUnit.SECONDS)
+  void webSocketRefusedByTheBackendReachesTheClient() {
+    Future<WebSocket> upgrade = webSockets.connect(new WebSocketConnectOptions()
+        .setHost(NAME).setPort(relay443.address().port()).setSsl(true).setURI("/ws-refuse?a=1"));
+    assertThat(rejection(upgrade).getStatus()).isEqualTo(403);
+  }
+
+  /** The UpgradeRejectedException a refused WebSocket connect fails with. */
+  static UpgradeRejectedException rejection(Future<WebSocket> upgrade) {
+    try {
+      upgrade.await(15, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      assertThat(e).isInstanceOf(UpgradeRejectedException.class);
+      return (UpgradeRejectedException) e;
+    }
+    throw new AssertionError("the upgrade was not refused");
+  }
+
+  @Test
+  @Timeout(value = 20, unit = TimeUnit.SECONDS)
+  void http10ClientGetsUnsizedResponsesOnlyUpToTheBufferCap() {
+    TerminatorVerticle other = new TerminatorVerticle(new TerminatorOptions()
+        .setTargets(Map.of(443, ServeTarget.parse("http://127.0.0.1:" + backend.port())))
+        .setServerNames(Set.of(NAME))
+        .setKeyCert(fixture.keyCert())
+        .setMaxHttp10BufferBytes(64 * 1024));
+    String id = await(vertx.deployVerticle(other));
+    Fixture.Relay relay = Fixture.Relay.start(vertx, other.listeners().get(443));
+    HttpClient h10 = vertx.createHttpClient(new HttpClientOptions().setSsl(true).setTrustOptions(fixture.trust())
+        .setProtocolVersion(HttpVersion.HTTP_1_0));
+    try {
+      Answer small = await(call(h10, relay, new RequestOptions().setURI("/chunked?bytes=50000"), null));
+      assertThat(small.status()).isEqualTo(200);
+      assertThat(Fixture.sha256Hex(small.body())).isEqualTo(Fixture.sha256Hex(Fixture.pattern(50000)));
+
+      // Over the cap the proxy gives up buffering and answers 502 instead of holding the whole body.
+      Answer big = await(call(h10, relay, new RequestOptions().setURI("/chunked?bytes=" + (4 * 1024 * 1024)), null));
+      assertThat(big.status()).isEqualTo(502);
+    } finally {
+      h10.close();
+      await(vertx.undeploy(id));
+      await(relay.server.close());
+    }
+  }
+
+  @Test
+  @Timeout(value = 30, unit = TimeUnit.SECONDS)
+  void curlOverHttp2AndHttp11() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/curl")), "curl is not installed");
+    int port = relay443.address().port();
+    List<String> common = List.of("curl", "-sS", "--max-time", "15", "--cacert", fixture.ca.caPemPath().toString(),
+        "--resolve", NAME + ":" + port + ":127.0.0.1");
+
+    List<String> h2Get = new ArrayList<>(common);
+    h2Get.addAll(List.of("--http2", "-D", "-", "https://" + NAME + ":" + port + "/hop?x=1"));
+    String out = run(h2Get);
+    assertThat(out).startsWith("HTTP/2 200").contains("hop").doesNotContainIgnoringCase("keep-alive:");
+    Fixture.Seen seen = backend.seen.poll(5, TimeUnit.SECONDS);
+    assertThat(seen).isNotNull();
+    assertThat(seen.uri()).isEqualTo("/hop?x=1");
+    assertThat(seen.headers().getAll("X-Forwarded-For")).containsExactly(CLIENT_IP);
+
+    // Over 1 MiB, curl asks "Expect: 100-continue" on HTTP/1.1.
+    Path upload = stateDir.resolve("upload.bin");
+    Buffer data = Fixture.pattern(3 * 1024 * 1024 + 1);
+    Files.write(upload, data.getBytes());
+    List<String> h1Post = new ArrayList<>(common);
+    h1Post.addAll(List.of("--http1.1", "--data-binary", "@" + upload, "https://" + NAME + ":" + port + "/sum"));
+    assertThat(run(h1Post).trim()).isEqualTo(Fixture.sha256Hex(data) + " " + data.length());
+  }
+
+  private static String run(List<String> command) throws Exception {
+    Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+    String output = new String(process.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(process.waitFor(20, TimeUnit.SECONDS)).isTrue();
+    assertThat(process.exitValue()).as(output).isZero();
+    return output;
+  }
+
+  @Test
+  @Timeout(value = 20, unit = TimeUnit.SECONDS)
+  void certificateFilesAreReloadedWhenTheyChange() throws Exception {
+    Path cert = stateDir.resolve("node-cert.pem");
+    Path key = stateDir.resolve("node-key.pem");
+    Files.writeString(cert, fixture.leaf.chainPem());
+    Files.writeString(key, fixture.leaf.keyPem());
+    TerminatorVerticle other = new TerminatorVerticle(new TerminatorOptions()
+        .setTargets(Map.of(443, ServeTarget.parse("http://127.0.0.1:" + backend.port())))
+        .setServerNames(Set.of(NAME))
+        .setKeyCert(new PemKeyCertOptions().setCertPath(cert.toString()).setKeyPath(key.toString()))
+        .setCertReloadCheckMillis(50));
+    String id = await(vertx.deployVerticle(other));
+    Fixture.Relay relay = Fixture.Relay.start(vertx, other.listeners().get(443));
+    List<HttpClient> clients = new ArrayList<>();
+    try {
+      DevCa.KeyAndChain renewed = fixture.ca.issue(List.of(NAME), Duration.ofDays(3));
+      Files.writeString(key, renewed.keyPem());
+      Files.writeString(cert, renewed.chainPem());
+      eventually(() -> {
+        // A fresh client each time: a new connection, a new handshake.
+        HttpClient client = vertx.createHttpClient(new HttpClientOptions().setSsl(true).setTrustOptions(fixture.trust()));
+        clients.add(client);
+        Answer answer = await(call(client, relay, new RequestOptions().setURI("/"), null));
+        try {
+          assertThat(serial(answer)).isEqualTo(serialOf(renewed));
+        } catch (Exception e) {
+          throw new AssertionError(e);
+        }
+      });
+    } finally {
+      clients.forEach(HttpClient::close);
+      await(vertx.undeploy(id));
+      await(relay.server.close());
+    }
+  }
+
+  @Test
+  @Timeout(value = 30, unit = TimeUnit.SECONDS)
+  void neverPassesTheAgentsLoopbackAddressOffAsTheClient() throws Exception {
+    // Vert.x 5.0.10 loses the PROXY source when HTTP-server metrics are on (FunnelVertx.options()).
+    // Its own registry name: closing it must not close the default registry the other tests read.
+    VertxOptions options = FunnelVertx.options();
+    ((MicrometerMetricsOptions) options.getMetricsOptions()).setRegistryName("terminator-lost-client-test");
+    Vertx metered = Vertx.builder().with(options).build();
+    try {
+      TerminatorVerticle other = new TerminatorVerticle(new TerminatorOptions()
+          .setTargets(Map.of(443, ServeTarget.parse("http://127.0.0.1:" + backend.port())))
+          .setServerNames(Set.of(NAME))
+          .setKeyCert(fixture.keyCert()));
+      await(metered.deployVerticle(other));
+      Fixture.Relay relay = Fixture.Relay.start(metered, other.listeners().get(443));
+      assertThat(await(call(h1, relay, new RequestOptions().setURI("/"), null)).status()).isEqualTo(200);
+      Fixture.Seen seen = backend.seen.poll(5, TimeUnit.SECONDS);
+      assertThat(seen).isNotNull();
+      String forwardedFor = seen.headers().get("X-Forwarded-For");
+      assertThat(forwardedFor).isIn(CLIENT_IP, "unknown");
+      assertThat(seen.headers().get("Forwarded")).startsWith("for=" + forwardedFor + ";");
+    } finally {
+      await(metered.close());
+    }
   }
 
   private static java.math.BigInteger serial(Answer answer) throws Exception {

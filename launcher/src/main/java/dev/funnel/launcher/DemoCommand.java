@@ -1,0 +1,101 @@
+package dev.funnel.launcher;
+
+import dev.funnel.common.FunnelVertx;
+import dev.funnel.common.net.HostPort;
+import dev.funnel.common.options.FrontendOptions;
+import dev.funnel.common.options.ServeTarget;
+import dev.funnel.registry.RegistryService;
+import io.vertx.core.Vertx;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code funnel demo}: the server, a tailnet {@code demo} with Funnel on, a hello page and a node
+ * {@code hello} exposing it through the node's TLS terminator, all in one JVM; prints a curl line.
+ */
+@Command(name = "demo", mixinStandardHelpOptions = true,
+    description = {"Everything in one command: server, tailnet 'demo' (funnel on), a hello page, and a node",
+        "'hello' that puts it on https://hello.demo.DOMAIN/ through its own TLS terminator.",
+        "Prints a curl line that works; stays up until Ctrl-C."})
+final class DemoCommand implements Callable<Integer> {
+
+  static final String TAILNET = "demo";
+  static final String NODE = "hello";
+
+  @Option(names = "--state", defaultValue = ".funnel", description = "State directory (default: ${DEFAULT-VALUE}).")
+  Path state;
+
+  @Option(names = "--domain", defaultValue = "funnel.localhost", description = "Base domain (default: ${DEFAULT-VALUE}).")
+  String domain;
+
+  @Option(names = "--public", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:8443",
+      converter = Flags.HostPortConverter.class, description = "Where public port 443 listens (default: ${DEFAULT-VALUE}).")
+  HostPort publicListen;
+
+  @Option(names = "--gateway-listen", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:7443",
+      converter = Flags.HostPortConverter.class, description = "Where the node connects (default: ${DEFAULT-VALUE}).")
+  HostPort gatewayListen;
+
+  @Option(names = "--admin-listen", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:7080",
+      converter = Flags.HostPortConverter.class, description = "Admin REST API (default: ${DEFAULT-VALUE}).")
+  HostPort adminListen;
+
+  @Option(names = "--metrics-listen", paramLabel = "HOST:PORT", converter = Flags.HostPortConverter.class,
+      description = "Serve /metrics, /health and /ready here (off unless given).")
+  HostPort metricsListen;
+
+  @Override
+  public Integer call() {
+    Vertx vertx = FunnelVertx.local();
+    Processes.closeOnShutdown(vertx);
+    String base = domain.toLowerCase();
+    ServerStack server = Processes.startOrExit(vertx, "demo", () -> ServerStack.start(vertx,
+        new ServerStack.Settings(state, base, Map.of(443, publicListen), gatewayListen, adminListen, metricsListen, true,
+        FrontendOptions.DEFAULT_HELLO_TIMEOUT_MILLIS)));
+    NodeStack node = Processes.startOrExit(vertx, "demo", () -> {
+      String authKey = enableTailnet(server.registry());
+      HelloBackend hello = new HelloBackend();
+      vertx.deployVerticle(hello).await();
+      return NodeStack.start(vertx, new NodeStack.Settings(List.of(server.gatewayAddress()), 1, authKey, NODE,
+          server.ca().caPemPath(), state.resolve("demo-node"),
+          Map.of(443, ServeTarget.parse("http://127.0.0.1:" + hello.actualPort())), 0, null, null, null));
+    });
+
+    String name = NODE + "." + TAILNET + "." + base;
+    int localPort = server.publicPorts().get(443);
+    System.out.println();
+    System.out.println("Funnel demo is up: a private web app is public at https://" + name + "/");
+    System.out.println("(public port 443 is " + publicListen.host() + ":" + localPort + " on this machine)");
+    System.out.println();
+    System.out.println("Try it:");
+    System.out.println("  curl --cacert " + server.ca().caPemPath() + " --connect-to " + name + ":443:"
+        + publicListen.host() + ":" + localPort + " https://" + name + "/");
+    System.out.println();
+    System.out.println("Expose your own app next (with the server of this demo running):");
+    System.out.println("  ./funnel admin --state " + state + " key add --tailnet " + TAILNET);
+    System.out.println("  ./funnel node --server " + server.gatewayAddress() + " --ca " + server.ca().caPemPath()
+        + " --authkey KEY --hostname web --funnel 443=http://127.0.0.1:3000 --state .funnel-web");
+    System.out.println();
+    System.out.println("funnel demo ready (" + node.fqdn() + "; Ctrl-C stops everything)");
+    System.out.flush();
+    Processes.awaitShutdown();
+    return 0;
+  }
+
+  /** Turns Funnel on for tailnet "demo" (creating it) and returns a short-lived one-off key for the node. */
+  private static String enableTailnet(RegistryService registry) {
+    boolean exists = registry.tailnets().stream().anyMatch(t -> t.name().equals(TAILNET));
+    if (exists) {
+      registry.updateTailnet(TAILNET, true, null).await();
+    } else {
+      registry.createTailnet(TAILNET, true, Set.of(443)).await();
+    }
+    return registry.createKey(TAILNET, false, Duration.ofMinutes(10)).await().key();
+  }
+}

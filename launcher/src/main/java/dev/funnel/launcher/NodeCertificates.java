@@ -1,0 +1,80 @@
+package dev.funnel.launcher;
+
+import dev.funnel.common.tls.DevCa;
+import dev.funnel.node.NodeAgentVerticle;
+import io.vertx.core.net.PemKeyCertOptions;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.KeyPair;
+import java.security.cert.CertificateParsingException;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.logging.Logger;
+
+/**
+ * The node's TLS certificate when no {@code --cert/--key} is given: a key made here (it never
+ * leaves the node) and a certificate for exactly the node's name, signed by the server's CA
+ * through the authenticated control channel. Kept in the node's state directory and reused while
+ * it has more than {@link #RENEW_BEFORE} left. The seam for ACME (a later issue) is this class.
+ */
+final class NodeCertificates {
+
+  private static final Logger LOG = Logger.getLogger(NodeCertificates.class.getName());
+  static final String KEY_FILE = "tls-key.pem";
+  static final String CERT_FILE = "tls-cert.pem";
+  static final Duration RENEW_BEFORE = Duration.ofDays(30);
+
+  private NodeCertificates() {
+  }
+
+  static PemKeyCertOptions obtain(NodeAgentVerticle agent, Path state, String fqdn) {
+    Path keyFile = state.resolve(KEY_FILE);
+    Path certFile = state.resolve(CERT_FILE);
+    if (stillGood(certFile, fqdn)) {
+      LOG.info("using the certificate for " + fqdn + " in " + certFile);
+    } else {
+      KeyPair pair = DevCa.newKeyPair();
+      String chain = agent.signCertificate(DevCa.newRequest(pair, List.of(fqdn))).await();
+      writeAtomically(keyFile, DevCa.pem(pair.getPrivate()), true);
+      writeAtomically(certFile, chain, false);
+      LOG.info("the server signed a certificate for " + fqdn + "; saved in " + certFile);
+    }
+    return new PemKeyCertOptions().setKeyPath(keyFile.toString()).setCertPath(certFile.toString());
+  }
+
+  private static boolean stillGood(Path certFile, String fqdn) {
+    if (!Files.isReadable(certFile)) {
+      return false;
+    }
+    try {
+      X509Certificate leaf = DevCa.Pem.certificates(Files.readString(certFile)).get(0);
+      boolean names = leaf.getSubjectAlternativeNames() != null && leaf.getSubjectAlternativeNames().stream()
+          .anyMatch(san -> fqdn.equalsIgnoreCase(String.valueOf(san.get(1))));
+      return names && leaf.getNotAfter().toInstant().isAfter(Instant.now().plus(RENEW_BEFORE));
+    } catch (IOException | RuntimeException | CertificateParsingException e) {
+      return false;
+    }
+  }
+
+  private static void writeAtomically(Path file, String content, boolean secret) {
+    try {
+      Files.createDirectories(file.toAbsolutePath().getParent());
+      Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+      Files.deleteIfExists(tmp);
+      if (secret) {
+        Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+      }
+      Files.writeString(tmp, content, StandardCharsets.US_ASCII);
+      Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write " + file, e);
+    }
+  }
+}

@@ -1,0 +1,64 @@
+package dev.funnel.launcher;
+
+import dev.funnel.common.FunnelVertx;
+import dev.funnel.common.net.HostPort;
+import io.vertx.core.Vertx;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code funnel server}: frontend, registry and gateway in one JVM on the local event bus. */
+@Command(name = "server", mixinStandardHelpOptions = true,
+    description = {"Runs frontend, session registry and gateway in one JVM (the default layout).",
+        "Keeps a development CA, the admin API token and the embedded store in the state directory."},
+    footer = {"", "Example:",
+        "  funnel server --state ./.funnel --domain funnel.localhost --public 443=127.0.0.1:8443",
+        "  funnel admin --state ./.funnel tailnet add demo --funnel on"})
+final class ServerCommand implements Callable<Integer> {
+
+  @Option(names = "--state", defaultValue = ".funnel", description = "State directory (default: ${DEFAULT-VALUE}).")
+  Path state;
+
+  @Option(names = "--domain", defaultValue = "funnel.localhost",
+      description = "Base domain: nodes are NAME.TAILNET.DOMAIN (default: ${DEFAULT-VALUE}).")
+  String domain;
+
+  @Option(names = "--public", paramLabel = "PORT=HOST:PORT", defaultValue = "443=127.0.0.1:8443",
+      description = "Bind a public port (443, 8443, 10000) to a local address; repeatable (default: ${DEFAULT-VALUE}).")
+  List<String> publicListeners;
+
+  @Option(names = "--gateway-listen", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:7443",
+      converter = Flags.HostPortConverter.class, description = "Where nodes connect (default: ${DEFAULT-VALUE}).")
+  HostPort gatewayListen;
+
+  @Option(names = "--admin-listen", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:7080",
+      converter = Flags.HostPortConverter.class, description = "Admin REST API (default: ${DEFAULT-VALUE}).")
+  HostPort adminListen;
+
+  @Option(names = "--metrics-listen", paramLabel = "HOST:PORT", converter = Flags.HostPortConverter.class,
+      description = "Serve /metrics, /health and /ready here (off unless given).")
+  HostPort metricsListen;
+
+  @Option(names = "--no-access-log", description = "Do not log one line per tunnel.")
+  boolean noAccessLog;
+
+  @Option(names = "--clienthello-timeout-ms", defaultValue = "10000", paramLabel = "MILLIS",
+      description = "A client must send its whole ClientHello within this (default: ${DEFAULT-VALUE}).")
+  long clientHelloTimeoutMillis;
+
+  @Override
+  public Integer call() {
+    ServerStack.Settings settings = new ServerStack.Settings(state, domain.toLowerCase(),
+        Flags.publicListeners(publicListeners), gatewayListen, adminListen, metricsListen, !noAccessLog,
+        clientHelloTimeoutMillis);
+    Vertx vertx = FunnelVertx.local();
+    Processes.closeOnShutdown(vertx);
+    ServerStack stack = Processes.startOrExit(vertx, "server", () -> ServerStack.start(vertx, settings));
+    System.out.println(stack.readyLine());
+    System.out.flush();
+    Processes.awaitShutdown();
+    return 0;
+  }
+}

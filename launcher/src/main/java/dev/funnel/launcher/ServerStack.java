@@ -1,0 +1,147 @@
+package dev.funnel.launcher;
+
+import dev.funnel.common.net.HostPort;
+import dev.funnel.common.ops.OpsVerticle;
+import dev.funnel.common.options.FrontendOptions;
+import dev.funnel.common.options.GatewayOptions;
+import dev.funnel.common.options.RegistryOptions;
+import dev.funnel.common.tls.DevCa;
+import dev.funnel.frontend.FrontendVerticle;
+import dev.funnel.gateway.GatewayVerticle;
+import dev.funnel.registry.AdminApiVerticle;
+import dev.funnel.registry.RegistryService;
+import dev.funnel.registry.RegistryVerticle;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.net.PemKeyCertOptions;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Every server-side verticle in one JVM on the local event bus: registry (with the admin API),
+ * gateway, frontend, and the ops endpoint. Blocking: call from main, not from an event loop.
+ */
+final class ServerStack {
+
+  /** What {@code funnel server} (and the demo) are told on the command line. */
+  record Settings(Path state, String domain, Map<Integer, HostPort> publicListeners, HostPort gatewayListen,
+                  HostPort adminListen, HostPort metricsListen, boolean accessLog, long clientHelloTimeoutMillis) {
+  }
+
+  private final Settings settings;
+  private final DevCa ca;
+  private final RegistryService registry;
+  private final AdminApiVerticle admin;
+  private final GatewayVerticle gateway;
+  private final FrontendVerticle frontend;
+  private final OpsVerticle ops;
+
+  private ServerStack(Settings settings, DevCa ca, RegistryService registry, AdminApiVerticle admin,
+                      GatewayVerticle gateway, FrontendVerticle frontend, OpsVerticle ops) {
+    this.settings = settings;
+    this.ca = ca;
+    this.registry = registry;
+    this.admin = admin;
+    this.gateway = gateway;
+    this.frontend = frontend;
+    this.ops = ops;
+  }
+
+  static ServerStack start(Vertx vertx, Settings settings) {
+    DevCa ca = DevCa.loadOrCreate(settings.state());
+    DevCa.KeyAndChain gatewayCert = ca.issue(gatewayNames(settings.gatewayListen()), Duration.ofDays(365));
+
+    RegistryOptions registryOptions = new RegistryOptions()
+        .setDomain(settings.domain())
+        .setStateDir(settings.state())
+        .setAdminListen(settings.adminListen());
+    RegistryService registry = RegistryService.open(vertx, registryOptions).await();
+    vertx.deployVerticle(new RegistryVerticle(registryOptions, registry)).await();
+    AdminApiVerticle admin = new AdminApiVerticle(registryOptions, registry);
+    vertx.deployVerticle(admin).await();
+
+    GatewayVerticle gateway = new GatewayVerticle(new GatewayOptions()
+        .setGatewayId("gateway-1")
+        .setListen(settings.gatewayListen())
+        .setKeyCert(new PemKeyCertOptions()
+            .setKeyValue(Buffer.buffer(gatewayCert.keyPem()))
+            .setCertValue(Buffer.buffer(gatewayCert.chainPem()))), ca);
+    vertx.deployVerticle(gateway).await();
+
+    FrontendVerticle frontend = new FrontendVerticle(new FrontendOptions()
+        .setFrontendId("frontend-1")
+        .setDomain(settings.domain())
+        .setPublicListeners(settings.publicListeners())
+        .setAccessLog(settings.accessLog())
+        .setHelloTimeoutMillis(settings.clientHelloTimeoutMillis()));
+    vertx.deployVerticle(frontend).await();
+
+    OpsVerticle ops = null;
+    if (settings.metricsListen() != null) {
+      ops = new OpsVerticle(settings.metricsListen())
+          .health("store", () -> registry.ping().map(true))
+          .ready("listeners", () -> true);
+      vertx.deployVerticle(ops).await();
+    }
+    return new ServerStack(settings, ca, registry, admin, gateway, frontend, ops);
+  }
+
+  /** The gateway's certificate names: its listen host plus loopback, so local nodes verify it. */
+  private static List<String> gatewayNames(HostPort listen) {
+    LinkedHashSet<String> names = new LinkedHashSet<>();
+    if (!listen.host().equals("0.0.0.0") && !listen.host().equals("::")) {
+      names.add(listen.host());
+    }
+    names.add("localhost");
+    names.add("127.0.0.1");
+    return new ArrayList<>(names);
+  }
+
+  DevCa ca() {
+    return ca;
+  }
+
+  RegistryService registry() {
+    return registry;
+  }
+
+  int gatewayPort() {
+    return gateway.actualPort();
+  }
+
+  HostPort gatewayAddress() {
+    return new HostPort(settings.gatewayListen().host(), gateway.actualPort());
+  }
+
+  int adminPort() {
+    return admin.actualPort();
+  }
+
+  /** Public port → the local port it is bound to. */
+  Map<Integer, Integer> publicPorts() {
+    return frontend.actualPorts();
+  }
+
+  int metricsPort() {
+    return ops == null ? -1 : ops.actualPort();
+  }
+
+  /** One line for the operator, containing {@code ready}. */
+  String readyLine() {
+    StringBuilder line = new StringBuilder("funnel server ready: domain ").append(settings.domain());
+    frontend.actualPorts().forEach((pub, local) -> line.append(", public ").append(pub).append(" on ")
+        .append(settings.publicListeners().get(pub).host()).append(':').append(local));
+    line.append(", gateway ").append(settings.gatewayListen().host()).append(':').append(gateway.actualPort());
+    line.append(", admin http://").append(settings.adminListen().host()).append(':').append(admin.actualPort());
+    if (ops != null) {
+      line.append(", metrics http://").append(settings.metricsListen().host()).append(':').append(ops.actualPort())
+          .append("/metrics");
+    }
+    line.append(", state ").append(settings.state());
+    return line.toString();
+  }
+}
