@@ -42,7 +42,7 @@ import picocli.CommandLine.TypeConversionException;
         "  funnel admin tailnet add demo --funnel on --ports 443,8443",
         "  funnel admin key add --tailnet demo --expiry 24h | tail -1",
         "  funnel admin node list",
-        "  funnel admin --url http://10.0.0.5:7080 --token \"$(cat token)\" tailnet list --json"})
+        "  funnel admin --url http://10.0.0.5:7080 --token \"$TOKEN\" node list --json"})
 public final class AdminCommand {
 
   /** The state directory when neither --state nor the environment says otherwise. */
@@ -52,7 +52,7 @@ public final class AdminCommand {
 
   @Option(names = "--state", paramLabel = "DIR", scope = ScopeType.INHERIT,
       description = "State directory of a local `funnel server`; its admin-url and admin-token are used "
-          + "(default: ./.funnel).")
+          + "(default: .funnel).")
   Path state;
 
   @Option(names = "--url", paramLabel = "URL", scope = ScopeType.INHERIT, converter = UrlConverter.class,
@@ -109,6 +109,10 @@ public final class AdminCommand {
     }
     if (bearer == null) {
       throw new AdminClient.AdminFailure("no admin token for " + target + ": pass --token or set " + ENV_TOKEN);
+    }
+    bearer = bearer.trim();
+    if (bearer.isEmpty() || bearer.chars().anyMatch(c -> c < 0x21 || c > 0x7e)) {
+      throw new AdminClient.AdminFailure("the admin token is empty or has characters a token never has");
     }
     return new AdminClient(target, bearer, AdminClient.DEFAULT_TIMEOUT);
   }

@@ -371,24 +371,6 @@ class AdminCommandTest {
     assertThat(service.tailnets()).isEmpty();
   }
 
-  static Stream<List<String>> commands() {
-    return Stream.of(List.of(), List.of("tailnet"), List.of("tailnet", "add"), List.of("tailnet", "list"),
-        List.of("tailnet", "set"), List.of("tailnet", "rm"), List.of("key"), List.of("key", "add"),
-        List.of("key", "list"), List.of("key", "rm"), List.of("node"), List.of("node", "list"),
-        List.of("node", "rm"));
-  }
-
-  @ParameterizedTest
-  @MethodSource("commands")
-  void everyCommandHasHelpWithExamples(List<String> command) {
-    List<String> args = new ArrayList<>(command);
-    args.add("--help");
-    Run run = adminIn(Map.of(), args.toArray(String[]::new));
-    assertThat(run.exit()).isZero();
-    assertThat(run.out()).startsWith("Usage: admin " + String.join(" ", command).trim())
-        .contains("Example").contains("  funnel admin " + (command.isEmpty() ? "" : command.get(0)));
-  }
-
   // ------------------------------------------------------------ helpers
 
   /** `funnel admin --state <the registry's state dir> args…` with an empty environment. */

@@ -299,10 +299,13 @@ class SpineIT {
   /** Established TCP connections from the node process's side to the gateway port (control + pool). */
   private int nodeDataConnections() throws IOException {
     int count = 0;
-    for (String line : Files.readAllLines(Path.of("/proc/net/tcp"))) {
-      String[] f = line.trim().split("\\s+");
-      if (f.length > 3 && f[2].endsWith(String.format(":%04X", gatewayPort)) && f[3].equals("01")) {
-        count++;
+    // Java sockets are dual-stack, so IPv4 connections may be listed in tcp6 as ::ffff:127.0.0.1.
+    for (String table : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
+      for (String line : Files.readAllLines(Path.of(table))) {
+        String[] f = line.trim().split("\\s+");
+        if (f.length > 3 && f[2].endsWith(String.format(":%04X", gatewayPort)) && f[3].equals("01")) {
+          count++;
+        }
       }
     }
     return count - 1;

@@ -127,7 +127,7 @@ final class Fixture {
    * {@code /download?bytes=N} streams N deterministic bytes ({@code /chunked?bytes=N}: the same,
    * without a length); {@code /slow} never answers;
    * {@code /hop} answers with hop-by-hop headers; anything else answers "ok". WebSockets: refused
-   * with 403 on {@code /ws-refuse}; elsewhere sends "hello" first, then echoes every message.
+   * with 403 on {@code /ws-refuse}, never answered on {@code /ws-slow}; elsewhere sends "hello" first, then echoes every message.
    */
   static final class Backend {
     final HttpServer server;
@@ -147,6 +147,8 @@ final class Fixture {
       server.webSocketHandshakeHandler(handshake -> {
         if (handshake.path().equals("/ws-refuse")) {
           handshake.reject(403);
+        } else if (handshake.path().equals("/ws-slow")) {
+          // never answers
         } else {
           handshake.accept();
         }

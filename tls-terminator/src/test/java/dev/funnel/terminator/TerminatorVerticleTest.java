@@ -397,6 +397,10 @@ class TerminatorVerticleTest {
         assertThat(timeout.response().getHeader("content-type")).startsWith("text/plain");
       }
 
+      Future<WebSocket> silentUpgrade = webSockets.connect(new WebSocketConnectOptions()
+          .setHost(NAME).setPort(slow.address().port()).setSsl(true).setURI("/ws-slow"));
+      assertThat(rejection(silentUpgrade).getStatus()).isEqualTo(504);
+
       // A fast answer through the same short timeout still works.
       assertThat(await(call(h1, slow, new RequestOptions().setURI("/"), null)).status()).isEqualTo(200);
     } finally {
