@@ -29,6 +29,12 @@ public final class Hostnames {
     if (serverName == null) {
       return Optional.empty();
     }
+    for (int i = 0; i < serverName.length(); i++) {
+      if (serverName.charAt(i) > 0x7f) {
+        // Before lower-casing: U+212A KELVIN SIGN lower-cases to an ASCII 'k'.
+        return Optional.empty();
+      }
+    }
     String name = serverName.toLowerCase(Locale.ROOT);
     if (name.endsWith(".")) {
       name = name.substring(0, name.length() - 1);

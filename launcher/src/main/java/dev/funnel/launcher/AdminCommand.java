@@ -10,7 +10,6 @@ import java.nio.file.Path;
 import java.util.Map;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
-import picocli.CommandLine.IVersionProvider;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ScopeType;
 import picocli.CommandLine.TypeConversionException;
@@ -27,7 +26,7 @@ import picocli.CommandLine.TypeConversionException;
  * A token is read from the state directory only for that directory's own URL, so a local token is
  * never sent to another server.
  */
-@Command(name = "admin", mixinStandardHelpOptions = true, versionProvider = AdminCommand.Version.class,
+@Command(name = "admin", mixinStandardHelpOptions = true, versionProvider = FunnelCommand.Version.class,
     scope = ScopeType.INHERIT, synopsisSubcommandLabel = "COMMAND",
     description = {"Manage who may funnel: tailnets (Funnel on or off, allowed public ports), node auth keys "
         + "and node identities, through the admin API of a running `funnel server` (or `funnel registry`)."},
@@ -138,15 +137,6 @@ public final class AdminCommand {
       return null;
     } catch (IOException e) {
       throw new AdminClient.AdminFailure("cannot read " + file + ": " + e);
-    }
-  }
-
-  /** {@code -V}: this jar's version. */
-  static final class Version implements IVersionProvider {
-    @Override
-    public String[] getVersion() {
-      String v = AdminCommand.class.getPackage().getImplementationVersion();
-      return new String[] {"funnel " + (v == null ? "(development build)" : v)};
     }
   }
 

@@ -52,7 +52,7 @@ final class DemoCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    Vertx vertx = FunnelVertx.local();
+    Vertx vertx = FunnelVertx.node();
     Processes.closeOnShutdown(vertx);
     String base = domain.toLowerCase();
     ServerStack server = Processes.startOrExit(vertx, "demo", () -> ServerStack.start(vertx,

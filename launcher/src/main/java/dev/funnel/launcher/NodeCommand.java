@@ -74,7 +74,7 @@ final class NodeCommand implements Callable<Integer> {
     NodeStack.Settings settings = new NodeStack.Settings(Flags.servers(servers), sessions,
         authKey == null || authKey.isBlank() ? null : authKey.trim(), hostname.toLowerCase(), ca, state,
         Flags.funnels(funnels), proxyProtocol, cert, key, metricsListen);
-    Vertx vertx = FunnelVertx.local();
+    Vertx vertx = FunnelVertx.node();
     Processes.closeOnShutdown(vertx);
     NodeStack node = Processes.startOrExit(vertx, "node", () -> NodeStack.start(vertx, settings));
     System.out.println(node.readyLine());

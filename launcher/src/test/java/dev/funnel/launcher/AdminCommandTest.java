@@ -342,6 +342,17 @@ class AdminCommandTest {
     assertThat(flags.exit()).as(flags.err()).isZero();
   }
 
+  @Test
+  void runsAsASubcommandOfFunnel() {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int exit = FunnelCommand.commandLine().setOut(new PrintWriter(out)).setErr(new PrintWriter(err))
+        .execute("admin", "--state", state.toString(), "tailnet", "add", "demo", "--funnel", "on");
+    assertThat(exit).as(err.toString()).isZero();
+    assertThat(out.toString()).isEqualTo("added tailnet demo: funnel on, ports 443\n");
+    assertThat(service.tailnets()).extracting(t -> t.funnel()).containsExactly(true);
+  }
+
   // ------------------------------------------------------------ usage
 
   static Stream<List<String>> usageErrors() {

@@ -62,6 +62,9 @@ public record ServeTarget(Kind kind, String host, int port, String path) {
         throw new IllegalArgumentException("bad target '" + text + "': no port");
       }
     }
+    if (port < 1 || port > 65535) {
+      throw new IllegalArgumentException("bad target '" + text + "': port " + port + " is outside 1..65535");
+    }
     String path = uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/" : uri.getRawPath();
     if (!kind.terminatesTls() || kind == Kind.TLS_TERMINATED_TCP) {
       path = "";

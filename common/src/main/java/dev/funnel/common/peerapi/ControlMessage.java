@@ -192,7 +192,11 @@ public sealed interface ControlMessage {
     List<Integer> out = new ArrayList<>();
     if (array != null) {
       for (int i = 0; i < array.size(); i++) {
-        out.add(array.getInteger(i));
+        Integer value = array.getInteger(i);
+        if (value == null) {
+          throw new InvalidMessage("null in a port list");
+        }
+        out.add(value);
       }
     }
     return out;

@@ -38,6 +38,27 @@ public final class FrameReader {
     }
   }
 
+  /**
+   * Adds {@code chunk} and returns the first whole message, or null while it is incomplete. Unlike
+   * {@link #feed}, bytes after that message are left alone in {@link #remainder()} even when they
+   * are not frames (the start of an ingress offer behind a data connection's Challenge). Throws
+   * {@link ControlMessage.InvalidMessage} when the first frame is malformed.
+   */
+  public ControlMessage next(Buffer chunk) {
+    pending.appendBuffer(chunk);
+    ControlFrames.Decoded decoded = ControlFrames.decode(pending, maxFrameBytes);
+    if (decoded instanceof ControlFrames.NeedMore) {
+      return null;
+    }
+    if (decoded instanceof ControlFrames.Malformed m) {
+      throw new ControlMessage.InvalidMessage(m.reason());
+    }
+    ControlFrames.Frame frame = (ControlFrames.Frame) decoded;
+    ControlMessage message = ControlMessage.fromJson(frame.body());
+    pending = pending.getBuffer(frame.consumed(), pending.length());
+    return message;
+  }
+
   /** Bytes received after the last whole frame (e.g. the start of an offer on a data connection). */
   public Buffer remainder() {
     return pending;

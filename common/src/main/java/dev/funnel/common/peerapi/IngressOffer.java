@@ -56,6 +56,10 @@ public record IngressOffer(HostPort source, HostPort target) {
       return new NeedMore();
     }
     String head = buf.getString(0, end, StandardCharsets.ISO_8859_1.name());
+    String unfolded = head.replace("\r\n", "");
+    if (unfolded.indexOf('\r') >= 0 || unfolded.indexOf('\n') >= 0) {
+      return new Reject(400, "malformed header line: bare CR or LF");
+    }
     String[] lines = head.split("\r\n", -1);
     String[] requestLine = lines[0].split(" ", -1);
     if (requestLine.length != 3 || !requestLine[2].startsWith("HTTP/1.")) {
@@ -75,7 +79,7 @@ public record IngressOffer(HostPort source, HostPort target) {
         continue;
       }
       int colon = line.indexOf(':');
-      if (colon <= 0) {
+      if (colon <= 0 || line.substring(0, colon).chars().anyMatch(c -> c <= ' ')) {
         return new Reject(400, "malformed header line");
       }
       String name = line.substring(0, colon).trim().toLowerCase(Locale.ROOT);

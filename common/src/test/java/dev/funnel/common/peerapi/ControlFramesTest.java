@@ -92,11 +92,23 @@ class ControlFramesTest {
   }
 
   @Test
-  void frameReaderRemainderIsWhatFollowsTheLastFrame() {
+  void frameReaderNextStopsAfterOneMessageAndKeepsWhatFollows() {
     Buffer stream = new ControlMessage.Challenge("n").encode().appendString("POST /v0/ingress");
     FrameReader reader = new FrameReader(MAX);
-    assertThat(reader.feed(stream)).containsExactly(new ControlMessage.Challenge("n"));
+    assertThat(reader.next(stream.getBuffer(0, 5))).isNull();
+    assertThat(reader.next(stream.getBuffer(5, stream.length()))).isEqualTo(new ControlMessage.Challenge("n"));
     assertThat(reader.remainder().toString()).isEqualTo("POST /v0/ingress");
+  }
+
+  @Test
+  void frameReaderFeedTreatsEverythingAsFrames() {
+    Buffer stream = new ControlMessage.Challenge("n").encode().appendString("POST /v0/ingress");
+    assertThatThrownBy(() -> new FrameReader(MAX).feed(stream))
+        .isInstanceOf(ControlMessage.InvalidMessage.class).hasMessageContaining("frame length");
+    Buffer partial = new ControlMessage.Challenge("n").encode().appendString("PO");
+    FrameReader reader = new FrameReader(MAX);
+    assertThat(reader.feed(partial)).containsExactly(new ControlMessage.Challenge("n"));
+    assertThat(reader.remainder().toString()).isEqualTo("PO");
   }
 
   @Test
