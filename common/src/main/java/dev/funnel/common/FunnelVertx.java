@@ -1,6 +1,9 @@
 package dev.funnel.common;
 
 import dev.funnel.common.bus.Messages;
+import dev.funnel.common.cluster.ClusterOptions;
+import dev.funnel.common.cluster.FunnelCluster;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.micrometer.MetricsDomain;
@@ -49,6 +52,14 @@ public final class FunnelVertx {
    */
   public static Vertx node() {
     return withCodecs(Vertx.builder().with(nodeOptions()).build());
+  }
+
+  /**
+   * A clustered instance (Hazelcast, TCP/IP join with the named members, event bus on the cluster
+   * host), codecs registered; completes once this member has joined.
+   */
+  public static Future<FunnelCluster> clustered(ClusterOptions cluster) {
+    return FunnelCluster.join(options(), cluster);
   }
 
   /** Registers Funnel's message codecs on a freshly built instance; returns it. */

@@ -6,11 +6,25 @@ import io.vertx.core.Vertx;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.ArrayList;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
-/** {@code funnel node}: puts local servers on the internet through a gateway this node dials. */
+/**
+ * {@code funnel node}: puts local servers on the internet through a gateway this node dials. Its
+ * {@code serve} subcommand talks to a running node; so that it does not need the node's own flags,
+ * those are checked in {@link #call()} rather than marked required.
+ */
 @Command(name = "node", mixinStandardHelpOptions = true,
+    customSynopsis = {
+        "funnel node --server HOST:PORT[,HOST:PORT…] --hostname NAME --ca FILE --funnel PORT=TARGET [--funnel …]",
+        "            [--authkey KEY] [--state DIR] [--sessions 1|2] [--proxy-protocol 1|2] [--cert FILE --key FILE]",
+        "            [--metrics-listen HOST:PORT]",
+        "funnel node serve list|add PORT=TARGET|rm PORT [--state DIR]     (change a running node)"},
+    subcommands = {NodeServeCommand.class},
     description = {"Runs the device side: dials a gateway, keeps a warm pool of data connections and",
         "answers ingress offers for the ports it funnels. Nothing is exposed that is not named by --funnel."},
     footer = {"", "TARGET is one of:",
@@ -21,11 +35,19 @@ import picocli.CommandLine.Option;
         "",
         "Example (web app on port 3000, name web.demo.funnel.localhost):",
         "  funnel node --server 127.0.0.1:7443 --ca .funnel/ca.pem --authkey fnl-auth-… \\",
-        "              --hostname web --funnel 443=http://127.0.0.1:3000"})
+        "              --hostname web --funnel 443=http://127.0.0.1:3000",
+        "",
+        "While it runs (its local control; see funnel node serve --help):",
+        "  funnel node serve list --state .funnel-node",
+        "  funnel node serve add 8443=tcp://127.0.0.1:9443 --state .funnel-node",
+        "  funnel node serve rm 443 --state .funnel-node"})
 final class NodeCommand implements Callable<Integer> {
 
-  @Option(names = "--server", required = true, paramLabel = "HOST:PORT[,HOST:PORT…]",
-      description = "Gateway address(es) to dial.")
+  @Spec
+  CommandSpec spec;
+
+  @Option(names = "--server", paramLabel = "HOST:PORT[,HOST:PORT…]",
+      description = "Gateway address(es) to dial. Required.")
   String servers;
 
   @Option(names = "--sessions", defaultValue = "1", description = "Sessions held at once, on different gateways: 1 or 2 (default: ${DEFAULT-VALUE}).")
@@ -36,17 +58,19 @@ final class NodeCommand implements Callable<Integer> {
           + " later logins prove the node key kept in --state.")
   String authKey;
 
-  @Option(names = "--hostname", required = true, paramLabel = "NAME",
-      description = "This node's name: a DNS label; its public name is NAME.TAILNET.DOMAIN.")
+  @Option(names = "--hostname", paramLabel = "NAME",
+      description = "This node's name: a DNS label; its public name is NAME.TAILNET.DOMAIN. Required.")
   String hostname;
 
-  @Option(names = "--ca", required = true, paramLabel = "FILE", description = "CA that signed the gateway's certificate (the server's ca.pem).")
+  @Option(names = "--ca", paramLabel = "FILE",
+      description = "CA that signed the gateway's certificate (the server's ca.pem). Required.")
   Path ca;
 
   @Option(names = "--state", defaultValue = ".funnel-node", description = "Node state: node key, certificates (default: ${DEFAULT-VALUE}).")
   Path state;
 
-  @Option(names = "--funnel", required = true, paramLabel = "PORT=TARGET", description = "Funnel public PORT (443, 8443, 10000) to TARGET; repeatable.")
+  @Option(names = "--funnel", paramLabel = "PORT=TARGET",
+      description = "Funnel public PORT (443, 8443, 10000) to TARGET; repeatable. At least one is required.")
   List<String> funnels;
 
   @Option(names = "--proxy-protocol", defaultValue = "0", paramLabel = "1|2",
@@ -65,6 +89,23 @@ final class NodeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    List<String> missing = new ArrayList<>();
+    if (servers == null) {
+      missing.add("'--server=HOST:PORT[,HOST:PORT…]'");
+    }
+    if (hostname == null) {
+      missing.add("'--hostname=NAME'");
+    }
+    if (ca == null) {
+      missing.add("'--ca=FILE'");
+    }
+    if (funnels == null || funnels.isEmpty()) {
+      missing.add("'--funnel=PORT=TARGET'");
+    }
+    if (!missing.isEmpty()) {
+      throw new ParameterException(spec.commandLine(), "Missing required option" + (missing.size() > 1 ? "s" : "")
+          + ": " + String.join(", ", missing));
+    }
     if (proxyProtocol < 0 || proxyProtocol > 2) {
       throw new IllegalArgumentException("--proxy-protocol is 1 or 2");
     }

@@ -13,10 +13,18 @@ import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.core.net.PemTrustOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.lang.System.Logger.Level;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
 /**
@@ -25,21 +33,55 @@ import java.util.stream.Collectors;
  * node's certificate is loaded or signed for the name the session gave; then the terminator binds;
  * only then are the terminated ports announced, so no offer reaches a terminator that is not there.
  * Blocking: call from main.
+ *
+ * <p>While it runs, {@link NodeControl} (what {@code funnel node serve …} talks to) changes what it
+ * funnels through {@link #put} and {@link #remove}, in the same order: a new target that terminates
+ * TLS first gets a terminator listener of its own (and the certificate, if the node had none yet),
+ * then the agent's serve config is replaced ({@code NodeAgentVerticle.updateServe}: the node refuses a
+ * removed port at once and the registry withdraws its route when the gateway passes the update on).
+ * Run-time changes last until the node stops; the command line is the configuration.
  */
-final class NodeStack {
+final class NodeStack implements NodeControl.ServeControl {
+
+  private static final System.Logger LOG = System.getLogger(NodeStack.class.getName());
+
+  /** Bound on one serve change as a whole (certificate, terminator, the gateway's confirmation). */
+  static final long SERVE_CHANGE_TIMEOUT_MILLIS = 30_000;
 
   record Settings(List<HostPort> servers, int sessions, String authKey, String hostname, Path ca, Path state,
                   Map<Integer, ServeTarget> funnels, int proxyProtocol, Path cert, Path key, HostPort metricsListen) {
   }
 
+  /** One tls-terminator deployment; it may serve several public ports. */
+  private record Terminator(String deploymentId, TerminatorVerticle verticle) {
+  }
+
+  /** The terminator listener a terminated port's offers are sent to, and the target it forwards to. */
+  private record Binding(ServeTarget target, HostPort listener, Terminator terminator) {
+  }
+
+  private final Vertx vertx;
+  private final Settings settings;
+  private final NodeOptions options;
   private final NodeAgentVerticle agent;
   private final TerminatorVerticle terminator;
-  private final Map<Integer, ServeTarget> funnels;
+  /** Terminated ports → their listener; kept when a port is removed, so adding it back reuses it. Guarded by this. */
+  private final Map<Integer, Binding> bindings = new HashMap<>();
+  /** Every terminator deployed and not yet stopped. Guarded by this. */
+  private final List<Terminator> terminators = new ArrayList<>();
+  private KeyCertOptions keyCert;
+  private volatile Map<Integer, ServeTarget> funnels;
+  private NodeControl control;
 
-  private NodeStack(NodeAgentVerticle agent, TerminatorVerticle terminator, Map<Integer, ServeTarget> funnels) {
+  private NodeStack(Vertx vertx, Settings settings, NodeOptions options, NodeAgentVerticle agent,
+                    TerminatorVerticle terminator, KeyCertOptions keyCert, Map<Integer, ServeTarget> funnels) {
+    this.vertx = vertx;
+    this.settings = settings;
+    this.options = options;
     this.agent = agent;
     this.terminator = terminator;
-    this.funnels = funnels;
+    this.keyCert = keyCert;
+    this.funnels = sorted(funnels);
   }
 
   static NodeStack start(Vertx vertx, Settings settings) {
@@ -69,16 +111,21 @@ final class NodeStack {
     String fqdn = agent.fqdn().orElseThrow();
 
     TerminatorVerticle terminator = null;
+    KeyCertOptions keyCert = null;
+    Map<Integer, Binding> initialBindings = new HashMap<>();
     if (!terminated.isEmpty()) {
-      KeyCertOptions keyCert = settings.cert() != null
+      keyCert = settings.cert() != null
           ? new PemKeyCertOptions().setCertPath(settings.cert().toString()).setKeyPath(settings.key().toString())
           : NodeCertificates.obtain(agent, settings.state(), fqdn);
       terminator = new TerminatorVerticle(new TerminatorOptions()
           .setTargets(terminated)
           .setKeyCert(keyCert)
           .setServerNames(Set.of(fqdn)));
-      vertx.deployVerticle(terminator).await();
-      options.getTerminatorListeners().putAll(terminator.listeners());
+      String id = vertx.deployVerticle(terminator).await();
+      Terminator deployed = new Terminator(id, terminator);
+      terminated.forEach((port, target) ->
+          initialBindings.put(port, new Binding(target, deployed.verticle().listeners().get(port), deployed)));
+      options.setTerminatorListeners(terminator.listeners());
       agent.updateServe(settings.funnels()).await();
     }
 
@@ -87,14 +134,126 @@ final class NodeStack {
           .ready("session", () -> agent.fqdn().isPresent());
       vertx.deployVerticle(ops).await();
     }
-    return new NodeStack(agent, terminator, settings.funnels());
+    NodeStack stack = new NodeStack(vertx, settings, options, agent, terminator, keyCert, settings.funnels());
+    stack.bindings.putAll(initialBindings);
+    initialBindings.values().stream().map(Binding::terminator).distinct().forEach(stack.terminators::add);
+    stack.control = new NodeControl(settings.state(), stack);
+    vertx.deployVerticle(stack.control).await();
+    return stack;
+  }
+
+  // ---------------------------------------------------------------- run-time serve changes
+
+  @Override
+  public Map<Integer, ServeTarget> serve() {
+    return funnels;
+  }
+
+  @Override
+  public synchronized Map<Integer, ServeTarget> put(int port, ServeTarget target) {
+    Map<Integer, ServeTarget> next = new TreeMap<>(funnels);
+    next.put(port, target);
+    if (target.kind().terminatesTls()) {
+      bindTerminator(port, target);
+    }
+    return apply(next, "funnelling " + port + " → " + target);
+  }
+
+  @Override
+  public synchronized Map<Integer, ServeTarget> remove(int port) {
+    if (!funnels.containsKey(port)) {
+      throw new NodeControl.Failure(404, "NOT_FUNNELLED", "this node does not funnel port " + port);
+    }
+    Map<Integer, ServeTarget> next = new TreeMap<>(funnels);
+    next.remove(port);
+    return apply(next, "no longer funnelling " + port);
+  }
+
+  /** Replaces the agent's serve config and waits for the gateway's confirmation. Holds this. */
+  private Map<Integer, ServeTarget> apply(Map<Integer, ServeTarget> next, String what) {
+    funnels = sorted(next);
+    try {
+      agent.updateServe(next).await(SERVE_CHANGE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+    } catch (Exception e) {
+      throw new NodeControl.Failure(502, "NOT_CONFIRMED", what + " on this node, but the gateway did not confirm: "
+          + Processes.describe(e) + " (the node answers by the new config already; the next login carries it)");
+    } finally {
+      undeployUnusedTerminators();
+    }
+    return funnels;
+  }
+
+  /**
+   * Makes sure a terminator listens for {@code port} with {@code target}: the one already bound if its
+   * target is the same, else a new terminator for that port alone (the certificate is obtained first
+   * if this node had no terminated port yet). Blocking; holds this.
+   */
+  private void bindTerminator(int port, ServeTarget target) {
+    Binding bound = bindings.get(port);
+    if (bound != null && bound.target().equals(target)) {
+      return;
+    }
+    String fqdn = agent.fqdn().orElseThrow(() ->
+        new NodeControl.Failure(503, "UNAVAILABLE", "no session is up yet; try again once the node is connected"));
+    if (keyCert == null) {
+      keyCert = settings.cert() != null
+          ? new PemKeyCertOptions().setCertPath(settings.cert().toString()).setKeyPath(settings.key().toString())
+          : NodeCertificates.obtain(agent, settings.state(), fqdn);
+    }
+    TerminatorVerticle added = new TerminatorVerticle(new TerminatorOptions()
+        .setTargets(Map.of(port, target))
+        .setKeyCert(keyCert)
+        .setServerNames(Set.of(fqdn)));
+    String id;
+    try {
+      id = vertx.deployVerticle(added).await(SERVE_CHANGE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.TimeoutException e) {
+      throw new NodeControl.Failure(503, "UNAVAILABLE", "the terminator for port " + port + " did not start within "
+          + SERVE_CHANGE_TIMEOUT_MILLIS + " ms");
+    }
+    HostPort listener = added.listeners().get(port);
+    Terminator deployed = new Terminator(id, added);
+    terminators.add(deployed);
+    bindings.put(port, new Binding(target, listener, deployed));
+    // Copy on write: offers read this map on the agent's event loop, after the serve snapshot
+    // that names the port, so they see either the old map or this whole new one.
+    Map<Integer, HostPort> listeners = new LinkedHashMap<>(options.getTerminatorListeners());
+    listeners.put(port, listener);
+    options.setTerminatorListeners(listeners);
+  }
+
+  /**
+   * Stops each terminator no port is bound to any more (its target was replaced by another one);
+   * its open connections end with it. Holds this.
+   */
+  private void undeployUnusedTerminators() {
+    Set<Terminator> used = Collections.newSetFromMap(new IdentityHashMap<>());
+    bindings.values().forEach(b -> used.add(b.terminator()));
+    for (Iterator<Terminator> it = terminators.iterator(); it.hasNext(); ) {
+      Terminator t = it.next();
+      if (!used.contains(t)) {
+        it.remove();
+        vertx.undeploy(t.deploymentId()).onFailure(e ->
+            LOG.log(Level.WARNING, "stopping a terminator no port uses failed: {0}", e.getMessage()));
+      }
+    }
+  }
+
+  private static Map<Integer, ServeTarget> sorted(Map<Integer, ServeTarget> serve) {
+    return Collections.unmodifiableMap(new TreeMap<>(serve));
+  }
+
+  /** The local control's URL ({@code funnel node serve …} finds it in the state directory). */
+  String controlUrl() {
+    return control == null ? "" : control.url();
   }
 
   NodeAgentVerticle agent() {
     return agent;
   }
 
-  String fqdn() {
+  @Override
+  public String fqdn() {
     return agent.fqdn().orElse("?");
   }
 
@@ -107,6 +266,7 @@ final class NodeStack {
     String mapping = funnels.entrySet().stream()
         .map(e -> "https://" + fqdn() + (e.getKey() == 443 ? "" : ":" + e.getKey()) + "/ → " + e.getValue())
         .collect(Collectors.joining(", "));
-    return "funnel node ready: " + mapping;
+    return "funnel node ready: " + (mapping.isEmpty() ? "nothing funnelled" : mapping) + "; local control "
+        + controlUrl() + " (funnel node serve list|add|rm --state " + settings.state() + ")";
   }
 }

@@ -14,7 +14,6 @@ import dev.funnel.common.peerapi.IngressOffer;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.net.NetSocket;
 import java.lang.System.Logger.Level;
-import java.util.List;
 
 /**
  * One pooled data connection: dialled over TLS to the session's gateway, it reads the Challenge
@@ -138,20 +137,20 @@ final class DataConnection {
   }
 
   private void onChallengeBytes(Buffer chunk) {
-    List<ControlMessage> messages;
+    ControlMessage first;
     try {
-      messages = reader.feed(chunk);
+      first = reader.next(chunk);
     } catch (ControlMessage.InvalidMessage e) {
       LOG.log(Level.WARNING, "data connection to {0}: {1}; closing", session.server(), e.getMessage());
       closeIdle();
       return;
     }
-    if (messages.isEmpty()) {
+    if (first == null) {
       return;
     }
-    if (messages.size() > 1 || !(messages.get(0) instanceof Challenge)) {
-      LOG.log(Level.WARNING, "data connection to {0}: expected one challenge, got {1}; closing", session.server(),
-          messages.get(0).getClass().getSimpleName());
+    if (!(first instanceof Challenge)) {
+      LOG.log(Level.WARNING, "data connection to {0}: expected a challenge, got {1}; closing", session.server(),
+          first.getClass().getSimpleName());
       closeIdle();
       return;
     }

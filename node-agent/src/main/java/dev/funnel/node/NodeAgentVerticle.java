@@ -82,9 +82,6 @@ public class NodeAgentVerticle extends VerticleBase {
     if (servers.isEmpty()) {
       return Future.failedFuture(new IllegalArgumentException("no server to connect to (--server HOST:PORT)"));
     }
-    if (options.getAuthKey() == null || options.getAuthKey().isEmpty()) {
-      return Future.failedFuture(new IllegalArgumentException("no auth key (--authkey)"));
-    }
     if (options.getHostname() == null || options.getHostname().isEmpty()) {
       return Future.failedFuture(new IllegalArgumentException("no hostname (--hostname)"));
     }
@@ -109,7 +106,13 @@ public class NodeAgentVerticle extends VerticleBase {
     localClient = vertx.createNetClient(new NetClientOptions()
         .setConnectTimeout(clampInt(options.getLocalDialTimeoutMillis()))
         .setTcpNoDelay(true));
-    return vertx.executeBlocking(() -> NodeKey.loadOrCreate(options.getStateDir()))
+    return vertx.executeBlocking(() -> {
+          if (!hasAuthKey() && !NodeKey.exists(options.getStateDir())) {
+            throw new IllegalArgumentException("no auth key (--authkey) and no node key in " + options.getStateDir()
+                + ": a node's first login needs an auth key; later ones prove the node key kept there");
+          }
+          return NodeKey.loadOrCreate(options.getStateDir());
+        })
         .compose(key -> {
           nodeKey = key;
           connect();
@@ -203,6 +206,19 @@ public class NodeAgentVerticle extends VerticleBase {
 
   NodeKey nodeKey() {
     return nodeKey;
+  }
+
+  /**
+   * The auth key a Hello carries: the configured one until a session has been welcomed, then none.
+   * Once enrolled, the node logs in by its node key alone, so a node the admin removed (or whose
+   * key was revoked) is refused instead of enrolling itself again with a reusable key.
+   */
+  String authKeyForLogin() {
+    return everWelcomed || !hasAuthKey() ? null : options.getAuthKey();
+  }
+
+  private boolean hasAuthKey() {
+    return options.getAuthKey() != null && !options.getAuthKey().isEmpty();
   }
 
   NodeMetrics metrics() {

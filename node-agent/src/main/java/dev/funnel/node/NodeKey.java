@@ -41,6 +41,11 @@ final class NodeKey {
     this.publicKey = publicKey;
   }
 
+  /** True when {@code stateDir} already holds a node key (the node has an identity to prove). Blocking. */
+  static boolean exists(Path stateDir) {
+    return Files.isRegularFile(stateDir.resolve(FILE));
+  }
+
   /** Loads {@code stateDir/node-key.pem}, creating the key (and the directory) on first use. Blocking. */
   static NodeKey loadOrCreate(Path stateDir) {
     Path file = stateDir.resolve(FILE);

@@ -180,7 +180,7 @@ final class Session {
     if (message instanceof Challenge c && state == State.AWAIT_CHALLENGE) {
       NodeKey key = agent.nodeKey();
       state = State.AWAIT_WELCOME;
-      socket.write(new Hello(ControlMessage.VERSION, agent.options().getAuthKey(), agent.options().getHostname(),
+      socket.write(new Hello(ControlMessage.VERSION, agent.authKeyForLogin(), agent.options().getHostname(),
           agent.currentPorts(), key.publicKeyBase64(), key.prove(c.nonce())).encode());
     } else if (message instanceof Welcome w && state == State.AWAIT_WELCOME) {
       cancel(loginTimer);

@@ -9,6 +9,8 @@ import dev.funnel.common.peerapi.ControlMessage.Ping;
 import dev.funnel.common.peerapi.ControlMessage.Pong;
 import dev.funnel.common.peerapi.ControlMessage.Refused;
 import dev.funnel.common.peerapi.ControlMessage.ServeUpdate;
+import dev.funnel.common.peerapi.ControlMessage.SignReply;
+import dev.funnel.common.peerapi.ControlMessage.SignRequest;
 import dev.funnel.common.peerapi.ControlMessage.Welcome;
 import dev.funnel.common.peerapi.FrameReader;
 import dev.funnel.common.peerapi.IngressAnswer;
@@ -31,6 +33,7 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Set;
 import java.util.UUID;
 import java.util.function.BooleanSupplier;
 
@@ -58,6 +61,7 @@ final class FakeGateway {
   private final List<Hello> hellos = new ArrayList<>();
   private final List<Boolean> proofsValid = new ArrayList<>();
   private final List<ServeUpdate> serveUpdates = new ArrayList<>();
+  private final List<Long> pongs = new ArrayList<>();
   private final List<NetSocket> controls = new ArrayList<>();
   private final List<DataPeer> dataPeers = new ArrayList<>();
   private final List<String> sessionIds = new ArrayList<>();
@@ -127,6 +131,10 @@ final class FakeGateway {
 
   synchronized List<ServeUpdate> serveUpdates() {
     return List.copyOf(serveUpdates);
+  }
+
+  synchronized List<Long> pongs() {
+    return List.copyOf(pongs);
   }
 
   synchronized int logins() {
@@ -242,6 +250,16 @@ final class FakeGateway {
         } else if (m instanceof Ping ping) {
           if (answerPings) {
             socket.write(new Pong(ping.seq()).encode());
+          }
+        } else if (m instanceof Pong pong) {
+          pongs.add(pong.seq());
+        } else if (m instanceof SignRequest request) {
+          String fqdn = hellos.get(hellos.size() - 1).hostname() + "." + DOMAIN;
+          try {
+            socket.write(new SignReply(ca.signRequest(request.csrPem(), Set.of(fqdn), Duration.ofDays(1)), null)
+                .encode());
+          } catch (IllegalArgumentException e) {
+            socket.write(new SignReply(null, e.getMessage()).encode());
           }
         } else if (m instanceof ServeUpdate update) {
           serveUpdates.add(update);

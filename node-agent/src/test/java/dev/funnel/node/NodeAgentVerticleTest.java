@@ -6,6 +6,8 @@ import dev.funnel.common.net.HostPort;
 import dev.funnel.common.options.NodeOptions;
 import dev.funnel.common.options.ServeTarget;
 import dev.funnel.common.peerapi.ControlMessage.Bye;
+import dev.funnel.common.peerapi.ControlMessage.OpenData;
+import dev.funnel.common.peerapi.ControlMessage.Ping;
 import dev.funnel.common.peerapi.ControlMessage.Refused;
 import dev.funnel.common.peerapi.ControlMessage.ServeUpdate;
 import dev.funnel.common.peerapi.IngressOffer;
@@ -28,6 +30,8 @@ import io.vertx.junit5.VertxExtension;
 import io.vertx.junit5.VertxTestContext;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.cert.X509Certificate;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -431,6 +435,43 @@ class NodeAgentVerticleTest {
           assertThat(status).isEqualTo(403);
           assertThat(gateway.hellos().get(0).ports()).containsExactly(443, 8443);
           assertThat(target.connections()).isZero();
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void answersPingsAndOpensMoreDataConnectionsOnRequest(Vertx vertx, VertxTestContext ctx) {
+    deploy(vertx, options(tcp(443, 9)))
+        .compose(n -> poolFull())
+        .compose(v -> {
+          gateway.sendControl(new Ping(42));
+          gateway.sendControl(new OpenData(3));
+          return gateway.when(() -> gateway.pongs().contains(42L) && gateway.idle().size() == 5);
+        })
+        .onComplete(ctx.succeeding(v -> ctx.verify(() -> {
+          assertThat(node.dataConnectionsOpened()).isEqualTo(5);
+          assertThat(node.idleDataConnections()).isEqualTo(5);
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void getsACertificateSignedForItsOwnNameOnly(Vertx vertx, VertxTestContext ctx) {
+    KeyPair pair = DevCa.newKeyPair();
+    deploy(vertx, options(tcp(443, 9)))
+        .compose(n -> n.signCertificate(DevCa.newRequest(pair, List.of(FQDN))))
+        .compose(chainPem -> {
+          ctx.verify(() -> {
+            List<X509Certificate> chain = DevCa.Pem.certificates(chainPem);
+            chain.get(0).verify(ca.certificate().getPublicKey());
+            assertThat(chain.get(0).getPublicKey()).isEqualTo(pair.getPublic());
+          });
+          return node.signCertificate(DevCa.newRequest(pair, List.of("bank.example")));
+        })
+        .onComplete(ctx.failing(err -> ctx.verify(() -> {
+          assertThat(err).hasMessageContaining("the server refused to sign").hasMessageContaining("bank.example");
           ctx.completeNow();
         })));
   }

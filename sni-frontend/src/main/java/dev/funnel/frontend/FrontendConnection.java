@@ -74,7 +74,10 @@ final class FrontendConnection {
   private long helloTimer = -1;
   private long helloNanos;
   private String host;
+  /** The name the client asked for, for the access log: the routable host, or the raw name quoted. */
+  private String sni;
   private Route route;
+  private final long acceptedNanos = System.nanoTime();
 
   FrontendConnection(Shared shared, NetSocket socket, int publicPort) {
     this.shared = shared;
@@ -144,6 +147,7 @@ final class FrontendConnection {
 
   private void onHello(String serverName) {
     Optional<String> name = ServerNames.routable(serverName, shared.domain());
+    sni = name.orElseGet(() -> ServerNames.forLog(serverName));
     if (name.isEmpty()) {
       refuse(TlsAlert.UNRECOGNIZED_NAME, Outcome.BAD_NAME,
           "server name " + ServerNames.forLog(serverName) + " is not NODE.TAILNET." + shared.domain());
@@ -270,12 +274,7 @@ final class FrontendConnection {
     Tunnel.splice(socket, received, node, handoff.pending()).onComplete(done -> {
       Tunnel.Stats stats = done.succeeded() ? done.result() : new Tunnel.Stats(0, 0);
       metrics.tunnelClosed(stats.aToB(), stats.bToA());
-      if (options.isAccessLog()) {
-        ACCESS.log(INFO, "time=" + Instant.now() + " port=" + publicPort + " sni=" + host + " client=" + client
-            + " node=" + used.nodeId() + " gateway=" + used.gatewayId() + " outcome=" + Outcome.ROUTED.tag()
-            + " setup_ms=" + setupNanos / 1_000_000 + " bytes_in=" + stats.aToB() + " bytes_out=" + stats.bToA()
-            + " duration_ms=" + (System.nanoTime() - spliced) / 1_000_000);
-      }
+      access(Outcome.ROUTED, null, used, setupNanos, stats.aToB(), stats.bToA());
     });
   }
 
@@ -291,28 +290,33 @@ final class FrontendConnection {
 
   /** Sends a fatal alert, then closes once it is written. */
   private void refuse(TlsAlert alert, Outcome outcome, String reason) {
-    if (!finish(outcome, reason + "; rejecting with " + alert.name().toLowerCase(Locale.ROOT))) {
+    Buffer record = alert.record();
+    if (!finish(outcome, reason, "; rejecting with " + alert.name().toLowerCase(Locale.ROOT), record.length())) {
       return;
     }
-    socket.write(alert.record()).onComplete(written -> socket.close());
+    socket.write(record).onComplete(written -> socket.close());
   }
 
   /** Closes without a word (not TLS, or too slow to say anything). */
   private void close(Outcome outcome, String reason) {
-    if (finish(outcome, reason + "; closing")) {
+    if (finish(outcome, reason, "; closing", 0)) {
       socket.close();
     }
   }
 
-  /** Marks the connection done, once: the metric and the one log line. False if it already was. */
-  private boolean finish(Outcome outcome, String line) {
+  /**
+   * Marks the connection done, once: the metric, the one log line and the access-log line.
+   * False if it already was.
+   */
+  private boolean finish(Outcome outcome, String reason, String action, int bytesOut) {
     if (state == State.DONE || state == State.SPLICED) {
       return false;
     }
     state = State.DONE;
     shared.vertx().cancelTimer(helloTimer);
     shared.metrics().connection(publicPort, outcome);
-    LOG.log(INFO, "{0} on :{1}: {2}", client, publicPort, line);
+    LOG.log(INFO, "{0} on :{1}: {2}{3}", client, publicPort, reason, action);
+    access(outcome, reason, route, -1, received.length(), bytesOut);
     return true;
   }
 
@@ -323,7 +327,62 @@ final class FrontendConnection {
       shared.vertx().cancelTimer(helloTimer);
       shared.metrics().connection(publicPort, Outcome.CLIENT_CLOSED);
       LOG.log(DEBUG, "{0} on :{1}: client closed {2}", client, publicPort, when);
+      access(Outcome.CLIENT_CLOSED, "client closed " + when, route, -1, received.length(), 0);
     }
+  }
+
+  /**
+   * The access log: one logfmt line per connection on logger {@code funnel.access} at INFO, routed
+   * (when the tunnel ends) or refused (outcome = the refusal's metric label, reason = the log
+   * line's words), unless {@link FrontendOptions#isAccessLog()} is off. {@code duration_ms} runs from
+   * accept to the end; {@code setup_ms} from the whole hello to the node's stream ({@code -} when
+   * refused); {@code bytes_in} is what the client sent (the hello included), {@code bytes_out} what
+   * it received (an alert is 7 bytes).
+   */
+  private void access(Outcome outcome, String reason, Route used, long setupNanos, long bytesIn, long bytesOut) {
+    if (!options.isAccessLog()) {
+      return;
+    }
+    StringBuilder line = new StringBuilder(256)
+        .append("time=").append(Instant.now())
+        .append(" port=").append(publicPort)
+        .append(" sni=").append(sni == null ? "-" : logfmt(sni))
+        .append(" client=").append(client)
+        .append(" node=").append(used == null ? "-" : logfmt(used.nodeId()))
+        .append(" gateway=").append(used == null ? "-" : logfmt(used.gatewayId()))
+        .append(" outcome=").append(outcome.tag())
+        .append(" setup_ms=").append(setupNanos < 0 ? "-" : Long.toString(setupNanos / 1_000_000))
+        .append(" bytes_in=").append(bytesIn)
+        .append(" bytes_out=").append(bytesOut)
+        .append(" duration_ms=").append((System.nanoTime() - acceptedNanos) / 1_000_000);
+    if (reason != null) {
+      line.append(" reason=").append(logfmt(reason));
+    }
+    ACCESS.log(INFO, line.toString());
+  }
+
+  /** A logfmt value: as is when it is one plain token, else double-quoted with {@code "} and {@code \} escaped. */
+  static String logfmt(String value) {
+    boolean plain = !value.isEmpty();
+    for (int i = 0; i < value.length() && plain; i++) {
+      char c = value.charAt(i);
+      plain = c > ' ' && c < 0x7f && c != '"' && c != '=' && c != '\\';
+    }
+    if (plain) {
+      return value;
+    }
+    StringBuilder out = new StringBuilder(value.length() + 2).append('"');
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      if (c == '"' || c == '\\') {
+        out.append('\\').append(c);
+      } else if (c < ' ' || c == 0x7f) {
+        out.append(String.format("\\x%02x", (int) c));
+      } else {
+        out.append(c);
+      }
+    }
+    return out.append('"').toString();
   }
 
   private static String address(SocketAddress remote) {

@@ -1,11 +1,10 @@
 package dev.funnel.frontend;
 
+import dev.funnel.common.ops.Meters;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -18,22 +17,20 @@ final class FrontendMetrics {
   /** How a connection ended at the frontend: the {@code outcome} label, and the refusal's reason. */
   enum Outcome {
     ROUTED, NO_ROUTE, FUNNEL_OFF, PORT_NOT_ALLOWED, BAD_HELLO, NOT_TLS, NO_SNI, BAD_NAME, HELLO_TIMEOUT,
-    NODE_UNREACHABLE, REGISTRY_UNAVAILABLE, CLIENT_CLOSED;
+    NODE_UNREACHABLE, REGISTRY_UNAVAILABLE, CLIENT_CLOSED,
+    /** Refused at accept by {@link Admission}: source over its rate, its open-connection cap, the global cap. */
+    RATE_LIMITED, SOURCE_LIMIT, SERVER_FULL;
 
     String tag() {
       return name().toLowerCase(java.util.Locale.ROOT);
     }
   }
 
-  static final String ROLE = "frontend";
-
-  /**
-   * Tunnels open right now in this JVM. One counter for every frontend verticle instance, since a
-   * gauge registers once per name and tags.
-   */
-  private static final AtomicInteger ACTIVE = new AtomicInteger();
+  static final String ROLE = Meters.ROLE_FRONTEND;
 
   private final MeterRegistry registry;
+  /** Tunnels open right now: one count for every frontend verticle on this registry ({@link Meters#tunnelsActive}). */
+  private final AtomicInteger active;
   private final DistributionSummary helloBytes;
   private final Timer setup;
   private final Counter bytesInbound;
@@ -46,33 +43,19 @@ final class FrontendMetrics {
         .baseUnit("bytes")
         .serviceLevelObjectives(256, 512, 1024, 1536, 2048, 4096, 8192, 16384)
         .register(registry);
-    this.setup = Timer.builder("funnel.tunnel.setup")
-        .description("From a whole ClientHello to the node's stream handed over")
-        .tags("role", ROLE)
-        .publishPercentileHistogram()
-        .minimumExpectedValue(Duration.ofMillis(1))
-        .maximumExpectedValue(Duration.ofSeconds(30))
-        .register(registry);
-    this.bytesInbound = bytes("inbound");
-    this.bytesOutbound = bytes("outbound");
-    registry.gauge("funnel.tunnels.active", Tags.of("role", ROLE), ACTIVE);
+    this.setup = Meters.tunnelSetup(registry, ROLE);
+    this.bytesInbound = Meters.tunnelBytes(registry, ROLE, Meters.INBOUND);
+    this.bytesOutbound = Meters.tunnelBytes(registry, ROLE, Meters.OUTBOUND);
+    this.active = Meters.tunnelsActive(registry, ROLE);
   }
 
   /** Meters on {@code registry}; on a private in-memory registry when it is null (tests, metrics off). */
   static FrontendMetrics create(MeterRegistry registry) {
-    return new FrontendMetrics(registry != null ? registry : new SimpleMeterRegistry());
+    return new FrontendMetrics(Meters.orPrivate(registry));
   }
 
   MeterRegistry registry() {
     return registry;
-  }
-
-  private Counter bytes(String direction) {
-    return Counter.builder("funnel.tunnel.bytes")
-        .description("Bytes carried by tunnels; inbound is client to node")
-        .baseUnit("bytes")
-        .tags("direction", direction, "role", ROLE)
-        .register(registry);
   }
 
   void connection(int port, Outcome outcome) {
@@ -104,16 +87,12 @@ final class FrontendMetrics {
   }
 
   void tunnelOpened() {
-    ACTIVE.incrementAndGet();
+    active.incrementAndGet();
   }
 
   void tunnelClosed(long inbound, long outbound) {
-    ACTIVE.decrementAndGet();
+    active.decrementAndGet();
     bytesInbound.increment(inbound);
     bytesOutbound.increment(outbound);
-  }
-
-  static int active() {
-    return ACTIVE.get();
   }
 }

@@ -39,6 +39,7 @@ public class FrontendVerticle extends VerticleBase {
   private final Map<Integer, Integer> actualPorts = new ConcurrentHashMap<>();
   private RouteCache routes;
   private FrontendMetrics metrics;
+  private Admission admission;
 
   public FrontendVerticle(FrontendOptions options) {
     this.options = options;
@@ -58,6 +59,7 @@ public class FrontendVerticle extends VerticleBase {
   public Future<?> start() {
     String domain = ServerNames.canonicalDomain(options.getDomain());
     metrics = FrontendMetrics.create(BackendRegistries.getDefaultNow());
+    admission = new Admission(options, metrics);
     routes = new RouteCache(RouteCache.DEFAULT_MAX_ENTRIES, options.getRouteCacheMillis(),
         () -> System.nanoTime() / 1_000_000);
     FrontendConnection.Shared shared = new FrontendConnection.Shared(vertx, options, domain, routes, metrics);
@@ -72,9 +74,14 @@ public class FrontendVerticle extends VerticleBase {
           .setHost(bind.host())
           .setPort(bind.port())
           .setTcpNoDelay(true)
+          .setTcpKeepAlive(true)
           .setIdleTimeout((int) Math.min(Integer.MAX_VALUE, options.getIdleTimeoutSeconds()))
           .setIdleTimeoutUnit(TimeUnit.SECONDS));
-      server.connectHandler(socket -> new FrontendConnection(shared, socket, publicPort).start());
+      server.connectHandler(socket -> {
+        if (admission.admit(socket, publicPort)) {
+          new FrontendConnection(shared, socket, publicPort).start();
+        }
+      });
       ready.add(server.listen().onSuccess(bound -> {
         actualPorts.put(publicPort, bound.actualPort());
         LOG.log(INFO, "frontend {0}: public port {1} listening on {2}", options.getFrontendId(), publicPort,

@@ -119,6 +119,13 @@ final class FunnelProcess implements AutoCloseable {
     process.waitFor(20, TimeUnit.SECONDS);
   }
 
+  /** Sends SIGTERM and waits up to {@code timeout}; the exit code, or empty if still running. */
+  java.util.OptionalInt terminate(Duration timeout) throws InterruptedException {
+    process.destroy();
+    return process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)
+        ? java.util.OptionalInt.of(process.exitValue()) : java.util.OptionalInt.empty();
+  }
+
   @Override
   public void close() throws InterruptedException {
     if (process.isAlive()) {

@@ -30,6 +30,18 @@ public final class Addresses {
   /** Published {@link SessionKick}: a gateway holding that node's session must close it now. */
   public static final String SESSION_KICK = "funnel.gateway.kick";
 
+  /**
+   * Published by a registry after it changed durable state (tailnets, keys, node identities), with
+   * its own id as the body (a String): every other registry reloads its snapshot from the shared store.
+   */
+  public static final String CONTROL_CHANGED = "funnel.registry.control-changed";
+
+  /**
+   * Optional header on a {@link ResolveRequest}: the gateway id a frontend could not reach. The
+   * registry answers with another live session of the node when it has one.
+   */
+  public static final String HEADER_AVOID_GATEWAY = "funnel-avoid-gateway";
+
   /** {@link OpenRequest} → {@link OpenReply}, or a failure coded by {@link OpenFailure}. */
   public static String gatewayOpen(String gatewayId) {
     return "funnel.gateway." + gatewayId + ".open";

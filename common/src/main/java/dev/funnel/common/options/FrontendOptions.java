@@ -16,6 +16,26 @@ public class FrontendOptions {
   /** A cached route is trusted this long even if a change event was missed. */
   public static final long DEFAULT_ROUTE_CACHE_MILLIS = 5_000;
   public static final long DEFAULT_IDLE_TIMEOUT_SECONDS = 3600;
+  /** Dialling a gateway's relay port and reading its answer to the ticket, when the gateway is another process. */
+  public static final long DEFAULT_RELAY_TIMEOUT_MILLIS = 3_000;
+  /**
+   * Public connections open at once in this frontend (reading, routing or spliced); beyond it new
+   * ones are closed at accept. Well under the process's file-descriptor limit: a tunnel in one JVM
+   * holds two descriptors (the client's and the node's data connection).
+   */
+  public static final int DEFAULT_MAX_CONNECTIONS = 10_000;
+  /** Connections one source (an IPv4 address, or an IPv6 /64) may hold open at once. */
+  public static final int DEFAULT_MAX_CONNECTIONS_PER_SOURCE = 256;
+  /** New connections per second one source may open, sustained (token bucket refill rate). */
+  public static final double DEFAULT_SOURCE_RATE_PER_SECOND = 20;
+  /** New connections one source may open in a burst (token bucket size). */
+  public static final int DEFAULT_SOURCE_BURST = 100;
+  /** Sources whose rate is remembered; the least recently seen is forgotten first. */
+  public static final int DEFAULT_MAX_TRACKED_SOURCES = 65_536;
+  /** Idle seconds before the first TCP keepalive probe on a public connection (0: the kernel's default). */
+  public static final int DEFAULT_KEEPALIVE_IDLE_SECONDS = 300;
+  /** Bytes per second all tunnels of one tailnet may carry each way (0: unlimited); shaped, never dropped. */
+  public static final long DEFAULT_TAILNET_BYTES_PER_SECOND = 0;
 
   private String frontendId = "frontend-1";
   private String domain = DEFAULT_DOMAIN;
@@ -27,6 +47,14 @@ public class FrontendOptions {
   private long routeCacheMillis = DEFAULT_ROUTE_CACHE_MILLIS;
   private long idleTimeoutSeconds = DEFAULT_IDLE_TIMEOUT_SECONDS;
   private boolean accessLog = true;
+  private long relayTimeoutMillis = DEFAULT_RELAY_TIMEOUT_MILLIS;
+  private int maxConnections = DEFAULT_MAX_CONNECTIONS;
+  private int maxConnectionsPerSource = DEFAULT_MAX_CONNECTIONS_PER_SOURCE;
+  private double sourceRatePerSecond = DEFAULT_SOURCE_RATE_PER_SECOND;
+  private int sourceBurst = DEFAULT_SOURCE_BURST;
+  private int maxTrackedSources = DEFAULT_MAX_TRACKED_SOURCES;
+  private int keepAliveIdleSeconds = DEFAULT_KEEPALIVE_IDLE_SECONDS;
+  private long tailnetBytesPerSecond = DEFAULT_TAILNET_BYTES_PER_SECOND;
 
   public String getFrontendId() { return frontendId; }
   public FrontendOptions setFrontendId(String frontendId) { this.frontendId = frontendId; return this; }
@@ -49,4 +77,27 @@ public class FrontendOptions {
   public FrontendOptions setIdleTimeoutSeconds(long idleTimeoutSeconds) { this.idleTimeoutSeconds = idleTimeoutSeconds; return this; }
   public boolean isAccessLog() { return accessLog; }
   public FrontendOptions setAccessLog(boolean accessLog) { this.accessLog = accessLog; return this; }
+  /** See {@link #DEFAULT_MAX_CONNECTIONS}. */
+  public int getMaxConnections() { return maxConnections; }
+  public FrontendOptions setMaxConnections(int maxConnections) { this.maxConnections = maxConnections; return this; }
+  /** See {@link #DEFAULT_MAX_CONNECTIONS_PER_SOURCE}. */
+  public int getMaxConnectionsPerSource() { return maxConnectionsPerSource; }
+  public FrontendOptions setMaxConnectionsPerSource(int n) { this.maxConnectionsPerSource = n; return this; }
+  /** See {@link #DEFAULT_SOURCE_RATE_PER_SECOND}. */
+  public double getSourceRatePerSecond() { return sourceRatePerSecond; }
+  public FrontendOptions setSourceRatePerSecond(double rate) { this.sourceRatePerSecond = rate; return this; }
+  /** See {@link #DEFAULT_SOURCE_BURST}. */
+  public int getSourceBurst() { return sourceBurst; }
+  public FrontendOptions setSourceBurst(int sourceBurst) { this.sourceBurst = sourceBurst; return this; }
+  /** See {@link #DEFAULT_MAX_TRACKED_SOURCES}. */
+  public int getMaxTrackedSources() { return maxTrackedSources; }
+  public FrontendOptions setMaxTrackedSources(int n) { this.maxTrackedSources = n; return this; }
+  /** See {@link #DEFAULT_KEEPALIVE_IDLE_SECONDS}. */
+  public int getKeepAliveIdleSeconds() { return keepAliveIdleSeconds; }
+  public FrontendOptions setKeepAliveIdleSeconds(int seconds) { this.keepAliveIdleSeconds = seconds; return this; }
+  /** See {@link #DEFAULT_TAILNET_BYTES_PER_SECOND}. */
+  public long getTailnetBytesPerSecond() { return tailnetBytesPerSecond; }
+  public FrontendOptions setTailnetBytesPerSecond(long bytesPerSecond) { this.tailnetBytesPerSecond = bytesPerSecond; return this; }
+  public long getRelayTimeoutMillis() { return relayTimeoutMillis; }
+  public FrontendOptions setRelayTimeoutMillis(long relayTimeoutMillis) { this.relayTimeoutMillis = relayTimeoutMillis; return this; }
 }

@@ -22,6 +22,8 @@ public class GatewayOptions {
   public static final int DEFAULT_MAX_TUNNELS_PER_NODE = 1024;
   /** A stream handed off in-JVM must be claimed by the frontend within this. */
   public static final long DEFAULT_HANDOFF_MILLIS = 5_000;
+  /** A connection to the relay port must present its whole preamble within this. */
+  public static final long DEFAULT_RELAY_PREAMBLE_TIMEOUT_MILLIS = 5_000;
 
   private String gatewayId = "gateway-1";
   private HostPort listen = new HostPort("127.0.0.1", 7443);
@@ -36,6 +38,9 @@ public class GatewayOptions {
   private int maxTunnelsPerNode = DEFAULT_MAX_TUNNELS_PER_NODE;
   private long handoffMillis = DEFAULT_HANDOFF_MILLIS;
   private long registryTimeoutMillis = 5_000;
+  private HostPort relayListen;
+  private String relayAdvertiseHost;
+  private long relayPreambleTimeoutMillis = DEFAULT_RELAY_PREAMBLE_TIMEOUT_MILLIS;
 
   public String getGatewayId() { return gatewayId; }
   public GatewayOptions setGatewayId(String gatewayId) { this.gatewayId = gatewayId; return this; }
@@ -64,4 +69,16 @@ public class GatewayOptions {
   public GatewayOptions setHandoffMillis(long handoffMillis) { this.handoffMillis = handoffMillis; return this; }
   public long getRegistryTimeoutMillis() { return registryTimeoutMillis; }
   public GatewayOptions setRegistryTimeoutMillis(long registryTimeoutMillis) { this.registryTimeoutMillis = registryTimeoutMillis; return this; }
+  /**
+   * Where frontends in other processes fetch accepted streams (plain TCP, for cluster members only:
+   * a one-time ticket is the only way in); null: no relay, every hand-off stays in this JVM. A
+   * relay ticket lives {@link #getHandoffMillis()}, like an in-JVM hand-off.
+   */
+  public HostPort getRelayListen() { return relayListen; }
+  public GatewayOptions setRelayListen(HostPort relayListen) { this.relayListen = relayListen; return this; }
+  /** The host frontends dial for the relay (default: the relay's listen host). */
+  public String getRelayAdvertiseHost() { return relayAdvertiseHost; }
+  public GatewayOptions setRelayAdvertiseHost(String host) { this.relayAdvertiseHost = host; return this; }
+  public long getRelayPreambleTimeoutMillis() { return relayPreambleTimeoutMillis; }
+  public GatewayOptions setRelayPreambleTimeoutMillis(long millis) { this.relayPreambleTimeoutMillis = millis; return this; }
 }

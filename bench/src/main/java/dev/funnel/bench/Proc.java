@@ -1,0 +1,107 @@
+package dev.funnel.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Reads CPU time and resident memory of processes from {@code /proc} (Linux). */
+final class Proc {
+
+  /** Clock ticks per second of {@code /proc/PID/stat}'s utime and stime (USER_HZ; 100 on Linux/x86). */
+  static final long TICKS_PER_SECOND = ticksPerSecond();
+
+  private Proc() {
+  }
+
+  /** {@code pid} and every descendant still alive (nginx's workers, say). */
+  static List<Long> withDescendants(long pid) {
+    List<Long> all = new ArrayList<>();
+    all.add(pid);
+    ProcessHandle.of(pid).ifPresent(p -> p.descendants().forEach(d -> all.add(d.pid())));
+    return all;
+  }
+
+  /** User plus system CPU seconds used so far by {@code pid} (0 for a process that is gone). */
+  static double cpuSeconds(long pid) {
+    try {
+      String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+      // The command name (field 2) may contain spaces; the fields after its closing paren are fixed.
+      String[] f = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
+      long utime = Long.parseLong(f[11]);
+      long stime = Long.parseLong(f[12]);
+      return (utime + stime) / (double) TICKS_PER_SECOND;
+    } catch (IOException | RuntimeException e) {
+      return 0;
+    }
+  }
+
+  /** CPU seconds summed over several processes. */
+  static double cpuSeconds(List<Long> pids) {
+    double sum = 0;
+    for (long pid : pids) {
+      sum += cpuSeconds(pid);
+    }
+    return sum;
+  }
+
+  /** Resident set size of {@code pid} in KiB ({@code VmRSS}); 0 for a process that is gone. */
+  static long rssKib(long pid) {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+        if (line.startsWith("VmRSS:")) {
+          return Long.parseLong(line.replaceAll("[^0-9]", ""));
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      // gone
+    }
+    return 0;
+  }
+
+  static String loadAverage() {
+    try {
+      String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split(" ");
+      return f[0] + " " + f[1] + " " + f[2];
+    } catch (IOException e) {
+      return "?";
+    }
+  }
+
+  /** The first "model name" of /proc/cpuinfo. */
+  static String cpuModel() {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+        if (line.startsWith("model name")) {
+          return line.substring(line.indexOf(':') + 1).trim();
+        }
+      }
+    } catch (IOException e) {
+      // fall through
+    }
+    return "?";
+  }
+
+  static String kernel() {
+    try {
+      return Files.readString(Path.of("/proc/sys/kernel/osrelease")).trim();
+    } catch (IOException e) {
+      return System.getProperty("os.version");
+    }
+  }
+
+  private static long ticksPerSecond() {
+    try {
+      Process p = new ProcessBuilder("getconf", "CLK_TCK").redirectErrorStream(true).start();
+      String out = new String(p.getInputStream().readAllBytes()).trim();
+      p.waitFor();
+      return Long.parseLong(out);
+    } catch (IOException | RuntimeException e) {
+      return 100;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return 100;
+    }
+  }
+}

@@ -1,0 +1,139 @@
+package dev.funnel.frontend;
+
+import static java.lang.System.Logger.Level.DEBUG;
+import static java.lang.System.Logger.Level.INFO;
+
+import dev.funnel.common.options.FrontendOptions;
+import dev.funnel.frontend.FrontendMetrics.Outcome;
+import io.micrometer.core.instrument.Gauge;
+import io.netty.channel.Channel;
+import io.netty.channel.socket.nio.NioChannelOption;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.vertx.core.internal.net.NetSocketInternal;
+import io.vertx.core.net.NetSocket;
+import io.vertx.core.net.SocketAddress;
+import java.util.concurrent.TimeUnit;
+import jdk.net.ExtendedSocketOptions;
+
+/**
+ * The frontend's accept-time gate: asks the {@link ConnectionLimiter} about each new public
+ * connection, closes a refused one at once (nothing read, nothing written: a flood gets no TLS
+ * alert to amplify), counts it in {@code funnel_frontend_connections_total{outcome}} with the
+ * refusal as the outcome ({@code rate_limited}, {@code source_limit}, {@code server_full}), and for
+ * an admitted one arranges the release when its channel closes and tunes its TCP keepalive.
+ *
+ * <p>Refusals are logged as one line each, but at most one line per second: a flood of thousands of
+ * refusals per second must not turn into a flood of log lines. The next line says how many
+ * refusals it stands for.
+ *
+ * <p>Why the Netty channel ({@code NetSocketInternal}, the same internal API {@code Tunnel} uses):
+ * a {@code NetSocket} has a single close handler, which {@link FrontendConnection} owns; the
+ * channel's close future fires exactly once, whoever closes it and whatever state the connection
+ * is in, so the count can never leak. The keepalive timing (idle, interval, probes) has no Vert.x
+ * 5.0 option; with the NIO transport it is set through the JDK's {@link ExtendedSocketOptions}.
+ *
+ * <p>Accept back-off: when {@code accept(2)} itself fails (EMFILE/ENFILE: out of file descriptors),
+ * Netty's {@code ServerBootstrapAcceptor.exceptionCaught} turns auto-read off on the listening
+ * channel and turns it back on one second later, so the accept loop never spins; Vert.x 5 builds
+ * its servers with {@code ServerBootstrap}, so that holds here. The global cap exists so that point
+ * is never reached: refused connections are closed the moment they are accepted.
+ */
+final class Admission {
+
+  private static final System.Logger LOG = System.getLogger(Admission.class.getName());
+
+  /** Seconds between keepalive probes once they start, and how many unanswered probes mean dead. */
+  static final int KEEPALIVE_INTERVAL_SECONDS = 30;
+  static final int KEEPALIVE_PROBES = 4;
+
+  private static final long LOG_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+  private final ConnectionLimiter limiter;
+  private final FrontendMetrics metrics;
+  private final int keepAliveIdleSeconds;
+  private long lastLogNanos = System.nanoTime() - LOG_INTERVAL_NANOS;
+  private int unlogged;
+
+  Admission(FrontendOptions options, FrontendMetrics metrics) {
+    this.limiter = new ConnectionLimiter(new ConnectionLimiter.Limits(options.getMaxConnections(),
+        options.getMaxConnectionsPerSource(), options.getSourceRatePerSecond(), options.getSourceBurst(),
+        options.getMaxTrackedSources()), System::nanoTime);
+    this.metrics = metrics;
+    this.keepAliveIdleSeconds = options.getKeepAliveIdleSeconds();
+    Gauge.builder("funnel.frontend.connections.open", limiter, ConnectionLimiter::openConnections)
+        .description("Public connections open now (reading a ClientHello, routing or spliced)")
+        .register(metrics.registry());
+    Gauge.builder("funnel.frontend.limiter.sources", limiter, ConnectionLimiter::trackedSources)
+        .description("Sources whose connection rate the frontend remembers (bounded)")
+        .register(metrics.registry());
+  }
+
+  ConnectionLimiter limiter() {
+    return limiter;
+  }
+
+  /**
+   * True when {@code socket} may proceed; it is then counted until its channel closes. False when
+   * it was refused: it is already closed, counted and (rate-limited) logged.
+   */
+  boolean admit(NetSocket socket, int publicPort) {
+    SocketAddress remote = socket.remoteAddress();
+    String host = remote == null ? null : remote.hostAddress();
+    String source = ConnectionLimiter.sourceOf(host);
+    ConnectionLimiter.Verdict verdict = limiter.admit(source);
+    if (verdict != ConnectionLimiter.Verdict.ADMITTED) {
+      socket.close();
+      Outcome outcome = switch (verdict) {
+        case RATE_LIMITED -> Outcome.RATE_LIMITED;
+        case SOURCE_LIMIT -> Outcome.SOURCE_LIMIT;
+        default -> Outcome.SERVER_FULL;
+      };
+      metrics.connection(publicPort, outcome);
+      logRefusal(host, publicPort, verdict);
+      return false;
+    }
+    Channel channel = channel(socket);
+    if (channel == null) {
+      // Not a Netty-backed socket (never in production): count it out at once rather than leak it.
+      limiter.release(source);
+      return true;
+    }
+    channel.closeFuture().addListener(f -> limiter.release(source));
+    tuneKeepAlive(channel);
+    return true;
+  }
+
+  private void tuneKeepAlive(Channel channel) {
+    if (keepAliveIdleSeconds <= 0 || !(channel instanceof NioSocketChannel)) {
+      return;   // the kernel's timing (or a native transport's defaults); SO_KEEPALIVE is on either way
+    }
+    try {
+      channel.config().setOption(NioChannelOption.of(ExtendedSocketOptions.TCP_KEEPIDLE), keepAliveIdleSeconds);
+      channel.config().setOption(NioChannelOption.of(ExtendedSocketOptions.TCP_KEEPINTERVAL), KEEPALIVE_INTERVAL_SECONDS);
+      channel.config().setOption(NioChannelOption.of(ExtendedSocketOptions.TCP_KEEPCOUNT), KEEPALIVE_PROBES);
+    } catch (RuntimeException | Error unsupported) {
+      LOG.log(DEBUG, "TCP keepalive timing not settable here: {0}", unsupported.toString());
+    }
+  }
+
+  private synchronized void logRefusal(String host, int publicPort, ConnectionLimiter.Verdict verdict) {
+    long now = System.nanoTime();
+    if (now - lastLogNanos < LOG_INTERVAL_NANOS) {
+      unlogged++;
+      return;
+    }
+    String reason = switch (verdict) {
+      case RATE_LIMITED -> "opens connections faster than its limit";
+      case SOURCE_LIMIT -> "already holds its limit of open connections";
+      default -> "arrived while the frontend holds its limit of open connections";
+    };
+    String more = unlogged == 0 ? "" : " (" + unlogged + " more connections refused since the last such line)";
+    LOG.log(INFO, "{0} on :{1}: {2}; rejecting{3}", host == null ? "unknown" : host, publicPort, reason, more);
+    lastLogNanos = now;
+    unlogged = 0;
+  }
+
+  private static Channel channel(NetSocket socket) {
+    return socket instanceof NetSocketInternal internal ? internal.channelHandlerContext().channel() : null;
+  }
+}
