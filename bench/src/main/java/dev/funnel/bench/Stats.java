@@ -21,7 +21,8 @@ final class Stats {
     }
     long[] sorted = samples.clone();
     Arrays.sort(sorted);
-    int rank = (int) Math.ceil(p / 100.0 * sorted.length);
+    // The epsilon keeps 99.9 % of 1000 at rank 999 (p / 100 * n is 999.0000000000001 in doubles).
+    int rank = (int) Math.ceil(p * sorted.length / 100.0 - 1e-9);
     return sorted[Math.max(0, rank - 1)];
   }
 

@@ -50,13 +50,16 @@ final class DemoCommand implements Callable<Integer> {
       description = "Serve /metrics, /health and /ready here (off unless given).")
   HostPort metricsListen;
 
+  @Option(names = "--no-access-log", description = "Do not log one line per connection (logger funnel.access).")
+  boolean noAccessLog;
+
   @Override
   public Integer call() {
     Vertx vertx = FunnelVertx.node();
     Processes.closeOnShutdown(vertx);
     String base = domain.toLowerCase();
     ServerStack server = Processes.startOrExit(vertx, "demo", () -> ServerStack.start(vertx,
-        new ServerStack.Settings(state, base, Map.of(443, publicListen), gatewayListen, adminListen, metricsListen, true,
+        new ServerStack.Settings(state, base, Map.of(443, publicListen), gatewayListen, adminListen, metricsListen, !noAccessLog,
         FrontendOptions.DEFAULT_HELLO_TIMEOUT_MILLIS)));
     NodeStack node = Processes.startOrExit(vertx, "demo", () -> {
       String authKey = enableTailnet(server.registry());

@@ -11,6 +11,9 @@ import picocli.CommandLine.Command;
         "frontend that reads the SNI and never terminates TLS."},
     subcommands = {
         ServerCommand.class,
+        FrontendCommand.class,
+        RegistryCommand.class,
+        GatewayCommand.class,
         NodeCommand.class,
         AdminCommand.class,
         DemoCommand.class,

@@ -20,10 +20,11 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "node", mixinStandardHelpOptions = true,
     customSynopsis = {
-        "funnel node --server HOST:PORT[,HOST:PORT…] --hostname NAME --ca FILE --funnel PORT=TARGET [--funnel …]",
-        "            [--authkey KEY] [--state DIR] [--sessions 1|2] [--proxy-protocol 1|2] [--cert FILE --key FILE]",
+        "funnel node --server HOST:PORT[,…] --hostname NAME --ca FILE",
+        "            --funnel PORT=TARGET [--funnel …] [--authkey KEY] [--state DIR]",
+        "            [--sessions 1|2] [--proxy-protocol 1|2] [--cert FILE --key FILE]",
         "            [--metrics-listen HOST:PORT]",
-        "funnel node serve list|add PORT=TARGET|rm PORT [--state DIR]     (change a running node)"},
+        "funnel node serve list|add PORT=TARGET|rm PORT [--state DIR]   (a running node)"},
     subcommands = {NodeServeCommand.class},
     description = {"Runs the device side: dials a gateway, keeps a warm pool of data connections and",
         "answers ingress offers for the ports it funnels. Nothing is exposed that is not named by --funnel."},

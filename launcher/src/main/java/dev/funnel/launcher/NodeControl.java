@@ -2,6 +2,7 @@ package dev.funnel.launcher;
 
 import dev.funnel.common.PublicPorts;
 import dev.funnel.common.options.ServeTarget;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpHeaders;
@@ -29,6 +30,10 @@ import java.util.Base64;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 
 /**
  * The running node's local control: what {@code funnel node serve list|add|rm} talk to. An HTTP
@@ -45,8 +50,8 @@ import java.util.TreeMap;
  *         502 NOT_CONFIRMED (applied on the node; the gateway did not confirm), 503 UNAVAILABLE
  * </pre>
  *
- * Changes run one at a time, off the event loop ({@link ServeControl} methods block: a target that
- * terminates TLS may need a certificate and a terminator listener first).
+ * Changes run one at a time on the control's own thread ({@link ServeControl} methods block: a
+ * target that terminates TLS may need a certificate and a terminator listener first).
  */
 final class NodeControl extends VerticleBase {
 
@@ -88,6 +93,12 @@ final class NodeControl extends VerticleBase {
   private final Path stateDir;
   private final ServeControl control;
   private final String token;
+  /** Where changes run, one at a time. */
+  private final ExecutorService changes = Executors.newSingleThreadExecutor(r -> {
+    Thread t = new Thread(r, "funnel-node-control");
+    t.setDaemon(true);
+    return t;
+  });
   private HttpServer server;
   private int port;
 
@@ -127,6 +138,7 @@ final class NodeControl extends VerticleBase {
 
   @Override
   public Future<?> stop() {
+    changes.shutdownNow();
     return vertx.executeBlocking(() -> {
       Files.deleteIfExists(stateDir.resolve(URL_FILE));
       Files.deleteIfExists(stateDir.resolve(TOKEN_FILE));
@@ -188,18 +200,38 @@ final class NodeControl extends VerticleBase {
     }
   }
 
-  /** Runs one change off the event loop; ordered, so changes never interleave. */
-  private void change(RoutingContext ctx, java.util.concurrent.Callable<Map<Integer, ServeTarget>> work) {
-    vertx.executeBlocking(work, true).onComplete(ar -> {
-      if (ar.succeeded()) {
-        answer(ctx, ar.result());
-      } else if (ar.cause() instanceof Failure f) {
-        error(ctx, f.status, f.code, f.getMessage());
-      } else {
-        LOG.log(Level.WARNING, "serve change failed", ar.cause());
-        error(ctx, 503, "UNAVAILABLE", Processes.describe(ar.cause()));
-      }
-    });
+  /**
+   * Runs one change on the control's own thread (one at a time, so changes never interleave) and
+   * answers on the event loop. Not a Vert.x worker: a change waits on Vert.x futures, which Vert.x 5
+   * refuses on its own threads.
+   */
+  private void change(RoutingContext ctx, Callable<Map<Integer, ServeTarget>> work) {
+    Context context = vertx.getOrCreateContext();
+    try {
+      changes.execute(() -> {
+        Map<Integer, ServeTarget> result = null;
+        Throwable failure = null;
+        try {
+          result = work.call();
+        } catch (Throwable t) {
+          failure = t;
+        }
+        Map<Integer, ServeTarget> done = result;
+        Throwable failed = failure;
+        context.runOnContext(v -> {
+          if (failed == null) {
+            answer(ctx, done);
+          } else if (failed instanceof Failure f) {
+            error(ctx, f.status, f.code, f.getMessage());
+          } else {
+            LOG.log(Level.WARNING, "serve change failed", failed);
+            error(ctx, 503, "UNAVAILABLE", Processes.describe(failed));
+          }
+        });
+      });
+    } catch (RejectedExecutionException e) {
+      error(ctx, 503, "UNAVAILABLE", "the node is stopping");
+    }
   }
 
   /** The path's public port, or -1 after answering 400. */

@@ -25,6 +25,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 
 /**
@@ -107,6 +108,15 @@ final class NodeStack implements NodeControl.ServeControl {
         .setServe(passThrough)
         .setProxyProtocol(settings.proxyProtocol());
     NodeAgentVerticle agent = new NodeAgentVerticle(options);
+    // The ops endpoint first: /ready answers 503 until the session is up and every listener bound,
+    // and again whenever the session is down (the agent reconnects meanwhile).
+    AtomicBoolean started = new AtomicBoolean();
+    if (settings.metricsListen() != null) {
+      OpsVerticle ops = new OpsVerticle(settings.metricsListen())
+          .ready("listeners", started::get)
+          .ready("session", () -> agent.fqdn().isPresent());
+      vertx.deployVerticle(ops).await();
+    }
     vertx.deployVerticle(agent).await();
     String fqdn = agent.fqdn().orElseThrow();
 
@@ -129,16 +139,12 @@ final class NodeStack implements NodeControl.ServeControl {
       agent.updateServe(settings.funnels()).await();
     }
 
-    if (settings.metricsListen() != null) {
-      OpsVerticle ops = new OpsVerticle(settings.metricsListen())
-          .ready("session", () -> agent.fqdn().isPresent());
-      vertx.deployVerticle(ops).await();
-    }
     NodeStack stack = new NodeStack(vertx, settings, options, agent, terminator, keyCert, settings.funnels());
     stack.bindings.putAll(initialBindings);
     initialBindings.values().stream().map(Binding::terminator).distinct().forEach(stack.terminators::add);
     stack.control = new NodeControl(settings.state(), stack);
     vertx.deployVerticle(stack.control).await();
+    started.set(true);
     return stack;
   }
 

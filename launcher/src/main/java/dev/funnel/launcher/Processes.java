@@ -1,5 +1,6 @@
 package dev.funnel.launcher;
 
+import dev.funnel.common.net.TlsEngines;
 import io.vertx.core.Vertx;
 import java.net.BindException;
 import java.util.concurrent.CountDownLatch;
@@ -14,7 +15,12 @@ final class Processes {
   private Processes() {
   }
 
+  /**
+   * Every long-running command calls this once with its Vertx: closes it on SIGTERM/Ctrl-C, and
+   * logs the transport and TLS engine the process runs on (native epoll and OpenSSL are what make it fast).
+   */
   static void closeOnShutdown(Vertx vertx) {
+    logEngines(vertx);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       try {
         vertx.close().await(10, TimeUnit.SECONDS);
@@ -24,6 +30,13 @@ final class Processes {
         STOPPED.countDown();
       }
     }, "funnel-shutdown"));
+  }
+
+  private static void logEngines(Vertx vertx) {
+    String transport = vertx.isNativeTransportEnabled() ? "native epoll"
+        : "NIO (native transport unavailable: " + vertx.unavailableNativeTransportCause() + ")";
+    System.getLogger(Processes.class.getName()).log(System.Logger.Level.INFO,
+        "transport: " + transport + "; TLS engine for node-gateway connections: " + TlsEngines.describe());
   }
 
   /** Runs {@code start}; on failure prints one line saying why and exits 1. */

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code funnel server}: frontend, registry and gateway in one JVM on the local event bus. */
@@ -41,18 +42,22 @@ final class ServerCommand implements Callable<Integer> {
       description = "Serve /metrics, /health and /ready here (off unless given).")
   HostPort metricsListen;
 
-  @Option(names = "--no-access-log", description = "Do not log one line per tunnel.")
+  @Option(names = "--no-access-log",
+      description = "Do not log one line per connection, routed or refused (logger funnel.access).")
   boolean noAccessLog;
 
   @Option(names = "--clienthello-timeout-ms", defaultValue = "10000", paramLabel = "MILLIS",
       description = "A client must send its whole ClientHello within this (default: ${DEFAULT-VALUE}).")
   long clientHelloTimeoutMillis;
 
+  @Mixin
+  LimitFlags limits;
+
   @Override
   public Integer call() {
     ServerStack.Settings settings = new ServerStack.Settings(state, domain.toLowerCase(),
         Flags.publicListeners(publicListeners), gatewayListen, adminListen, metricsListen, !noAccessLog,
-        clientHelloTimeoutMillis);
+        clientHelloTimeoutMillis, limits);
     Vertx vertx = FunnelVertx.local();
     Processes.closeOnShutdown(vertx);
     ServerStack stack = Processes.startOrExit(vertx, "server", () -> ServerStack.start(vertx, settings));

@@ -11,6 +11,7 @@ import dev.funnel.gateway.GatewayVerticle;
 import dev.funnel.registry.AdminApiVerticle;
 import dev.funnel.registry.RegistryService;
 import dev.funnel.registry.RegistryVerticle;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.net.PemKeyCertOptions;
@@ -20,6 +21,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Every server-side verticle in one JVM on the local event bus: registry (with the admin API),
@@ -29,7 +32,15 @@ final class ServerStack {
 
   /** What {@code funnel server} (and the demo) are told on the command line. */
   record Settings(Path state, String domain, Map<Integer, HostPort> publicListeners, HostPort gatewayListen,
-                  HostPort adminListen, HostPort metricsListen, boolean accessLog, long clientHelloTimeoutMillis) {
+                  HostPort adminListen, HostPort metricsListen, boolean accessLog, long clientHelloTimeoutMillis,
+                  LimitFlags limits) {
+
+    /** With the default limits. */
+    Settings(Path state, String domain, Map<Integer, HostPort> publicListeners, HostPort gatewayListen,
+             HostPort adminListen, HostPort metricsListen, boolean accessLog, long clientHelloTimeoutMillis) {
+      this(state, domain, publicListeners, gatewayListen, adminListen, metricsListen, accessLog,
+          clientHelloTimeoutMillis, new LimitFlags());
+    }
   }
 
   private final Settings settings;
@@ -52,6 +63,19 @@ final class ServerStack {
   }
 
   static ServerStack start(Vertx vertx, Settings settings) {
+    // The ops endpoint first: /metrics covers the start, /ready answers 503 until every listener is
+    // bound (and the store answers), /health turns 503 whenever the store stops answering.
+    AtomicBoolean listening = new AtomicBoolean();
+    AtomicReference<RegistryService> opened = new AtomicReference<>();
+    OpsVerticle ops = null;
+    if (settings.metricsListen() != null) {
+      ops = new OpsVerticle(settings.metricsListen())
+          .health("store", () -> pingStore(opened.get(), true))
+          .readyProbe("store", () -> pingStore(opened.get(), false))
+          .ready("listeners", listening::get);
+      vertx.deployVerticle(ops).await();
+    }
+
     DevCa ca = DevCa.loadOrCreate(settings.state());
     DevCa.KeyAndChain gatewayCert = ca.issue(gatewayNames(settings.gatewayListen()), Duration.ofDays(365));
 
@@ -60,34 +84,37 @@ final class ServerStack {
         .setStateDir(settings.state())
         .setAdminListen(settings.adminListen());
     RegistryService registry = RegistryService.open(vertx, registryOptions).await();
+    opened.set(registry);
     vertx.deployVerticle(new RegistryVerticle(registryOptions, registry)).await();
     AdminApiVerticle admin = new AdminApiVerticle(registryOptions, registry);
     vertx.deployVerticle(admin).await();
 
-    GatewayVerticle gateway = new GatewayVerticle(new GatewayOptions()
+    GatewayVerticle gateway = new GatewayVerticle(settings.limits().applyTo(new GatewayOptions()
         .setGatewayId("gateway-1")
         .setListen(settings.gatewayListen())
         .setKeyCert(new PemKeyCertOptions()
             .setKeyValue(Buffer.buffer(gatewayCert.keyPem()))
-            .setCertValue(Buffer.buffer(gatewayCert.chainPem()))), ca);
+            .setCertValue(Buffer.buffer(gatewayCert.chainPem())))), ca);
     vertx.deployVerticle(gateway).await();
 
-    FrontendVerticle frontend = new FrontendVerticle(new FrontendOptions()
+    FrontendVerticle frontend = new FrontendVerticle(settings.limits().applyTo(new FrontendOptions()
         .setFrontendId("frontend-1")
         .setDomain(settings.domain())
         .setPublicListeners(settings.publicListeners())
         .setAccessLog(settings.accessLog())
-        .setHelloTimeoutMillis(settings.clientHelloTimeoutMillis()));
+        .setHelloTimeoutMillis(settings.clientHelloTimeoutMillis())));
     vertx.deployVerticle(frontend).await();
 
-    OpsVerticle ops = null;
-    if (settings.metricsListen() != null) {
-      ops = new OpsVerticle(settings.metricsListen())
-          .health("store", () -> registry.ping().map(true))
-          .ready("listeners", () -> true);
-      vertx.deployVerticle(ops).await();
-    }
+    listening.set(true);
     return new ServerStack(settings, ca, registry, admin, gateway, frontend, ops);
+  }
+
+  /**
+   * The store answers; before it is opened the process is starting: alive ({@code whileStarting}
+   * true for /health) but not ready.
+   */
+  private static Future<Boolean> pingStore(RegistryService registry, boolean whileStarting) {
+    return registry == null ? Future.succeededFuture(whileStarting) : registry.ping().map(true);
   }
 
   /** The gateway's certificate names: its listen host plus loopback, so local nodes verify it. */

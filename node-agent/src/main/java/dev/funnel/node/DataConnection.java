@@ -37,12 +37,6 @@ final class DataConnection {
 
   private static final System.Logger LOG = System.getLogger(DataConnection.class.getName());
 
-  /**
-   * Bytes a gateway may send behind the offer before the node's answer. The protocol has it wait for
-   * the 101; these are kept (bounded) and sent first to the target rather than lost.
-   */
-  static final int MAX_EARLY_BYTES = 64 * 1024;
-
   private enum State { CONNECTING, AWAIT_CHALLENGE, IDLE, HEAD, DIALING, SPLICED, CLOSED }
 
   private final NodeAgentVerticle agent;
@@ -52,7 +46,7 @@ final class DataConnection {
   private NetSocket socket;
   private long timer = -1;
   private Buffer head;
-  private Buffer early;
+  private Buffer afterHead;
 
   DataConnection(NodeAgentVerticle agent, Session session) {
     this.agent = agent;
@@ -77,6 +71,8 @@ final class DataConnection {
         return;
       }
       state = State.AWAIT_CHALLENGE;
+      // Prepared at once (it may carry a tunnel), so the end of its input shows as an empty read.
+      Tunnel.prepare(socket);
       socket.handler(this::onBytes);
       socket.closeHandler(v -> onClosed());
       socket.exceptionHandler(err -> LOG.log(Level.DEBUG, "data connection error: {0}", NodeAgentVerticle.reason(err)));
@@ -121,17 +117,35 @@ final class DataConnection {
   }
 
   private void onBytes(Buffer chunk) {
+    if (Tunnel.isInputEnd(chunk)) {
+      onInputEnd();
+      return;
+    }
     switch (state) {
       case AWAIT_CHALLENGE -> onChallengeBytes(chunk);
       case IDLE, HEAD -> onOfferBytes(chunk);
-      case DIALING -> {
-        early.appendBuffer(chunk);
-        if (early.length() > MAX_EARLY_BYTES) {
-          refuse(400, "gateway sent more than " + MAX_EARLY_BYTES + " bytes before the answer");
-        }
-      }
+      case DIALING -> afterHead.appendBuffer(chunk); // Not expected: the socket is paused while dialling.
       default -> {
         // CLOSED: drop.
+      }
+    }
+  }
+
+  /** The gateway will send nothing more: a pooled connection is gone, a half-written offer is void. */
+  private void onInputEnd() {
+    switch (state) {
+      case AWAIT_CHALLENGE, IDLE -> {
+        LOG.log(Level.DEBUG, "data connection to {0} ended by the gateway", session.server());
+        closeIdle();
+      }
+      case HEAD, DIALING -> {
+        LOG.log(Level.INFO, "data connection to {0} ended before the offer was answered; closing", session.server());
+        state = State.CLOSED;
+        cancelTimer();
+        socket.close();
+      }
+      default -> {
+        // CLOSED: nothing to do.
       }
     }
   }
@@ -168,7 +182,6 @@ final class DataConnection {
     if (state == State.IDLE) {
       // Taken: this connection will carry a tunnel (or an answer), never an offer again.
       state = State.HEAD;
-      Tunnel.prepare(socket);
       head = Buffer.buffer(256);
       session.leftPool(this, true);
       long timeout = agent.options().getLoginTimeoutMillis();
@@ -190,8 +203,11 @@ final class DataConnection {
     }
     IngressOffer.Offer offer = (IngressOffer.Offer) parsed;
     cancelTimer();
+    // Whatever the gateway sends next (bytes, or the end of its input) waits in the socket's
+    // inbound queue, bounded by its high-water mark, until the splice takes it over.
+    socket.pause();
     state = State.DIALING;
-    early = head.getBuffer(offer.consumed(), head.length());
+    afterHead = head.getBuffer(offer.consumed(), head.length());
     head = null;
     accept(offer.offer());
   }
@@ -247,8 +263,8 @@ final class DataConnection {
           return;
         }
       }
-      toLocal.appendBuffer(early);
-      early = null;
+      toLocal.appendBuffer(afterHead);
+      afterHead = null;
       splice(local, toLocal, target, serveTarget);
     });
   }
@@ -259,9 +275,6 @@ final class DataConnection {
     metrics.offer(IngressAnswer.SWITCHING_PROTOCOLS);
     LOG.log(Level.DEBUG, "offer for port {0} accepted: tunnel to {1}", target.port(), serveTarget);
     socket.write(IngressAnswer.encode(IngressAnswer.SWITCHING_PROTOCOLS));
-    // Until now this handler consumed every byte as it came, so nothing waits in Vert.x's inbound
-    // queue; pausing here, on the same event-loop turn as the splice, keeps it that way.
-    socket.pause();
     metrics.tunnelOpened();
     Tunnel.splice(socket, toLocal, local, Buffer.buffer()).onComplete(ar -> {
       if (ar.succeeded()) {
@@ -278,7 +291,7 @@ final class DataConnection {
     state = State.CLOSED;
     cancelTimer();
     head = null;
-    early = null;
+    afterHead = null;
     socket.write(IngressAnswer.encode(status)).onComplete(ar -> socket.close());
   }
 

@@ -1,6 +1,7 @@
 package dev.funnel.node;
 
 import dev.funnel.common.net.HostPort;
+import dev.funnel.common.net.TlsEngines;
 import dev.funnel.common.options.NodeOptions;
 import dev.funnel.common.options.ServeTarget;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -27,7 +28,8 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The device side of Funnel. Keeps one control session to a gateway (TLS, the server's CA checked),
- * logs in with the auth key and a proof of the node key, keeps a warm pool of data connections, and
+ * logs in with a proof of the node key (and the auth key, until its first Welcome: see
+ * {@link #authKeyForLogin()}), keeps a warm pool of data connections, and
  * answers each ingress offer from its own serve configuration only: it never dials anything but a
  * configured target or this node's terminator.
  *
@@ -94,6 +96,7 @@ public class NodeAgentVerticle extends VerticleBase {
       registry = BackendRegistries.getDefaultNow();
     }
     metrics = new NodeMetrics(registry != null ? registry : new SimpleMeterRegistry());
+    metrics.watch(this);
     gatewayClient = vertx.createNetClient(new NetClientOptions()
         .setSsl(true)
         .setTrustOptions(options.getTrust())
@@ -102,6 +105,7 @@ public class NodeAgentVerticle extends VerticleBase {
         .setConnectTimeout(clampInt(options.getDialTimeoutMillis()))
         .setSslHandshakeTimeout(options.getDialTimeoutMillis())
         .setSslHandshakeTimeoutUnit(TimeUnit.MILLISECONDS)
+        .setSslEngineOptions(TlsEngines.preferred())
         .setTcpNoDelay(true));
     localClient = vertx.createNetClient(new NetClientOptions()
         .setConnectTimeout(clampInt(options.getLocalDialTimeoutMillis()))

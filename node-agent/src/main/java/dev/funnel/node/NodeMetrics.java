@@ -1,28 +1,38 @@
 package dev.funnel.node;
 
+import dev.funnel.common.ops.Meters;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.Collections;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.WeakHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.ToIntFunction;
 
 /**
  * The node's meters. Labels are bounded: the answer status, the direction, the role; never a
  * client address or a name.
  *
  * <ul>
- *   <li>{@code funnel.node.offers{answer}}: offers answered, by status (101, 400, 403, 404, 405, 503);</li>
+ *   <li>{@code funnel.node.offers{answer}}: offers answered, by status (101, 400, 403, 404, 405, 503),
+ *       registered at start so every answer shows from the first scrape;</li>
  *   <li>{@code funnel.tunnels.active{role=node}}: tunnels spliced right now;</li>
  *   <li>{@code funnel.tunnel.bytes{direction,role=node}}: bytes carried, {@code inbound} from the
- *       public client to the local target, {@code outbound} back.</li>
+ *       public client to the local target, {@code outbound} back;</li>
+ *   <li>{@code funnel.node.sessions}, {@code funnel.node.pool.idle.connections}: sessions up and
+ *       idle pre-opened data connections, summed over the agents on the registry.</li>
  * </ul>
  */
 final class NodeMetrics {
 
-  /** One active-tunnel count per registry, so several node agents in one JVM add up instead of hiding each other. */
-  private static final Map<MeterRegistry, AtomicInteger> ACTIVE = Collections.synchronizedMap(new WeakHashMap<>());
+  /** The {@code answer} values registered up front. */
+  static final List<Integer> ANSWERS = List.of(101, 400, 403, 404, 405, 503);
+
+  /** The agents on each registry (held weakly); the session and pool gauges sum over them. */
+  private static final Map<MeterRegistry, Set<NodeAgentVerticle>> AGENTS = new WeakHashMap<>();
 
   private final MeterRegistry registry;
   private final AtomicInteger active;
@@ -31,34 +41,45 @@ final class NodeMetrics {
 
   NodeMetrics(MeterRegistry registry) {
     this.registry = registry;
-    this.active = ACTIVE.computeIfAbsent(registry, r -> {
-      AtomicInteger count = new AtomicInteger();
-      Gauge.builder("funnel.tunnels.active", count, AtomicInteger::get)
-          .description("Tunnels spliced right now")
-          .tag("role", "node")
-          .strongReference(true)
-          .register(r);
-      return count;
-    });
-    this.inbound = bytes("inbound");
-    this.outbound = bytes("outbound");
+    this.active = Meters.tunnelsActive(registry, Meters.ROLE_NODE);
+    this.inbound = Meters.tunnelBytes(registry, Meters.ROLE_NODE, Meters.INBOUND);
+    this.outbound = Meters.tunnelBytes(registry, Meters.ROLE_NODE, Meters.OUTBOUND);
+    ANSWERS.forEach(this::offerCounter);
   }
 
-  private Counter bytes(String direction) {
-    return Counter.builder("funnel.tunnel.bytes")
-        .description("Bytes carried by tunnels; inbound is public client to local target")
-        .tag("direction", direction)
-        .tag("role", "node")
+  /** Adds {@code agent} to the session and pool gauges of this registry (registered with the first agent). */
+  void watch(NodeAgentVerticle agent) {
+    synchronized (AGENTS) {
+      AGENTS.computeIfAbsent(registry, r -> {
+        Set<NodeAgentVerticle> agents = Collections.synchronizedSet(Collections.newSetFromMap(new WeakHashMap<>()));
+        gauge(r, agents, "funnel.node.sessions", "Sessions with a gateway that are up now",
+            a -> a.fqdn().isPresent() ? 1 : 0);
+        gauge(r, agents, "funnel.node.pool.idle.connections", "Pre-opened data connections waiting for an offer",
+            NodeAgentVerticle::idleDataConnections);
+        return agents;
+      }).add(agent);
+    }
+  }
+
+  private static void gauge(MeterRegistry registry, Set<NodeAgentVerticle> agents, String name, String description,
+                            ToIntFunction<NodeAgentVerticle> value) {
+    Gauge.builder(name, () -> {
+      synchronized (agents) {
+        return agents.stream().mapToInt(value).sum();
+      }
+    }).description(description).strongReference(true).register(registry);
+  }
+
+  private Counter offerCounter(int status) {
+    return Counter.builder("funnel.node.offers")
+        .description("Ingress offers answered by this node, by answer status")
+        .tag("answer", Integer.toString(status))
         .register(registry);
   }
 
   /** Counts one answered offer. */
   void offer(int status) {
-    Counter.builder("funnel.node.offers")
-        .description("Ingress offers answered by this node, by answer status")
-        .tag("answer", Integer.toString(status))
-        .register(registry)
-        .increment();
+    offerCounter(status).increment();
   }
 
   void tunnelOpened() {

@@ -458,6 +458,21 @@ class NodeAgentVerticleTest {
 
   @Test
   @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void anIdleDataConnectionTheGatewayClosesLeavesThePool(Vertx vertx, VertxTestContext ctx) {
+    deploy(vertx, options(tcp(443, 9)))
+        .compose(n -> poolFull())
+        .compose(v -> {
+          gateway.take().socket.close();
+          return eventually(vertx, () -> node.idleDataConnections() == 1);
+        })
+        .onComplete(ctx.succeeding(v -> ctx.verify(() -> {
+          assertThat(node.dataConnectionsOpened()).as("the gateway asks for more with OpenData").isEqualTo(2);
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
   void getsACertificateSignedForItsOwnNameOnly(Vertx vertx, VertxTestContext ctx) {
     KeyPair pair = DevCa.newKeyPair();
     deploy(vertx, options(tcp(443, 9)))

@@ -50,7 +50,8 @@ class ProxyHeaderTest {
           .isEqualTo(InetAddress.getByName(expectedDestination));
       assertThat(message.sourcePort()).isEqualTo(53211);
       assertThat(message.destinationPort()).isEqualTo(443);
-      assertThat((Object) channel.readInbound()).as("nothing after the header").isNull();
+      Object after = channel.readInbound();
+      assertThat(after).as("nothing after the header").isNull();
     } finally {
       message.release();
       channel.finishAndReleaseAll();

@@ -1,11 +1,10 @@
 package dev.funnel.gateway;
 
+import dev.funnel.common.ops.Meters;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.vertx.micrometer.backends.BackendRegistries;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
@@ -34,17 +33,14 @@ final class GatewayMetrics {
   private final Counter takenAfterWait;
   private final AtomicInteger sessions = new AtomicInteger();
   private final AtomicInteger idleConnections = new AtomicInteger();
-  private final AtomicInteger activeTunnels = new AtomicInteger();
+  /** Tunnels accepted by a node and not yet closed: shared by every gateway on the registry ({@link Meters#tunnelsActive}). */
+  private final AtomicInteger activeTunnels;
 
   private GatewayMetrics(MeterRegistry registry) {
     this.registry = registry;
-    this.tunnelSetup = Timer.builder("funnel.tunnel.setup")
-        .description("From the ingress offer written to the node's 101 read")
-        .tag("role", "gateway")
-        .publishPercentileHistogram()
-        .minimumExpectedValue(Duration.ofMillis(1))
-        .maximumExpectedValue(Duration.ofSeconds(10))
-        .register(registry);
+    // From the ingress offer written to the node's 101 read.
+    this.tunnelSetup = Meters.tunnelSetup(registry, Meters.ROLE_GATEWAY);
+    this.activeTunnels = Meters.tunnelsActive(registry, Meters.ROLE_GATEWAY);
     // Whether an open found a pre-opened data connection (no TCP/TLS handshake on the setup path)
     // or had to wait for the node to dial one.
     this.takenIdle = Counter.builder("funnel.gateway.pool.takes").tag("result", "idle")
@@ -67,8 +63,7 @@ final class GatewayMetrics {
 
   /** Meters on Vert.x's default Micrometer registry, or on a private one when metrics are off. */
   static GatewayMetrics start() {
-    MeterRegistry registry = BackendRegistries.getDefaultNow();
-    GatewayMetrics metrics = new GatewayMetrics(registry != null ? registry : new SimpleMeterRegistry());
+    GatewayMetrics metrics = new GatewayMetrics(Meters.registry());
     LiveGateways.of(metrics.registry).live.add(metrics);
     return metrics;
   }
@@ -120,8 +115,6 @@ final class GatewayMetrics {
             m -> m.sessions.get(), Map.of());
         gateways.gauge(r, "funnel.gateway.pool.idle.connections", "Idle data connections, all nodes",
             m -> m.idleConnections.get(), Map.of());
-        gateways.gauge(r, "funnel.tunnels.active", "Tunnels accepted by a node and not yet closed",
-            m -> m.activeTunnels.get(), Map.of("role", "gateway"));
         return gateways;
       });
     }

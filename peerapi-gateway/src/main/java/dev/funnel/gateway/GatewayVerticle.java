@@ -13,7 +13,9 @@ import dev.funnel.common.bus.PortsUpdate;
 import dev.funnel.common.bus.SessionClosed;
 import dev.funnel.common.bus.SessionKick;
 import dev.funnel.common.net.HostPort;
+import dev.funnel.common.net.LocalFrontends;
 import dev.funnel.common.net.LocalStreams;
+import dev.funnel.common.net.TlsEngines;
 import dev.funnel.common.net.Tunnel;
 import dev.funnel.common.options.GatewayOptions;
 import dev.funnel.common.peerapi.ControlFrames;
@@ -82,7 +84,10 @@ public class GatewayVerticle extends VerticleBase {
   /** Opens in progress plus accepted tunnels not yet closed, per node; tunnels may outlive their session. */
   private final Map<String, Integer> tunnelsByNode = new HashMap<>();
   private GatewayMetrics metrics;
+  private GatewayRefusals refusals;
   private NetServer server;
+  /** Where frontends in other processes fetch accepted streams; null when this gateway has no relay port. */
+  private Relay relay;
   private boolean stopping;
 
   /**
@@ -99,6 +104,11 @@ public class GatewayVerticle extends VerticleBase {
     return server.actualPort();
   }
 
+  /** The relay port frontends in other processes dial; -1 when there is none. */
+  public int relayPort() {
+    return relay == null ? -1 : relay.actualPort();
+  }
+
   @Override
   public Future<?> start() {
     String badOption = invalidOption(options);
@@ -106,6 +116,7 @@ public class GatewayVerticle extends VerticleBase {
       return Future.failedFuture(new IllegalArgumentException("gateway options: " + badOption));
     }
     metrics = GatewayMetrics.start();
+    refusals = new GatewayRefusals(metrics.registry());
     MessageConsumer<OpenRequest> opens = vertx.eventBus()
         .consumer(Addresses.gatewayOpen(options.getGatewayId()), this::onOpen);
     MessageConsumer<SessionKick> kicks = vertx.eventBus().consumer(Addresses.SESSION_KICK, this::onKick);
@@ -118,9 +129,17 @@ public class GatewayVerticle extends VerticleBase {
             .setEnabledSecureTransportProtocols(Set.of("TLSv1.3"))
             .setSslHandshakeTimeout(options.getLoginTimeoutMillis())
             .setSslHandshakeTimeoutUnit(TimeUnit.MILLISECONDS)
+            .setSslEngineOptions(TlsEngines.preferred())
             .setTcpNoDelay(true))
         .connectHandler(this::onConnect);
+    if (options.getRelayListen() != null) {
+      relay = new Relay(vertx, options.getRelayListen(), options.getRelayAdvertiseHost(), options.getHandoffMillis(),
+          options.getRelayPreambleTimeoutMillis());
+    }
     return Future.all(opens.completion(), kicks.completion())
+        .compose(v -> relay == null ? Future.succeededFuture() : relay.listen()
+            .onSuccess(r -> LOG.log(Level.INFO, "gateway " + options.getGatewayId() + " relay for other processes' frontends on "
+                + options.getRelayListen().host() + ":" + r.actualPort())))
         .compose(v -> server.listen())
         .onSuccess(s -> LOG.log(Level.INFO, "gateway " + options.getGatewayId() + " listening for nodes on "
             + listen.host() + ":" + s.actualPort()))
@@ -159,6 +178,9 @@ public class GatewayVerticle extends VerticleBase {
     }
     if (server != null) {
       closing.add(server.close());
+    }
+    if (relay != null) {
+      closing.add(relay.close());
     }
     return Future.join(closing);
   }
@@ -242,6 +264,7 @@ public class GatewayVerticle extends VerticleBase {
   }
 
   private void refuseLogin(NetSocket socket, Hello hello, String code, String message) {
+    refusals.loginRefused(code);
     LOG.log(Level.INFO, "login of " + hello.hostname() + " from " + socket.remoteAddress() + " refused: "
         + code + " (" + message + "); rejecting");
     socket.write(new Refused(code, message).encode()).onComplete(written -> socket.close());
@@ -258,6 +281,7 @@ public class GatewayVerticle extends VerticleBase {
     sessionsByNode.put(session.nodeId, session);
     sessionsById.put(session.sessionId, session);
     metrics.sessions(sessionsByNode.size());
+    refusals.loggedIn();
     session.send(session.welcome(options.getHeartbeatMillis(), options.getPoolSize()));
     session.heartbeatTimer = vertx.setPeriodic(options.getHeartbeatMillis(), id -> heartbeat(session));
     if (session.leaseMillis > 0) {
@@ -542,8 +566,13 @@ public class GatewayVerticle extends VerticleBase {
         metrics.tunnelSetup(System.nanoTime() - offeredAt);
         accepted[0] = true;
         metrics.tunnelOpened();
-        String ticket = LocalStreams.park(vertx, socket, stream.pending(), options.getHandoffMillis());
-        message.reply(OpenReply.local(ticket));
+        String frontendId = message.body().frontendId();
+        if (relay != null && !LocalFrontends.isLocal(frontendId)) {
+          message.reply(relay.park(socket, stream.pending(), frontendId));
+        } else {
+          String ticket = LocalStreams.park(vertx, socket, stream.pending(), options.getHandoffMillis());
+          message.reply(OpenReply.local(ticket));
+        }
         return;
       }
       socket.close();
@@ -564,6 +593,7 @@ public class GatewayVerticle extends VerticleBase {
   private void refuseOpen(Message<OpenRequest> message, Throwable failure) {
     ReplyException reply = failure instanceof ReplyException re ? re
         : OpenFailure.NO_DATA_CONNECTION.exception(String.valueOf(failure.getMessage()));
+    refusals.openRefused(FailureCode.of(reply).flatMap(OpenFailure::fromCode).orElse(OpenFailure.NO_DATA_CONNECTION));
     LOG.log(Level.INFO, "open of " + message.body().nodeId() + " for " + message.body().targetHost() + ":"
         + message.body().targetPort() + " refused: " + reply.getMessage() + "; rejecting");
     message.reply(reply);

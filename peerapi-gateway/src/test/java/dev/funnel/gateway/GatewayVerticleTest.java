@@ -159,6 +159,8 @@ class GatewayVerticleTest {
           return node.closed();
         }))
         .map(then(v -> assertThat(gauge("funnel.gateway.node.sessions")).isZero()))
+        .map(then(v -> assertThat(gateway.meterRegistry().get("funnel.gateway.logins")
+            .tag("result", "bad_key").counter().count()).isEqualTo(1)))
         .onComplete(test.succeedingThenComplete());
   }
 
@@ -658,6 +660,8 @@ class GatewayVerticleTest {
         }))
         .compose(first -> expectFailure(open()))
         .map(then(err -> assertThat(codeOf(err)).isEqualTo(OpenFailure.OVER_CAPACITY.code())))
+        .map(then(v -> assertThat(gateway.meterRegistry().get("funnel.gateway.opens.refused")
+            .tag("reason", "over_capacity").counter().count()).isEqualTo(1)))
         .onComplete(test.succeedingThenComplete());
   }
 

@@ -55,6 +55,7 @@ public final class AdminApiVerticle extends VerticleBase {
 
   private final RegistryOptions options;
   private final RegistryService service;
+  private AdminAuthGuard authGuard;
   private HttpServer server;
   private String token;
   private Buffer openapi;
@@ -69,8 +70,14 @@ public final class AdminApiVerticle extends VerticleBase {
     return server.actualPort();
   }
 
+  /** The meters of the token guard (tests). */
+  io.micrometer.core.instrument.MeterRegistry meterRegistry() {
+    return authGuard.registry();
+  }
+
   @Override
   public Future<?> start() {
+    authGuard = AdminAuthGuard.create(options);
     return vertx.executeBlocking(() -> {
       token = AdminFiles.loadOrCreateToken(options.getStateDir());
       openapi = readOpenApi();
@@ -136,12 +143,16 @@ public final class AdminApiVerticle extends VerticleBase {
   // ---------------------------------------------------------------- auth
 
   private void authenticate(RoutingContext ctx) {
+    if (authGuard.refuseBlocked(ctx)) {
+      return;
+    }
     String header = ctx.request().getHeader(HttpHeaders.AUTHORIZATION);
     String presented = header != null && header.regionMatches(true, 0, "Bearer ", 0, 7)
         ? header.substring(7).trim() : null;
     if (!Secrets.constantTimeEquals(presented, token)) {
       LOG.log(Level.INFO, "admin API {0} {1} from {2}: {3}; rejecting", ctx.request().method(), ctx.normalizedPath(),
           ctx.request().remoteAddress(), header == null ? "no bearer token" : "wrong bearer token");
+      authGuard.failed(ctx, presented == null);
       ctx.response().putHeader("WWW-Authenticate", "Bearer realm=\"funnel-admin\"");
       error(ctx, 401, "UNAUTHORIZED", "a valid 'Authorization: Bearer <token>' header is required (the token is in "
           + AdminFiles.TOKEN_FILE + " in the server's state directory)");

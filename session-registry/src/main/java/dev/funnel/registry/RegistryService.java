@@ -13,6 +13,7 @@ import dev.funnel.common.bus.Route;
 import dev.funnel.common.bus.RouteChanged;
 import dev.funnel.common.bus.SessionClosed;
 import dev.funnel.common.bus.SessionKick;
+import dev.funnel.common.cluster.FunnelCluster;
 import dev.funnel.common.options.RegistryOptions;
 import dev.funnel.registry.LiveSessions.Live;
 import dev.funnel.registry.store.AuthKeyInfo;
@@ -69,16 +70,23 @@ public final class RegistryService {
   private final ControlStore store;
   private final Object writeLock = new Object();
   private volatile Snapshot snapshot;
-  private final LiveSessions sessions = new LiveSessions();
-  /** Registry-wide session epochs; start from the clock in microseconds so they keep rising across restarts. */
+  private final SessionTable sessions;
+  /**
+   * Session epochs: the clock in microseconds, or one more than the last when the clock has not
+   * moved, so they keep rising across restarts and stay roughly in login order across registries.
+   */
   private final AtomicLong epochs = new AtomicLong(System.currentTimeMillis() * 1000);
+  /** This registry's id in {@link Addresses#CONTROL_CHANGED} events (so it ignores its own). */
+  private final String registryId = Secrets.newNodeId();
 
-  private RegistryService(Vertx vertx, RegistryOptions options, ControlStore store, Snapshot snapshot) {
+  private RegistryService(Vertx vertx, RegistryOptions options, ControlStore store, Snapshot snapshot,
+                          SessionTable sessions) {
     this.vertx = vertx;
     this.options = options;
     this.domain = normaliseDomain(options.getDomain());
     this.store = store;
     this.snapshot = snapshot;
+    this.sessions = sessions;
   }
 
   /** Opens the embedded H2 store in {@code options.getStateDir()} and loads it. */
@@ -93,20 +101,39 @@ public final class RegistryService {
 
   /** Builds the service over an already opened store (it takes ownership of it). */
   public static Future<RegistryService> create(Vertx vertx, RegistryOptions options, ControlStore store) {
+    return create(vertx, options, store, new LocalSessionTable());
+  }
+
+  /**
+   * Builds a registry of a cluster over a store every registry shares (it takes ownership of this
+   * connection): live sessions in the cluster's map, the sessions of a gateway whose process leaves
+   * the cluster withdrawn at once, and the snapshot reloaded whenever another registry changes the
+   * store ({@link Addresses#CONTROL_CHANGED}).
+   */
+  public static Future<RegistryService> createClustered(RegistryOptions options, ControlStore store,
+                                                        FunnelCluster cluster) {
+    Vertx vertx = cluster.vertx();
+    return ClusterSessionTable.open(vertx, cluster.hazelcast(), options.getClusterTimeoutMillis())
+        .compose(table -> create(vertx, options, store, table))
+        .onSuccess(service -> cluster.onMemberLeft(member -> service.memberLeft(member, cluster)));
+  }
+
+  private static Future<RegistryService> create(Vertx vertx, RegistryOptions options, ControlStore store,
+                                                SessionTable sessions) {
     return vertx.executeBlocking(() -> {
       Snapshot loaded = Snapshot.of(store.tailnets(), store.nodes());
       LOG.log(Level.INFO, "registry store open (schema version {0}): {1} tailnets, {2} nodes",
           store.schemaVersion(), loaded.tailnets().size(), loaded.nodesById().size());
-      return new RegistryService(vertx, options, store, loaded);
+      return new RegistryService(vertx, options, store, loaded, sessions);
     });
   }
 
   /** Closes the store. Call after the verticles using this service are undeployed. */
   public Future<Void> close() {
-    return vertx.executeBlocking(() -> {
+    return sessions.close().recover(err -> Future.succeededFuture()).compose(v -> vertx.executeBlocking(() -> {
       store.close();
       return null;
-    });
+    }));
   }
 
   public RegistryOptions options() {
@@ -142,6 +169,61 @@ public final class RegistryService {
    * session (NO_ROUTE); that session — the newest live one — announced the port (PORT_NOT_ALLOWED).
    */
   public Resolution resolve(String host, int port) {
+    return resolve(host, port, null);
+  }
+
+  /**
+   * As {@link #resolve(String, int)}; when the node has two live sessions and the newest is on
+   * {@code avoidGateway} (a frontend could not reach it), the other one serves.
+   */
+  public Resolution resolve(String host, int port, String avoidGateway) {
+    Object checked = check(host, port);
+    if (checked instanceof Refused refused) {
+      return refused;
+    }
+    Named named = (Named) checked;
+    return choose(named, port, sessions.live(named.nodeId(), System.currentTimeMillis()), avoidGateway);
+  }
+
+  /**
+   * As {@link #resolve(String, int, String)}, but a node that looks offline here is looked up in
+   * the shared session table first: clustered, another registry may have admitted it a moment ago.
+   */
+  public Future<Resolution> resolveFresh(String host, int port, String avoidGateway) {
+    Object checked = check(host, port);
+    if (checked instanceof Refused refused) {
+      return Future.succeededFuture(refused);
+    }
+    Named named = (Named) checked;
+    long now = System.currentTimeMillis();
+    List<Live> live = sessions.live(named.nodeId(), now);
+    if (!live.isEmpty()) {
+      return Future.succeededFuture(choose(named, port, live, avoidGateway));
+    }
+    return sessions.fetch(named.nodeId(), now).map(fetched -> choose(named, port, fetched, avoidGateway));
+  }
+
+  /** A name that passed every check but the session's: its public name and node id. */
+  private record Named(String fqdn, String nodeId) {
+  }
+
+  /** The live session that serves: the newest, or the next one when the newest is on {@code avoidGateway}. */
+  private static Resolution choose(Named named, int port, List<Live> live, String avoidGateway) {
+    if (live.isEmpty()) {
+      return new Refused(ResolveFailure.NO_ROUTE, "node is offline");
+    }
+    Live l = live.get(0);
+    if (avoidGateway != null && l.gatewayId().equals(avoidGateway) && live.size() > 1) {
+      l = live.get(1);
+    }
+    if (!l.ports().contains(port)) {
+      return new Refused(ResolveFailure.PORT_NOT_ALLOWED, "node does not funnel port " + port);
+    }
+    return new Found(new Route(named.fqdn(), port, l.nodeId(), l.gatewayId(), l.epoch()));
+  }
+
+  /** The checks that need no session: a {@link Refused}, or the {@link Named} node. */
+  private Object check(String host, int port) {
     Optional<Hostnames.FunnelName> name = Hostnames.normalise(host).flatMap(h -> Hostnames.parse(h, domain));
     if (name.isEmpty()) {
       return new Refused(ResolveFailure.NO_ROUTE, "not a name under " + domain);
@@ -161,15 +243,7 @@ public final class RegistryService {
     if (!tailnet.get().allows(port)) {
       return new Refused(ResolveFailure.PORT_NOT_ALLOWED, "tailnet " + tailnet.get().name() + " does not allow port " + port);
     }
-    Optional<Live> live = sessions.newestLive(node.get().id(), System.currentTimeMillis());
-    if (live.isEmpty()) {
-      return new Refused(ResolveFailure.NO_ROUTE, "node is offline");
-    }
-    if (!live.get().ports().contains(port)) {
-      return new Refused(ResolveFailure.PORT_NOT_ALLOWED, "node does not funnel port " + port);
-    }
-    Live l = live.get();
-    return new Found(new Route(name.get().fqdn(), port, l.nodeId(), l.gatewayId(), l.epoch()));
+    return new Named(name.get().fqdn(), node.get().id());
   }
 
   // ================================================================ node sessions
@@ -193,9 +267,9 @@ public final class RegistryService {
       String publicKey = ((NodeProof.Verified) proof).publicKey();
       synchronized (writeLock) {
         NodeIdentity node = identify(where, login, publicKey);
-        Live session = new Live(node.id(), node.fqdn(domain), login.gatewayId(), epochs.incrementAndGet(), ports,
+        Live session = new Live(node.id(), node.fqdn(domain), login.gatewayId(), nextEpoch(), ports,
             System.currentTimeMillis() + options.getLeaseMillis());
-        sessions.put(session);
+        awaitTable(sessions.put(session));
         routeChanged(session.fqdn());
         LOG.log(Level.INFO, "node {0} logged in via {1} (epoch {2}, ports {3})", session.fqdn(),
             session.gatewayId(), session.epoch(), ports);
@@ -233,6 +307,7 @@ public final class RegistryService {
     }
     NodeIdentity node = ((Enrolment.Enrolled) result).node();
     snapshot = snapshot.withNode(node);
+    publishControlChanged();
     LOG.log(Level.INFO, "node {0} enrolled as {1} with auth key {2}", node.shortName(), node.id(), node.keyId());
     return node;
   }
@@ -270,26 +345,27 @@ public final class RegistryService {
       return Future.failedFuture(LoginFailure.LEASE_UNKNOWN.exception("no such lease"));
     }
     return sessions.renew(renewal.nodeId(), renewal.gatewayId(), renewal.epoch(), now, expiresAt)
-        .map(l -> Future.succeededFuture(new LeaseRenewal.Ack(l.expiresAt())))
+        .compose(renewed -> renewed.map(l -> Future.succeededFuture(new LeaseRenewal.Ack(l.expiresAt())))
         .orElseGet(() -> {
           LOG.log(Level.DEBUG, "renewal of node {0} epoch {1} via {2}: no such live lease; rejecting",
               renewal.nodeId(), renewal.epoch(), renewal.gatewayId());
           return Future.failedFuture(LoginFailure.LEASE_UNKNOWN.exception("no live lease for node " + renewal.nodeId()
               + " epoch " + renewal.epoch() + " on " + renewal.gatewayId() + "; log in again"));
-        });
+        }));
   }
 
   /** Withdraws a session whose control channel ended; true when there was one with that epoch. */
-  public boolean sessionClosed(SessionClosed closed) {
+  public Future<Boolean> sessionClosed(SessionClosed closed) {
     if (closed.nodeId() == null || closed.gatewayId() == null) {
-      return false;
+      return Future.succeededFuture(false);
     }
-    Optional<Live> removed = sessions.remove(closed.nodeId(), closed.gatewayId(), closed.epoch());
-    removed.ifPresent(l -> {
-      LOG.log(Level.INFO, "node {0} session on {1} (epoch {2}) closed", l.fqdn(), l.gatewayId(), l.epoch());
-      routeChanged(l.fqdn());
+    return sessions.remove(closed.nodeId(), closed.gatewayId(), closed.epoch()).map(removed -> {
+      removed.ifPresent(l -> {
+        LOG.log(Level.INFO, "node {0} session on {1} (epoch {2}) closed", l.fqdn(), l.gatewayId(), l.epoch());
+        routeChanged(l.fqdn());
+      });
+      return removed.isPresent();
     });
-    return removed.isPresent();
   }
 
   /** Changes what a live session funnels; BAD_REQUEST for a bad port, LEASE_UNKNOWN for no such session. */
@@ -302,30 +378,68 @@ public final class RegistryService {
     }
     List<Integer> ports = PublicPorts.sorted(Set.copyOf(update.ports()));
     long now = System.currentTimeMillis();
-    Optional<Live> changed = update.nodeId() == null || update.gatewayId() == null ? Optional.empty()
+    Future<Optional<Live>> change = update.nodeId() == null || update.gatewayId() == null
+        ? Future.succeededFuture(Optional.empty())
         : sessions.updatePorts(update.nodeId(), update.gatewayId(), update.epoch(), ports, now,
             now + options.getLeaseMillis());
-    if (changed.isEmpty()) {
-      return refuse("ports update of " + update.nodeId(), LoginFailure.LEASE_UNKNOWN,
-          "no live lease for node " + update.nodeId() + " epoch " + update.epoch() + "; log in again");
-    }
-    Live l = changed.get();
-    routeChanged(l.fqdn());
-    LOG.log(Level.INFO, "node {0} now funnels ports {1}", l.fqdn(), ports);
-    String tailnet = snapshot.nodeById(l.nodeId()).map(NodeIdentity::tailnet).orElse("");
-    return Future.succeededFuture(new NodeSession(l.nodeId(), l.fqdn(), tailnet, l.epoch(), ports,
-        options.getLeaseMillis()));
+    return change.compose(changed -> {
+      if (changed.isEmpty()) {
+        return refuse("ports update of " + update.nodeId(), LoginFailure.LEASE_UNKNOWN,
+            "no live lease for node " + update.nodeId() + " epoch " + update.epoch() + "; log in again");
+      }
+      Live l = changed.get();
+      routeChanged(l.fqdn());
+      LOG.log(Level.INFO, "node {0} now funnels ports {1}", l.fqdn(), ports);
+      String tailnet = snapshot.nodeById(l.nodeId()).map(NodeIdentity::tailnet).orElse("");
+      return Future.succeededFuture(new NodeSession(l.nodeId(), l.fqdn(), tailnet, l.epoch(), ports,
+          options.getLeaseMillis()));
+    });
   }
 
-  /** Drops sessions whose lease lapsed, publishing a route change for each; returns how many. */
-  public int sweep() {
-    List<Live> expired = sessions.sweep(System.currentTimeMillis());
-    for (Live l : expired) {
-      LOG.log(Level.INFO, "node {0} lease on {1} (epoch {2}) lapsed; route withdrawn", l.fqdn(), l.gatewayId(),
-          l.epoch());
-      routeChanged(l.fqdn());
+  /** Drops sessions whose lease lapsed, publishing a route change for each; completes with how many. */
+  public Future<Integer> sweep() {
+    return sessions.sweep(System.currentTimeMillis()).map(expired -> {
+      for (Live l : expired) {
+        LOG.log(Level.INFO, "node {0} lease on {1} (epoch {2}) lapsed; route withdrawn", l.fqdn(), l.gatewayId(),
+            l.epoch());
+        routeChanged(l.fqdn());
+      }
+      return expired.size();
+    });
+  }
+
+  /**
+   * A cluster member left: withdraw at once every session held by its gateways (their leases would
+   * otherwise take up to a lease period to lapse). Called on a Hazelcast event thread.
+   */
+  private void memberLeft(String member, FunnelCluster cluster) {
+    vertx.executeBlocking(() -> ClusterSessionTable.gatewaysOf(cluster.hazelcast(), member), false)
+        .compose(gateways -> gateways.isEmpty() ? Future.succeededFuture(List.<Live>of())
+            : sessions.removeGateways(gateways).onSuccess(removed -> LOG.log(Level.WARNING,
+                "gateway(s) {0} left the cluster with member {1}; {2} sessions withdrawn", gateways, member,
+                removed.size())))
+        .onSuccess(removed -> removed.forEach(l -> routeChanged(l.fqdn())))
+        .onFailure(err -> LOG.log(Level.WARNING, "withdrawing the sessions of member " + member + " failed: " + err
+            + "; their leases will lapse"));
+  }
+
+  /**
+   * Another registry changed the shared store ({@link Addresses#CONTROL_CHANGED}, body: its id):
+   * reload the snapshot, then tell frontends to drop routes they cached from the old one.
+   */
+  public Future<Void> controlChanged(String fromRegistry) {
+    if (registryId.equals(fromRegistry)) {
+      return Future.succeededFuture();
     }
-    return expired.size();
+    return blocking(() -> {
+      synchronized (writeLock) {
+        snapshot = Snapshot.of(store.tailnets(), store.nodes());
+        LOG.log(Level.DEBUG, "snapshot reloaded after a change by registry {0}: {1} tailnets, {2} nodes",
+            fromRegistry, snapshot.tailnets().size(), snapshot.nodesById().size());
+      }
+      vertx.eventBus().publish(Addresses.ROUTES_CHANGED, RouteChanged.ALL);
+      return null;
+    });
   }
 
   // ================================================================ admin: tailnets
@@ -350,6 +464,7 @@ public final class RegistryService {
           throw AdminException.conflict("tailnet " + name + " already exists");
         }
         snapshot = snapshot.withTailnet(tailnet);
+        publishControlChanged();
         LOG.log(Level.INFO, "tailnet {0} added (funnel {1}, ports {2})", name, funnel ? "on" : "off", tailnet.ports());
         vertx.eventBus().publish(Addresses.ROUTES_CHANGED, RouteChanged.ALL);
         return tailnet;
@@ -364,6 +479,7 @@ public final class RegistryService {
         Tailnet changed = store.updateTailnet(name, funnel, ports)
             .orElseThrow(() -> AdminException.notFound("no tailnet " + name));
         snapshot = snapshot.withTailnet(changed);
+        publishControlChanged();
         LOG.log(Level.INFO, "tailnet {0} changed (funnel {1}, ports {2})", name, changed.funnel() ? "on" : "off",
             changed.ports());
         vertx.eventBus().publish(Addresses.ROUTES_CHANGED, RouteChanged.ALL);
@@ -379,6 +495,7 @@ public final class RegistryService {
         List<NodeIdentity> nodes = store.deleteTailnet(name)
             .orElseThrow(() -> AdminException.notFound("no tailnet " + name));
         snapshot = snapshot.withoutTailnet(name);
+        publishControlChanged();
         LOG.log(Level.INFO, "tailnet {0} removed with {1} nodes", name, nodes.size());
         nodes.forEach(n -> kick(n, "tailnet " + name + " was removed"));
         vertx.eventBus().publish(Addresses.ROUTES_CHANGED, RouteChanged.ALL);
@@ -465,6 +582,7 @@ public final class RegistryService {
         NodeIdentity node = store.deleteNode(name, tailnet)
             .orElseThrow(() -> AdminException.notFound("no node " + name + "." + tailnet));
         snapshot = snapshot.withoutNodes(List.of(node));
+        publishControlChanged();
         LOG.log(Level.INFO, "node {0} ({1}) removed", node.shortName(), node.id());
         kick(node, "node " + node.shortName() + " was removed");
         return node;
@@ -485,10 +603,38 @@ public final class RegistryService {
   /** Tells every gateway to close the node's sessions, drops them here and withdraws the route. */
   private void kick(NodeIdentity node, String reason) {
     vertx.eventBus().publish(Addresses.SESSION_KICK, new SessionKick(node.id(), reason));
-    List<Live> dropped = sessions.removeNode(node.id());
+    List<Live> dropped = awaitTable(sessions.removeNode(node.id()));
     routeChanged(node.fqdn(domain));
     if (!dropped.isEmpty()) {
       LOG.log(Level.INFO, "node {0}: {1}; {2} sessions kicked", node.shortName(), reason, dropped.size());
+    }
+  }
+
+  private void publishControlChanged() {
+    vertx.eventBus().publish(Addresses.CONTROL_CHANGED, registryId);
+  }
+
+  /** The next session epoch (see {@link #epochs}). */
+  private long nextEpoch() {
+    return epochs.updateAndGet(last -> Math.max(last + 1, System.currentTimeMillis() * 1000));
+  }
+
+  /**
+   * Waits for a session-table change from blocking code (a worker thread, holding the write lock),
+   * bounded by the cluster timeout; the change completes on the caller's event loop, never this thread.
+   */
+  private <T> T awaitTable(Future<T> change) {
+    try {
+      return change.toCompletionStage().toCompletableFuture()
+          .get(options.getClusterTimeoutMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw new IllegalStateException("the session table failed: " + e.getCause(), e.getCause());
+    } catch (java.util.concurrent.TimeoutException e) {
+      throw new IllegalStateException("the session table did not answer within " + options.getClusterTimeoutMillis()
+          + " ms", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
     }
   }
 

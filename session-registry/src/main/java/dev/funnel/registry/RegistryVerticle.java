@@ -9,6 +9,7 @@ import dev.funnel.common.bus.PortsUpdate;
 import dev.funnel.common.bus.ResolveFailure;
 import dev.funnel.common.bus.ResolveRequest;
 import dev.funnel.common.bus.SessionClosed;
+import dev.funnel.common.ops.Meters;
 import dev.funnel.common.options.RegistryOptions;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
@@ -39,6 +40,7 @@ public final class RegistryVerticle extends VerticleBase {
   private final RegistryService service;
   private final List<MessageConsumer<?>> consumers = new ArrayList<>();
   private long sweepTimer = -1;
+  private RegistryMetrics metrics;
 
   public RegistryVerticle(RegistryOptions options, RegistryService service) {
     this.options = options;
@@ -47,13 +49,18 @@ public final class RegistryVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
+    metrics = RegistryMetrics.create(Meters.registry(), service);
     var bus = vertx.eventBus();
     consumers.add(bus.consumer(Addresses.REGISTRY_RESOLVE, this::onResolve));
     consumers.add(bus.consumer(Addresses.REGISTRY_LOGIN, this::onLogin));
     consumers.add(bus.consumer(Addresses.REGISTRY_RENEW, this::onRenew));
     consumers.add(bus.consumer(Addresses.REGISTRY_SESSION_CLOSED, this::onSessionClosed));
     consumers.add(bus.consumer(Addresses.REGISTRY_PORTS, this::onPorts));
-    sweepTimer = vertx.setPeriodic(service.sweepPeriodMillis(), id -> service.sweep());
+    consumers.add(bus.<String>consumer(Addresses.CONTROL_CHANGED, message -> service.controlChanged(message.body())
+        .onFailure(err -> LOG.log(Level.ERROR, "reloading the snapshot after a change by registry "
+            + message.body() + " failed", err))));
+    sweepTimer = vertx.setPeriodic(service.sweepPeriodMillis(), id -> service.sweep()
+        .onFailure(err -> LOG.log(Level.WARNING, "lease sweep failed: " + err + "; retrying next period")));
     return Future.all(consumers.stream().map(MessageConsumer::completion).toList())
         .onSuccess(v -> LOG.log(Level.INFO, "registry ready for domain {0} (lease {1} ms)", service.domain(),
             options.getLeaseMillis()));
@@ -71,14 +78,24 @@ public final class RegistryVerticle extends VerticleBase {
       message.reply(ResolveFailure.NO_ROUTE.exception("malformed resolve request"));
       return;
     }
-    RegistryService.Resolution resolution = service.resolve(request.host(), request.port());
-    if (resolution instanceof RegistryService.Found found) {
-      message.reply(found.route());
-    } else {
-      RegistryService.Refused refused = (RegistryService.Refused) resolution;
-      LOG.log(Level.DEBUG, "resolve {0}:{1}: {2}; rejecting", request.host(), request.port(), refused.reason());
-      message.reply(refused.failure().exception(refused.reason()));
-    }
+    String avoid = message.headers().get(Addresses.HEADER_AVOID_GATEWAY);
+    service.resolveFresh(request.host(), request.port(), avoid).onComplete(ar -> {
+      if (ar.failed()) {
+        metrics.resolveFailed();
+        answer(message, ar);
+        return;
+      }
+      RegistryService.Resolution resolution = ar.result();
+      if (resolution instanceof RegistryService.Found found) {
+        metrics.resolved(null);
+        message.reply(found.route());
+      } else {
+        RegistryService.Refused refused = (RegistryService.Refused) resolution;
+        metrics.resolved(refused.failure());
+        LOG.log(Level.DEBUG, "resolve {0}:{1}: {2}; rejecting", request.host(), request.port(), refused.reason());
+        message.reply(refused.failure().exception(refused.reason()));
+      }
+    });
   }
 
   private void onLogin(Message<Object> message) {
@@ -87,7 +104,10 @@ public final class RegistryVerticle extends VerticleBase {
       message.reply(LoginFailure.BAD_REQUEST.exception("malformed login"));
       return;
     }
-    service.login(login).onComplete(ar -> answer(message, ar));
+    service.login(login).onComplete(ar -> {
+      metrics.loggedIn(ar);
+      answer(message, ar);
+    });
   }
 
   private void onRenew(Message<Object> message) {
@@ -101,10 +121,16 @@ public final class RegistryVerticle extends VerticleBase {
 
   private void onSessionClosed(Message<Object> message) {
     SessionClosed closed = body(message, SessionClosed.class, SessionClosed::fromJson);
-    if (closed != null) {
-      service.sessionClosed(closed);
+    if (closed == null) {
+      message.reply(null);
+      return;
     }
-    message.reply(null);
+    service.sessionClosed(closed).onComplete(ar -> {
+      if (ar.failed()) {
+        LOG.log(Level.WARNING, "withdrawing " + closed + " failed: " + ar.cause() + "; its lease will lapse");
+      }
+      message.reply(null);
+    });
   }
 
   private void onPorts(Message<Object> message) {

@@ -66,8 +66,9 @@ class AdminApiVerticleTest {
   void setUp(Vertx vertx) throws Exception {
     this.vertx = vertx;
     TestSupport.registerCodecs(vertx);
+    // Failed-token limiting has its own test (AdminAuthLimitTest); these tests fail tokens on purpose.
     RegistryOptions options = new RegistryOptions().setStateDir(state).setDomain(DOMAIN)
-        .setAdminListen(new HostPort("127.0.0.1", 0));
+        .setAdminListen(new HostPort("127.0.0.1", 0)).setAdminAuthFailureBurst(1000);
     service = await(RegistryService.open(vertx, options));
     await(vertx.deployVerticle(new RegistryVerticle(options, service)));
     api = new AdminApiVerticle(options, service);

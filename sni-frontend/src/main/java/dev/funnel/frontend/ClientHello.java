@@ -135,7 +135,10 @@ public final class ClientHello {
             + hex2(bytesSoFar.getUnsignedByte(offset + 1)) + "xx is not 0x03xx");
       }
       if (offset + RECORD_HEADER_BYTES > available) {
-        return new NeedMore(offset + RECORD_HEADER_BYTES);
+        // The content type and version bytes decide on their own, so until both are here the next
+        // byte may settle it (found by ClientHelloFuzzTest: a bad type right after a record that
+        // ended exactly at the buffer's end waited for the deadline instead of being refused).
+        return new NeedMore(available - offset < 2 ? available + 1 : offset + RECORD_HEADER_BYTES);
       }
       int fragmentLength = bytesSoFar.getUnsignedShort(offset + 3);
       if (fragmentLength == 0) {

@@ -47,7 +47,8 @@ final class FrontendConnection {
   private static final System.Logger ACCESS = System.getLogger("funnel.access");
 
   /** What the connections of one verticle share: an immutable view of the options, the cache, the meters. */
-  record Shared(Vertx vertx, FrontendOptions options, String domain, RouteCache routes, FrontendMetrics metrics) {
+  record Shared(Vertx vertx, FrontendOptions options, String domain, RouteCache routes, FrontendMetrics metrics,
+                RelayClient relay) {
   }
 
   private enum State {
@@ -74,7 +75,7 @@ final class FrontendConnection {
   private long helloTimer = -1;
   private long helloNanos;
   private String host;
-  /** The name the client asked for, for the access log: the routable host, or the raw name quoted. */
+  /** The name the client asked for, for the access log: the routable host, or the raw name (at most 255 chars). */
   private String sni;
   private Route route;
   private final long acceptedNanos = System.nanoTime();
@@ -147,7 +148,7 @@ final class FrontendConnection {
 
   private void onHello(String serverName) {
     Optional<String> name = ServerNames.routable(serverName, shared.domain());
-    sni = name.orElseGet(() -> ServerNames.forLog(serverName));
+    sni = name.orElseGet(() -> serverName.substring(0, Math.min(serverName.length(), 255)));
     if (name.isEmpty()) {
       refuse(TlsAlert.UNRECOGNIZED_NAME, Outcome.BAD_NAME,
           "server name " + ServerNames.forLog(serverName) + " is not NODE.TAILNET." + shared.domain());
@@ -169,6 +170,15 @@ final class FrontendConnection {
 
   /** The route for {@code host:publicPort}: cached, or asked of the registry (and then cached). */
   private Future<Route> resolve(boolean fresh) {
+    return resolve(fresh, null);
+  }
+
+  /** As {@link #resolve(boolean)}; {@code avoidGateway}: a gateway just found unreachable (the registry picks another live session if the node has one). */
+  private Future<Route> resolve(boolean fresh, String avoidGateway) {
+    DeliveryOptions delivery = new DeliveryOptions().setSendTimeout(options.getResolveTimeoutMillis());
+    if (avoidGateway != null) {
+      delivery.addHeader(Addresses.HEADER_AVOID_GATEWAY, avoidGateway);
+    }
     if (!fresh) {
       Optional<Route> cached = shared.routes().get(host, publicPort);
       if (cached.isPresent()) {
@@ -176,10 +186,18 @@ final class FrontendConnection {
         return Future.succeededFuture(route);
       }
     }
+    return askRegistry(delivery, true);
+  }
+
+  /**
+   * One resolve request. A registry that could not be reached at all (its process just died and
+   * the cluster has not noticed yet: no handler, or the connection to it failed) is worth one
+   * more try, which the event bus sends to another registry; a timeout is not retried.
+   */
+  private Future<Route> askRegistry(DeliveryOptions delivery, boolean mayRetry) {
     long started = System.nanoTime();
     return shared.vertx().eventBus()
-        .<Route>request(Addresses.REGISTRY_RESOLVE, new ResolveRequest(host, publicPort),
-            new DeliveryOptions().setSendTimeout(options.getResolveTimeoutMillis()))
+        .<Route>request(Addresses.REGISTRY_RESOLVE, new ResolveRequest(host, publicPort), delivery)
         .transform(answer -> {
           long nanos = System.nanoTime() - started;
           if (answer.succeeded()) {
@@ -187,6 +205,12 @@ final class FrontendConnection {
             route = answer.result().body();
             shared.routes().put(host, publicPort, route);
             return Future.succeededFuture(route);
+          }
+          if (mayRetry && answer.cause() instanceof ReplyException re
+              && (re.failureType() == ReplyFailure.NO_HANDLERS || re.failureType() == ReplyFailure.ERROR)) {
+            LOG.log(DEBUG, "{0} on :{1}: resolving {2} failed ({3}); asking again", client, publicPort, host,
+                re.getMessage());
+            return askRegistry(delivery, false);
           }
           Optional<ResolveFailure> failure = FailureCode.of(answer.cause()).flatMap(ResolveFailure::fromCode);
           shared.metrics().resolve(nanos, failure.map(f -> f.name().toLowerCase(Locale.ROOT)).orElse("error"));
@@ -210,14 +234,15 @@ final class FrontendConnection {
 
   /**
    * Asks the gateway holding the node's session for a stream. When the gateway no longer holds it
-   * (or is gone), the cached route was stale: drop it, resolve once more, and try once more.
+   * (or is gone, or cannot be reached), the cached route was stale: drop it, resolve once more
+   * (asking the registry for a session on another gateway if the node has one), and try once more.
    */
   private Future<LocalStreams.Handoff> open(Route target, boolean retried) {
     return openOnce(target).recover(err -> {
       if (!retried && err instanceof Refusal refusal && refusal.staleRoute) {
         shared.routes().remove(host, publicPort);
         LOG.log(INFO, "{0} on :{1}: {2}; resolving again", client, publicPort, refusal.getMessage());
-        return resolve(true).compose(fresh -> open(fresh, true));
+        return resolve(true, target.gatewayId()).compose(fresh -> open(fresh, true));
       }
       return Future.failedFuture(err);
     });
@@ -235,7 +260,10 @@ final class FrontendConnection {
             Throwable cause = answer.cause();
             Optional<OpenFailure> failure = FailureCode.of(cause).flatMap(OpenFailure::fromCode);
             boolean gatewayGone = cause instanceof ReplyException re && re.failureType() == ReplyFailure.NO_HANDLERS;
-            boolean stale = gatewayGone || failure.filter(f -> f == OpenFailure.NODE_GONE).isPresent();
+            // Not a coded answer from the gateway (no handler, no connection to its process, no
+            // answer in time): it may be gone; so is a gateway that no longer holds the session.
+            boolean unreachable = !(cause instanceof ReplyException re && re.failureType() == ReplyFailure.RECIPIENT_FAILURE);
+            boolean stale = unreachable || failure.filter(f -> f == OpenFailure.NODE_GONE).isPresent();
             String why = failure.map(Enum::name).orElse(gatewayGone ? "no such gateway" : "no answer");
             return Future.failedFuture(new Refusal(TlsAlert.INTERNAL_ERROR, Outcome.NODE_UNREACHABLE,
                 "gateway " + gateway + " did not open a stream to node " + target.nodeId() + " (" + why + ": "
@@ -243,9 +271,9 @@ final class FrontendConnection {
           }
           OpenReply reply = answer.result().body();
           if (!reply.isLocal()) {
-            return Future.failedFuture(new Refusal(TlsAlert.INTERNAL_ERROR, Outcome.NODE_UNREACHABLE,
-                "gateway " + gateway + " offered a relay at " + reply.relayHost() + ":" + reply.relayPort()
-                    + ", and relays across processes are not supported yet"));
+            // The gateway is another process: fetch the stream from its relay port with the ticket.
+            return shared.relay().fetch(reply).recover(err -> Future.failedFuture(new Refusal(TlsAlert.INTERNAL_ERROR,
+                Outcome.NODE_UNREACHABLE, "gateway " + gateway + ": " + err.getMessage(), true)));
           }
           return LocalStreams.take(reply.ticket())
               .map(Future::succeededFuture)
@@ -269,7 +297,6 @@ final class FrontendConnection {
     metrics.connection(publicPort, Outcome.ROUTED);
     metrics.tunnelOpened();
     Tunnel.prepare(node);     // the gateway did this at connect; again is harmless
-    long spliced = System.nanoTime();
     Route used = route;
     Tunnel.splice(socket, received, node, handoff.pending()).onComplete(done -> {
       Tunnel.Stats stats = done.succeeded() ? done.result() : new Tunnel.Stats(0, 0);
@@ -361,7 +388,10 @@ final class FrontendConnection {
     ACCESS.log(INFO, line.toString());
   }
 
-  /** A logfmt value: as is when it is one plain token, else double-quoted with {@code "} and {@code \} escaped. */
+  /**
+   * A logfmt value: as is when it is one plain printable-ASCII token, else double-quoted, with
+   * quotes and backslashes escaped and anything outside printable ASCII written as a hex escape.
+   */
   static String logfmt(String value) {
     boolean plain = !value.isEmpty();
     for (int i = 0; i < value.length() && plain; i++) {
@@ -376,7 +406,7 @@ final class FrontendConnection {
       char c = value.charAt(i);
       if (c == '"' || c == '\\') {
         out.append('\\').append(c);
-      } else if (c < ' ' || c == 0x7f) {
+      } else if (c < ' ' || c >= 0x7f) {
         out.append(String.format("\\x%02x", (int) c));
       } else {
         out.append(c);

@@ -6,6 +6,7 @@ import static java.lang.System.Logger.Level.INFO;
 import dev.funnel.common.bus.Addresses;
 import dev.funnel.common.bus.RouteChanged;
 import dev.funnel.common.net.HostPort;
+import dev.funnel.common.net.LocalFrontends;
 import dev.funnel.common.options.FrontendOptions;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -38,6 +39,7 @@ public class FrontendVerticle extends VerticleBase {
   private final FrontendOptions options;
   private final Map<Integer, Integer> actualPorts = new ConcurrentHashMap<>();
   private RouteCache routes;
+  private RelayClient relay;
   private FrontendMetrics metrics;
   private Admission admission;
 
@@ -62,7 +64,9 @@ public class FrontendVerticle extends VerticleBase {
     admission = new Admission(options, metrics);
     routes = new RouteCache(RouteCache.DEFAULT_MAX_ENTRIES, options.getRouteCacheMillis(),
         () -> System.nanoTime() / 1_000_000);
-    FrontendConnection.Shared shared = new FrontendConnection.Shared(vertx, options, domain, routes, metrics);
+    relay = new RelayClient(vertx, options.getFrontendId(), options.getRelayTimeoutMillis());
+    LocalFrontends.register(options.getFrontendId());
+    FrontendConnection.Shared shared = new FrontendConnection.Shared(vertx, options, domain, routes, metrics, relay);
 
     List<Future<?>> ready = new ArrayList<>();
     MessageConsumer<Object> changes = vertx.eventBus().consumer(Addresses.ROUTES_CHANGED, this::onRouteChanged);
@@ -89,6 +93,12 @@ public class FrontendVerticle extends VerticleBase {
       }));
     }
     return Future.all(ready);
+  }
+
+  @Override
+  public Future<?> stop() {
+    LocalFrontends.unregister(options.getFrontendId());
+    return relay == null ? Future.succeededFuture() : relay.close();
   }
 
   private void onRouteChanged(Message<Object> message) {

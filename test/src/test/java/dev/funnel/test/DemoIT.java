@@ -47,6 +47,7 @@ class DemoIT {
       OptionalInt exit = demo.terminate(Duration.ofSeconds(15));
       assertThat(exit).as("exited within 15 s of SIGTERM").isPresent();
       assertThat(exit.getAsInt()).as(demo.output()).isIn(0, 143);
+      System.out.println("funnel demo exited with " + exit.getAsInt() + " after SIGTERM");
       assertThat(demo.output()).doesNotContain("Exception");
     }
   }

@@ -67,12 +67,14 @@ final class FunnelProcess implements AutoCloseable {
       p.close();
       throw new IllegalStateException("funnel " + String.join(" ", args) + " did not finish");
     }
+    long exitedAt = System.nanoTime();
     p.process.getInputStream().close();
     Thread.sleep(50);
-    return new Result(p.process.exitValue(), p.stdout(), p.output());
+    return new Result(p.process.exitValue(), p.stdout(), p.output(), exitedAt);
   }
 
-  record Result(int exit, List<String> stdout, String all) {
+  /** {@code exitedAtNanos}: {@link System#nanoTime()} when the process was seen to have exited. */
+  record Result(int exit, List<String> stdout, String all, long exitedAtNanos) {
     String lastLine() {
       return stdout.isEmpty() ? "" : stdout.get(stdout.size() - 1);
     }

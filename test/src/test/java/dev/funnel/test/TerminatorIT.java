@@ -2,7 +2,6 @@ package dev.funnel.test;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.funnel.common.FunnelVertx;
 import dev.funnel.common.tls.DevCa;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Promise;
@@ -13,7 +12,8 @@ import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.http.WebSocketClientOptions;
 import io.vertx.core.http.WebSocketConnectOptions;
 import io.vertx.core.net.PemTrustOptions;
-import io.vertx.core.net.SocketAddress;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.dns.AddressResolverOptions;
 import java.io.ByteArrayInputStream;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
@@ -67,6 +67,7 @@ class TerminatorIT {
   private int public443;
   private int public8443;
   private int gatewayPort;
+  private X509Certificate ca;
 
   @BeforeAll
   void startServerNodeAndBackends() throws Exception {
@@ -74,7 +75,10 @@ class TerminatorIT {
     state = dir.resolve("state");
     nodeState = dir.resolve("node-state");
     logs = Path.of("target", "e2e-logs", "terminator");
-    vertx = FunnelVertx.local();
+    // The WebSocket client needs the node's name to resolve (Vert.x 5.0.10's WebSocketClient ignores
+    // WebSocketConnectOptions.setServer): a hosts entry for this Vertx only, pointing at loopback.
+    vertx = Vertx.vertx(new VertxOptions().setAddressResolverOptions(new AddressResolverOptions()
+        .setHostsValue(Buffer.buffer("127.0.0.1 " + NAME + "\n"))));
     backend = new RecordingHttpBackend(vertx);
     doomedBackend = new RecordingHttpBackend(vertx);
 
@@ -84,6 +88,7 @@ class TerminatorIT {
     public443 = Integer.parseInt(server.fromReadyLine("public 443 on 127\\.0\\.0\\.1:(\\d+)"));
     public8443 = Integer.parseInt(server.fromReadyLine("public 8443 on 127\\.0\\.0\\.1:(\\d+)"));
     gatewayPort = Integer.parseInt(server.fromReadyLine("gateway 127\\.0\\.0\\.1:(\\d+)"));
+    ca = DevCa.Pem.certificates(Files.readString(caPem())).get(0);
 
     admin("tailnet", "add", "demo", "--funnel", "on", "--ports", "443,8443");
     String authKey = admin("key", "add", "--tailnet", "demo").lastLine().trim();
@@ -163,11 +168,12 @@ class TerminatorIT {
     WebSocketClient client = vertx.createWebSocketClient(new WebSocketClientOptions()
         .setSsl(true).setVerifyHost(true).setTrustOptions(new PemTrustOptions().addCertPath(caPem().toString()))
         .setMaxFrameSize(1 << 20).setMaxMessageSize(1 << 20));
-    // Host (and so SNI, Host header and the name checked in the certificate) is the node's name;
-    // the TCP connection goes to the frontend's public port.
+    // Host (and so SNI and the name checked in the certificate) is the node's name, resolved to
+    // loopback; the port is the frontend's public 443. The Host header is what a browser sends for
+    // wss://NAME/ (the public port is 443).
     WebSocketConnectOptions connect = new WebSocketConnectOptions()
-        .setHost(NAME).setPort(443).setSsl(true).setURI(uri)
-        .setServer(SocketAddress.inetSocketAddress(public443, "127.0.0.1"))
+        .setHost(NAME).setPort(public443).setSsl(true).setURI(uri)
+        .putHeader("Host", NAME)
         .addHeader(RecordingHttpBackend.TEST_ID, "ws");
 
     List<Object> sent = messages(1000);
@@ -272,7 +278,6 @@ class TerminatorIT {
     assertThat(sClient.output()).contains("Verify return code: 0 (ok)").containsPattern("subject=\\s*CN\\s*=\\s*"
         + Pattern.quote(NAME));
     X509Certificate seen = firstCertificate(sClient.output());
-    X509Certificate ca = DevCa.Pem.certificates(Files.readString(caPem())).get(0);
 
     assertThat(seen.getSubjectAlternativeNames().stream().map(san -> String.valueOf(san.get(1))))
         .containsExactly(NAME);

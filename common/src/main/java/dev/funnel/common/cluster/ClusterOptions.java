@@ -19,6 +19,13 @@ public class ClusterOptions {
   public static final int DEFAULT_JOIN_TIMEOUT_SECONDS = 5;
   /** Two clusters formed apart (members started at once, a partition) are merged after this. */
   public static final int DEFAULT_MERGE_DELAY_SECONDS = 10;
+  /**
+   * Hazelcast partitions (every member must agree). Funnel's maps are small (one entry per node),
+   * so far fewer than Hazelcast's 271 make joins and migrations quicker.
+   */
+  public static final int DEFAULT_PARTITION_COUNT = 31;
+  /** A Hazelcast operation (a map read or write) fails after this instead of Hazelcast's 120 s. */
+  public static final long DEFAULT_OPERATION_TIMEOUT_MILLIS = 10_000;
 
   private String clusterName = DEFAULT_CLUSTER_NAME;
   private String host = "127.0.0.1";
@@ -30,6 +37,8 @@ public class ClusterOptions {
   private int heartbeatSeconds = DEFAULT_HEARTBEAT_SECONDS;
   private int joinTimeoutSeconds = DEFAULT_JOIN_TIMEOUT_SECONDS;
   private int mergeDelaySeconds = DEFAULT_MERGE_DELAY_SECONDS;
+  private int partitionCount = DEFAULT_PARTITION_COUNT;
+  private long operationTimeoutMillis = DEFAULT_OPERATION_TIMEOUT_MILLIS;
 
   public String getClusterName() { return clusterName; }
   public ClusterOptions setClusterName(String clusterName) { this.clusterName = clusterName; return this; }
@@ -52,4 +61,8 @@ public class ClusterOptions {
   public ClusterOptions setJoinTimeoutSeconds(int seconds) { this.joinTimeoutSeconds = seconds; return this; }
   public int getMergeDelaySeconds() { return mergeDelaySeconds; }
   public ClusterOptions setMergeDelaySeconds(int seconds) { this.mergeDelaySeconds = seconds; return this; }
+  public int getPartitionCount() { return partitionCount; }
+  public ClusterOptions setPartitionCount(int partitionCount) { this.partitionCount = partitionCount; return this; }
+  public long getOperationTimeoutMillis() { return operationTimeoutMillis; }
+  public ClusterOptions setOperationTimeoutMillis(long millis) { this.operationTimeoutMillis = millis; return this; }
 }

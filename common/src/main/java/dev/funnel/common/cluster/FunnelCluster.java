@@ -1,9 +1,11 @@
 package dev.funnel.common.cluster;
 
+import com.hazelcast.cluster.Member;
 import com.hazelcast.cluster.MembershipEvent;
 import com.hazelcast.cluster.MembershipListener;
 import com.hazelcast.config.Config;
 import com.hazelcast.config.JoinConfig;
+import com.hazelcast.config.MapConfig;
 import com.hazelcast.config.NetworkConfig;
 import com.hazelcast.core.HazelcastInstance;
 import dev.funnel.common.bus.Messages;
@@ -33,6 +35,8 @@ import java.util.stream.Collectors;
 public final class FunnelCluster {
 
   private static final System.Logger LOG = System.getLogger(FunnelCluster.class.getName());
+  /** The member attribute under which vertx-hazelcast 5.0 keeps a member's Vert.x node id. */
+  private static final String VERTX_NODE_ID_ATTRIBUTE = "__vertx.nodeId";
 
   private final Vertx vertx;
   private final HazelcastClusterManager manager;
@@ -81,8 +85,12 @@ public final class FunnelCluster {
     config.setProperty("hazelcast.max.no.heartbeat.seconds", Integer.toString(options.getMaxNoHeartbeatSeconds()));
     config.setProperty("hazelcast.merge.first.run.delay.seconds", Integer.toString(options.getMergeDelaySeconds()));
     config.setProperty("hazelcast.merge.next.run.delay.seconds", Integer.toString(options.getMergeDelaySeconds()));
+    config.setProperty("hazelcast.partition.count", Integer.toString(options.getPartitionCount()));
+    config.setProperty("hazelcast.health.monitoring.level", "OFF");
     config.setProperty("hazelcast.wait.seconds.before.join", "0");
     config.setProperty("hazelcast.max.wait.seconds.before.join", "0");
+    config.setProperty("hazelcast.operation.call.timeout.millis", Long.toString(options.getOperationTimeoutMillis()));
+    config.addMapConfig(new MapConfig("funnel.*").setBackupCount(ClusterMaps.BACKUP_COUNT).setAsyncBackupCount(0));
     NetworkConfig network = config.getNetworkConfig();
     network.setPort(options.getPort()).setPortAutoIncrement(false).setPortCount(1);
     network.getInterfaces().setEnabled(true).setInterfaces(List.of(host));
@@ -101,7 +109,7 @@ public final class FunnelCluster {
     return vertx;
   }
 
-  /** This member's id (the Vert.x node id, which is its Hazelcast member UUID). */
+  /** This member's id (the Vert.x node id). */
   public String nodeId() {
     return manager.getNodeId();
   }
@@ -115,6 +123,12 @@ public final class FunnelCluster {
     return manager.getHazelcastInstance();
   }
 
+  /** Records that {@code gatewayId} runs on this member ({@link ClusterMaps#GATEWAYS}). */
+  public Future<Void> registerGateway(String gatewayId) {
+    return Future.fromCompletionStage(hazelcast().<String, String>getMap(ClusterMaps.GATEWAYS)
+        .setAsync(gatewayId, nodeId()), vertx.getOrCreateContext());
+  }
+
   /**
    * Calls {@code listener} with a member's id when it leaves the cluster (shut down, killed, or cut
    * off), on a Hazelcast event thread: hand the work to Vert.x before blocking or touching state.
@@ -123,16 +137,22 @@ public final class FunnelCluster {
     leftListeners.add(listener);
   }
 
+  /** The Vert.x node id of a member: vertx-hazelcast keeps it as a member attribute, apart from the member's UUID. */
+  private static String vertxNodeId(Member member) {
+    String id = member.getAttribute(VERTX_NODE_ID_ATTRIBUTE);
+    return id != null ? id : member.getUuid().toString();
+  }
+
   private final class Listener implements MembershipListener {
     @Override
     public void memberAdded(MembershipEvent event) {
-      LOG.log(System.Logger.Level.INFO, "cluster member {0} joined ({1}); {2} members", event.getMember().getUuid(),
+      LOG.log(System.Logger.Level.INFO, "cluster member {0} joined ({1}); {2} members", vertxNodeId(event.getMember()),
           event.getMember().getAddress(), event.getMembers().size());
     }
 
     @Override
     public void memberRemoved(MembershipEvent event) {
-      String id = event.getMember().getUuid().toString();
+      String id = vertxNodeId(event.getMember());
       LOG.log(System.Logger.Level.WARNING, "cluster member {0} left ({1}); {2} members", id,
           event.getMember().getAddress(), event.getMembers().size());
       for (Consumer<String> listener : leftListeners) {

@@ -60,6 +60,14 @@ public record IngressOffer(HostPort source, HostPort target) {
     if (unfolded.indexOf('\r') >= 0 || unfolded.indexOf('\n') >= 0) {
       return new Reject(400, "malformed header line: bare CR or LF");
     }
+    // Our offers are ASCII (found by IngressFuzzTest: a non-ASCII byte in a name read as Latin-1
+    // here is not the name the gateway meant; such a head is not ours, so refuse it).
+    for (int i = 0; i < unfolded.length(); i++) {
+      char c = unfolded.charAt(i);
+      if ((c < 0x20 && c != '\t') || c > 0x7e) {
+        return new Reject(400, "byte 0x" + Integer.toHexString(c) + " in the head is not printable ASCII");
+      }
+    }
     String[] lines = head.split("\r\n", -1);
     String[] requestLine = lines[0].split(" ", -1);
     if (requestLine.length != 3 || !requestLine[2].startsWith("HTTP/1.")) {

@@ -1,0 +1,179 @@
+package dev.funnel.bench;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Turns the figures into {@code latest.json} (the shape checks read: {@code machine}, {@code paths},
+ * {@code https}, plus {@code ratios}, {@code targets}, {@code plan} and {@code details}) and a
+ * Markdown summary.
+ */
+final class Report {
+
+  static final List<String> PATHS = List.of("direct", "haproxy", "nginx", "funnel-1jvm", "funnel-cluster");
+  static final List<String> FIGURES = List.of("throughput_1stream_mib_s", "throughput_8stream_mib_s", "tunnels_per_s",
+      "setup_p50_ms", "setup_p99_ms", "setup_p999_ms", "rss_kib_per_idle_tunnel", "cpu_s_per_gib");
+
+  private Report() {
+  }
+
+  /** A path that could not be measured: every figure null, and why. */
+  static JsonObject notMeasured(String why) {
+    JsonObject o = new JsonObject();
+    FIGURES.forEach(o::putNull);
+    return o.put("note", why);
+  }
+
+  static JsonObject ratios(JsonObject paths) {
+    JsonObject ratios = new JsonObject();
+    for (String path : PATHS) {
+      JsonObject p = paths.getJsonObject(path);
+      JsonObject vsDirect = new JsonObject();
+      JsonObject vsHaproxy = new JsonObject();
+      for (String figure : FIGURES) {
+        vsDirect.put(figure, ratio(p, paths.getJsonObject("direct"), figure));
+        vsHaproxy.put(figure, ratio(p, paths.getJsonObject("haproxy"), figure));
+      }
+      ratios.put(path, new JsonObject().put("vs_direct", vsDirect).put("vs_haproxy", vsHaproxy));
+    }
+    return ratios;
+  }
+
+  private static Double ratio(JsonObject p, JsonObject base, String figure) {
+    if (p == null || base == null) {
+      return null;
+    }
+    double r = Stats.ratio(p.getDouble(figure), base.getDouble(figure));
+    return Double.isNaN(r) ? null : Stats.round(r, 3);
+  }
+
+  /** The targets, each with the measured value and whether it was met (null: not measured). */
+  static JsonArray targets(JsonObject paths, JsonObject https) {
+    JsonArray t = new JsonArray();
+    JsonObject one = paths.getJsonObject("funnel-1jvm");
+    JsonObject cluster = paths.getJsonObject("funnel-cluster");
+    JsonObject haproxy = paths.getJsonObject("haproxy");
+    JsonObject direct = paths.getJsonObject("direct");
+    for (String figure : List.of("throughput_1stream_mib_s", "throughput_8stream_mib_s")) {
+      t.add(target("funnel-1jvm " + figure + " >= 0.5 x haproxy", ratio(one, haproxy, figure), 0.5, true));
+    }
+    t.add(target("funnel-1jvm setup p99 - direct's <= 1 ms", added(one, direct), 1.0, false));
+    t.add(target("funnel-cluster setup p99 - direct's <= 2 ms", added(cluster, direct), 2.0, false));
+    t.add(target("funnel-1jvm tunnels_per_s >= 0.5 x haproxy", ratio(one, haproxy, "tunnels_per_s"), 0.5, true));
+    t.add(target("funnel-1jvm RSS per idle tunnel <= 30 KiB", value(one, "rss_kib_per_idle_tunnel"), 30.0, false));
+    t.add(target("funnel-cluster RSS per idle tunnel <= 30 KiB", value(cluster, "rss_kib_per_idle_tunnel"), 30.0,
+        false));
+    Double terminator = https.getDouble("funnel_terminator_rps");
+    Double nginx = https.getDouble("nginx_rps");
+    double r = Stats.ratio(terminator, nginx);
+    t.add(target("funnel terminator HTTPS rps >= 0.7 x nginx", Double.isNaN(r) ? null : Stats.round(r, 3), 0.7, true));
+    return t;
+  }
+
+  private static Double added(JsonObject p, JsonObject direct) {
+    Double v = value(p, "setup_p99_ms");
+    Double d = value(direct, "setup_p99_ms");
+    return v == null || d == null ? null : Stats.round(v - d, 3);
+  }
+
+  private static Double value(JsonObject p, String figure) {
+    return p == null ? null : p.getDouble(figure);
+  }
+
+  private static JsonObject target(String what, Double value, double bound, boolean atLeast) {
+    Boolean met = value == null ? null : (atLeast ? value >= bound : value <= bound);
+    return new JsonObject().put("target", what).put("value", value).put("met", met);
+  }
+
+  /** NaN and infinities become null: JSON has no NaN. */
+  static Object clean(Object value) {
+    if (value instanceof Double d && (d.isNaN() || d.isInfinite())) {
+      return null;
+    }
+    if (value instanceof JsonObject o) {
+      JsonObject c = new JsonObject();
+      o.forEach(e -> c.put(e.getKey(), clean(e.getValue())));
+      return c;
+    }
+    if (value instanceof JsonArray a) {
+      JsonArray c = new JsonArray();
+      a.forEach(v -> c.add(clean(v)));
+      return c;
+    }
+    return value;
+  }
+
+  static String markdown(JsonObject report, String command) {
+    JsonObject paths = report.getJsonObject("paths");
+    JsonObject ratios = report.getJsonObject("ratios");
+    JsonObject machine = report.getJsonObject("machine");
+    StringBuilder md = new StringBuilder();
+    md.append("Command: `").append(command).append("` — ").append(machine.getString("started_at"))
+        .append(", ").append(machine.getInteger("cores")).append(" cores (").append(machine.getString("cpu_model"))
+        .append("), ").append(machine.getString("jvm")).append(report.getJsonObject("plan").getBoolean("quick")
+            ? ", **quick run (smaller sizes)**" : "").append(".\n\n");
+    md.append("| path | 1 stream MiB/s | 8 streams MiB/s | new tunnels/s | setup p50 ms | p99 ms | p99.9 ms"
+        + " | KiB RSS per idle tunnel | CPU s per GiB |\n");
+    md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (String path : PATHS) {
+      JsonObject p = paths.getJsonObject(path);
+      md.append("| ").append(path);
+      if (p.getString("note") != null && p.getDouble("throughput_1stream_mib_s") == null) {
+        md.append(" | not measured: ").append(p.getString("note").replace("|", "/")).append(" ||||||||\n");
+        continue;
+      }
+      JsonObject vsHaproxy = ratios.getJsonObject(path).getJsonObject("vs_haproxy");
+      for (String figure : FIGURES) {
+        Double v = p.getDouble(figure);
+        md.append(" | ").append(v == null ? "–" : format(v));
+        Double r = vsHaproxy.getDouble(figure);
+        if (v != null && r != null && !path.equals("haproxy") && !path.equals("direct")) {
+          md.append(" (").append(format(r)).append("×)");
+        }
+      }
+      md.append(" |\n");
+    }
+    md.append("\n(×: ratio to haproxy in the same run. Setup = ClientHello sent → first byte back, seen by the"
+        + " client. CPU s per GiB = the path's processes plus the backend during the bulk runs; the"
+        + " load generator's own share is in `details`.)\n\n");
+    JsonObject https = report.getJsonObject("https");
+    md.append("| HTTPS (keep-alive, ").append(https.getInteger("connections", 0)).append(" connections) | requests/s |\n")
+        .append("|---|---:|\n")
+        .append("| nginx TLS → HTTP backend | ").append(orDash(https.getDouble("nginx_rps"))).append(" |\n")
+        .append("| funnel frontend → gateway → node terminator → HTTP backend | ")
+        .append(orDash(https.getDouble("funnel_terminator_rps"))).append(" |\n\n");
+    md.append("| target | value | met |\n|---|---:|---|\n");
+    for (Object o : report.getJsonArray("targets")) {
+      JsonObject t = (JsonObject) o;
+      Boolean met = t.getBoolean("met");
+      md.append("| ").append(t.getString("target")).append(" | ").append(orDash(t.getDouble("value")))
+          .append(" | ").append(met == null ? "not measured" : met ? "yes" : "**no**").append(" |\n");
+    }
+    return md.toString();
+  }
+
+  private static String orDash(Double v) {
+    return v == null ? "–" : format(v);
+  }
+
+  static String format(double v) {
+    double a = Math.abs(v);
+    if (a >= 100) {
+      return String.format(Locale.ROOT, "%.0f", v);
+    }
+    if (a >= 10) {
+      return String.format(Locale.ROOT, "%.1f", v);
+    }
+    if (a >= 1) {
+      return String.format(Locale.ROOT, "%.2f", v);
+    }
+    return String.format(Locale.ROOT, "%.3f", v);
+  }
+
+  static JsonObject machine(Map<String, Object> facts) {
+    return new JsonObject(new java.util.LinkedHashMap<>(facts));
+  }
+}

@@ -1,0 +1,327 @@
+package dev.funnel.bench;
+
+import io.netty.channel.Channel;
+import io.netty.handler.ssl.SslContext;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The measurements every path gets, in one order: sanity check and warm-up, bulk throughput (one
+ * stream, eight streams), new-tunnel rate, setup latency, idle tunnels. Each figure goes into the
+ * path's entry of {@code paths}; how it was obtained (repetitions, failures, CPU by process, memory
+ * before and after) into {@code details}.
+ */
+final class Suite {
+
+  static final double GIB = 1024.0 * 1024 * 1024;
+  static final long MIB = 1024 * 1024;
+
+  /** How much of everything: the default run, or {@code --quick}. */
+  record Plan(boolean quick, long warmBytes, long bulk1Bytes, long bulk8BytesEach, int warmTunnels, int tunnels,
+              int tunnelConcurrency, int latencySamples, int idleTunnels, int idleConcurrency, int reps,
+              double httpSeconds, double httpWarmSeconds, int httpConnections) {
+
+    static Plan of(boolean quick, int idleCap) {
+      return quick
+          ? new Plan(true, 32 * MIB, 128 * MIB, 16 * MIB, 100, 400, 16, 300, Math.min(1000, idleCap), 32, 1,
+              3, 1, 32)
+          : new Plan(false, 128 * MIB, 1024 * MIB, 128 * MIB, 300, 3000, 16, 2000, Math.min(10_000, idleCap), 32, 2,
+              10, 3, 32);
+    }
+
+    JsonObject toJson() {
+      return new JsonObject()
+          .put("quick", quick)
+          .put("bulk_1stream_bytes", bulk1Bytes)
+          .put("bulk_8stream_bytes_total", 8 * bulk8BytesEach)
+          .put("warmup_bytes", warmBytes)
+          .put("warmup_tunnels", warmTunnels)
+          .put("tunnels", tunnels)
+          .put("tunnel_concurrency", tunnelConcurrency)
+          .put("latency_samples", latencySamples)
+          .put("idle_tunnels", idleTunnels)
+          .put("repetitions_of_bulk_and_tunnel_rate", reps)
+          .put("https_seconds", httpSeconds)
+          .put("https_connections", httpConnections)
+          .put("small_response_bytes", SMALL);
+    }
+  }
+
+  static final int SMALL = 128;
+
+  private final LoadClient client;
+  private final Plan plan;
+  private final long backendPid;
+
+  Suite(LoadClient client, Plan plan, long backendPid) {
+    this.client = client;
+    this.plan = plan;
+    this.backendPid = backendPid;
+  }
+
+  /** Everything for one path: {@code [figures, details]}. */
+  JsonObject[] measure(Ingress path, SslContext tls) throws Exception {
+    LoadClient.Target target = new LoadClient.Target(path.port(), path.serverName(), tls);
+    JsonObject figures = new JsonObject();
+    JsonObject details = new JsonObject().put("load_average_before", Proc.loadAverage());
+    if (path.note() != null) {
+      details.put("configuration", path.note());
+    }
+    details.put("processes", new JsonObject(new LinkedHashMap<>(path.processes())));
+
+    log(path, "sanity check and warm-up");
+    check(client.many(1, 1, 30_000, () -> client.exchange(target, SMALL, false, 30_000)), "first exchange");
+    bulk(target, 1, plan.warmBytes());
+    check(client.many(plan.warmTunnels(), plan.tunnelConcurrency(), 120_000,
+        () -> client.exchange(target, SMALL, false, 30_000)), "warm-up tunnels");
+
+    // Bulk throughput; CPU of every process over all bulk runs.
+    CpuMeter bulkCpu = CpuMeter.start(path, backendPid);
+    List<Double> one = new ArrayList<>();
+    List<Double> eight = new ArrayList<>();
+    long moved = 0;
+    for (int rep = 0; rep < plan.reps(); rep++) {
+      log(path, "bulk, 1 stream of " + plan.bulk1Bytes() / MIB + " MiB");
+      Bulk b1 = bulk(target, 1, plan.bulk1Bytes());
+      one.add(b1.mibPerSecond);
+      moved += b1.bytes;
+      log(path, "bulk, 8 streams of " + plan.bulk8BytesEach() / MIB + " MiB");
+      Bulk b8 = bulk(target, 8, plan.bulk8BytesEach());
+      eight.add(b8.mibPerSecond);
+      moved += b8.bytes;
+    }
+    Map<String, Double> cpu = bulkCpu.stop();
+    double gib = moved / GIB;
+    figures.put("throughput_1stream_mib_s", best(one));
+    figures.put("throughput_8stream_mib_s", best(eight));
+    double pathAndBackend = cpu.get("path") + cpu.get("backend");
+    figures.put("cpu_s_per_gib", Stats.round(pathAndBackend / gib, 3));
+    details.put("throughput_1stream_runs_mib_s", rounded(one))
+        .put("throughput_8stream_runs_mib_s", rounded(eight))
+        .put("bulk_gib_moved", Stats.round(gib, 4))
+        .put("cpu_s_per_gib_path_only", Stats.round(cpu.get("path") / gib, 3))
+        .put("cpu_s_per_gib_backend", Stats.round(cpu.get("backend") / gib, 3))
+        .put("cpu_s_per_gib_client", Stats.round(cpu.get("client") / gib, 3))
+        .put("cpu_s_per_gib_by_process", perGib(bulkCpu.byProcess(), gib))
+        .put("bulk_client_cpu_cores", Stats.round(cpu.get("client") / cpu.get("wall"), 3))
+        .put("bulk_path_cpu_cores", Stats.round(cpu.get("path") / cpu.get("wall"), 3))
+        .put("bulk_backend_cpu_cores", Stats.round(cpu.get("backend") / cpu.get("wall"), 3));
+
+    // New-tunnel rate.
+    List<Double> rates = new ArrayList<>();
+    int failed = 0;
+    String failure = null;
+    CpuMeter tunnelCpu = CpuMeter.start(path, backendPid);
+    for (int rep = 0; rep < plan.reps(); rep++) {
+      log(path, plan.tunnels() + " new tunnels, " + plan.tunnelConcurrency() + " at a time");
+      LoadClient.Batch batch = client.many(plan.tunnels(), plan.tunnelConcurrency(), 300_000,
+          () -> client.exchange(target, SMALL, false, 30_000));
+      rates.add(Stats.perSecond(batch.done().size(), batch.elapsedNanos()));
+      failed += batch.failed();
+      failure = failure == null ? batch.firstFailure() : failure;
+    }
+    Map<String, Double> tcpu = tunnelCpu.stop();
+    figures.put("tunnels_per_s", best(rates));
+    details.put("tunnels_per_s_runs", rounded(rates))
+        .put("tunnel_failures", failed)
+        .put("tunnel_client_cpu_cores", Stats.round(tcpu.get("client") / tcpu.get("wall"), 3))
+        .put("tunnel_path_cpu_cores", Stats.round(tcpu.get("path") / tcpu.get("wall"), 3))
+        .put("tunnel_backend_cpu_cores", Stats.round(tcpu.get("backend") / tcpu.get("wall"), 3))
+        .put("tunnel_cpu_ms_per_tunnel_path_only", Stats.round(tcpu.get("path") * 1000 / (plan.tunnels() * plan.reps()), 3))
+        .put("tunnel_cpu_ms_per_tunnel_by_process", perTunnel(tunnelCpu.byProcess(), plan.tunnels() * plan.reps()));
+    if (failure != null) {
+      details.put("tunnel_first_failure", failure);
+    }
+
+    // Setup latency, one connection at a time.
+    log(path, plan.latencySamples() + " connections one at a time (latency)");
+    LoadClient.Batch lat = client.many(plan.latencySamples(), 1, 600_000,
+        () -> client.exchange(target, SMALL, false, 30_000));
+    long[] setup = lat.done().stream().mapToLong(LoadClient.Conn::setupNanos).toArray();
+    long[] whole = lat.done().stream().mapToLong(c -> c.lastByte - c.start).toArray();
+    long[] connect = lat.done().stream().mapToLong(c -> c.helloSent - c.start).toArray();
+    figures.put("setup_p50_ms", ms(Stats.percentileMillis(setup, 50)));
+    figures.put("setup_p99_ms", ms(Stats.percentileMillis(setup, 99)));
+    figures.put("setup_p999_ms", ms(Stats.percentileMillis(setup, 99.9)));
+    details.put("latency_samples", setup.length)
+        .put("latency_failures", lat.failed())
+        .put("tcp_connect_p50_ms", ms(Stats.percentileMillis(connect, 50)))
+        .put("connect_to_response_p50_ms", ms(Stats.percentileMillis(whole, 50)))
+        .put("connect_to_response_p99_ms", ms(Stats.percentileMillis(whole, 99)))
+        .put("setup_max_ms", ms(Stats.percentileMillis(setup, 100)));
+
+    // Idle tunnels.
+    idle(path, target, figures, details);
+    details.put("load_average_after", Proc.loadAverage());
+    return new JsonObject[] {figures, details};
+  }
+
+  private void idle(Ingress path, LoadClient.Target target, JsonObject figures, JsonObject details) throws Exception {
+    if (path.processes().isEmpty()) {
+      figures.putNull("rss_kib_per_idle_tunnel");
+      return;
+    }
+    collect(path);
+    Map<String, Long> before = path.rssKib();
+    log(path, "opening " + plan.idleTunnels() + " idle tunnels");
+    LoadClient.Batch opened = client.many(plan.idleTunnels(), plan.idleConcurrency(), 600_000,
+        () -> client.exchange(target, 1, true, 60_000));
+    Thread.sleep(2000);
+    collect(path);
+    Map<String, Long> after = path.rssKib();
+    int open = 0;
+    for (LoadClient.Conn c : opened.done()) {
+      if (c.channel.isActive()) {
+        open++;
+      }
+    }
+    long delta = 0;
+    JsonObject perProcess = new JsonObject();
+    for (String label : before.keySet()) {
+      long d = after.getOrDefault(label, 0L) - before.get(label);
+      delta += d;
+      perProcess.put(label, new JsonObject().put("rss_before_kib", before.get(label))
+          .put("rss_after_kib", after.getOrDefault(label, 0L))
+          .put("kib_per_tunnel", open == 0 ? null : Stats.round((double) d / open, 3)));
+    }
+    figures.put("rss_kib_per_idle_tunnel", open == 0 ? null : Stats.round((double) delta / open, 3));
+    details.put("idle_tunnels_asked", plan.idleTunnels())
+        .put("idle_tunnels_open", open)
+        .put("idle_failures", opened.failed())
+        .put("idle_memory_by_process", perProcess)
+        .put("idle_memory_method", path.isJvm()
+            ? "VmRSS after `jcmd PID GC.run`, before and 2 s after opening; (after - before) / open tunnels"
+            : "VmRSS (with worker processes), before and 2 s after opening; (after - before) / open tunnels");
+    if (opened.firstFailure() != null) {
+      details.put("idle_first_failure", opened.firstFailure());
+    }
+    log(path, open + " idle tunnels open; closing them");
+    for (LoadClient.Conn c : opened.done()) {
+      c.channel.close();
+    }
+    for (LoadClient.Conn c : opened.done()) {
+      c.channel.closeFuture().await(10, TimeUnit.SECONDS);
+    }
+    Thread.sleep(1000);
+  }
+
+  /** Full GC in each JVM of the path, so memory figures are not garbage still waiting to be collected. */
+  private static void collect(Ingress path) throws InterruptedException {
+    if (path.isJvm()) {
+      for (long pid : path.processes().values()) {
+        try {
+          Child.run(List.of("jcmd", String.valueOf(pid), "GC.run"), Map.of(), 60_000);
+        } catch (IOException e) {
+          System.err.println("bench: jcmd GC.run " + pid + " failed: " + e.getMessage());
+        }
+      }
+    }
+    Thread.sleep(1000);
+  }
+
+  record Bulk(double mibPerSecond, long bytes) {
+  }
+
+  private Bulk bulk(LoadClient.Target target, int streams, long bytesEach) throws Exception {
+    long timeout = 60_000 + streams * bytesEach / (2 * MIB) * 1000;
+    LoadClient.Batch batch = check(client.many(streams, streams, timeout,
+        () -> client.exchange(target, bytesEach, false, timeout)), "bulk");
+    long first = Long.MAX_VALUE;
+    long last = 0;
+    long bytes = 0;
+    for (LoadClient.Conn c : batch.done()) {
+      first = Math.min(first, c.requested);
+      last = Math.max(last, c.lastByte);
+      bytes += c.received;
+    }
+    return new Bulk(Stats.round(Stats.mibPerSecond(bytes, last - first), 4), bytes);
+  }
+
+  private static LoadClient.Batch check(LoadClient.Batch batch, String what) {
+    if (batch.failed() > 0) {
+      throw new IllegalStateException(what + ": " + batch.failed() + " failed, e.g. " + batch.firstFailure());
+    }
+    return batch;
+  }
+
+  private static double best(List<Double> runs) {
+    return Stats.round(runs.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN), 4);
+  }
+
+  private static JsonArray rounded(List<Double> runs) {
+    JsonArray a = new JsonArray();
+    runs.forEach(r -> a.add(Stats.round(r, 4)));
+    return a;
+  }
+
+  private static double ms(double value) {
+    return Stats.round(value, 4);
+  }
+
+  private static JsonObject perGib(Map<String, Double> cpu, double gib) {
+    JsonObject o = new JsonObject();
+    cpu.forEach((label, s) -> o.put(label, Stats.round(s / gib, 3)));
+    return o;
+  }
+
+  private static JsonObject perTunnel(Map<String, Double> cpu, int tunnels) {
+    JsonObject o = new JsonObject();
+    cpu.forEach((label, s) -> o.put(label, Stats.round(s * 1000 / tunnels, 3)));
+    return o;
+  }
+
+  static void log(Ingress path, String what) {
+    System.err.printf("bench: %-15s %s%n", path.name(), what);
+  }
+
+  /** CPU seconds of the path's processes, the backend and this client between start and stop. */
+  static final class CpuMeter {
+    private final Ingress path;
+    private final long backendPid;
+    private final Map<String, Double> startByProcess = new LinkedHashMap<>();
+    private final Map<String, Double> byProcess = new LinkedHashMap<>();
+    private double startBackend;
+    private double startClient;
+    private long startWall;
+
+    private CpuMeter(Ingress path, long backendPid) {
+      this.path = path;
+      this.backendPid = backendPid;
+    }
+
+    static CpuMeter start(Ingress path, long backendPid) {
+      CpuMeter m = new CpuMeter(path, backendPid);
+      path.processes().forEach((label, pid) -> m.startByProcess.put(label, Proc.cpuSeconds(Proc.withDescendants(pid))));
+      m.startBackend = Proc.cpuSeconds(backendPid);
+      m.startClient = Proc.cpuSeconds(ProcessHandle.current().pid());
+      m.startWall = System.nanoTime();
+      return m;
+    }
+
+    Map<String, Double> stop() {
+      double wall = (System.nanoTime() - startWall) / 1e9;
+      double pathCpu = 0;
+      for (Map.Entry<String, Long> e : path.processes().entrySet()) {
+        double used = Proc.cpuSeconds(Proc.withDescendants(e.getValue())) - startByProcess.get(e.getKey());
+        byProcess.put(e.getKey(), used);
+        pathCpu += used;
+      }
+      Map<String, Double> result = new LinkedHashMap<>();
+      result.put("path", pathCpu);
+      result.put("backend", Proc.cpuSeconds(backendPid) - startBackend);
+      result.put("client", Proc.cpuSeconds(ProcessHandle.current().pid()) - startClient);
+      result.put("wall", wall);
+      return result;
+    }
+
+    Map<String, Double> byProcess() {
+      return byProcess;
+    }
+  }
+}

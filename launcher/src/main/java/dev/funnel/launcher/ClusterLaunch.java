@@ -1,0 +1,60 @@
+package dev.funnel.launcher;
+
+import dev.funnel.common.FunnelVertx;
+import dev.funnel.common.cluster.ClusterOptions;
+import dev.funnel.common.cluster.FunnelCluster;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import picocli.CommandLine.Model.CommandSpec;
+
+/**
+ * How a clustered service process runs: read its settings, check them before anything starts,
+ * join the cluster, start the service, print one line containing {@code ready}, then wait for
+ * SIGTERM (which leaves the cluster cleanly). Any failure before ready prints one line
+ * ({@code funnel registry: cannot start: …}) and exits 1.
+ */
+final class ClusterLaunch {
+
+  /** Joining gives up after this (Hazelcast's own join bound is shorter; this catches a stuck start). */
+  static final long JOIN_TIMEOUT_SECONDS = 120;
+
+  /** A service that has been checked and can start on a joined cluster. */
+  interface Service {
+    /** Deploys everything (blocking, from main); returns what the ready line says after "ready: ". */
+    String start(FunnelCluster cluster);
+  }
+
+  private ClusterLaunch() {
+  }
+
+  static int run(CommandSpec spec, String command, Function<ServiceConfig, Service> prepare) {
+    ClusterOptions clusterOptions;
+    Service service;
+    try {
+      ServiceConfig config = ServiceConfig.load(spec);
+      clusterOptions = ClusterFlags.options(config, command);
+      service = prepare.apply(config);
+    } catch (RuntimeException e) {
+      System.err.println("funnel " + command + ": cannot start: " + Processes.describe(e));
+      return 1;
+    }
+    long started = System.nanoTime();
+    FunnelCluster cluster;
+    try {
+      cluster = FunnelVertx.clustered(clusterOptions).await(JOIN_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      System.err.println("funnel " + command + ": cannot join the cluster at " + clusterOptions.getHost() + ":"
+          + clusterOptions.getPort() + ": " + Processes.describe(e));
+      return 1;
+    }
+    long joinedMillis = (System.nanoTime() - started) / 1_000_000;
+    Processes.closeOnShutdown(cluster.vertx());
+    String what = Processes.startOrExit(cluster.vertx(), command, () -> service.start(cluster));
+    System.out.println("funnel " + command + " ready: " + what + ", cluster " + clusterOptions.getHost() + ":"
+        + clusterOptions.getPort() + " as " + cluster.nodeId() + " (" + cluster.members().size()
+        + " members, joined in " + joinedMillis + " ms)");
+    System.out.flush();
+    Processes.awaitShutdown();
+    return 0;
+  }
+}

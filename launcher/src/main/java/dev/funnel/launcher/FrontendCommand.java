@@ -1,0 +1,89 @@
+package dev.funnel.launcher;
+
+import dev.funnel.common.cluster.FunnelCluster;
+import dev.funnel.common.net.HostPort;
+import dev.funnel.common.ops.OpsVerticle;
+import dev.funnel.common.options.FrontendOptions;
+import dev.funnel.frontend.FrontendVerticle;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicBoolean;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code funnel frontend --cluster …}: an SNI frontend as one cluster member. */
+@Command(name = "frontend", mixinStandardHelpOptions = true,
+    description = {"Runs an SNI frontend as a member of a Funnel cluster: public listeners read each ClientHello's",
+        "name (never terminating TLS), ask the registries for the route and the gateway for the stream."},
+    footer = {"", "Example:",
+        "  funnel frontend --cluster --cluster-host 10.0.0.12 --cluster-port 5701 \\",
+        "      --cluster-members 10.0.0.11:5701,10.0.0.12:5701,10.0.0.13:5701 --state /var/lib/funnel \\",
+        "      --domain funnel.example.com --public 443=0.0.0.0:443"})
+final class FrontendCommand implements Callable<Integer> {
+
+
+  @Spec
+  CommandSpec spec;
+
+  @Mixin
+  ClusterFlags cluster;
+
+  @Option(names = "--domain", paramLabel = "DOMAIN", description = "Base domain: nodes are NAME.TAILNET.DOMAIN (default: funnel.localhost).")
+  String domain;
+
+  @Option(names = "--public", paramLabel = "PORT=HOST:PORT",
+      description = "Bind a public port (443, 8443, 10000) to a local address; repeatable (default: 443=127.0.0.1:8443).")
+  List<String> publicListeners;
+
+  @Option(names = "--frontend-id", paramLabel = "ID",
+      description = "This frontend's id (relay tickets are bound to it); unique per process (default: fe- and 8 random hex digits).")
+  String frontendId;
+
+  @Option(names = "--no-access-log", description = "Do not log one line per connection (logger funnel.access).")
+  boolean noAccessLog;
+
+  @Option(names = "--clienthello-timeout-ms", paramLabel = "MILLIS",
+      description = "A client must send its whole ClientHello within this (default: " + FrontendOptions.DEFAULT_HELLO_TIMEOUT_MILLIS + ").")
+  String clientHelloTimeoutMillis;
+
+  @Override
+  public Integer call() {
+    return ClusterLaunch.run(spec, "frontend", FrontendCommand::prepare);
+  }
+
+  private static ClusterLaunch.Service prepare(ServiceConfig config) {
+    Map<Integer, HostPort> listeners = Flags.publicListeners(config.list("public", List.of("443=127.0.0.1:8443")));
+    FrontendOptions options = new FrontendOptions()
+        .setFrontendId(config.string("frontend-id", ClusterFlags.randomId("fe-")))
+        .setDomain(config.string("domain", FrontendOptions.DEFAULT_DOMAIN).toLowerCase())
+        .setPublicListeners(listeners)
+        .setAccessLog(!config.bool("no-access-log"))
+        .setHelloTimeoutMillis(config.number("clienthello-timeout-ms", FrontendOptions.DEFAULT_HELLO_TIMEOUT_MILLIS));
+    HostPort metricsListen = config.hostPort("metrics-listen", null);
+    return cluster -> start(cluster, options, metricsListen);
+  }
+
+  private static String start(FunnelCluster cluster, FrontendOptions options, HostPort metricsListen) {
+    var vertx = cluster.vertx();
+    AtomicBoolean listening = new AtomicBoolean();
+    OpsVerticle ops = null;
+    if (metricsListen != null) {
+      ops = new OpsVerticle(metricsListen).ready("listeners", listening::get);
+      vertx.deployVerticle(ops).await();
+    }
+    FrontendVerticle frontend = new FrontendVerticle(options);
+    vertx.deployVerticle(frontend).await();
+    listening.set(true);
+    StringBuilder line = new StringBuilder("id ").append(options.getFrontendId()).append(", domain ").append(options.getDomain());
+    frontend.actualPorts().forEach((pub, local) -> line.append(", public ").append(pub).append(" on ")
+        .append(options.getPublicListeners().get(pub).host()).append(':').append(local));
+    if (ops != null) {
+      line.append(", metrics http://").append(metricsListen.host()).append(':').append(ops.actualPort()).append("/metrics");
+    }
+    return line.toString();
+  }
+}
