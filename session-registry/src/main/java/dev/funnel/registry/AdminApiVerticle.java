@@ -280,7 +280,11 @@ public final class AdminApiVerticle extends VerticleBase {
 
   /** The body as a JSON object with no field outside {@code allowed}; 400 otherwise. */
   static JsonObject object(RoutingContext ctx, Set<String> allowed) {
-    Buffer body = ctx.body() == null ? null : ctx.body().buffer();
+    return object(ctx.body() == null ? null : ctx.body().buffer(), allowed);
+  }
+
+  /** {@code body} as a JSON object with no field outside {@code allowed}; {@link AdminException} (400) otherwise. */
+  static JsonObject object(Buffer body, Set<String> allowed) {
     if (body == null || body.length() == 0) {
       throw AdminException.badRequest("a JSON object body is required");
     }

@@ -58,12 +58,33 @@ final class FrontendMetrics {
     return registry;
   }
 
+  /** The {@code result} values of {@code funnel.frontend.resolve}. */
+  static final java.util.List<String> RESOLVE_RESULTS = java.util.List.of("found", "no_route", "funnel_off",
+      "port_not_allowed", "error");
+
+  /**
+   * Registers every outcome of every public port and every resolve result at zero. A series that
+   * first appears already counted gives Prometheus' {@code rate()} nothing, so without this the
+   * first refusal of each kind would never show on a dashboard or fire an alert.
+   */
+  void registerUpFront(java.util.Collection<Integer> ports) {
+    for (int port : ports) {
+      for (Outcome outcome : Outcome.values()) {
+        connectionCounter(port, outcome);
+      }
+    }
+    RESOLVE_RESULTS.forEach(this::resolveTimer);
+  }
+
   void connection(int port, Outcome outcome) {
-    Counter.builder("funnel.frontend.connections")
+    connectionCounter(port, outcome).increment();
+  }
+
+  private Counter connectionCounter(int port, Outcome outcome) {
+    return Counter.builder("funnel.frontend.connections")
         .description("Connections accepted on a public port, by how they ended at the frontend")
         .tags("port", Integer.toString(port), "outcome", outcome.tag())
-        .register(registry)
-        .increment();
+        .register(registry);
   }
 
   void helloBytes(int length) {
@@ -72,14 +93,17 @@ final class FrontendMetrics {
 
   /** One registry lookup: {@code result} is "found", a ResolveFailure name in lower case, or "error". */
   void resolve(long nanos, String result) {
-    Timer.builder("funnel.frontend.resolve")
+    resolveTimer(result).record(Duration.ofNanos(nanos));
+  }
+
+  private Timer resolveTimer(String result) {
+    return Timer.builder("funnel.frontend.resolve")
         .description("Route lookups on the event bus (cache misses)")
         .tags("result", result)
         .publishPercentileHistogram()
         .minimumExpectedValue(Duration.ofMillis(1))
         .maximumExpectedValue(Duration.ofSeconds(10))
-        .register(registry)
-        .record(Duration.ofNanos(nanos));
+        .register(registry);
   }
 
   void setup(long nanos) {

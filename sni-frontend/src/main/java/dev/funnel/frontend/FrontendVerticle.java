@@ -61,6 +61,7 @@ public class FrontendVerticle extends VerticleBase {
   public Future<?> start() {
     String domain = ServerNames.canonicalDomain(options.getDomain());
     metrics = FrontendMetrics.create(BackendRegistries.getDefaultNow());
+    metrics.registerUpFront(options.getPublicListeners().keySet());
     admission = new Admission(options, metrics);
     routes = new RouteCache(RouteCache.DEFAULT_MAX_ENTRIES, options.getRouteCacheMillis(),
         () -> System.nanoTime() / 1_000_000);

@@ -195,6 +195,40 @@ class PrometheusIT {
   }
 
   @Test
+  void theMetersTellWhatTheClientsDid() throws Exception {
+    String server = get(serverMetrics, "/metrics").body();
+    String node = get(nodeMetrics, "/metrics").body();
+    assertThat(sum(server, "funnel_frontend_connections_total\\{outcome=\"routed\",port=\"443\"}")).isEqualTo(3);
+    assertThat(sum(server, "funnel_frontend_connections_total\\{outcome=\"routed\",port=\"8443\"}")).isEqualTo(1);
+    for (String refusal : List.of("node_unreachable", "no_route", "bad_name", "not_tls")) {
+      assertThat(sum(server, "funnel_frontend_connections_total\\{outcome=\"" + refusal + "\",port=\"[0-9]+\"}"))
+          .as(refusal).isEqualTo(1);
+    }
+    assertThat(sum(server, "funnel_gateway_offers_total\\{answer=\"101\"}")).isEqualTo(4);
+    assertThat(sum(server, "funnel_gateway_offers_total\\{answer=\"503\"}")).isEqualTo(1);
+    assertThat(sum(node, "funnel_node_offers_total\\{answer=\"101\"}")).isEqualTo(4);
+    assertThat(sum(node, "funnel_node_offers_total\\{answer=\"503\"}")).isEqualTo(1);
+    assertThat(sum(server, "funnel_tunnel_setup_seconds_count\\{role=\"frontend\"}")).isEqualTo(4);
+    assertThat(sum(server, "funnel_tunnel_setup_seconds_count\\{role=\"gateway\"}")).isEqualTo(4);
+    assertThat(sum(node, "funnel_terminator_requests_total\\{code=\"200\",port=\"443\"}")).isEqualTo(3);
+    assertThat(sum(node, "funnel_terminator_tcp_connections_total\\{outcome=\"spliced\",port=\"8443\"}")).isEqualTo(1);
+    // One session, seen the same from the gateway, the registry and the node; a warm pool both ends agree on.
+    assertThat(sum(server, "funnel_gateway_node_sessions")).isEqualTo(1);
+    assertThat(sum(server, "funnel_registry_routes")).isEqualTo(1);
+    assertThat(sum(node, "funnel_node_sessions")).isEqualTo(1);
+    assertThat(sum(server, "funnel_gateway_pool_idle_connections")).isPositive();
+    assertThat(sum(node, "funnel_node_pool_idle_connections")).isPositive();
+    // The frontend's byte counters add up to what its access log says each routed tunnel carried.
+    List<String> routed = this.server.output().lines()
+        .filter(l -> l.contains(" funnel.access: ") && l.contains("outcome=routed")).toList();
+    long in = routed.stream().mapToLong(l -> Long.parseLong(field(l, "bytes_in"))).sum();
+    long out = routed.stream().mapToLong(l -> Long.parseLong(field(l, "bytes_out"))).sum();
+    assertThat(sum(server, "funnel_tunnel_bytes_total\\{direction=\"inbound\",role=\"frontend\"}")).isEqualTo(in);
+    assertThat(sum(server, "funnel_tunnel_bytes_total\\{direction=\"outbound\",role=\"frontend\"}")).isEqualTo(out);
+    assertThat(sum(node, "funnel_tunnel_bytes_total\\{direction=\"outbound\",role=\"node\"}")).isEqualTo(out);
+  }
+
+  @Test
   void everyCatalogMetricIsScrapedAndEveryScrapedFunnelMetricIsInTheCatalog() throws Exception {
     Map<String, MetricsCatalog.Family> scraped = new TreeMap<>();
     scraped.putAll(MetricsCatalog.families(get(serverMetrics, "/metrics").body()));

@@ -64,6 +64,7 @@ final class HttpForwarder implements Handler<HttpServerRequest> {
     this.responseTimeoutMillis = options.getBackendResponseTimeoutMillis();
     this.maxHttp10BufferBytes = options.getMaxHttp10BufferBytes();
     this.metrics = metrics;
+    metrics.httpPort(publicPort);
     boolean tls = target.kind() == ServeTarget.Kind.HTTPS_INSECURE;
     HttpClientOptions clientOptions = new HttpClientOptions()
         .setProtocolVersion(HttpVersion.HTTP_1_1)

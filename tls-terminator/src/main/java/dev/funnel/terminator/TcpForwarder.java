@@ -36,6 +36,7 @@ final class TcpForwarder implements Handler<NetSocket> {
     this.target = target;
     this.maxEarlyBytes = options.getMaxEarlyBytes();
     this.metrics = metrics;
+    metrics.tcpPort(publicPort);
     this.client = vertx.createNetClient(new NetClientOptions()
         .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, options.getBackendConnectTimeoutMillis())));
   }

@@ -48,6 +48,24 @@ final class TerminatorMetrics {
     return Timer.start(registry);
   }
 
+  /** The tcp connection outcomes, registered up front for each tls-terminated-tcp port. */
+  static final java.util.List<String> TCP_OUTCOMES = java.util.List.of("spliced", "dial_failed", "client_gone",
+      "early_data_overflow");
+
+  /**
+   * Registers an HTTP port's latency histogram at zero, so Prometheus sees the very first request
+   * as an increase (a series that appears already counted gives {@code rate()} nothing).
+   */
+  void httpPort(int port) {
+    timer(port);
+  }
+
+  /** Registers a tls-terminated-tcp port's outcome and byte counters at zero (see {@link #httpPort}). */
+  void tcpPort(int port) {
+    TCP_OUTCOMES.forEach(outcome -> tcpCounter(port, outcome));
+    tcpBytes(port, 0, 0);
+  }
+
   /** Counts one finished request under its status code (or {@link #ABORTED}) and records its duration. */
   void requestDone(int port, String code, Timer.Sample sample) {
     requests.computeIfAbsent(code + "/" + port, k -> Counter.builder("funnel.terminator.requests")
@@ -55,21 +73,29 @@ final class TerminatorMetrics {
         .tag("code", code)
         .tag("port", String.valueOf(port))
         .register(registry)).increment();
-    sample.stop(timers.computeIfAbsent(port, p -> Timer.builder("funnel.terminator.request")
+    sample.stop(timer(port));
+  }
+
+  private Timer timer(int port) {
+    return timers.computeIfAbsent(port, p -> Timer.builder("funnel.terminator.request")
         .description("From the request head read to the response ended")
         .tag("port", String.valueOf(p))
         .publishPercentileHistogram()
         .minimumExpectedValue(Duration.ofMillis(1))
         .maximumExpectedValue(Duration.ofSeconds(60))
-        .register(registry)));
+        .register(registry));
   }
 
   void tcpConnection(int port, String outcome) {
-    Counter.builder("funnel.terminator.tcp.connections")
+    tcpCounter(port, outcome).increment();
+  }
+
+  private Counter tcpCounter(int port, String outcome) {
+    return Counter.builder("funnel.terminator.tcp.connections")
         .description("tls-terminated-tcp connections by outcome")
         .tag("outcome", outcome)
         .tag("port", String.valueOf(port))
-        .register(registry).increment();
+        .register(registry);
   }
 
   void tcpBytes(int port, long toBackend, long toClient) {
