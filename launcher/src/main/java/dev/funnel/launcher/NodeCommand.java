@@ -51,8 +51,10 @@ final class NodeCommand implements Callable<Integer> {
       description = "Gateway address(es) to dial. Required.")
   String servers;
 
-  @Option(names = "--sessions", defaultValue = "1", description = "Sessions held at once, on different gateways: 1 or 2 (default: ${DEFAULT-VALUE}).")
-  int sessions;
+  @Option(names = "--sessions", paramLabel = "1|2",
+      description = "Sessions held at once, on different gateways: 1 or 2 (default: 2 when --server names two or more"
+          + " gateways, so losing one loses no reachability; else 1).")
+  Integer sessions;
 
   @Option(names = "--authkey", paramLabel = "KEY", defaultValue = "${env:FUNNEL_AUTHKEY}",
       description = "Auth key from `funnel admin key add` (or env FUNNEL_AUTHKEY). Needed for the first login only:"
@@ -110,10 +112,12 @@ final class NodeCommand implements Callable<Integer> {
     if (proxyProtocol < 0 || proxyProtocol > 2) {
       throw new IllegalArgumentException("--proxy-protocol is 1 or 2");
     }
-    if (sessions < 1 || sessions > 2) {
+    if (sessions != null && (sessions < 1 || sessions > 2)) {
       throw new IllegalArgumentException("--sessions is 1 or 2");
     }
-    NodeStack.Settings settings = new NodeStack.Settings(Flags.servers(servers), sessions,
+    List<HostPort> gateways = Flags.servers(servers);
+    int keep = sessions != null ? sessions : gateways.size() >= 2 ? 2 : 1;
+    NodeStack.Settings settings = new NodeStack.Settings(gateways, keep,
         authKey == null || authKey.isBlank() ? null : authKey.trim(), hostname.toLowerCase(), ca, state,
         Flags.funnels(funnels), proxyProtocol, cert, key, metricsListen);
     Vertx vertx = FunnelVertx.node();

@@ -16,6 +16,8 @@ import io.vertx.core.net.NetClientOptions;
 import io.vertx.micrometer.backends.BackendRegistries;
 import java.lang.System.Logger.Level;
 import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -28,6 +30,9 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The device side of Funnel. Keeps one control session to a gateway (TLS, the server's CA checked),
+ * or, with {@code sessions = 2} and two or more servers, one on each of two different gateways at
+ * once (so the registry holds two routes and losing one gateway loses no reachability; the lost
+ * session is replaced on another gateway),
  * logs in with a proof of the node key (and the auth key, until its first Welcome: see
  * {@link #authKeyForLogin()}), keeps a warm pool of data connections, and
  * answers each ingress offer from its own serve configuration only: it never dials anything but a
@@ -53,18 +58,34 @@ public class NodeAgentVerticle extends VerticleBase {
   private final AtomicReference<Map<Integer, ServeTarget>> serve;
   private final Promise<Void> firstWelcome = Promise.promise();
   private final AtomicLong dataConnectionsOpened = new AtomicLong();
-  private final Backoff backoff;
+  private final List<Slot> slots = new ArrayList<>();
 
   private NetClient gatewayClient;
   private NetClient localClient;
   private NodeKey nodeKey;
   private NodeMetrics metrics;
-  private volatile Session session;
-  private volatile Session upSession;
-  private int serverIndex;
-  private long reconnectTimer = -1;
   private boolean everWelcomed;
   private volatile boolean stopped;
+
+  /**
+   * One of the sessions this node keeps, each on a different gateway: its current session (being
+   * set up, or up), the server it is on or will dial next, its own backoff and reconnect timer.
+   * Mutated on the event loop only; {@code session} and {@code up} are read by the accessors.
+   */
+  private final class Slot {
+    final Backoff backoff = new Backoff(options.getBackoffMinMillis(), options.getBackoffMaxMillis(), new SecureRandom());
+    volatile Session session;
+    volatile boolean up;
+    /** The server this slot's session is on, or the one it will dial next; no other slot takes it. */
+    HostPort server;
+    /** Where this slot's rotation through {@code servers} continues. */
+    int nextServer;
+    long reconnectTimer = -1;
+
+    Slot(int index) {
+      this.nextServer = index;
+    }
+  }
 
   public NodeAgentVerticle(NodeOptions options) {
     this(options, null);
@@ -75,7 +96,6 @@ public class NodeAgentVerticle extends VerticleBase {
     this.options = Objects.requireNonNull(options, "options");
     this.meterRegistry = meterRegistry;
     this.serve = new AtomicReference<>(Map.copyOf(options.getServe()));
-    this.backoff = new Backoff(options.getBackoffMinMillis(), options.getBackoffMaxMillis(), new SecureRandom());
   }
 
   @Override
@@ -87,9 +107,14 @@ public class NodeAgentVerticle extends VerticleBase {
     if (options.getHostname() == null || options.getHostname().isEmpty()) {
       return Future.failedFuture(new IllegalArgumentException("no hostname (--hostname)"));
     }
-    if (options.getSessions() > 1) {
-      LOG.log(Level.WARNING, "{0} sessions asked for; this node agent keeps one session at a time",
-          options.getSessions());
+    int distinct = new HashSet<>(servers).size();
+    int wanted = Math.max(1, Math.min(2, options.getSessions()));
+    if (wanted > distinct) {
+      LOG.log(Level.WARNING, "{0} sessions asked for, but only {1} distinct server(s) given; keeping {1}",
+          wanted, distinct);
+    }
+    for (int i = 0; i < Math.min(wanted, distinct); i++) {
+      slots.add(new Slot(i));
     }
     MeterRegistry registry = meterRegistry;
     if (registry == null) {
@@ -119,7 +144,8 @@ public class NodeAgentVerticle extends VerticleBase {
         })
         .compose(key -> {
           nodeKey = key;
-          connect();
+          // One session first: a new node enrols with it; the others log in by the node key after.
+          connect(slots.get(0));
           return firstWelcome.future();
         })
         .onFailure(err -> stopEverything());
@@ -136,16 +162,53 @@ public class NodeAgentVerticle extends VerticleBase {
     return firstWelcome.future();
   }
 
-  /** The public name the current session was welcomed as; empty while no session is up. */
+  /** The public name a session that is up was welcomed as; empty while no session is up. */
   public Optional<String> fqdn() {
-    Session s = upSession;
+    Session s = anyUp();
     return s == null ? Optional.empty() : Optional.ofNullable(s.fqdn());
   }
 
-  /** Data connections of the current session that wait for an offer. */
+  /** Data connections of the sessions that are up, waiting for an offer. */
   public int idleDataConnections() {
-    Session s = upSession;
-    return s == null ? 0 : s.idleCount();
+    int idle = 0;
+    for (Slot slot : List.copyOf(slots)) {
+      Session s = slot.session;
+      if (slot.up && s != null) {
+        idle += s.idleCount();
+      }
+    }
+    return idle;
+  }
+
+  /** How many sessions are up right now (0, 1, or 2 with {@code sessions = 2}). */
+  public int upSessions() {
+    int up = 0;
+    for (Slot slot : List.copyOf(slots)) {
+      up += slot.up ? 1 : 0;
+    }
+    return up;
+  }
+
+  /** The gateways of the sessions that are up. */
+  public List<HostPort> upServers() {
+    List<HostPort> out = new ArrayList<>();
+    for (Slot slot : List.copyOf(slots)) {
+      Session s = slot.session;
+      if (slot.up && s != null) {
+        out.add(s.server());
+      }
+    }
+    return out;
+  }
+
+  private Session anyUp() {
+    for (Slot slot : List.copyOf(slots)) {
+      Session s = slot.session;
+      if (slot.up && s != null) {
+        return s;
+      }
+    }
+    return null;
   }
 
   /** Data connections ever dialled (a tunnel taken from the warm pool dials none). */
@@ -168,12 +231,14 @@ public class NodeAgentVerticle extends VerticleBase {
     }
     Promise<Void> done = Promise.promise();
     context.runOnContext(v -> {
-      Session s = upSession;
-      if (s == null || stopped) {
-        done.complete();
-      } else {
-        s.sendServeUpdate(sortedPorts(snapshot)).onComplete(done);
+      List<Future<Void>> updates = new ArrayList<>();
+      for (Slot slot : slots) {
+        Session s = slot.session;
+        if (slot.up && s != null && !stopped) {
+          updates.add(s.sendServeUpdate(sortedPorts(snapshot)));
+        }
       }
+      Future.all(updates).<Void>mapEmpty().onComplete(done);
     });
     return done.future();
   }
@@ -188,7 +253,7 @@ public class NodeAgentVerticle extends VerticleBase {
     }
     Promise<String> done = Promise.promise();
     context.runOnContext(v -> {
-      Session s = upSession;
+      Session s = anyUp();
       if (s == null || stopped) {
         done.fail("no session is up");
       } else {
@@ -259,15 +324,31 @@ public class NodeAgentVerticle extends VerticleBase {
 
   /** A session was welcomed (for the first time, or again after a ServeUpdate). */
   void welcomed(Session s, boolean first) {
-    if (s != session) {
+    Slot slot = slotOf(s);
+    if (slot == null) {
       return;
     }
     if (first) {
-      upSession = s;
+      slot.up = true;
+      boolean firstEver = !everWelcomed;
       everWelcomed = true;
-      backoff.reset();
-      LOG.log(Level.INFO, "session up as {0} on {1} (ports {2})", s.fqdn(), s.server(), join(s.welcomedPorts()));
+      slot.backoff.reset();
+      LOG.log(Level.INFO, "session up as {0} on {1} (ports {2}; {3} of {4} sessions up)", s.fqdn(), s.server(),
+          join(s.welcomedPorts()), upSessions(), slots.size());
       firstWelcome.tryComplete();
+      List<Integer> ports = currentPorts();
+      if (!s.welcomedPorts().equals(ports)) {
+        // The serve config changed while this session was logging in (its Hello carried the old ports).
+        s.sendServeUpdate(ports).onFailure(err -> LOG.log(Level.WARNING, "serve update on {0} failed: {1}",
+            s.server(), reason(err)));
+      }
+      if (firstEver) {
+        for (Slot other : slots) {
+          if (other.session == null && other.reconnectTimer < 0 && other.server == null) {
+            connect(other);
+          }
+        }
+      }
     } else {
       LOG.log(Level.INFO, "serve update accepted: {0} on {1} (ports {2})", s.fqdn(), s.server(),
           join(s.welcomedPorts()));
@@ -276,13 +357,17 @@ public class NodeAgentVerticle extends VerticleBase {
 
   /** A session (or an attempt at one) ended; decide between giving up and reconnecting. */
   void sessionEnded(Session s, String reason, boolean refused) {
-    if (s != null && s != session) {
-      return;
+    Slot slot = slotOf(s);
+    if (slot != null) {
+      ended(slot, reason, refused);
     }
-    HostPort server = s != null ? s.server() : currentServer();
-    session = null;
-    upSession = null;
-    serverIndex++;
+  }
+
+  private void ended(Slot slot, String reason, boolean refused) {
+    HostPort server = slot.server;
+    slot.session = null;
+    slot.up = false;
+    slot.server = null;
     if (stopped) {
       return;
     }
@@ -292,26 +377,30 @@ public class NodeAgentVerticle extends VerticleBase {
       stopEverything();
       return;
     }
-    long delay = backoff.next();
-    HostPort next = currentServer();
+    long delay = slot.backoff.next();
+    HostPort next = pickServer(slot);
     if (everWelcomed) {
-      LOG.log(Level.WARNING, "session with {0} ended: {1}; reconnecting to {2} in {3} ms (attempt {4})",
-          server, reason, next, delay, backoff.attempts());
+      LOG.log(Level.WARNING, "session with {0} ended: {1}; reconnecting to {2} in {3} ms (attempt {4}; {5} of {6}"
+          + " sessions up)", server, reason, next, delay, slot.backoff.attempts(), upSessions(), slots.size());
     } else {
       LOG.log(Level.WARNING, "cannot log in at {0}: {1}; retrying at {2} in {3} ms (attempt {4})",
-          server, reason, next, delay, backoff.attempts());
+          server, reason, next, delay, slot.backoff.attempts());
     }
-    reconnectTimer = vertx.setTimer(delay, id -> {
-      reconnectTimer = -1;
-      connect();
+    slot.reconnectTimer = vertx.setTimer(delay, id -> {
+      slot.reconnectTimer = -1;
+      dial(slot, next);
     });
   }
 
-  private void connect() {
+  private void connect(Slot slot) {
+    dial(slot, pickServer(slot));
+  }
+
+  private void dial(Slot slot, HostPort server) {
     if (stopped) {
       return;
     }
-    HostPort server = currentServer();
+    slot.server = server;
     dialGateway(server, false).onComplete(ar -> {
       if (stopped) {
         if (ar.succeeded()) {
@@ -320,18 +409,46 @@ public class NodeAgentVerticle extends VerticleBase {
         return;
       }
       if (ar.failed()) {
-        sessionEnded(null, "cannot connect: " + reason(ar.cause()), false);
+        ended(slot, "cannot connect: " + reason(ar.cause()), false);
         return;
       }
       Session s = new Session(this, server, ar.result());
-      session = s;
+      slot.session = s;
       s.begin();
     });
   }
 
-  private HostPort currentServer() {
+  /**
+   * The next server for {@code slot} in its rotation through {@code servers}, skipping any another
+   * slot is on (or about to dial), so two sessions are always on two different gateways. Reserves it.
+   */
+  private HostPort pickServer(Slot slot) {
     List<HostPort> servers = options.getServers();
-    return servers.get(Math.floorMod(serverIndex, servers.size()));
+    for (int k = 0; k < servers.size(); k++) {
+      int index = Math.floorMod(slot.nextServer + k, servers.size());
+      HostPort candidate = servers.get(index);
+      boolean taken = false;
+      for (Slot other : slots) {
+        taken |= other != slot && candidate.equals(other.server);
+      }
+      if (!taken) {
+        slot.nextServer = index + 1;
+        slot.server = candidate;
+        return candidate;
+      }
+    }
+    HostPort fallback = servers.get(Math.floorMod(slot.nextServer++, servers.size()));
+    slot.server = fallback;
+    return fallback;
+  }
+
+  private Slot slotOf(Session s) {
+    for (Slot slot : slots) {
+      if (s != null && slot.session == s) {
+        return slot;
+      }
+    }
+    return null;
   }
 
   private void stopEverything() {
@@ -339,14 +456,16 @@ public class NodeAgentVerticle extends VerticleBase {
       return;
     }
     stopped = true;
-    if (reconnectTimer >= 0 && vertx != null) {
-      vertx.cancelTimer(reconnectTimer);
-    }
-    Session s = session;
-    session = null;
-    upSession = null;
-    if (s != null) {
-      s.close("node agent stopping");
+    for (Slot slot : slots) {
+      if (slot.reconnectTimer >= 0 && vertx != null) {
+        vertx.cancelTimer(slot.reconnectTimer);
+      }
+      Session s = slot.session;
+      slot.session = null;
+      slot.up = false;
+      if (s != null) {
+        s.close("node agent stopping");
+      }
     }
     firstWelcome.tryFail("node agent stopped");
   }

@@ -53,7 +53,7 @@ final class NodeMetrics {
       AGENTS.computeIfAbsent(registry, r -> {
         Set<NodeAgentVerticle> agents = Collections.synchronizedSet(Collections.newSetFromMap(new WeakHashMap<>()));
         gauge(r, agents, "funnel.node.sessions", "Sessions with a gateway that are up now",
-            a -> a.fqdn().isPresent() ? 1 : 0);
+            NodeAgentVerticle::upSessions);
         gauge(r, agents, "funnel.node.pool.idle.connections", "Pre-opened data connections waiting for an offer",
             NodeAgentVerticle::idleDataConnections);
         return agents;

