@@ -7,7 +7,7 @@ import picocli.CommandLine.Spec;
 
 /**
  * One leaf command of {@code funnel admin}: checks its arguments, connects, runs, and turns any
- * {@link AdminClient.AdminFailure} into {@code funnel admin: <message>} on stderr with exit code 1.
+ * {@link ApiClient.ApiFailure} into {@code funnel admin: <message>} on stderr with exit code 1.
  * A usage problem found in {@link #check()} is a picocli ParameterException (exit code 2).
  */
 abstract class AdminAction implements Callable<Integer> {
@@ -20,7 +20,7 @@ abstract class AdminAction implements Callable<Integer> {
   }
 
   /** Makes the call(s) and prints the result to {@code out}. */
-  abstract void run(AdminClient client, PrintWriter out);
+  abstract void run(ApiClient client, PrintWriter out);
 
   @Override
   public final Integer call() {
@@ -30,7 +30,7 @@ abstract class AdminAction implements Callable<Integer> {
     try {
       run(admin().connect(), out);
       return 0;
-    } catch (AdminClient.AdminFailure e) {
+    } catch (ApiClient.ApiFailure e) {
       err.println("funnel admin: " + e.getMessage());
       return 1;
     } finally {

@@ -18,7 +18,7 @@ import picocli.CommandLine.TypeConversionException;
  * {@code funnel admin}: tailnets, auth keys and nodes, through the registry's admin REST API.
  * This class holds where to connect; the subcommands ({@link AdminTailnetCommand},
  * {@link AdminKeyCommand}, {@link AdminNodeCommand}) each make one or two calls through
- * {@link AdminClient} and print the answer.
+ * {@link ApiClient} and print the answer.
  *
  * <p>Where to connect, first match wins: {@code --url}/{@code --token}; else, unless {@code --state}
  * was given, {@code $FUNNEL_ADMIN_URL}/{@code $FUNNEL_ADMIN_TOKEN}; else the files
@@ -74,8 +74,8 @@ public final class AdminCommand {
     this.env = Map.copyOf(env);
   }
 
-  /** A client for the admin API these options point at; an AdminFailure saying what is missing. */
-  AdminClient connect() {
+  /** A client for the admin API these options point at; an ApiFailure saying what is missing. */
+  ApiClient connect() {
     boolean explicitState = state != null;
     Path dir = explicitState ? state : DEFAULT_STATE;
     Path urlFile = dir.resolve(AdminFiles.URL_FILE);
@@ -89,7 +89,7 @@ public final class AdminCommand {
     if (target == null) {
       String saved = read(urlFile);
       if (saved == null) {
-        throw new AdminClient.AdminFailure("no admin URL: start `funnel server` or pass --url (no " + urlFile + ")");
+        throw new ApiClient.ApiFailure("no admin URL: start `funnel server` or pass --url (no " + urlFile + ")");
       }
       target = checked(saved, urlFile.toString());
       fromState = true;
@@ -102,18 +102,18 @@ public final class AdminCommand {
     if (bearer == null && (fromState || target.toString().equals(read(urlFile)))) {
       bearer = read(tokenFile);
       if (bearer == null) {
-        throw new AdminClient.AdminFailure("no admin token: pass --token or set " + ENV_TOKEN + " (no "
+        throw new ApiClient.ApiFailure("no admin token: pass --token or set " + ENV_TOKEN + " (no "
             + tokenFile + ")");
       }
     }
     if (bearer == null) {
-      throw new AdminClient.AdminFailure("no admin token for " + target + ": pass --token or set " + ENV_TOKEN);
+      throw new ApiClient.ApiFailure("no admin token for " + target + ": pass --token or set " + ENV_TOKEN);
     }
     bearer = bearer.trim();
     if (bearer.isEmpty() || bearer.chars().anyMatch(c -> c < 0x21 || c > 0x7e)) {
-      throw new AdminClient.AdminFailure("the admin token is empty or has characters a token never has");
+      throw new ApiClient.ApiFailure("the admin token is empty or has characters a token never has");
     }
-    return new AdminClient(target, bearer, AdminClient.DEFAULT_TIMEOUT);
+    return new ApiClient(target, bearer, ApiClient.DEFAULT_TIMEOUT);
   }
 
   private static boolean present(String s) {
@@ -122,9 +122,9 @@ public final class AdminCommand {
 
   private static URI checked(String url, String where) {
     try {
-      return AdminClient.parseUrl(url);
+      return ApiClient.parseUrl(url);
     } catch (IllegalArgumentException e) {
-      throw new AdminClient.AdminFailure(e.getMessage() + " (from " + where + ")");
+      throw new ApiClient.ApiFailure(e.getMessage() + " (from " + where + ")");
     }
   }
 
@@ -136,7 +136,7 @@ public final class AdminCommand {
     } catch (NoSuchFileException e) {
       return null;
     } catch (IOException e) {
-      throw new AdminClient.AdminFailure("cannot read " + file + ": " + e);
+      throw new ApiClient.ApiFailure("cannot read " + file + ": " + e);
     }
   }
 
@@ -145,7 +145,7 @@ public final class AdminCommand {
     @Override
     public URI convert(String value) {
       try {
-        return AdminClient.parseUrl(value);
+        return ApiClient.parseUrl(value);
       } catch (IllegalArgumentException e) {
         throw new TypeConversionException(e.getMessage());
       }

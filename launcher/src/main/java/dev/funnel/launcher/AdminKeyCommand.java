@@ -45,7 +45,7 @@ final class AdminKeyCommand {
     boolean json;
 
     @Override
-    void run(AdminClient client, PrintWriter out) {
+    void run(ApiClient client, PrintWriter out) {
       JsonObject body = new JsonObject().put("tailnet", tailnet).put("reusable", reusable);
       if (expiry != null) {
         body.put("expirySeconds", expiry.toSeconds());
@@ -70,7 +70,7 @@ final class AdminKeyCommand {
     boolean json;
 
     @Override
-    void run(AdminClient client, PrintWriter out) {
+    void run(ApiClient client, PrintWriter out) {
       JsonObject answer = client.get("/v1/keys");
       if (json) {
         out.println(answer.encodePrettily());
@@ -101,8 +101,8 @@ final class AdminKeyCommand {
     String id;
 
     @Override
-    void run(AdminClient client, PrintWriter out) {
-      client.delete("/v1/keys/" + AdminClient.segment(id));
+    void run(ApiClient client, PrintWriter out) {
+      client.delete("/v1/keys/" + ApiClient.segment(id));
       out.println("revoked auth key " + id);
     }
   }

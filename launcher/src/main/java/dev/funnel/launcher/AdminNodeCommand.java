@@ -22,7 +22,7 @@ final class AdminNodeCommand {
     boolean json;
 
     @Override
-    void run(AdminClient client, PrintWriter out) {
+    void run(ApiClient client, PrintWriter out) {
       JsonObject answer = client.get("/v1/nodes");
       if (json) {
         out.println(answer.encodePrettily());
@@ -53,8 +53,8 @@ final class AdminNodeCommand {
     String node;
 
     @Override
-    void run(AdminClient client, PrintWriter out) {
-      client.delete("/v1/nodes/" + AdminClient.segment(node));
+    void run(ApiClient client, PrintWriter out) {
+      client.delete("/v1/nodes/" + ApiClient.segment(node));
       out.println("removed node " + node);
     }
   }

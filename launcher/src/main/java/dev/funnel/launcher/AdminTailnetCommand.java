@@ -50,7 +50,7 @@ final class AdminTailnetCommand {
     boolean json;
 
     @Override
-    void run(AdminClient client, PrintWriter out) {
+    void run(ApiClient client, PrintWriter out) {
       JsonObject body = new JsonObject().put("name", name);
       if (funnel != null) {
         body.put("funnel", funnel == OnOff.ON);
@@ -71,7 +71,7 @@ final class AdminTailnetCommand {
     boolean json;
 
     @Override
-    void run(AdminClient client, PrintWriter out) {
+    void run(ApiClient client, PrintWriter out) {
       JsonObject answer = client.get("/v1/tailnets");
       if (json) {
         out.println(answer.encodePrettily());
@@ -119,7 +119,7 @@ final class AdminTailnetCommand {
     }
 
     @Override
-    void run(AdminClient client, PrintWriter out) {
+    void run(ApiClient client, PrintWriter out) {
       JsonObject body = new JsonObject();
       if (funnel != null) {
         body.put("funnel", funnel == OnOff.ON);
@@ -127,7 +127,7 @@ final class AdminTailnetCommand {
       if (ports != null) {
         body.put("ports", ports.json());
       }
-      JsonObject tailnet = client.patch("/v1/tailnets/" + AdminClient.segment(name), body);
+      JsonObject tailnet = client.patch("/v1/tailnets/" + ApiClient.segment(name), body);
       out.println(json ? tailnet.encodePrettily() : "changed tailnet " + describe(tailnet));
     }
   }
@@ -140,8 +140,8 @@ final class AdminTailnetCommand {
     String name;
 
     @Override
-    void run(AdminClient client, PrintWriter out) {
-      client.delete("/v1/tailnets/" + AdminClient.segment(name));
+    void run(ApiClient client, PrintWriter out) {
+      client.delete("/v1/tailnets/" + ApiClient.segment(name));
       out.println("removed tailnet " + name + " with its keys and nodes");
     }
   }

@@ -1,18 +1,10 @@
 package dev.funnel.launcher;
 
-import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.net.ConnectException;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpRequest.BodyPublishers;
-import java.net.http.HttpResponse;
-import java.net.http.HttpResponse.BodyHandlers;
-import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -47,8 +39,6 @@ import picocli.CommandLine.Spec;
 final class NodeServeCommand {
 
   static final Path DEFAULT_STATE = Path.of(".funnel-node");
-  /** Bound on connecting to the control. */
-  static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
   /** Bound on one call; a change may wait for a certificate and the gateway's confirmation. */
   static final Duration CALL_TIMEOUT = Duration.ofMillis(NodeStack.SERVE_CHANGE_TIMEOUT_MILLIS + 5_000);
 
@@ -62,7 +52,7 @@ final class NodeServeCommand {
     @Spec
     CommandSpec spec;
 
-    abstract void run(Control control, PrintWriter out);
+    abstract void run(ApiClient control, PrintWriter out);
 
     @Override
     public final Integer call() {
@@ -70,9 +60,9 @@ final class NodeServeCommand {
       PrintWriter out = spec.commandLine().getOut();
       PrintWriter err = spec.commandLine().getErr();
       try {
-        run(Control.of(stateDir()), out);
+        run(control(stateDir()), out);
         return 0;
-      } catch (Failure e) {
+      } catch (ApiClient.ApiFailure e) {
         err.println("funnel node serve: " + e.getMessage());
         return 1;
       } finally {
@@ -101,8 +91,8 @@ final class NodeServeCommand {
     boolean json;
 
     @Override
-    void run(Control control, PrintWriter out) {
-      print(control.send("GET", "/v1/serve", null), json, out);
+    void run(ApiClient control, PrintWriter out) {
+      print(control.get("/v1/serve"), json, out);
     }
   }
 
@@ -134,8 +124,8 @@ final class NodeServeCommand {
     }
 
     @Override
-    void run(Control control, PrintWriter out) {
-      JsonObject answer = control.send("PUT", "/v1/serve/" + port, new JsonObject().put("target", target));
+    void run(ApiClient control, PrintWriter out) {
+      JsonObject answer = control.put("/v1/serve/" + port, new JsonObject().put("target", target));
       if (!json) {
         out.println("funnelling public port " + port + " → " + target);
       }
@@ -161,8 +151,8 @@ final class NodeServeCommand {
     }
 
     @Override
-    void run(Control control, PrintWriter out) {
-      JsonObject answer = control.send("DELETE", "/v1/serve/" + port, null);
+    void run(ApiClient control, PrintWriter out) {
+      JsonObject answer = control.delete("/v1/serve/" + port);
       if (!json) {
         out.println("stopped funnelling public port " + port);
       }
@@ -190,83 +180,32 @@ final class NodeServeCommand {
     table.print(out);
   }
 
-  /** A call that did not succeed; the message is shown to the user as is. */
-  static final class Failure extends RuntimeException {
-    Failure(String message) {
-      super(message, null, false, false);
+  /** The client of the control of the node running with {@code state}, from its control-url and control-token. */
+  static ApiClient control(Path state) {
+    String url = read(state.resolve(NodeControl.URL_FILE));
+    String token = read(state.resolve(NodeControl.TOKEN_FILE));
+    if (url == null || token == null) {
+      throw new ApiClient.ApiFailure("no running node uses " + state + " (no " + NodeControl.URL_FILE + " there): start "
+          + "`funnel node --state " + state + " …` first, or pass the --state it runs with");
     }
+    URI base;
+    try {
+      base = ApiClient.parseUrl(url);
+    } catch (IllegalArgumentException e) {
+      throw new ApiClient.ApiFailure(e.getMessage() + " (from " + state.resolve(NodeControl.URL_FILE) + ")");
+    }
+    return new ApiClient(base, token, CALL_TIMEOUT, "the node's control",
+        "is the node running with --state " + state + "?");
   }
 
-  /** The blocking client of one node's control. */
-  record Control(URI base, String token, HttpClient http) {
-
-    static Control of(Path state) {
-      String url = read(state.resolve(NodeControl.URL_FILE));
-      String token = read(state.resolve(NodeControl.TOKEN_FILE));
-      if (url == null || token == null) {
-        throw new Failure("no running node uses " + state + " (no " + NodeControl.URL_FILE + " there): start "
-            + "`funnel node --state " + state + " …` first, or pass the --state it runs with");
-      }
-      URI base;
-      try {
-        base = AdminClient.parseUrl(url);
-      } catch (IllegalArgumentException e) {
-        throw new Failure(e.getMessage() + " (from " + state.resolve(NodeControl.URL_FILE) + ")");
-      }
-      return new Control(base, token, HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-          .connectTimeout(CONNECT_TIMEOUT).followRedirects(HttpClient.Redirect.NEVER).build());
-    }
-
-    JsonObject send(String method, String path, JsonObject body) {
-      HttpRequest request = HttpRequest.newBuilder(base.resolve(path))
-          .timeout(CALL_TIMEOUT)
-          .header("Authorization", "Bearer " + token)
-          .header("Content-Type", "application/json")
-          .method(method, body == null ? BodyPublishers.noBody() : BodyPublishers.ofString(body.encode()))
-          .build();
-      HttpResponse<String> response;
-      try {
-        response = http.send(request, BodyHandlers.ofString(StandardCharsets.UTF_8));
-      } catch (HttpTimeoutException e) {
-        throw new Failure("the node's control at " + base + " did not answer within " + CALL_TIMEOUT.toSeconds() + " s");
-      } catch (IOException e) {
-        throw new Failure(e instanceof ConnectException || e.getCause() instanceof ConnectException
-            ? "the node is not running (nothing answers at " + base + ")"
-            : "cannot reach the node's control at " + base + ": " + e.getMessage());
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new Failure("interrupted");
-      }
-      JsonObject json;
-      try {
-        json = response.body().isBlank() ? new JsonObject() : new JsonObject(response.body());
-      } catch (DecodeException e) {
-        json = null;
-      }
-      if (response.statusCode() == 200 && json != null) {
-        return json;
-      }
-      JsonObject error = json == null ? null : json.getJsonObject("error");
-      if (error == null) {
-        throw new Failure("the node's control answered HTTP " + response.statusCode());
-      }
-      throw new Failure(error.getString("message") + " (" + error.getString("code") + ")");
-    }
-
-    private static String read(Path file) {
-      try {
-        String s = Files.readString(file, StandardCharsets.UTF_8).trim();
-        return s.isEmpty() ? null : s;
-      } catch (NoSuchFileException e) {
-        return null;
-      } catch (IOException e) {
-        throw new Failure("cannot read " + file + ": " + e.getMessage());
-      }
-    }
-
-    @Override
-    public String toString() {
-      return "Control[" + base + "]";
+  private static String read(Path file) {
+    try {
+      String s = Files.readString(file, StandardCharsets.UTF_8).trim();
+      return s.isEmpty() ? null : s;
+    } catch (NoSuchFileException e) {
+      return null;
+    } catch (IOException e) {
+      throw new ApiClient.ApiFailure("cannot read " + file + ": " + e.getMessage());
     }
   }
 }

@@ -64,19 +64,19 @@ class AdminParsingTest {
   @ValueSource(strings = {"http://127.0.0.1:7080", "https://admin.example:443/", "http://[::1]:7080",
       "http://proxy/funnel"})
   void goodUrls(String url) {
-    assertThat(AdminClient.parseUrl(url).getHost()).isNotNull();
+    assertThat(ApiClient.parseUrl(url).getHost()).isNotNull();
   }
 
   @ParameterizedTest
   @ValueSource(strings = {"127.0.0.1:7080", "ftp://host", "http://", "http://host/?q=1", "not a url", "http:/x"})
   void badUrls(String url) {
-    assertThatThrownBy(() -> AdminClient.parseUrl(url)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> ApiClient.parseUrl(url)).isInstanceOf(IllegalArgumentException.class);
   }
 
   @Test
   void pathSegmentsAreEncoded() {
-    assertThat(AdminClient.segment("web.demo")).isEqualTo("web.demo");
-    assertThat(AdminClient.segment("a b/c?d")).isEqualTo("a%20b%2Fc%3Fd");
+    assertThat(ApiClient.segment("web.demo")).isEqualTo("web.demo");
+    assertThat(ApiClient.segment("a b/c?d")).isEqualTo("a%20b%2Fc%3Fd");
   }
 
   @Test

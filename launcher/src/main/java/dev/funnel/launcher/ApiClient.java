@@ -17,13 +17,14 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 
 /**
- * The few calls {@code funnel admin} makes to the registry's admin REST API (see the registry's
- * {@code openapi.yaml}): blocking, one request at a time, each bounded by {@link #DEFAULT_TIMEOUT}.
- * Every failure — the API's {@code {"error":{"code","message"}}}, a refused connection, a timeout —
- * becomes an {@link AdminFailure} whose message is fit to show a user. The token is sent in the
+ * The blocking client of Funnel's small bearer-token JSON APIs: the registry's admin REST API (see
+ * its {@code openapi.yaml}) for {@code funnel admin}, and a running node's local control for
+ * {@code funnel node serve}. One request at a time, each bounded. Every failure — the API's
+ * {@code {"error":{"code","message"}}}, a refused connection, a timeout — becomes an
+ * {@link ApiFailure} whose message is fit to show a user. The token is sent in the
  * {@code Authorization} header and never appears in a message.
  */
-final class AdminClient {
+final class ApiClient {
 
   /** Bound on connecting and on each whole request. */
   static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(10);
@@ -31,13 +32,26 @@ final class AdminClient {
   private final String base;
   private final String token;
   private final Duration timeout;
+  private final String service;
+  private final String whenRefused;
   private final HttpClient http;
 
-  AdminClient(URI url, String token, Duration timeout) {
+  /** A client of the admin API at {@code url}. */
+  ApiClient(URI url, String token, Duration timeout) {
+    this(url, token, timeout, "the admin API", "is `funnel server` running?");
+  }
+
+  /**
+   * A client of {@code service} (named in messages, e.g. "the node's control"); {@code whenRefused}
+   * is the hint shown when nothing answers at {@code url}.
+   */
+  ApiClient(URI url, String token, Duration timeout, String service, String whenRefused) {
     String u = url.toString();
     this.base = u.endsWith("/") ? u.substring(0, u.length() - 1) : u;
     this.token = token;
     this.timeout = timeout;
+    this.service = service;
+    this.whenRefused = whenRefused;
     this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(timeout)
         .followRedirects(HttpClient.Redirect.NEVER).build();
   }
@@ -74,11 +88,15 @@ final class AdminClient {
     return send("PATCH", path, body);
   }
 
-  void delete(String path) {
-    send("DELETE", path, null);
+  JsonObject put(String path, JsonObject body) {
+    return send("PUT", path, body);
   }
 
-  /** The response body as JSON (empty for 204); an {@link AdminFailure} for anything but 2xx. */
+  JsonObject delete(String path) {
+    return send("DELETE", path, null);
+  }
+
+  /** The response body as JSON (empty for 204); an {@link ApiFailure} for anything but 2xx. */
   private JsonObject send(String method, String path, JsonObject body) {
     HttpRequest request = HttpRequest.newBuilder(URI.create(base + path))
         .timeout(timeout)
@@ -91,30 +109,30 @@ final class AdminClient {
     try {
       response = http.send(request, BodyHandlers.ofString(StandardCharsets.UTF_8));
     } catch (HttpConnectTimeoutException e) {
-      throw new AdminFailure("cannot reach the admin API at " + base + " within " + timeout.toSeconds()
-          + " s: is `funnel server` running?");
+      throw new ApiFailure("cannot reach " + service + " at " + base + " within " + timeout.toSeconds()
+          + " s: " + whenRefused);
     } catch (HttpTimeoutException e) {
-      throw new AdminFailure("the admin API at " + base + " did not answer within " + timeout.toSeconds() + " s");
+      throw new ApiFailure(service + " at " + base + " did not answer within " + timeout.toSeconds() + " s");
     } catch (IOException e) {
-      throw new AdminFailure(refused(e) ? "cannot reach the admin API at " + base + ": is `funnel server` running?"
-          : "cannot reach the admin API at " + base + ": " + (e.getMessage() == null ? e : e.getMessage()));
+      throw new ApiFailure(refused(e) ? "cannot reach " + service + " at " + base + ": " + whenRefused
+          : "cannot reach " + service + " at " + base + ": " + (e.getMessage() == null ? e : e.getMessage()));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new AdminFailure("interrupted while calling the admin API");
+      throw new ApiFailure("interrupted while calling " + service);
     }
     int status = response.statusCode();
     JsonObject json = parse(response.body());
     if (status >= 200 && status < 300) {
       if (json == null) {
-        throw new AdminFailure("the admin API at " + base + " answered HTTP " + status + " without a JSON object");
+        throw new ApiFailure(service + " at " + base + " answered HTTP " + status + " without a JSON object");
       }
       return json;
     }
     JsonObject error = json == null ? null : json.getJsonObject("error");
     if (error == null || error.getString("message") == null) {
-      throw new AdminFailure("the admin API at " + base + " answered HTTP " + status);
+      throw new ApiFailure(service + " at " + base + " answered HTTP " + status);
     }
-    throw new AdminFailure(error.getString("message") + " (" + error.getString("code", "HTTP " + status) + ")");
+    throw new ApiFailure(error.getString("message") + " (" + error.getString("code", "HTTP " + status) + ")");
   }
 
   /** The body as a JSON object; an empty object for an empty body; null when it is not one. */
@@ -139,8 +157,8 @@ final class AdminClient {
   }
 
   /** A call that did not succeed; the message is shown to the user as is. */
-  static final class AdminFailure extends RuntimeException {
-    AdminFailure(String message) {
+  static final class ApiFailure extends RuntimeException {
+    ApiFailure(String message) {
       super(message, null, false, false);
     }
   }
