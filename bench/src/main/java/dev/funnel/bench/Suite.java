@@ -23,16 +23,17 @@ final class Suite {
   static final long MIB = 1024 * 1024;
 
   /** How much of everything: the default run, or {@code --quick}. */
-  record Plan(boolean quick, long warmBytes, long bulk1Bytes, long bulk8BytesEach, int warmTunnels, int tunnels,
+  record Plan(boolean quick, double warmSeconds, long warmBytes, long bulk1Bytes, long bulk8BytesEach, int warmTunnels,
+              int tunnels,
               int tunnelConcurrency, int latencySamples, int idleTunnels, int idleConcurrency, int reps,
               double httpSeconds, double httpWarmSeconds, int httpConnections) {
 
     static Plan of(boolean quick, int idleCap) {
       return quick
-          ? new Plan(true, 32 * MIB, 128 * MIB, 16 * MIB, 100, 400, 16, 300, Math.min(1000, idleCap), 32, 1,
-              3, 1, 32)
-          : new Plan(false, 128 * MIB, 1024 * MIB, 128 * MIB, 300, 3000, 16, 2000, Math.min(10_000, idleCap), 32, 2,
-              10, 3, 32);
+          ? new Plan(true, 4, 32 * MIB, 128 * MIB, 16 * MIB, 200, 400, 16, 300, Math.min(1000, idleCap), 32, 1,
+              3, 2, 32)
+          : new Plan(false, 20, 128 * MIB, 1024 * MIB, 128 * MIB, 500, 3000, 16, 2000, Math.min(10_000, idleCap), 32,
+              2, 10, 3, 32);
     }
 
     JsonObject toJson() {
@@ -40,14 +41,15 @@ final class Suite {
           .put("quick", quick)
           .put("bulk_1stream_bytes", bulk1Bytes)
           .put("bulk_8stream_bytes_total", 8 * bulk8BytesEach)
-          .put("warmup_bytes", warmBytes)
-          .put("warmup_tunnels", warmTunnels)
+          .put("warmup_seconds_at_least", warmSeconds)
+          .put("warmup_round", warmBytes + " bytes over 8 streams, then " + warmTunnels + " tunnels")
           .put("tunnels", tunnels)
           .put("tunnel_concurrency", tunnelConcurrency)
           .put("latency_samples", latencySamples)
           .put("idle_tunnels", idleTunnels)
           .put("repetitions_of_bulk_and_tunnel_rate", reps)
           .put("https_seconds", httpSeconds)
+          .put("https_warmup_seconds", httpWarmSeconds)
           .put("https_connections", httpConnections)
           .put("small_response_bytes", SMALL);
     }
@@ -75,11 +77,17 @@ final class Suite {
     }
     details.put("processes", new JsonObject(new LinkedHashMap<>(path.processes())));
 
-    log(path, "sanity check and warm-up");
+    log(path, "sanity check, then warm-up for " + plan.warmSeconds() + " s (JIT compilers settle)");
     check(client.many(1, 1, 30_000, () -> client.exchange(target, SMALL, false, 30_000)), "first exchange");
-    bulk(target, 1, plan.warmBytes());
-    check(client.many(plan.warmTunnels(), plan.tunnelConcurrency(), 120_000,
-        () -> client.exchange(target, SMALL, false, 30_000)), "warm-up tunnels");
+    long warmUntil = System.nanoTime() + (long) (plan.warmSeconds() * 1e9);
+    int warmRounds = 0;
+    do {
+      bulk(target, 8, plan.warmBytes() / 8);
+      check(client.many(plan.warmTunnels(), plan.tunnelConcurrency(), 120_000,
+          () -> client.exchange(target, SMALL, false, 30_000)), "warm-up tunnels");
+      warmRounds++;
+    } while (System.nanoTime() < warmUntil);
+    details.put("warmup_rounds", warmRounds);
 
     // Bulk throughput; CPU of every process over all bulk runs.
     CpuMeter bulkCpu = CpuMeter.start(path, backendPid);

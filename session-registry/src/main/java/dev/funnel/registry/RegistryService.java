@@ -418,6 +418,7 @@ public final class RegistryService {
    */
   private void memberLeft(String member, FunnelCluster cluster) {
     vertx.executeBlocking(() -> ClusterSessionTable.gatewaysOf(cluster.hazelcast(), member), false)
+        .onSuccess(gateways -> gateways.forEach(id -> vertx.eventBus().publish(Addresses.GATEWAY_LEFT, id)))
         .compose(gateways -> gateways.isEmpty() ? Future.succeededFuture(List.<Live>of())
             : sessions.removeGateways(gateways).onSuccess(removed -> LOG.log(Level.WARNING,
                 "gateway(s) {0} left the cluster with member {1}; {2} sessions withdrawn", gateways, member,

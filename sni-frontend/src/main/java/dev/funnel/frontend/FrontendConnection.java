@@ -48,7 +48,7 @@ final class FrontendConnection {
 
   /** What the connections of one verticle share: an immutable view of the options, the cache, the meters. */
   record Shared(Vertx vertx, FrontendOptions options, String domain, RouteCache routes, FrontendMetrics metrics,
-                RelayClient relay) {
+                RelayClient relay, GoneGateways gone) {
   }
 
   private enum State {
@@ -252,16 +252,17 @@ final class FrontendConnection {
     String gateway = target.gatewayId();
     OpenRequest request = new OpenRequest(target.nodeId(), target.epoch(), host, publicPort, client,
         options.getFrontendId());
-    return shared.vertx().eventBus()
+    return shared.gone().watch(gateway, shared.vertx().eventBus()
         .<OpenReply>request(Addresses.gatewayOpen(gateway), request,
-            new DeliveryOptions().setSendTimeout(options.getOpenTimeoutMillis()))
+            new DeliveryOptions().setSendTimeout(options.getOpenTimeoutMillis())))
         .transform(answer -> {
           if (answer.failed()) {
             Throwable cause = answer.cause();
             Optional<OpenFailure> failure = FailureCode.of(cause).flatMap(OpenFailure::fromCode);
             boolean gatewayGone = cause instanceof ReplyException re && re.failureType() == ReplyFailure.NO_HANDLERS;
             // Not a coded answer from the gateway (no handler, no connection to its process, no
-            // answer in time): it may be gone; so is a gateway that no longer holds the session.
+            // answer in time, its process left the cluster): it may be gone; so is a gateway that
+            // no longer holds the session.
             boolean unreachable = !(cause instanceof ReplyException re && re.failureType() == ReplyFailure.RECIPIENT_FAILURE);
             boolean stale = unreachable || failure.filter(f -> f == OpenFailure.NODE_GONE).isPresent();
             String why = failure.map(Enum::name).orElse(gatewayGone ? "no such gateway" : "no answer");

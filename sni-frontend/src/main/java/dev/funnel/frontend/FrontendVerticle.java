@@ -40,6 +40,7 @@ public class FrontendVerticle extends VerticleBase {
   private final Map<Integer, Integer> actualPorts = new ConcurrentHashMap<>();
   private RouteCache routes;
   private RelayClient relay;
+  private GoneGateways gone;
   private FrontendMetrics metrics;
   private Admission admission;
 
@@ -67,11 +68,21 @@ public class FrontendVerticle extends VerticleBase {
         () -> System.nanoTime() / 1_000_000);
     relay = new RelayClient(vertx, options.getFrontendId(), options.getRelayTimeoutMillis());
     LocalFrontends.register(options.getFrontendId());
-    FrontendConnection.Shared shared = new FrontendConnection.Shared(vertx, options, domain, routes, metrics, relay);
+    gone = new GoneGateways(() -> System.nanoTime() / 1_000_000);
+    FrontendConnection.Shared shared = new FrontendConnection.Shared(vertx, options, domain, routes, metrics, relay,
+        gone);
 
     List<Future<?>> ready = new ArrayList<>();
     MessageConsumer<Object> changes = vertx.eventBus().consumer(Addresses.ROUTES_CHANGED, this::onRouteChanged);
     ready.add(changes.completion());
+    MessageConsumer<Object> left = vertx.eventBus().consumer(Addresses.GATEWAY_LEFT, message -> {
+      if (message.body() instanceof String gatewayId) {
+        LOG.log(INFO, "frontend {0}: gateway {1} left the cluster; opens waiting on it fail over now",
+            options.getFrontendId(), gatewayId);
+        gone.left(gatewayId);
+      }
+    });
+    ready.add(left.completion());
     for (Map.Entry<Integer, HostPort> listener : options.getPublicListeners().entrySet()) {
       int publicPort = listener.getKey();
       HostPort bind = listener.getValue();

@@ -202,7 +202,7 @@ class ClusterIT {
             "--cacert", state.resolve(DevCa.CA_FILE).toString(),
             "--connect-to", node[0] + ":443:127.0.0.1:" + port, "https://" + node[0] + "/"));
         assertThat(curl.exit()).as("curl via frontend %d to %s: %s", f + 1, node[0], curl.output()).isZero();
-        assertThat(curl.output()).isEqualTo(node[1]);
+        assertThat(curl.output()).isEqualTo(node[1] + "\n");
       }
     }
   }
@@ -256,10 +256,12 @@ class ClusterIT {
     record("gateway chaos: slowest connection", slowest + " ms");
     assertThat(failedAfter).as("connections that failed after the node noticed the gateway was gone").isEmpty();
 
-    // The node replaces the lost session with one on the third gateway.
-    long replaced = untilTwoSessions("a", cluster, servingA);
+    // The node replaced the lost session with one on the third gateway (its log says when), and
+    // the registries agree: two sessions, none on the dead gateway.
+    long replaced = logTimeAfter(nodeA, "session up as " + Pattern.quote(NAME_A) + " .*2 of 2 sessions up", detectedA);
     record("gateway chaos: kill -9 → node a holds two sessions again (on the third gateway)",
         (replaced - killedAt) + " ms");
+    untilTwoSessions("a", cluster, servingA);
     cluster.gateways.remove(victim);
   }
 
@@ -475,8 +477,11 @@ class ClusterIT {
 
   private Attempt attempt(int frontendPort, String name, String expected) {
     long start = System.currentTimeMillis();
-    try (SSLSocket socket = (SSLSocket) client.getSocketFactory().createSocket()) {
-      socket.connect(new InetSocketAddress("127.0.0.1", frontendPort), 5_000);
+    try (Socket tcp = new Socket()) {
+      tcp.connect(new InetSocketAddress("127.0.0.1", frontendPort), 5_000);
+      // Layered with the node's name as the peer: the JDK keys resumable sessions by peer, and
+      // resumes with the cached session's SNI, so one shared peer would send node a's name for b.
+      SSLSocket socket = (SSLSocket) client.getSocketFactory().createSocket(tcp, name, 443, true);
       socket.setSoTimeout(30_000);
       SSLParameters params = socket.getSSLParameters();
       params.setServerNames(List.of(new SNIHostName(name)));
@@ -509,13 +514,21 @@ class ClusterIT {
 
   /** The time of the first log line of {@code process} matching {@code pattern}, waiting up to 30 s for it. */
   private static long logTime(FunnelProcess process, String pattern) throws Exception {
+    return logTimeAfter(process, pattern, Long.MIN_VALUE);
+  }
+
+  /** As {@link #logTime}, for the first such line logged at or after {@code afterMillis}. */
+  private static long logTimeAfter(FunnelProcess process, String pattern, long afterMillis) throws Exception {
     Pattern p = Pattern.compile(pattern);
     long deadline = System.currentTimeMillis() + 30_000;
     while (System.currentTimeMillis() < deadline) {
       for (String line : process.output().split("\n")) {
         Matcher time = LOG_TIME.matcher(line);
         if (time.find() && p.matcher(line).find()) {
-          return LocalDateTime.parse(time.group(1)).atZone(ZoneId.systemDefault()).toInstant().toEpochMilli();
+          long at = LocalDateTime.parse(time.group(1)).atZone(ZoneId.systemDefault()).toInstant().toEpochMilli();
+          if (at >= afterMillis) {
+            return at;
+          }
         }
       }
       Thread.sleep(20);

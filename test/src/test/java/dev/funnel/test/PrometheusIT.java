@@ -225,7 +225,9 @@ class PrometheusIT {
     long out = routed.stream().mapToLong(l -> Long.parseLong(field(l, "bytes_out"))).sum();
     assertThat(sum(server, "funnel_tunnel_bytes_total\\{direction=\"inbound\",role=\"frontend\"}")).isEqualTo(in);
     assertThat(sum(server, "funnel_tunnel_bytes_total\\{direction=\"outbound\",role=\"frontend\"}")).isEqualTo(out);
-    assertThat(sum(node, "funnel_tunnel_bytes_total\\{direction=\"outbound\",role=\"node\"}")).isEqualTo(out);
+    // The node sent at least that: a TLS close_notify it writes as the client leaves may never be delivered.
+    assertThat(sum(node, "funnel_tunnel_bytes_total\\{direction=\"outbound\",role=\"node\"}"))
+        .isGreaterThanOrEqualTo(out).isPositive();
   }
 
   @Test

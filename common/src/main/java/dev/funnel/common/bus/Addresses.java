@@ -37,6 +37,13 @@ public final class Addresses {
   public static final String CONTROL_CHANGED = "funnel.registry.control-changed";
 
   /**
+   * Published by a registry when a gateway's process left the cluster (killed, cut off), with the
+   * gateway id as the body (a String): frontends stop waiting on opens sent to it and try another
+   * gateway at once, instead of waiting out the open timeout.
+   */
+  public static final String GATEWAY_LEFT = "funnel.gateway.left";
+
+  /**
    * Optional header on a {@link ResolveRequest}: the gateway id a frontend could not reach. The
    * registry answers with another live session of the node when it has one.
    */

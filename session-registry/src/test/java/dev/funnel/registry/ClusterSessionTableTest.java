@@ -1,0 +1,131 @@
+package dev.funnel.registry;
+
+import static dev.funnel.registry.TestSupport.await;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.funnel.common.FunnelVertx;
+import dev.funnel.common.cluster.ClusterOptions;
+import dev.funnel.common.cluster.FunnelCluster;
+import dev.funnel.common.net.HostPort;
+import dev.funnel.registry.LiveSessions.Live;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Two registries' session tables over one real Hazelcast cluster (two members in this JVM, TCP/IP
+ * join on loopback): a change made through one is seen by the other's local view, concurrent
+ * changes to one node never lose each other, and the entry survives the member that wrote it.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class ClusterSessionTableTest {
+
+  private FunnelCluster one;
+  private FunnelCluster two;
+  private ClusterSessionTable tableOne;
+  private ClusterSessionTable tableTwo;
+
+  @BeforeAll
+  void join() throws Exception {
+    int portOne = freePort();
+    int portTwo = freePort();
+    List<HostPort> members = List.of(new HostPort("127.0.0.1", portOne), new HostPort("127.0.0.1", portTwo));
+    one = await(FunnelVertx.clustered(new ClusterOptions().setHost("127.0.0.1").setPort(portOne).setMembers(members)));
+    two = await(FunnelVertx.clustered(new ClusterOptions().setHost("127.0.0.1").setPort(portTwo).setMembers(members)));
+    tableOne = await(ClusterSessionTable.open(one.vertx(), one.hazelcast(), 5_000));
+    tableTwo = await(ClusterSessionTable.open(two.vertx(), two.hazelcast(), 5_000));
+  }
+
+  @AfterAll
+  void leave() throws Exception {
+    for (FunnelCluster c : new FunnelCluster[] {two, one}) {
+      if (c != null) {
+        c.vertx().close().await(20, TimeUnit.SECONDS);
+      }
+    }
+  }
+
+  private static Live live(String node, String gateway, long epoch, long expiresAt) {
+    return new Live(node, node + ".demo.funnel.localhost", gateway, epoch, List.of(443), expiresAt);
+  }
+
+  private static void eventually(BooleanSupplier condition) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (!condition.getAsBoolean()) {
+      assertThat(System.nanoTime()).as("condition within 10 s").isLessThan(deadline);
+      Thread.sleep(5);
+    }
+  }
+
+  @Test
+  void aChangeThroughOneRegistryReachesTheOthersView() throws Exception {
+    long far = System.currentTimeMillis() + 600_000;
+    assertThat(await(tableOne.put(live("n1", "gw1", 10, far)))).isEmpty();
+    assertThat(tableOne.live("n1", 0)).extracting(Live::gatewayId).containsExactly("gw1");
+    eventually(() -> tableTwo.live("n1", 0).size() == 1);
+
+    assertThat(await(tableTwo.put(live("n1", "gw2", 11, far)))).isEmpty();
+    eventually(() -> tableOne.live("n1", 0).size() == 2);
+    assertThat(tableOne.live("n1", 0)).extracting(Live::gatewayId).containsExactly("gw2", "gw1");
+
+    // A gateway's process left: its sessions go, in both views.
+    assertThat(await(tableOne.removeGateways(Set.of("gw2")))).extracting(Live::gatewayId).containsExactly("gw2");
+    eventually(() -> tableTwo.live("n1", 0).size() == 1);
+    assertThat(tableTwo.live("n1", 0)).extracting(Live::gatewayId).containsExactly("gw1");
+
+    // Renewal through the other registry; a lapsed or unknown lease is not renewed.
+    assertThat(await(tableTwo.renew("n1", "gw1", 10, 0, far + 1))).map(Live::expiresAt).contains(far + 1);
+    assertThat(await(tableTwo.renew("n1", "gw1", 9, 0, far + 2))).isEmpty();
+    eventually(() -> tableOne.live("n1", 0).get(0).expiresAt() == far + 1);
+
+    assertThat(await(tableTwo.remove("n1", "gw1", 10))).isPresent();
+    eventually(() -> tableOne.live("n1", 0).isEmpty());
+  }
+
+  @Test
+  void concurrentLoginsOfOneNodeThroughBothRegistriesKeepBoth() throws Exception {
+    long far = System.currentTimeMillis() + 600_000;
+    for (int round = 0; round < 20; round++) {
+      String node = "race" + round;
+      var a = tableOne.put(live(node, "gwA", 100 + round, far));
+      var b = tableTwo.put(live(node, "gwB", 200 + round, far));
+      await(a);
+      await(b);
+      eventually(() -> tableOne.live(node, 0).size() == 2 && tableTwo.live(node, 0).size() == 2);
+    }
+  }
+
+  @Test
+  void fetchSeesAWriteBeforeItsEventArrives() throws Exception {
+    long far = System.currentTimeMillis() + 600_000;
+    await(tableOne.put(live("n3", "gw31", 30, far)));
+    // fetch reads the map itself, whatever the local view holds right now
+    assertThat(await(tableTwo.fetch("n3", 0))).extracting(Live::gatewayId).containsExactly("gw31");
+  }
+
+  @Test
+  void sweepDropsLapsedLeasesEverywhere() throws Exception {
+    long now = System.currentTimeMillis();
+    await(tableOne.put(live("n4", "gw41", 40, now + 50)));
+    await(tableOne.put(live("n4", "gw42", 41, now + 600_000)));
+    eventually(() -> tableTwo.live("n4", 0).size() == 2);
+    assertThat(await(tableTwo.sweep(now + 100))).extracting(Live::gatewayId).containsExactly("gw41");
+    eventually(() -> tableOne.live("n4", 0).size() == 1);
+  }
+
+  static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    }
+  }
+}
