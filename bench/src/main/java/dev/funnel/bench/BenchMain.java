@@ -31,8 +31,11 @@ public final class BenchMain {
   static final String WEB = "web." + FunnelRig.TAILNET + "." + FunnelRig.DOMAIN;
   static final String APP = "app." + FunnelRig.TAILNET + "." + FunnelRig.DOMAIN;
 
-  /** JVM flags for Funnel's processes unless FUNNEL_JAVA_OPTS says otherwise (see bench/README.md). */
-  static final String DEFAULT_FUNNEL_JAVA_OPTS = "-XX:+UseParallelGC -Xms64m -Xmx1g";
+  /**
+   * JVM flags for Funnel's processes unless FUNNEL_JAVA_OPTS says otherwise: none, so Funnel runs as
+   * {@code ./funnel} runs it (G1, heap up to a quarter of RAM); bench/README.md has what others did.
+   */
+  static final String DEFAULT_FUNNEL_JAVA_OPTS = "";
   static final List<String> HELPER_JVM = List.of("-XX:+UseParallelGC", "-Xms256m", "-Xmx2g",
       "-Dio.netty.leakDetection.level=disabled");
 
@@ -224,8 +227,10 @@ public final class BenchMain {
       Thread.sleep(1000); // the node's warm pool of data connections fills after its ready line
       engines.addAll(rig.engineLines());
       return new Ingress.Simple(name, rig.publicPort(), serverName, trust, rig.processes(), List.of(rig), true,
-          "funnel JVM flags: " + String.join(" ", funnelOpts) + "; access log off; admission limits raised: "
-              + rig.limits);
+          "funnel JVM flags: " + (funnelOpts.isEmpty() ? "(defaults)" : String.join(" ", funnelOpts))
+              + "; access log off; limit flags: " + rig.limits
+              + "; clients from " + LoadClient.SOURCES + " loopback addresses")
+          .maxTunnels(rig.maxTunnelsPerNode());
     } catch (Exception e) {
       rig.close();
       throw e;
@@ -316,7 +321,7 @@ public final class BenchMain {
     m.put("kernel", Proc.kernel());
     m.put("memory_total_kib", memTotal());
     m.put("jvm", System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"));
-    m.put("funnel_java_opts", String.join(" ", funnelOpts));
+    m.put("funnel_java_opts", funnelOpts.isEmpty() ? "(none: JVM defaults, G1)" : String.join(" ", funnelOpts));
     m.put("load_generator_jvm_flags", String.join(" ", ManagementFactory.getRuntimeMXBean().getInputArguments()));
     m.put("backend_jvm_flags", String.join(" ", HELPER_JVM));
     m.put("load_generator", "Netty " + io.netty.util.Version.identify().values().stream().findFirst()

@@ -143,6 +143,19 @@ final class FunnelRig implements AutoCloseable {
       {"--max-tunnels-per-node", "1000000"},
   };
 
+  /**
+   * Tunnels one node may carry: the gateway's default unless its command took
+   * {@code --max-tunnels-per-node} (the clustered gateway may not have the flag).
+   */
+  int maxTunnelsPerNode() {
+    for (String flags : limits.values()) {
+      if (flags.contains("--max-tunnels-per-node")) {
+        return 1_000_000;
+      }
+    }
+    return dev.funnel.common.options.GatewayOptions.DEFAULT_MAX_TUNNELS_PER_NODE;
+  }
+
   /** Per command, the limit flags it was started with. */
   final Map<String, String> limits = new LinkedHashMap<>();
 

@@ -31,6 +31,11 @@ interface Ingress extends AutoCloseable {
   /** True for Funnel's JVMs (their heap is collected before memory is read). */
   boolean isJvm();
 
+  /** Tunnels the path lets one node carry at once (idle tunnels are opened up to this). */
+  default int maxTunnels() {
+    return Integer.MAX_VALUE;
+  }
+
   /** A note for the report (configuration worth knowing), or null. */
   default String note() {
     return null;
@@ -194,6 +199,7 @@ interface Ingress extends AutoCloseable {
     private final List<? extends AutoCloseable> owned;
     private final boolean jvm;
     private final String note;
+    private int maxTunnels = Integer.MAX_VALUE;
 
     Simple(String name, int port, String serverName, Path trust, Map<String, Long> processes,
            List<? extends AutoCloseable> owned, boolean jvm, String note) {
@@ -240,6 +246,16 @@ interface Ingress extends AutoCloseable {
     @Override
     public String note() {
       return note;
+    }
+
+    @Override
+    public int maxTunnels() {
+      return maxTunnels;
+    }
+
+    Simple maxTunnels(int max) {
+      this.maxTunnels = max;
+      return this;
     }
 
     @Override

@@ -22,6 +22,7 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
+import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -65,8 +66,16 @@ final class LoadClient implements AutoCloseable {
   record Batch(List<Conn> done, int failed, String firstFailure, long elapsedNanos) {
   }
 
+  /**
+   * Connections come from 127.0.0.2 … 127.0.0.65 in turn, like many clients rather than one: an
+   * ingress that limits each source address (Funnel's frontend does, 20 new connections per second
+   * and 256 open by default) sees 64 moderate sources, not one abusive one.
+   */
+  static final int SOURCES = 64;
+
   private final EventLoopGroup group;
   private final Bootstrap bootstrap;
+  private final AtomicInteger nextSource = new AtomicInteger();
 
   LoadClient(int threads) {
     group = Net.group(threads);
@@ -92,7 +101,7 @@ final class LoadClient implements AutoCloseable {
       }
     });
     conn.start = System.nanoTime();
-    b.connect("127.0.0.1", target.port()).addListener(f -> {
+    b.connect(new InetSocketAddress("127.0.0.1", target.port()), nextSource()).addListener(f -> {
       if (!f.isSuccess()) {
         done.completeExceptionally(f.cause());
         return;
@@ -109,16 +118,39 @@ final class LoadClient implements AutoCloseable {
     return done;
   }
 
+  private InetSocketAddress nextSource() {
+    return new InetSocketAddress("127.0.0." + (2 + Math.floorMod(nextSource.getAndIncrement(), SOURCES)), 0);
+  }
+
   /** Runs {@code count} operations, at most {@code concurrency} at a time; waits at most {@code timeoutMillis}. */
   Batch many(int count, int concurrency, long timeoutMillis, Supplier<CompletableFuture<Conn>> operation)
       throws InterruptedException {
+    return many(count, concurrency, Long.MAX_VALUE, timeoutMillis, operation);
+  }
+
+  /**
+   * As {@link #many(int, int, long, Supplier)}, but starts no new operation after {@code budgetMillis}:
+   * a slow path then runs fewer operations instead of taking minutes (the rate stays exact).
+   */
+  Batch many(int count, int concurrency, long budgetMillis, long timeoutMillis,
+             Supplier<CompletableFuture<Conn>> operation) throws InterruptedException {
     List<Conn> done = Collections.synchronizedList(new ArrayList<>(count));
     AtomicInteger started = new AtomicInteger();
     AtomicInteger failed = new AtomicInteger();
     String[] firstFailure = {null};
     CountDownLatch finished = new CountDownLatch(count);
+    long budgetEnd = budgetMillis == Long.MAX_VALUE ? Long.MAX_VALUE
+        : System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(budgetMillis);
     Runnable[] next = new Runnable[1];
     next[0] = () -> {
+      if (System.nanoTime() > budgetEnd) {
+        // Out of time: the operations never started count as finished, not as failed.
+        int skipped = count - Math.min(count, started.getAndSet(count + 1));
+        for (int i = 0; i < skipped; i++) {
+          finished.countDown();
+        }
+        return;
+      }
       if (started.incrementAndGet() > count) {
         return;
       }
@@ -177,7 +209,7 @@ final class LoadClient implements AutoCloseable {
               new HttpClientCodec(), new HttpLoop(target.serverName(), windowStart, deadline, responses, errors));
         }
       });
-      b.connect("127.0.0.1", target.port()).addListener(f -> {
+      b.connect(new InetSocketAddress("127.0.0.1", target.port()), nextSource()).addListener(f -> {
         Channel ch = ((io.netty.channel.ChannelFuture) f).channel();
         if (!f.isSuccess()) {
           errors.incrementAndGet();

@@ -24,16 +24,16 @@ final class Suite {
 
   /** How much of everything: the default run, or {@code --quick}. */
   record Plan(boolean quick, double warmSeconds, long warmBytes, long bulk1Bytes, long bulk8BytesEach, int warmTunnels,
-              int tunnels,
-              int tunnelConcurrency, int latencySamples, int idleTunnels, int idleConcurrency, int reps,
-              double httpSeconds, double httpWarmSeconds, int httpConnections) {
+              int tunnels, long tunnelBudgetMillis, int tunnelConcurrency, int latencySamples, int idleTunnels,
+              long idleBudgetMillis, int idleConcurrency, int reps, double httpSeconds, double httpWarmSeconds,
+              int httpConnections) {
 
     static Plan of(boolean quick, int idleCap) {
       return quick
-          ? new Plan(true, 4, 32 * MIB, 128 * MIB, 16 * MIB, 200, 400, 16, 300, Math.min(1000, idleCap), 32, 1,
-              3, 2, 32)
-          : new Plan(false, 20, 128 * MIB, 1024 * MIB, 128 * MIB, 500, 3000, 16, 2000, Math.min(10_000, idleCap), 32,
-              2, 10, 3, 32);
+          ? new Plan(true, 8, 64 * MIB, 128 * MIB, 16 * MIB, 300, 500, 5_000, 16, 300, Math.min(1000, idleCap), 15_000,
+              32, 1, 3, 5, 32)
+          : new Plan(false, 30, 256 * MIB, 1024 * MIB, 128 * MIB, 500, 3000, 12_000, 16, 2000,
+              Math.min(10_000, idleCap), 60_000, 32, 2, 10, 15, 32);
     }
 
     JsonObject toJson() {
@@ -41,10 +41,13 @@ final class Suite {
           .put("quick", quick)
           .put("bulk_1stream_bytes", bulk1Bytes)
           .put("bulk_8stream_bytes_total", 8 * bulk8BytesEach)
-          .put("warmup_seconds_at_least", warmSeconds)
+          .put("warmup_seconds_at_least", warmSeconds + " on the first path and paths with JVMs, a third of it on"
+              + " haproxy and nginx")
           .put("warmup_round", warmBytes + " bytes over 8 streams, then " + warmTunnels + " tunnels")
-          .put("tunnels", tunnels)
+          .put("tunnels_per_run_at_most", tunnels)
           .put("tunnel_concurrency", tunnelConcurrency)
+          .put("tunnel_time_budget_s", tunnelBudgetMillis / 1000.0)
+          .put("idle_time_budget_s", idleBudgetMillis / 1000.0)
           .put("latency_samples", latencySamples)
           .put("idle_tunnels", idleTunnels)
           .put("repetitions_of_bulk_and_tunnel_rate", reps)
@@ -60,6 +63,7 @@ final class Suite {
   private final LoadClient client;
   private final Plan plan;
   private final long backendPid;
+  private boolean first = true;
 
   Suite(LoadClient client, Plan plan, long backendPid) {
     this.client = client;
@@ -77,9 +81,12 @@ final class Suite {
     }
     details.put("processes", new JsonObject(new LinkedHashMap<>(path.processes())));
 
-    log(path, "sanity check, then warm-up for " + plan.warmSeconds() + " s (JIT compilers settle)");
+    // JIT compilers need a while: the Funnel JVMs on their path, the client and backend on the first path.
+    double warmSeconds = path.isJvm() || first ? plan.warmSeconds() : plan.warmSeconds() / 3;
+    first = false;
+    log(path, "sanity check, then warm-up for " + warmSeconds + " s (JIT compilers settle)");
     check(client.many(1, 1, 30_000, () -> client.exchange(target, SMALL, false, 30_000)), "first exchange");
-    long warmUntil = System.nanoTime() + (long) (plan.warmSeconds() * 1e9);
+    long warmUntil = System.nanoTime() + (long) (warmSeconds * 1e9);
     int warmRounds = 0;
     do {
       bulk(target, 8, plan.warmBytes() / 8);
@@ -123,14 +130,16 @@ final class Suite {
 
     // New-tunnel rate.
     List<Double> rates = new ArrayList<>();
+    int tunnelsDone = 0;
     int failed = 0;
     String failure = null;
     CpuMeter tunnelCpu = CpuMeter.start(path, backendPid);
     for (int rep = 0; rep < plan.reps(); rep++) {
       log(path, plan.tunnels() + " new tunnels, " + plan.tunnelConcurrency() + " at a time");
-      LoadClient.Batch batch = client.many(plan.tunnels(), plan.tunnelConcurrency(), 300_000,
-          () -> client.exchange(target, SMALL, false, 30_000));
+      LoadClient.Batch batch = client.many(plan.tunnels(), plan.tunnelConcurrency(), plan.tunnelBudgetMillis(),
+          300_000, () -> client.exchange(target, SMALL, false, 30_000));
       rates.add(Stats.perSecond(batch.done().size(), batch.elapsedNanos()));
+      tunnelsDone += batch.done().size() + batch.failed();
       failed += batch.failed();
       failure = failure == null ? batch.firstFailure() : failure;
     }
@@ -141,8 +150,9 @@ final class Suite {
         .put("tunnel_client_cpu_cores", Stats.round(tcpu.get("client") / tcpu.get("wall"), 3))
         .put("tunnel_path_cpu_cores", Stats.round(tcpu.get("path") / tcpu.get("wall"), 3))
         .put("tunnel_backend_cpu_cores", Stats.round(tcpu.get("backend") / tcpu.get("wall"), 3))
-        .put("tunnel_cpu_ms_per_tunnel_path_only", Stats.round(tcpu.get("path") * 1000 / (plan.tunnels() * plan.reps()), 3))
-        .put("tunnel_cpu_ms_per_tunnel_by_process", perTunnel(tunnelCpu.byProcess(), plan.tunnels() * plan.reps()));
+        .put("tunnels_run", tunnelsDone)
+        .put("tunnel_cpu_ms_per_tunnel_path_only", Stats.round(tcpu.get("path") * 1000 / Math.max(1, tunnelsDone), 3))
+        .put("tunnel_cpu_ms_per_tunnel_by_process", perTunnel(tunnelCpu.byProcess(), Math.max(1, tunnelsDone)));
     if (failure != null) {
       details.put("tunnel_first_failure", failure);
     }
@@ -175,10 +185,12 @@ final class Suite {
       figures.putNull("rss_kib_per_idle_tunnel");
       return;
     }
+    // A few below the path's own per-node bound (the node's pooled connections count too).
+    int asked = Math.min(plan.idleTunnels(), path.maxTunnels() - 24);
     collect(path);
     Map<String, Long> before = path.rssKib();
-    log(path, "opening " + plan.idleTunnels() + " idle tunnels");
-    LoadClient.Batch opened = client.many(plan.idleTunnels(), plan.idleConcurrency(), 600_000,
+    log(path, "opening " + asked + " idle tunnels");
+    LoadClient.Batch opened = client.many(asked, plan.idleConcurrency(), plan.idleBudgetMillis(), 600_000,
         () -> client.exchange(target, 1, true, 60_000));
     Thread.sleep(2000);
     collect(path);
@@ -199,7 +211,7 @@ final class Suite {
           .put("kib_per_tunnel", open == 0 ? null : Stats.round((double) d / open, 3)));
     }
     figures.put("rss_kib_per_idle_tunnel", open == 0 ? null : Stats.round((double) delta / open, 3));
-    details.put("idle_tunnels_asked", plan.idleTunnels())
+    details.put("idle_tunnels_asked", asked)
         .put("idle_tunnels_open", open)
         .put("idle_failures", opened.failed())
         .put("idle_memory_by_process", perProcess)

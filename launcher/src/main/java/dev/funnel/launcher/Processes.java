@@ -1,6 +1,5 @@
 package dev.funnel.launcher;
 
-import dev.funnel.common.net.TlsEngines;
 import io.vertx.core.Vertx;
 import java.net.BindException;
 import java.util.concurrent.CountDownLatch;
@@ -17,10 +16,10 @@ final class Processes {
 
   /**
    * Every long-running command calls this once with its Vertx: closes it on SIGTERM/Ctrl-C, and
-   * logs the transport and TLS engine the process runs on (native epoll and OpenSSL are what make it fast).
+   * logs the transport the process runs on (NIO or native epoll; see bench/README.md for why NIO).
    */
   static void closeOnShutdown(Vertx vertx) {
-    logEngines(vertx);
+    logTransport(vertx);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       try {
         vertx.close().await(10, TimeUnit.SECONDS);
@@ -32,11 +31,12 @@ final class Processes {
     }, "funnel-shutdown"));
   }
 
-  private static void logEngines(Vertx vertx) {
+  private static void logTransport(Vertx vertx) {
+    Throwable cause = vertx.unavailableNativeTransportCause();
     String transport = vertx.isNativeTransportEnabled() ? "native epoll"
-        : "NIO (native transport unavailable: " + vertx.unavailableNativeTransportCause() + ")";
+        : "NIO (" + (cause == null ? "no native transport on the class path" : cause.toString()) + ")";
     System.getLogger(Processes.class.getName()).log(System.Logger.Level.INFO,
-        "transport: " + transport + "; TLS engine for node-gateway connections: " + TlsEngines.describe());
+        "transport: " + transport);
   }
 
   /** Runs {@code start}; on failure prints one line saying why and exits 1. */

@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine;
@@ -51,6 +52,11 @@ final class ServiceConfig {
 
   /** Merges the file, the environment and the flags given to {@code spec}'s command. Blocking. */
   static ServiceConfig load(CommandSpec spec) {
+    return load(spec, System.getenv());
+  }
+
+  /** As {@link #load(CommandSpec)}, with {@code environment} standing in for the process's. */
+  static ServiceConfig load(CommandSpec spec, Map<String, String> environment) {
     Set<String> keys = new LinkedHashSet<>();
     JsonObject flags = new JsonObject();
     CommandLine.ParseResult parsed = spec.commandLine().getParseResult();
@@ -74,7 +80,7 @@ final class ServiceConfig {
     }
     JsonObject env = new JsonObject();
     for (String key : keys) {
-      String value = System.getenv(envName(key));
+      String value = environment.get(envName(key));
       if (value != null) {
         env.put(key, value);
       }

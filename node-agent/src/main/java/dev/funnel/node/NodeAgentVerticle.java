@@ -1,7 +1,6 @@
 package dev.funnel.node;
 
 import dev.funnel.common.net.HostPort;
-import dev.funnel.common.net.TlsEngines;
 import dev.funnel.common.options.NodeOptions;
 import dev.funnel.common.options.ServeTarget;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -130,7 +129,6 @@ public class NodeAgentVerticle extends VerticleBase {
         .setConnectTimeout(clampInt(options.getDialTimeoutMillis()))
         .setSslHandshakeTimeout(options.getDialTimeoutMillis())
         .setSslHandshakeTimeoutUnit(TimeUnit.MILLISECONDS)
-        .setSslEngineOptions(TlsEngines.preferred())
         .setTcpNoDelay(true));
     localClient = vertx.createNetClient(new NetClientOptions()
         .setConnectTimeout(clampInt(options.getLocalDialTimeoutMillis()))

@@ -15,7 +15,6 @@ import dev.funnel.common.bus.SessionKick;
 import dev.funnel.common.net.HostPort;
 import dev.funnel.common.net.LocalFrontends;
 import dev.funnel.common.net.LocalStreams;
-import dev.funnel.common.net.TlsEngines;
 import dev.funnel.common.net.Tunnel;
 import dev.funnel.common.options.GatewayOptions;
 import dev.funnel.common.peerapi.ControlFrames;
@@ -129,7 +128,6 @@ public class GatewayVerticle extends VerticleBase {
             .setEnabledSecureTransportProtocols(Set.of("TLSv1.3"))
             .setSslHandshakeTimeout(options.getLoginTimeoutMillis())
             .setSslHandshakeTimeoutUnit(TimeUnit.MILLISECONDS)
-            .setSslEngineOptions(TlsEngines.preferred())
             .setTcpNoDelay(true))
         .connectHandler(this::onConnect);
     if (options.getRelayListen() != null) {

@@ -558,6 +558,71 @@ class GatewayVerticleTest {
 
   @Test
   @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void aFrontendInAnotherProcessFetchesTheStreamFromTheRelayWithItsTicket(VertxTestContext test) {
+    Buffer early = Buffer.buffer("early");
+    Buffer hello = payload('h', 517);
+    NetClient plain = vertx.createNetClient();
+    deploy(options().setRelayListen(new HostPort("127.0.0.1", 0)))
+        .compose(v -> login())
+        .compose(control -> dataConnection(control.welcome()).compose(data -> idleCountReaches(1).compose(v -> {
+          Future<Message<OpenReply>> reply = open(new OpenRequest(NODE_ID, EPOCH, FQDN, 443, CLIENT, "fe-elsewhere"));
+          return data.rawBytes(offerLength()).compose(offer -> {
+            data.write(IngressAnswer.encode(101).appendBuffer(early));
+            return reply;
+          }).compose(answer -> {
+            OpenReply relay = answer.body();
+            assertThat(relay.isLocal()).isFalse();
+            assertThat(relay.relayHost()).isEqualTo("127.0.0.1");
+            assertThat(relay.relayPort()).isEqualTo(gateway.relayPort());
+            assertThat(LocalStreams.take(relay.ticket())).as("not parked in this JVM").isEmpty();
+            return plain.connect(relay.relayPort(), relay.relayHost()).compose(socket -> {
+              Promise<Buffer> first = Promise.promise();
+              Buffer got = Buffer.buffer();
+              socket.handler(chunk -> {
+                got.appendBuffer(chunk);
+                if (got.length() >= 1 + early.length()) {
+                  first.tryComplete(got);
+                }
+              });
+              socket.write(dev.funnel.common.net.RelayPreamble.encode("fe-elsewhere", relay.ticket()).appendBuffer(hello));
+              return first.future().compose(atFrontend -> {
+                assertThat(atFrontend.getByte(0)).isEqualTo((byte) 0);
+                assertThat(atFrontend.getBuffer(1, atFrontend.length()).toString()).isEqualTo(early.toString());
+                return data.rawBytes(hello.length());
+              }).map(atNode -> {
+                assertThat(atNode.toString()).isEqualTo(hello.toString());
+                socket.close();
+                return null;
+              });
+            });
+          });
+        })))
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void aFrontendInThisJvmGetsTheInMemoryHandOffEvenWithARelay(VertxTestContext test) {
+    dev.funnel.common.net.LocalFrontends.register("fe-here");
+    deploy(options().setRelayListen(new HostPort("127.0.0.1", 0)))
+        .compose(v -> login())
+        .compose(control -> dataConnection(control.welcome()).compose(data -> idleCountReaches(1).compose(v -> {
+          Future<Message<OpenReply>> reply = open(new OpenRequest(NODE_ID, EPOCH, FQDN, 443, CLIENT, "fe-here"));
+          return data.rawBytes(offerLength()).compose(offer -> {
+            data.write(IngressAnswer.encode(101));
+            return reply;
+          });
+        })))
+        .onComplete(test.succeeding(answer -> test.verify(() -> {
+          dev.funnel.common.net.LocalFrontends.unregister("fe-here");
+          assertThat(answer.body().isLocal()).isTrue();
+          assertThat(LocalStreams.take(answer.body().ticket())).isPresent();
+          test.completeNow();
+        })));
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
   void aNodeThatAnswers403Refuses(VertxTestContext test) {
     deploy(options())
         .compose(v -> login())

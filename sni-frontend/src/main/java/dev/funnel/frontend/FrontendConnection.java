@@ -13,6 +13,7 @@ import dev.funnel.common.bus.ResolveRequest;
 import dev.funnel.common.bus.Route;
 import dev.funnel.common.net.HostPort;
 import dev.funnel.common.net.LocalStreams;
+import dev.funnel.common.net.Pacer;
 import dev.funnel.common.net.Tunnel;
 import dev.funnel.common.options.FrontendOptions;
 import dev.funnel.frontend.ClientHello.Found;
@@ -48,7 +49,7 @@ final class FrontendConnection {
 
   /** What the connections of one verticle share: an immutable view of the options, the cache, the meters. */
   record Shared(Vertx vertx, FrontendOptions options, String domain, RouteCache routes, FrontendMetrics metrics,
-                RelayClient relay, GoneGateways gone) {
+                RelayClient relay, GoneGateways gone, TailnetShaper shaper) {
   }
 
   private enum State {
@@ -265,7 +266,8 @@ final class FrontendConnection {
             // no longer holds the session.
             boolean unreachable = !(cause instanceof ReplyException re && re.failureType() == ReplyFailure.RECIPIENT_FAILURE);
             boolean stale = unreachable || failure.filter(f -> f == OpenFailure.NODE_GONE).isPresent();
-            String why = failure.map(Enum::name).orElse(gatewayGone ? "no such gateway" : "no answer");
+            String why = failure.map(Enum::name).orElse(gatewayGone ? "no such gateway"
+                : cause instanceof GoneGateways.Left ? "its process left the cluster" : "no answer");
             return Future.failedFuture(new Refusal(TlsAlert.INTERNAL_ERROR, Outcome.NODE_UNREACHABLE,
                 "gateway " + gateway + " did not open a stream to node " + target.nodeId() + " (" + why + ": "
                     + cause.getMessage() + ")", stale));
@@ -299,7 +301,8 @@ final class FrontendConnection {
     metrics.tunnelOpened();
     Tunnel.prepare(node);     // the gateway did this at connect; again is harmless
     Route used = route;
-    Tunnel.splice(socket, received, node, handoff.pending()).onComplete(done -> {
+    Pacer[] paced = shared.shaper().pacers(tailnet(host));
+    Tunnel.splice(socket, received, node, handoff.pending(), paced[0], paced[1]).onComplete(done -> {
       Tunnel.Stats stats = done.succeeded() ? done.result() : new Tunnel.Stats(0, 0);
       metrics.tunnelClosed(stats.aToB(), stats.bToA());
       access(Outcome.ROUTED, null, used, setupNanos, stats.aToB(), stats.bToA());
@@ -414,6 +417,12 @@ final class FrontendConnection {
       }
     }
     return out.append('"').toString();
+  }
+
+  /** The TAILNET of a routable {@code NODE.TAILNET.DOMAIN} name. */
+  private static String tailnet(String routableHost) {
+    String[] labels = routableHost.split("\\.", 3);
+    return labels.length > 1 ? labels[1] : routableHost;
   }
 
   private static String address(SocketAddress remote) {

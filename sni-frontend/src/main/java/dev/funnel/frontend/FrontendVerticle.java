@@ -70,7 +70,7 @@ public class FrontendVerticle extends VerticleBase {
     LocalFrontends.register(options.getFrontendId());
     gone = new GoneGateways(() -> System.nanoTime() / 1_000_000);
     FrontendConnection.Shared shared = new FrontendConnection.Shared(vertx, options, domain, routes, metrics, relay,
-        gone);
+        gone, new TailnetShaper(options.getTailnetBytesPerSecond(), metrics.registry(), System::nanoTime));
 
     List<Future<?>> ready = new ArrayList<>();
     MessageConsumer<Object> changes = vertx.eventBus().consumer(Addresses.ROUTES_CHANGED, this::onRouteChanged);

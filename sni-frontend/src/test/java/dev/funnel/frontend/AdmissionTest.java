@@ -185,6 +185,32 @@ class AdmissionTest {
     assertThat(lines.get(0)).contains("127.0.0.5", "faster than its limit", "; rejecting");
   }
 
+  @Test
+  void aTailnetsBandwidthCapShapesItsTunnelsAndDropsNothing() throws Exception {
+    int cap = 128 * 1024;
+    deploy(new FrontendOptions().setTailnetBytesPerSecond(cap));
+    byte[] hello = Hellos.jdk("TLSv1.3", NAME).getBytes();
+    byte[] down = Backend.random(4 * cap, 9);
+    CompletableFuture<byte[]> node = backend.async(() -> {
+      try (Socket s = backend.accept()) {
+        byte[] got = readExactly(s, hello.length);
+        s.getOutputStream().write(down);
+        return got;
+      }
+    });
+    long start = System.nanoTime();
+    try (Socket client = connectFrom("127.0.0.1")) {
+      client.getOutputStream().write(hello);
+      assertThat(readToEnd(client)).as("every byte, in order").isEqualTo(down);
+    }
+    long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+    assertThat(await(node)).isEqualTo(hello);
+    // One second's worth goes at once; the other three are paid for by waiting.
+    double shaped = frontend.meterRegistry().get("funnel.frontend.shaped").tag("direction", "outbound").counter().count();
+    assertThat(shaped).isGreaterThanOrEqualTo(2.5);
+    assertThat(tookMillis).isGreaterThanOrEqualTo(2_500);
+  }
+
   // --- helpers ----------------------------------------------------------------------------------
 
   Socket connectFrom(String ip) throws IOException {

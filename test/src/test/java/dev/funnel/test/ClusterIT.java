@@ -94,6 +94,7 @@ class ClusterIT {
     final List<FunnelProcess> frontends = new ArrayList<>();
     final Map<FunnelProcess, String> gatewayIds = new LinkedHashMap<>();
     long formedMillis;
+    String joinMillis;
 
     String members() {
       return clusterPorts.stream().map(p -> "127.0.0.1:" + p).collect(Collectors.joining(","));
@@ -140,6 +141,7 @@ class ClusterIT {
 
     cluster = startServers("");
     record("cluster formation (first member spawned → all 7 ready)", cluster.formedMillis + " ms");
+    record("cluster join per process (JVM start to joined, from the ready lines)", cluster.joinMillis);
     client = TestTls.clientTrusting(state.resolve(DevCa.CA_FILE));
 
     admin(cluster, cluster.reg1, "tailnet", "add", "demo", "--funnel", "on", "--ports", "443");
@@ -295,8 +297,9 @@ class ClusterIT {
         .isTrue();
     assertThat(sessionsOf(cluster, cluster.reg2, "a")).hasSize(2);
     assertThat(sessionsOf(cluster, cluster.reg2, "b")).hasSize(2);
-    record("registry chaos: state seen by the surviving registry " + (System.currentTimeMillis() - killedAt)
-        + " ms after the kill", "2 keys, tailnet demo on, nodes a and b online on 2 gateways each");
+    record("registry chaos: what the surviving registry holds", "2 keys (one added through the killed registry"
+        + " just before), tailnet demo on, nodes a and b online on 2 gateways each (checked "
+        + (System.currentTimeMillis() - killedAt) + " ms after the kill)");
   }
 
   @Test
@@ -380,6 +383,12 @@ class ClusterIT {
     }
     logTime(c.reg1, "; 7 members$");   // the first member has seen all seven join
     c.formedMillis = (System.nanoTime() - spawned) / 1_000_000;
+    List<Integer> joins = new ArrayList<>();
+    for (FunnelProcess p : rest) {
+      joins.add(Integer.parseInt(p.fromReadyLine("joined in (\\d+) ms")));
+    }
+    c.joinMillis = "first member " + c.reg1.fromReadyLine("joined in (\\d+) ms") + " ms, the six others "
+        + Collections.min(joins) + "–" + Collections.max(joins) + " ms (started together)";
     for (FunnelProcess g : c.gateways) {
       c.gatewayIds.put(g, g.fromReadyLine("id (gw-[0-9a-f]+)"));
     }

@@ -162,7 +162,7 @@ class HostileIT {
     long[] closedAt = new long[count];
     int[] sent = new int[count];
     AtomicInteger bytesReceived = new AtomicInteger();
-    ExecutorService honest = Executors.newSingleThreadExecutor();
+    ExecutorService honest = Executors.newFixedThreadPool(2);
     try (Selector selector = Selector.open()) {
       for (int i = 0; i < count; i++) {
         SocketChannel channel = SocketChannel.open();
@@ -177,8 +177,9 @@ class HostileIT {
       CompletableFuture<Integer> honestDone = CompletableFuture.supplyAsync(() -> honestRequestsFor(8_000), honest);
 
       long peakRss = rssKiB(pid);
-      long heapHeld = -1;
-      double openGauge = -1;
+      // Measured off this thread: a jcmd run takes a second or more, and the slow clients must keep
+      // sending their byte a second meanwhile (a client silent for the idle timeout is closed as idle).
+      CompletableFuture<long[]> held = null;
       int open = count;
       long deadline = allOpen + TimeUnit.MILLISECONDS.toNanos(HELLO_TIMEOUT_MILLIS + 15_000);
       long nextTick = System.nanoTime();
@@ -197,9 +198,14 @@ class HostileIT {
           }
           nextTick += TimeUnit.SECONDS.toNanos(1);
           peakRss = Math.max(peakRss, rssKiB(pid));
-          if (heapHeld < 0 && System.nanoTime() - allOpen > TimeUnit.SECONDS.toNanos(3)) {
-            openGauge = metric(scrape(), "funnel_frontend_connections_open");
-            heapHeld = heapAfterGcKiB(pid);
+          if (held == null && System.nanoTime() - allOpen > TimeUnit.SECONDS.toNanos(3)) {
+            held = CompletableFuture.supplyAsync(() -> {
+              try {
+                return new long[] {(long) metric(scrape(), "funnel_frontend_connections_open"), heapAfterGcKiB(pid)};
+              } catch (Exception e) {
+                throw new RuntimeException(e);
+              }
+            }, honest);
           }
         }
         selector.select(200);
@@ -223,6 +229,9 @@ class HostileIT {
         selector.selectedKeys().clear();
       }
       int honestOk = honestDone.get(60, TimeUnit.SECONDS);
+      assertThat(held).isNotNull();
+      double openGauge = held.get(60, TimeUnit.SECONDS)[0];
+      long heapHeld = held.get()[1];
 
       long maxHeldMillis = 0;
       for (int i = 0; i < count; i++) {
@@ -238,7 +247,7 @@ class HostileIT {
       assertThat(open).as("every slow connection closed by the server").isZero();
       assertThat(Arrays.stream(closedAt).allMatch(t -> t > 0)).isTrue();
       assertThat(bytesReceived.get()).as("closed without a word").isZero();
-      assertThat(maxHeldMillis).as("none held past the deadline (plus slack)").isLessThan(HELLO_TIMEOUT_MILLIS + 5_000);
+      assertThat(maxHeldMillis).as("none held past the deadline (plus slack)").isLessThan(HELLO_TIMEOUT_MILLIS + 8_000);
       assertThat(openGauge).as("all were admitted and held").isGreaterThanOrEqualTo(count);
       assertThat(honestOk).isGreaterThanOrEqualTo(3);
       assertThat(heapHeld).as("heap holding 2,000 slow connections, KiB").isLessThan(96 * 1024);
@@ -321,7 +330,9 @@ class HostileIT {
 
     assertThat(connected.get() + failedToConnect.get()).isGreaterThanOrEqualTo(attempts);
     assertThat(honestOk).isGreaterThanOrEqualTo(1);
-    long allowed = 100 + (long) Math.ceil(20.0 * floodMillis / 1000) + 1;
+    // The burst, the refill while the flood lasted, and while the server worked through its accept
+    // backlog after the client was done (generously 2 s).
+    long allowed = 100 + (long) Math.ceil(20.0 * (floodMillis + 2_000) / 1000);
     assertThat(limited).as("all but the burst and the refill were refused")
         .isGreaterThanOrEqualTo(connected.get() - allowed);
     assertThat(fdsAfter).as("no descriptor leaked").isLessThanOrEqualTo(fdsBefore + 5);
@@ -390,11 +401,13 @@ class HostileIT {
   @Order(4)
   void aKilledNodeClosesItsClientsAndARestartedOneIsRoutedAgain() throws Exception {
     long closedAfter;
+    int acceptedBefore = backend.accepted.get();
     try (SSLSocket socket = connect(FAULT)) {
-      socket.getOutputStream().write('S');
+      socket.getOutputStream().write('T');
       socket.getOutputStream().flush();
       InputStream in = socket.getInputStream();
-      assertThat(in.readNBytes(MIB)).hasSize(MIB);
+      assertThat(in.readNBytes(10 * 1024)).hasSize(10 * 1024);
+      assertThat(backend.accepted.get()).isEqualTo(acceptedBefore + 1);
       AtomicLong killedAt = new AtomicLong();
       CompletableFuture<Long> closed = CompletableFuture.supplyAsync(() -> {
         byte[] chunk = new byte[64 * 1024];
@@ -412,7 +425,7 @@ class HostileIT {
       closedAfter = TimeUnit.NANOSECONDS.toMillis(closed.get(30, TimeUnit.SECONDS) - killedAt.get());
     }
     long restartedAt = System.nanoTime();
-    fault = startNode("fault-restarted", "fault", reusableKey, state.resolve("ca.pem"));
+    fault = startNode("fault-restarted", "fault", "fault", reusableKey, state.resolve("ca.pem"));
     long routedAgain = eventually(() -> honestRequest(FAULT));
     figure("kill -9: the client's connection closed " + closedAfter + " ms after SIGKILL of the node; the restarted"
         + " node was routed " + TimeUnit.NANOSECONDS.toMillis(routedAgain - restartedAt) + " ms after its start");
@@ -452,10 +465,10 @@ class HostileIT {
   void aNodeThatStopsReadingIsClosedByTheIdleTimeout() throws Exception {
     long closedAfter;
     try (SSLSocket socket = connect(FAULT)) {
-      socket.getOutputStream().write('S');
+      socket.getOutputStream().write('T');
       socket.getOutputStream().flush();
       InputStream in = socket.getInputStream();
-      assertThat(in.readNBytes(MIB)).hasSize(MIB);
+      assertThat(in.readNBytes(10 * 1024)).hasSize(10 * 1024);
       signal("STOP", fault.pid());
       long stoppedAt = System.nanoTime();
       try {
@@ -472,7 +485,9 @@ class HostileIT {
     }
     figure("dropped node: the public connection was closed " + closedAfter + " ms after the node stopped"
         + " (idle timeout " + IDLE_TIMEOUT_SECONDS + " s)");
-    assertThat(closedAfter).isLessThan(TimeUnit.SECONDS.toMillis(IDLE_TIMEOUT_SECONDS) + 10_000);
+    // Not before the idle timeout (nothing else may close it: the stream itself never ends), nor long after.
+    assertThat(closedAfter).isBetween(TimeUnit.SECONDS.toMillis(IDLE_TIMEOUT_SECONDS) - 1_000,
+        TimeUnit.SECONDS.toMillis(IDLE_TIMEOUT_SECONDS) + 10_000);
     eventually(() -> honestRequest(FAULT));
   }
 
@@ -505,6 +520,42 @@ class HostileIT {
     assertThat(delta(before, after, "funnel_frontend_connections_total", "outcome", "no_route")).isEqualTo(2);
     assertThat(delta(before, after, "funnel_frontend_connections_total", "outcome", "port_not_allowed")).isEqualTo(1);
     honestRequest(WEB);
+  }
+
+  /**
+   * The ClientHello size cap acts on the length fields, before the bytes arrive: a hello claiming
+   * 1 MiB, or a record longer than TLS allows, gets its alert at once; noise is closed unanswered.
+   */
+  @Test
+  @Order(7)
+  void oversizedAndMalformedHellosAreRefusedAtOnce() throws Exception {
+    String before = scrape();
+    // handshake record, TLS 1.0 record version, 16 KiB fragment; client_hello claiming 1 MiB
+    byte[] huge = {0x16, 0x03, 0x01, 0x40, 0x00, 0x01, 0x10, 0x00, 0x00};
+    // a record longer than 2^14
+    byte[] longRecord = {0x16, 0x03, 0x01, 0x40, 0x01};
+    assertThat(answerTo(huge)).containsExactly(0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 40);
+    assertThat(answerTo(longRecord)).containsExactly(0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 40);
+    assertThat(answerTo("GET / HTTP/1.1\r\nHost: web\r\n\r\n".getBytes(StandardCharsets.US_ASCII))).isEmpty();
+    String after = scrape();
+    figure("hello caps: a 1 MiB ClientHello and a 16 KiB+1 record refused with alert 40 from their headers; HTTP closed");
+    assertThat(delta(before, after, "funnel_frontend_connections_total", "outcome", "bad_hello")).isEqualTo(2);
+    assertThat(delta(before, after, "funnel_frontend_connections_total", "outcome", "not_tls")).isEqualTo(1);
+    honestRequest(WEB);
+  }
+
+  /** Writes {@code bytes} (and nothing more), returns everything the frontend answers before closing. */
+  private int[] answerTo(byte[] bytes) throws IOException {
+    try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), public443)) {
+      socket.setSoTimeout(5_000);   // far below the ClientHello deadline: the answer must not wait for it
+      socket.getOutputStream().write(bytes);
+      byte[] got = socket.getInputStream().readAllBytes();
+      int[] unsigned = new int[got.length];
+      for (int i = 0; i < got.length; i++) {
+        unsigned[i] = got[i] & 0xff;
+      }
+      return unsigned;
+    }
   }
 
   // ---------------------------------------------------------------- identity
@@ -609,7 +660,12 @@ class HostileIT {
   // ---------------------------------------------------------------- helpers
 
   private FunnelProcess startNode(String name, String hostname, String key, Path ca) throws Exception {
-    FunnelProcess node = FunnelProcess.start(name, logs, JVM, nodeArgs(name, hostname, key, ca));
+    return startNode(name, name, hostname, key, ca);
+  }
+
+  /** A node process {@code name} with the state directory of {@code stateOf} (a restart keeps its node key). */
+  private FunnelProcess startNode(String name, String stateOf, String hostname, String key, Path ca) throws Exception {
+    FunnelProcess node = FunnelProcess.start(name, logs, JVM, nodeArgs(stateOf, hostname, key, ca));
     outputs.add(node);
     return node;
   }
@@ -660,8 +716,14 @@ class HostileIT {
     return last;
   }
 
+  /**
+   * A TLS client for {@code name} through the frontend. The TLS layer is told the name as its peer
+   * host: the JDK keys resumable sessions by peer host and port, and a resumed session keeps the
+   * SNI it was made with, so two names behind one address must not share a key.
+   */
   private SSLSocket connect(String name) throws IOException {
-    SSLSocket socket = (SSLSocket) client.getSocketFactory().createSocket(InetAddress.getLoopbackAddress(), public443);
+    Socket tcp = new Socket(InetAddress.getLoopbackAddress(), public443);
+    SSLSocket socket = (SSLSocket) client.getSocketFactory().createSocket(tcp, name, public443, true);
     SSLParameters params = socket.getSSLParameters();
     params.setServerNames(List.of(new SNIHostName(name)));
     params.setEndpointIdentificationAlgorithm("HTTPS");

@@ -20,6 +20,8 @@ import javax.net.ssl.SSLSocket;
  *   <li>{@code 'E'}, a 4-byte length n, n bytes: echoes them and closes (an honest request);</li>
  *   <li>{@code 'S'}: writes seeded random bytes as fast as the connection takes them, up to
  *       {@link #STREAM_BYTES}, counting in {@link #streamed} what the socket accepted;</li>
+ *   <li>{@code 'T'}: trickles 1 KiB every 100 ms until the peer goes (a stream with empty buffers
+ *       behind it, so a close is seen at once rather than after megabytes in flight);</li>
  *   <li>{@code 'R'}: writes 64 KiB, then resets the connection (SO_LINGER 0).</li>
  * </ul>
  */
@@ -86,13 +88,19 @@ final class StreamingTlsServer implements AutoCloseable {
           streamed.addAndGet(chunk.length);
         }
         out.flush();
+      } else if (mode == 'T') {
+        while (true) {
+          out.write(new byte[1024]);
+          out.flush();
+          Thread.sleep(100);
+        }
       } else if (mode == 'R') {
         out.write(new byte[64 * 1024]);
         out.flush();
         raw.setSoLinger(true, 0);
         raw.close();   // an RST, no close_notify: the server process "crashed"
       }
-    } catch (IOException e) {
+    } catch (IOException | InterruptedException e) {
       // The peer went away (the tests that stream end that way); nothing to record.
     } finally {
       try {

@@ -87,7 +87,17 @@ public final class Tunnel {
    * @return completes when both sockets are closed, with the bytes carried each way (prefixes included)
    */
   public static Future<Stats> splice(NetSocket a, Buffer toB, NetSocket b, Buffer toA) {
-    return new Splice(a, b).start(toB, toA);
+    return splice(a, toB, b, toA, Pacer.NONE, Pacer.NONE);
+  }
+
+  /**
+   * As {@link #splice(NetSocket, Buffer, NetSocket, Buffer)}, each direction paced: after bytes
+   * from a are written to b, {@code aToB} says how long a stays paused before it is read again (and
+   * {@code bToA} the same the other way). The prefixes are not paced. Back-pressure still applies: a
+   * source resumes only when its pacing wait is over and its destination's write queue has room.
+   */
+  public static Future<Stats> splice(NetSocket a, Buffer toB, NetSocket b, Buffer toA, Pacer aToB, Pacer bToA) {
+    return new Splice(a, b, aToB, bToA).start(toB, toA);
   }
 
   /** Turns the end of input into an empty read, in order after the data before it. */
@@ -114,11 +124,11 @@ public final class Tunnel {
     private final AtomicInteger openChannels = new AtomicInteger(2);
     private final AtomicBoolean closing = new AtomicBoolean();
 
-    Splice(NetSocket a, NetSocket b) {
+    Splice(NetSocket a, NetSocket b, Pacer aToBPacer, Pacer bToAPacer) {
       this.a = a;
       this.b = b;
-      this.aToB = new Direction(this, a, b);
-      this.bToA = new Direction(this, b, a);
+      this.aToB = new Direction(this, a, b, aToBPacer);
+      this.bToA = new Direction(this, b, a, bToAPacer);
     }
 
     Future<Stats> start(Buffer toB, Buffer toA) {
@@ -175,17 +185,25 @@ public final class Tunnel {
     private final Splice splice;
     private final NetSocket source;
     private final NetSocket destination;
+    private final Pacer pacer;
     final AtomicLong bytes = new AtomicLong();
     final AtomicBoolean ended = new AtomicBoolean();
+    /** The source waits for its pacer: a drain must not resume it before the wait is over. */
+    private volatile boolean pacing;
 
-    Direction(Splice splice, NetSocket source, NetSocket destination) {
+    Direction(Splice splice, NetSocket source, NetSocket destination, Pacer pacer) {
       this.splice = splice;
       this.source = source;
       this.destination = destination;
+      this.pacer = pacer;
     }
 
     void wire() {
-      destination.drainHandler(v -> source.resume());
+      destination.drainHandler(v -> {
+        if (!pacing) {
+          source.resume();
+        }
+      });
       source.handler(this::onData);
       source.endHandler(v -> onSourceClosed());
     }
@@ -200,8 +218,22 @@ public final class Tunnel {
       }
       bytes.addAndGet(data.length());
       destination.write(data);
-      if (destination.writeQueueFull()) {
+      long wait = pacer.delayNanos(data.length());
+      if (wait > 0) {
+        pacing = true;
         source.pause();
+        Channel channel = ((NetSocketInternal) source).channelHandlerContext().channel();
+        channel.eventLoop().schedule(this::paced, wait, TimeUnit.NANOSECONDS);
+      } else if (destination.writeQueueFull()) {
+        source.pause();
+      }
+    }
+
+    /** The pacing wait is over: read on, unless the destination is still full (its drain resumes then). */
+    private void paced() {
+      pacing = false;
+      if (!destination.writeQueueFull()) {
+        source.resume();
       }
     }
 

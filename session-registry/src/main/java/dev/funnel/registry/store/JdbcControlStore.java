@@ -22,7 +22,7 @@ import java.util.stream.Collectors;
  */
 public class JdbcControlStore implements ControlStore {
 
-  private final Connection connection;
+  private Connection connection;
   private final int schemaVersion;
 
   /** Takes ownership of {@code connection}, turns auto-commit off and migrates the schema. */
@@ -58,8 +58,42 @@ public class JdbcControlStore implements ControlStore {
       } catch (SQLException suppressed) {
         e.addSuppressed(suppressed);
       }
+      replaceIfBroken(e);
       throw new StoreException(what + " failed: " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * After a failure, checks the connection; a broken one (the database restarted, the network
+   * dropped it) is replaced through {@link #reconnect()}, so the next call works again. The failed
+   * call itself is not retried: its caller sees the failure.
+   */
+  private void replaceIfBroken(SQLException failure) {
+    try {
+      if (connection.isValid(2)) {
+        return;
+      }
+    } catch (SQLException e) {
+      // not valid
+    }
+    try {
+      Connection fresh = reconnect();
+      if (fresh != null) {
+        fresh.setAutoCommit(false);
+        closeQuietly();
+        connection = fresh;
+      }
+    } catch (SQLException | RuntimeException e) {
+      failure.addSuppressed(e);
+    }
+  }
+
+  /**
+   * A new connection to the same database, or null when this store cannot make one (the embedded
+   * store's connection does not break). Called with this object's lock held.
+   */
+  protected Connection reconnect() throws SQLException {
+    return null;
   }
 
   @Override

@@ -23,16 +23,22 @@ public final class PostgresControlStore extends JdbcControlStore {
   /** Connecting, and each statement, give up after this. */
   public static final int DEFAULT_TIMEOUT_SECONDS = 10;
 
-  private final String where;
+  private final Target target;
 
-  private PostgresControlStore(Connection connection, String where) {
+  private PostgresControlStore(Connection connection, Target target) {
     super(connection);
-    this.where = where;
+    this.target = target;
+  }
+
+  /** A broken connection (PostgreSQL restarted, or the network dropped it) is replaced by a new one. */
+  @Override
+  protected Connection reconnect() throws SQLException {
+    return DriverManager.getConnection(target.jdbcUrl(), target.properties());
   }
 
   /** {@code USER@HOST:PORT/DATABASE}, for logs (never the password). */
   public String where() {
-    return where;
+    return target.where();
   }
 
   /**
@@ -53,7 +59,7 @@ public final class PostgresControlStore extends JdbcControlStore {
       closeQuietly(connection);
       throw new StoreException("cannot lock the PostgreSQL store for migration: " + e.getMessage(), e);
     }
-    PostgresControlStore store = new PostgresControlStore(connection, target.where());
+    PostgresControlStore store = new PostgresControlStore(connection, target);
     try (Statement st = connection.createStatement()) {
       st.execute("SELECT pg_advisory_unlock(" + MIGRATION_LOCK + ")");
       connection.commit();

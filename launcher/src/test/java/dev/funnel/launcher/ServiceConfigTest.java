@@ -1,0 +1,97 @@
+package dev.funnel.launcher;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.funnel.common.cluster.ClusterOptions;
+import dev.funnel.common.net.HostPort;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** Settings of the clustered services: a YAML or JSON file, under FUNNEL_* variables, under flags. */
+@Timeout(30)
+class ServiceConfigTest {
+
+  @TempDir
+  Path dir;
+
+  private static ServiceConfig load(Object command, Map<String, String> env, String... args) {
+    CommandLine line = new CommandLine(command);
+    line.parseArgs(args);
+    return ServiceConfig.load(line.getCommandSpec(), env);
+  }
+
+  @Test
+  void flagsWinOverTheEnvironmentWhichWinsOverTheFile() throws Exception {
+    Path file = Files.writeString(dir.resolve("cluster.yaml"), String.join("\n",
+        "cluster: true",
+        "cluster-host: 10.0.0.11",
+        "cluster-port: 5701",
+        "cluster-members: [10.0.0.11:5701, 10.0.0.12:5701]",
+        "admin-listen: 10.0.0.11:7080",
+        "domain: file.example",
+        "gateway-listen: 0.0.0.0:7443   # another service's setting: allowed, ignored here",
+        ""));
+    ServiceConfig config = load(new RegistryCommand(), Map.of("FUNNEL_CLUSTER_PORT", "5702", "FUNNEL_DOMAIN", "env.example"),
+        "--config", file.toString(), "--domain", "flag.example");
+    assertThat(config.string("domain", null)).isEqualTo("flag.example");
+    assertThat(config.number("cluster-port", 0)).isEqualTo(5702);
+    assertThat(config.hostPort("admin-listen", null)).isEqualTo(new HostPort("10.0.0.11", 7080));
+    ClusterOptions cluster = ClusterFlags.options(config, "registry");
+    assertThat(cluster.getHost()).isEqualTo("10.0.0.11");
+    assertThat(cluster.getMembers()).containsExactly(new HostPort("10.0.0.11", 5701), new HostPort("10.0.0.12", 5701));
+  }
+
+  @Test
+  void theDeployExampleIsValidForEveryService() {
+    Path example = Path.of("..", "deploy", "config", "cluster.yaml");
+    Map<String, String> env = Map.of("FUNNEL_CLUSTER_HOST", "10.0.0.12", "FUNNEL_STORE", "postgresql://funnel:x@10.0.0.20/funnel",
+        "FUNNEL_JAVA_OPTS", "-Xmx512m");
+    for (Object command : List.of(new FrontendCommand(), new RegistryCommand(), new GatewayCommand())) {
+      ServiceConfig config = load(command, env, "--config", example.toString(), "--cluster-port", "5702");
+      ClusterOptions cluster = ClusterFlags.options(config, "test");
+      assertThat(cluster.getHost()).isEqualTo("10.0.0.12");
+      assertThat(cluster.getPort()).isEqualTo(5702);
+      assertThat(cluster.getMembers()).hasSize(9).contains(new HostPort("10.0.0.13", 5703));
+      assertThat(config.string("domain", null)).isEqualTo("funnel.example.com");
+    }
+  }
+
+  @Test
+  void jsonFilesAndCommaListsAndRepeatedFlagsWork() throws Exception {
+    Path file = Files.writeString(dir.resolve("frontend.json"),
+        "{\"cluster\": true, \"cluster-members\": \"127.0.0.1:5701,127.0.0.1:5702\", \"public\": [\"443=127.0.0.1:0\"]}");
+    ServiceConfig config = load(new FrontendCommand(), Map.of(), "--config", file.toString(),
+        "--public", "8443=127.0.0.1:0", "--public", "10000=127.0.0.1:0");
+    assertThat(config.list("public", List.of())).containsExactly("8443=127.0.0.1:0", "10000=127.0.0.1:0");
+    assertThat(ClusterFlags.options(config, "frontend").getMembers()).hasSize(2);
+  }
+
+  @Test
+  void withoutMembersAMemberJoinsOnlyItself() {
+    ServiceConfig config = load(new GatewayCommand(), Map.of(), "--cluster", "--cluster-host", "127.0.0.1",
+        "--cluster-port", "15999");
+    assertThat(ClusterFlags.options(config, "gateway").getMembers()).containsExactly(new HostPort("127.0.0.1", 15999));
+  }
+
+  @Test
+  void mistakesAreRefusedWithTheSettingsName() throws Exception {
+    Path typo = Files.writeString(dir.resolve("typo.yaml"), "cluster: true\nclustre-host: 10.0.0.1\n");
+    assertThatThrownBy(() -> load(new RegistryCommand(), Map.of(), "--config", typo.toString()))
+        .hasMessageContaining("unknown setting 'clustre-host'");
+    assertThatThrownBy(() -> ClusterFlags.options(load(new RegistryCommand(), Map.of()), "registry"))
+        .hasMessageContaining("--cluster");
+    assertThatThrownBy(() -> ClusterFlags.options(load(new RegistryCommand(), Map.of(), "--cluster",
+        "--cluster-members", "10.0.0.1:5701-5703"), "registry")).hasMessageContaining("no ranges");
+    assertThatThrownBy(() -> ClusterFlags.options(load(new RegistryCommand(), Map.of(), "--cluster",
+        "--cluster-port", "seventy"), "registry")).hasMessageContaining("cluster-port");
+    assertThatThrownBy(() -> load(new RegistryCommand(), Map.of(), "--config", dir.resolve("missing.yaml").toString()))
+        .hasMessageContaining("cannot read");
+  }
+}
