@@ -32,10 +32,12 @@ public final class BenchMain {
   static final String APP = "app." + FunnelRig.TAILNET + "." + FunnelRig.DOMAIN;
 
   /**
-   * JVM flags for Funnel's processes unless FUNNEL_JAVA_OPTS says otherwise: none, so Funnel runs as
-   * {@code ./funnel} runs it (G1, heap up to a quarter of RAM); bench/README.md has what others did.
+   * JVM flags for Funnel's processes unless FUNNEL_JAVA_OPTS says otherwise: the default collector
+   * (G1) with a fixed, pre-touched 1 GiB heap, as a server is usually run. A pinned heap keeps G1 from
+   * growing and shrinking it between readings, so memory per tunnel can be measured (see Suite#idle);
+   * bench/README.md has what other flags did.
    */
-  static final String DEFAULT_FUNNEL_JAVA_OPTS = "";
+  static final String DEFAULT_FUNNEL_JAVA_OPTS = "-Xms1g -Xmx1g -XX:+AlwaysPreTouch";
   static final List<String> HELPER_JVM = List.of("-XX:+UseParallelGC", "-Xms256m", "-Xmx2g",
       "-Dio.netty.leakDetection.level=disabled");
 
@@ -230,11 +232,26 @@ public final class BenchMain {
           "funnel JVM flags: " + (funnelOpts.isEmpty() ? "(defaults)" : String.join(" ", funnelOpts))
               + "; access log off; limit flags: " + rig.limits
               + "; clients from " + LoadClient.SOURCES + " loopback addresses")
-          .maxTunnels(rig.maxTunnelsPerNode());
+          .maxTunnels(rig.maxTunnelsPerNode())
+          .heapPinned(heapPinned());
     } catch (Exception e) {
       rig.close();
       throw e;
     }
+  }
+
+  /** -Xms equal to -Xmx and -XX:+AlwaysPreTouch: the heap is resident from the start. */
+  private boolean heapPinned() {
+    String xms = null;
+    String xmx = null;
+    for (String o : funnelOpts) {
+      if (o.startsWith("-Xms")) {
+        xms = o.substring(4);
+      } else if (o.startsWith("-Xmx")) {
+        xmx = o.substring(4);
+      }
+    }
+    return funnelOpts.contains("-XX:+AlwaysPreTouch") && xms != null && xms.equals(xmx);
   }
 
   private void https(LoadClient client, Suite.Plan plan, Path tmp, Path logs, int httpPort, Path chain, Path key,
@@ -321,7 +338,7 @@ public final class BenchMain {
     m.put("kernel", Proc.kernel());
     m.put("memory_total_kib", memTotal());
     m.put("jvm", System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"));
-    m.put("funnel_java_opts", funnelOpts.isEmpty() ? "(none: JVM defaults, G1)" : String.join(" ", funnelOpts));
+    m.put("funnel_java_opts", funnelOpts.isEmpty() ? "(none: JVM defaults)" : String.join(" ", funnelOpts));
     m.put("load_generator_jvm_flags", String.join(" ", ManagementFactory.getRuntimeMXBean().getInputArguments()));
     m.put("backend_jvm_flags", String.join(" ", HELPER_JVM));
     m.put("load_generator", "Netty " + io.netty.util.Version.identify().values().stream().findFirst()

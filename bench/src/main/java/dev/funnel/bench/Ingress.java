@@ -31,6 +31,11 @@ interface Ingress extends AutoCloseable {
   /** True for Funnel's JVMs (their heap is collected before memory is read). */
   boolean isJvm();
 
+  /** True when the path's JVMs run with a fixed, pre-touched heap (-Xms = -Xmx, -XX:+AlwaysPreTouch). */
+  default boolean heapPinned() {
+    return false;
+  }
+
   /** Tunnels the path lets one node carry at once (idle tunnels are opened up to this). */
   default int maxTunnels() {
     return Integer.MAX_VALUE;
@@ -130,6 +135,7 @@ interface Ingress extends AutoCloseable {
     String body = String.join("\n",
         "http {",
         "  access_log off;",
+        "  keepalive_requests 1000000;",
         "  client_body_temp_path " + home.resolve("tmp") + ";",
         "  proxy_temp_path " + home.resolve("tmp") + ";",
         "  upstream app { server 127.0.0.1:" + httpPort + "; keepalive 64; }",
@@ -200,6 +206,7 @@ interface Ingress extends AutoCloseable {
     private final boolean jvm;
     private final String note;
     private int maxTunnels = Integer.MAX_VALUE;
+    private boolean heapPinned;
 
     Simple(String name, int port, String serverName, Path trust, Map<String, Long> processes,
            List<? extends AutoCloseable> owned, boolean jvm, String note) {
@@ -251,6 +258,16 @@ interface Ingress extends AutoCloseable {
     @Override
     public int maxTunnels() {
       return maxTunnels;
+    }
+
+    @Override
+    public boolean heapPinned() {
+      return heapPinned;
+    }
+
+    Simple heapPinned(boolean pinned) {
+      this.heapPinned = pinned;
+      return this;
     }
 
     Simple maxTunnels(int max) {

@@ -197,32 +197,43 @@ final class LoadClient implements AutoCloseable {
       throws InterruptedException {
     AtomicLong responses = new AtomicLong();
     AtomicLong errors = new AtomicLong();
-    CountDownLatch closed = new CountDownLatch(connections);
+    CountDownLatch finished = new CountDownLatch(connections);
     long start = System.nanoTime();
     long windowStart = start + (long) (warmSeconds * 1e9);
     long deadline = windowStart + (long) (seconds * 1e9);
     for (int i = 0; i < connections; i++) {
-      Bootstrap b = bootstrap.clone().handler(new ChannelInitializer<SocketChannel>() {
-        @Override
-        protected void initChannel(SocketChannel ch) {
-          ch.pipeline().addLast(target.tls().newHandler(ch.alloc(), target.serverName(), 443),
-              new HttpClientCodec(), new HttpLoop(target.serverName(), windowStart, deadline, responses, errors));
-        }
-      });
-      b.connect(new InetSocketAddress("127.0.0.1", target.port()), nextSource()).addListener(f -> {
-        Channel ch = ((io.netty.channel.ChannelFuture) f).channel();
-        if (!f.isSuccess()) {
-          errors.incrementAndGet();
-          closed.countDown();
-          return;
-        }
-        ch.closeFuture().addListener(c -> closed.countDown());
-      });
+      httpConnection(target, windowStart, deadline, responses, errors, finished);
     }
-    if (!closed.await(timeoutMillis, TimeUnit.MILLISECONDS)) {
-      errors.addAndGet(closed.getCount());
+    if (!finished.await(timeoutMillis, TimeUnit.MILLISECONDS)) {
+      errors.addAndGet(finished.getCount());
     }
     return new HttpResult(responses.get() / seconds, responses.get(), errors.get(), connections);
+  }
+
+  /** One client's keep-alive connection; when the server closes it before the deadline, the client reconnects. */
+  private void httpConnection(Target target, long windowStart, long deadline, AtomicLong responses, AtomicLong errors,
+                              CountDownLatch finished) {
+    Bootstrap b = bootstrap.clone().handler(new ChannelInitializer<SocketChannel>() {
+      @Override
+      protected void initChannel(SocketChannel ch) {
+        ch.pipeline().addLast(target.tls().newHandler(ch.alloc(), target.serverName(), 443),
+            new HttpClientCodec(), new HttpLoop(target.serverName(), windowStart, deadline, responses, errors));
+      }
+    });
+    b.connect(new InetSocketAddress("127.0.0.1", target.port()), nextSource()).addListener(f -> {
+      if (!f.isSuccess()) {
+        errors.incrementAndGet();
+        finished.countDown();
+        return;
+      }
+      ((io.netty.channel.ChannelFuture) f).channel().closeFuture().addListener(c -> {
+        if (System.nanoTime() < deadline) {
+          httpConnection(target, windowStart, deadline, responses, errors, finished);
+        } else {
+          finished.countDown();
+        }
+      });
+    });
   }
 
   @Override

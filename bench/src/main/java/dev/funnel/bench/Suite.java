@@ -10,6 +10,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The measurements every path gets, in one order: sanity check and warm-up, bulk throughput (one
@@ -187,13 +189,13 @@ final class Suite {
     }
     // A few below the path's own per-node bound (the node's pooled connections count too).
     int asked = Math.min(plan.idleTunnels(), path.maxTunnels() - 24);
-    collect(path);
+    Map<String, Long> heapBefore = collect(path);
     Map<String, Long> before = path.rssKib();
     log(path, "opening " + asked + " idle tunnels");
     LoadClient.Batch opened = client.many(asked, plan.idleConcurrency(), plan.idleBudgetMillis(), 600_000,
         () -> client.exchange(target, 1, true, 60_000));
     Thread.sleep(2000);
-    collect(path);
+    Map<String, Long> heapAfter = collect(path);
     Map<String, Long> after = path.rssKib();
     int open = 0;
     for (LoadClient.Conn c : opened.done()) {
@@ -201,23 +203,35 @@ final class Suite {
         open++;
       }
     }
+    // With the heap pinned and pre-touched (-Xms = -Xmx, AlwaysPreTouch) its pages are resident
+    // before and after, so RSS grows by off-heap memory only; the live heap's growth (after a full
+    // GC) is added. Otherwise RSS alone, which then also swings with how much heap G1 keeps committed.
+    boolean pinned = path.heapPinned();
     long delta = 0;
     JsonObject perProcess = new JsonObject();
     for (String label : before.keySet()) {
-      long d = after.getOrDefault(label, 0L) - before.get(label);
+      long rss = after.getOrDefault(label, 0L) - before.get(label);
+      long heap = heapAfter.getOrDefault(label, 0L) - heapBefore.getOrDefault(label, 0L);
+      long d = pinned ? rss + heap : rss;
       delta += d;
-      perProcess.put(label, new JsonObject().put("rss_before_kib", before.get(label))
-          .put("rss_after_kib", after.getOrDefault(label, 0L))
-          .put("kib_per_tunnel", open == 0 ? null : Stats.round((double) d / open, 3)));
+      JsonObject p = new JsonObject().put("rss_before_kib", before.get(label))
+          .put("rss_after_kib", after.getOrDefault(label, 0L));
+      if (path.isJvm()) {
+        p.put("live_heap_before_kib", heapBefore.get(label)).put("live_heap_after_kib", heapAfter.get(label));
+      }
+      perProcess.put(label, p.put("kib_per_tunnel", open == 0 ? null : Stats.round((double) d / open, 3)));
     }
     figures.put("rss_kib_per_idle_tunnel", open == 0 ? null : Stats.round((double) delta / open, 3));
     details.put("idle_tunnels_asked", asked)
         .put("idle_tunnels_open", open)
         .put("idle_failures", opened.failed())
         .put("idle_memory_by_process", perProcess)
-        .put("idle_memory_method", path.isJvm()
-            ? "VmRSS after `jcmd PID GC.run`, before and 2 s after opening; (after - before) / open tunnels"
-            : "VmRSS (with worker processes), before and 2 s after opening; (after - before) / open tunnels");
+        .put("idle_memory_method", !path.isJvm()
+            ? "VmRSS (worker processes included) before and 2 s after opening; (after - before) / open tunnels"
+            : pinned
+                ? "heap pinned and pre-touched: (VmRSS growth, i.e. off-heap) + (live heap growth after"
+                    + " `jcmd PID GC.run`), before and 2 s after opening, / open tunnels"
+                : "VmRSS after `jcmd PID GC.run`, before and 2 s after opening; (after - before) / open tunnels");
     if (opened.firstFailure() != null) {
       details.put("idle_first_failure", opened.firstFailure());
     }
@@ -231,19 +245,30 @@ final class Suite {
     Thread.sleep(1000);
   }
 
-  /** Full GC in each JVM of the path, so memory figures are not garbage still waiting to be collected. */
-  private static void collect(Ingress path) throws InterruptedException {
+  /**
+   * Full GC in each JVM of the path, so memory figures are not garbage still waiting to be
+   * collected; returns each JVM's live heap in KiB afterwards (empty for other paths).
+   */
+  private static Map<String, Long> collect(Ingress path) throws InterruptedException {
+    Map<String, Long> used = new LinkedHashMap<>();
     if (path.isJvm()) {
-      for (long pid : path.processes().values()) {
+      for (Map.Entry<String, Long> e : path.processes().entrySet()) {
+        String pid = String.valueOf(e.getValue());
         try {
-          Child.run(List.of("jcmd", String.valueOf(pid), "GC.run"), Map.of(), 60_000);
-        } catch (IOException e) {
-          System.err.println("bench: jcmd GC.run " + pid + " failed: " + e.getMessage());
+          Child.run(List.of("jcmd", pid, "GC.run"), Map.of(), 60_000);
+          String info = Child.run(List.of("jcmd", pid, "GC.heap_info"), Map.of(), 60_000);
+          Matcher m = HEAP_USED.matcher(info);
+          used.put(e.getKey(), m.find() ? Long.parseLong(m.group(1)) : 0L);
+        } catch (IOException err) {
+          System.err.println("bench: jcmd on " + pid + " failed: " + err.getMessage());
         }
       }
     }
     Thread.sleep(1000);
+    return used;
   }
+
+  private static final Pattern HEAP_USED = Pattern.compile("total \\d+K, used (\\d+)K");
 
   record Bulk(double mibPerSecond, long bytes) {
   }

@@ -17,8 +17,8 @@ import picocli.CommandLine.Spec;
 
 /** {@code funnel frontend --cluster …}: an SNI frontend as one cluster member. */
 @Command(name = "frontend", mixinStandardHelpOptions = true,
-    description = {"Runs an SNI frontend as a member of a Funnel cluster: public listeners read each ClientHello's",
-        "name (never terminating TLS), ask the registries for the route and the gateway for the stream."},
+    description = {"Runs an SNI frontend as a member of a Funnel cluster.",
+        "Its public listeners read each ClientHello's name (never terminating TLS), ask the registries for the route and the gateway for the stream."},
     footer = {"", "Example:",
         "  funnel frontend --cluster --cluster-host 10.0.0.12 --cluster-port 5701 \\",
         "      --cluster-members 10.0.0.11:5701,10.0.0.12:5701,10.0.0.13:5701 --state /var/lib/funnel \\",

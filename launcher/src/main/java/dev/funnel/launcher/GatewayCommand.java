@@ -25,8 +25,8 @@ import picocli.CommandLine.Spec;
 
 /** {@code funnel gateway --cluster …}: a peerapi gateway as one cluster member. */
 @Command(name = "gateway", mixinStandardHelpOptions = true,
-    description = {"Runs a peerapi gateway as a member of a Funnel cluster: nodes dial it (TLS) and keep their sessions",
-        "on it; frontends in other processes fetch accepted streams from its relay port with one-time tickets."},
+    description = {"Runs a peerapi gateway as a member of a Funnel cluster: nodes dial it (TLS) and keep their sessions on it.",
+        "Frontends in other processes fetch accepted streams from its relay port with one-time tickets."},
     footer = {"", "Example:",
         "  funnel gateway --cluster --cluster-host 10.0.0.13 --cluster-port 5701 \\",
         "      --cluster-members 10.0.0.11:5701,10.0.0.12:5701,10.0.0.13:5701 --state /var/lib/funnel \\",

@@ -28,9 +28,9 @@ import picocli.CommandLine.Spec;
 
 /** {@code funnel registry --cluster …}: the session registry and its admin API as one cluster member. */
 @Command(name = "registry", mixinStandardHelpOptions = true,
-    description = {"Runs the session registry (who may funnel, which gateway holds each node) and its admin REST API",
-        "as a member of a Funnel cluster. Live sessions are kept in the cluster (one backup); durable state in",
-        "PostgreSQL with --store (needed when two or more registries run), else in an embedded store in --state."},
+    description = {"Runs the session registry (who may funnel, which gateway holds each node) and its admin REST API as a member of a Funnel cluster.",
+        "Live sessions are kept in the cluster (one backup copy).",
+        "Durable state is in PostgreSQL with --store (needed when two or more registries run), else in an embedded store in --state."},
     footer = {"", "Example (two registries sharing PostgreSQL):",
         "  funnel registry --cluster --cluster-host 10.0.0.11 --cluster-port 5701 \\",
         "      --cluster-members 10.0.0.11:5701,10.0.0.12:5701,10.0.0.13:5701 --state /var/lib/funnel \\",

@@ -251,6 +251,11 @@ final class ClusterSessionTable implements SessionTable {
     }
   }
 
+  /** True when cluster member {@code memberId} ran a registry ({@link ClusterMaps#REGISTRIES}); forgets it. Blocking. */
+  static boolean wasRegistry(HazelcastInstance hazelcast, String memberId) {
+    return hazelcast.<String, String>getMap(ClusterMaps.REGISTRIES).remove(memberId) != null;
+  }
+
   /** The gateways of cluster member {@code memberId}, from {@link ClusterMaps#GATEWAYS}; blocking. */
   static Set<String> gatewaysOf(HazelcastInstance hazelcast, String memberId) {
     IMap<String, String> gateways = hazelcast.getMap(ClusterMaps.GATEWAYS);

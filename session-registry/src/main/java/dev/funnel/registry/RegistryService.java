@@ -417,6 +417,13 @@ public final class RegistryService {
    * otherwise take up to a lease period to lapse). Called on a Hazelcast event thread.
    */
   private void memberLeft(String member, FunnelCluster cluster) {
+    vertx.executeBlocking(() -> ClusterSessionTable.wasRegistry(cluster.hazelcast(), member), false)
+        .onSuccess(registry -> {
+          if (registry) {
+            LOG.log(Level.WARNING, "registry {0} left the cluster", member);
+            vertx.eventBus().publish(Addresses.REGISTRY_LEFT, member);
+          }
+        });
     vertx.executeBlocking(() -> ClusterSessionTable.gatewaysOf(cluster.hazelcast(), member), false)
         .onSuccess(gateways -> gateways.forEach(id -> vertx.eventBus().publish(Addresses.GATEWAY_LEFT, id)))
         .compose(gateways -> gateways.isEmpty() ? Future.succeededFuture(List.<Live>of())

@@ -191,14 +191,15 @@ final class FrontendConnection {
   }
 
   /**
-   * One resolve request. A registry that could not be reached at all (its process just died and
-   * the cluster has not noticed yet: no handler, or the connection to it failed) is worth one
-   * more try, which the event bus sends to another registry; a timeout is not retried.
+   * One resolve request. A registry that could not be reached at all (no handler, the connection
+   * to it failed, or its process left the cluster while the request waited: a request to a killed
+   * process is not failed by the event bus before its timeout) is worth one more try, which the
+   * event bus sends to another registry; a timeout is not retried.
    */
   private Future<Route> askRegistry(DeliveryOptions delivery, boolean mayRetry) {
     long started = System.nanoTime();
-    return shared.vertx().eventBus()
-        .<Route>request(Addresses.REGISTRY_RESOLVE, new ResolveRequest(host, publicPort), delivery)
+    return shared.gone().watchResolve(shared.vertx().eventBus()
+        .<Route>request(Addresses.REGISTRY_RESOLVE, new ResolveRequest(host, publicPort), delivery))
         .transform(answer -> {
           long nanos = System.nanoTime() - started;
           if (answer.succeeded()) {
@@ -207,10 +208,12 @@ final class FrontendConnection {
             shared.routes().put(host, publicPort, route);
             return Future.succeededFuture(route);
           }
-          if (mayRetry && answer.cause() instanceof ReplyException re
-              && (re.failureType() == ReplyFailure.NO_HANDLERS || re.failureType() == ReplyFailure.ERROR)) {
+          Throwable cause = answer.cause();
+          boolean unreached = cause instanceof GoneGateways.RegistryLeft || cause instanceof ReplyException re
+              && (re.failureType() == ReplyFailure.NO_HANDLERS || re.failureType() == ReplyFailure.ERROR);
+          if (mayRetry && unreached) {
             LOG.log(DEBUG, "{0} on :{1}: resolving {2} failed ({3}); asking again", client, publicPort, host,
-                re.getMessage());
+                cause.getMessage());
             return askRegistry(delivery, false);
           }
           Optional<ResolveFailure> failure = FailureCode.of(answer.cause()).flatMap(ResolveFailure::fromCode);

@@ -83,6 +83,12 @@ public class FrontendVerticle extends VerticleBase {
       }
     });
     ready.add(left.completion());
+    MessageConsumer<Object> registryLeft = vertx.eventBus().consumer(Addresses.REGISTRY_LEFT, message -> {
+      LOG.log(INFO, "frontend {0}: a registry left the cluster; resolves waiting on it are asked again",
+          options.getFrontendId());
+      gone.registryLeft();
+    });
+    ready.add(registryLeft.completion());
     for (Map.Entry<Integer, HostPort> listener : options.getPublicListeners().entrySet()) {
       int publicPort = listener.getKey();
       HostPort bind = listener.getValue();

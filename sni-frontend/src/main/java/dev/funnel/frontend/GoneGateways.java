@@ -33,8 +33,16 @@ final class GoneGateways {
     }
   }
 
+  /** A registry left the cluster while this resolve was waiting (it may have been sent there). */
+  static final class RegistryLeft extends RuntimeException {
+    RegistryLeft() {
+      super("a registry left the cluster while the resolve waited", null, false, false);
+    }
+  }
+
   private final LongSupplier clockMillis;
   private final Map<String, Set<Promise<?>>> waiting = new HashMap<>();
+  private final Set<Promise<?>> resolving = new LinkedHashSet<>();
   private final LinkedHashMap<String, Long> gone = new LinkedHashMap<>() {
     @Override
     protected boolean removeEldestEntry(Map.Entry<String, Long> eldest) {
@@ -69,6 +77,30 @@ final class GoneGateways {
       }
     });
     return result.future();
+  }
+
+  /** {@code request}'s outcome (a resolve), unless a registry leaves first (then {@link RegistryLeft}). */
+  <T> Future<T> watchResolve(Future<T> request) {
+    Promise<T> result = Promise.promise();
+    resolving.add(result);
+    request.onComplete(ar -> {
+      resolving.remove(result);
+      if (ar.succeeded()) {
+        result.tryComplete(ar.result());
+      } else {
+        result.tryFail(ar.cause());
+      }
+    });
+    return result.future();
+  }
+
+  /** A registry's process left: every resolve still waiting fails with {@link RegistryLeft}, to be asked again. */
+  void registryLeft() {
+    List<Promise<?>> waitingResolves = new ArrayList<>(resolving);
+    resolving.clear();
+    for (Promise<?> p : waitingResolves) {
+      p.tryFail(new RegistryLeft());
+    }
   }
 
   /** {@code gatewayId}'s process left: fail whatever waits on it, and refuse it for a while. */

@@ -156,4 +156,28 @@ class RelayFailoverTest {
     assertThat(presented).hasSize(2);
     assertThat(opensTo).containsExactly("gw-B", "gw-B");
   }
+
+  @Test
+  void aResolveWaitingOnARegistryThatLeftIsAskedAgain() throws Exception {
+    newest = "gw-B";
+    onlyNewest = true;
+    // A second registry whose process is gone: its consumer never answers (as a request to a
+    // killed member waits for its timeout). The bus alternates between the two registries.
+    java.util.concurrent.atomic.AtomicInteger toTheDeadOne = new java.util.concurrent.atomic.AtomicInteger();
+    vertx.eventBus().consumer(Addresses.REGISTRY_RESOLVE, m -> toTheDeadOne.incrementAndGet())
+        .completion().await(5, TimeUnit.SECONDS);
+    Thread publisher = new Thread(() -> {
+      while (toTheDeadOne.get() == 0) {
+        Thread.onSpinWait();
+      }
+      vertx.eventBus().publish(Addresses.REGISTRY_LEFT, "member-of-the-dead-registry");
+    });
+    publisher.start();
+    byte[] hello = Hellos.jdk("TLSv1.3", NAME).getBytes();
+    for (int i = 0; i < 4 && toTheDeadOne.get() == 0; i++) {
+      vertx.eventBus().publish(Addresses.ROUTES_CHANGED, dev.funnel.common.bus.RouteChanged.ALL);
+      assertThat(new String(exchange(hello), StandardCharsets.ISO_8859_1)).isEqualTo("node says hi");
+    }
+    assertThat(toTheDeadOne.get()).as("a resolve went to the dead registry and was asked again").isEqualTo(1);
+  }
 }

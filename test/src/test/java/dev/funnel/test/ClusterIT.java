@@ -186,6 +186,11 @@ class ClusterIT {
     if (postgres != null) {
       postgres.close();
     }
+    if (dir != null) {
+      try (var files = Files.walk(dir)) {
+        files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      }
+    }
     if (!figures.isEmpty()) {
       StringBuilder out = new StringBuilder("ClusterIT figures (2 cores, loopback, 9 JVMs)\n");
       figures.forEach((k, v) -> out.append("  ").append(k).append(": ").append(v).append('\n'));
@@ -276,6 +281,9 @@ class ClusterIT {
     long killedAt = System.currentTimeMillis();
     cluster.reg1.kill();
     processes.remove(cluster.reg1);
+    // A tailnet change through the surviving registry makes every frontend drop its cached routes,
+    // so the connections below really resolve (half of those requests would go to the dead one).
+    patch(cluster, cluster.reg2, "/v1/tailnets/demo", new JsonObject().put("ports", new JsonArray(List.of(443))));
 
     // Right away and for the next few seconds: every new connection through either frontend resolves.
     List<Attempt> after = new ArrayList<>();
@@ -469,6 +477,14 @@ class ClusterIT {
         HttpResponse.BodyHandlers.ofString());
     assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
     return new JsonObject(response.body());
+  }
+
+  private void patch(Cluster c, FunnelProcess registry, String path, JsonObject body) throws Exception {
+    HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(c.adminUrl(registry) + path))
+        .timeout(Duration.ofSeconds(10)).header("Content-Type", "application/json")
+        .header("Authorization", "Bearer " + Files.readString(state.resolve("admin-token")).trim())
+        .method("PATCH", HttpRequest.BodyPublishers.ofString(body.encode())).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
   }
 
   private FunnelProcess.Result admin(Cluster c, FunnelProcess registry, String... args) throws Exception {

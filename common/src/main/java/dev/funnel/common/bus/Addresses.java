@@ -44,6 +44,13 @@ public final class Addresses {
   public static final String GATEWAY_LEFT = "funnel.gateway.left";
 
   /**
+   * Published by a registry when another registry's process left the cluster, with the member's id
+   * as the body (a String): frontends ask again, at once, any resolve still waiting (it may have
+   * gone to the registry that is gone, and the event bus would not fail it before its timeout).
+   */
+  public static final String REGISTRY_LEFT = "funnel.registry.left";
+
+  /**
    * Optional header on a {@link ResolveRequest}: the gateway id a frontend could not reach. The
    * registry answers with another live session of the node when it has one.
    */
