@@ -33,9 +33,9 @@ final class Suite {
     static Plan of(boolean quick, int idleCap) {
       return quick
           ? new Plan(true, 8, 64 * MIB, 128 * MIB, 16 * MIB, 300, 500, 5_000, 16, 300, Math.min(1000, idleCap), 15_000,
-              32, 1, 3, 5, 32)
+              32, 1, 3, 6, 32)
           : new Plan(false, 30, 256 * MIB, 1024 * MIB, 128 * MIB, 500, 3000, 12_000, 16, 2000,
-              Math.min(10_000, idleCap), 60_000, 32, 2, 10, 15, 32);
+              Math.min(10_000, idleCap), 60_000, 32, 2, 10, 20, 32);
     }
 
     JsonObject toJson() {
@@ -321,8 +321,11 @@ final class Suite {
     return o;
   }
 
+  private static final long STARTED = System.nanoTime();
+
   static void log(Ingress path, String what) {
-    System.err.printf("bench: %-15s %s%n", path.name(), what);
+    long s = (System.nanoTime() - STARTED) / 1_000_000_000L;
+    System.err.printf("bench: %2d:%02d %-17s %s%n", s / 60, s % 60, path.name(), what);
   }
 
   /** CPU seconds of the path's processes, the backend and this client between start and stop. */

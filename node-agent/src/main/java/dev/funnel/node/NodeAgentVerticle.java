@@ -10,6 +10,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.net.ConnectOptions;
+import io.vertx.core.net.JdkSSLEngineOptions;
 import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetClientOptions;
 import io.vertx.micrometer.backends.BackendRegistries;
@@ -129,6 +130,8 @@ public class NodeAgentVerticle extends VerticleBase {
         .setConnectTimeout(clampInt(options.getDialTimeoutMillis()))
         .setSslHandshakeTimeout(options.getDialTimeoutMillis())
         .setSslHandshakeTimeoutUnit(TimeUnit.MILLISECONDS)
+        // Handshake crypto on a worker: the event loop keeps splicing and answering offers meanwhile.
+        .setSslEngineOptions(new JdkSSLEngineOptions().setUseWorkerThread(true))
         .setTcpNoDelay(true));
     localClient = vertx.createNetClient(new NetClientOptions()
         .setConnectTimeout(clampInt(options.getLocalDialTimeoutMillis()))

@@ -41,6 +41,7 @@ import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.net.JdkSSLEngineOptions;
 import io.vertx.core.net.NetServer;
 import io.vertx.core.net.NetServerOptions;
 import io.vertx.core.net.NetSocket;
@@ -128,6 +129,9 @@ public class GatewayVerticle extends VerticleBase {
             .setEnabledSecureTransportProtocols(Set.of("TLSv1.3"))
             .setSslHandshakeTimeout(options.getLoginTimeoutMillis())
             .setSslHandshakeTimeoutUnit(TimeUnit.MILLISECONDS)
+            // Handshake crypto (JDK: pure-Java X25519 and ECDSA, milliseconds) on a worker, not on the
+            // event loop that also answers offers: a pool refill no longer delays tunnels queued behind it.
+            .setSslEngineOptions(new JdkSSLEngineOptions().setUseWorkerThread(true))
             .setTcpNoDelay(true))
         .connectHandler(this::onConnect);
     if (options.getRelayListen() != null) {

@@ -15,10 +15,12 @@ import io.vertx.core.Promise;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.internal.net.NetSocketInternal;
 import io.vertx.core.net.NetSocket;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Splices two sockets into one tunnel: bytes both ways with back-pressure, and half-close carried
@@ -123,6 +125,7 @@ public final class Tunnel {
     private final Promise<Stats> done = Promise.promise();
     private final AtomicInteger openChannels = new AtomicInteger(2);
     private final AtomicBoolean closing = new AtomicBoolean();
+    private final AtomicReference<ScheduledFuture<?>> grace = new AtomicReference<>();
 
     Splice(NetSocket a, NetSocket b, Pacer aToBPacer, Pacer bToAPacer) {
       this.a = a;
@@ -159,12 +162,26 @@ public final class Tunnel {
       Channel channel = ((NetSocketInternal) closed).channelHandlerContext().channel();
       channel.closeFuture().addListener(f -> {
         closed.resume();
-        Channel otherChannel = ((NetSocketInternal) other).channelHandlerContext().channel();
-        otherChannel.eventLoop().schedule(this::closeBoth, CLOSE_GRACE_MILLIS, TimeUnit.MILLISECONDS);
         if (openChannels.decrementAndGet() == 0) {
+          cancelGrace();
           done.tryComplete(new Stats(aToB.bytes.get(), bToA.bytes.get()));
+          return;
+        }
+        // The timer holds this splice (both sockets and their buffers) until it fires: cancelled as
+        // soon as the other side closes too, so a closed tunnel is garbage at once, not 30 s later.
+        Channel otherChannel = ((NetSocketInternal) other).channelHandlerContext().channel();
+        grace.set(otherChannel.eventLoop().schedule(this::closeBoth, CLOSE_GRACE_MILLIS, TimeUnit.MILLISECONDS));
+        if (openChannels.get() == 0) {
+          cancelGrace();
         }
       });
+    }
+
+    private void cancelGrace() {
+      ScheduledFuture<?> timer = grace.getAndSet(null);
+      if (timer != null) {
+        timer.cancel(false);
+      }
     }
 
     void directionEnded() {
