@@ -42,6 +42,13 @@ class ClusterSessionTableTest {
     List<HostPort> members = List.of(new HostPort("127.0.0.1", portOne), new HostPort("127.0.0.1", portTwo));
     one = await(FunnelVertx.clustered(new ClusterOptions().setHost("127.0.0.1").setPort(portOne).setMembers(members)));
     two = await(FunnelVertx.clustered(new ClusterOptions().setHost("127.0.0.1").setPort(portTwo).setMembers(members)));
+    // Operations issued while the second member's partitions are still migrating can wait longer
+    // than the table's timeout on a busy machine: start once the cluster is migration-safe.
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (!(one.hazelcast().getPartitionService().isClusterSafe()
+        && two.hazelcast().getPartitionService().isClusterSafe()) && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+    }
     tableOne = await(ClusterSessionTable.open(one.vertx(), one.hazelcast(), 5_000));
     tableTwo = await(ClusterSessionTable.open(two.vertx(), two.hazelcast(), 5_000));
   }
