@@ -177,7 +177,9 @@ public final class BenchMain {
         .put("plan", plan.toJson())
         .put("paths", paths)
         .put("https", httpsFigures)
-        .put("ratios", Report.ratios(paths))
+        .put("ratios", Report.ratios(paths).put("https", new JsonObject().put("funnel_terminator_vs_nginx",
+            Stats.round(Stats.ratio(httpsFigures.getDouble("funnel_terminator_rps"),
+                httpsFigures.getDouble("nginx_rps")), 3))))
         .put("targets", Report.targets(paths, httpsFigures))
         .put("details", details);
     report = (JsonObject) Report.clean(report);
@@ -285,9 +287,6 @@ public final class BenchMain {
         rig.close();
       }
     }
-    figures.put("connections", plan.httpConnections()).put("seconds", plan.httpSeconds())
-        .put("ratio_funnel_to_nginx", Stats.round(Stats.ratio(figures.getDouble("funnel_terminator_rps"),
-            figures.getDouble("nginx_rps")), 3));
     details.put("https", d);
   }
 

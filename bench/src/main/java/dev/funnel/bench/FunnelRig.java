@@ -187,7 +187,8 @@ final class FunnelRig implements AutoCloseable {
     Map<String, Long> all = new LinkedHashMap<>();
     server.forEach((label, child) -> all.put(label, child.pid()));
     for (Child node : nodes) {
-      all.put(node.name.replace("funnel-node-", "funnel node "), node.pid());
+      all.put(node.name.substring(node.name.indexOf("funnel-node-")).replace("funnel-node-", "funnel node "),
+          node.pid());
     }
     return all;
   }
@@ -197,7 +198,8 @@ final class FunnelRig implements AutoCloseable {
     List<String> lines = new ArrayList<>();
     for (Path log : List.of(logs)) {
       try (var files = Files.list(log)) {
-        for (Path f : files.filter(p -> p.getFileName().toString().startsWith("funnel-")).toList()) {
+        String prefix = dir.getFileName() + ".funnel-";
+        for (Path f : files.filter(p -> p.getFileName().toString().startsWith(prefix)).toList()) {
           for (String line : Files.readAllLines(f)) {
             if (line.contains("transport:") || line.contains("OpenSSL") || line.contains("JDK TLS")) {
               lines.add(f.getFileName() + ": " + line.replaceFirst("^\\S+ ", ""));
@@ -231,7 +233,8 @@ final class FunnelRig implements AutoCloseable {
   private Child start(String name, List<String> args) throws IOException {
     List<String> command = new ArrayList<>(java());
     command.addAll(args);
-    return Child.start(name, logs, Map.of(), command, READY, START_MILLIS);
+    // Log files per layout (funnel-1jvm.funnel-node-web.err.log, …): one run's layouts do not overwrite each other.
+    return Child.start(dir.getFileName() + "." + name, logs, Map.of(), command, READY, START_MILLIS);
   }
 
   private List<String> java() {

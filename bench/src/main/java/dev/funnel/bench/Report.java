@@ -140,7 +140,8 @@ final class Report {
         + " client. CPU s per GiB = the path's processes plus the backend during the bulk runs; the"
         + " load generator's own share is in `details`.)\n\n");
     JsonObject https = report.getJsonObject("https");
-    md.append("| HTTPS (keep-alive, ").append(https.getInteger("connections", 0)).append(" connections) | requests/s |\n")
+    md.append("| HTTPS (keep-alive, ").append(report.getJsonObject("plan").getInteger("https_connections"))
+        .append(" connections) | requests/s |\n")
         .append("|---|---:|\n")
         .append("| nginx TLS → HTTP backend | ").append(orDash(https.getDouble("nginx_rps"))).append(" |\n")
         .append("| funnel frontend → gateway → node terminator → HTTP backend | ")
