@@ -22,16 +22,41 @@ public record HostPort(String host, int port) {
       throw new IllegalArgumentException("expected HOST:PORT, got '" + s + "'");
     }
     String host = s.substring(0, colon);
-    if (host.startsWith("[") && host.endsWith("]")) {
+    boolean bracketed = host.startsWith("[") && host.endsWith("]");
+    if (bracketed) {
       host = host.substring(1, host.length() - 1);
     }
-    int port;
-    try {
-      port = Integer.parseInt(s.substring(colon + 1));
-    } catch (NumberFormatException e) {
+    String bad = badHost(host, bracketed);
+    if (bad != null) {
+      throw new IllegalArgumentException("expected HOST:PORT, " + bad + " in '" + s + "'");
+    }
+    String digits = s.substring(colon + 1);
+    // Digits only: Integer.parseInt would also take "+80" or a non-ASCII digit, and read them as 80.
+    if (digits.length() > 5 || !digits.chars().allMatch(c -> c >= '0' && c <= '9')) {
       throw new IllegalArgumentException("expected HOST:PORT, bad port in '" + s + "'");
     }
+    int port = Integer.parseInt(digits);
     return new HostPort(host, port);
+  }
+
+  /**
+   * Why {@code host} is not a host name or address, or null. Only the characters of DNS names, IPv4
+   * and IPv6 addresses (with a {@code %zone}) are taken: a space or control character would not
+   * survive being written back, and an IPv6 address must be in brackets, as in {@code [::1]:443}.
+   */
+  private static String badHost(String host, boolean bracketed) {
+    if (host.isEmpty()) {
+      return "empty host";
+    }
+    for (int i = 0; i < host.length(); i++) {
+      char c = host.charAt(i);
+      boolean ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+          || c == '.' || c == '-' || c == '_' || c == '%' || c == ':' && bracketed;
+      if (!ok) {
+        return c == ':' ? "an IPv6 address without [brackets]" : "a character a host cannot have";
+      }
+    }
+    return null;
   }
 
   @Override

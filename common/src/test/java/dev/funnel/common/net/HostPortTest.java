@@ -27,7 +27,8 @@ class HostPortTest {
   @ParameterizedTest
   @NullSource
   @ValueSource(strings = {"", "localhost", "localhost:", ":443", "host:abc", "host:65536", "host:-1", "[::1]",
-      "[::1]:", "host: 80"})
+      "[::1]:", "host: 80",
+      "[ 8]:11", " host:80", "host :80", "ho\tst:80", "::1:80", "host:+80", "host:080000", "[]:80", "h/x:80"})
   void refusesWithAReason(String text) {
     assertThatThrownBy(() -> HostPort.parse(text))
         .isInstanceOf(IllegalArgumentException.class)
