@@ -77,9 +77,10 @@ public final class BenchMain {
         case "--funnel-java-opts" -> funnelOptsText = args[++i];
         case "--hold" -> hold = args[++i];
         case "--funnel-jar" -> funnelJar = Path.of(args[++i]).toAbsolutePath();
+        case "--funnel-java" -> FunnelRig.javaExecutable = args[++i];
         default -> {
           System.err.println("usage: bench [--quick] [--root DIR] [--out DIR] [--paths direct,haproxy,…]"
-              + " [--no-https] [--funnel-java-opts \"…\"]");
+              + " [--no-https] [--funnel-java-opts \"…\"] [--funnel-java PATH/bin/java] [--funnel-jar FILE] [--hold PATH]");
           return 2;
         }
       }
@@ -339,6 +340,7 @@ public final class BenchMain {
     m.put("kernel", Proc.kernel());
     m.put("memory_total_kib", memTotal());
     m.put("jvm", System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"));
+    m.put("funnel_java", FunnelRig.javaExecutable);
     m.put("funnel_java_opts", funnelOpts.isEmpty() ? "(none: JVM defaults)" : String.join(" ", funnelOpts));
     m.put("load_generator_jvm_flags", String.join(" ", ManagementFactory.getRuntimeMXBean().getInputArguments()));
     m.put("backend_jvm_flags", String.join(" ", HELPER_JVM));

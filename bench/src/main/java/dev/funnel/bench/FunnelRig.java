@@ -237,9 +237,12 @@ final class FunnelRig implements AutoCloseable {
     return Child.start(dir.getFileName() + "." + name, logs, Map.of(), command, READY, START_MILLIS);
   }
 
+  /** The JVM Funnel's processes run on ({@code --funnel-java}): {@code java} from PATH, as ./funnel runs it. */
+  static String javaExecutable = "java";
+
   private List<String> java() {
     List<String> command = new ArrayList<>();
-    command.add("java");
+    command.add(javaExecutable);
     command.addAll(javaOptions);
     command.addAll(List.of("-jar", jar.toString()));
     return command;

@@ -1,5 +1,6 @@
 package dev.funnel.node;
 
+import dev.funnel.common.net.DataLegTls;
 import dev.funnel.common.net.HostPort;
 import dev.funnel.common.options.NodeOptions;
 import dev.funnel.common.options.ServeTarget;
@@ -10,7 +11,6 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.net.ConnectOptions;
-import io.vertx.core.net.JdkSSLEngineOptions;
 import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetClientOptions;
 import io.vertx.micrometer.backends.BackendRegistries;
@@ -122,6 +122,7 @@ public class NodeAgentVerticle extends VerticleBase {
     }
     metrics = new NodeMetrics(registry != null ? registry : new SimpleMeterRegistry());
     metrics.watch(this);
+    LOG.log(Level.INFO, "TLS to gateways: {0}", DataLegTls.describe());
     gatewayClient = vertx.createNetClient(new NetClientOptions()
         .setSsl(true)
         .setTrustOptions(options.getTrust())
@@ -130,8 +131,7 @@ public class NodeAgentVerticle extends VerticleBase {
         .setConnectTimeout(clampInt(options.getDialTimeoutMillis()))
         .setSslHandshakeTimeout(options.getDialTimeoutMillis())
         .setSslHandshakeTimeoutUnit(TimeUnit.MILLISECONDS)
-        // Handshake crypto on a worker: the event loop keeps splicing and answering offers meanwhile.
-        .setSslEngineOptions(new JdkSSLEngineOptions().setUseWorkerThread(true))
+        .setSslEngineOptions(DataLegTls.engine())
         .setTcpNoDelay(true));
     localClient = vertx.createNetClient(new NetClientOptions()
         .setConnectTimeout(clampInt(options.getLocalDialTimeoutMillis()))

@@ -12,6 +12,7 @@ import dev.funnel.common.bus.OpenRequest;
 import dev.funnel.common.bus.PortsUpdate;
 import dev.funnel.common.bus.SessionClosed;
 import dev.funnel.common.bus.SessionKick;
+import dev.funnel.common.net.DataLegTls;
 import dev.funnel.common.net.HostPort;
 import dev.funnel.common.net.LocalFrontends;
 import dev.funnel.common.net.LocalStreams;
@@ -41,7 +42,6 @@ import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.eventbus.ReplyException;
-import io.vertx.core.net.JdkSSLEngineOptions;
 import io.vertx.core.net.NetServer;
 import io.vertx.core.net.NetServerOptions;
 import io.vertx.core.net.NetSocket;
@@ -129,9 +129,7 @@ public class GatewayVerticle extends VerticleBase {
             .setEnabledSecureTransportProtocols(Set.of("TLSv1.3"))
             .setSslHandshakeTimeout(options.getLoginTimeoutMillis())
             .setSslHandshakeTimeoutUnit(TimeUnit.MILLISECONDS)
-            // Handshake crypto (JDK: pure-Java X25519 and ECDSA, milliseconds) on a worker, not on the
-            // event loop that also answers offers: a pool refill no longer delays tunnels queued behind it.
-            .setSslEngineOptions(new JdkSSLEngineOptions().setUseWorkerThread(true))
+            .setSslEngineOptions(DataLegTls.engine())
             .setTcpNoDelay(true))
         .connectHandler(this::onConnect);
     if (options.getRelayListen() != null) {
@@ -144,7 +142,7 @@ public class GatewayVerticle extends VerticleBase {
                 + options.getRelayListen().host() + ":" + r.actualPort())))
         .compose(v -> server.listen())
         .onSuccess(s -> LOG.log(Level.INFO, "gateway " + options.getGatewayId() + " listening for nodes on "
-            + listen.host() + ":" + s.actualPort()))
+            + listen.host() + ":" + s.actualPort() + " (TLS: " + DataLegTls.describe() + ")"))
         .onFailure(err -> metrics.stop());
   }
 

@@ -9,7 +9,6 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.ssl.SslCloseCompletionEvent;
-import io.netty.handler.ssl.SslHandler;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.buffer.Buffer;
@@ -32,9 +31,15 @@ import java.util.concurrent.atomic.AtomicReference;
  * option and turns the end of input (a TCP FIN, or a TLS close_notify) into an empty buffer read,
  * which travels through Vert.x's ordinary inbound queue behind the data before it. TCP and TLS
  * reads never deliver an empty buffer otherwise. On that marker the splice shuts down only the other
- * socket's output (TCP {@code shutdownOutput}, or TLS {@code closeOutbound}, which sends
- * close_notify), after every byte before it is written. Back-pressure is {@code pipeTo}'s: pause the
- * source while the destination's write queue is full, resume on drain.
+ * socket's output, after every byte before it is written. Back-pressure is {@code pipeTo}'s: pause
+ * the source while the destination's write queue is full, resume on drain.
+ *
+ * <p>On a TLS socket the half-close is a TCP FIN under the TLS stream, not a close_notify: Netty's
+ * OpenSSL engine closes its own output as soon as it reads a close_notify, so a node that got one
+ * could not send the reply any more. The end of the stream is still authenticated end to end: what
+ * a tunnel carries is always the public client's own TLS stream, with its own close_notify, so a
+ * forged FIN on the gateway ⇄ node leg can truncate no more than one on the public leg can. A peer
+ * that still ends with a close_notify (an older Funnel) is understood as before.
  */
 public final class Tunnel {
 
@@ -276,11 +281,9 @@ public final class Tunnel {
       destination.write(Buffer.buffer()).onComplete(written -> splice.closeBoth());
     }
 
+    /** TCP shutdownOutput, under TLS too (see the class comment for why not close_notify). */
     private static void shutdownOutput(Channel channel) {
-      SslHandler tls = channel.pipeline().get(SslHandler.class);
-      if (tls != null) {
-        tls.closeOutbound();
-      } else if (channel instanceof DuplexChannel duplex) {
+      if (channel instanceof DuplexChannel duplex) {
         duplex.shutdownOutput();
       } else {
         channel.close();
