@@ -34,7 +34,7 @@ final class Suite {
       return quick
           ? new Plan(true, 8, 64 * MIB, 128 * MIB, 16 * MIB, 300, 500, 5_000, 16, 300, Math.min(1000, idleCap), 15_000,
               32, 1, 3, 6, 32)
-          : new Plan(false, 30, 256 * MIB, 1024 * MIB, 128 * MIB, 500, 3000, 12_000, 16, 2000,
+          : new Plan(false, 60, 256 * MIB, 1024 * MIB, 128 * MIB, 500, 3000, 12_000, 16, 2000,
               Math.min(10_000, idleCap), 60_000, 32, 2, 10, 20, 32);
     }
 
