@@ -188,6 +188,9 @@ public final class BenchMain {
     Files.writeString(out.resolve("latest.json"), report.encodePrettily() + "\n");
     String md = Report.markdown(report, command);
     Files.writeString(out.resolve("latest.md"), md);
+    if (out.equals(root.resolve("bench/results")) && selected.containsAll(Report.PATHS) && !quick) {
+      Report.intoReadme(root.resolve("README.md"), md);
+    }
     System.out.println(md);
     System.out.println("bench: wrote " + out.resolve("latest.json") + " and latest.md in "
         + Duration.between(started, Instant.now()).toSeconds() + " s (logs in " + logs + ")");

@@ -177,4 +177,27 @@ final class Report {
   static JsonObject machine(Map<String, Object> facts) {
     return new JsonObject(new java.util.LinkedHashMap<>(facts));
   }
+
+  static final String README_BEGIN = "<!-- bench:begin (written by ./bench/run) -->";
+  static final String README_END = "<!-- bench:end -->";
+
+  /**
+   * Puts {@code md} between the README's bench markers, so its "Performance" section always shows
+   * the latest complete run (a quick run or a subset of paths leaves it alone).
+   */
+  static void intoReadme(java.nio.file.Path readme, String md) throws java.io.IOException {
+    if (!java.nio.file.Files.exists(readme)) {
+      return;
+    }
+    String text = java.nio.file.Files.readString(readme);
+    int begin = text.indexOf(README_BEGIN);
+    int end = text.indexOf(README_END);
+    if (begin < 0 || end < begin) {
+      System.err.println("bench: README.md has no bench markers; its Performance section was not updated");
+      return;
+    }
+    String updated = text.substring(0, begin + README_BEGIN.length()) + "\n" + md.strip() + "\n"
+        + text.substring(end);
+    java.nio.file.Files.writeString(readme, updated);
+  }
 }
