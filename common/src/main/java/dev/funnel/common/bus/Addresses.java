@@ -1,5 +1,7 @@
 package dev.funnel.common.bus;
 
+import java.util.List;
+
 /**
  * Every event-bus address Funnel uses. Services find each other only through these; the message
  * records that travel on each are named next to it.
@@ -59,5 +61,15 @@ public final class Addresses {
   /** {@link OpenRequest} → {@link OpenReply}, or a failure coded by {@link OpenFailure}. */
   public static String gatewayOpen(String gatewayId) {
     return "funnel.gateway." + gatewayId + ".open";
+  }
+
+  /**
+   * The fixed addresses services send or publish to: a cluster member looks up who listens on
+   * each as soon as it joins, so the first message after a failure does not wait on the cluster's
+   * partition tables (see {@code FunnelCluster}).
+   */
+  public static List<String> fixed() {
+    return List.of(REGISTRY_RESOLVE, REGISTRY_LOGIN, REGISTRY_RENEW, REGISTRY_SESSION_CLOSED, REGISTRY_PORTS,
+        ROUTES_CHANGED, SESSION_KICK, CONTROL_CHANGED, GATEWAY_LEFT, REGISTRY_LEFT);
   }
 }
