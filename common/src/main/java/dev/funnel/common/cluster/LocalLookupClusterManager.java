@@ -121,11 +121,6 @@ public final class LocalLookupClusterManager implements ClusterManager {
     return delegate;
   }
 
-  /** True when this process keeps the handler list of {@code address} (tests). */
-  boolean knowsHandlersOf(String address) {
-    return registrations.containsKey(address);
-  }
-
   private void fetchNodeInfo(String nodeId, int attemptsLeft) {
     if (nodeInfos.containsKey(nodeId)) {
       return;
