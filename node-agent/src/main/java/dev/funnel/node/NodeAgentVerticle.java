@@ -4,6 +4,7 @@ import dev.funnel.common.net.DataLegTls;
 import dev.funnel.common.net.HostPort;
 import dev.funnel.common.options.NodeOptions;
 import dev.funnel.common.options.ServeTarget;
+import dev.funnel.common.peerapi.ControlMessage;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.util.NetUtil;
@@ -16,6 +17,7 @@ import io.vertx.core.net.NetClientOptions;
 import io.vertx.micrometer.backends.BackendRegistries;
 import java.lang.System.Logger.Level;
 import java.security.SecureRandom;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -52,6 +54,13 @@ public class NodeAgentVerticle extends VerticleBase {
 
   /** A hostile or confused gateway cannot make a session keep more data connections than this. */
   public static final int MAX_POOLED_DATA_CONNECTIONS = 64;
+  /** Lost sessions kept for reporting while no other session is up; past this the oldest is dropped. */
+  static final int MAX_LOSSES_TO_REPORT = 8;
+  /** A loss not reported within this is dropped (the registry has withdrawn it by its lease by then). */
+  static final long LOSS_REPORT_MAX_AGE_MILLIS = 60_000;
+
+  private record PendingLoss(ControlMessage.SessionLost lost, long atNanos) {
+  }
 
   private final NodeOptions options;
   private final MeterRegistry meterRegistry;
@@ -59,6 +68,8 @@ public class NodeAgentVerticle extends VerticleBase {
   private final Promise<Void> firstWelcome = Promise.promise();
   private final AtomicLong dataConnectionsOpened = new AtomicLong();
   private final List<Slot> slots = new ArrayList<>();
+  /** Sessions lost without a bye, not yet reported through another session (oldest first, bounded). */
+  private final ArrayDeque<PendingLoss> lossesToReport = new ArrayDeque<>();
 
   private NetClient gatewayClient;
   private NetClient localClient;
@@ -337,6 +348,7 @@ public class NodeAgentVerticle extends VerticleBase {
       LOG.log(Level.INFO, "session up as {0} on {1} (ports {2}; {3} of {4} sessions up)", s.fqdn(), s.server(),
           join(s.welcomedPorts()), upSessions(), slots.size());
       firstWelcome.tryComplete();
+      reportLosses();
       List<Integer> ports = currentPorts();
       if (!s.welcomedPorts().equals(ports)) {
         // The serve config changed while this session was logging in (its Hello carried the old ports).
@@ -361,7 +373,42 @@ public class NodeAgentVerticle extends VerticleBase {
     Slot slot = slotOf(s);
     if (slot != null) {
       ended(slot, reason, refused);
+      if (!stopped) {
+        s.lostWithoutBye(reason).ifPresent(lost -> {
+          lossesToReport.addLast(new PendingLoss(lost, System.nanoTime()));
+          while (lossesToReport.size() > MAX_LOSSES_TO_REPORT) {
+            lossesToReport.removeFirst();
+          }
+          reportLosses();
+        });
+      }
     }
+  }
+
+  /**
+   * Sends every pending loss through each session that is up (but never to the lost session's own
+   * gateway), so the registry withdraws those routes now rather than when the cluster notices the
+   * gateway is gone. Kept for the next session to come up while none is.
+   */
+  private void reportLosses() {
+    long now = System.nanoTime();
+    lossesToReport.removeIf(p -> now - p.atNanos() > TimeUnit.MILLISECONDS.toNanos(LOSS_REPORT_MAX_AGE_MILLIS));
+    if (lossesToReport.isEmpty()) {
+      return;
+    }
+    lossesToReport.removeIf(pending -> {
+      boolean sent = false;
+      for (Slot slot : slots) {
+        Session s = slot.session;
+        if (slot.up && s != null && !pending.lost().gatewayId().equals(s.gatewayId())) {
+          s.reportLost(pending.lost());
+          sent = true;
+          LOG.log(Level.INFO, "reported the loss of the session on {0} (epoch {1}) through {2}",
+              pending.lost().gatewayId(), pending.lost().epoch(), s.server());
+        }
+      }
+      return sent;
+    });
   }
 
   private void ended(Slot slot, String reason, boolean refused) {

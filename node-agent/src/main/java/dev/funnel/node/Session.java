@@ -11,6 +11,7 @@ import dev.funnel.common.peerapi.ControlMessage.Ping;
 import dev.funnel.common.peerapi.ControlMessage.Pong;
 import dev.funnel.common.peerapi.ControlMessage.Refused;
 import dev.funnel.common.peerapi.ControlMessage.ServeUpdate;
+import dev.funnel.common.peerapi.ControlMessage.SessionLost;
 import dev.funnel.common.peerapi.ControlMessage.SignReply;
 import dev.funnel.common.peerapi.ControlMessage.SignRequest;
 import dev.funnel.common.peerapi.ControlMessage.Welcome;
@@ -26,6 +27,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -36,7 +38,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * gateway → Challenge(nonce)
  * node    → Hello(version, authKey, hostname, ports, publicKey, proof = sign(nonce))
  * gateway → Welcome(sessionId, fqdn, dataSecret, heartbeat, poolSize, ports) | Refused(code, message)
- * then    Ping/Pong both ways; OpenData(n); ServeUpdate → Welcome; SignRequest → SignReply; Bye.
+ * then    Ping/Pong both ways; OpenData(n); ServeUpdate → Welcome; SignRequest → SignReply; Bye;
+ *         SessionLost(gatewayId, epoch) when another of this node's sessions dropped (no answer).
  * </pre>
  *
  * Event loop only, apart from {@link #idleCount()} and {@link #fqdn()}.
@@ -74,6 +77,13 @@ final class Session {
   private List<Integer> welcomedPorts = List.of();
   private int poolSize;
   private String closeReason;
+  /** The session as the registry names it (from the Welcome); null/0 when the gateway did not say. */
+  private String gatewayId;
+  private long epoch;
+  /** It ended because the gateway said Bye, or because this node closed it: nothing to report. */
+  private boolean endedOnPurpose;
+  /** It was up when it ended. */
+  private boolean wasUp;
 
   private record Pending<T>(Promise<T> promise, long timer) {
   }
@@ -128,7 +138,33 @@ final class Session {
 
   /** Ends the session from this side (node stopping). */
   void close(String reason) {
+    endedOnPurpose = true;
     end(reason, false);
+  }
+
+  /**
+   * The registry's name of this session (gateway id, epoch) when it ended while up without its
+   * gateway saying bye (connection closed or reset, heartbeats missed): the registry may still route
+   * through that gateway and should hear it through another session. Empty otherwise, or when the
+   * gateway did not name the session in its Welcome.
+   */
+  Optional<SessionLost> lostWithoutBye(String reason) {
+    if (!wasUp || endedOnPurpose || gatewayId == null || gatewayId.isEmpty() || epoch <= 0) {
+      return Optional.empty();
+    }
+    return Optional.of(new SessionLost(gatewayId, epoch, reason));
+  }
+
+  /** The gateway id this session's Welcome named, or null. */
+  String gatewayId() {
+    return gatewayId;
+  }
+
+  /** Tells this session's gateway that another session of this node was lost (only while up). */
+  void reportLost(SessionLost lost) {
+    if (state == State.UP) {
+      socket.write(lost.encode());
+    }
   }
 
   Future<Void> sendServeUpdate(List<Integer> ports) {
@@ -206,6 +242,7 @@ final class Session {
     } else if (message instanceof Refused r) {
       end(r.code() + ": " + r.message(), true);
     } else if (message instanceof Bye b) {
+      endedOnPurpose = true;
       end("the gateway said bye: " + b.reason(), false);
     } else if (message instanceof Ping p) {
       socket.write(new Pong(p.seq()).encode());
@@ -234,6 +271,8 @@ final class Session {
   private void apply(Welcome w) {
     sessionId = w.sessionId();
     dataSecret = w.dataSecret();
+    gatewayId = w.gatewayId();
+    epoch = w.epoch();
     fqdn = w.fqdn();
     welcomedPorts = w.ports();
     poolSize = Math.max(0, Math.min(NodeAgentVerticle.MAX_POOLED_DATA_CONNECTIONS, w.poolSize()));
@@ -286,6 +325,7 @@ final class Session {
     if (state == State.ENDED) {
       return;
     }
+    wasUp = state == State.UP;
     state = State.ENDED;
     cancel(loginTimer);
     cancel(heartbeatTimer);

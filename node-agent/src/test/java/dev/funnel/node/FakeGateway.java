@@ -9,6 +9,7 @@ import dev.funnel.common.peerapi.ControlMessage.Ping;
 import dev.funnel.common.peerapi.ControlMessage.Pong;
 import dev.funnel.common.peerapi.ControlMessage.Refused;
 import dev.funnel.common.peerapi.ControlMessage.ServeUpdate;
+import dev.funnel.common.peerapi.ControlMessage.SessionLost;
 import dev.funnel.common.peerapi.ControlMessage.SignReply;
 import dev.funnel.common.peerapi.ControlMessage.SignRequest;
 import dev.funnel.common.peerapi.ControlMessage.Welcome;
@@ -51,6 +52,9 @@ final class FakeGateway {
   private final DevCa ca;
   private NetServer server;
 
+  /** The id this gateway names its sessions with in Welcome (with the login's epoch). */
+  final String gatewayId = "fake-" + UUID.randomUUID().toString().substring(0, 8);
+
   // Behaviour, set before the node connects.
   volatile int poolSize = 2;
   volatile long heartbeatMillis = 5_000;
@@ -61,6 +65,7 @@ final class FakeGateway {
   private final List<Hello> hellos = new ArrayList<>();
   private final List<Boolean> proofsValid = new ArrayList<>();
   private final List<ServeUpdate> serveUpdates = new ArrayList<>();
+  private final List<SessionLost> lossReports = new ArrayList<>();
   private final List<Long> pongs = new ArrayList<>();
   private final List<NetSocket> controls = new ArrayList<>();
   private final List<DataPeer> dataPeers = new ArrayList<>();
@@ -131,6 +136,15 @@ final class FakeGateway {
 
   synchronized List<ServeUpdate> serveUpdates() {
     return List.copyOf(serveUpdates);
+  }
+
+  synchronized List<SessionLost> lossReports() {
+    return List.copyOf(lossReports);
+  }
+
+  /** The epoch this gateway gave its latest session (one per login). */
+  synchronized long epoch() {
+    return sessionIds.size();
   }
 
   synchronized List<Long> pongs() {
@@ -261,6 +275,8 @@ final class FakeGateway {
           } catch (IllegalArgumentException e) {
             socket.write(new SignReply(null, e.getMessage()).encode());
           }
+        } else if (m instanceof SessionLost lost) {
+          lossReports.add(lost);
         } else if (m instanceof ServeUpdate update) {
           serveUpdates.add(update);
           String hostname = hellos.get(hellos.size() - 1).hostname();
@@ -281,7 +297,7 @@ final class FakeGateway {
 
     private Welcome welcome(String hostname, List<Integer> ports) {
       return new Welcome(sessionIds.get(sessionIds.size() - 1), "node-" + hostname, hostname + "." + DOMAIN,
-          dataSecret, heartbeatMillis, poolSize, ports);
+          dataSecret, heartbeatMillis, poolSize, ports, gatewayId, sessionIds.size());
     }
 
     private boolean verify(Hello hello) {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.funnel.common.net.HostPort;
 import dev.funnel.common.options.NodeOptions;
 import dev.funnel.common.options.ServeTarget;
+import dev.funnel.common.peerapi.ControlMessage;
 import dev.funnel.common.tls.DevCa;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.vertx.core.Future;
@@ -102,6 +103,53 @@ class TwoSessionsTest {
           assertThat(g2.logins()).as("the surviving session was never touched").isEqualTo(1);
           assertThat(node.upServers()).containsExactlyInAnyOrder(new HostPort("127.0.0.1", g2.port()),
               new HostPort("127.0.0.1", g3.port()));
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @Timeout(value = 15, timeUnit = TimeUnit.SECONDS)
+  void aSessionThatDropsIsReportedLostThroughTheOther(Vertx vertx, VertxTestContext ctx) {
+    FakeGateway g1 = gateways[0];
+    FakeGateway g2 = gateways[1];
+    deploy(vertx, options(2, g1, g2, gateways[2]))
+        .compose(n -> eventually(vertx, () -> node.upSessions() == 2))
+        // g1 dies without a word: its control connection just closes.
+        .compose(v -> g1.close().onSuccess(x -> g1.closeControl()))
+        .compose(v -> g2.when(() -> !g2.lossReports().isEmpty()))
+        .onComplete(ctx.succeeding(v -> ctx.verify(() -> {
+          assertThat(g2.lossReports()).hasSize(1);
+          assertThat(g2.lossReports().get(0).gatewayId()).isEqualTo(g1.gatewayId);
+          assertThat(g2.lossReports().get(0).epoch()).isEqualTo(g1.epoch());
+          assertThat(g2.lossReports().get(0).reason()).isNotBlank();
+          assertThat(g1.lossReports()).isEmpty();
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @Timeout(value = 15, timeUnit = TimeUnit.SECONDS)
+  void aSessionEndedByItsGatewaysByeIsNotReported(Vertx vertx, VertxTestContext ctx) {
+    FakeGateway g1 = gateways[0];
+    FakeGateway g2 = gateways[1];
+    FakeGateway g3 = gateways[2];
+    deploy(vertx, options(2, g1, g2, g3))
+        .compose(n -> eventually(vertx, () -> node.upSessions() == 2))
+        .compose(v -> {
+          // g1 says why it ends the session (that gateway tells the registry itself), then stops.
+          g1.sendControl(new ControlMessage.Bye("gateway stopping"));
+          return g1.close();
+        })
+        .compose(v -> eventually(vertx, () -> g3.logins() == 1 && node.upSessions() == 2))
+        .compose(v -> {
+          // A pong on g2 answers a ping sent now: any report written before it has arrived by then.
+          int pongs = g2.pongs().size();
+          g2.sendControl(new ControlMessage.Ping(99));
+          return g2.when(() -> g2.pongs().size() > pongs);
+        })
+        .onComplete(ctx.succeeding(v -> ctx.verify(() -> {
+          assertThat(g2.lossReports()).isEmpty();
+          assertThat(g3.lossReports()).isEmpty();
           ctx.completeNow();
         })));
   }

@@ -12,6 +12,7 @@ import dev.funnel.common.bus.OpenRequest;
 import dev.funnel.common.bus.PortsUpdate;
 import dev.funnel.common.bus.SessionClosed;
 import dev.funnel.common.bus.SessionKick;
+import dev.funnel.common.bus.SessionLossReport;
 import dev.funnel.common.net.DataLegTls;
 import dev.funnel.common.net.HostPort;
 import dev.funnel.common.net.LocalFrontends;
@@ -28,6 +29,7 @@ import dev.funnel.common.peerapi.ControlMessage.Ping;
 import dev.funnel.common.peerapi.ControlMessage.Pong;
 import dev.funnel.common.peerapi.ControlMessage.Refused;
 import dev.funnel.common.peerapi.ControlMessage.ServeUpdate;
+import dev.funnel.common.peerapi.ControlMessage.SessionLost;
 import dev.funnel.common.peerapi.ControlMessage.SignReply;
 import dev.funnel.common.peerapi.ControlMessage.SignRequest;
 import dev.funnel.common.peerapi.FrameReader;
@@ -42,6 +44,7 @@ import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.eventbus.ReplyFailure;
 import io.vertx.core.net.NetServer;
 import io.vertx.core.net.NetServerOptions;
 import io.vertx.core.net.NetSocket;
@@ -63,7 +66,7 @@ import java.util.concurrent.TimeUnit;
  * <pre>
  * every connection:  gateway → Challenge; the first frame decides what it is:
  *   Hello     → control connection: registry login → Welcome | Refused; Ping/Pong, OpenData, ServeUpdate,
- *               SignRequest, Bye
+ *               SignRequest, SessionLost (passed to the registry, vouching for the node), Bye
  *   DataHello → data connection: joins its session's idle pool; silent until an offer is written on it
  *   else      → closed
  * </pre>
@@ -76,6 +79,10 @@ public class GatewayVerticle extends VerticleBase {
 
   /** Renewals never run more often than this, whatever lease the registry grants. */
   private static final long MIN_RENEW_INTERVAL_MILLIS = 50;
+  /** Requests to registries when the one picked cannot be reached (each such failure is immediate). */
+  static final int REGISTRY_ATTEMPTS = 3;
+  /** A node's session-loss reports waiting on the registry at once; more are dropped (a node has few sessions). */
+  static final int MAX_LOSS_REPORTS_IN_FLIGHT = 4;
 
   private final GatewayOptions options;
   private final DevCa signingCa;
@@ -282,7 +289,7 @@ public class GatewayVerticle extends VerticleBase {
     sessionsById.put(session.sessionId, session);
     metrics.sessions(sessionsByNode.size());
     refusals.loggedIn();
-    session.send(session.welcome(options.getHeartbeatMillis(), options.getPoolSize()));
+    session.send(session.welcome(options.getGatewayId(), options.getHeartbeatMillis(), options.getPoolSize()));
     session.heartbeatTimer = vertx.setPeriodic(options.getHeartbeatMillis(), id -> heartbeat(session));
     if (session.leaseMillis > 0) {
       session.renewTimer = vertx.setPeriodic(Math.max(session.leaseMillis / 3, MIN_RENEW_INTERVAL_MILLIS),
@@ -326,6 +333,8 @@ public class GatewayVerticle extends VerticleBase {
       updatePorts(session, update.ports());
     } else if (message instanceof SignRequest request) {
       sign(session, request.csrPem());
+    } else if (message instanceof SessionLost lost) {
+      reportLoss(session, lost);
     } else if (message instanceof Bye bye) {
       endSession(session, "node said bye (" + bye.reason() + ")");
     } else {
@@ -394,8 +403,35 @@ public class GatewayVerticle extends VerticleBase {
             LOG.log(Level.INFO, "ports update of " + session.nodeId + " to " + ports + " refused: "
                 + updated.cause().getMessage() + "; keeping " + session.ports);
           }
-          session.send(session.welcome(options.getHeartbeatMillis(), options.getPoolSize()));
+          session.send(session.welcome(options.getGatewayId(), options.getHeartbeatMillis(), options.getPoolSize()));
         });
+  }
+
+  /**
+   * The node says its session with another gateway dropped: tell the registry, naming the node from
+   * this authenticated session (never from the message), so the registry withdraws that route now
+   * instead of when the cluster notices the other gateway is gone. The registry decides whether it
+   * accepts the report; the node hears nothing back.
+   */
+  private void reportLoss(Session session, SessionLost lost) {
+    if (session.lossReportsInFlight >= MAX_LOSS_REPORTS_IN_FLIGHT) {
+      LOG.log(Level.INFO, "session-loss report of " + session.nodeId + " about " + lost.gatewayId() + ": "
+          + MAX_LOSS_REPORTS_IN_FLIGHT + " already waiting on the registry; rejecting");
+      return;
+    }
+    session.lossReportsInFlight++;
+    SessionLossReport report = new SessionLossReport(session.nodeId, lost.gatewayId(), lost.epoch(),
+        options.getGatewayId(), session.epoch, lost.reason());
+    askRegistry(Addresses.REGISTRY_SESSION_LOST, report).onComplete(answered -> {
+      session.lossReportsInFlight--;
+      if (answered.succeeded()) {
+        LOG.log(Level.INFO, "node " + session.nodeId + " lost its session on " + lost.gatewayId() + " (epoch "
+            + lost.epoch() + ": " + lost.reason() + "); the registry withdrew that route");
+      } else {
+        LOG.log(Level.INFO, "node " + session.nodeId + "'s report that its session on " + lost.gatewayId()
+            + " was lost: the registry did not take it (" + answered.cause().getMessage() + ")");
+      }
+    });
   }
 
   /** Signs the node's CSR, for its own name only, off the event loop; one request at a time per session. */
@@ -610,8 +646,28 @@ public class GatewayVerticle extends VerticleBase {
   // ---------------------------------------------------------------- helpers
 
   private <T> Future<T> askRegistry(String address, Object body) {
+    return askRegistry(address, body, REGISTRY_ATTEMPTS);
+  }
+
+  /**
+   * One request to a registry. One that was never delivered (no registry listening, or the one the
+   * event bus picked is unreachable: both fail at once) is sent again, to the next registry, up to
+   * {@code attemptsLeft} in all; safe for every request, since none reached a registry. A timeout is
+   * not retried (the request may have been handled).
+   */
+  private <T> Future<T> askRegistry(String address, Object body, int attemptsLeft) {
     DeliveryOptions delivery = new DeliveryOptions().setSendTimeout(options.getRegistryTimeoutMillis());
-    return vertx.eventBus().<T>request(address, body, delivery).map(Message::body);
+    return vertx.eventBus().<T>request(address, body, delivery).transform(answer -> {
+      if (answer.succeeded()) {
+        return Future.succeededFuture(answer.result().body());
+      }
+      if (attemptsLeft > 1 && answer.cause() instanceof ReplyException re
+          && (re.failureType() == ReplyFailure.NO_HANDLERS || re.failureType() == ReplyFailure.ERROR)) {
+        LOG.log(Level.DEBUG, () -> "request to " + address + " not delivered (" + re.getMessage() + "); sending again");
+        return askRegistry(address, body, attemptsLeft - 1);
+      }
+      return Future.failedFuture(answer.cause());
+    });
   }
 
   private static boolean isLeaseUnknown(Throwable failure) {

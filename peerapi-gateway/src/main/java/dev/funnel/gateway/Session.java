@@ -31,6 +31,8 @@ final class Session {
   long heartbeatTimer = -1;
   long renewTimer = -1;
   boolean renewing;
+  /** Session-loss reports of this node passed to the registry and not answered yet (bounded). */
+  int lossReportsInFlight;
   /** A certificate request of this node is being signed (one at a time). */
   boolean signing;
   /** Data connections taken from the pool whose offer has not been answered yet. */
@@ -56,8 +58,10 @@ final class Session {
         presented.getBytes(StandardCharsets.UTF_8));
   }
 
-  ControlMessage.Welcome welcome(long heartbeatMillis, int poolSize) {
-    return new ControlMessage.Welcome(sessionId, nodeId, fqdn, dataSecret, heartbeatMillis, poolSize, ports);
+  /** The node's Welcome; {@code gatewayId} and the epoch name the session, so the node can report it lost elsewhere. */
+  ControlMessage.Welcome welcome(String gatewayId, long heartbeatMillis, int poolSize) {
+    return new ControlMessage.Welcome(sessionId, nodeId, fqdn, dataSecret, heartbeatMillis, poolSize, ports, gatewayId,
+        epoch);
   }
 
   void send(ControlMessage message) {

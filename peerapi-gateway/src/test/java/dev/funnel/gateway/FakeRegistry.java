@@ -7,6 +7,7 @@ import dev.funnel.common.bus.NodeLogin;
 import dev.funnel.common.bus.NodeSession;
 import dev.funnel.common.bus.PortsUpdate;
 import dev.funnel.common.bus.SessionClosed;
+import dev.funnel.common.bus.SessionLossReport;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -28,6 +29,8 @@ final class FakeRegistry {
   final List<NodeLogin> logins = new CopyOnWriteArrayList<>();
   final List<LeaseRenewal> renewals = new CopyOnWriteArrayList<>();
   final List<SessionClosed> closedSessions = new CopyOnWriteArrayList<>();
+  final List<SessionLossReport> lossReports = new CopyOnWriteArrayList<>();
+  private final Promise<SessionLossReport> firstLossReport = Promise.promise();
   private final Promise<LeaseRenewal> firstRenewal = Promise.promise();
   private final Promise<SessionClosed> firstClosed = Promise.promise();
   private final AtomicInteger epochs = new AtomicInteger((int) EPOCH);
@@ -63,6 +66,11 @@ final class FakeRegistry {
       firstClosed.tryComplete(message.body());
       message.reply(null);
     });
+    vertx.eventBus().<SessionLossReport>consumer(Addresses.REGISTRY_SESSION_LOST, message -> {
+      lossReports.add(message.body());
+      firstLossReport.tryComplete(message.body());
+      message.reply(null);
+    });
     vertx.eventBus().<PortsUpdate>consumer(Addresses.REGISTRY_PORTS, message -> {
       PortsUpdate update = message.body();
       message.reply(new NodeSession(update.nodeId(), FQDN, "demo", update.epoch(), update.ports(), leaseMillis));
@@ -71,6 +79,10 @@ final class FakeRegistry {
 
   Future<LeaseRenewal> firstRenewal() {
     return firstRenewal.future();
+  }
+
+  Future<SessionLossReport> firstLossReport() {
+    return firstLossReport.future();
   }
 
   Future<SessionClosed> firstClosedSession() {

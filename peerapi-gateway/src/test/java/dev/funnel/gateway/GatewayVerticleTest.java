@@ -9,6 +9,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.funnel.common.bus.Addresses;
 import dev.funnel.common.bus.FailureCode;
 import dev.funnel.common.bus.Messages;
+import dev.funnel.common.bus.SessionLossReport;
 import dev.funnel.common.bus.OpenFailure;
 import dev.funnel.common.bus.OpenReply;
 import dev.funnel.common.bus.OpenRequest;
@@ -27,6 +28,7 @@ import dev.funnel.common.peerapi.ControlMessage.Ping;
 import dev.funnel.common.peerapi.ControlMessage.Pong;
 import dev.funnel.common.peerapi.ControlMessage.Refused;
 import dev.funnel.common.peerapi.ControlMessage.ServeUpdate;
+import dev.funnel.common.peerapi.ControlMessage.SessionLost;
 import dev.funnel.common.peerapi.ControlMessage.SignReply;
 import dev.funnel.common.peerapi.ControlMessage.SignRequest;
 import dev.funnel.common.peerapi.ControlMessage.Welcome;
@@ -386,6 +388,36 @@ class GatewayVerticleTest {
             return updated;
           });
         })
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void theWelcomeNamesTheSessionAsTheRegistryKnowsIt(VertxTestContext test) {
+    deploy(options())
+        .compose(v -> login())
+        .map(then(control -> {
+          assertThat(control.welcome().gatewayId()).isEqualTo(GATEWAY_ID);
+          assertThat(control.welcome().epoch()).isEqualTo(EPOCH);
+          assertThat(control.welcome().reportable()).isTrue();
+        }))
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void aSessionLossReportGoesToTheRegistryInTheNameOfThisSessionsNode(VertxTestContext test) {
+    deploy(options())
+        .compose(v -> login())
+        .compose(control -> {
+          control.connection().send(new SessionLost("gw-other", 7, "connection lost: Connection reset"));
+          return registry.firstLossReport();
+        })
+        .map(then(report -> {
+          // The node is named by the gateway's own session, never by the message.
+          assertThat(report).isEqualTo(new SessionLossReport(NODE_ID, "gw-other", 7, GATEWAY_ID, EPOCH,
+              "connection lost: Connection reset"));
+        }))
         .onComplete(test.succeedingThenComplete());
   }
 

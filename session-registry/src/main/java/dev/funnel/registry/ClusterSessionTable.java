@@ -36,6 +36,14 @@ import java.util.concurrent.TimeUnit;
  * of its own writes, so resolving a name costs no cluster round trip. Entries carry a version: an
  * event older than what the view holds is ignored. {@link #fetch} reads the map itself, for the
  * moment between another registry's write and its event.
+ *
+ * <p>The view keeps serving while the map cannot be written. When a member dies, the partitions it
+ * owned take no reads or writes until the cluster has removed it (seconds; more on a loaded
+ * machine), so a renewal may not land before the lease it extends runs out. A session therefore
+ * counts as live in the view until the map withdraws it (the sweep removes a lapsed lease within a
+ * sweep period) or, at the latest, {@code staleLeaseGraceMillis} after its lease ran out. And a
+ * session withdrawn by this registry or announced withdrawn by another
+ * ({@link #markWithdrawn}) is out of the view at once, for {@link #WITHDRAWN_MEMORY_MILLIS}.
  */
 final class ClusterSessionTable implements SessionTable {
 
@@ -45,23 +53,41 @@ final class ClusterSessionTable implements SessionTable {
   private record Versioned(long version, List<Live> sessions) {
   }
 
+  /** How long a withdrawn session stays out of the view whatever the map says (its epoch never comes back). */
+  static final long WITHDRAWN_MEMORY_MILLIS = 10 * 60_000;
+  /** At most this many withdrawn sessions are remembered; past it, the oldest are forgotten first. */
+  static final int MAX_WITHDRAWN = 10_000;
+
+  /** One session of one node. */
+  private record SessionKey(String nodeId, String gatewayId, long epoch) {
+  }
+
   private final Vertx vertx;
   private final IMap<String, String> map;
   private final long timeoutMillis;
+  private final long staleLeaseGraceMillis;
   private final ConcurrentHashMap<String, Versioned> view = new ConcurrentHashMap<>();
+  /** Withdrawn sessions → when this registry heard (epoch millis). */
+  private final ConcurrentHashMap<SessionKey, Long> withdrawn = new ConcurrentHashMap<>();
   private volatile UUID listener;
 
-  private ClusterSessionTable(Vertx vertx, IMap<String, String> map, long timeoutMillis) {
+  private ClusterSessionTable(Vertx vertx, IMap<String, String> map, long timeoutMillis, long staleLeaseGraceMillis) {
     this.vertx = vertx;
     this.map = map;
     this.timeoutMillis = timeoutMillis;
+    this.staleLeaseGraceMillis = staleLeaseGraceMillis;
   }
 
-  /** Follows the shared table: subscribes to its events, then loads what it holds. */
-  static Future<ClusterSessionTable> open(Vertx vertx, HazelcastInstance hazelcast, long timeoutMillis) {
+  /**
+   * Follows the shared table: subscribes to its events, then loads what it holds. Writes and map
+   * reads fail after {@code timeoutMillis}; a session stays live in the view at most
+   * {@code staleLeaseGraceMillis} past its lease while the map has not withdrawn it.
+   */
+  static Future<ClusterSessionTable> open(Vertx vertx, HazelcastInstance hazelcast, long timeoutMillis,
+                                          long staleLeaseGraceMillis) {
     return vertx.executeBlocking(() -> {
       IMap<String, String> map = hazelcast.getMap(ClusterMaps.LIVE_SESSIONS);
-      ClusterSessionTable table = new ClusterSessionTable(vertx, map, timeoutMillis);
+      ClusterSessionTable table = new ClusterSessionTable(vertx, map, timeoutMillis, staleLeaseGraceMillis);
       table.listener = map.addEntryListener(table.new Events(), true);
       for (Map.Entry<String, String> entry : map.entrySet()) {
         table.accept(entry.getKey(), entry.getValue());
@@ -86,7 +112,42 @@ final class ClusterSessionTable implements SessionTable {
   @Override
   public List<Live> live(String nodeId, long now) {
     Versioned v = view.get(nodeId);
-    return v == null ? List.of() : v.sessions().stream().filter(l -> l.liveAt(now)).toList();
+    if (v == null) {
+      return List.of();
+    }
+    return v.sessions().stream()
+        .filter(l -> now < l.expiresAt() + staleLeaseGraceMillis)
+        .filter(l -> !isWithdrawn(new SessionKey(nodeId, l.gatewayId(), l.epoch()), now))
+        .toList();
+  }
+
+  @Override
+  public void markWithdrawn(String nodeId, String gatewayId, long epoch) {
+    long now = System.currentTimeMillis();
+    withdrawn.put(new SessionKey(nodeId, gatewayId, epoch), now);
+    if (withdrawn.size() > MAX_WITHDRAWN) {
+      withdrawn.values().removeIf(at -> now - at >= WITHDRAWN_MEMORY_MILLIS);
+      while (withdrawn.size() > MAX_WITHDRAWN) {
+        withdrawn.entrySet().stream().min(Map.Entry.comparingByValue())
+            .ifPresent(oldest -> withdrawn.remove(oldest.getKey(), oldest.getValue()));
+      }
+    }
+  }
+
+  private boolean isWithdrawn(SessionKey key, long now) {
+    Long at = withdrawn.get(key);
+    return at != null && now - at < WITHDRAWN_MEMORY_MILLIS;
+  }
+
+  /** The sessions of {@code nodeId} this registry knows withdrawn, as {@link SessionLists#key}s. */
+  private JsonArray withdrawnOf(String nodeId, long now) {
+    JsonArray out = new JsonArray();
+    withdrawn.forEach((key, at) -> {
+      if (key.nodeId().equals(nodeId) && now - at < WITHDRAWN_MEMORY_MILLIS) {
+        out.add(SessionLists.key(key.gatewayId(), key.epoch()));
+      }
+    });
+    return out;
   }
 
   @Override
@@ -108,8 +169,9 @@ final class ClusterSessionTable implements SessionTable {
 
   @Override
   public Future<List<Live>> put(Live session) {
-    return change(session.nodeId(), SessionsProcessor.Op.PUT, new JsonObject().put("session", SessionLists.toJson(session)))
-        .map(c -> SessionLists.gone(c.before(), c.after()));
+    JsonObject args = new JsonObject().put("session", SessionLists.toJson(session))
+        .put("withdrawn", withdrawnOf(session.nodeId(), System.currentTimeMillis()));
+    return change(session.nodeId(), SessionsProcessor.Op.PUT, args).map(c -> SessionLists.gone(c.before(), c.after()));
   }
 
   @Override

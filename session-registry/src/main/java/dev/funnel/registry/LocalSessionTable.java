@@ -54,6 +54,12 @@ final class LocalSessionTable implements SessionTable {
   }
 
   @Override
+  public void markWithdrawn(String nodeId, String gatewayId, long epoch) {
+    // Every write here is immediate: withdrawn is simply gone.
+    sessions.remove(nodeId, gatewayId, epoch);
+  }
+
+  @Override
   public Future<List<Live>> sweep(long now) {
     return Future.succeededFuture(sessions.sweep(now));
   }

@@ -13,6 +13,8 @@ import dev.funnel.common.bus.Route;
 import dev.funnel.common.bus.RouteChanged;
 import dev.funnel.common.bus.SessionClosed;
 import dev.funnel.common.bus.SessionKick;
+import dev.funnel.common.bus.SessionLossReport;
+import dev.funnel.common.bus.SessionWithdrawn;
 import dev.funnel.common.cluster.FunnelCluster;
 import dev.funnel.common.options.RegistryOptions;
 import dev.funnel.registry.LiveSessions.Live;
@@ -113,7 +115,9 @@ public final class RegistryService {
   public static Future<RegistryService> createClustered(RegistryOptions options, ControlStore store,
                                                         FunnelCluster cluster) {
     Vertx vertx = cluster.vertx();
-    return ClusterSessionTable.open(vertx, cluster.hazelcast(), options.getClusterTimeoutMillis())
+    // A lease keeps serving one more lease period while the table cannot take its renewal (see ClusterSessionTable).
+    return ClusterSessionTable.open(vertx, cluster.hazelcast(), options.getClusterTimeoutMillis(),
+            options.getLeaseMillis())
         .compose(table -> create(vertx, options, store, table))
         .onSuccess(service -> cluster.onMemberLeft(member -> service.memberLeft(member, cluster)));
   }
@@ -273,7 +277,8 @@ public final class RegistryService {
         NodeIdentity node = identify(where, login, publicKey);
         Live session = new Live(node.id(), node.fqdn(domain), login.gatewayId(), nextEpoch(), ports,
             System.currentTimeMillis() + options.getLeaseMillis());
-        awaitTable(sessions.put(session));
+        List<Live> displaced = awaitTable(sessions.put(session));
+        displaced.forEach(this::announceWithdrawn);
         routeChanged(session.fqdn());
         LOG.log(Level.INFO, "node {0} logged in via {1} (epoch {2}, ports {3})", session.fqdn(),
             session.gatewayId(), session.epoch(), ports);
@@ -366,10 +371,53 @@ public final class RegistryService {
     return sessions.remove(closed.nodeId(), closed.gatewayId(), closed.epoch()).map(removed -> {
       removed.ifPresent(l -> {
         LOG.log(Level.INFO, "node {0} session on {1} (epoch {2}) closed", l.fqdn(), l.gatewayId(), l.epoch());
-        routeChanged(l.fqdn());
+        announceWithdrawn(l);
       });
       return removed.isPresent();
     });
+  }
+
+  /**
+   * A node reports, through one of its live sessions, that another of its sessions was lost
+   * ({@link Addresses#REGISTRY_SESSION_LOST}; acceptance: {@link SessionLossRule}). An accepted report
+   * withdraws that session here at once and tells everyone ({@link Addresses#SESSION_WITHDRAWN}:
+   * frontends stop waiting on it, other registries stop resolving to it), before the shared table is
+   * changed: its partition may be waiting on the very member that died. The table follows; if it
+   * cannot, the lease lapses. Fails with a {@link LoginFailure}-coded refusal when not accepted.
+   */
+  public Future<Void> sessionLost(SessionLossReport report) {
+    long now = System.currentTimeMillis();
+    SessionLossRule.Verdict first = report.nodeId() == null ? SessionLossRule.judge(report, List.of())
+        : SessionLossRule.judge(report, sessions.live(report.nodeId(), now));
+    // A session another registry recorded a moment ago may not be in this view yet: read the table once.
+    Future<SessionLossRule.Verdict> verdict = first instanceof SessionLossRule.Rejected r && r.notFound()
+        ? sessions.fetch(report.nodeId(), now).map(fetched -> SessionLossRule.judge(report, fetched))
+        : Future.succeededFuture(first);
+    String where = "report of node " + report.nodeId() + " via " + report.viaGatewayId() + " that its session on "
+        + report.lostGatewayId() + " (epoch " + report.lostEpoch() + ") was lost";
+    return verdict.compose(v -> {
+      if (v instanceof SessionLossRule.Rejected rejected) {
+        return refuse(where, rejected.failure(), rejected.reason());
+      }
+      Live lost = ((SessionLossRule.Accepted) v).lost();
+      LOG.log(Level.INFO, "node {0} lost its session on {1} (epoch {2}): {3}; reported via {4}; route withdrawn",
+          lost.fqdn(), lost.gatewayId(), lost.epoch(), report.reason(), report.viaGatewayId());
+      announceWithdrawn(lost);
+      sessions.remove(lost.nodeId(), lost.gatewayId(), lost.epoch())
+          .onFailure(err -> LOG.log(Level.WARNING, "removing node " + lost.nodeId() + "''s lost session on "
+              + lost.gatewayId() + " from the shared table failed: " + err + "; its lease will lapse"));
+      return Future.succeededFuture();
+    });
+  }
+
+  /**
+   * Another registry (or this one) announced a session withdrawn ({@link Addresses#SESSION_WITHDRAWN}):
+   * stop resolving to it now, whatever the shared table says yet.
+   */
+  public void sessionWithdrawn(SessionWithdrawn withdrawn) {
+    if (withdrawn.nodeId() != null && withdrawn.gatewayId() != null) {
+      sessions.markWithdrawn(withdrawn.nodeId(), withdrawn.gatewayId(), withdrawn.epoch());
+    }
   }
 
   /** Changes what a live session funnels; BAD_REQUEST for a bad port, LEASE_UNKNOWN for no such session. */
@@ -406,7 +454,7 @@ public final class RegistryService {
       for (Live l : expired) {
         LOG.log(Level.INFO, "node {0} lease on {1} (epoch {2}) lapsed; route withdrawn", l.fqdn(), l.gatewayId(),
             l.epoch());
-        routeChanged(l.fqdn());
+        announceWithdrawn(l);
       }
       return expired.size();
     });
@@ -430,7 +478,7 @@ public final class RegistryService {
             : sessions.removeGateways(gateways).onSuccess(removed -> LOG.log(Level.WARNING,
                 "gateway(s) {0} left the cluster with member {1}; {2} sessions withdrawn", gateways, member,
                 removed.size())))
-        .onSuccess(removed -> removed.forEach(l -> routeChanged(l.fqdn())))
+        .onSuccess(removed -> removed.forEach(this::announceWithdrawn))
         .onFailure(err -> LOG.log(Level.WARNING, "withdrawing the sessions of member " + member + " failed: " + err
             + "; their leases will lapse"));
   }
@@ -616,6 +664,7 @@ public final class RegistryService {
   private void kick(NodeIdentity node, String reason) {
     vertx.eventBus().publish(Addresses.SESSION_KICK, new SessionKick(node.id(), reason));
     List<Live> dropped = awaitTable(sessions.removeNode(node.id()));
+    dropped.forEach(this::announceWithdrawn);
     routeChanged(node.fqdn(domain));
     if (!dropped.isEmpty()) {
       LOG.log(Level.INFO, "node {0}: {1}; {2} sessions kicked", node.shortName(), reason, dropped.size());
@@ -652,6 +701,18 @@ public final class RegistryService {
 
   private void routeChanged(String fqdn) {
     vertx.eventBus().publish(Addresses.ROUTES_CHANGED, new RouteChanged(fqdn));
+  }
+
+  /**
+   * One session is no longer routed: out of this registry's view at once, and everyone told
+   * ({@link Addresses#SESSION_WITHDRAWN}; frontends fail opens waiting on it, other registries drop
+   * it from their views) together with the route change for its name.
+   */
+  private void announceWithdrawn(Live l) {
+    sessions.markWithdrawn(l.nodeId(), l.gatewayId(), l.epoch());
+    vertx.eventBus().publish(Addresses.SESSION_WITHDRAWN, new SessionWithdrawn(l.nodeId(), l.fqdn(), l.gatewayId(),
+        l.epoch()));
+    routeChanged(l.fqdn());
   }
 
   private <T> Future<T> blocking(Callable<T> work) {

@@ -9,6 +9,8 @@ import dev.funnel.common.bus.PortsUpdate;
 import dev.funnel.common.bus.ResolveFailure;
 import dev.funnel.common.bus.ResolveRequest;
 import dev.funnel.common.bus.SessionClosed;
+import dev.funnel.common.bus.SessionLossReport;
+import dev.funnel.common.bus.SessionWithdrawn;
 import dev.funnel.common.ops.Meters;
 import dev.funnel.common.options.RegistryOptions;
 import io.vertx.core.AsyncResult;
@@ -25,8 +27,9 @@ import java.util.List;
 import java.util.function.Function;
 
 /**
- * The registry's event-bus service: resolve, login, renew, session-closed and ports-update
- * consumers, and the periodic sweep that withdraws routes whose lease lapsed. All state lives in
+ * The registry's event-bus service: resolve, login, renew, session-closed, session-lost and
+ * ports-update consumers, the session-withdrawn subscriber (other registries' withdrawals reach this
+ * view at once), and the periodic sweep that withdraws routes whose lease lapsed. All state lives in
  * the {@link RegistryService} passed in; several instances may share one.
  */
 public final class RegistryVerticle extends VerticleBase {
@@ -55,7 +58,14 @@ public final class RegistryVerticle extends VerticleBase {
     consumers.add(bus.consumer(Addresses.REGISTRY_LOGIN, this::onLogin));
     consumers.add(bus.consumer(Addresses.REGISTRY_RENEW, this::onRenew));
     consumers.add(bus.consumer(Addresses.REGISTRY_SESSION_CLOSED, this::onSessionClosed));
+    consumers.add(bus.consumer(Addresses.REGISTRY_SESSION_LOST, this::onSessionLost));
     consumers.add(bus.consumer(Addresses.REGISTRY_PORTS, this::onPorts));
+    consumers.add(bus.consumer(Addresses.SESSION_WITHDRAWN, message -> {
+      SessionWithdrawn withdrawn = body(message, SessionWithdrawn.class, SessionWithdrawn::fromJson);
+      if (withdrawn != null) {
+        service.sessionWithdrawn(withdrawn);
+      }
+    }));
     consumers.add(bus.<String>consumer(Addresses.CONTROL_CHANGED, message -> service.controlChanged(message.body())
         .onFailure(err -> LOG.log(Level.ERROR, "reloading the snapshot after a change by registry "
             + message.body() + " failed", err))));
@@ -131,6 +141,15 @@ public final class RegistryVerticle extends VerticleBase {
       }
       message.reply(null);
     });
+  }
+
+  private void onSessionLost(Message<Object> message) {
+    SessionLossReport report = body(message, SessionLossReport.class, SessionLossReport::fromJson);
+    if (report == null) {
+      message.reply(LoginFailure.BAD_REQUEST.exception("malformed session-loss report"));
+      return;
+    }
+    service.sessionLost(report).onComplete(ar -> answer(message, ar));
   }
 
   private void onPorts(Message<Object> message) {

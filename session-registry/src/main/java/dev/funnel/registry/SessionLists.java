@@ -22,10 +22,19 @@ final class SessionLists {
 
   /** {@code session} added; the same gateway's older session and, past the cap, the oldest others gone. */
   static List<Live> put(List<Live> current, Live session) {
+    return put(current, session, Set.of());
+  }
+
+  /**
+   * As {@link #put(List, Live)}, but the sessions named in {@code withdrawn} ({@link #key}) go
+   * first, whatever their age: a node that lost its newest session and logs in elsewhere must keep
+   * its other live session, not the lost one, when the table has not dropped the lost one yet.
+   */
+  static List<Live> put(List<Live> current, Live session, Set<String> withdrawn) {
     List<Live> next = new ArrayList<>();
     next.add(session);
     for (Live l : current) {
-      if (!l.gatewayId().equals(session.gatewayId())) {
+      if (!l.gatewayId().equals(session.gatewayId()) && !withdrawn.contains(key(l.gatewayId(), l.epoch()))) {
         next.add(l);
       }
     }
@@ -70,6 +79,11 @@ final class SessionLists {
   /** Sessions in {@code before} that are not, unchanged, in {@code after}: what a change took away. */
   static List<Live> gone(List<Live> before, List<Live> after) {
     return before.stream().filter(b -> after.stream().noneMatch(a -> a.is(b.gatewayId(), b.epoch()))).toList();
+  }
+
+  /** One session of a node, as a string: {@code gatewayId + " " + epoch} (gateway ids hold no spaces). */
+  static String key(String gatewayId, long epoch) {
+    return gatewayId + " " + epoch;
   }
 
   /** The session (gatewayId, epoch) in {@code list}, or null. */

@@ -43,6 +43,15 @@ interface SessionTable {
   /** Removes every session held by one of {@code gatewayIds} (their process left); completes with them. */
   Future<List<Live>> removeGateways(Set<String> gatewayIds);
 
+  /**
+   * Stops counting the session (nodeId, gatewayId, epoch) as live in this registry at once, before
+   * the shared table is changed and whether or not it can be right now (clustered: its partition
+   * may wait on a member that just died), and keeps it out for a while, so a late event does not
+   * bring it back. Epochs are never reused, so no other session is hidden. A later {@link #put} of
+   * that node drops it before any live session.
+   */
+  void markWithdrawn(String nodeId, String gatewayId, long epoch);
+
   /** Removes every session whose lease lapsed by {@code now}; completes with them. */
   Future<List<Live>> sweep(long now);
 

@@ -47,7 +47,8 @@ final class SessionsProcessor implements EntryProcessor<String, String, String> 
 
   private List<Live> apply(List<Live> before, JsonObject a) {
     return switch (op) {
-      case PUT -> SessionLists.put(before, SessionLists.fromJson(a.getJsonObject("session")));
+      case PUT -> SessionLists.put(before, SessionLists.fromJson(a.getJsonObject("session")),
+          a.containsKey("withdrawn") ? strings(a.getJsonArray("withdrawn")) : Set.of());
       case RENEW -> SessionLists.renew(before, a.getString("gatewayId"), a.getLong("epoch"), a.getLong("now"),
           a.getLong("expiresAt"));
       case PORTS -> SessionLists.updatePorts(before, a.getString("gatewayId"), a.getLong("epoch"),

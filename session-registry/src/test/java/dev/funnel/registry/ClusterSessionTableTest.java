@@ -49,8 +49,8 @@ class ClusterSessionTableTest {
         && two.hazelcast().getPartitionService().isClusterSafe()) && System.nanoTime() < deadline) {
       Thread.sleep(50);
     }
-    tableOne = await(ClusterSessionTable.open(one.vertx(), one.hazelcast(), 5_000));
-    tableTwo = await(ClusterSessionTable.open(two.vertx(), two.hazelcast(), 5_000));
+    tableOne = await(ClusterSessionTable.open(one.vertx(), one.hazelcast(), 5_000, 0));
+    tableTwo = await(ClusterSessionTable.open(two.vertx(), two.hazelcast(), 5_000, 0));
   }
 
   @AfterAll
@@ -128,6 +128,41 @@ class ClusterSessionTableTest {
     eventually(() -> tableTwo.live("n4", 0).size() == 2);
     assertThat(await(tableTwo.sweep(now + 100))).extracting(Live::gatewayId).containsExactly("gw41");
     eventually(() -> tableOne.live("n4", 0).size() == 1);
+  }
+
+  @Test
+  void aWithdrawnSessionLeavesTheViewAtOnceAndALoginElsewhereKeepsTheLiveOne() throws Exception {
+    long far = System.currentTimeMillis() + 600_000;
+    await(tableOne.put(live("n5", "gw51", 50, far)));
+    await(tableOne.put(live("n5", "gw52", 51, far)));
+    eventually(() -> tableTwo.live("n5", 0).size() == 2);
+
+    // Withdrawn here, before (and without) any change to the shared map: gone from this view only.
+    tableOne.markWithdrawn("n5", "gw52", 51);
+    assertThat(tableOne.live("n5", System.currentTimeMillis())).extracting(Live::gatewayId).containsExactly("gw51");
+    assertThat(tableTwo.live("n5", System.currentTimeMillis())).hasSize(2);
+
+    // The node logs in on a third gateway: the withdrawn session makes room, not the older live one.
+    assertThat(await(tableOne.put(live("n5", "gw53", 52, far)))).extracting(Live::gatewayId).containsExactly("gw52");
+    eventually(() -> tableTwo.live("n5", 0).size() == 2
+        && tableTwo.live("n5", 0).stream().map(Live::gatewayId).toList().equals(List.of("gw53", "gw51")));
+  }
+
+  @Test
+  void aLeaseTheMapHasNotWithdrawnServesForTheGracePeriod() throws Exception {
+    ClusterSessionTable lenient = await(ClusterSessionTable.open(one.vertx(), one.hazelcast(), 5_000, 60_000));
+    try {
+      long now = System.currentTimeMillis();
+      await(tableOne.put(live("n6", "gw61", 60, now + 1_000)));
+      eventually(() -> lenient.live("n6", now).size() == 1);
+      // Ten seconds after the lease ran out, no sweep has run: the strict view drops it, the lenient
+      // one (whose renewals may be stuck behind a dead member's partition) keeps serving it.
+      assertThat(tableOne.live("n6", now + 11_000)).isEmpty();
+      assertThat(lenient.live("n6", now + 11_000)).extracting(Live::gatewayId).containsExactly("gw61");
+      assertThat(lenient.live("n6", now + 61_000)).as("past the grace").isEmpty();
+    } finally {
+      await(lenient.close());
+    }
   }
 
   static int freePort() throws IOException {

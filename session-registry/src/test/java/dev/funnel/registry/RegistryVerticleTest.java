@@ -17,6 +17,8 @@ import dev.funnel.common.bus.Route;
 import dev.funnel.common.bus.RouteChanged;
 import dev.funnel.common.bus.SessionClosed;
 import dev.funnel.common.bus.SessionKick;
+import dev.funnel.common.bus.SessionLossReport;
+import dev.funnel.common.bus.SessionWithdrawn;
 import dev.funnel.common.options.RegistryOptions;
 import dev.funnel.registry.TestSupport.TestNode;
 import dev.funnel.registry.store.AuthKeyInfo;
@@ -186,6 +188,57 @@ class RegistryVerticleTest {
     await(vertx.eventBus().request(Addresses.REGISTRY_SESSION_CLOSED, new SessionClosed(second.nodeId(), "gw2",
         second.epoch())));
     assertThat(await(resolve(WEB, 443))).extracting(Route::gatewayId, Route::epoch).containsExactly("gw1", first.epoch());
+  }
+
+  @Test
+  void aSessionReportedLostIsWithdrawnAndTheOtherServes() throws Exception {
+    start(60_000);
+    TestNode web = new TestNode();
+    tailnet("demo", true, 443);
+    String key = key("demo", false);
+    NodeSession onGw1 = await(login(web.login(key, "web", List.of(443), "gw1")));
+    NodeSession onGw2 = await(login(web.login(null, "web", List.of(443), "gw2")));
+    assertThat(await(resolve(WEB, 443)).gatewayId()).isEqualTo("gw2");
+    BlockingQueue<SessionWithdrawn> withdrawals = new LinkedBlockingQueue<>();
+    await(vertx.eventBus().<SessionWithdrawn>consumer(Addresses.SESSION_WITHDRAWN, m -> withdrawals.add(m.body()))
+        .completion());
+
+    // The node's newest session (gw2, which serves) dropped; the node says so through gw1, which
+    // names the node from its own session.
+    SessionLossReport report = new SessionLossReport(onGw2.nodeId(), "gw2", onGw2.epoch(), "gw1", onGw1.epoch(),
+        "connection lost: Connection reset");
+    Message<Object> answer = await(vertx.eventBus().request(Addresses.REGISTRY_SESSION_LOST, report));
+    assertThat(answer.body()).isNull();
+    SessionWithdrawn withdrawn = withdrawals.poll(TestSupport.WAIT_SECONDS, TimeUnit.SECONDS);
+    assertThat(withdrawn).isEqualTo(new SessionWithdrawn(onGw2.nodeId(), WEB, "gw2", onGw2.epoch()));
+    assertThat(await(resolve(WEB, 443))).extracting(Route::gatewayId, Route::epoch)
+        .containsExactly("gw1", onGw1.epoch());
+
+    // Reported again: nothing left to withdraw. Through a gateway that holds no session of the node: refused.
+    assertThat(failureCode(vertx.eventBus().request(Addresses.REGISTRY_SESSION_LOST, report)))
+        .isEqualTo(LoginFailure.LEASE_UNKNOWN.code());
+    assertThat(failureCode(vertx.eventBus().request(Addresses.REGISTRY_SESSION_LOST,
+        new SessionLossReport(onGw1.nodeId(), "gw1", onGw1.epoch(), "gw9", onGw1.epoch(), "forged"))))
+        .isEqualTo(LoginFailure.BAD_REQUEST.code());
+    assertThat(await(resolve(WEB, 443)).gatewayId()).as("a refused report withdraws nothing").isEqualTo("gw1");
+  }
+
+  @Test
+  void aNodeLoggingInElsewhereKeepsItsLiveSessionNotTheWithdrawnOne() {
+    start(60_000);
+    TestNode web = new TestNode();
+    tailnet("demo", true, 443);
+    String key = key("demo", false);
+    NodeSession onGw1 = await(login(web.login(key, "web", List.of(443), "gw1")));
+    NodeSession onGw2 = await(login(web.login(null, "web", List.of(443), "gw2")));
+    await(vertx.eventBus().request(Addresses.REGISTRY_SESSION_LOST, new SessionLossReport(onGw2.nodeId(), "gw2",
+        onGw2.epoch(), "gw1", onGw1.epoch(), "connection lost")));
+    // The replacement on gw3 is the third session: the live one on gw1 stays, not the lost one on gw2.
+    NodeSession onGw3 = await(login(web.login(null, "web", List.of(443), "gw3")));
+    assertThat(service.nodes().get(0).gateways()).containsExactly("gw3", "gw1");
+    assertThat(await(vertx.eventBus().<LeaseRenewal.Ack>request(Addresses.REGISTRY_RENEW,
+        new LeaseRenewal(onGw1.nodeId(), "gw1", onGw1.epoch()))).body()).isNotNull();
+    assertThat(await(resolve(WEB, 443)).epoch()).isEqualTo(onGw3.epoch());
   }
 
   // ------------------------------------------------------------ login

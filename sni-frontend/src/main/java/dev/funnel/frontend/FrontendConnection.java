@@ -46,6 +46,8 @@ final class FrontendConnection {
 
   private static final System.Logger LOG = System.getLogger(FrontendConnection.class.getName());
   private static final System.Logger ACCESS = System.getLogger("funnel.access");
+  /** Resolve requests per connection when registries cannot be reached (each such failure is immediate). */
+  static final int RESOLVE_ATTEMPTS = 3;
 
   /** What the connections of one verticle share: an immutable view of the options, the cache, the meters. */
   record Shared(Vertx vertx, FrontendOptions options, String domain, RouteCache routes, FrontendMetrics metrics,
@@ -187,16 +189,18 @@ final class FrontendConnection {
         return Future.succeededFuture(route);
       }
     }
-    return askRegistry(delivery, true);
+    return askRegistry(delivery, RESOLVE_ATTEMPTS);
   }
 
   /**
-   * One resolve request. A registry that could not be reached at all (no handler, the connection
-   * to it failed, or its process left the cluster while the request waited: a request to a killed
-   * process is not failed by the event bus before its timeout) is worth one more try, which the
-   * event bus sends to another registry; a timeout is not retried.
+   * One resolve request. A registry that could not be reached at all (no handler, its process
+   * unreachable, or its process left the cluster while the request waited) is worth another try,
+   * which the event bus sends to the next registry, up to {@link #RESOLVE_ATTEMPTS} in all: such
+   * failures come at once (see {@code LocalLookupClusterManager}), and with two registries, one of
+   * them dead, another connection's resolve may take the live one in between. A timeout is not
+   * retried.
    */
-  private Future<Route> askRegistry(DeliveryOptions delivery, boolean mayRetry) {
+  private Future<Route> askRegistry(DeliveryOptions delivery, int attemptsLeft) {
     long started = System.nanoTime();
     return shared.gone().watchResolve(shared.vertx().eventBus()
         .<Route>request(Addresses.REGISTRY_RESOLVE, new ResolveRequest(host, publicPort), delivery))
@@ -211,10 +215,10 @@ final class FrontendConnection {
           Throwable cause = answer.cause();
           boolean unreached = cause instanceof GoneGateways.RegistryLeft || cause instanceof ReplyException re
               && (re.failureType() == ReplyFailure.NO_HANDLERS || re.failureType() == ReplyFailure.ERROR);
-          if (mayRetry && unreached) {
+          if (attemptsLeft > 1 && unreached) {
             LOG.log(DEBUG, "{0} on :{1}: resolving {2} failed ({3}); asking again", client, publicPort, host,
                 cause.getMessage());
-            return askRegistry(delivery, false);
+            return askRegistry(delivery, attemptsLeft - 1);
           }
           Optional<ResolveFailure> failure = FailureCode.of(answer.cause()).flatMap(ResolveFailure::fromCode);
           shared.metrics().resolve(nanos, failure.map(f -> f.name().toLowerCase(Locale.ROOT)).orElse("error"));
@@ -256,7 +260,7 @@ final class FrontendConnection {
     String gateway = target.gatewayId();
     OpenRequest request = new OpenRequest(target.nodeId(), target.epoch(), host, publicPort, client,
         options.getFrontendId());
-    return shared.gone().watch(gateway, shared.vertx().eventBus()
+    return shared.gone().watch(gateway, target.nodeId(), target.epoch(), () -> shared.vertx().eventBus()
         .<OpenReply>request(Addresses.gatewayOpen(gateway), request,
             new DeliveryOptions().setSendTimeout(options.getOpenTimeoutMillis())))
         .transform(answer -> {
@@ -264,13 +268,16 @@ final class FrontendConnection {
             Throwable cause = answer.cause();
             Optional<OpenFailure> failure = FailureCode.of(cause).flatMap(OpenFailure::fromCode);
             boolean gatewayGone = cause instanceof ReplyException re && re.failureType() == ReplyFailure.NO_HANDLERS;
-            // Not a coded answer from the gateway (no handler, no connection to its process, no
-            // answer in time, its process left the cluster): it may be gone; so is a gateway that
-            // no longer holds the session.
+            // Not a coded answer from the gateway (no handler, its process unreachable, no answer in
+            // time, its process left the cluster, the registry withdrew the session): it may be gone;
+            // so is a gateway that no longer holds the session.
             boolean unreachable = !(cause instanceof ReplyException re && re.failureType() == ReplyFailure.RECIPIENT_FAILURE);
             boolean stale = unreachable || failure.filter(f -> f == OpenFailure.NODE_GONE).isPresent();
             String why = failure.map(Enum::name).orElse(gatewayGone ? "no such gateway"
-                : cause instanceof GoneGateways.Left ? "its process left the cluster" : "no answer");
+                : cause instanceof GoneGateways.Left ? "its process left the cluster"
+                : cause instanceof GoneGateways.Withdrawn ? "session withdrawn"
+                : cause instanceof ReplyException re2 && re2.failureType() == ReplyFailure.ERROR ? "unreachable"
+                : "no answer");
             return Future.failedFuture(new Refusal(TlsAlert.INTERNAL_ERROR, Outcome.NODE_UNREACHABLE,
                 "gateway " + gateway + " did not open a stream to node " + target.nodeId() + " (" + why + ": "
                     + cause.getMessage() + ")", stale));

@@ -5,6 +5,7 @@ import static java.lang.System.Logger.Level.INFO;
 
 import dev.funnel.common.bus.Addresses;
 import dev.funnel.common.bus.RouteChanged;
+import dev.funnel.common.bus.SessionWithdrawn;
 import dev.funnel.common.net.HostPort;
 import dev.funnel.common.net.LocalFrontends;
 import dev.funnel.common.options.FrontendOptions;
@@ -83,6 +84,8 @@ public class FrontendVerticle extends VerticleBase {
       }
     });
     ready.add(left.completion());
+    MessageConsumer<Object> withdrawn = vertx.eventBus().consumer(Addresses.SESSION_WITHDRAWN, this::onSessionWithdrawn);
+    ready.add(withdrawn.completion());
     MessageConsumer<Object> registryLeft = vertx.eventBus().consumer(Addresses.REGISTRY_LEFT, message -> {
       LOG.log(INFO, "frontend {0}: a registry left the cluster; resolves waiting on it are asked again",
           options.getFrontendId());
@@ -117,6 +120,25 @@ public class FrontendVerticle extends VerticleBase {
   public Future<?> stop() {
     LocalFrontends.unregister(options.getFrontendId());
     return relay == null ? Future.succeededFuture() : relay.close();
+  }
+
+  /**
+   * The registry withdrew one node session (the node reported it lost, it closed, lapsed…): no
+   * cached route names it any more, and opens waiting on it fail over now instead of at their timeout.
+   */
+  private void onSessionWithdrawn(Message<Object> message) {
+    Object body = message.body();
+    SessionWithdrawn withdrawn = body instanceof SessionWithdrawn w ? w
+        : body instanceof JsonObject json ? SessionWithdrawn.fromJson(json) : null;
+    if (withdrawn == null || withdrawn.gatewayId() == null || withdrawn.nodeId() == null) {
+      return;
+    }
+    if (withdrawn.fqdn() != null) {
+      routes.invalidate(withdrawn.fqdn());
+    }
+    gone.withdrawn(withdrawn.gatewayId(), withdrawn.nodeId(), withdrawn.epoch());
+    LOG.log(DEBUG, "session of {0} on {1} (epoch {2}) withdrawn", withdrawn.fqdn(), withdrawn.gatewayId(),
+        withdrawn.epoch());
   }
 
   private void onRouteChanged(Message<Object> message) {

@@ -10,14 +10,18 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 
 /**
  * Gateways whose process left the cluster (the registry publishes
- * {@link dev.funnel.common.bus.Addresses#GATEWAY_LEFT}), and the opens waiting on each. An open
- * sent to a gateway that was just killed would otherwise wait out the whole open timeout: the event
- * bus does not fail a request whose target process is gone. When a gateway leaves, every open
- * waiting on it fails at once with {@link Left} (the caller resolves again and tries another
- * gateway), and so does any new open to it for {@link #REMEMBER_MILLIS}.
+ * {@link dev.funnel.common.bus.Addresses#GATEWAY_LEFT}) and node sessions the registry withdrew
+ * ({@link dev.funnel.common.bus.Addresses#SESSION_WITHDRAWN}: above all, a session the node itself
+ * reported lost the moment its connection to the gateway dropped), and the opens waiting on each.
+ * An open sent to a gateway that was just killed may otherwise wait out the whole open timeout.
+ * When a gateway leaves, or a session is withdrawn, every open waiting on it fails at once with
+ * {@link Left} or {@link Withdrawn} (the caller resolves again and tries another gateway), and so
+ * does any new open to it for {@link #REMEMBER_MILLIS} (a route resolved just before the
+ * withdrawal, or cached, may still name it).
  *
  * <p>One instance per verticle, used on its event loop only.
  */
@@ -33,6 +37,18 @@ final class GoneGateways {
     }
   }
 
+  /** The registry withdrew the node session the open went to. */
+  static final class Withdrawn extends RuntimeException {
+    Withdrawn(String gatewayId, String nodeId, long epoch) {
+      super("the registry withdrew node " + nodeId + "'s session on " + gatewayId + " (epoch " + epoch + ")", null,
+          false, false);
+    }
+  }
+
+  /** One node session: where an open goes. */
+  private record SessionKey(String gatewayId, String nodeId, long epoch) {
+  }
+
   /** A registry left the cluster while this resolve was waiting (it may have been sent there). */
   static final class RegistryLeft extends RuntimeException {
     RegistryLeft() {
@@ -42,6 +58,13 @@ final class GoneGateways {
 
   private final LongSupplier clockMillis;
   private final Map<String, Set<Promise<?>>> waiting = new HashMap<>();
+  private final Map<SessionKey, Set<Promise<?>>> waitingOnSession = new HashMap<>();
+  private final LinkedHashMap<SessionKey, Long> withdrawn = new LinkedHashMap<>() {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<SessionKey, Long> eldest) {
+      return size() > MAX_REMEMBERED;
+    }
+  };
   private final Set<Promise<?>> resolving = new LinkedHashSet<>();
   private final LinkedHashMap<String, Long> gone = new LinkedHashMap<>() {
     @Override
@@ -54,22 +77,26 @@ final class GoneGateways {
     this.clockMillis = clockMillis;
   }
 
-  /** {@code request}'s outcome, unless {@code gatewayId} leaves first (then {@link Left}). */
-  <T> Future<T> watch(String gatewayId, Future<T> request) {
+  /**
+   * {@code request}'s outcome (an open of node {@code nodeId}'s session {@code epoch} on
+   * {@code gatewayId}), unless the gateway leaves first (then {@link Left}) or the registry withdraws
+   * that session first (then {@link Withdrawn}). Fails at once, without waiting, when either has
+   * already happened: call it before sending the request, with the request's future made lazily.
+   */
+  <T> Future<T> watch(String gatewayId, String nodeId, long epoch, Supplier<Future<T>> request) {
     if (isGone(gatewayId)) {
       return Future.failedFuture(new Left(gatewayId));
     }
+    SessionKey session = new SessionKey(gatewayId, nodeId, epoch);
+    if (isWithdrawn(session)) {
+      return Future.failedFuture(new Withdrawn(gatewayId, nodeId, epoch));
+    }
     Promise<T> result = Promise.promise();
-    Set<Promise<?>> set = waiting.computeIfAbsent(gatewayId, id -> new LinkedHashSet<>());
-    set.add(result);
-    request.onComplete(ar -> {
-      Set<Promise<?>> current = waiting.get(gatewayId);
-      if (current != null) {
-        current.remove(result);
-        if (current.isEmpty()) {
-          waiting.remove(gatewayId);
-        }
-      }
+    waiting.computeIfAbsent(gatewayId, id -> new LinkedHashSet<>()).add(result);
+    waitingOnSession.computeIfAbsent(session, id -> new LinkedHashSet<>()).add(result);
+    request.get().onComplete(ar -> {
+      forget(waiting, gatewayId, result);
+      forget(waitingOnSession, session, result);
       if (ar.succeeded()) {
         result.tryComplete(ar.result());
       } else {
@@ -77,6 +104,16 @@ final class GoneGateways {
       }
     });
     return result.future();
+  }
+
+  private static <K> void forget(Map<K, Set<Promise<?>>> map, K key, Promise<?> promise) {
+    Set<Promise<?>> current = map.get(key);
+    if (current != null) {
+      current.remove(promise);
+      if (current.isEmpty()) {
+        map.remove(key);
+      }
+    }
   }
 
   /** {@code request}'s outcome (a resolve), unless a registry leaves first (then {@link RegistryLeft}). */
@@ -115,6 +152,35 @@ final class GoneGateways {
     }
   }
 
+  /**
+   * The registry withdrew node {@code nodeId}'s session {@code epoch} on {@code gatewayId}: fail the
+   * opens waiting on it, and refuse new ones for a while. Opens of the node's other sessions, and of
+   * other nodes on that gateway, are left alone.
+   */
+  void withdrawn(String gatewayId, String nodeId, long epoch) {
+    SessionKey session = new SessionKey(gatewayId, nodeId, epoch);
+    withdrawn.remove(session);
+    withdrawn.put(session, clockMillis.getAsLong());
+    Set<Promise<?>> set = waitingOnSession.remove(session);
+    if (set != null) {
+      for (Promise<?> p : new ArrayList<>(set)) {
+        p.tryFail(new Withdrawn(gatewayId, nodeId, epoch));
+      }
+    }
+  }
+
+  private boolean isWithdrawn(SessionKey session) {
+    Long since = withdrawn.get(session);
+    if (since == null) {
+      return false;
+    }
+    if (clockMillis.getAsLong() - since >= REMEMBER_MILLIS) {
+      withdrawn.remove(session);
+      return false;
+    }
+    return true;
+  }
+
   boolean isGone(String gatewayId) {
     Long since = gone.get(gatewayId);
     if (since == null) {
@@ -130,6 +196,12 @@ final class GoneGateways {
   /** Opens waiting right now (tests). */
   int waiting() {
     return waiting.values().stream().mapToInt(Set::size).sum();
+  }
+
+  /** Opens waiting on one node session right now (tests). */
+  int waitingOn(String gatewayId, String nodeId, long epoch) {
+    Set<Promise<?>> set = waitingOnSession.get(new SessionKey(gatewayId, nodeId, epoch));
+    return set == null ? 0 : set.size();
   }
 
   List<String> gone() {

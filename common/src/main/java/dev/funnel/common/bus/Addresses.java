@@ -1,5 +1,7 @@
 package dev.funnel.common.bus;
 
+import java.util.List;
+
 /**
  * Every event-bus address Funnel uses. Services find each other only through these; the message
  * records that travel on each are named next to it.
@@ -21,11 +23,24 @@ public final class Addresses {
   /** {@link SessionClosed} → an empty reply. Sent by the gateway when a node's control channel ends. */
   public static final String REGISTRY_SESSION_CLOSED = "funnel.registry.session-closed";
 
+  /**
+   * {@link SessionLossReport} → an empty reply, or a failure coded by {@link LoginFailure}
+   * ({@code BAD_REQUEST}: not a report the registry accepts; {@code LEASE_UNKNOWN}: no such
+   * session). Sent by a gateway on behalf of a node whose session with another gateway dropped.
+   */
+  public static final String REGISTRY_SESSION_LOST = "funnel.registry.session-lost";
+
   /** {@link PortsUpdate} → {@link NodeSession}: a node changed what it funnels, at run time. */
   public static final String REGISTRY_PORTS = "funnel.registry.ports";
 
   /** Published {@link RouteChanged}: drop cached routes for a host (or all). */
   public static final String ROUTES_CHANGED = "funnel.registry.routes-changed";
+
+  /**
+   * Published {@link SessionWithdrawn}: one node session is no longer routed. Frontends fail opens
+   * waiting on it and drop cached routes for its name; registries stop resolving to it at once.
+   */
+  public static final String SESSION_WITHDRAWN = "funnel.registry.session-withdrawn";
 
   /** Published {@link SessionKick}: a gateway holding that node's session must close it now. */
   public static final String SESSION_KICK = "funnel.gateway.kick";
@@ -59,5 +74,16 @@ public final class Addresses {
   /** {@link OpenRequest} → {@link OpenReply}, or a failure coded by {@link OpenFailure}. */
   public static String gatewayOpen(String gatewayId) {
     return "funnel.gateway." + gatewayId + ".open";
+  }
+
+  /**
+   * The fixed addresses services send or publish to: a cluster member looks up who listens on
+   * each as soon as it joins, so the first message after a failure does not wait on the cluster's
+   * partition tables (see {@code FunnelCluster}).
+   */
+  public static List<String> fixed() {
+    return List.of(REGISTRY_RESOLVE, REGISTRY_LOGIN, REGISTRY_RENEW, REGISTRY_SESSION_CLOSED,
+        REGISTRY_SESSION_LOST, REGISTRY_PORTS, ROUTES_CHANGED, SESSION_WITHDRAWN, SESSION_KICK, CONTROL_CHANGED,
+        GATEWAY_LEFT, REGISTRY_LEFT);
   }
 }

@@ -20,6 +20,8 @@ public final class Messages {
     register(bus, LeaseRenewal.class, LeaseRenewal::fromJson);
     register(bus, LeaseRenewal.Ack.class, LeaseRenewal.Ack::fromJson);
     register(bus, SessionClosed.class, SessionClosed::fromJson);
+    register(bus, SessionLossReport.class, SessionLossReport::fromJson);
+    register(bus, SessionWithdrawn.class, SessionWithdrawn::fromJson);
     register(bus, PortsUpdate.class, PortsUpdate::fromJson);
     register(bus, RouteChanged.class, RouteChanged::fromJson);
     register(bus, SessionKick.class, SessionKick::fromJson);

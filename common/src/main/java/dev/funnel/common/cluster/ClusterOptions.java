@@ -27,6 +27,13 @@ public class ClusterOptions {
   /** A Hazelcast operation (a map read or write) fails after this instead of Hazelcast's 120 s. */
   public static final long DEFAULT_OPERATION_TIMEOUT_MILLIS = 10_000;
 
+  /**
+   * Before the event bus opens a connection to another member, that member's event-bus port must
+   * accept a TCP connection within this, or requests to it fail at once instead of waiting out
+   * their own timeouts (see {@link LocalLookupClusterManager}).
+   */
+  public static final long DEFAULT_BUS_PROBE_TIMEOUT_MILLIS = 2_000;
+
   private String clusterName = DEFAULT_CLUSTER_NAME;
   private String host = "127.0.0.1";
   private int port = DEFAULT_CLUSTER_PORT;
@@ -39,6 +46,7 @@ public class ClusterOptions {
   private int mergeDelaySeconds = DEFAULT_MERGE_DELAY_SECONDS;
   private int partitionCount = DEFAULT_PARTITION_COUNT;
   private long operationTimeoutMillis = DEFAULT_OPERATION_TIMEOUT_MILLIS;
+  private long busProbeTimeoutMillis = DEFAULT_BUS_PROBE_TIMEOUT_MILLIS;
 
   public String getClusterName() { return clusterName; }
   public ClusterOptions setClusterName(String clusterName) { this.clusterName = clusterName; return this; }
@@ -65,4 +73,6 @@ public class ClusterOptions {
   public ClusterOptions setPartitionCount(int partitionCount) { this.partitionCount = partitionCount; return this; }
   public long getOperationTimeoutMillis() { return operationTimeoutMillis; }
   public ClusterOptions setOperationTimeoutMillis(long millis) { this.operationTimeoutMillis = millis; return this; }
+  public long getBusProbeTimeoutMillis() { return busProbeTimeoutMillis; }
+  public ClusterOptions setBusProbeTimeoutMillis(long millis) { this.busProbeTimeoutMillis = millis; return this; }
 }

@@ -8,6 +8,9 @@ import com.hazelcast.config.JoinConfig;
 import com.hazelcast.config.MapConfig;
 import com.hazelcast.config.NetworkConfig;
 import com.hazelcast.core.HazelcastInstance;
+import com.hazelcast.map.IMap;
+import com.hazelcast.map.listener.EntryAddedListener;
+import dev.funnel.common.bus.Addresses;
 import dev.funnel.common.bus.Messages;
 import dev.funnel.common.net.HostPort;
 import io.vertx.core.Future;
@@ -39,11 +42,13 @@ public final class FunnelCluster {
   private static final String VERTX_NODE_ID_ATTRIBUTE = "__vertx.nodeId";
 
   private final Vertx vertx;
-  private final HazelcastClusterManager manager;
+  private final HazelcastClusterManager hazelcastManager;
+  private final LocalLookupClusterManager manager;
   private final List<Consumer<String>> leftListeners = new CopyOnWriteArrayList<>();
 
-  private FunnelCluster(Vertx vertx, HazelcastClusterManager manager) {
+  private FunnelCluster(Vertx vertx, HazelcastClusterManager hazelcastManager, LocalLookupClusterManager manager) {
     this.vertx = vertx;
+    this.hazelcastManager = hazelcastManager;
     this.manager = manager;
   }
 
@@ -59,13 +64,16 @@ public final class FunnelCluster {
       return Future.failedFuture(new IllegalArgumentException("--cluster-host " + options.getHost()
           + " does not resolve to an address"));
     }
-    HazelcastClusterManager manager = new HazelcastClusterManager(hazelcastConfig(options, host));
+    HazelcastClusterManager hazelcastManager = new HazelcastClusterManager(hazelcastConfig(options, host));
+    LocalLookupClusterManager manager = new LocalLookupClusterManager(hazelcastManager,
+        options.getBusProbeTimeoutMillis());
     vertxOptions.getEventBusOptions().setHost(host).setPort(options.getBusPort()).setClusterPublicHost(host);
     long started = System.nanoTime();
     return Vertx.builder().with(vertxOptions).withClusterManager(manager).buildClustered().map(vertx -> {
       Messages.registerCodecs(vertx.eventBus());
-      FunnelCluster cluster = new FunnelCluster(vertx, manager);
-      manager.getHazelcastInstance().getCluster().addMembershipListener(cluster.new Listener());
+      FunnelCluster cluster = new FunnelCluster(vertx, hazelcastManager, manager);
+      hazelcastManager.getHazelcastInstance().getCluster().addMembershipListener(cluster.new Listener());
+      cluster.prefetchLookups();
       LOG.log(System.Logger.Level.INFO, "joined cluster {0} as {1} ({2}:{3,number,#}) in {4} ms; {5} members",
           options.getClusterName(), manager.getNodeId(), host, options.getPort(),
           (System.nanoTime() - started) / 1_000_000, manager.getNodes().size());
@@ -120,7 +128,27 @@ public final class FunnelCluster {
   }
 
   public HazelcastInstance hazelcast() {
-    return manager.getHazelcastInstance();
+    return hazelcastManager.getHazelcastInstance();
+  }
+
+  /**
+   * Looks up, off the event loop, what the event bus will need after a member fails: every other
+   * member's node info, the handlers of Funnel's fixed addresses and of every gateway's open
+   * address (also of gateways that start later, from {@link ClusterMaps#GATEWAYS}). A lookup made
+   * only once a member has died may wait until the cluster has removed it (see
+   * {@link LocalLookupClusterManager}).
+   */
+  private void prefetchLookups() {
+    manager.prefetchMembers();
+    manager.prefetch(Addresses.fixed());
+    vertx.executeBlocking(() -> {
+      IMap<String, String> gateways = hazelcast().getMap(ClusterMaps.GATEWAYS);
+      gateways.addEntryListener((EntryAddedListener<String, String>) event ->
+          manager.prefetch(List.of(Addresses.gatewayOpen(event.getKey()))), false);
+      manager.prefetch(gateways.keySet().stream().map(Addresses::gatewayOpen).toList());
+      return null;
+    }, false).onFailure(err -> LOG.log(System.Logger.Level.WARNING, "looking up the gateways' addresses failed: "
+        + err + "; the first open on each waits for the lookup"));
   }
 
   /** Records that {@code gatewayId} runs on this member ({@link ClusterMaps#GATEWAYS}). */
@@ -146,6 +174,7 @@ public final class FunnelCluster {
   private final class Listener implements MembershipListener {
     @Override
     public void memberAdded(MembershipEvent event) {
+      manager.memberAdded(vertxNodeId(event.getMember()));
       LOG.log(System.Logger.Level.INFO, "cluster member {0} joined ({1}); {2} members", vertxNodeId(event.getMember()),
           event.getMember().getAddress(), event.getMembers().size());
     }
@@ -153,6 +182,7 @@ public final class FunnelCluster {
     @Override
     public void memberRemoved(MembershipEvent event) {
       String id = vertxNodeId(event.getMember());
+      manager.memberLeft(id);
       LOG.log(System.Logger.Level.WARNING, "cluster member {0} left ({1}); {2} members", id,
           event.getMember().getAddress(), event.getMembers().size());
       for (Consumer<String> listener : leftListeners) {

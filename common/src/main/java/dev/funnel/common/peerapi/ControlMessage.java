@@ -11,8 +11,8 @@ import java.util.List;
  *
  * <pre>
  * control connection:  gateway → Challenge;  node → Hello;  gateway → Welcome | Refused;
- *                      then Ping/Pong both ways, OpenData (gateway → node), ServeUpdate and
- *                      SignRequest (node → gateway), SignReply and Bye (gateway → node).
+ *                      then Ping/Pong both ways, OpenData (gateway → node), ServeUpdate,
+ *                      SignRequest and SessionLost (node → gateway), SignReply and Bye (gateway → node).
  * data connection:     node → DataHello; then nothing until the gateway writes an ingress offer.
  * </pre>
  */
@@ -60,9 +60,14 @@ public sealed interface ControlMessage {
     }
   }
 
-  /** Session admitted. Data connections present {@code sessionId} and {@code dataSecret}. */
+  /**
+   * Session admitted. Data connections present {@code sessionId} and {@code dataSecret}.
+   * {@code gatewayId} and {@code epoch} name the session as the registry knows it, so the node can
+   * report it lost through another gateway ({@link SessionLost}); a gateway that does not send
+   * them leaves them null and 0, and such a session is never reported.
+   */
   record Welcome(String sessionId, String nodeId, String fqdn, String dataSecret, long heartbeatMillis,
-                 int poolSize, List<Integer> ports) implements ControlMessage {
+                 int poolSize, List<Integer> ports, String gatewayId, long epoch) implements ControlMessage {
     public Welcome {
       ports = List.copyOf(ports);
     }
@@ -70,12 +75,19 @@ public sealed interface ControlMessage {
     public JsonObject toJson() {
       return new JsonObject().put("type", "welcome").put("sessionId", sessionId).put("nodeId", nodeId)
           .put("fqdn", fqdn).put("dataSecret", dataSecret).put("heartbeatMillis", heartbeatMillis)
-          .put("poolSize", poolSize).put("ports", new JsonArray(ports));
+          .put("poolSize", poolSize).put("ports", new JsonArray(ports)).put("gatewayId", gatewayId)
+          .put("epoch", epoch);
+    }
+
+    /** True when the gateway named the session (gateway id and epoch), so it can be reported lost. */
+    public boolean reportable() {
+      return gatewayId != null && !gatewayId.isEmpty() && epoch > 0;
     }
 
     @Override
     public String toString() {
-      return "Welcome[sessionId=" + sessionId + ", fqdn=" + fqdn + ", ports=" + ports + "]";
+      return "Welcome[sessionId=" + sessionId + ", fqdn=" + fqdn + ", ports=" + ports + ", gatewayId=" + gatewayId
+          + ", epoch=" + epoch + "]";
     }
   }
 
@@ -142,6 +154,20 @@ public sealed interface ControlMessage {
     }
   }
 
+  /**
+   * Node → gateway: this node's session with another gateway ({@code gatewayId}, {@code epoch}, as
+   * that gateway's {@link Welcome} named it) ended without that gateway saying {@link Bye}
+   * (connection closed or reset, heartbeats missed). The gateway passes it to the registry, vouching
+   * for the node's identity, so the route through the lost gateway is withdrawn at once instead of
+   * when the cluster notices the gateway is gone. No answer.
+   */
+  record SessionLost(String gatewayId, long epoch, String reason) implements ControlMessage {
+    public JsonObject toJson() {
+      return new JsonObject().put("type", "session-lost").put("gatewayId", gatewayId).put("epoch", epoch)
+          .put("reason", reason);
+    }
+  }
+
   /** Gateway ends the session (node removed, key revoked, gateway stopping). */
   record Bye(String reason) implements ControlMessage {
     public JsonObject toJson() {
@@ -163,7 +189,7 @@ public sealed interface ControlMessage {
             json.getString("proof"));
         case "welcome" -> new Welcome(required(json, "sessionId"), required(json, "nodeId"), required(json, "fqdn"),
             required(json, "dataSecret"), json.getLong("heartbeatMillis", 5000L), json.getInteger("poolSize", 4),
-            ints(json.getJsonArray("ports")));
+            ints(json.getJsonArray("ports")), json.getString("gatewayId"), json.getLong("epoch", 0L));
         case "refused" -> new Refused(required(json, "code"), json.getString("message", ""));
         case "ping" -> new Ping(json.getLong("seq", 0L));
         case "pong" -> new Pong(json.getLong("seq", 0L));
@@ -172,6 +198,8 @@ public sealed interface ControlMessage {
         case "serve-update" -> new ServeUpdate(ints(json.getJsonArray("ports")));
         case "sign-request" -> new SignRequest(required(json, "csrPem"));
         case "sign-reply" -> new SignReply(json.getString("certChainPem"), json.getString("error"));
+        case "session-lost" -> new SessionLost(required(json, "gatewayId"), requiredLong(json, "epoch"),
+            json.getString("reason", ""));
         case "bye" -> new Bye(json.getString("reason", ""));
         default -> throw new InvalidMessage("unknown message type " + type);
       };
@@ -182,6 +210,14 @@ public sealed interface ControlMessage {
 
   private static String required(JsonObject json, String field) {
     String value = json.getString(field);
+    if (value == null) {
+      throw new InvalidMessage("missing field " + field);
+    }
+    return value;
+  }
+
+  private static long requiredLong(JsonObject json, String field) {
+    Long value = json.getLong(field);
     if (value == null) {
       throw new InvalidMessage("missing field " + field);
     }

@@ -13,6 +13,7 @@ import dev.funnel.common.peerapi.ControlMessage.Ping;
 import dev.funnel.common.peerapi.ControlMessage.Pong;
 import dev.funnel.common.peerapi.ControlMessage.Refused;
 import dev.funnel.common.peerapi.ControlMessage.ServeUpdate;
+import dev.funnel.common.peerapi.ControlMessage.SessionLost;
 import dev.funnel.common.peerapi.ControlMessage.SignReply;
 import dev.funnel.common.peerapi.ControlMessage.SignRequest;
 import dev.funnel.common.peerapi.ControlMessage.Welcome;
@@ -31,7 +32,8 @@ class ControlMessageTest {
     return Stream.of(
         new Challenge("nonce-123"),
         new Hello(ControlMessage.VERSION, "tskey-secret", "web", List.of(443, 8443), "cHVi", "cHJvb2Y="),
-        new Welcome("s-1", "n-1", "web.demo.funnel.example", "data-secret", 5_000, 4, List.of(443)),
+        new Welcome("s-1", "n-1", "web.demo.funnel.example", "data-secret", 5_000, 4, List.of(443), "gw-1", 17),
+        new Welcome("s-2", "n-1", "web.demo.funnel.example", "data-secret", 5_000, 4, List.of(), null, 0),
         new Refused("BAD_KEY", "unknown auth key"),
         new Ping(1),
         new Pong(Long.MAX_VALUE),
@@ -41,6 +43,7 @@ class ControlMessageTest {
         new SignRequest("-----BEGIN CERTIFICATE REQUEST-----\n...\n"),
         new SignReply("-----BEGIN CERTIFICATE-----\n...\n", null),
         new SignReply(null, "not your name"),
+        new SessionLost("gw-2", 1_795_264_603_190_000L, "connection lost: Connection reset"),
         new Bye("gateway stopping"));
   }
 
@@ -69,7 +72,8 @@ class ControlMessageTest {
   void secretsStayOutOfToString() {
     assertThat(new Hello(1, "tskey-secret", "web", List.of(443), "pub", "proof").toString())
         .doesNotContain("tskey-secret").doesNotContain("proof").contains("web");
-    assertThat(new Welcome("s", "n", "web.x", "data-secret", 1, 1, List.of()).toString()).doesNotContain("data-secret");
+    assertThat(new Welcome("s", "n", "web.x", "data-secret", 1, 1, List.of(), "gw", 1).toString())
+        .doesNotContain("data-secret");
     assertThat(new DataHello("s", "data-secret").toString()).doesNotContain("data-secret");
   }
 
@@ -80,6 +84,12 @@ class ControlMessageTest {
     assertThat(welcome.heartbeatMillis()).isEqualTo(5_000);
     assertThat(welcome.poolSize()).isEqualTo(4);
     assertThat(welcome.ports()).isEmpty();
+    // A gateway that does not name the session: the node has nothing to report if it is lost.
+    assertThat(welcome.gatewayId()).isNull();
+    assertThat(welcome.epoch()).isZero();
+    assertThat(welcome.reportable()).isFalse();
+    assertThat(ControlMessage.fromJson(new JsonObject().put("type", "session-lost").put("gatewayId", "gw")
+        .put("epoch", 3))).isEqualTo(new SessionLost("gw", 3, ""));
     assertThat(ControlMessage.fromJson(new JsonObject().put("type", "open-data"))).isEqualTo(new OpenData(1));
     assertThat(ControlMessage.fromJson(new JsonObject().put("type", "refused").put("code", "X")))
         .isEqualTo(new Refused("X", ""));
@@ -112,7 +122,13 @@ class ControlMessageTest {
         Arguments.of(new JsonObject().put("type", "serve-update").put("ports", java.util.Arrays.asList(443, null)),
             "null"),
         Arguments.of(new JsonObject().put("type", "welcome").put("sessionId", "s").put("nodeId", "n").put("fqdn", "f")
-            .put("dataSecret", "d").put("heartbeatMillis", "soon"), "wrong type"));
+            .put("dataSecret", "d").put("heartbeatMillis", "soon"), "wrong type"),
+        Arguments.of(new JsonObject().put("type", "welcome").put("sessionId", "s").put("nodeId", "n").put("fqdn", "f")
+            .put("dataSecret", "d").put("epoch", "new"), "wrong type"),
+        Arguments.of(new JsonObject().put("type", "session-lost").put("epoch", 3), "missing field gatewayId"),
+        Arguments.of(new JsonObject().put("type", "session-lost").put("gatewayId", "gw"), "missing field epoch"),
+        Arguments.of(new JsonObject().put("type", "session-lost").put("gatewayId", "gw").put("epoch", "3"),
+            "wrong type"));
   }
 
   @ParameterizedTest
