@@ -404,7 +404,7 @@ public final class RegistryService {
           lost.fqdn(), lost.gatewayId(), lost.epoch(), report.reason(), report.viaGatewayId());
       announceWithdrawn(lost);
       sessions.remove(lost.nodeId(), lost.gatewayId(), lost.epoch())
-          .onFailure(err -> LOG.log(Level.WARNING, "removing node " + lost.nodeId() + "''s lost session on "
+          .onFailure(err -> LOG.log(Level.WARNING, "removing node " + lost.nodeId() + "'s lost session on "
               + lost.gatewayId() + " from the shared table failed: " + err + "; its lease will lapse"));
       return Future.succeededFuture();
     });

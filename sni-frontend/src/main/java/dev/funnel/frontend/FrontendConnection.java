@@ -267,16 +267,17 @@ final class FrontendConnection {
           if (answer.failed()) {
             Throwable cause = answer.cause();
             Optional<OpenFailure> failure = FailureCode.of(cause).flatMap(OpenFailure::fromCode);
-            boolean gatewayGone = cause instanceof ReplyException re && re.failureType() == ReplyFailure.NO_HANDLERS;
+            ReplyFailure busFailure = cause instanceof ReplyException re ? re.failureType() : null;
+            boolean gatewayGone = busFailure == ReplyFailure.NO_HANDLERS;
             // Not a coded answer from the gateway (no handler, its process unreachable, no answer in
             // time, its process left the cluster, the registry withdrew the session): it may be gone;
             // so is a gateway that no longer holds the session.
-            boolean unreachable = !(cause instanceof ReplyException re && re.failureType() == ReplyFailure.RECIPIENT_FAILURE);
+            boolean unreachable = busFailure != ReplyFailure.RECIPIENT_FAILURE;
             boolean stale = unreachable || failure.filter(f -> f == OpenFailure.NODE_GONE).isPresent();
             String why = failure.map(Enum::name).orElse(gatewayGone ? "no such gateway"
                 : cause instanceof GoneGateways.Left ? "its process left the cluster"
                 : cause instanceof GoneGateways.Withdrawn ? "session withdrawn"
-                : cause instanceof ReplyException re2 && re2.failureType() == ReplyFailure.ERROR ? "unreachable"
+                : busFailure == ReplyFailure.ERROR ? "its process is unreachable"
                 : "no answer");
             return Future.failedFuture(new Refusal(TlsAlert.INTERNAL_ERROR, Outcome.NODE_UNREACHABLE,
                 "gateway " + gateway + " did not open a stream to node " + target.nodeId() + " (" + why + ": "
