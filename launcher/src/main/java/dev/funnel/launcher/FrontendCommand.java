@@ -32,6 +32,9 @@ final class FrontendCommand implements Callable<Integer> {
   @Mixin
   ClusterFlags cluster;
 
+  @Mixin
+  FrontendLimitFlags limits;
+
   @Option(names = "--domain", paramLabel = "DOMAIN", description = "Base domain: nodes are NAME.TAILNET.DOMAIN (default: funnel.localhost).")
   String domain;
 
@@ -57,7 +60,7 @@ final class FrontendCommand implements Callable<Integer> {
 
   private static ClusterLaunch.Service prepare(ServiceConfig config) {
     Map<Integer, HostPort> listeners = Flags.publicListeners(config.list("public", List.of("443=127.0.0.1:8443")));
-    FrontendOptions options = new FrontendOptions()
+    FrontendOptions options = FrontendLimitFlags.applyTo(new FrontendOptions(), config)
         .setFrontendId(config.string("frontend-id", ClusterFlags.randomId("fe-")))
         .setDomain(config.string("domain", FrontendOptions.DEFAULT_DOMAIN).toLowerCase())
         .setPublicListeners(listeners)

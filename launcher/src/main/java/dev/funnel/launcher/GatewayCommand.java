@@ -41,6 +41,9 @@ final class GatewayCommand implements Callable<Integer> {
   @Mixin
   ClusterFlags cluster;
 
+  @Mixin
+  GatewayLimitFlags limits;
+
   @Option(names = "--gateway-listen", paramLabel = "HOST:PORT", description = "Where nodes connect, TLS (default: 127.0.0.1:7443).")
   String gatewayListen;
 
@@ -84,10 +87,12 @@ final class GatewayCommand implements Callable<Integer> {
       throw new IllegalArgumentException("cannot read --cert " + cert + " or --key " + key);
     }
     HostPort metricsListen = config.hostPort("metrics-listen", null);
-    return cluster -> start(cluster, state, id, listen, relay, advertise, cert, key, metricsListen);
+    // Checked here, before the process joins the cluster: a bad limit is a start-up error.
+    GatewayOptions limited = GatewayLimitFlags.applyTo(new GatewayOptions(), config);
+    return cluster -> start(cluster, limited, state, id, listen, relay, advertise, cert, key, metricsListen);
   }
 
-  private static String start(FunnelCluster cluster, Path state, String id, HostPort listen, HostPort relay,
+  private static String start(FunnelCluster cluster, GatewayOptions limited, Path state, String id, HostPort listen, HostPort relay,
                               String advertise, Path cert, Path key, HostPort metricsListen) {
     var vertx = cluster.vertx();
     AtomicBoolean listening = new AtomicBoolean();
@@ -108,7 +113,7 @@ final class GatewayCommand implements Callable<Integer> {
       keyCert = new PemKeyCertOptions().setKeyValue(Buffer.buffer(issued.keyPem()))
           .setCertValue(Buffer.buffer(issued.chainPem()));
     }
-    GatewayVerticle gateway = new GatewayVerticle(new GatewayOptions()
+    GatewayVerticle gateway = new GatewayVerticle(limited
         .setGatewayId(id)
         .setListen(listen)
         .setKeyCert(keyCert)

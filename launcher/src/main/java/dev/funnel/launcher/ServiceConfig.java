@@ -40,7 +40,10 @@ final class ServiceConfig {
   static final Set<String> KNOWN = Set.of(
       "config", "cluster", "cluster-host", "cluster-port", "cluster-members", "cluster-name", "bus-port", "state",
       "metrics-listen", "domain", "admin-listen", "store", "lease-ms", "gateway-listen", "gateway-id", "cert", "key",
-      "relay-listen", "relay-advertise", "public", "frontend-id", "no-access-log", "clienthello-timeout-ms");
+      "relay-listen", "relay-advertise", "public", "frontend-id", "no-access-log", "clienthello-timeout-ms",
+      FrontendLimitFlags.MAX_CONNECTIONS, FrontendLimitFlags.MAX_CONNECTIONS_PER_SOURCE, FrontendLimitFlags.SOURCE_RATE,
+      FrontendLimitFlags.SOURCE_BURST, FrontendLimitFlags.IDLE_TIMEOUT, FrontendLimitFlags.TAILNET_BANDWIDTH,
+      GatewayLimitFlags.MAX_TUNNELS_PER_NODE);
 
   private static final long LOAD_TIMEOUT_SECONDS = 30;
 
@@ -158,6 +161,18 @@ final class ServiceConfig {
     }
     try {
       return Long.parseLong(text.trim());
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(key + ": expected a number, got '" + text + "'");
+    }
+  }
+
+  double decimal(String key, double fallback) {
+    String text = string(key, null);
+    if (text == null) {
+      return fallback;
+    }
+    try {
+      return Double.parseDouble(text.trim());
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException(key + ": expected a number, got '" + text + "'");
     }

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.funnel.common.cluster.ClusterOptions;
 import dev.funnel.common.net.HostPort;
+import dev.funnel.common.options.FrontendOptions;
+import dev.funnel.common.options.GatewayOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -71,6 +73,41 @@ class ServiceConfigTest {
         "--public", "8443=127.0.0.1:0", "--public", "10000=127.0.0.1:0");
     assertThat(config.list("public", List.of())).containsExactly("8443=127.0.0.1:0", "10000=127.0.0.1:0");
     assertThat(ClusterFlags.options(config, "frontend").getMembers()).hasSize(2);
+  }
+
+  @Test
+  void theClusteredFrontendAndGatewayTakeTheirLimitsFromFileEnvironmentAndFlags() throws Exception {
+    Path file = Files.writeString(dir.resolve("limits.yaml"), String.join("\n",
+        "max-connections: 50000",
+        "source-rate: 2.5",
+        "max-tunnels-per-node: 4096",
+        ""));
+    ServiceConfig frontend = load(new FrontendCommand(), Map.of("FUNNEL_SOURCE_BURST", "40"), "--config", file.toString(),
+        "--max-connections-per-source", "512");
+    FrontendOptions options = FrontendLimitFlags.applyTo(new FrontendOptions(), frontend);
+    assertThat(options.getMaxConnections()).isEqualTo(50_000);
+    assertThat(options.getSourceRatePerSecond()).isEqualTo(2.5);
+    assertThat(options.getSourceBurst()).isEqualTo(40);
+    assertThat(options.getMaxConnectionsPerSource()).isEqualTo(512);
+    assertThat(options.getIdleTimeoutSeconds()).isEqualTo(FrontendOptions.DEFAULT_IDLE_TIMEOUT_SECONDS);
+
+    ServiceConfig gateway = load(new GatewayCommand(), Map.of(), "--config", file.toString());
+    assertThat(GatewayLimitFlags.applyTo(new GatewayOptions(), gateway).getMaxTunnelsPerNode()).isEqualTo(4096);
+    assertThat(GatewayLimitFlags.applyTo(new GatewayOptions(), load(new GatewayCommand(), Map.of())).getMaxTunnelsPerNode())
+        .isEqualTo(GatewayOptions.DEFAULT_MAX_TUNNELS_PER_NODE);
+  }
+
+  @Test
+  void aLimitThatMakesNoSenseIsRefusedWithItsName() {
+    assertThatThrownBy(() -> FrontendLimitFlags.applyTo(new FrontendOptions(),
+        load(new FrontendCommand(), Map.of(), "--source-rate", "0")))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--source-rate");
+    assertThatThrownBy(() -> FrontendLimitFlags.applyTo(new FrontendOptions(),
+        load(new FrontendCommand(), Map.of("FUNNEL_MAX_CONNECTIONS", "lots"))))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("max-connections");
+    assertThatThrownBy(() -> GatewayLimitFlags.applyTo(new GatewayOptions(),
+        load(new GatewayCommand(), Map.of(), "--max-tunnels-per-node", "0")))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--max-tunnels-per-node");
   }
 
   @Test

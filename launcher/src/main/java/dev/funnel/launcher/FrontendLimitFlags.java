@@ -1,0 +1,84 @@
+package dev.funnel.launcher;
+
+import dev.funnel.common.options.FrontendOptions;
+import picocli.CommandLine.Option;
+
+/**
+ * The frontend's resource limits (a picocli mixin of {@code funnel server} and {@code funnel
+ * frontend}). Defaults are {@link FrontendOptions}' {@code DEFAULT_*}; every limit has a metric and
+ * a logged refusal (sni-frontend/README.md). The clustered frontend reads the same settings through
+ * {@link ServiceConfig}, so they may also come from its config file or environment.
+ */
+final class FrontendLimitFlags {
+
+  static final String MAX_CONNECTIONS = "max-connections";
+  static final String MAX_CONNECTIONS_PER_SOURCE = "max-connections-per-source";
+  static final String SOURCE_RATE = "source-rate";
+  static final String SOURCE_BURST = "source-burst";
+  static final String IDLE_TIMEOUT = "idle-timeout-s";
+  static final String TAILNET_BANDWIDTH = "tailnet-bandwidth";
+
+  @Option(names = "--" + MAX_CONNECTIONS, paramLabel = "N",
+      defaultValue = "" + FrontendOptions.DEFAULT_MAX_CONNECTIONS,
+      description = "Public connections the frontend holds open at once; more are closed at accept (default: ${DEFAULT-VALUE}).")
+  int maxConnections = FrontendOptions.DEFAULT_MAX_CONNECTIONS;
+
+  @Option(names = "--" + MAX_CONNECTIONS_PER_SOURCE, paramLabel = "N",
+      defaultValue = "" + FrontendOptions.DEFAULT_MAX_CONNECTIONS_PER_SOURCE,
+      description = "Open public connections per source (IPv4 address or IPv6 /64) (default: ${DEFAULT-VALUE}).")
+  int maxConnectionsPerSource = FrontendOptions.DEFAULT_MAX_CONNECTIONS_PER_SOURCE;
+
+  @Option(names = "--" + SOURCE_RATE, paramLabel = "PER_SECOND",
+      defaultValue = "" + FrontendOptions.DEFAULT_SOURCE_RATE_PER_SECOND,
+      description = "New public connections per second per source, sustained (default: ${DEFAULT-VALUE}).")
+  double sourceRate = FrontendOptions.DEFAULT_SOURCE_RATE_PER_SECOND;
+
+  @Option(names = "--" + SOURCE_BURST, paramLabel = "N", defaultValue = "" + FrontendOptions.DEFAULT_SOURCE_BURST,
+      description = "New public connections per source allowed in a burst (default: ${DEFAULT-VALUE}).")
+  int sourceBurst = FrontendOptions.DEFAULT_SOURCE_BURST;
+
+  @Option(names = "--" + IDLE_TIMEOUT, paramLabel = "SECONDS",
+      defaultValue = "" + FrontendOptions.DEFAULT_IDLE_TIMEOUT_SECONDS,
+      description = "A public connection (and so its tunnel) silent both ways this long is closed (default: ${DEFAULT-VALUE}).")
+  long idleTimeoutSeconds = FrontendOptions.DEFAULT_IDLE_TIMEOUT_SECONDS;
+
+  @Option(names = "--" + TAILNET_BANDWIDTH, paramLabel = "BYTES_PER_SECOND",
+      defaultValue = "" + FrontendOptions.DEFAULT_TAILNET_BYTES_PER_SECOND,
+      description = "Bytes per second each way all tunnels of one tailnet may carry, shaped not dropped; 0 = unlimited (default: ${DEFAULT-VALUE}).")
+  long tailnetBytesPerSecond = FrontendOptions.DEFAULT_TAILNET_BYTES_PER_SECOND;
+
+  /** The limits given as flags, set on {@code options}; returns it. */
+  FrontendOptions applyTo(FrontendOptions options) {
+    return apply(options, maxConnections, maxConnectionsPerSource, sourceRate, sourceBurst, idleTimeoutSeconds,
+        tailnetBytesPerSecond);
+  }
+
+  /** The limits in {@code config} (file, environment, flags), defaults where absent, set on {@code options}. */
+  static FrontendOptions applyTo(FrontendOptions options, ServiceConfig config) {
+    return apply(options,
+        Math.toIntExact(Math.min(Integer.MAX_VALUE, config.number(MAX_CONNECTIONS, FrontendOptions.DEFAULT_MAX_CONNECTIONS))),
+        Math.toIntExact(Math.min(Integer.MAX_VALUE,
+            config.number(MAX_CONNECTIONS_PER_SOURCE, FrontendOptions.DEFAULT_MAX_CONNECTIONS_PER_SOURCE))),
+        config.decimal(SOURCE_RATE, FrontendOptions.DEFAULT_SOURCE_RATE_PER_SECOND),
+        Math.toIntExact(Math.min(Integer.MAX_VALUE, config.number(SOURCE_BURST, FrontendOptions.DEFAULT_SOURCE_BURST))),
+        config.number(IDLE_TIMEOUT, FrontendOptions.DEFAULT_IDLE_TIMEOUT_SECONDS),
+        config.number(TAILNET_BANDWIDTH, FrontendOptions.DEFAULT_TAILNET_BYTES_PER_SECOND));
+  }
+
+  private static FrontendOptions apply(FrontendOptions options, int maxConnections, int maxConnectionsPerSource,
+                                       double sourceRate, int sourceBurst, long idleTimeoutSeconds,
+                                       long tailnetBytesPerSecond) {
+    if (maxConnections < 1 || maxConnectionsPerSource < 1 || !(sourceRate > 0) || sourceBurst < 1
+        || idleTimeoutSeconds < 1 || tailnetBytesPerSecond < 0) {
+      throw new IllegalArgumentException("--max-connections, --max-connections-per-source, --source-rate, --source-burst"
+          + " and --idle-timeout-s must be positive; --tailnet-bandwidth 0 or more");
+    }
+    return options
+        .setMaxConnections(maxConnections)
+        .setMaxConnectionsPerSource(maxConnectionsPerSource)
+        .setSourceRatePerSecond(sourceRate)
+        .setSourceBurst(sourceBurst)
+        .setIdleTimeoutSeconds(idleTimeoutSeconds)
+        .setTailnetBytesPerSecond(tailnetBytesPerSecond);
+  }
+}
