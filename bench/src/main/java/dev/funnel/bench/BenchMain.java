@@ -231,8 +231,8 @@ public final class BenchMain {
   private Ingress funnelPath(String name, FunnelRig rig, int tlsPort, Path trust, List<String> engines)
       throws Exception {
     try {
+      // No wait for the node's pool to fill: the suite's sanity check and warm-up come first.
       String serverName = rig.addNode("web", "tcp://127.0.0.1:" + tlsPort);
-      Thread.sleep(1000); // the node's warm pool of data connections fills after its ready line
       engines.addAll(rig.engineLines());
       return new Ingress.Simple(name, rig.publicPort(), serverName, trust, rig.processes(), List.of(rig), true,
           "funnel JVM flags: " + (funnelOpts.isEmpty() ? "(defaults)" : String.join(" ", funnelOpts))
@@ -275,7 +275,6 @@ public final class BenchMain {
     try {
       rig = FunnelRig.oneJvm(jar(tmp), funnelOpts, tmp.resolve("funnel-https"), logs);
       String name = rig.addNode("app", "http://127.0.0.1:" + httpPort);
-      Thread.sleep(1000);
       engines.addAll(rig.engineLines());
       try (Ingress funnel = new Ingress.Simple("funnel-terminator", rig.publicPort(), name, rig.caPem(),
           rig.processes(), List.of(), true, null)) {

@@ -196,6 +196,7 @@ final class Suite {
     log(path, "opening " + asked + " idle tunnels");
     LoadClient.Batch opened = client.many(asked, plan.idleConcurrency(), plan.idleBudgetMillis(), 600_000,
         () -> client.exchange(target, 1, true, 60_000));
+    // The "2 s after opening" of idle_memory_method: the last tunnels' buffers and pool refills settle.
     Thread.sleep(2000);
     Map<String, Long> heapAfter = collect(path);
     Map<String, Long> after = path.rssKib();

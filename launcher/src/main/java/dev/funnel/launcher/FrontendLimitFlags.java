@@ -56,11 +56,10 @@ final class FrontendLimitFlags {
   /** The limits in {@code config} (file, environment, flags), defaults where absent, set on {@code options}. */
   static FrontendOptions applyTo(FrontendOptions options, ServiceConfig config) {
     return apply(options,
-        Math.toIntExact(Math.min(Integer.MAX_VALUE, config.number(MAX_CONNECTIONS, FrontendOptions.DEFAULT_MAX_CONNECTIONS))),
-        Math.toIntExact(Math.min(Integer.MAX_VALUE,
-            config.number(MAX_CONNECTIONS_PER_SOURCE, FrontendOptions.DEFAULT_MAX_CONNECTIONS_PER_SOURCE))),
+        config.integer(MAX_CONNECTIONS, FrontendOptions.DEFAULT_MAX_CONNECTIONS),
+        config.integer(MAX_CONNECTIONS_PER_SOURCE, FrontendOptions.DEFAULT_MAX_CONNECTIONS_PER_SOURCE),
         config.decimal(SOURCE_RATE, FrontendOptions.DEFAULT_SOURCE_RATE_PER_SECOND),
-        Math.toIntExact(Math.min(Integer.MAX_VALUE, config.number(SOURCE_BURST, FrontendOptions.DEFAULT_SOURCE_BURST))),
+        config.integer(SOURCE_BURST, FrontendOptions.DEFAULT_SOURCE_BURST),
         config.number(IDLE_TIMEOUT, FrontendOptions.DEFAULT_IDLE_TIMEOUT_SECONDS),
         config.number(TAILNET_BANDWIDTH, FrontendOptions.DEFAULT_TAILNET_BYTES_PER_SECOND));
   }

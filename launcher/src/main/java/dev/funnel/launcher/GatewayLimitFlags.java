@@ -22,8 +22,7 @@ final class GatewayLimitFlags {
 
   /** The limit in {@code config} (file, environment, flags), the default when absent, set on {@code options}. */
   static GatewayOptions applyTo(GatewayOptions options, ServiceConfig config) {
-    return apply(options, Math.toIntExact(Math.min(Integer.MAX_VALUE,
-        config.number(MAX_TUNNELS_PER_NODE, GatewayOptions.DEFAULT_MAX_TUNNELS_PER_NODE))));
+    return apply(options, config.integer(MAX_TUNNELS_PER_NODE, GatewayOptions.DEFAULT_MAX_TUNNELS_PER_NODE));
   }
 
   private static GatewayOptions apply(GatewayOptions options, int maxTunnelsPerNode) {

@@ -166,6 +166,11 @@ final class ServiceConfig {
     }
   }
 
+  /** As {@link #number}, clamped to the int range (a limit beyond it means "no limit" anyway). */
+  int integer(String key, int fallback) {
+    return (int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, number(key, fallback)));
+  }
+
   double decimal(String key, double fallback) {
     String text = string(key, null);
     if (text == null) {
