@@ -48,6 +48,12 @@ public class TerminatorOptions {
    * and written to the target first. A client sending more before the target answers is refused.
    */
   public static final int DEFAULT_MAX_EARLY_BYTES = 1024 * 1024;
+  /**
+   * Event loops each public port is served on (one listener per loop on the same port; the kernel's
+   * accepted connections are handed round-robin): one per core, as nginx's {@code worker_processes
+   * auto}. TLS and HTTP work on one loop cannot use a second core.
+   */
+  public static final int DEFAULT_EVENT_LOOPS = Math.max(1, Runtime.getRuntime().availableProcessors());
 
   private String bindHost = DEFAULT_BIND_HOST;
   private Map<Integer, ServeTarget> targets = new LinkedHashMap<>();
@@ -62,6 +68,7 @@ public class TerminatorOptions {
   private long certReloadCheckMillis = DEFAULT_CERT_RELOAD_CHECK_MILLIS;
   private int maxHttp10BufferBytes = DEFAULT_MAX_HTTP10_BUFFER_BYTES;
   private int maxEarlyBytes = DEFAULT_MAX_EARLY_BYTES;
+  private int eventLoops = DEFAULT_EVENT_LOOPS;
 
   public TerminatorOptions() {
   }
@@ -80,6 +87,7 @@ public class TerminatorOptions {
     this.certReloadCheckMillis = other.certReloadCheckMillis;
     this.maxHttp10BufferBytes = other.maxHttp10BufferBytes;
     this.maxEarlyBytes = other.maxEarlyBytes;
+    this.eventLoops = other.eventLoops;
   }
 
   /** Reads the JSON form written by {@link #toJson()}; {@code targets} maps a port to a target URL. */
@@ -105,6 +113,7 @@ public class TerminatorOptions {
     this.certReloadCheckMillis = json.getLong("certReloadCheckMillis", DEFAULT_CERT_RELOAD_CHECK_MILLIS);
     this.maxHttp10BufferBytes = json.getInteger("maxHttp10BufferBytes", DEFAULT_MAX_HTTP10_BUFFER_BYTES);
     this.maxEarlyBytes = json.getInteger("maxEarlyBytes", DEFAULT_MAX_EARLY_BYTES);
+    setEventLoops(json.getInteger("eventLoops", DEFAULT_EVENT_LOOPS));
   }
 
   public JsonObject toJson() {
@@ -122,7 +131,8 @@ public class TerminatorOptions {
         .put("maxBackendConnections", maxBackendConnections)
         .put("certReloadCheckMillis", certReloadCheckMillis)
         .put("maxHttp10BufferBytes", maxHttp10BufferBytes)
-        .put("maxEarlyBytes", maxEarlyBytes);
+        .put("maxEarlyBytes", maxEarlyBytes)
+        .put("eventLoops", eventLoops);
   }
 
   public String getBindHost() { return bindHost; }
@@ -176,6 +186,15 @@ public class TerminatorOptions {
   public TerminatorOptions setMaxHttp10BufferBytes(int bytes) { this.maxHttp10BufferBytes = bytes; return this; }
   public int getMaxEarlyBytes() { return maxEarlyBytes; }
   public TerminatorOptions setMaxEarlyBytes(int bytes) { this.maxEarlyBytes = bytes; return this; }
+  public int getEventLoops() { return eventLoops; }
+  /** At least 1. */
+  public TerminatorOptions setEventLoops(int eventLoops) {
+    if (eventLoops < 1) {
+      throw new IllegalArgumentException("eventLoops must be at least 1, not " + eventLoops);
+    }
+    this.eventLoops = eventLoops;
+    return this;
+  }
 
   /** Lower case, one trailing dot removed: how names are compared with a request's authority. */
   static String normaliseName(String name) {

@@ -3,6 +3,7 @@ package dev.funnel.terminator;
 import dev.funnel.common.net.HostPort;
 import dev.funnel.common.options.ServeTarget;
 import io.netty.handler.ssl.OpenSsl;
+import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
@@ -22,8 +23,10 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The node's TLS terminator: one loopback listener per public port whose target terminates TLS.
@@ -39,15 +42,31 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *
  * After {@link #start()}, {@link #listeners()} says where each public port is served; the launcher
  * hands that map to the node agent.
+ *
+ * <p>Each port is served on {@link TerminatorOptions#getEventLoops()} event loops: this verticle
+ * binds the listeners, then deploys that many less one replicas of itself, each with its own
+ * listeners on the same ports (Vert.x shares one bound socket among servers listening on the same
+ * negative port, and hands accepted connections to them in turn) and its own backend clients.
+ * Replicas are child deployments: undeploying this verticle stops them.
  */
 public class TerminatorVerticle extends VerticleBase {
 
   private static final System.Logger LOG = System.getLogger(TerminatorVerticle.class.getName());
   private static final AtomicBoolean WARNED_NO_OPENSSL = new AtomicBoolean();
   private static final List<String> ALPN = List.of("h2", "http/1.1");
+  /**
+   * Vert.x binds a random port for a negative one, shared by every server in the process listening
+   * on that same negative number; each public port of each terminator takes a number of its own.
+   */
+  private static final AtomicInteger SHARED_RANDOM_PORTS = new AtomicInteger();
 
   private final TerminatorOptions options;
   private final boolean openSsl;
+  /** Public port → the negative port its listeners share; given to a replica, filled in by the first. */
+  private final Map<Integer, Integer> sharedPorts;
+  /** The first instance's meters, when this is a replica. */
+  private final TerminatorMetrics replicaOf;
+  private final List<TerminatorVerticle> replicas = new CopyOnWriteArrayList<>();
   private final List<HttpServer> httpServers = new ArrayList<>();
   private final List<NetServer> netServers = new ArrayList<>();
   private final List<HttpForwarder> httpForwarders = new ArrayList<>();
@@ -58,7 +77,13 @@ public class TerminatorVerticle extends VerticleBase {
   private CertFileWatcher watcher;
 
   public TerminatorVerticle(TerminatorOptions options) {
+    this(options, new LinkedHashMap<>(), null);
+  }
+
+  private TerminatorVerticle(TerminatorOptions options, Map<Integer, Integer> sharedPorts, TerminatorMetrics replicaOf) {
     this.options = new TerminatorOptions(options);
+    this.sharedPorts = sharedPorts;
+    this.replicaOf = replicaOf;
     this.keyCert = this.options.getKeyCert();
     this.openSsl = OpenSsl.isAvailable();
     if (!openSsl && WARNED_NO_OPENSSL.compareAndSet(false, true)) {
@@ -78,25 +103,49 @@ public class TerminatorVerticle extends VerticleBase {
       return Future.failedFuture(new IllegalStateException(
           "the terminator needs the node's names to check each request's Host against"));
     }
-    metrics = TerminatorMetrics.create();
+    boolean replica = replicaOf != null;
+    metrics = replica ? replicaOf : TerminatorMetrics.create();
     Map<Integer, Future<HostPort>> bound = new LinkedHashMap<>();
     for (Map.Entry<Integer, ServeTarget> entry : options.getTargets().entrySet()) {
       int port = entry.getKey();
       ServeTarget target = entry.getValue();
+      int listenPort = sharedPorts.computeIfAbsent(port, p -> SHARED_RANDOM_PORTS.decrementAndGet());
       bound.put(port, target.kind() == ServeTarget.Kind.TLS_TERMINATED_TCP
-          ? listenTcp(port, target) : listenHttp(port, target));
+          ? listenTcp(port, listenPort, target) : listenHttp(port, listenPort, target));
     }
-    return Future.all(new ArrayList<>(bound.values())).map(all -> {
+    Future<?> listening = Future.all(new ArrayList<>(bound.values())).map(all -> {
       Map<Integer, HostPort> result = new LinkedHashMap<>();
       bound.forEach((port, future) -> result.put(port, future.result()));
       listeners = Collections.unmodifiableMap(result);
-      result.forEach((port, at) -> LOG.log(Level.INFO, "terminating TLS for public port {0} on {1} → {2} ({3})",
-          String.valueOf(port), at, options.getTargets().get(port), openSsl ? "OpenSSL" : "JDK TLS"));
+      return null;
+    });
+    if (replica) {
+      return listening;
+    }
+    return listening.compose(v -> startReplicas()).map(v -> {
+      listeners.forEach((port, at) -> LOG.log(Level.INFO,
+          "terminating TLS for public port {0} on {1} → {2} ({3}, {4} event loop(s))", String.valueOf(port), at,
+          options.getTargets().get(port), openSsl ? "OpenSSL" : "JDK TLS", String.valueOf(1 + replicas.size())));
       if (options.getCertReloadCheckMillis() > 0 && keyCert instanceof PemKeyCertOptions pem) {
         watcher = CertFileWatcher.start(vertx, pem, options.getCertReloadCheckMillis(), this::reloadFromFiles);
       }
       return null;
     });
+  }
+
+  /** The other event loops' listeners, on the ports this instance bound. */
+  private Future<?> startReplicas() {
+    int more = options.getEventLoops() - 1;
+    if (more == 0) {
+      return Future.succeededFuture();
+    }
+    TerminatorOptions replicaOptions = new TerminatorOptions(options).setKeyCert(keyCert).setCertReloadCheckMillis(0);
+    Map<Integer, Integer> ports = Map.copyOf(sharedPorts);
+    return vertx.deployVerticle(() -> {
+      TerminatorVerticle replica = new TerminatorVerticle(replicaOptions, new LinkedHashMap<>(ports), metrics);
+      replicas.add(replica);
+      return replica;
+    }, new DeploymentOptions().setInstances(more));
   }
 
   @Override
@@ -129,7 +178,8 @@ public class TerminatorVerticle extends VerticleBase {
 
   /**
    * Swaps the certificate on every running listener; new handshakes use it, open connections keep
-   * theirs. Used when the node's certificate is renewed or its files change.
+   * theirs. Used when the node's certificate is renewed or its files change. (A replica's listeners
+   * hand their connections the TLS context of the server that bound the port, which this updates.)
    */
   public Future<Void> updateKeyCert(KeyCertOptions newKeyCert) {
     List<Future<Boolean>> updates = new ArrayList<>();
@@ -149,12 +199,12 @@ public class TerminatorVerticle extends VerticleBase {
             e.getMessage()));
   }
 
-  private Future<HostPort> listenHttp(int publicPort, ServeTarget target) {
+  private Future<HostPort> listenHttp(int publicPort, int listenPort, ServeTarget target) {
     HttpForwarder forwarder = new HttpForwarder(vertx, publicPort, target, options, metrics);
     httpForwarders.add(forwarder);
     HttpServerOptions serverOptions = new HttpServerOptions()
         .setHost(options.getBindHost())
-        .setPort(0)
+        .setPort(listenPort)
         .setUseProxyProtocol(true)
         .setProxyProtocolTimeout(options.getProxyHeaderTimeoutMillis())
         .setProxyProtocolTimeoutUnit(TimeUnit.MILLISECONDS)
@@ -175,12 +225,12 @@ public class TerminatorVerticle extends VerticleBase {
     return server.listen().map(s -> new HostPort(options.getBindHost(), s.actualPort()));
   }
 
-  private Future<HostPort> listenTcp(int publicPort, ServeTarget target) {
+  private Future<HostPort> listenTcp(int publicPort, int listenPort, ServeTarget target) {
     TcpForwarder forwarder = new TcpForwarder(vertx, publicPort, target, options, metrics);
     tcpForwarders.add(forwarder);
     NetServerOptions serverOptions = new NetServerOptions()
         .setHost(options.getBindHost())
-        .setPort(0)
+        .setPort(listenPort)
         .setUseProxyProtocol(true)
         .setProxyProtocolTimeout(options.getProxyHeaderTimeoutMillis())
         .setProxyProtocolTimeoutUnit(TimeUnit.MILLISECONDS)

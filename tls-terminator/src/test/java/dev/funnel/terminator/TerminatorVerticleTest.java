@@ -23,6 +23,8 @@ import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.http.WebSocket;
@@ -416,7 +418,8 @@ class TerminatorVerticleTest {
     TerminatorVerticle other = new TerminatorVerticle(new TerminatorOptions()
         .setTargets(Map.of(443, ServeTarget.parse("http://127.0.0.1:" + backend.port())))
         .setServerNames(Set.of(NAME))
-        .setKeyCert(fixture.keyCert()));
+        .setKeyCert(fixture.keyCert())
+        .setEventLoops(3));
     String id = await(vertx.deployVerticle(other));
     Fixture.Relay relay = Fixture.Relay.start(vertx, other.listeners().get(443));
     HttpClient first = vertx.createHttpClient(new HttpClientOptions().setSsl(true).setTrustOptions(fixture.trust()));
@@ -433,12 +436,60 @@ class TerminatorVerticleTest {
       assertThat(after.status()).isEqualTo(200);
       assertThat(after.response().version()).isEqualTo(HttpVersion.HTTP_2);
       assertThat(serial(after)).isEqualTo(serialOf(renewed));
+      // Every event loop's listener serves it (connections are handed to them in turn).
+      for (int i = 0; i < 6; i++) {
+        HttpClient fresh = vertx.createHttpClient(new HttpClientOptions().setSsl(true).setTrustOptions(fixture.trust()));
+        try {
+          assertThat(serial(await(call(fresh, relay, new RequestOptions().setURI("/"), null))))
+              .isEqualTo(serialOf(renewed));
+        } finally {
+          fresh.close();
+        }
+      }
     } finally {
       first.close();
       second.close();
       await(vertx.undeploy(id));
       await(relay.server.close());
     }
+  }
+
+  @Test
+  @Timeout(value = 20, unit = TimeUnit.SECONDS)
+  void aPortIsServedOnSeveralEventLoopsEachWithItsOwnBackendConnections() throws Exception {
+    Set<Integer> backendConnections = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    HttpServer counting = vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(0))
+        .requestHandler(request -> {
+          backendConnections.add(request.connection().remoteAddress().port());
+          request.response().end("ok");
+        });
+    await(counting.listen());
+    int deploymentsBefore = vertx.deploymentIDs().size();
+    TerminatorVerticle other = new TerminatorVerticle(new TerminatorOptions()
+        .setTargets(Map.of(443, ServeTarget.parse("http://127.0.0.1:" + counting.actualPort())))
+        .setServerNames(Set.of(NAME))
+        .setKeyCert(fixture.keyCert())
+        .setEventLoops(2));
+    String id = await(vertx.deployVerticle(other));
+    Fixture.Relay relay = Fixture.Relay.start(vertx, other.listeners().get(443));
+    HttpClient oneConnectionEach = vertx.createHttpClient(new HttpClientOptions().setSsl(true)
+        .setTrustOptions(fixture.trust()).setKeepAlive(false));
+    try {
+      for (int i = 0; i < 4; i++) {
+        Answer answer = await(call(oneConnectionEach, relay, new RequestOptions().setURI("/"), null));
+        assertThat(answer.status()).isEqualTo(200);
+        assertThat(answer.body().toString()).isEqualTo("ok");
+      }
+      // One request at a time: one event loop would have reused its one backend connection.
+      assertThat(backendConnections).as("backend connections, one pool per event loop").hasSizeGreaterThanOrEqualTo(2);
+    } finally {
+      oneConnectionEach.close();
+      await(vertx.undeploy(id));
+      await(relay.server.close());
+      await(counting.close());
+    }
+    assertThat(vertx.deploymentIDs()).as("the replicas stop with the terminator").doesNotContain(id)
+        .hasSize(deploymentsBefore);
   }
 
   @Test

@@ -17,9 +17,13 @@ import io.vertx.core.spi.cluster.NodeListener;
 import io.vertx.core.spi.cluster.RegistrationInfo;
 import io.vertx.core.spi.cluster.RegistrationListener;
 import io.vertx.core.spi.cluster.RegistrationUpdateEvent;
+import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
@@ -50,6 +54,13 @@ import java.util.concurrent.TimeUnit;
  * answers), so it is never failed this way. The probe costs one extra connection per new event-bus
  * connection, and those are long-lived.
  *
+ * <p>A member that failed the probe, or left the cluster, is also taken out of every handler list
+ * this class hands the event bus (and the event bus is told at once), until a later probe, retried
+ * every probe timeout while it is still a member, gets through. Without this a request to an
+ * address served by several members (the registries' resolve) could keep choosing the dead one:
+ * the event bus builds a fresh round-robin selector, starting at the same member, on every update
+ * of the address's handlers, and a member's death brings several such updates.
+ *
  * <p>Thread-safe: Vert.x and Hazelcast call in from any thread.
  */
 public final class LocalLookupClusterManager implements ClusterManager {
@@ -62,12 +73,26 @@ public final class LocalLookupClusterManager implements ClusterManager {
   static final int NODE_INFO_ATTEMPTS = 20;
   static final long NODE_INFO_RETRY_MILLIS = 500;
 
+  /** How many departed members are remembered (their ids are never reused; this only bounds the set). */
+  static final int DEPARTED_REMEMBERED = 256;
+
   private final ClusterManager delegate;
   private final long probeTimeoutMillis;
   private final Map<String, NodeInfo> nodeInfos = new ConcurrentHashMap<>();
+  /** Handler lists as the cluster has them, before the unreachable and departed members are taken out. */
   private final Map<String, List<RegistrationInfo>> registrations = new ConcurrentHashMap<>();
   /** Members whose event-bus port did not accept the last probe, with when (nanoTime). */
   private final Map<String, Long> unreachableSince = new ConcurrentHashMap<>();
+  private final Set<String> departed = Collections.synchronizedSet(Collections.newSetFromMap(
+      new LinkedHashMap<>() {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+          return size() > DEPARTED_REMEMBERED;
+        }
+      }));
+  /** Held while a handler list is filtered and handed to the event bus, so an older list never lands last. */
+  private final Object publishing = new Object();
+  private volatile RegistrationListener eventBusListener;
   private volatile Vertx vertx;
   private volatile NetClient probes;
 
@@ -110,10 +135,79 @@ public final class LocalLookupClusterManager implements ClusterManager {
     fetchNodeInfo(nodeId, NODE_INFO_ATTEMPTS);
   }
 
-  /** A member left: forget what was kept about it. */
+  /** A member left: forget what was kept about it, and take its handlers out of every list. */
   public void memberLeft(String nodeId) {
     nodeInfos.remove(nodeId);
+    boolean first = departed.add(nodeId);
     unreachableSince.remove(nodeId);
+    if (first) {
+      republishHandlersOf(nodeId);
+    }
+  }
+
+  /** {@code list} without the handlers of members known to be unreachable or gone. */
+  private List<RegistrationInfo> reachableOnly(List<RegistrationInfo> list) {
+    if (unreachableSince.isEmpty() && departed.isEmpty()) {
+      return list;
+    }
+    List<RegistrationInfo> kept = new ArrayList<>(list.size());
+    for (RegistrationInfo registration : list) {
+      if (!excluded(registration.nodeId())) {
+        kept.add(registration);
+      }
+    }
+    return kept.size() == list.size() ? list : List.copyOf(kept);
+  }
+
+  private boolean excluded(String nodeId) {
+    return unreachableSince.containsKey(nodeId) || departed.contains(nodeId);
+  }
+
+  /** Hands the event bus, again, every kept handler list naming {@code nodeId}, filtered as of now. */
+  private void republishHandlersOf(String nodeId) {
+    RegistrationListener listener = eventBusListener;
+    if (listener == null) {
+      return;
+    }
+    synchronized (publishing) {
+      registrations.forEach((address, list) -> {
+        if (list.stream().anyMatch(registration -> registration.nodeId().equals(nodeId))) {
+          listener.registrationsUpdated(new RegistrationUpdateEvent(address, reachableOnly(list)));
+        }
+      });
+    }
+  }
+
+  private void markUnreachable(String nodeId) {
+    boolean first = unreachableSince.put(nodeId, System.nanoTime()) == null;
+    if (first) {
+      republishHandlersOf(nodeId);
+      vertx.setTimer(Math.max(1, probeTimeoutMillis), id -> probeAgain(nodeId));
+    }
+  }
+
+  /**
+   * An unreachable member that is still in the cluster is probed again every probe timeout, so a
+   * member that was only slow to answer gets its handlers back.
+   */
+  private void probeAgain(String nodeId) {
+    NodeInfo info = nodeInfos.get(nodeId);
+    if (!unreachableSince.containsKey(nodeId) || departed.contains(nodeId) || !delegate.getNodes().contains(nodeId)
+        || info == null) {
+      return;
+    }
+    probeClient().connect(info.port(), info.host()).onComplete(ar -> {
+      if (ar.succeeded()) {
+        ar.result().close();
+        if (unreachableSince.remove(nodeId) != null) {
+          LOG.log(System.Logger.Level.INFO, "cluster member {0}: its event bus accepts connections again", nodeId);
+          republishHandlersOf(nodeId);
+        }
+      } else if (unreachableSince.containsKey(nodeId)) {
+        unreachableSince.put(nodeId, System.nanoTime());
+        vertx.setTimer(Math.max(1, probeTimeoutMillis), id -> probeAgain(nodeId));
+      }
+    });
   }
 
   /** The manager this one wraps (for the Hazelcast instance under it). */
@@ -158,10 +252,12 @@ public final class LocalLookupClusterManager implements ClusterManager {
     return probeClient().connect(info.port(), info.host()).transform(ar -> {
       if (ar.succeeded()) {
         ar.result().close();
-        unreachableSince.remove(nodeId);
+        if (unreachableSince.remove(nodeId) != null) {
+          republishHandlersOf(nodeId);
+        }
         return Future.succeededFuture(info);
       }
-      unreachableSince.put(nodeId, System.nanoTime());
+      markUnreachable(nodeId);
       LOG.log(System.Logger.Level.INFO, "cluster member {0}: its event bus at {1}:{2,number,#} does not accept"
           + " connections ({3}); requests to it fail now", nodeId, info.host(), info.port(), ar.cause().toString());
       return Future.failedFuture(unreachable(nodeId, info, String.valueOf(ar.cause().getMessage())));
@@ -200,7 +296,7 @@ public final class LocalLookupClusterManager implements ClusterManager {
   public void getRegistrations(String address, Completable<List<RegistrationInfo>> promise) {
     List<RegistrationInfo> known = registrations.get(address);
     if (known != null) {
-      promise.succeed(known);
+      promise.succeed(reachableOnly(known));
       return;
     }
     delegate.getRegistrations(address, (list, err) -> {
@@ -210,25 +306,46 @@ public final class LocalLookupClusterManager implements ClusterManager {
       }
       List<RegistrationInfo> copy = List.copyOf(list);
       List<RegistrationInfo> current = registrations.putIfAbsent(address, copy);
-      promise.succeed(current != null ? current : copy);
+      promise.succeed(reachableOnly(current != null ? current : copy));
     });
   }
 
   @Override
   public void registrationListener(RegistrationListener listener) {
+    eventBusListener = listener;
     delegate.registrationListener(new RegistrationListener() {
       @Override
       public void registrationsUpdated(RegistrationUpdateEvent event) {
-        if (registrations.containsKey(event.address()) || event.address().startsWith(FOLLOWED_PREFIX)) {
-          registrations.put(event.address(), List.copyOf(event.registrations()));
+        List<RegistrationInfo> list = List.copyOf(event.registrations());
+        synchronized (publishing) {
+          if (registrations.containsKey(event.address()) || event.address().startsWith(FOLLOWED_PREFIX)) {
+            registrations.put(event.address(), list);
+          }
+          listener.registrationsUpdated(new RegistrationUpdateEvent(event.address(), reachableOnly(list)));
         }
-        listener.registrationsUpdated(event);
       }
 
+      /**
+       * vertx-hazelcast says this when a member left (after removing the member's handlers). The
+       * kept lists stay (filtered, they still route around the departed member) and are fetched
+       * again; clearing them would leave nothing to re-filter when the member's departure is
+       * handled next, and the event bus does not drop its own selectors on this call.
+       */
       @Override
       public void registrationsLost() {
-        registrations.clear();
         listener.registrationsLost();
+        for (String address : List.copyOf(registrations.keySet())) {
+          delegate.getRegistrations(address, (list, err) -> {
+            if (err != null) {
+              return;
+            }
+            List<RegistrationInfo> copy = List.copyOf(list);
+            synchronized (publishing) {
+              registrations.put(address, copy);
+              listener.registrationsUpdated(new RegistrationUpdateEvent(address, reachableOnly(copy)));
+            }
+          });
+        }
       }
 
       @Override

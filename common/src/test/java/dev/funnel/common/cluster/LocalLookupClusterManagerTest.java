@@ -19,6 +19,7 @@ import java.net.ServerSocket;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -42,6 +43,8 @@ class LocalLookupClusterManagerTest {
   private final AtomicInteger infoLookups = new AtomicInteger();
   private final AtomicInteger handlerLookups = new AtomicInteger();
   private final AtomicReference<RegistrationListener> listener = new AtomicReference<>();
+  /** What the event bus's node selector was told, newest last. */
+  private final List<RegistrationUpdateEvent> toldTheEventBus = new CopyOnWriteArrayList<>();
   private LocalLookupClusterManager manager;
 
   @BeforeEach
@@ -85,6 +88,11 @@ class LocalLookupClusterManagerTest {
     manager = new LocalLookupClusterManager(standIn, 1_000);
     manager.init(vertx);
     manager.registrationListener(new RegistrationListener() {
+      @Override
+      public void registrationsUpdated(RegistrationUpdateEvent event) {
+        toldTheEventBus.add(event);
+      }
+
       @Override
       public boolean wantsUpdatesFor(String address) {
         return false;
@@ -165,5 +173,84 @@ class LocalLookupClusterManagerTest {
     assertThat(LocalLookupClusterManagerTest.<List<RegistrationInfo>>await(
         done -> manager.getRegistrations("funnel.registry.resolve", done))).containsExactly(one, two);
     assertThat(handlerLookups).hasValue(1);
+  }
+
+  private List<RegistrationInfo> handlersOf(String address) throws Exception {
+    return LocalLookupClusterManagerTest.<List<RegistrationInfo>>await(done -> manager.getRegistrations(address, done));
+  }
+
+  private List<RegistrationInfo> lastToldFor(String address) {
+    for (int i = toldTheEventBus.size() - 1; i >= 0; i--) {
+      if (toldTheEventBus.get(i).address().equals(address)) {
+        return toldTheEventBus.get(i).registrations();
+      }
+    }
+    throw new AssertionError("the event bus was told nothing about " + address);
+  }
+
+  @Test
+  void aMemberThatRefusedIsTakenOutOfEveryHandlerListAtOnceAndGetsItsHandlersBackWhenItAcceptsAgain()
+      throws Exception {
+    NetServer server = vertx.createNetServer().connectHandler(socket -> { })
+        .listen(0, "127.0.0.1").await(10, TimeUnit.SECONDS);
+    int port = server.actualPort();
+    server.close().await(10, TimeUnit.SECONDS);
+    RegistrationInfo dead = new RegistrationInfo("other", 1, false);
+    RegistrationInfo live = new RegistrationInfo("third", 2, false);
+    handlers.put("funnel.registry.resolve", List.of(dead, live));
+    assertThat(handlersOf("funnel.registry.resolve")).containsExactly(dead, live);
+    infos.put("other", new NodeInfo("127.0.0.1", port, null));
+
+    awaitFailure(done -> manager.getNodeInfo("other", done));
+    assertThat(lastToldFor("funnel.registry.resolve")).as("told at once, without waiting for the cluster")
+        .containsExactly(live);
+    assertThat(handlersOf("funnel.registry.resolve")).containsExactly(live);
+    // An update from the cluster that still names it (as several do while a member dies) is passed on without it.
+    listener.get().registrationsUpdated(new RegistrationUpdateEvent("funnel.registry.resolve", List.of(dead, live)));
+    assertThat(lastToldFor("funnel.registry.resolve")).containsExactly(live);
+
+    // It was only slow: once its port accepts again (probed every probe timeout), its handlers are back.
+    NetServer again = vertx.createNetServer().connectHandler(socket -> { })
+        .listen(port, "127.0.0.1").await(10, TimeUnit.SECONDS);
+    try {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (lastToldFor("funnel.registry.resolve").size() < 2 && System.nanoTime() < deadline) {
+        Thread.sleep(50);
+      }
+      assertThat(lastToldFor("funnel.registry.resolve")).containsExactly(dead, live);
+      assertThat(handlersOf("funnel.registry.resolve")).containsExactly(dead, live);
+    } finally {
+      again.close().await(10, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void aMemberThatLeftIsTakenOutOfEveryHandlerListUntilTheClusterForgetsIt() throws Exception {
+    RegistrationInfo gone = new RegistrationInfo("other", 1, false);
+    RegistrationInfo live = new RegistrationInfo("third", 2, false);
+    handlers.put("funnel.registry.resolve", List.of(gone, live));
+    handlers.put("funnel.gateway.gw-1.open", List.of(gone));
+    manager.prefetch(List.of("funnel.registry.resolve", "funnel.gateway.gw-1.open"));
+
+    // vertx-hazelcast, on a member's departure, says the registrations were lost (having already
+    // removed the member's entries) before it says who left: the lists are fetched again, and kept.
+    handlers.put("funnel.registry.resolve", List.of(live));
+    handlers.remove("funnel.gateway.gw-1.open");
+    listener.get().registrationsLost();
+    assertThat(handlerLookups).as("each kept address fetched again").hasValue(4);
+    assertThat(lastToldFor("funnel.registry.resolve")).containsExactly(live);
+    // Hazelcast may still list it for a while (its map partitions may have been the dead member's).
+    handlers.put("funnel.registry.resolve", List.of(gone, live));
+    handlers.put("funnel.gateway.gw-1.open", List.of(gone));
+    listener.get().registrationsLost();
+
+    manager.memberLeft("other");
+    assertThat(lastToldFor("funnel.registry.resolve")).containsExactly(live);
+    assertThat(lastToldFor("funnel.gateway.gw-1.open")).isEmpty();
+    assertThat(handlersOf("funnel.gateway.gw-1.open")).isEmpty();
+    listener.get().registrationsUpdated(new RegistrationUpdateEvent("funnel.registry.resolve", List.of(gone, live)));
+    assertThat(lastToldFor("funnel.registry.resolve")).containsExactly(live);
+    listener.get().registrationsUpdated(new RegistrationUpdateEvent("funnel.registry.resolve", List.of(live)));
+    assertThat(handlersOf("funnel.registry.resolve")).containsExactly(live);
   }
 }
