@@ -295,7 +295,7 @@ class TerminatorIT {
   @Test
   void theNodeTerminatesTlsWithOpenSsl() throws Exception {
     Pattern line = Pattern.compile("terminating TLS for public port 443 on 127\\.0\\.0\\.1:\\d+ → http://127\\.0\\.0\\.1:"
-        + backend.port() + " \\((OpenSSL|JDK TLS)\\)");
+        + backend.port() + " \\((OpenSSL|JDK TLS), (\\d+) event loop\\(s\\)\\)");
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     Matcher m = line.matcher(node.output());
     boolean found;
@@ -305,6 +305,8 @@ class TerminatorIT {
     }
     assertThat(found).as("the terminator's line in the node's output:\n" + node.output()).isTrue();
     assertThat(m.group(1)).isEqualTo("OpenSSL");
+    assertThat(Integer.parseInt(m.group(2))).as("event loops serving the port").isEqualTo(
+        Runtime.getRuntime().availableProcessors());
   }
 
   // ---- helpers ----
