@@ -133,6 +133,10 @@ public final class LocalLookupClusterManager implements ClusterManager {
   /** A member joined: fetch its node info now (retried while its event bus is still starting). */
   public void memberAdded(String nodeId) {
     fetchNodeInfo(nodeId, NODE_INFO_ATTEMPTS);
+    // A member back after a split cluster merged keeps its id: it is no longer departed.
+    if (departed.remove(nodeId)) {
+      republishHandlersOf(nodeId);
+    }
   }
 
   /** A member left: forget what was kept about it, and take its handlers out of every list. */

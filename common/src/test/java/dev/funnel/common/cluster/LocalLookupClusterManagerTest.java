@@ -252,5 +252,11 @@ class LocalLookupClusterManagerTest {
     assertThat(lastToldFor("funnel.registry.resolve")).containsExactly(live);
     listener.get().registrationsUpdated(new RegistrationUpdateEvent("funnel.registry.resolve", List.of(live)));
     assertThat(handlersOf("funnel.registry.resolve")).containsExactly(live);
+
+    // Back with the same id (a split cluster merged again): its handlers count again.
+    listener.get().registrationsUpdated(new RegistrationUpdateEvent("funnel.registry.resolve", List.of(gone, live)));
+    assertThat(lastToldFor("funnel.registry.resolve")).containsExactly(live);
+    manager.memberAdded("other");
+    assertThat(lastToldFor("funnel.registry.resolve")).containsExactly(gone, live);
   }
 }
