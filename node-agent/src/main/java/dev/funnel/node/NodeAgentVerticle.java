@@ -52,9 +52,7 @@ public class NodeAgentVerticle extends VerticleBase {
 
   private static final System.Logger LOG = System.getLogger(NodeAgentVerticle.class.getName());
 
-  /** A hostile or confused gateway cannot make a session keep more data connections than this. */
-  public static final int MAX_POOLED_DATA_CONNECTIONS = 64;
-  /** Lost sessions kept for reporting while no other session is up; past this the oldest is dropped. */
+    /** Lost sessions kept for reporting while no other session is up; past this the oldest is dropped. */
   static final int MAX_LOSSES_TO_REPORT = 8;
   /** A loss not reported within this is dropped (the registry has withdrawn it by its lease by then). */
   static final long LOSS_REPORT_MAX_AGE_MILLIS = 60_000;
@@ -66,13 +64,13 @@ public class NodeAgentVerticle extends VerticleBase {
   private final MeterRegistry meterRegistry;
   private final AtomicReference<Map<Integer, ServeTarget>> serve;
   private final Promise<Void> firstWelcome = Promise.promise();
-  private final AtomicLong dataConnectionsOpened = new AtomicLong();
+  private final AtomicLong linksOpened = new AtomicLong();
   private final List<Slot> slots = new ArrayList<>();
   /** Sessions lost without a bye, not yet reported through another session (oldest first, bounded). */
   private final ArrayDeque<PendingLoss> lossesToReport = new ArrayDeque<>();
 
   private NetClient gatewayClient;
-  private NetClient localClient;
+  private volatile io.netty.handler.ssl.SslContext linkTls;
   private NodeKey nodeKey;
   private NodeMetrics metrics;
   private boolean everWelcomed;
@@ -144,10 +142,8 @@ public class NodeAgentVerticle extends VerticleBase {
         .setSslHandshakeTimeoutUnit(TimeUnit.MILLISECONDS)
         .setSslEngineOptions(DataLegTls.engine())
         .setTcpNoDelay(true));
-    localClient = vertx.createNetClient(new NetClientOptions()
-        .setConnectTimeout(clampInt(options.getLocalDialTimeoutMillis()))
-        .setTcpNoDelay(true));
     return vertx.executeBlocking(() -> {
+          linkTls = dev.funnel.common.net.LinkTls.client(vertx, options.getTrust(), null);
           if (!hasAuthKey() && !NodeKey.exists(options.getStateDir())) {
             throw new IllegalArgumentException("no auth key (--authkey) and no node key in " + options.getStateDir()
                 + ": a node's first login needs an auth key; later ones prove the node key kept there");
@@ -180,16 +176,16 @@ public class NodeAgentVerticle extends VerticleBase {
     return s == null ? Optional.empty() : Optional.ofNullable(s.fqdn());
   }
 
-  /** Data connections of the sessions that are up, waiting for an offer. */
-  public int idleDataConnections() {
-    int idle = 0;
+  /** Link connections (HTTP/2) of the sessions that are up. */
+  public int linkConnections() {
+    int links = 0;
     for (Slot slot : List.copyOf(slots)) {
       Session s = slot.session;
       if (slot.up && s != null) {
-        idle += s.idleCount();
+        links += s.linkCount();
       }
     }
-    return idle;
+    return links;
   }
 
   /** How many sessions are up right now (0, 1, or 2 with {@code sessions = 2}). */
@@ -223,9 +219,9 @@ public class NodeAgentVerticle extends VerticleBase {
     return null;
   }
 
-  /** Data connections ever dialled (a tunnel taken from the warm pool dials none). */
-  public long dataConnectionsOpened() {
-    return dataConnectionsOpened.get();
+  /** Link connections ever dialled (a tunnel dials none: it is a stream on a link). */
+  public long linksOpened() {
+    return linksOpened.get();
   }
 
   /**
@@ -275,7 +271,7 @@ public class NodeAgentVerticle extends VerticleBase {
     return done.future();
   }
 
-  // ---- for Session and DataConnection (event loop only) ----
+  // ---- for Session, LinkConnection and IngressStream ----
 
   NodeOptions options() {
     return options;
@@ -306,8 +302,10 @@ public class NodeAgentVerticle extends VerticleBase {
     return metrics;
   }
 
-  NetClient localClient() {
-    return localClient;
+  /** The TLS context of link connections (made at start). */
+  io.netty.handler.ssl.SslContext linkTls() {
+    linksOpened.incrementAndGet();
+    return linkTls;
   }
 
   io.vertx.core.Vertx vertx() {
@@ -318,11 +316,8 @@ public class NodeAgentVerticle extends VerticleBase {
     return stopped;
   }
 
-  /** Dials {@code server} over TLS: the control connection and every data connection go this way. */
-  Future<io.vertx.core.net.NetSocket> dialGateway(HostPort server, boolean data) {
-    if (data) {
-      dataConnectionsOpened.incrementAndGet();
-    }
+  /** Dials {@code server} over TLS for a control connection (link connections are dialled by {@link LinkConnection}). */
+  Future<io.vertx.core.net.NetSocket> dialGateway(HostPort server) {
     ConnectOptions connect = new ConnectOptions().setHost(server.host()).setPort(server.port()).setSsl(true);
     if (!NetUtil.isValidIpV4Address(server.host()) && !NetUtil.isValidIpV6Address(server.host())) {
       connect.setSniServerName(server.host());
@@ -449,7 +444,7 @@ public class NodeAgentVerticle extends VerticleBase {
       return;
     }
     slot.server = server;
-    dialGateway(server, false).onComplete(ar -> {
+    dialGateway(server).onComplete(ar -> {
       if (stopped) {
         if (ar.succeeded()) {
           ar.result().close();

@@ -17,19 +17,19 @@ import java.util.function.ToIntFunction;
  * client address or a name.
  *
  * <ul>
- *   <li>{@code funnel.node.offers{answer}}: offers answered, by status (101, 400, 403, 404, 405, 503),
+ *   <li>{@code funnel.node.offers{answer}}: offers answered, by status (200, 400, 403, 404, 405, 503),
  *       registered at start so every answer shows from the first scrape;</li>
  *   <li>{@code funnel.tunnels.active{role=node}}: tunnels spliced right now;</li>
  *   <li>{@code funnel.tunnel.bytes{direction,role=node}}: bytes carried, {@code inbound} from the
  *       public client to the local target, {@code outbound} back;</li>
- *   <li>{@code funnel.node.sessions}, {@code funnel.node.pool.idle.connections}: sessions up and
- *       idle pre-opened data connections, summed over the agents on the registry.</li>
+ *   <li>{@code funnel.node.sessions}, {@code funnel.node.link.connections}: sessions up and their
+ *       link connections (HTTP/2, one or more per session), summed over the agents on the registry.</li>
  * </ul>
  */
 final class NodeMetrics {
 
   /** The {@code answer} values registered up front. */
-  static final List<Integer> ANSWERS = List.of(101, 400, 403, 404, 405, 503);
+  static final List<Integer> ANSWERS = List.of(200, 400, 403, 404, 405, 503);
 
   /** The agents on each registry (held weakly); the session and pool gauges sum over them. */
   private static final Map<MeterRegistry, Set<NodeAgentVerticle>> AGENTS = new WeakHashMap<>();
@@ -54,8 +54,8 @@ final class NodeMetrics {
         Set<NodeAgentVerticle> agents = Collections.synchronizedSet(Collections.newSetFromMap(new WeakHashMap<>()));
         gauge(r, agents, "funnel.node.sessions", "Sessions with a gateway that are up now",
             NodeAgentVerticle::upSessions);
-        gauge(r, agents, "funnel.node.pool.idle.connections", "Pre-opened data connections waiting for an offer",
-            NodeAgentVerticle::idleDataConnections);
+        gauge(r, agents, "funnel.node.link.connections", "Link connections (HTTP/2) to gateways that are up now",
+            NodeAgentVerticle::linkConnections);
         return agents;
       }).add(agent);
     }
@@ -86,10 +86,18 @@ final class NodeMetrics {
     active.incrementAndGet();
   }
 
-  void tunnelClosed(long inboundBytes, long outboundBytes) {
+  void tunnelClosed() {
     active.decrementAndGet();
-    inbound.increment(inboundBytes);
-    outbound.increment(outboundBytes);
+  }
+
+  /** Bytes from the public client to the local target, counted as they pass. */
+  void inbound(long bytes) {
+    inbound.increment(bytes);
+  }
+
+  /** Bytes from the local target back to the public client, counted as they pass. */
+  void outbound(long bytes) {
+    outbound.increment(bytes);
   }
 
   /** For tests: offers answered with {@code status} so far. */

@@ -1,12 +1,12 @@
 package dev.funnel.node;
 
 import dev.funnel.common.net.HostPort;
+import dev.funnel.common.options.NodeOptions;
 import dev.funnel.common.peerapi.ControlFrames;
 import dev.funnel.common.peerapi.ControlMessage;
 import dev.funnel.common.peerapi.ControlMessage.Bye;
 import dev.funnel.common.peerapi.ControlMessage.Challenge;
 import dev.funnel.common.peerapi.ControlMessage.Hello;
-import dev.funnel.common.peerapi.ControlMessage.OpenData;
 import dev.funnel.common.peerapi.ControlMessage.Ping;
 import dev.funnel.common.peerapi.ControlMessage.Pong;
 import dev.funnel.common.peerapi.ControlMessage.Refused;
@@ -24,7 +24,6 @@ import io.vertx.core.net.NetSocket;
 import java.lang.System.Logger.Level;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -32,17 +31,18 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * One control connection to a gateway and the data connections opened under it.
+ * One control connection to a gateway and the link connections opened under it (HTTP/2, this node
+ * the server: every stream the gateway opens on them is an ingress offer).
  *
  * <pre>
  * gateway → Challenge(nonce)
  * node    → Hello(version, authKey, hostname, ports, publicKey, proof = sign(nonce))
- * gateway → Welcome(sessionId, fqdn, dataSecret, heartbeat, poolSize, ports) | Refused(code, message)
- * then    Ping/Pong both ways; OpenData(n); ServeUpdate → Welcome; SignRequest → SignReply; Bye;
+ * gateway → Welcome(sessionId, fqdn, dataSecret, heartbeat, links, ports) | Refused(code, message)
+ * then    Ping/Pong both ways; ServeUpdate → Welcome; SignRequest → SignReply; Bye;
  *         SessionLost(gatewayId, epoch) when another of this node's sessions dropped (no answer).
  * </pre>
  *
- * Event loop only, apart from {@link #idleCount()} and {@link #fqdn()}.
+ * Event loop only, apart from {@link #linkCount()} and {@link #fqdn()}.
  */
 final class Session {
 
@@ -60,9 +60,12 @@ final class Session {
   private final HostPort server;
   private final NetSocket socket;
   private final FrameReader reader = new FrameReader(ControlFrames.DEFAULT_MAX_FRAME_BYTES);
-  /** Data connections not yet given to an offer: connecting, waiting for their Challenge, or idle. */
-  private final Set<DataConnection> pooled = new HashSet<>();
-  private final Set<DataConnection> idle = ConcurrentHashMap.newKeySet();
+  /** Link connections up (speaking HTTP/2); their count is read by the gauges from any thread. */
+  private final Set<io.netty.channel.Channel> links = ConcurrentHashMap.newKeySet();
+  /** Link connections being dialled. */
+  private int dialling;
+  /** Consecutive failed link dials (the redial waits grow with it, reset when one comes up). */
+  private int linkFailures;
   private final ArrayDeque<Pending<Void>> serveUpdates = new ArrayDeque<>();
   private final ArrayDeque<Pending<String>> signRequests = new ArrayDeque<>();
 
@@ -75,7 +78,6 @@ final class Session {
   private String dataSecret;
   private volatile String fqdn;
   private List<Integer> welcomedPorts = List.of();
-  private int poolSize;
   private String closeReason;
   /** The session as the registry names it (from the Welcome); null/0 when the gateway did not say. */
   private String gatewayId;
@@ -128,8 +130,8 @@ final class Session {
     return welcomedPorts;
   }
 
-  int idleCount() {
-    return idle.size();
+  int linkCount() {
+    return links.size();
   }
 
   boolean isUp() {
@@ -226,7 +228,7 @@ final class Session {
       agent.welcomed(this, true);
       long heartbeat = Math.max(MIN_HEARTBEAT_MILLIS, w.heartbeatMillis());
       heartbeatTimer = vertx.setPeriodic(heartbeat, id -> heartbeat(heartbeat));
-      openData(poolSize);
+      openLinks();
     } else if (message instanceof Welcome w && state == State.UP) {
       apply(w);
       agent.welcomed(this, false);
@@ -234,10 +236,6 @@ final class Session {
       if (update != null) {
         cancel(update.timer());
         update.promise().tryComplete();
-      }
-      int missing = poolSize - pooled.size();
-      if (missing > 0) {
-        openData(missing);
       }
     } else if (message instanceof Refused r) {
       end(r.code() + ": " + r.message(), true);
@@ -248,8 +246,6 @@ final class Session {
       socket.write(new Pong(p.seq()).encode());
     } else if (message instanceof Pong) {
       // lastHeard is already updated: any frame proves the gateway is alive.
-    } else if (message instanceof OpenData o && state == State.UP) {
-      openData(o.count());
     } else if (message instanceof SignReply r && state == State.UP) {
       Pending<String> pending = signRequests.poll();
       if (pending == null) {
@@ -275,7 +271,6 @@ final class Session {
     epoch = w.epoch();
     fqdn = w.fqdn();
     welcomedPorts = w.ports();
-    poolSize = Math.max(0, Math.min(NodeAgentVerticle.MAX_POOLED_DATA_CONNECTIONS, w.poolSize()));
   }
 
   private void heartbeat(long periodMillis) {
@@ -290,35 +285,45 @@ final class Session {
     socket.write(new Ping(++pingSeq).encode());
   }
 
-  /** Opens up to {@code count} data connections, within {@link NodeAgentVerticle#MAX_POOLED_DATA_CONNECTIONS}. */
-  private void openData(int count) {
-    int room = NodeAgentVerticle.MAX_POOLED_DATA_CONNECTIONS - pooled.size();
-    if (count > room) {
-      LOG.log(Level.WARNING, "the gateway asked for {0} more data connections, {1} already pooled; opening {2}",
-          count, pooled.size(), Math.max(0, room));
-    }
-    for (int i = 0; i < Math.min(count, room); i++) {
-      DataConnection connection = new DataConnection(agent, this);
-      pooled.add(connection);
-      connection.open();
+  /** Dials link connections until {@code links} (the node's setting) are up or being dialled. */
+  private void openLinks() {
+    int wanted = Math.max(1, Math.min(NodeOptions.MAX_LINKS, agent.options().getLinks()));
+    while (state == State.UP && links.size() + dialling < wanted) {
+      dialling++;
+      LinkConnection.open(agent, agent.linkTls(), server, sessionId, dataSecret, fqdn,
+          channel -> vertx.runOnContext(v -> linkUp(channel)),
+          reason -> vertx.runOnContext(v -> linkDown(reason)));
     }
   }
 
-  // ---- called by DataConnection ----
-
-  void becameIdle(DataConnection connection) {
-    if (pooled.contains(connection)) {
-      idle.add(connection);
+  private void linkUp(io.netty.channel.Channel channel) {
+    dialling--;
+    linkFailures = 0;
+    if (state != State.UP) {
+      channel.close();
+      return;
     }
+    links.add(channel);
+    channel.closeFuture().addListener(f -> vertx.runOnContext(v -> {
+      links.remove(channel);
+      if (state == State.UP) {
+        LOG.log(Level.INFO, "link connection to {0} closed; dialling another", server);
+        openLinks();
+      }
+    }));
   }
 
-  /** The connection left the pool: gone, or taken by an offer (then a replacement is opened). */
-  void leftPool(DataConnection connection, boolean taken) {
-    idle.remove(connection);
-    boolean wasPooled = pooled.remove(connection);
-    if (taken && wasPooled && state == State.UP) {
-      openData(1);
+  /** A dial failed (a link that was up reports its close through {@link #linkUp}'s listener instead). */
+  private void linkDown(String reason) {
+    dialling--;
+    if (state != State.UP) {
+      return;
     }
+    linkFailures++;
+    long wait = Math.min(5_000, 250L << Math.min(5, linkFailures));
+    LOG.log(Level.WARNING, "link connection to {0} failed: {1}; trying again in {2} ms", server, reason,
+        Long.toString(wait));
+    vertx.setTimer(wait, id -> openLinks());
   }
 
   private void end(String reason, boolean refused) {
@@ -330,11 +335,12 @@ final class Session {
     cancel(loginTimer);
     cancel(heartbeatTimer);
     socket.close();
-    for (DataConnection connection : new ArrayList<>(pooled)) {
-      connection.closeIdle();
+    // Links close with the session; a tunnel still running on one ends with it (the gateway drops
+    // the session's routes at once, and the node logs in again).
+    for (io.netty.channel.Channel link : List.copyOf(links)) {
+      link.close();
     }
-    pooled.clear();
-    idle.clear();
+    links.clear();
     for (Pending<Void> p : serveUpdates) {
       cancel(p.timer());
       p.promise().tryFail("session ended: " + reason);

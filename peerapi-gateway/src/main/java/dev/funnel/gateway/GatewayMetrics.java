@@ -24,15 +24,16 @@ import java.util.function.ToIntFunction;
 final class GatewayMetrics {
 
   /** The {@code answer} tag values of {@code funnel.gateway.offers}: a bounded set. */
-  static final Set<String> ANSWERS = Set.of("101", "400", "403", "404", "405", "503", "timeout", "other");
+  static final Set<String> ANSWERS = Set.of("200", "400", "403", "404", "405", "503", "timeout", "other");
 
   private final MeterRegistry registry;
   private final Timer tunnelSetup;
   private final Map<String, Counter> offersByAnswer = new HashMap<>();
-  private final Counter takenIdle;
-  private final Counter takenAfterWait;
+  private final Counter bytesInbound;
+  private final Counter bytesOutbound;
   private final AtomicInteger sessions = new AtomicInteger();
-  private final AtomicInteger idleConnections = new AtomicInteger();
+  /** Reads the link connections of this gateway's sessions (set at start). */
+  private volatile java.util.function.IntSupplier linkConnections = () -> 0;
   /** Tunnels accepted by a node and not yet closed: shared by every gateway on the registry ({@link Meters#tunnelsActive}). */
   private final AtomicInteger activeTunnels;
 
@@ -41,14 +42,9 @@ final class GatewayMetrics {
     // From the ingress offer written to the node's 101 read.
     this.tunnelSetup = Meters.tunnelSetup(registry, Meters.ROLE_GATEWAY);
     this.activeTunnels = Meters.tunnelsActive(registry, Meters.ROLE_GATEWAY);
-    // Whether an open found a pre-opened data connection (no TCP/TLS handshake on the setup path)
-    // or had to wait for the node to dial one.
-    this.takenIdle = Counter.builder("funnel.gateway.pool.takes").tag("result", "idle")
-        .description("Data connections taken for an offer: idle at once, or after waiting for the node")
-        .register(registry);
-    this.takenAfterWait = Counter.builder("funnel.gateway.pool.takes").tag("result", "waited")
-        .description("Data connections taken for an offer: idle at once, or after waiting for the node")
-        .register(registry);
+    // Live: tunnels this gateway splices itself (those of frontends in other processes).
+    this.bytesInbound = Meters.tunnelBytes(registry, Meters.ROLE_GATEWAY, Meters.INBOUND);
+    this.bytesOutbound = Meters.tunnelBytes(registry, Meters.ROLE_GATEWAY, Meters.OUTBOUND);
     for (String answer : ANSWERS) {
       offersByAnswer.put(answer, Counter.builder("funnel.gateway.offers")
           .description("Ingress offers by the node's answer")
@@ -57,8 +53,18 @@ final class GatewayMetrics {
     }
   }
 
-  void pooledConnectionTaken(boolean waited) {
-    (waited ? takenAfterWait : takenIdle).increment();
+  /** Bytes from the public client towards the node, counted as they pass. */
+  void inbound(long bytes) {
+    bytesInbound.increment(bytes);
+  }
+
+  /** Bytes from the node towards the public client, counted as they pass. */
+  void outbound(long bytes) {
+    bytesOutbound.increment(bytes);
+  }
+
+  void linkConnections(java.util.function.IntSupplier count) {
+    this.linkConnections = count;
   }
 
   /** Meters on Vert.x's default Micrometer registry, or on a private one when metrics are off. */
@@ -79,10 +85,6 @@ final class GatewayMetrics {
 
   void sessions(int count) {
     sessions.set(count);
-  }
-
-  void idleConnectionsChanged(int delta) {
-    idleConnections.addAndGet(delta);
   }
 
   void tunnelOpened() {
@@ -113,8 +115,8 @@ final class GatewayMetrics {
         LiveGateways gateways = new LiveGateways();
         gateways.gauge(r, "funnel.gateway.node.sessions", "Node control sessions held by this gateway",
             m -> m.sessions.get(), Map.of());
-        gateways.gauge(r, "funnel.gateway.pool.idle.connections", "Idle data connections, all nodes",
-            m -> m.idleConnections.get(), Map.of());
+        gateways.gauge(r, "funnel.gateway.link.connections", "Link connections (HTTP/2) of every node session",
+            m -> m.linkConnections.getAsInt(), Map.of());
         return gateways;
       });
     }

@@ -6,25 +6,21 @@ import dev.funnel.common.bus.LeaseRenewal;
 import dev.funnel.common.bus.LoginFailure;
 import dev.funnel.common.bus.NodeLogin;
 import dev.funnel.common.bus.NodeSession;
-import dev.funnel.common.bus.OpenFailure;
-import dev.funnel.common.bus.OpenReply;
-import dev.funnel.common.bus.OpenRequest;
 import dev.funnel.common.bus.PortsUpdate;
 import dev.funnel.common.bus.SessionClosed;
 import dev.funnel.common.bus.SessionKick;
 import dev.funnel.common.bus.SessionLossReport;
 import dev.funnel.common.net.DataLegTls;
+import dev.funnel.common.net.DataPlane;
+import dev.funnel.common.net.GatewayLinks;
 import dev.funnel.common.net.HostPort;
-import dev.funnel.common.net.LocalFrontends;
-import dev.funnel.common.net.LocalStreams;
-import dev.funnel.common.net.Tunnel;
+import dev.funnel.common.net.LinkTls;
+import io.netty.handler.ssl.SslContext;
+import java.util.concurrent.TimeUnit;
 import dev.funnel.common.options.GatewayOptions;
-import dev.funnel.common.peerapi.ControlFrames;
 import dev.funnel.common.peerapi.ControlMessage;
 import dev.funnel.common.peerapi.ControlMessage.Bye;
-import dev.funnel.common.peerapi.ControlMessage.DataHello;
 import dev.funnel.common.peerapi.ControlMessage.Hello;
-import dev.funnel.common.peerapi.ControlMessage.OpenData;
 import dev.funnel.common.peerapi.ControlMessage.Ping;
 import dev.funnel.common.peerapi.ControlMessage.Pong;
 import dev.funnel.common.peerapi.ControlMessage.Refused;
@@ -33,7 +29,6 @@ import dev.funnel.common.peerapi.ControlMessage.SessionLost;
 import dev.funnel.common.peerapi.ControlMessage.SignReply;
 import dev.funnel.common.peerapi.ControlMessage.SignRequest;
 import dev.funnel.common.peerapi.FrameReader;
-import dev.funnel.common.peerapi.IngressOffer;
 import dev.funnel.common.tls.DevCa;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Future;
@@ -45,9 +40,6 @@ import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.eventbus.ReplyFailure;
-import io.vertx.core.net.NetServer;
-import io.vertx.core.net.NetServerOptions;
-import io.vertx.core.net.NetSocket;
 import java.lang.System.Logger.Level;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -55,23 +47,22 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 
 /**
- * The peerapi gateway: accepts nodes' outbound TLS connections (one control connection per node,
- * plus a pool of idle data connections), records each session with the registry and keeps its
- * lease, and on an {@link OpenRequest} writes an ingress offer on one of the node's idle data
- * connections and hands the accepted stream to the frontend ({@link LocalStreams}).
+ * The peerapi gateway's control plane: nodes' control connections (read on the data plane by the
+ * {@link NodeListener}, handled here), each session recorded with the registry and its lease kept.
+ * Tunnels never pass through this verticle: a frontend in this JVM opens them through the
+ * {@link TunnelOpener} it finds in {@link GatewayLinks}, one in another process through the
+ * {@link FrontendLinkServer}; both offer the tunnel as an HTTP/2 stream on one of the node's link
+ * connections.
  *
  * <pre>
- * every connection:  gateway → Challenge; the first frame decides what it is:
- *   Hello     → control connection: registry login → Welcome | Refused; Ping/Pong, OpenData, ServeUpdate,
- *               SignRequest, SessionLost (passed to the registry, vouching for the node), Bye
- *   DataHello → data connection: joins its session's idle pool; silent until an offer is written on it
- *   else      → closed
+ * control connection:  registry login → Welcome | Refused; Ping/Pong, ServeUpdate, SignRequest,
+ *                      SessionLost (passed to the registry, vouching for the node), Bye
  * </pre>
  *
- * Everything runs on this verticle's event loop, so its state needs no locks.
+ * Session state lives on this verticle's event loop (no locks); what the data plane needs of a
+ * session is in the {@link LinkDirectory}, safe to share.
  */
 public class GatewayVerticle extends VerticleBase {
 
@@ -83,18 +74,23 @@ public class GatewayVerticle extends VerticleBase {
   static final int REGISTRY_ATTEMPTS = 3;
   /** A node's session-loss reports waiting on the registry at once; more are dropped (a node has few sessions). */
   static final int MAX_LOSS_REPORTS_IN_FLIGHT = 4;
+  /** Serve updates one session may send per {@link #SERVE_UPDATE_WINDOW_MILLIS}; more end the session. */
+  static final int MAX_SERVE_UPDATES = 20;
+  static final long SERVE_UPDATE_WINDOW_MILLIS = 10_000;
 
   private final GatewayOptions options;
   private final DevCa signingCa;
   private final Map<String, Session> sessionsByNode = new HashMap<>();
-  private final Map<String, Session> sessionsById = new HashMap<>();
-  /** Opens in progress plus accepted tunnels not yet closed, per node; tunnels may outlive their session. */
-  private final Map<String, Integer> tunnelsByNode = new HashMap<>();
+  private final LinkDirectory directory = new LinkDirectory();
+  private final GatewayLinks localLinks;
   private GatewayMetrics metrics;
   private GatewayRefusals refusals;
-  private NetServer server;
-  /** Where frontends in other processes fetch accepted streams; null when this gateway has no relay port. */
-  private Relay relay;
+  private TunnelOpener opener;
+  private NodeListener nodeListener;
+  private int nodePort = -1;
+  /** Where frontends in other processes open tunnels; null when this gateway has no link port. */
+  private FrontendLinkServer linkServer;
+  private int linkPort = -1;
   private boolean stopping;
 
   /**
@@ -102,18 +98,27 @@ public class GatewayVerticle extends VerticleBase {
    *                  this gateway does not sign (nodes then bring their own certificate)
    */
   public GatewayVerticle(GatewayOptions options, DevCa signingCa) {
+    this(options, signingCa, null);
+  }
+
+  /**
+   * @param localLinks where the frontend in this JVM finds this gateway (it registers itself);
+   *                   null when no frontend runs in this JVM
+   */
+  public GatewayVerticle(GatewayOptions options, DevCa signingCa, GatewayLinks localLinks) {
     this.options = options;
     this.signingCa = signingCa;
+    this.localLinks = localLinks;
   }
 
   /** The port nodes connect to (useful when listening on port 0). */
   public int actualPort() {
-    return server.actualPort();
+    return nodePort;
   }
 
-  /** The relay port frontends in other processes dial; -1 when there is none. */
-  public int relayPort() {
-    return relay == null ? -1 : relay.actualPort();
+  /** The link port frontends in other processes dial; -1 when there is none. */
+  public int linkPort() {
+    return linkPort;
   }
 
   @Override
@@ -123,34 +128,42 @@ public class GatewayVerticle extends VerticleBase {
       return Future.failedFuture(new IllegalArgumentException("gateway options: " + badOption));
     }
     metrics = GatewayMetrics.start();
+    metrics.linkConnections(directory::connections);
     refusals = new GatewayRefusals(metrics.registry());
-    MessageConsumer<OpenRequest> opens = vertx.eventBus()
-        .consumer(Addresses.gatewayOpen(options.getGatewayId()), this::onOpen);
+    opener = new TunnelOpener(options, directory, metrics, refusals);
     MessageConsumer<SessionKick> kicks = vertx.eventBus().consumer(Addresses.SESSION_KICK, this::onKick);
     HostPort listen = options.getListen();
-    server = vertx.createNetServer(new NetServerOptions()
-            .setHost(listen.host())
-            .setPort(listen.port())
-            .setSsl(true)
-            .setKeyCertOptions(options.getKeyCert())
-            .setEnabledSecureTransportProtocols(Set.of("TLSv1.3"))
-            .setSslHandshakeTimeout(options.getLoginTimeoutMillis())
-            .setSslHandshakeTimeoutUnit(TimeUnit.MILLISECONDS)
-            .setSslEngineOptions(DataLegTls.engine())
-            .setTcpNoDelay(true))
-        .connectHandler(this::onConnect);
-    if (options.getRelayListen() != null) {
-      relay = new Relay(vertx, options.getRelayListen(), options.getRelayAdvertiseHost(), options.getHandoffMillis(),
-          options.getRelayPreambleTimeoutMillis());
-    }
-    return Future.all(opens.completion(), kicks.completion())
-        .compose(v -> relay == null ? Future.succeededFuture() : relay.listen()
-            .onSuccess(r -> LOG.log(Level.INFO, "gateway " + options.getGatewayId() + " relay for other processes' frontends on "
-                + options.getRelayListen().host() + ":" + r.actualPort())))
-        .compose(v -> server.listen())
-        .onSuccess(s -> LOG.log(Level.INFO, "gateway " + options.getGatewayId() + " listening for nodes on "
-            + listen.host() + ":" + s.actualPort() + " (TLS: " + DataLegTls.describe() + ")"))
+    boolean withLink = options.getLinkListen() != null;
+    return kicks.completion()
+        .compose(v -> vertx.executeBlocking(() -> new SslContext[] {
+            LinkTls.server(vertx, options.getKeyCert(), null),
+            withLink ? LinkTls.server(vertx, options.getKeyCert(), options.getLinkTrust()) : null}))
+        .compose(tls -> {
+          nodeListener = new NodeListener(options, tls[0], directory, context, this::onControl);
+          if (withLink) {
+            linkServer = new FrontendLinkServer(options, tls[1], opener, metrics);
+          }
+          return withLink ? linkServer.bind().onSuccess(port -> linkPort = port).mapEmpty() : Future.succeededFuture();
+        })
+        .compose(v -> withLink ? vertx.eventBus().consumer(Addresses.gatewayLink(options.getGatewayId()),
+            message -> message.reply(linkAddress())).completion() : Future.succeededFuture())
+        .compose(v -> nodeListener.bind())
+        .onSuccess(port -> {
+          nodePort = port;
+          if (localLinks != null) {
+            localLinks.register(options.getGatewayId(), opener);
+          }
+          LOG.log(Level.INFO, "gateway " + options.getGatewayId() + " listening for nodes on "
+              + listen.host() + ":" + port + " (TLS: " + DataLegTls.describe() + "; data plane: " + DataPlane.describe()
+              + (withLink ? "; link for other processes' frontends on " + linkAddress() : "") + ")");
+        })
         .onFailure(err -> metrics.stop());
+  }
+
+  /** The address frontends in other processes dial for this gateway's link. */
+  private String linkAddress() {
+    String host = options.getLinkAdvertiseHost() != null ? options.getLinkAdvertiseHost() : options.getLinkListen().host();
+    return new HostPort(host, linkPort).toString();
   }
 
   /** What is wrong with {@code options}, or null: every wait must be positive (timers need at least 1 ms). */
@@ -158,11 +171,14 @@ public class GatewayVerticle extends VerticleBase {
     if (options.getKeyCert() == null) {
       return "the gateway needs a TLS certificate and key";
     }
-    if (options.getPoolSize() < 0 || options.getMaxDataConnectionsPerNode() < 1 || options.getMaxTunnelsPerNode() < 1) {
-      return "pool size must be >= 0, the per-node limits >= 1";
+    if (options.getLinkListen() != null && options.getLinkTrust() == null) {
+      return "a link for frontends needs the cluster CA to check their certificates";
     }
-    long[] waits = {options.getIdleWaitMillis(), options.getOfferTimeoutMillis(), options.getHeartbeatMillis(),
-        options.getSessionTimeoutMillis(), options.getLoginTimeoutMillis(), options.getHandoffMillis(),
+    if (options.getLinksPerNode() < 1 || options.getMaxLinksPerNode() < 1 || options.getMaxTunnelsPerNode() < 1) {
+      return "links per node and the per-node limits must be >= 1";
+    }
+    long[] waits = {options.getOfferTimeoutMillis(), options.getHeartbeatMillis(), options.getPingIntervalMillis(),
+        options.getSessionTimeoutMillis(), options.getLoginTimeoutMillis(), options.getDeadAfterMillis(),
         options.getRegistryTimeoutMillis()};
     for (long wait : waits) {
       if (wait < 1) {
@@ -183,73 +199,45 @@ public class GatewayVerticle extends VerticleBase {
     if (metrics != null) {
       metrics.stop();
     }
-    if (server != null) {
-      closing.add(server.close());
+    if (localLinks != null && opener != null) {
+      localLinks.unregister(options.getGatewayId(), opener);
     }
-    if (relay != null) {
-      closing.add(relay.close());
+    if (nodeListener != null) {
+      closing.add(nodeListener.close());
+    }
+    if (linkServer != null) {
+      closing.add(linkServer.close());
     }
     return Future.join(closing);
   }
 
   // ---------------------------------------------------------------- a new connection
 
-  /** A new connection has the login timeout to say who it is; its first message decides what it is. */
-  private void onConnect(NetSocket socket) {
+  /** A connection whose first frame was a Hello (the {@link NodeListener} read it). */
+  private void onControl(NodeListener.NewControl control) {
     if (stopping) {
-      socket.close();
+      control.channel().close();
       return;
     }
-    String nonce = LocalStreams.newTicket();
-    FrameReader reader = new FrameReader(ControlFrames.DEFAULT_MAX_FRAME_BYTES);
-    long loginTimer = vertx.setTimer(options.getLoginTimeoutMillis(),
-        id -> reject(socket, "said nothing within " + options.getLoginTimeoutMillis() + " ms"));
-    socket.closeHandler(v -> vertx.cancelTimer(loginTimer));
-    socket.exceptionHandler(err -> LOG.log(Level.DEBUG, () -> "connection from " + socket.remoteAddress()
-        + ": " + err));
-    socket.handler(chunk -> {
-      List<ControlMessage> messages;
-      try {
-        messages = reader.feed(chunk);
-      } catch (ControlMessage.InvalidMessage e) {
-        vertx.cancelTimer(loginTimer);
-        reject(socket, "first frame: " + e.getMessage());
-        return;
-      }
-      if (messages.isEmpty()) {
-        return;
-      }
-      vertx.cancelTimer(loginTimer);
-      socket.pause();
-      socket.handler(null);
-      ControlMessage first = messages.get(0);
-      List<ControlMessage> rest = messages.subList(1, messages.size());
-      if (first instanceof Hello hello) {
-        login(socket, reader, rest, hello, nonce);
-      } else if (first instanceof DataHello dataHello) {
-        joinPool(socket, reader, rest, dataHello);
-      } else {
-        reject(socket, "first message is " + typeOf(first) + ", not hello or data-hello");
-      }
-    });
-    socket.write(new ControlMessage.Challenge(nonce).encode());
+    control.channel().closeHandler(() -> { });
+    login(control.channel(), control.reader(), control.rest(), control.hello(), control.nonce());
   }
 
-  private void reject(NetSocket socket, String reason) {
+  private void reject(ControlChannel socket, String reason) {
     LOG.log(Level.INFO, "connection from " + socket.remoteAddress() + " " + reason + "; rejecting");
     socket.close();
   }
 
   // ---------------------------------------------------------------- control connections
 
-  private void login(NetSocket socket, FrameReader reader, List<ControlMessage> early, Hello hello, String nonce) {
+  private void login(ControlChannel socket, FrameReader reader, List<ControlMessage> early, Hello hello, String nonce) {
     if (hello.version() != ControlMessage.VERSION) {
-      refuseLogin(socket, hello, "PROTOCOL", "protocol version " + hello.version() + " is not "
-          + ControlMessage.VERSION);
+      refuseLogin(socket, hello, "PROTOCOL", "this gateway speaks protocol version " + ControlMessage.VERSION
+          + ", the node " + hello.version() + ": upgrade the node (funnel node) to the server's release");
       return;
     }
     boolean[] closedMeanwhile = {false};
-    socket.closeHandler(v -> closedMeanwhile[0] = true);
+    socket.closeHandler(() -> closedMeanwhile[0] = true);
     NodeLogin login = new NodeLogin(hello.authKey(), hello.hostname(), hello.ports(), options.getGatewayId(),
         hello.nodePublicKey(), nonce, hello.proof());
     this.<NodeSession>askRegistry(Addresses.REGISTRY_LOGIN, login)
@@ -270,32 +258,31 @@ public class GatewayVerticle extends VerticleBase {
         });
   }
 
-  private void refuseLogin(NetSocket socket, Hello hello, String code, String message) {
+  private void refuseLogin(ControlChannel socket, Hello hello, String code, String message) {
     refusals.loginRefused(code);
     LOG.log(Level.INFO, "login of " + hello.hostname() + " from " + socket.remoteAddress() + " refused: "
         + code + " (" + message + "); rejecting");
     socket.write(new Refused(code, message).encode()).onComplete(written -> socket.close());
   }
 
-  private void admit(NetSocket socket, FrameReader reader, List<ControlMessage> early, NodeSession granted) {
+  private void admit(ControlChannel socket, FrameReader reader, List<ControlMessage> early, NodeSession granted) {
     Session older = sessionsByNode.get(granted.nodeId());
     if (older != null) {
       older.send(new Bye("replaced by a newer session"));
       endSession(older, "replaced by a newer session (epoch " + granted.epoch() + ")");
     }
-    Session session = new Session(LocalStreams.newTicket(), LocalStreams.newTicket(), granted, socket,
-        new DataPool(vertx, metrics, granted.nodeId()));
+    Session session = new Session(NodeSecrets.newSecret(), NodeSecrets.newSecret(), granted, socket);
     sessionsByNode.put(session.nodeId, session);
-    sessionsById.put(session.sessionId, session);
+    directory.put(session.links);
     metrics.sessions(sessionsByNode.size());
     refusals.loggedIn();
-    session.send(session.welcome(options.getGatewayId(), options.getHeartbeatMillis(), options.getPoolSize()));
+    session.send(session.welcome(options.getGatewayId(), options.getHeartbeatMillis(), options.getLinksPerNode()));
     session.heartbeatTimer = vertx.setPeriodic(options.getHeartbeatMillis(), id -> heartbeat(session));
     if (session.leaseMillis > 0) {
       session.renewTimer = vertx.setPeriodic(Math.max(session.leaseMillis / 3, MIN_RENEW_INTERVAL_MILLIS),
           id -> renewLease(session));
     }
-    socket.closeHandler(v -> endSession(session, "control connection closed"));
+    socket.closeHandler(() -> endSession(session, "control connection closed"));
     socket.handler(chunk -> onControlBytes(session, reader, chunk));
     LOG.log(Level.INFO, "node " + session.nodeId + " (" + session.fqdn + ") from " + socket.remoteAddress()
         + " logged in, epoch " + session.epoch + ", ports " + session.ports);
@@ -330,6 +317,11 @@ public class GatewayVerticle extends VerticleBase {
     } else if (message instanceof Pong) {
       // liveness only: lastHeardNanos is already updated
     } else if (message instanceof ServeUpdate update) {
+      if (serveUpdateFlood(session)) {
+        protocolViolation(session, "more than " + MAX_SERVE_UPDATES + " serve updates in "
+            + SERVE_UPDATE_WINDOW_MILLIS + " ms");
+        return;
+      }
       updatePorts(session, update.ports());
     } else if (message instanceof SignRequest request) {
       sign(session, request.csrPem());
@@ -340,6 +332,16 @@ public class GatewayVerticle extends VerticleBase {
     } else {
       protocolViolation(session, "unexpected " + typeOf(message) + " on a control connection");
     }
+  }
+
+  /** Counts a serve update; true when the session sent too many in the current window. */
+  private static boolean serveUpdateFlood(Session session) {
+    long now = System.nanoTime();
+    if (now - session.serveUpdateWindowStart > TimeUnit.MILLISECONDS.toNanos(SERVE_UPDATE_WINDOW_MILLIS)) {
+      session.serveUpdateWindowStart = now;
+      session.serveUpdates = 0;
+    }
+    return ++session.serveUpdates > MAX_SERVE_UPDATES;
   }
 
   private void protocolViolation(Session session, String reason) {
@@ -356,7 +358,6 @@ public class GatewayVerticle extends VerticleBase {
       endSession(session, "silent for " + silentMillis + " ms");
       return;
     }
-    session.requestedData = 0;
     session.send(new Ping(session.nextPingSeq++));
   }
 
@@ -403,7 +404,7 @@ public class GatewayVerticle extends VerticleBase {
             LOG.log(Level.INFO, "ports update of " + session.nodeId + " to " + ports + " refused: "
                 + updated.cause().getMessage() + "; keeping " + session.ports);
           }
-          session.send(session.welcome(options.getGatewayId(), options.getHeartbeatMillis(), options.getPoolSize()));
+          session.send(session.welcome(options.getGatewayId(), options.getHeartbeatMillis(), options.getLinksPerNode()));
         });
   }
 
@@ -476,9 +477,8 @@ public class GatewayVerticle extends VerticleBase {
     vertx.cancelTimer(session.heartbeatTimer);
     vertx.cancelTimer(session.renewTimer);
     sessionsByNode.remove(session.nodeId, session);
-    sessionsById.remove(session.sessionId, session);
+    directory.remove(session.links);
     metrics.sessions(sessionsByNode.size());
-    session.pool.close(reason);
     session.control.close();
     LOG.log(Level.INFO, "session of " + session.nodeId + " (epoch " + session.epoch + ") ended: " + reason);
     return notifySessionClosed(session.nodeId, session.epoch);
@@ -503,144 +503,6 @@ public class GatewayVerticle extends VerticleBase {
     LOG.log(Level.INFO, "kicking " + session.nodeId + ": " + kick.reason());
     session.send(new Bye(kick.reason()));
     endSession(session, "kicked (" + kick.reason() + ")");
-  }
-
-  // ---------------------------------------------------------------- data connections
-
-  private void joinPool(NetSocket socket, FrameReader reader, List<ControlMessage> rest, DataHello hello) {
-    Session session = sessionsById.get(hello.sessionId());
-    if (session == null) {
-      reject(socket, "presented an unknown session");
-      return;
-    }
-    if (!session.acceptsSecret(hello.dataSecret())) {
-      reject(socket, "presented a wrong data secret for " + session.nodeId);
-      return;
-    }
-    if (!rest.isEmpty() || reader.remainder().length() > 0) {
-      reject(socket, "sent bytes after its data-hello for " + session.nodeId);
-      return;
-    }
-    if (session.dataConnections() >= options.getMaxDataConnectionsPerNode()) {
-      reject(socket, "is one data connection too many for " + session.nodeId + " (limit "
-          + options.getMaxDataConnectionsPerNode() + ")");
-      return;
-    }
-    session.requestedData = Math.max(0, session.requestedData - 1);
-    session.pool.add(socket);
-  }
-
-  /** Asks the node for one more data connection, unless that would break the per-node bound. */
-  private void askForDataConnection(Session session) {
-    if (session.ended
-        || session.dataConnections() + session.requestedData >= options.getMaxDataConnectionsPerNode()) {
-      return;
-    }
-    session.requestedData++;
-    session.send(new OpenData(1));
-  }
-
-  /** After a connection is taken: keep the idle pool near its size (the node also refills on its own). */
-  private void topUpPool(Session session) {
-    if (session.pool.idleCount() + session.requestedData < options.getPoolSize()) {
-      askForDataConnection(session);
-    }
-  }
-
-  // ---------------------------------------------------------------- opens
-
-  private void onOpen(Message<OpenRequest> message) {
-    OpenRequest request = message.body();
-    Session session = sessionsByNode.get(request.nodeId());
-    if (session == null || session.epoch != request.epoch()) {
-      refuseOpen(message, OpenFailure.NODE_GONE.exception("no session of " + request.nodeId() + " at epoch "
-          + request.epoch() + " on this gateway"));
-      return;
-    }
-    int tunnels = tunnelsByNode.getOrDefault(session.nodeId, 0);
-    if (tunnels >= options.getMaxTunnelsPerNode()) {
-      refuseOpen(message, OpenFailure.OVER_CAPACITY.exception(session.nodeId + " already carries " + tunnels
-          + " tunnels"));
-      return;
-    }
-    IngressOffer offer;
-    try {
-      offer = new IngressOffer(HostPort.parse(request.clientAddress()),
-          new HostPort(request.targetHost(), request.targetPort()));
-    } catch (IllegalArgumentException e) {
-      refuseOpen(message, OpenFailure.REFUSED.exception("malformed open request: " + e.getMessage()));
-      return;
-    }
-    tunnelStarted(session.nodeId);
-    session.pool.take(options.getIdleWaitMillis(), () -> askForDataConnection(session))
-        .onSuccess(socket -> offer(session, socket, offer, message))
-        .onFailure(err -> {
-          tunnelEnded(session.nodeId);
-          refuseOpen(message, err);
-        });
-  }
-
-  /** Writes the offer on {@code socket}; on 101 parks the stream for the frontend and replies with its ticket. */
-  private void offer(Session session, NetSocket socket, IngressOffer offer, Message<OpenRequest> message) {
-    session.offering++;
-    topUpPool(session);
-    Tunnel.prepare(socket);
-    OfferExchange exchange = new OfferExchange(vertx, socket, options.getOfferTimeoutMillis());
-    boolean[] accepted = {false};
-    socket.closeHandler(v -> {
-      tunnelEnded(session.nodeId);
-      if (accepted[0]) {
-        metrics.tunnelClosed();
-      }
-      exchange.connectionClosed();
-    });
-    long offeredAt = System.nanoTime();
-    exchange.start(offer).onSuccess(outcome -> {
-      session.offering--;
-      if (outcome instanceof OfferExchange.Accepted stream) {
-        metrics.offerAnswered("101");
-        metrics.tunnelSetup(System.nanoTime() - offeredAt);
-        accepted[0] = true;
-        metrics.tunnelOpened();
-        String frontendId = message.body().frontendId();
-        if (relay != null && !LocalFrontends.isLocal(frontendId)) {
-          message.reply(relay.park(socket, stream.pending(), frontendId));
-        } else {
-          String ticket = LocalStreams.park(vertx, socket, stream.pending(), options.getHandoffMillis());
-          message.reply(OpenReply.local(ticket));
-        }
-        return;
-      }
-      socket.close();
-      if (outcome instanceof OfferExchange.Answered answer) {
-        metrics.offerAnswered(Integer.toString(answer.status()));
-        refuseOpen(message, OpenFailure.REFUSED.exception("node answered " + answer.status()));
-      } else if (outcome instanceof OfferExchange.TimedOut) {
-        metrics.offerAnswered("timeout");
-        refuseOpen(message, OpenFailure.OFFER_TIMEOUT.exception("node did not answer the offer within "
-            + options.getOfferTimeoutMillis() + " ms"));
-      } else {
-        metrics.offerAnswered("other");
-        refuseOpen(message, OpenFailure.REFUSED.exception(((OfferExchange.Broken) outcome).reason()));
-      }
-    });
-  }
-
-  private void refuseOpen(Message<OpenRequest> message, Throwable failure) {
-    ReplyException reply = failure instanceof ReplyException re ? re
-        : OpenFailure.NO_DATA_CONNECTION.exception(String.valueOf(failure.getMessage()));
-    refusals.openRefused(FailureCode.of(reply).flatMap(OpenFailure::fromCode).orElse(OpenFailure.NO_DATA_CONNECTION));
-    LOG.log(Level.INFO, "open of " + message.body().nodeId() + " for " + message.body().targetHost() + ":"
-        + message.body().targetPort() + " refused: " + reply.getMessage() + "; rejecting");
-    message.reply(reply);
-  }
-
-  private void tunnelStarted(String nodeId) {
-    tunnelsByNode.merge(nodeId, 1, Integer::sum);
-  }
-
-  private void tunnelEnded(String nodeId) {
-    tunnelsByNode.computeIfPresent(nodeId, (id, count) -> count <= 1 ? null : count - 1);
   }
 
   // ---------------------------------------------------------------- helpers
@@ -684,13 +546,13 @@ public class GatewayVerticle extends VerticleBase {
     return metrics.registry();
   }
 
-  /** Idle data connections of {@code nodeId}, read on the gateway's event loop. */
-  Future<Integer> idleDataConnections(String nodeId) {
-    Promise<Integer> count = Promise.promise();
-    context.runOnContext(v -> {
-      Session session = sessionsByNode.get(nodeId);
-      count.complete(session == null ? 0 : session.pool.idleCount());
-    });
-    return count.future();
+  /** Link connections of {@code nodeId}'s session (0 without one). */
+  public int linkConnections(String nodeId) {
+    return directory.byNode(nodeId).map(NodeLinks::size).orElse(0);
+  }
+
+  /** The opener the frontend in this JVM uses (tests). */
+  TunnelOpener opener() {
+    return opener;
   }
 }

@@ -2,14 +2,11 @@ package dev.funnel.gateway;
 
 import dev.funnel.common.bus.NodeSession;
 import dev.funnel.common.peerapi.ControlMessage;
-import io.vertx.core.net.NetSocket;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.util.List;
 
 /**
  * One node's control session on this gateway: who the registry says it is, its control channel,
- * its pool of data connections and its upkeep state. Used on the gateway's event loop only.
+ * its link connections (as the data plane sees them, {@link NodeLinks}) and its upkeep state. Used on the gateway's event loop only.
  */
 final class Session {
 
@@ -21,8 +18,8 @@ final class Session {
   final String fqdn;
   final long epoch;
   final long leaseMillis;
-  final NetSocket control;
-  final DataPool pool;
+  final ControlChannel control;
+  final NodeLinks links;
 
   /** What the registry currently routes to this node (changes with a ServeUpdate). */
   List<Integer> ports;
@@ -35,13 +32,12 @@ final class Session {
   int lossReportsInFlight;
   /** A certificate request of this node is being signed (one at a time). */
   boolean signing;
-  /** Data connections taken from the pool whose offer has not been answered yet. */
-  int offering;
-  /** OpenData requests not yet matched by an arriving data connection (reset each heartbeat). */
-  int requestedData;
+  /** Serve updates in the current window ({@link GatewayVerticle#MAX_SERVE_UPDATES} per window at most). */
+  int serveUpdates;
+  long serveUpdateWindowStart = System.nanoTime();
   boolean ended;
 
-  Session(String sessionId, String dataSecret, NodeSession granted, NetSocket control, DataPool pool) {
+  Session(String sessionId, String dataSecret, NodeSession granted, ControlChannel control) {
     this.sessionId = sessionId;
     this.dataSecret = dataSecret;
     this.nodeId = granted.nodeId();
@@ -50,27 +46,17 @@ final class Session {
     this.leaseMillis = granted.leaseMillis();
     this.ports = granted.ports();
     this.control = control;
-    this.pool = pool;
-  }
-
-  boolean acceptsSecret(String presented) {
-    return presented != null && MessageDigest.isEqual(dataSecret.getBytes(StandardCharsets.UTF_8),
-        presented.getBytes(StandardCharsets.UTF_8));
+    this.links = new NodeLinks(sessionId, granted.nodeId(), granted.epoch(), dataSecret);
   }
 
   /** The node's Welcome; {@code gatewayId} and the epoch name the session, so the node can report it lost elsewhere. */
-  ControlMessage.Welcome welcome(String gatewayId, long heartbeatMillis, int poolSize) {
-    return new ControlMessage.Welcome(sessionId, nodeId, fqdn, dataSecret, heartbeatMillis, poolSize, ports, gatewayId,
+  ControlMessage.Welcome welcome(String gatewayId, long heartbeatMillis, int links) {
+    return new ControlMessage.Welcome(sessionId, nodeId, fqdn, dataSecret, heartbeatMillis, links, ports, gatewayId,
         epoch);
   }
 
   void send(ControlMessage message) {
     control.write(message.encode());
-  }
-
-  /** Idle plus offering data connections: what counts against the per-node bound. */
-  int dataConnections() {
-    return pool.idleCount() + offering;
   }
 
   @Override

@@ -71,9 +71,13 @@ public final class Addresses {
    */
   public static final String HEADER_AVOID_GATEWAY = "funnel-avoid-gateway";
 
-  /** {@link OpenRequest} → {@link OpenReply}, or a failure coded by {@link OpenFailure}. */
-  public static String gatewayOpen(String gatewayId) {
-    return "funnel.gateway." + gatewayId + ".open";
+  /**
+   * Where gateway {@code gatewayId}'s link listens for frontends in other processes: a request with
+   * any body, answered with {@code "HOST:PORT"} (a String). Frontends ask once per gateway and keep
+   * the answer while their connections to it live; the tunnels themselves never touch the bus.
+   */
+  public static String gatewayLink(String gatewayId) {
+    return "funnel.gateway." + gatewayId + ".link";
   }
 
   /**

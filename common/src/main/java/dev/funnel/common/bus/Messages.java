@@ -26,7 +26,6 @@ public final class Messages {
     register(bus, RouteChanged.class, RouteChanged::fromJson);
     register(bus, SessionKick.class, SessionKick::fromJson);
     register(bus, OpenRequest.class, OpenRequest::fromJson);
-    register(bus, OpenReply.class, OpenReply::fromJson);
   }
 
   private static <T extends BusMessage> void register(EventBus bus, Class<T> type, Function<io.vertx.core.json.JsonObject, T> from) {

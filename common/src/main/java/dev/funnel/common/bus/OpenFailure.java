@@ -6,7 +6,7 @@ import java.util.Optional;
 public enum OpenFailure implements FailureCode {
   /** This gateway holds no session for that node (or not that epoch). */
   NODE_GONE(3410),
-  /** No idle data connection became available within the wait. */
+  /** The node has no live link connection to this gateway (or none took the stream). */
   NO_DATA_CONNECTION(3503),
   /** The node did not answer the offer in time. */
   OFFER_TIMEOUT(3504),

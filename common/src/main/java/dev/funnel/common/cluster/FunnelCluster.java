@@ -144,8 +144,8 @@ public final class FunnelCluster {
     vertx.executeBlocking(() -> {
       IMap<String, String> gateways = hazelcast().getMap(ClusterMaps.GATEWAYS);
       gateways.addEntryListener((EntryAddedListener<String, String>) event ->
-          manager.prefetch(List.of(Addresses.gatewayOpen(event.getKey()))), false);
-      manager.prefetch(gateways.keySet().stream().map(Addresses::gatewayOpen).toList());
+          manager.prefetch(List.of(Addresses.gatewayLink(event.getKey()))), false);
+      manager.prefetch(gateways.keySet().stream().map(Addresses::gatewayLink).toList());
       return null;
     }, false).onFailure(err -> LOG.log(System.Logger.Level.WARNING, "looking up the gateways' addresses failed: "
         + err + "; the first open on each waits for the lookup"));

@@ -77,7 +77,7 @@ public final class Meters {
    */
   public static Counter tunnelBytes(MeterRegistry registry, String role, String direction) {
     return Counter.builder("funnel.tunnel.bytes")
-        .description("Bytes carried by tunnels, counted when a tunnel ends; inbound is public client to node")
+        .description("Bytes carried by tunnels, counted as they pass; inbound is public client to node")
         .baseUnit("bytes")
         .tag("direction", direction)
         .tag("role", role)

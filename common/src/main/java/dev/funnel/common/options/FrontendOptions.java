@@ -16,8 +16,10 @@ public class FrontendOptions {
   /** A cached route is trusted this long even if a change event was missed. */
   public static final long DEFAULT_ROUTE_CACHE_MILLIS = 5_000;
   public static final long DEFAULT_IDLE_TIMEOUT_SECONDS = 3600;
-  /** Dialling a gateway's relay port and reading its answer to the ticket, when the gateway is another process. */
-  public static final long DEFAULT_RELAY_TIMEOUT_MILLIS = 3_000;
+  /** Dialling a gateway's link (TCP + mutual TLS) is bounded by this. */
+  public static final long DEFAULT_LINK_DIAL_TIMEOUT_MILLIS = 3_000;
+  /** Link connections a frontend keeps to each gateway in another process. */
+  public static final int DEFAULT_LINKS_PER_GATEWAY = 2;
   /**
    * Public connections open at once in this frontend (reading, routing or spliced); beyond it new
    * ones are closed at accept. Well under the process's file-descriptor limit: a tunnel in one JVM
@@ -47,7 +49,10 @@ public class FrontendOptions {
   private long routeCacheMillis = DEFAULT_ROUTE_CACHE_MILLIS;
   private long idleTimeoutSeconds = DEFAULT_IDLE_TIMEOUT_SECONDS;
   private boolean accessLog = true;
-  private long relayTimeoutMillis = DEFAULT_RELAY_TIMEOUT_MILLIS;
+  private long linkDialTimeoutMillis = DEFAULT_LINK_DIAL_TIMEOUT_MILLIS;
+  private int linksPerGateway = DEFAULT_LINKS_PER_GATEWAY;
+  private io.vertx.core.net.KeyCertOptions linkKeyCert;
+  private io.vertx.core.net.TrustOptions linkTrust;
   private int maxConnections = DEFAULT_MAX_CONNECTIONS;
   private int maxConnectionsPerSource = DEFAULT_MAX_CONNECTIONS_PER_SOURCE;
   private double sourceRatePerSecond = DEFAULT_SOURCE_RATE_PER_SECOND;
@@ -98,6 +103,14 @@ public class FrontendOptions {
   /** See {@link #DEFAULT_TAILNET_BYTES_PER_SECOND}. */
   public long getTailnetBytesPerSecond() { return tailnetBytesPerSecond; }
   public FrontendOptions setTailnetBytesPerSecond(long bytesPerSecond) { this.tailnetBytesPerSecond = bytesPerSecond; return this; }
-  public long getRelayTimeoutMillis() { return relayTimeoutMillis; }
-  public FrontendOptions setRelayTimeoutMillis(long relayTimeoutMillis) { this.relayTimeoutMillis = relayTimeoutMillis; return this; }
+  public long getLinkDialTimeoutMillis() { return linkDialTimeoutMillis; }
+  public FrontendOptions setLinkDialTimeoutMillis(long millis) { this.linkDialTimeoutMillis = millis; return this; }
+  public int getLinksPerGateway() { return linksPerGateway; }
+  public FrontendOptions setLinksPerGateway(int n) { this.linksPerGateway = n; return this; }
+  /** The client certificate this frontend presents on gateway links (issued by the cluster's CA); null: no links to other processes. */
+  public io.vertx.core.net.KeyCertOptions getLinkKeyCert() { return linkKeyCert; }
+  public FrontendOptions setLinkKeyCert(io.vertx.core.net.KeyCertOptions keyCert) { this.linkKeyCert = keyCert; return this; }
+  /** The CA gateways' link certificates must chain to. */
+  public io.vertx.core.net.TrustOptions getLinkTrust() { return linkTrust; }
+  public FrontendOptions setLinkTrust(io.vertx.core.net.TrustOptions trust) { this.linkTrust = trust; return this; }
 }

@@ -12,6 +12,10 @@ import java.util.Map;
 public class NodeOptions {
 
   public static final long DEFAULT_DIAL_TIMEOUT_MILLIS = 5_000;
+  /** Link connections (HTTP/2, the node is the server) kept to each gateway a session is on. */
+  public static final int DEFAULT_LINKS = 2;
+  /** The most link connections per session, whatever the gateway asks. */
+  public static final int MAX_LINKS = 8;
   public static final long DEFAULT_BACKOFF_MIN_MILLIS = 500;
   public static final long DEFAULT_BACKOFF_MAX_MILLIS = 30_000;
   public static final long DEFAULT_LOCAL_DIAL_TIMEOUT_MILLIS = 5_000;
@@ -37,6 +41,12 @@ public class NodeOptions {
   private long localDialTimeoutMillis = DEFAULT_LOCAL_DIAL_TIMEOUT_MILLIS;
   private long loginTimeoutMillis = DEFAULT_LOGIN_TIMEOUT_MILLIS;
   private Map<Integer, HostPort> terminatorListeners = new LinkedHashMap<>();
+  private int links = DEFAULT_LINKS;
+  private int streamWindowBytes = dev.funnel.common.net.Links.DEFAULT_STREAM_WINDOW_BYTES;
+  private int connectionWindowBytes = dev.funnel.common.net.Links.DEFAULT_CONNECTION_WINDOW_BYTES;
+  private int maxConcurrentStreams = dev.funnel.common.net.Links.DEFAULT_MAX_CONCURRENT_STREAMS;
+  private long pingIntervalMillis = dev.funnel.common.net.Links.DEFAULT_PING_INTERVAL_MILLIS;
+  private long deadAfterMillis = dev.funnel.common.net.Links.DEFAULT_DEAD_AFTER_MILLIS;
 
   public List<HostPort> getServers() { return servers; }
   public NodeOptions setServers(List<HostPort> servers) { this.servers = new ArrayList<>(servers); return this; }
@@ -73,4 +83,18 @@ public class NodeOptions {
   /** See {@link #DEFAULT_LOGIN_TIMEOUT_MILLIS}. */
   public long getLoginTimeoutMillis() { return loginTimeoutMillis; }
   public NodeOptions setLoginTimeoutMillis(long loginTimeoutMillis) { this.loginTimeoutMillis = loginTimeoutMillis; return this; }
+  /** Link connections per session ({@link #DEFAULT_LINKS}; 1 to {@link #MAX_LINKS}). */
+  public int getLinks() { return links; }
+  public NodeOptions setLinks(int links) { this.links = links; return this; }
+  public int getStreamWindowBytes() { return streamWindowBytes; }
+  public NodeOptions setStreamWindowBytes(int bytes) { this.streamWindowBytes = bytes; return this; }
+  public int getConnectionWindowBytes() { return connectionWindowBytes; }
+  public NodeOptions setConnectionWindowBytes(int bytes) { this.connectionWindowBytes = bytes; return this; }
+  /** Streams (tunnels) one link connection carries at once (the node's SETTINGS_MAX_CONCURRENT_STREAMS). */
+  public int getMaxConcurrentStreams() { return maxConcurrentStreams; }
+  public NodeOptions setMaxConcurrentStreams(int n) { this.maxConcurrentStreams = n; return this; }
+  public long getPingIntervalMillis() { return pingIntervalMillis; }
+  public NodeOptions setPingIntervalMillis(long millis) { this.pingIntervalMillis = millis; return this; }
+  public long getDeadAfterMillis() { return deadAfterMillis; }
+  public NodeOptions setDeadAfterMillis(long millis) { this.deadAfterMillis = millis; return this; }
 }

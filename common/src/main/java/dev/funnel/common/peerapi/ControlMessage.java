@@ -11,15 +11,20 @@ import java.util.List;
  *
  * <pre>
  * control connection:  gateway → Challenge;  node → Hello;  gateway → Welcome | Refused;
- *                      then Ping/Pong both ways, OpenData (gateway → node), ServeUpdate,
+ *                      then Ping/Pong both ways, ServeUpdate,
  *                      SignRequest and SessionLost (node → gateway), SignReply and Bye (gateway → node).
- * data connection:     node → DataHello; then nothing until the gateway writes an ingress offer.
+ * link connection:     gateway → Challenge; node → DataHello; then HTTP/2 (the node is the server,
+ *                      the gateway opens one stream per tunnel: {@link IngressOffer}).
  * </pre>
  */
 public sealed interface ControlMessage {
 
-  /** Protocol version a node speaks in {@link Hello}. */
-  int VERSION = 1;
+  /**
+   * Protocol version a node speaks in {@link Hello}. 2: tunnels are HTTP/2 streams over a few link
+   * connections per session (1 was one pooled connection per tunnel); a gateway refuses any other
+   * version with {@code Refused(PROTOCOL)} saying which to upgrade to.
+   */
+  int VERSION = 2;
 
   JsonObject toJson();
 
@@ -61,13 +66,14 @@ public sealed interface ControlMessage {
   }
 
   /**
-   * Session admitted. Data connections present {@code sessionId} and {@code dataSecret}.
+   * Session admitted. Link connections present {@code sessionId} and {@code dataSecret};
+   * {@code links} is how many the gateway asks for (the node may keep fewer or more, within its cap).
    * {@code gatewayId} and {@code epoch} name the session as the registry knows it, so the node can
    * report it lost through another gateway ({@link SessionLost}); a gateway that does not send
    * them leaves them null and 0, and such a session is never reported.
    */
   record Welcome(String sessionId, String nodeId, String fqdn, String dataSecret, long heartbeatMillis,
-                 int poolSize, List<Integer> ports, String gatewayId, long epoch) implements ControlMessage {
+                 int links, List<Integer> ports, String gatewayId, long epoch) implements ControlMessage {
     public Welcome {
       ports = List.copyOf(ports);
     }
@@ -75,7 +81,7 @@ public sealed interface ControlMessage {
     public JsonObject toJson() {
       return new JsonObject().put("type", "welcome").put("sessionId", sessionId).put("nodeId", nodeId)
           .put("fqdn", fqdn).put("dataSecret", dataSecret).put("heartbeatMillis", heartbeatMillis)
-          .put("poolSize", poolSize).put("ports", new JsonArray(ports)).put("gatewayId", gatewayId)
+          .put("links", links).put("ports", new JsonArray(ports)).put("gatewayId", gatewayId)
           .put("epoch", epoch);
     }
 
@@ -110,14 +116,7 @@ public sealed interface ControlMessage {
     }
   }
 
-  /** Gateway asks the node to open {@code count} more data connections. */
-  record OpenData(int count) implements ControlMessage {
-    public JsonObject toJson() {
-      return new JsonObject().put("type", "open-data").put("count", count);
-    }
-  }
-
-  /** First frame of a data connection. */
+  /** First frame of a link connection (after the gateway's Challenge); then the connection speaks HTTP/2. */
   record DataHello(String sessionId, String dataSecret) implements ControlMessage {
     public JsonObject toJson() {
       return new JsonObject().put("type", "data-hello").put("sessionId", sessionId).put("dataSecret", dataSecret);
@@ -188,12 +187,11 @@ public sealed interface ControlMessage {
             required(json, "hostname"), ints(json.getJsonArray("ports")), json.getString("nodePublicKey"),
             json.getString("proof"));
         case "welcome" -> new Welcome(required(json, "sessionId"), required(json, "nodeId"), required(json, "fqdn"),
-            required(json, "dataSecret"), json.getLong("heartbeatMillis", 5000L), json.getInteger("poolSize", 4),
+            required(json, "dataSecret"), json.getLong("heartbeatMillis", 5000L), json.getInteger("links", 2),
             ints(json.getJsonArray("ports")), json.getString("gatewayId"), json.getLong("epoch", 0L));
         case "refused" -> new Refused(required(json, "code"), json.getString("message", ""));
         case "ping" -> new Ping(json.getLong("seq", 0L));
         case "pong" -> new Pong(json.getLong("seq", 0L));
-        case "open-data" -> new OpenData(json.getInteger("count", 1));
         case "data-hello" -> new DataHello(required(json, "sessionId"), required(json, "dataSecret"));
         case "serve-update" -> new ServeUpdate(ints(json.getJsonArray("ports")));
         case "sign-request" -> new SignRequest(required(json, "csrPem"));

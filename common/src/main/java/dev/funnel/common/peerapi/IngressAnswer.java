@@ -1,72 +1,54 @@
 package dev.funnel.common.peerapi;
 
-import io.vertx.core.buffer.Buffer;
-import java.nio.charset.StandardCharsets;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.Http2Headers;
 
-/** The node's answer to an {@link IngressOffer}: a status line, headers, and (on 101) the raw stream. */
+/**
+ * The node's answer to an {@link IngressOffer}: the {@code :status} of the stream's response
+ * HEADERS. {@link #OK} opens the tunnel (no END_STREAM); any other status ends the stream, with a
+ * short reason for the gateway's log in {@link #REASON_HEADER}.
+ */
 public final class IngressAnswer {
+
+  public static final int OK = 200;
+  public static final int BAD_REQUEST = 400;
+  public static final int FORBIDDEN = 403;
+  public static final int NOT_FOUND = 404;
+  public static final int METHOD_NOT_ALLOWED = 405;
+  public static final int UNAVAILABLE = 503;
+
+  /** Why a stream was refused, in words (printable ASCII, at most 200 characters). */
+  public static final String REASON_HEADER = "funnel-reason";
 
   private IngressAnswer() {
   }
 
-  public static final int SWITCHING_PROTOCOLS = 101;
-
-  /** The bytes a node writes to answer {@code status}. */
-  public static Buffer encode(int status) {
-    if (status == SWITCHING_PROTOCOLS) {
-      return Buffer.buffer("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: funnel-ingress\r\n\r\n");
-    }
-    return Buffer.buffer("HTTP/1.1 " + status + " " + reason(status)
-        + "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+  public static Http2Headers accept() {
+    return new DefaultHttp2Headers().status("200");
   }
 
-  static String reason(int status) {
-    return switch (status) {
-      case 400 -> "Bad Request";
-      case 403 -> "Forbidden";
-      case 404 -> "Not Found";
-      case 405 -> "Method Not Allowed";
-      case 503 -> "Service Unavailable";
-      default -> "Error";
-    };
+  public static Http2Headers refuse(int status, String reason) {
+    String printable = IngressOffer.printable(reason);
+    return new DefaultHttp2Headers().status(Integer.toString(status))
+        .add(REASON_HEADER, printable.length() > 200 ? printable.substring(0, 200) : printable);
   }
 
-  public sealed interface Parsed {
-  }
-
-  public record NeedMore() implements Parsed {
-  }
-
-  /** The node answered {@code status}; the answer's head is {@code consumed} bytes. */
-  public record Status(int status, int consumed) implements Parsed {
-  }
-
-  public record Malformed(String reason) implements Parsed {
-  }
-
-  public static Parsed parse(Buffer buf) {
-    int end = HttpHead.find(buf, IngressOffer.MAX_HEAD_BYTES);
-    if (end == HttpHead.TOO_LARGE) {
-      return new Malformed("answer head larger than " + IngressOffer.MAX_HEAD_BYTES + " bytes");
-    }
-    if (end == HttpHead.INCOMPLETE) {
-      return new NeedMore();
-    }
-    String head = buf.getString(0, end, StandardCharsets.ISO_8859_1.name());
-    int eol = head.indexOf("\r\n");
-    String statusLine = eol < 0 ? head : head.substring(0, eol);
-    String[] parts = statusLine.split(" ", 3);
-    if (parts.length < 2 || !parts[0].startsWith("HTTP/1.") || parts[1].length() != 3) {
-      return new Malformed("malformed status line");
+  /** The status of response headers, or -1 when it is missing or not a number. */
+  public static int status(Http2Headers headers) {
+    CharSequence status = headers.status();
+    if (status == null) {
+      return -1;
     }
     try {
-      int status = Integer.parseInt(parts[1]);
-      if (status < 100 || status > 599) {
-        return new Malformed("status out of range");
-      }
-      return new Status(status, end);
+      return Integer.parseInt(status.toString());
     } catch (NumberFormatException e) {
-      return new Malformed("malformed status code");
+      return -1;
     }
+  }
+
+  /** The reason a refusal gave, or "" when none. */
+  public static String reason(Http2Headers headers) {
+    CharSequence reason = headers.get(REASON_HEADER);
+    return reason == null ? "" : IngressOffer.printable(reason.toString());
   }
 }

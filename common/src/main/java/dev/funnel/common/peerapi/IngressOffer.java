@@ -1,120 +1,113 @@
 package dev.funnel.common.peerapi;
 
 import dev.funnel.common.net.HostPort;
-import io.vertx.core.buffer.Buffer;
-import java.nio.charset.StandardCharsets;
-import java.util.Locale;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.Http2Headers;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
- * The peerapi ingress offer a gateway writes on an idle data connection (DESIGN.md):
+ * The peerapi ingress offer: one HTTP/2 stream the gateway opens on a connection the node dialled
+ * (DESIGN.md, "Ingress offer"):
  *
  * <pre>
- * POST /v0/ingress HTTP/1.1
- * Host: peer
- * Funnel-Ingress-Src: 203.0.113.7:53211
- * Funnel-Ingress-Target: web.demo.funnel.example:443
+ * :method POST   :path /v0/ingress   :scheme https   :authority peer
+ * funnel-ingress-src: 203.0.113.7:53211
+ * funnel-ingress-target: web.demo.funnel.example:443
  * </pre>
  *
- * Path, method and status codes follow Tailscale's peerapi ingress handler. {@link #parse} is pure.
+ * The node answers {@code 200} and the stream then carries the client's raw bytes both ways
+ * (END_STREAM is half-close), or {@code 400} malformed, {@code 403} not funnelled here, {@code 405}
+ * not POST, {@code 503} local target down, and the stream ends ({@link IngressAnswer}). Path,
+ * method and status codes follow Tailscale's peerapi ingress handler (which answers {@code 101} on
+ * HTTP/1.1; HTTP/2 has none). {@link #parse(String, String, List, List)} is pure.
  */
 public record IngressOffer(HostPort source, HostPort target) {
 
   public static final String PATH = "/v0/ingress";
-  public static final String SRC_HEADER = "Funnel-Ingress-Src";
-  public static final String TARGET_HEADER = "Funnel-Ingress-Target";
+  public static final String SRC_HEADER = "funnel-ingress-src";
+  public static final String TARGET_HEADER = "funnel-ingress-target";
 
-  /** An offer's head is a few hundred bytes; anything past this is not an offer. */
-  public static final int MAX_HEAD_BYTES = 8 * 1024;
-
-  public Buffer encode() {
-    return Buffer.buffer("POST " + PATH + " HTTP/1.1\r\nHost: peer\r\n"
-        + SRC_HEADER + ": " + source + "\r\n"
-        + TARGET_HEADER + ": " + target + "\r\n\r\n");
+  /** The request headers of this offer. */
+  public Http2Headers toHeaders() {
+    return new DefaultHttp2Headers()
+        .method("POST").path(PATH).scheme("https").authority("peer")
+        .add(SRC_HEADER, source.toString())
+        .add(TARGET_HEADER, target.toString());
   }
 
-  /** What the node learnt from the bytes so far. */
+  /** What the node makes of a stream's request headers. */
   public sealed interface Parsed {
   }
 
-  public record NeedMore() implements Parsed {
+  /** A well-formed offer. */
+  public record Offer(IngressOffer offer) implements Parsed {
   }
 
-  /** A well-formed offer whose head is {@code consumed} bytes; anything after is the client's stream. */
-  public record Offer(IngressOffer offer, int consumed) implements Parsed {
-  }
-
-  /** Not an acceptable offer: answer {@code status} (400 malformed, 404 wrong path, 405 not POST) and close. */
+  /** Not an acceptable offer: answer {@code status} (400 malformed, 404 wrong path, 405 not POST) and end the stream. */
   public record Reject(int status, String reason) implements Parsed {
   }
 
-  public static Parsed parse(Buffer buf) {
-    int end = HttpHead.find(buf, MAX_HEAD_BYTES);
-    if (end == HttpHead.TOO_LARGE) {
-      return new Reject(400, "request head larger than " + MAX_HEAD_BYTES + " bytes");
+  /** {@link #parse(String, String, List, List)} over a stream's request headers. */
+  public static Parsed parse(Http2Headers headers) {
+    return parse(string(headers.method()), string(headers.path()), values(headers, SRC_HEADER),
+        values(headers, TARGET_HEADER));
+  }
+
+  /**
+   * The decision over the request's method, path and every value of the two headers (in order).
+   * Pure: no I/O, no logging.
+   */
+  public static Parsed parse(String method, String path, List<String> src, List<String> target) {
+    if (!"POST".equals(method)) {
+      return new Reject(IngressAnswer.METHOD_NOT_ALLOWED, "method " + printable(method) + " not allowed");
     }
-    if (end == HttpHead.INCOMPLETE) {
-      return new NeedMore();
+    if (!PATH.equals(path)) {
+      return new Reject(IngressAnswer.NOT_FOUND, "unknown path");
     }
-    String head = buf.getString(0, end, StandardCharsets.ISO_8859_1.name());
-    String unfolded = head.replace("\r\n", "");
-    if (unfolded.indexOf('\r') >= 0 || unfolded.indexOf('\n') >= 0) {
-      return new Reject(400, "malformed header line: bare CR or LF");
+    if (src.size() != 1 || target.size() != 1) {
+      String which = src.size() != 1 ? SRC_HEADER : TARGET_HEADER;
+      return new Reject(IngressAnswer.BAD_REQUEST, (src.size() > 1 || target.size() > 1 ? "duplicate " : "missing ")
+          + which);
     }
-    // Our offers are ASCII (found by IngressFuzzTest: a non-ASCII byte in a name read as Latin-1
-    // here is not the name the gateway meant; such a head is not ours, so refuse it).
-    for (int i = 0; i < unfolded.length(); i++) {
-      char c = unfolded.charAt(i);
-      if ((c < 0x20 && c != '\t') || c > 0x7e) {
-        return new Reject(400, "byte 0x" + Integer.toHexString(c) + " in the head is not printable ASCII");
-      }
-    }
-    String[] lines = head.split("\r\n", -1);
-    String[] requestLine = lines[0].split(" ", -1);
-    if (requestLine.length != 3 || !requestLine[2].startsWith("HTTP/1.")) {
-      return new Reject(400, "malformed request line");
-    }
-    if (!requestLine[0].equals("POST")) {
-      return new Reject(405, "method " + HttpHead.printable(requestLine[0]) + " not allowed");
-    }
-    if (!requestLine[1].equals(PATH)) {
-      return new Reject(404, "unknown path");
-    }
-    String src = null;
-    String target = null;
-    for (int i = 1; i < lines.length; i++) {
-      String line = lines[i];
-      if (line.isEmpty()) {
-        continue;
-      }
-      int colon = line.indexOf(':');
-      if (colon <= 0 || line.substring(0, colon).chars().anyMatch(c -> c <= ' ')) {
-        return new Reject(400, "malformed header line");
-      }
-      String name = line.substring(0, colon).trim().toLowerCase(Locale.ROOT);
-      String value = line.substring(colon + 1).trim();
-      if (name.equals("funnel-ingress-src")) {
-        if (src != null) {
-          return new Reject(400, "duplicate " + SRC_HEADER);
+    for (String value : List.of(src.get(0), target.get(0))) {
+      for (int i = 0; i < value.length(); i++) {
+        char c = value.charAt(i);
+        if (c < 0x21 || c > 0x7e) {
+          return new Reject(IngressAnswer.BAD_REQUEST, "character 0x" + Integer.toHexString(c)
+              + " in a header is not printable ASCII");
         }
-        src = value;
-      } else if (name.equals("funnel-ingress-target")) {
-        if (target != null) {
-          return new Reject(400, "duplicate " + TARGET_HEADER);
-        }
-        target = value;
       }
     }
-    if (src == null || target == null) {
-      return new Reject(400, "missing " + (src == null ? SRC_HEADER : TARGET_HEADER));
-    }
-    HostPort source;
-    HostPort targetHp;
     try {
-      source = HostPort.parse(src);
-      targetHp = HostPort.parse(target);
+      return new Offer(new IngressOffer(HostPort.parse(src.get(0)), HostPort.parse(target.get(0))));
     } catch (IllegalArgumentException e) {
-      return new Reject(400, "bad address: " + e.getMessage());
+      return new Reject(IngressAnswer.BAD_REQUEST, "bad address: " + e.getMessage());
     }
-    return new Offer(new IngressOffer(source, targetHp), end);
+  }
+
+  private static List<String> values(Http2Headers headers, String name) {
+    List<String> out = new ArrayList<>(1);
+    for (CharSequence value : headers.getAll(name)) {
+      out.add(value.toString());
+    }
+    return out;
+  }
+
+  private static String string(CharSequence value) {
+    return value == null ? null : value.toString();
+  }
+
+  /** Values come from the network: keep log lines to printable ASCII and a sane length. */
+  public static String printable(String s) {
+    if (s == null) {
+      return "(none)";
+    }
+    StringBuilder out = new StringBuilder();
+    for (int i = 0; i < s.length() && out.length() < 100; i++) {
+      char c = s.charAt(i);
+      out.append(c >= 0x20 && c < 0x7f ? c : '?');
+    }
+    return out.toString();
   }
 }

@@ -8,7 +8,6 @@ import dev.funnel.common.peerapi.ControlMessage.Challenge;
 import dev.funnel.common.peerapi.ControlMessage.DataHello;
 import dev.funnel.common.peerapi.ControlMessage.Hello;
 import dev.funnel.common.peerapi.ControlMessage.InvalidMessage;
-import dev.funnel.common.peerapi.ControlMessage.OpenData;
 import dev.funnel.common.peerapi.ControlMessage.Ping;
 import dev.funnel.common.peerapi.ControlMessage.Pong;
 import dev.funnel.common.peerapi.ControlMessage.Refused;
@@ -37,7 +36,6 @@ class ControlMessageTest {
         new Refused("BAD_KEY", "unknown auth key"),
         new Ping(1),
         new Pong(Long.MAX_VALUE),
-        new OpenData(3),
         new DataHello("s-1", "data-secret"),
         new ServeUpdate(List.of(10000)),
         new SignRequest("-----BEGIN CERTIFICATE REQUEST-----\n...\n"),
@@ -82,7 +80,7 @@ class ControlMessageTest {
     Welcome welcome = (Welcome) ControlMessage.fromJson(new JsonObject().put("type", "welcome").put("sessionId", "s")
         .put("nodeId", "n").put("fqdn", "f").put("dataSecret", "d"));
     assertThat(welcome.heartbeatMillis()).isEqualTo(5_000);
-    assertThat(welcome.poolSize()).isEqualTo(4);
+    assertThat(welcome.links()).isEqualTo(2);
     assertThat(welcome.ports()).isEmpty();
     // A gateway that does not name the session: the node has nothing to report if it is lost.
     assertThat(welcome.gatewayId()).isNull();
@@ -90,7 +88,6 @@ class ControlMessageTest {
     assertThat(welcome.reportable()).isFalse();
     assertThat(ControlMessage.fromJson(new JsonObject().put("type", "session-lost").put("gatewayId", "gw")
         .put("epoch", 3))).isEqualTo(new SessionLost("gw", 3, ""));
-    assertThat(ControlMessage.fromJson(new JsonObject().put("type", "open-data"))).isEqualTo(new OpenData(1));
     assertThat(ControlMessage.fromJson(new JsonObject().put("type", "refused").put("code", "X")))
         .isEqualTo(new Refused("X", ""));
   }
@@ -116,7 +113,7 @@ class ControlMessageTest {
         Arguments.of(new JsonObject().put("type", "data-hello").put("sessionId", "s"), "missing field dataSecret"),
         Arguments.of(new JsonObject().put("type", "sign-request"), "missing field csrPem"),
         Arguments.of(new JsonObject().put("type", "ping").put("seq", "seven"), "wrong type"),
-        Arguments.of(new JsonObject().put("type", "open-data").put("count", List.of(1)), "wrong type"),
+        Arguments.of(new JsonObject().put("type", "ping").put("seq", List.of(1)), "wrong type"),
         Arguments.of(new JsonObject().put("type", "serve-update").put("ports", "443"), "wrong type"),
         Arguments.of(new JsonObject().put("type", "serve-update").put("ports", List.of("https")), "wrong type"),
         Arguments.of(new JsonObject().put("type", "serve-update").put("ports", java.util.Arrays.asList(443, null)),

@@ -1,0 +1,106 @@
+package dev.funnel.common.net;
+
+import io.netty.channel.Channel;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.EventExecutor;
+import java.util.IdentityHashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * The event loops every byte of the data plane moves on: public listeners, the gateway's node and
+ * frontend links, the node's streams and local dials. One group per process, one thread per core
+ * by default ({@code --event-loops N} sets it through {@link #configure}), made on first use; the
+ * control plane stays on Vert.x's own loops. Accepts are spread over every loop of the group.
+ *
+ * <p>Each loop counts the tunnels it carried ({@link #tunnelsCarried}), so a dashboard shows
+ * whether the load spreads over every core.
+ */
+public final class DataPlane {
+
+  private static final System.Logger LOG = System.getLogger(DataPlane.class.getName());
+
+  private static int configured;
+  private static EventLoopGroup group;
+  private static Map<EventExecutor, Integer> indexOf;
+  private static LongAdder[] tunnels;
+
+  private DataPlane() {
+  }
+
+  /**
+   * Sets the number of loops, before the group is first used (later calls with another number are
+   * ignored with a log line). 0 or less: one per core.
+   */
+  public static synchronized void configure(int eventLoops) {
+    if (group != null) {
+      if (eventLoops > 0 && eventLoops != tunnels.length) {
+        LOG.log(System.Logger.Level.INFO, "data plane already runs on " + tunnels.length + " event loops; keeping them");
+      }
+      return;
+    }
+    configured = eventLoops;
+  }
+
+  /** The data plane's loops (made on first use; daemon threads, alive for the process). */
+  public static synchronized EventLoopGroup group() {
+    if (group == null) {
+      int loops = configured > 0 ? configured : Runtime.getRuntime().availableProcessors();
+      IoHandlerFactory io = NioIoHandler.newFactory();
+      group = new MultiThreadIoEventLoopGroup(loops, new DefaultThreadFactory("funnel-data", true), io);
+      Map<EventExecutor, Integer> index = new IdentityHashMap<>();
+      int i = 0;
+      for (EventExecutor loop : group) {
+        index.put(loop, i++);
+      }
+      indexOf = index;
+      tunnels = new LongAdder[loops];
+      for (int t = 0; t < loops; t++) {
+        tunnels[t] = new LongAdder();
+      }
+    }
+    return group;
+  }
+
+  /** The number of loops (makes the group if it does not exist yet). */
+  public static int eventLoops() {
+    group();
+    return tunnels.length;
+  }
+
+  public static Class<? extends ServerChannel> serverChannel() {
+    return NioServerSocketChannel.class;
+  }
+
+  public static Class<? extends Channel> channel() {
+    return NioSocketChannel.class;
+  }
+
+  /** For the start-up log. */
+  public static String describe() {
+    return eventLoops() + " event loop(s), NIO";
+  }
+
+  /** Tunnels carried so far by loop {@code index} (0 ≤ index < {@link #eventLoops()}). */
+  public static long tunnelsCarried(int index) {
+    group();
+    return tunnels[index].sum();
+  }
+
+  /** Counts one tunnel on {@code loop} (the loop its client-side channel runs on). */
+  static void countTunnel(EventLoop loop) {
+    Map<EventExecutor, Integer> index = indexOf;
+    Integer i = index == null ? null : index.get(loop);
+    if (i != null) {
+      tunnels[i].increment();
+    }
+  }
+}

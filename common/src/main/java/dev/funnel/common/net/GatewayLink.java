@@ -1,0 +1,25 @@
+package dev.funnel.common.net;
+
+import dev.funnel.common.bus.OpenRequest;
+import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.Future;
+
+/**
+ * How a frontend opens a tunnel through a gateway: the open carries the stream. In one JVM the
+ * gateway itself (no socket); across processes an HTTP/2 stream over a mutually authenticated TLS
+ * connection to the gateway. Either way the result is the node's stream, already answered {@code
+ * 200} by the node, ready to {@link Splice}.
+ */
+public interface GatewayLink {
+
+  /**
+   * Opens a stream to the node {@code request} names. Completes with the stream as a
+   * {@link PeekedConnection} (AUTO_READ off, reading and writing bytes like a socket, holding any
+   * bytes the node sent right after its answer), or fails with an {@code OpenFailure}-coded
+   * exception ({@code FailureCode.of}); a failure that is not coded means the gateway could not be
+   * reached. Never blocks; completion may come on any thread.
+   *
+   * @param loop where the caller runs (the client's channel); the result's listeners may run there
+   */
+  Future<PeekedConnection> open(OpenRequest request, EventLoop loop);
+}

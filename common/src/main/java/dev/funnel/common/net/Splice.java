@@ -1,0 +1,300 @@
+package dev.funnel.common.net;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * Splices two channels into one tunnel, as Netty's proxy example does: auto-read off, a read is
+ * asked for only while the other side is writable (its outbound buffer below the high-water mark,
+ * or for an HTTP/2 stream, its flow-control window open), so a slow reader never makes a fast
+ * writer buffer without limit. Half-close is carried each way: the end of one side's input (a TCP
+ * FIN, or an HTTP/2 END_STREAM through {@link Http2StreamBytes}) shuts down only the other side's
+ * output, after every byte before it is written. When both directions have ended, or either
+ * channel closes, both close (the survivor after flushing, within {@link #CLOSE_GRACE_MILLIS}).
+ *
+ * <p>The channels may run on different event loops: every handler touches only atomics, and
+ * Netty hands a write or a read request to the target channel's own loop. Bytes are counted as
+ * they pass ({@link ByteCounter}), not when the tunnel ends.
+ */
+public final class Splice {
+
+  /** Byte counts of a finished tunnel, {@code a → b} and {@code b → a} (the peeked bytes included). */
+  public record Stats(long aToB, long bToA) {
+  }
+
+  /** Counts bytes as they pass (a live counter); called on either channel's loop. */
+  @FunctionalInterface
+  public interface ByteCounter {
+    ByteCounter NONE = bytes -> { };
+
+    void add(long bytes);
+  }
+
+  /** After one side closes, how long the other may take to flush before it is closed regardless. */
+  public static final long CLOSE_GRACE_MILLIS = 30_000;
+
+  public static final String HANDLER_NAME = "funnel-splice";
+
+  private Splice() {
+  }
+
+  /** {@link #start(PeekedConnection, PeekedConnection, ByteCounter, ByteCounter, Pacer, Pacer)}, unpaced. */
+  public static Future<Stats> start(PeekedConnection a, PeekedConnection b, ByteCounter aToB, ByteCounter bToA) {
+    return start(a, b, aToB, bToA, Pacer.NONE, Pacer.NONE);
+  }
+
+  /**
+   * Splices {@code a} and {@code b}: writes a's peeked bytes to b and b's to a first (and passes on
+   * an input end already read), then copies both ways. Both channels must have {@code AUTO_READ}
+   * off and no handler that would consume reads after this call; a socket channel must have
+   * {@code ALLOW_HALF_CLOSURE} on, an HTTP/2 stream channel an {@link Http2StreamBytes}. Each
+   * direction can be paced: after bytes from a are written to b, {@code aPacer} says how long a
+   * waits before it is read again.
+   *
+   * @return completes (on a's loop) when both channels are closed
+   */
+  public static Future<Stats> start(PeekedConnection a, PeekedConnection b, ByteCounter aToB, ByteCounter bToA,
+                                    Pacer aPacer, Pacer bPacer) {
+    Pair tunnel = new Pair(a.channel(), b.channel());
+    tunnel.aToB = new Direction(tunnel, a.channel(), b.channel(), aToB, aPacer);
+    tunnel.bToA = new Direction(tunnel, b.channel(), a.channel(), bToA, bPacer);
+    DataPlane.countTunnel(a.channel().eventLoop());
+    a.channel().closeFuture().addListener(f -> tunnel.closed(tunnel.aToB, tunnel.bToA));
+    b.channel().closeFuture().addListener(f -> tunnel.closed(tunnel.bToA, tunnel.aToB));
+    tunnel.aToB.begin(a.bytes(), a.inputEnded());
+    tunnel.bToA.begin(b.bytes(), b.inputEnded());
+    install(a.channel(), tunnel.aToB, tunnel.bToA);
+    install(b.channel(), tunnel.bToA, tunnel.aToB);
+    return tunnel.done;
+  }
+
+  /** On the channel's own loop, so no read slips between the handler before and this one. */
+  private static void install(Channel channel, Direction out, Direction in) {
+    Runnable add = () -> {
+      if (channel.pipeline().get(HANDLER_NAME) == null) {
+        channel.pipeline().addLast(HANDLER_NAME, new Leg(out, in));
+      }
+      out.readIfWanted();
+    };
+    if (channel.eventLoop().inEventLoop()) {
+      add.run();
+    } else {
+      channel.eventLoop().execute(add);
+    }
+  }
+
+  /** Ends {@code channel}'s output only: TCP shutdownOutput, or END_STREAM on an HTTP/2 stream. */
+  static void shutdownOutput(Channel channel) {
+    if (channel instanceof Http2StreamChannel) {
+      Http2StreamBytes.endOutput(channel);
+    } else if (channel instanceof DuplexChannel duplex) {
+      duplex.shutdownOutput();
+    } else {
+      channel.close();
+    }
+  }
+
+  private static final class Pair {
+    final Channel a;
+    final Channel b;
+    final Promise<Stats> done;
+    final AtomicInteger open = new AtomicInteger(2);
+    final AtomicBoolean closing = new AtomicBoolean();
+    final AtomicReference<ScheduledFuture<?>> grace = new AtomicReference<>();
+    Direction aToB;
+    Direction bToA;
+
+    Pair(Channel a, Channel b) {
+      this.a = a;
+      this.b = b;
+      this.done = a.eventLoop().newPromise();
+    }
+
+    /** {@code from} closed: what it still sent is on its way; its peer flushes, then closes. */
+    void closed(Direction from, Direction towards) {
+      from.ended.set(true);
+      towards.ended.set(true);
+      if (open.decrementAndGet() == 0) {
+        ScheduledFuture<?> timer = grace.getAndSet(null);
+        if (timer != null) {
+          timer.cancel(false);
+        }
+        done.trySuccess(new Stats(aToB.bytes.get(), bToA.bytes.get()));
+        return;
+      }
+      Channel other = from.destination;
+      other.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+      grace.set(other.eventLoop().schedule(() -> {
+        other.close();
+      }, CLOSE_GRACE_MILLIS, TimeUnit.MILLISECONDS));
+      if (open.get() == 0) {
+        ScheduledFuture<?> timer = grace.getAndSet(null);
+        if (timer != null) {
+          timer.cancel(false);
+        }
+      }
+    }
+
+    void directionEnded() {
+      if (aToB.ended.get() && bToA.ended.get()) {
+        closeBoth();
+      }
+    }
+
+    void closeBoth() {
+      if (closing.compareAndSet(false, true)) {
+        a.close();
+        b.close();
+      }
+    }
+  }
+
+  /** One way of the tunnel: bytes read from {@code source} are written to {@code destination}. */
+  private static final class Direction {
+    final Pair tunnel;
+    final Channel source;
+    final Channel destination;
+    final ByteCounter counter;
+    final Pacer pacer;
+    final AtomicLong bytes = new AtomicLong();
+    final AtomicBoolean ended = new AtomicBoolean();
+    /** The source waits for its pacer: a writability change must not read it before the wait is over. */
+    volatile boolean pacing;
+    /** Bytes read since the last read-complete (source's loop only). */
+    long batch;
+
+    Direction(Pair tunnel, Channel source, Channel destination, ByteCounter counter, Pacer pacer) {
+      this.tunnel = tunnel;
+      this.source = source;
+      this.destination = destination;
+      this.counter = counter;
+      this.pacer = pacer;
+    }
+
+    /** Writes what was peeked from the source, and passes on an input end already read. */
+    void begin(ByteBuf peeked, boolean inputEnded) {
+      if (peeked.isReadable()) {
+        long n = peeked.readableBytes();
+        bytes.addAndGet(n);
+        counter.add(n);
+        destination.writeAndFlush(peeked);
+      } else {
+        peeked.release();
+      }
+      if (inputEnded) {
+        inputEnded();
+      }
+    }
+
+    void onRead(ByteBuf chunk) {
+      if (ended.get()) {
+        chunk.release();
+        return;
+      }
+      int n = chunk.readableBytes();
+      bytes.addAndGet(n);
+      counter.add(n);
+      batch += n;
+      destination.write(chunk, destination.voidPromise());
+    }
+
+    /** After a batch of reads: flush, then read on when the destination has room (and no pacing wait). */
+    void onReadComplete() {
+      destination.flush();
+      long wait = batch > 0 ? pacer.delayNanos(batch) : 0;
+      batch = 0;
+      if (wait > 0) {
+        pacing = true;
+        source.eventLoop().schedule(() -> {
+          pacing = false;
+          readIfWanted();
+        }, wait, TimeUnit.NANOSECONDS);
+        return;
+      }
+      readIfWanted();
+    }
+
+    void readIfWanted() {
+      if (!pacing && !ended.get() && destination.isWritable() && source.isActive()) {
+        source.read();
+      }
+    }
+
+    /** The source sends nothing more: shut the destination's output once what came before is written. */
+    void inputEnded() {
+      if (!ended.compareAndSet(false, true)) {
+        return;
+      }
+      destination.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(written -> {
+        if (!written.isSuccess()) {
+          tunnel.closeBoth();
+          return;
+        }
+        shutdownOutput(destination);
+        tunnel.directionEnded();
+      });
+    }
+  }
+
+  /** The handler on each channel: reads of its outgoing direction, writability of its incoming one. */
+  private static final class Leg extends ChannelInboundHandlerAdapter {
+    private final Direction out;
+    private final Direction in;
+
+    Leg(Direction out, Direction in) {
+      this.out = out;
+      this.in = in;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (msg instanceof ByteBuf chunk) {
+        out.onRead(chunk);
+      } else {
+        ReferenceCountUtil.release(msg);   // trailing HEADERS of a stream: its END_STREAM comes as an event
+      }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+      out.onReadComplete();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+      if (ctx.channel().isWritable()) {
+        in.readIfWanted();
+      }
+      ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+      if (evt instanceof ChannelInputShutdownEvent) {
+        out.inputEnded();
+      }
+      ReferenceCountUtil.release(evt);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      out.tunnel.closeBoth();
+    }
+  }
+}

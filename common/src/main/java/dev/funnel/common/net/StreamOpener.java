@@ -1,0 +1,122 @@
+package dev.funnel.common.net;
+
+import dev.funnel.common.peerapi.IngressAnswer;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Opens one stream on an HTTP/2 link connection (as its client), sends a request head and reads
+ * the answer's head within a deadline. Used by the gateway to offer a tunnel to a node and by a
+ * frontend to open one through a gateway.
+ */
+public final class StreamOpener {
+
+  /** How an open ended (the future fails only with {@link Unanswered}). */
+  public sealed interface Answer {
+  }
+
+  /** {@code 200}: the stream, ready to splice (with whatever came right behind the answer). */
+  public record Accepted(Http2Headers headers, PeekedConnection stream) implements Answer {
+  }
+
+  /** Any other status: the stream is closed. */
+  public record Refused(Http2Headers headers, int status) implements Answer {
+  }
+
+  /**
+   * No answer: the stream could not be opened, or it or its connection closed first, or the
+   * deadline passed. {@code retryable}: nothing reached the peer's application for sure (the
+   * stream never opened, or the connection died before an answer), so another connection may try.
+   */
+  public static final class Unanswered extends RuntimeException {
+    private final boolean retryable;
+    private final boolean timedOut;
+
+    Unanswered(String message, boolean retryable, boolean timedOut) {
+      super(message, null, false, false);
+      this.retryable = retryable;
+      this.timedOut = timedOut;
+    }
+
+    public boolean retryable() {
+      return retryable;
+    }
+
+    public boolean timedOut() {
+      return timedOut;
+    }
+  }
+
+  private StreamOpener() {
+  }
+
+  /** Opens a stream on {@code connection}, writes {@code request} (no END_STREAM), awaits the answer's head. */
+  public static Future<Answer> open(Channel connection, Http2Headers request, long timeoutMillis) {
+    Promise<Answer> answer = connection.eventLoop().newPromise();
+    ScheduledFuture<?>[] timer = new ScheduledFuture<?>[1];
+    new Http2StreamChannelBootstrap(connection)
+        .option(ChannelOption.AUTO_READ, false)
+        .handler(new ChannelInitializer<Http2StreamChannel>() {
+          @Override
+          protected void initChannel(Http2StreamChannel stream) {
+            stream.pipeline().addLast(Http2StreamBytes.NAME, new Http2StreamBytes());
+            stream.pipeline().addLast(StreamHead.NAME, new StreamHead((headers, peeked) -> {
+              cancel(timer);
+              int status = IngressAnswer.status(headers);
+              if (status == 200) {
+                if (!answer.trySuccess(new Accepted(headers, peeked))) {
+                  peeked.bytes().release();
+                  stream.close();
+                }
+              } else {
+                peeked.bytes().release();
+                stream.close();
+                answer.trySuccess(new Refused(headers, status));
+              }
+            }, () -> {
+              cancel(timer);
+              answer.tryFailure(new Unanswered("the stream closed before an answer"
+                  + (connection.isActive() ? "" : " (its connection closed)"), !connection.isActive(), false));
+            }));
+          }
+        })
+        .open()
+        .addListener(opened -> {
+          if (!opened.isSuccess()) {
+            answer.tryFailure(new Unanswered("could not open a stream: " + opened.cause(), true, false));
+            return;
+          }
+          Http2StreamChannel stream = (Http2StreamChannel) opened.getNow();
+          timer[0] = stream.eventLoop().schedule(() -> {
+            if (answer.tryFailure(new Unanswered("no answer within " + timeoutMillis + " ms", false, true))) {
+              stream.close();
+            }
+          }, timeoutMillis, TimeUnit.MILLISECONDS);
+          stream.writeAndFlush(new DefaultHttp2HeadersFrame(request, false)).addListener(written -> {
+            if (!written.isSuccess()) {
+              cancel(timer);
+              answer.tryFailure(new Unanswered("could not send the request: " + written.cause(), true, false));
+              stream.close();
+            }
+          });
+          stream.read();
+        });
+    return answer;
+  }
+
+  private static void cancel(ScheduledFuture<?>[] timer) {
+    if (timer[0] != null) {
+      timer[0].cancel(false);
+    }
+  }
+
+}

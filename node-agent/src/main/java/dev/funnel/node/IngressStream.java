@@ -1,0 +1,144 @@
+package dev.funnel.node;
+
+import dev.funnel.common.net.DataPlane;
+import dev.funnel.common.net.HostPort;
+import dev.funnel.common.net.PeekedConnection;
+import dev.funnel.common.net.Splice;
+import dev.funnel.common.options.NodeOptions;
+import dev.funnel.common.options.ServeTarget;
+import dev.funnel.common.peerapi.IngressAnswer;
+import dev.funnel.common.peerapi.IngressOffer;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.CompositeByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
+import io.netty.handler.codec.http2.Http2Headers;
+import java.lang.System.Logger.Level;
+import java.net.InetSocketAddress;
+
+/**
+ * One ingress offer on a link connection, answered from this node's own configuration only:
+ *
+ * <ol>
+ *   <li>not a well-formed {@code POST /v0/ingress} → 400 / 404 / 405;</li>
+ *   <li>target host is not this session's name → 403;</li>
+ *   <li>target port not in the current serve snapshot → 403;</li>
+ *   <li>no terminator listener for a port whose target terminates TLS → 503;</li>
+ *   <li>the local target does not answer → 503;</li>
+ *   <li>otherwise 200, and the stream is spliced to the local target (behind a PROXY header when
+ *       configured); nothing else is ever dialled.</li>
+ * </ol>
+ *
+ * While the local target is dialled the stream is not read (its window holds the client's bytes).
+ * Runs on the link connection's loop.
+ */
+final class IngressStream {
+
+  private static final System.Logger LOG = System.getLogger(IngressStream.class.getName());
+
+  private final NodeAgentVerticle agent;
+  private final String fqdn;
+
+  IngressStream(NodeAgentVerticle agent, String fqdn) {
+    this.agent = agent;
+    this.fqdn = fqdn;
+  }
+
+  /** The stream's request head was read: decide, and answer. */
+  void onOffer(Http2Headers head, PeekedConnection stream) {
+    IngressOffer.Parsed parsed = IngressOffer.parse(head);
+    if (parsed instanceof IngressOffer.Reject reject) {
+      refuse(stream, reject.status(), reject.reason());
+      return;
+    }
+    IngressOffer offer = ((IngressOffer.Offer) parsed).offer();
+    HostPort target = offer.target();
+    if (fqdn == null || !target.host().equalsIgnoreCase(fqdn)) {
+      refuse(stream, IngressAnswer.FORBIDDEN, "offer for " + IngressOffer.printable(target.toString())
+          + ", but this node is " + fqdn);
+      return;
+    }
+    ServeTarget serveTarget = agent.serveSnapshot().get(target.port());
+    if (serveTarget == null) {
+      refuse(stream, IngressAnswer.FORBIDDEN, "port " + target.port() + " is not funnelled by this node");
+      return;
+    }
+    NodeOptions options = agent.options();
+    HostPort dial;
+    int proxyVersion;
+    if (serveTarget.kind().terminatesTls()) {
+      dial = options.getTerminatorListeners().get(target.port());
+      if (dial == null) {
+        refuse(stream, IngressAnswer.UNAVAILABLE, "no tls-terminator listens for port " + target.port() + " ("
+            + serveTarget + ")");
+        return;
+      }
+      proxyVersion = 2;
+    } else {
+      dial = new HostPort(serveTarget.host(), serveTarget.port());
+      proxyVersion = options.getProxyProtocol();
+    }
+    Channel channel = stream.channel();
+    new Bootstrap()
+        .group(channel.eventLoop())
+        .channel(DataPlane.channel())
+        .option(ChannelOption.AUTO_READ, false)
+        .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+        .option(ChannelOption.TCP_NODELAY, true)
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, options.getLocalDialTimeoutMillis()))
+        .handler(new ChannelInboundHandlerAdapter())
+        .connect(dial.host(), dial.port())
+        .addListener((ChannelFuture connected) -> {
+          if (!connected.isSuccess()) {
+            refuse(stream, IngressAnswer.UNAVAILABLE, "cannot reach " + dial + " for port " + target.port() + ": "
+                + NodeAgentVerticle.reason(connected.cause()));
+            return;
+          }
+          Channel local = connected.channel();
+          if (!channel.isActive()) {
+            local.close();
+            stream.bytes().release();
+            return;
+          }
+          ByteBuf toLocal = stream.bytes();
+          if (proxyVersion != 0) {
+            try {
+              String localIp = ((InetSocketAddress) local.localAddress()).getAddress().getHostAddress();
+              ByteBuf header = Unpooled.wrappedBuffer(ProxyHeader.encode(proxyVersion, offer.source(), localIp,
+                  target.port()).getBytes());
+              CompositeByteBuf both = channel.alloc().compositeBuffer(2);
+              both.addComponent(true, header);
+              both.addComponent(true, toLocal);
+              toLocal = both;
+            } catch (IllegalArgumentException e) {
+              local.close();
+              refuse(stream, IngressAnswer.BAD_REQUEST, "cannot write a PROXY header: " + e.getMessage());
+              return;
+            }
+          }
+          accepted(new PeekedConnection(channel, toLocal, stream.inputEnded()), local, target, serveTarget);
+        });
+  }
+
+  private void accepted(PeekedConnection stream, Channel local, HostPort target, ServeTarget serveTarget) {
+    NodeMetrics metrics = agent.metrics();
+    metrics.offer(IngressAnswer.OK);
+    LOG.log(Level.DEBUG, () -> "offer for port " + target.port() + " accepted: tunnel to " + serveTarget);
+    stream.channel().writeAndFlush(new DefaultHttp2HeadersFrame(IngressAnswer.accept(), false));
+    metrics.tunnelOpened();
+    Splice.start(stream, PeekedConnection.fresh(local), metrics::inbound, metrics::outbound)
+        .addListener(done -> metrics.tunnelClosed());
+  }
+
+  private void refuse(PeekedConnection stream, int status, String reason) {
+    LOG.log(Level.INFO, "ingress offer answered " + status + ": " + reason + "; rejecting");
+    agent.metrics().offer(status);
+    stream.bytes().release();
+    stream.channel().writeAndFlush(new DefaultHttp2HeadersFrame(IngressAnswer.refuse(status, reason), true));
+  }
+}

@@ -1,0 +1,136 @@
+package dev.funnel.gateway;
+
+import dev.funnel.common.bus.FailureCode;
+import dev.funnel.common.bus.OpenFailure;
+import dev.funnel.common.bus.OpenRequest;
+import dev.funnel.common.net.DataPlane;
+import dev.funnel.common.net.GatewayLink;
+import dev.funnel.common.net.HostPort;
+import dev.funnel.common.net.Http2StreamBytes;
+import dev.funnel.common.net.LinkTls;
+import dev.funnel.common.net.Links;
+import dev.funnel.common.net.PeekedConnection;
+import dev.funnel.common.net.Splice;
+import dev.funnel.common.net.StreamHead;
+import dev.funnel.common.options.GatewayOptions;
+import dev.funnel.common.peerapi.IngressAnswer;
+import dev.funnel.common.peerapi.OpenStream;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.ssl.SslContext;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import java.lang.System.Logger.Level;
+import java.net.InetSocketAddress;
+import java.util.Optional;
+
+/**
+ * Where frontends in other processes open tunnels: HTTP/2 over mutually authenticated TLS (both
+ * certificates from the cluster's CA), this gateway the server. Each stream is one open
+ * ({@link OpenStream}): the node's stream is opened through the {@link TunnelOpener}, the frontend
+ * hears {@code 200} (or the coded refusal), and the two streams are spliced. A frontend learns a
+ * dead gateway from its closed connections, at once.
+ */
+final class FrontendLinkServer {
+
+  private static final System.Logger LOG = System.getLogger(FrontendLinkServer.class.getName());
+
+  private final GatewayOptions options;
+  private final SslContext tls;
+  private final GatewayLink opener;
+  private final GatewayMetrics metrics;
+  private Channel server;
+
+  FrontendLinkServer(GatewayOptions options, SslContext tls, GatewayLink opener, GatewayMetrics metrics) {
+    this.options = options;
+    this.tls = tls;
+    this.opener = opener;
+    this.metrics = metrics;
+  }
+
+  Future<Integer> bind() {
+    HostPort listen = options.getLinkListen();
+    Promise<Integer> bound = Promise.promise();
+    new ServerBootstrap()
+        .group(DataPlane.group())
+        .channel(DataPlane.serverChannel())
+        .childOption(ChannelOption.TCP_NODELAY, true)
+        .childHandler(new ChannelInitializer<>() {
+          @Override
+          protected void initChannel(Channel ch) {
+            ch.pipeline().addLast(LinkTls.serverHandler(tls, ch.alloc(), options.getLoginTimeoutMillis()));
+            ch.pipeline().addLast(Links.KEEPALIVE, Links.keepalive(options.getPingIntervalMillis(),
+                options.getDeadAfterMillis(), () -> { }));
+            ch.pipeline().addLast(Links.CODEC, Links.serverCodec(Links.settings(options.getStreamWindowBytes(),
+                Links.DEFAULT_MAX_CONCURRENT_STREAMS)));
+            ch.pipeline().addLast(new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
+              @Override
+              protected void initChannel(Http2StreamChannel stream) {
+                stream.config().setAutoRead(false);
+                stream.pipeline().addLast(Http2StreamBytes.NAME, new Http2StreamBytes());
+                stream.pipeline().addLast(StreamHead.NAME, new StreamHead(
+                    (head, peeked) -> onOpen(head, peeked), () -> { }));
+                stream.read();
+              }
+            }));
+          }
+        })
+        .bind(listen.host(), listen.port())
+        .addListener(f -> {
+          if (f.isSuccess()) {
+            server = ((ChannelFuture) f).channel();
+            bound.complete(((InetSocketAddress) server.localAddress()).getPort());
+          } else {
+            bound.fail(f.cause());
+          }
+        });
+    return bound.future();
+  }
+
+  Future<Void> close() {
+    if (server == null) {
+      return Future.succeededFuture();
+    }
+    Promise<Void> closed = Promise.promise();
+    server.close().addListener(f -> closed.tryComplete());
+    return closed.future();
+  }
+
+  private void onOpen(Http2Headers head, PeekedConnection frontend) {
+    Channel stream = frontend.channel();
+    Optional<OpenRequest> request = OpenStream.parse(head);
+    if (request.isEmpty()) {
+      frontend.bytes().release();
+      LOG.log(Level.INFO, "link stream from " + stream.parent().remoteAddress() + " is not an open; rejecting");
+      stream.writeAndFlush(new DefaultHttp2HeadersFrame(IngressAnswer.refuse(IngressAnswer.BAD_REQUEST,
+          "not an open"), true));
+      return;
+    }
+    opener.open(request.get(), stream.eventLoop()).addListener(opened -> {
+      if (!opened.isSuccess()) {
+        frontend.bytes().release();
+        Throwable cause = opened.cause();
+        OpenFailure failure = FailureCode.of(cause).flatMap(OpenFailure::fromCode).orElse(OpenFailure.NO_DATA_CONNECTION);
+        stream.writeAndFlush(new DefaultHttp2HeadersFrame(OpenStream.refusal(failure, String.valueOf(cause.getMessage())),
+            true));
+        return;
+      }
+      PeekedConnection node = (PeekedConnection) opened.getNow();
+      if (!stream.isActive()) {
+        frontend.bytes().release();
+        node.bytes().release();
+        node.channel().close();
+        return;
+      }
+      stream.writeAndFlush(new DefaultHttp2HeadersFrame(IngressAnswer.accept(), false));
+      Splice.start(frontend, node, metrics::inbound, metrics::outbound);
+    });
+  }
+}

@@ -1,0 +1,112 @@
+package dev.funnel.gateway;
+
+import io.netty.channel.Channel;
+import io.netty.handler.codec.http2.Http2FrameCodec;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * What the data plane knows of one node session: its identity, its secret, the link connections
+ * (HTTP/2, this gateway the client) the node dialled under it, and the tunnels it carries. Read
+ * and changed from any data-plane loop and the verticle's context, so every field is safe to share.
+ */
+final class NodeLinks {
+
+  final String sessionId;
+  final String nodeId;
+  final long epoch;
+  private final String dataSecret;
+  private final CopyOnWriteArrayList<Channel> connections = new CopyOnWriteArrayList<>();
+  /** Opens in progress plus accepted tunnels not yet closed. */
+  final AtomicInteger tunnels = new AtomicInteger();
+  private volatile boolean ended;
+
+  NodeLinks(String sessionId, String nodeId, long epoch, String dataSecret) {
+    this.sessionId = sessionId;
+    this.nodeId = nodeId;
+    this.epoch = epoch;
+    this.dataSecret = dataSecret;
+  }
+
+  boolean acceptsSecret(String presented) {
+    return presented != null && MessageDigest.isEqual(dataSecret.getBytes(StandardCharsets.UTF_8),
+        presented.getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** Adds a link connection unless the session ended or holds {@code max} already. */
+  synchronized boolean add(Channel connection, int max) {
+    if (ended || connections.size() >= max) {
+      return false;
+    }
+    connections.add(connection);
+    connection.closeFuture().addListener(f -> connections.remove(connection));
+    return true;
+  }
+
+  int size() {
+    return connections.size();
+  }
+
+  boolean ended() {
+    return ended;
+  }
+
+  /**
+   * The live connection carrying the fewest streams, other than {@code avoid}; null when there is
+   * none (no link up, or the session ended).
+   */
+  Channel pick(Channel avoid) {
+    if (ended) {
+      return null;
+    }
+    Channel best = null;
+    int fewest = Integer.MAX_VALUE;
+    for (Channel c : connections) {
+      if (c == avoid || !c.isActive()) {
+        continue;
+      }
+      int streams = activeStreams(c);
+      if (streams < fewest) {
+        best = c;
+        fewest = streams;
+      }
+    }
+    return best;
+  }
+
+  /** The session ended: no new tunnels; connections close once they carry no stream. */
+  void end() {
+    ended = true;
+    for (Channel c : connections) {
+      closeIfIdle(c);
+    }
+  }
+
+  /** After a tunnel ended on {@code connection}: close it if the session is gone and it is idle. */
+  void streamEnded(Channel connection) {
+    if (ended) {
+      closeIfIdle(connection);
+    }
+  }
+
+  List<Channel> connections() {
+    return List.copyOf(connections);
+  }
+
+  private static void closeIfIdle(Channel connection) {
+    connection.eventLoop().execute(() -> {
+      if (activeStreams(connection) == 0) {
+        connection.close();
+      }
+    });
+  }
+
+  /** Streams open on a link connection (a racy read off its loop is good enough to choose). */
+  static int activeStreams(Channel connection) {
+    Http2FrameCodec codec = connection.pipeline().get(Http2FrameCodec.class);
+    return codec == null ? 0 : codec.connection().numActiveStreams();
+  }
+}

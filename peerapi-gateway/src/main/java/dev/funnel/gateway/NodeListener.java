@@ -1,0 +1,227 @@
+package dev.funnel.gateway;
+
+import dev.funnel.common.net.DataPlane;
+import dev.funnel.common.net.HostPort;
+import dev.funnel.common.net.LinkTls;
+import dev.funnel.common.net.Links;
+import dev.funnel.common.options.GatewayOptions;
+import dev.funnel.common.peerapi.ControlFrames;
+import dev.funnel.common.peerapi.ControlMessage;
+import dev.funnel.common.peerapi.ControlMessage.Challenge;
+import dev.funnel.common.peerapi.ControlMessage.DataHello;
+import dev.funnel.common.peerapi.ControlMessage.Hello;
+import dev.funnel.common.peerapi.FrameReader;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.buffer.Buffer;
+import java.lang.System.Logger.Level;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * The TLS listener nodes dial, on the data plane's loops. Every connection gets a Challenge and has
+ * the login timeout to send its first frame, which decides what it is:
+ *
+ * <pre>
+ *   Hello     → a control connection: handed to the verticle (login, session upkeep) as a {@link ControlChannel}
+ *   DataHello → a link connection of a session (secret checked in constant time, per-session cap):
+ *               from the next byte it speaks HTTP/2, the node the server, this gateway the client
+ *   else      → closed, one log line
+ * </pre>
+ */
+final class NodeListener {
+
+  private static final System.Logger LOG = System.getLogger(NodeListener.class.getName());
+
+  /** A control connection whose first frame was a Hello: the rest is the verticle's. */
+  record NewControl(ControlChannel channel, Hello hello, List<ControlMessage> rest, FrameReader reader, String nonce) {
+  }
+
+  private final GatewayOptions options;
+  private final SslContext tls;
+  private final LinkDirectory directory;
+  private final Context context;
+  private final Consumer<NewControl> onControl;
+  private Channel server;
+
+  NodeListener(GatewayOptions options, SslContext tls, LinkDirectory directory, Context context,
+               Consumer<NewControl> onControl) {
+    this.options = options;
+    this.tls = tls;
+    this.directory = directory;
+    this.context = context;
+    this.onControl = onControl;
+  }
+
+  /** Binds the listener; completes with the port bound. */
+  Future<Integer> bind() {
+    HostPort listen = options.getListen();
+    Promise<Integer> bound = Promise.promise();
+    new ServerBootstrap()
+        .group(DataPlane.group())
+        .channel(DataPlane.serverChannel())
+        .childOption(ChannelOption.TCP_NODELAY, true)
+        .childHandler(new ChannelInitializer<>() {
+          @Override
+          protected void initChannel(Channel ch) {
+            ch.pipeline().addLast(LinkTls.serverHandler(tls, ch.alloc(), options.getLoginTimeoutMillis()));
+            ch.pipeline().addLast("funnel-first-frame", new FirstFrame());
+          }
+        })
+        .bind(listen.host(), listen.port())
+        .addListener(f -> {
+          if (f.isSuccess()) {
+            server = ((io.netty.channel.ChannelFuture) f).channel();
+            bound.complete(((java.net.InetSocketAddress) server.localAddress()).getPort());
+          } else {
+            bound.fail(f.cause());
+          }
+        });
+    return bound.future();
+  }
+
+  Future<Void> close() {
+    if (server == null) {
+      return Future.succeededFuture();
+    }
+    Promise<Void> closed = Promise.promise();
+    server.close().addListener(f -> closed.tryComplete());
+    return closed.future();
+  }
+
+  /** Reads a connection's first frame under the login deadline, then hands it on. */
+  private final class FirstFrame extends ChannelInboundHandlerAdapter {
+    private final FrameReader reader = new FrameReader(ControlFrames.DEFAULT_MAX_FRAME_BYTES);
+    private final String nonce = NodeSecrets.newSecret();
+    private ScheduledFuture<?> deadline;
+    private boolean decided;
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+      deadline = ctx.executor().schedule(() -> reject(ctx, "said nothing within " + options.getLoginTimeoutMillis()
+          + " ms"), options.getLoginTimeoutMillis(), TimeUnit.MILLISECONDS);
+      ctx.writeAndFlush(Unpooled.wrappedBuffer(new Challenge(nonce).encode().getBytes()));
+      ctx.fireChannelActive();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+      cancel();
+      ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      ByteBuf bytes = (ByteBuf) msg;
+      if (decided) {
+        bytes.release();
+        return;
+      }
+      byte[] copy = new byte[bytes.readableBytes()];
+      bytes.readBytes(copy);
+      bytes.release();
+      ControlMessage first;
+      List<ControlMessage> rest;
+      try {
+        // One frame only: behind a DataHello come HTTP/2 bytes, not frames.
+        first = reader.next(Buffer.buffer(copy));
+        if (first == null) {
+          return;
+        }
+        rest = first instanceof DataHello ? List.of() : reader.feed(Buffer.buffer());
+      } catch (ControlMessage.InvalidMessage e) {
+        reject(ctx, "first frame: " + e.getMessage());
+        return;
+      }
+      decided = true;
+      cancel();
+      if (first instanceof Hello hello) {
+        ctx.pipeline().remove(this);
+        ControlChannel control = ControlChannel.install(ctx.channel(), context);
+        context.runOnContext(v -> onControl.accept(new NewControl(control, hello, rest, reader, nonce)));
+      } else if (first instanceof DataHello hello) {
+        link(ctx, hello, rest);
+      } else {
+        reject(ctx, "first message is " + first.toJson().getString("type") + ", not hello or data-hello");
+      }
+    }
+
+    /** A link connection: check it belongs to a live session, then switch it to HTTP/2. */
+    private void link(ChannelHandlerContext ctx, DataHello hello, List<ControlMessage> rest) {
+      NodeLinks links = directory.bySession(hello.sessionId()).orElse(null);
+      if (links == null) {
+        reject(ctx, "presented an unknown session");
+        return;
+      }
+      if (!links.acceptsSecret(hello.dataSecret())) {
+        reject(ctx, "presented a wrong data secret for " + links.nodeId);
+        return;
+      }
+      Channel channel = ctx.channel();
+      if (!links.add(channel, options.getMaxLinksPerNode())) {
+        reject(ctx, "is one link connection too many for " + links.nodeId + " (limit "
+            + options.getMaxLinksPerNode() + ")");
+        return;
+      }
+      Buffer leftover = reader.remainder();
+      ChannelPipeline pipeline = ctx.pipeline();
+      pipeline.remove(this);
+      pipeline.addLast(Links.KEEPALIVE, Links.keepalive(options.getPingIntervalMillis(), options.getDeadAfterMillis(),
+          () -> LOG.log(Level.INFO, "link connection of " + links.nodeId + " went silent; closing it")));
+      pipeline.addLast(Links.CODEC, Links.clientCodec(Links.settings(options.getStreamWindowBytes(),
+          Links.DEFAULT_MAX_CONCURRENT_STREAMS)));
+      pipeline.addLast(new Http2MultiplexHandler(new RefuseStreams()));
+      Links.raiseConnectionWindow(channel, options.getConnectionWindowBytes());
+      if (leftover.length() > 0) {
+        pipeline.context(SslHandler.class).fireChannelRead(Unpooled.wrappedBuffer(leftover.getBytes()));
+        pipeline.context(SslHandler.class).fireChannelReadComplete();
+      }
+      LOG.log(Level.DEBUG, () -> "link connection " + links.size() + " of " + links.nodeId + " from "
+          + channel.remoteAddress());
+    }
+
+    private void reject(ChannelHandlerContext ctx, String reason) {
+      decided = true;
+      cancel();
+      LOG.log(Level.INFO, "connection from " + String.valueOf(ctx.channel().remoteAddress()).replaceFirst("^/", "")
+          + " " + reason + "; rejecting");
+      ctx.close();
+    }
+
+    private void cancel() {
+      if (deadline != null) {
+        deadline.cancel(false);
+      }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      LOG.log(Level.DEBUG, () -> "connection from " + ctx.channel().remoteAddress() + ": " + cause);
+      ctx.close();
+    }
+  }
+
+  /** A node never opens streams on a link (the gateway does): any it tries is closed. */
+  @io.netty.channel.ChannelHandler.Sharable
+  static final class RefuseStreams extends ChannelInboundHandlerAdapter {
+    @Override
+    public void channelRegistered(ChannelHandlerContext ctx) {
+      ctx.close();
+    }
+  }
+}

@@ -1,0 +1,136 @@
+package dev.funnel.gateway;
+
+import dev.funnel.common.bus.OpenFailure;
+import dev.funnel.common.bus.OpenRequest;
+import dev.funnel.common.net.GatewayLink;
+import dev.funnel.common.net.HostPort;
+import dev.funnel.common.net.PeekedConnection;
+import dev.funnel.common.net.StreamOpener;
+import dev.funnel.common.options.GatewayOptions;
+import dev.funnel.common.peerapi.IngressAnswer;
+import dev.funnel.common.peerapi.IngressOffer;
+import io.netty.channel.Channel;
+import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+import java.lang.System.Logger.Level;
+
+/**
+ * Opens a tunnel to a node: the ingress offer as one HTTP/2 stream on the node's least busy live
+ * link connection. A stream whose connection dies before the node answered is offered once more on
+ * another connection. The result is the node's stream after its {@code 200}; every refusal is an
+ * {@link OpenFailure}. Runs on any loop; {@link GatewayLink} for the frontend in this JVM, and behind
+ * the {@link FrontendLinkServer} for frontends in other processes.
+ */
+final class TunnelOpener implements GatewayLink {
+
+  private static final System.Logger LOG = System.getLogger(TunnelOpener.class.getName());
+
+  private final GatewayOptions options;
+  private final LinkDirectory directory;
+  private final GatewayMetrics metrics;
+  private final GatewayRefusals refusals;
+
+  TunnelOpener(GatewayOptions options, LinkDirectory directory, GatewayMetrics metrics, GatewayRefusals refusals) {
+    this.options = options;
+    this.directory = directory;
+    this.metrics = metrics;
+    this.refusals = refusals;
+  }
+
+  @Override
+  public Future<PeekedConnection> open(OpenRequest request, EventLoop loop) {
+    Promise<PeekedConnection> result = loop.newPromise();
+    NodeLinks links = directory.byNode(request.nodeId()).orElse(null);
+    if (links == null || links.epoch != request.epoch()) {
+      return refuse(result, request, OpenFailure.NODE_GONE, "no session of " + request.nodeId() + " at epoch "
+          + request.epoch() + " on this gateway");
+    }
+    IngressOffer offer;
+    try {
+      offer = new IngressOffer(HostPort.parse(request.clientAddress()),
+          new HostPort(request.targetHost(), request.targetPort()));
+    } catch (IllegalArgumentException e) {
+      return refuse(result, request, OpenFailure.REFUSED, "malformed open request: " + e.getMessage());
+    }
+    int tunnels = links.tunnels.incrementAndGet();
+    if (tunnels > options.getMaxTunnelsPerNode()) {
+      links.tunnels.decrementAndGet();
+      return refuse(result, request, OpenFailure.OVER_CAPACITY, request.nodeId() + " already carries "
+          + (tunnels - 1) + " tunnels");
+    }
+    attempt(result, request, links, offer, null, System.nanoTime());
+    return result;
+  }
+
+  private void attempt(Promise<PeekedConnection> result, OpenRequest request, NodeLinks links, IngressOffer offer,
+                       Channel avoid, long startedNanos) {
+    Channel connection = links.pick(avoid);
+    if (connection == null) {
+      links.tunnels.decrementAndGet();
+      refuse(result, request, OpenFailure.NO_DATA_CONNECTION, request.nodeId() + " has no live link connection"
+          + (avoid == null ? "" : " but the one that just failed"));
+      return;
+    }
+    StreamOpener.open(connection, offer.toHeaders(), options.getOfferTimeoutMillis()).addListener(done -> {
+      if (done.isSuccess()) {
+        StreamOpener.Answer answer = (StreamOpener.Answer) done.getNow();
+        if (answer instanceof StreamOpener.Accepted accepted) {
+          accepted(result, links, connection, accepted.stream(), startedNanos);
+        } else {
+          StreamOpener.Refused refused = (StreamOpener.Refused) answer;
+          links.tunnels.decrementAndGet();
+          metrics.offerAnswered(Integer.toString(refused.status()));
+          refuse(result, request, OpenFailure.REFUSED, "node answered " + refused.status()
+              + reason(IngressAnswer.reason(refused.headers())));
+        }
+        return;
+      }
+      StreamOpener.Unanswered unanswered = (StreamOpener.Unanswered) done.cause();
+      if (unanswered.retryable() && avoid == null) {
+        LOG.log(Level.DEBUG, () -> "offer to " + request.nodeId() + " on " + connection.remoteAddress() + ": "
+            + unanswered.getMessage() + "; offering on another link connection");
+        attempt(result, request, links, offer, connection, startedNanos);
+        return;
+      }
+      links.tunnels.decrementAndGet();
+      if (unanswered.timedOut()) {
+        metrics.offerAnswered("timeout");
+        refuse(result, request, OpenFailure.OFFER_TIMEOUT, "node did not answer the offer within "
+            + options.getOfferTimeoutMillis() + " ms");
+      } else {
+        metrics.offerAnswered("other");
+        refuse(result, request, OpenFailure.NO_DATA_CONNECTION, unanswered.getMessage());
+      }
+    });
+  }
+
+  private void accepted(Promise<PeekedConnection> result, NodeLinks links, Channel connection, PeekedConnection stream,
+                        long startedNanos) {
+    metrics.offerAnswered("200");
+    metrics.tunnelSetup(System.nanoTime() - startedNanos);
+    metrics.tunnelOpened();
+    stream.channel().closeFuture().addListener(f -> {
+      links.tunnels.decrementAndGet();
+      metrics.tunnelClosed();
+      links.streamEnded(connection);
+    });
+    if (!result.trySuccess(stream)) {
+      stream.bytes().release();
+      stream.channel().close();
+    }
+  }
+
+  private Future<PeekedConnection> refuse(Promise<PeekedConnection> result, OpenRequest request, OpenFailure failure,
+                                          String reason) {
+    refusals.openRefused(failure);
+    LOG.log(Level.INFO, "open of " + request.nodeId() + " for " + request.targetHost() + ":" + request.targetPort()
+        + " refused: " + reason + "; rejecting");
+    result.tryFailure(failure.exception(reason));
+    return result;
+  }
+
+  private static String reason(String reason) {
+    return reason.isEmpty() ? "" : " (" + reason + ")";
+  }
+}
