@@ -42,11 +42,17 @@ public final class LinkTls {
     return builder.build();
   }
 
-  /** A client context trusting {@code trust}; with {@code keyCert} non-null it presents that certificate. */
+  /**
+   * A client context trusting {@code trust}; with {@code keyCert} non-null it presents that
+   * certificate. The chain is always checked; whether the certificate must also name the host is
+   * the handler's choice ({@link #clientHandler}): Netty 4.2 would check it by default, so the
+   * context turns that off.
+   */
   public static SslContext client(Vertx vertx, TrustOptions trust, KeyCertOptions keyCert) throws Exception {
     SslContextBuilder builder = SslContextBuilder.forClient()
         .sslProvider(provider())
         .protocols("TLSv1.3")
+        .endpointIdentificationAlgorithm(null)
         .trustManager(trust.getTrustManagerFactory(vertx));
     if (keyCert != null) {
       builder.keyManager(keyCert.getKeyManagerFactory(vertx));
