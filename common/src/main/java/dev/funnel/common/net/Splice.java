@@ -230,7 +230,16 @@ public final class Splice {
       readIfWanted();
     }
 
+    /**
+     * Reads the source once more if nothing holds it back. Decided on the source's own loop: a
+     * writability change of the destination comes on the destination's loop, and deciding there
+     * could read a source whose pacing wait has just begun.
+     */
     void readIfWanted() {
+      if (!source.eventLoop().inEventLoop()) {
+        source.eventLoop().execute(this::readIfWanted);
+        return;
+      }
       if (!pacing && !ended.get() && destination.isWritable() && source.isActive()) {
         source.read();
       }

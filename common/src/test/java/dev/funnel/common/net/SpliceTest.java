@@ -86,7 +86,7 @@ class SpliceTest {
           protected void initChannel(Channel client) {
             if (link == null) {
               connectPlain(target, client.eventLoop()).addListener(f -> Splice.start(PeekedConnection.fresh(client),
-                  PeekedConnection.fresh((Channel) f.getNow()), counted::addAndGet, counted::addAndGet));
+                  PeekedConnection.fresh(((io.netty.channel.ChannelFuture) f).channel()), counted::addAndGet, counted::addAndGet));
             } else {
               Http2Headers request = new DefaultHttp2Headers().method("POST").path("/v0/test");
               StreamOpener.open(link, request, 5_000).addListener(f -> {
@@ -126,7 +126,7 @@ class SpliceTest {
                 stream.pipeline().addLast(new StreamHead((head, peeked) -> connectPlain(target, stream.eventLoop())
                     .addListener(f -> {
                       stream.writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().status("200")));
-                      Splice.start(peeked, PeekedConnection.fresh((Channel) f.getNow()), n -> { }, n -> { });
+                      Splice.start(peeked, PeekedConnection.fresh(((io.netty.channel.ChannelFuture) f).channel()), n -> { }, n -> { });
                     }), () -> { }));
                 stream.read();
               }
