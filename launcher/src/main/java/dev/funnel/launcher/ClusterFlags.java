@@ -53,6 +53,10 @@ final class ClusterFlags {
   @Option(names = "--metrics-listen", paramLabel = "HOST:PORT", description = "Serve /metrics, /health and /ready here (off unless given).")
   String metricsListen;
 
+  @Option(names = "--event-loops", paramLabel = "N",
+      description = "Threads that carry tunnel bytes (the data plane's event loops) (default: one per core).")
+  String eventLoops;
+
   /** The cluster part of {@code config}; fails unless {@code cluster} is on. */
   static ClusterOptions options(ServiceConfig config, String command) {
     if (!config.bool("cluster")) {

@@ -3,6 +3,7 @@ package dev.funnel.launcher;
 import dev.funnel.common.FunnelVertx;
 import dev.funnel.common.cluster.ClusterOptions;
 import dev.funnel.common.cluster.FunnelCluster;
+import dev.funnel.common.net.DataPlane;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import picocli.CommandLine.Model.CommandSpec;
@@ -33,6 +34,7 @@ final class ClusterLaunch {
     try {
       ServiceConfig config = ServiceConfig.load(spec);
       clusterOptions = ClusterFlags.options(config, command);
+      DataPlane.configure(Flags.eventLoops(config.integer("event-loops", 0)));
       service = prepare.apply(config);
     } catch (RuntimeException e) {
       System.err.println("funnel " + command + ": cannot start: " + Processes.describe(e));

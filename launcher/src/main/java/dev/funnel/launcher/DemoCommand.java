@@ -3,6 +3,7 @@ package dev.funnel.launcher;
 import dev.funnel.common.FunnelVertx;
 import dev.funnel.common.net.HostPort;
 import dev.funnel.common.options.FrontendOptions;
+import dev.funnel.common.options.NodeOptions;
 import dev.funnel.common.options.ServeTarget;
 import dev.funnel.registry.RegistryService;
 import io.vertx.core.Vertx;
@@ -67,7 +68,8 @@ final class DemoCommand implements Callable<Integer> {
       vertx.deployVerticle(hello).await();
       return NodeStack.start(vertx, new NodeStack.Settings(List.of(server.gatewayAddress()), 1, authKey, NODE,
           server.ca().caPemPath(), state.resolve("demo-node"),
-          Map.of(443, ServeTarget.parse("http://127.0.0.1:" + hello.actualPort())), 0, null, null, null));
+          Map.of(443, ServeTarget.parse("http://127.0.0.1:" + hello.actualPort())), 0, null, null, null,
+          NodeOptions.DEFAULT_LINKS));
     });
 
     String name = NODE + "." + TAILNET + "." + base;

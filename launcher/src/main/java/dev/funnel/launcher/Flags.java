@@ -83,4 +83,12 @@ final class Flags {
     }
     return port;
   }
+
+  /** {@code --event-loops}: 0 (one per core) or 1 to 256. */
+  static int eventLoops(int n) {
+    if (n < 0 || n > 256) {
+      throw new IllegalArgumentException("--event-loops is 1 to 256 (or 0: one per core)");
+    }
+    return n;
+  }
 }

@@ -1,10 +1,18 @@
 package dev.funnel.launcher;
 
 import dev.funnel.common.cluster.FunnelCluster;
+import dev.funnel.common.net.GatewayLinks;
 import dev.funnel.common.net.HostPort;
 import dev.funnel.common.ops.OpsVerticle;
 import dev.funnel.common.options.FrontendOptions;
+import dev.funnel.common.tls.DevCa;
 import dev.funnel.frontend.FrontendVerticle;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.core.net.PemTrustOptions;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -43,8 +51,20 @@ final class FrontendCommand implements Callable<Integer> {
   List<String> publicListeners;
 
   @Option(names = "--frontend-id", paramLabel = "ID",
-      description = "This frontend's id (relay tickets are bound to it); unique per process (default: fe- and 8 random hex digits).")
+      description = "This frontend's id in logs and on its link certificate; unique per process (default: fe- and 8 random hex digits).")
   String frontendId;
+
+  @Option(names = "--link-cert", paramLabel = "FILE",
+      description = "PEM certificate this frontend presents on gateways' link ports (default: one from the development CA "
+          + "in --state, for frontend.ID.funnel.internal).")
+  String linkCert;
+
+  @Option(names = "--link-key", paramLabel = "FILE", description = "PEM private key for --link-cert.")
+  String linkKey;
+
+  @Option(names = "--link-ca", paramLabel = "FILE",
+      description = "PEM CA that gateways' certificates must chain to (default: the development CA in --state).")
+  String linkCa;
 
   @Option(names = "--no-access-log", description = "Do not log one line per connection (logger funnel.access).")
   boolean noAccessLog;
@@ -66,8 +86,38 @@ final class FrontendCommand implements Callable<Integer> {
         .setPublicListeners(listeners)
         .setAccessLog(!config.bool("no-access-log"))
         .setHelloTimeoutMillis(config.number("clienthello-timeout-ms", FrontendOptions.DEFAULT_HELLO_TIMEOUT_MILLIS));
+    linkTls(config, options);
     HostPort metricsListen = config.hostPort("metrics-listen", null);
     return cluster -> start(cluster, options, metricsListen);
+  }
+
+  /**
+   * The certificate this frontend shows gateways' link ports and the CA it checks theirs with:
+   * given as files, or (the default) from the development CA in the state directory every member
+   * shares.
+   */
+  private static void linkTls(ServiceConfig config, FrontendOptions options) {
+    Path cert = config.path("link-cert", null);
+    Path key = config.path("link-key", null);
+    Path ca = config.path("link-ca", null);
+    if ((cert == null) != (key == null)) {
+      throw new IllegalArgumentException("--link-cert and --link-key go together");
+    }
+    for (Path file : new Path[] {cert, key, ca}) {
+      if (file != null && !Files.isReadable(file)) {
+        throw new IllegalArgumentException("cannot read " + file);
+      }
+    }
+    DevCa dev = cert == null || ca == null ? DevCa.loadOrCreate(ClusterFlags.state(config)) : null;
+    if (cert != null) {
+      options.setLinkKeyCert(new PemKeyCertOptions().setCertPath(cert.toString()).setKeyPath(key.toString()));
+    } else {
+      DevCa.KeyAndChain issued = dev.issue(List.of("frontend." + options.getFrontendId().toLowerCase().replaceAll("[^a-z0-9-]", "-") + ".funnel.internal"),
+          Duration.ofDays(365));
+      options.setLinkKeyCert(new PemKeyCertOptions().setKeyValue(Buffer.buffer(issued.keyPem()))
+          .setCertValue(Buffer.buffer(issued.chainPem())));
+    }
+    options.setLinkTrust(new PemTrustOptions().addCertPath((ca != null ? ca : dev.caPemPath()).toString()));
   }
 
   private static String start(FunnelCluster cluster, FrontendOptions options, HostPort metricsListen) {
@@ -78,7 +128,7 @@ final class FrontendCommand implements Callable<Integer> {
       ops = new OpsVerticle(metricsListen).ready("listeners", listening::get);
       vertx.deployVerticle(ops).await();
     }
-    FrontendVerticle frontend = new FrontendVerticle(options);
+    FrontendVerticle frontend = new FrontendVerticle(options, new GatewayLinks());
     vertx.deployVerticle(frontend).await();
     listening.set(true);
     StringBuilder line = new StringBuilder("id ").append(options.getFrontendId()).append(", domain ").append(options.getDomain());

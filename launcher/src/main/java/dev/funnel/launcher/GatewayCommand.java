@@ -9,6 +9,7 @@ import dev.funnel.gateway.GatewayVerticle;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.net.KeyCertOptions;
 import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.core.net.PemTrustOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -26,7 +27,7 @@ import picocli.CommandLine.Spec;
 /** {@code funnel gateway --cluster …}: a peerapi gateway as one cluster member. */
 @Command(name = "gateway", mixinStandardHelpOptions = true,
     description = {"Runs a peerapi gateway as a member of a Funnel cluster: nodes dial it (TLS) and keep their sessions on it.",
-        "Frontends in other processes fetch accepted streams from its relay port with one-time tickets."},
+        "Frontends in other processes open tunnels on its link port: HTTP/2 over mutual TLS, one stream per tunnel."},
     footer = {"", "Example:",
         "  funnel gateway --cluster --cluster-host 10.0.0.13 --cluster-port 5701 \\",
         "      --cluster-members 10.0.0.11:5701,10.0.0.12:5701,10.0.0.13:5701 --state /var/lib/funnel \\",
@@ -54,13 +55,18 @@ final class GatewayCommand implements Callable<Integer> {
   @Option(names = "--key", paramLabel = "FILE", description = "PEM private key for --cert.")
   String key;
 
-  @Option(names = "--relay-listen", paramLabel = "HOST:PORT",
-      description = "Relay port for frontends in other processes; internal, plain TCP, ticket-only (default: --cluster-host, any free port).")
-  String relayListen;
+  @Option(names = "--link-listen", paramLabel = "HOST:PORT",
+      description = "Link port for frontends in other processes: internal, HTTP/2 over mutual TLS with --cert, "
+          + "frontends' certificates checked against --link-ca (default: --cluster-host, any free port).")
+  String linkListen;
 
-  @Option(names = "--relay-advertise", paramLabel = "HOST",
-      description = "Host frontends dial for the relay, when --relay-listen binds a wildcard (default: --cluster-host).")
-  String relayAdvertise;
+  @Option(names = "--link-advertise", paramLabel = "HOST",
+      description = "Host frontends dial for the link, when --link-listen binds a wildcard (default: --cluster-host).")
+  String linkAdvertise;
+
+  @Option(names = "--link-ca", paramLabel = "FILE",
+      description = "PEM CA that frontends' link certificates must chain to (default: the development CA in --state).")
+  String linkCa;
 
   @Option(names = "--gateway-id", paramLabel = "ID",
       description = "This gateway's id in routes and logs; unique per process (default: gw- and 8 random hex digits).")
@@ -75,8 +81,12 @@ final class GatewayCommand implements Callable<Integer> {
     Path state = ClusterFlags.state(config);
     String clusterHost = config.string("cluster-host", "127.0.0.1");
     HostPort listen = config.hostPort("gateway-listen", DEFAULT_GATEWAY_LISTEN);
-    HostPort relay = config.hostPort("relay-listen", new HostPort(clusterHost, 0));
-    String advertise = config.string("relay-advertise", isWildcard(relay.host()) ? clusterHost : relay.host());
+    HostPort link = config.hostPort("link-listen", new HostPort(clusterHost, 0));
+    String advertise = config.string("link-advertise", isWildcard(link.host()) ? clusterHost : link.host());
+    Path linkCa = config.path("link-ca", null);
+    if (linkCa != null && !Files.isReadable(linkCa)) {
+      throw new IllegalArgumentException("cannot read --link-ca " + linkCa);
+    }
     String id = config.string("gateway-id", ClusterFlags.randomId("gw-"));
     Path cert = config.path("cert", null);
     Path key = config.path("key", null);
@@ -89,11 +99,11 @@ final class GatewayCommand implements Callable<Integer> {
     HostPort metricsListen = config.hostPort("metrics-listen", null);
     // Checked here, before the process joins the cluster: a bad limit is a start-up error.
     GatewayOptions limited = GatewayLimitFlags.applyTo(new GatewayOptions(), config);
-    return cluster -> start(cluster, limited, state, id, listen, relay, advertise, cert, key, metricsListen);
+    return cluster -> start(cluster, limited, state, id, listen, link, advertise, linkCa, cert, key, metricsListen);
   }
 
-  private static String start(FunnelCluster cluster, GatewayOptions limited, Path state, String id, HostPort listen, HostPort relay,
-                              String advertise, Path cert, Path key, HostPort metricsListen) {
+  private static String start(FunnelCluster cluster, GatewayOptions limited, Path state, String id, HostPort listen, HostPort link,
+                              String advertise, Path linkCa, Path cert, Path key, HostPort metricsListen) {
     var vertx = cluster.vertx();
     AtomicBoolean listening = new AtomicBoolean();
     OpsVerticle ops = null;
@@ -117,15 +127,17 @@ final class GatewayCommand implements Callable<Integer> {
         .setGatewayId(id)
         .setListen(listen)
         .setKeyCert(keyCert)
-        .setRelayListen(relay)
-        .setRelayAdvertiseHost(advertise), signing);
+        .setLinkListen(link)
+        .setLinkAdvertiseHost(advertise)
+        .setLinkTrust(new PemTrustOptions().addCertPath(
+            (linkCa != null ? linkCa : DevCa.loadOrCreate(state).caPemPath()).toString())), signing);
     vertx.deployVerticle(gateway).await();
     cluster.registerGateway(id).await();
     listening.set(true);
 
     StringBuilder line = new StringBuilder("id ").append(id)
         .append(", gateway ").append(listen.host()).append(':').append(gateway.actualPort())
-        .append(", relay ").append(advertise).append(':').append(gateway.relayPort());
+        .append(", link ").append(advertise).append(':').append(gateway.linkPort());
     if (ops != null) {
       line.append(", metrics http://").append(metricsListen.host()).append(':').append(ops.actualPort()).append("/metrics");
     }

@@ -1,7 +1,9 @@
 package dev.funnel.launcher;
 
 import dev.funnel.common.FunnelVertx;
+import dev.funnel.common.net.DataPlane;
 import dev.funnel.common.net.HostPort;
+import dev.funnel.common.options.NodeOptions;
 import io.vertx.core.Vertx;
 import java.nio.file.Path;
 import java.util.List;
@@ -22,12 +24,12 @@ import picocli.CommandLine.Spec;
     customSynopsis = {
         "funnel node --server HOST:PORT[,…] --hostname NAME --ca FILE",
         "            --funnel PORT=TARGET [--funnel …] [--authkey KEY] [--state DIR]",
-        "            [--sessions 1|2] [--proxy-protocol 1|2] [--cert FILE --key FILE]",
-        "            [--metrics-listen HOST:PORT]",
+        "            [--sessions 1|2] [--links N] [--proxy-protocol 1|2] [--cert FILE --key FILE]",
+        "            [--metrics-listen HOST:PORT] [--event-loops N]",
         "funnel node serve list|add PORT=TARGET|rm PORT [--state DIR]   (a running node)"},
     subcommands = {NodeServeCommand.class},
-    description = {"Runs the device side: dials a gateway, keeps a warm pool of data connections and",
-        "answers ingress offers for the ports it funnels. Nothing is exposed that is not named by --funnel."},
+    description = {"Runs the device side: dials a gateway, keeps a few link connections to it (HTTP/2 over TLS, every",
+        "tunnel one stream) and answers ingress offers for the ports it funnels. Nothing is exposed that is not named by --funnel."},
     footer = {"", "TARGET is one of:",
         "  tcp://HOST:PORT                 raw TLS stream to a local server that terminates TLS itself",
         "  http://HOST:PORT[/path]         this node terminates TLS and proxies HTTP (h2, http/1.1, WebSocket)",
@@ -55,6 +57,15 @@ final class NodeCommand implements Callable<Integer> {
       description = "Sessions held at once, on different gateways: 1 or 2 (default: 2 when --server names two or more"
           + " gateways, so losing one loses no reachability; else 1).")
   Integer sessions;
+
+  @Option(names = "--links", paramLabel = "N", defaultValue = "" + NodeOptions.DEFAULT_LINKS,
+      description = "Link connections per session, 1 to " + NodeOptions.MAX_LINKS + "; tunnels are streams spread over"
+          + " them (default: ${DEFAULT-VALUE}).")
+  int links = NodeOptions.DEFAULT_LINKS;
+
+  @Option(names = "--event-loops", paramLabel = "N", defaultValue = "0",
+      description = "Threads that carry tunnel bytes (the data plane's event loops) (default: one per core).")
+  int eventLoops;
 
   @Option(names = "--authkey", paramLabel = "KEY", defaultValue = "${env:FUNNEL_AUTHKEY}",
       description = "Auth key from `funnel admin key add` (or env FUNNEL_AUTHKEY). Needed for the first login only:"
@@ -115,11 +126,15 @@ final class NodeCommand implements Callable<Integer> {
     if (sessions != null && (sessions < 1 || sessions > 2)) {
       throw new IllegalArgumentException("--sessions is 1 or 2");
     }
+    if (links < 1 || links > NodeOptions.MAX_LINKS) {
+      throw new IllegalArgumentException("--links is 1 to " + NodeOptions.MAX_LINKS);
+    }
     List<HostPort> gateways = Flags.servers(servers);
     int keep = sessions != null ? sessions : gateways.size() >= 2 ? 2 : 1;
     NodeStack.Settings settings = new NodeStack.Settings(gateways, keep,
         authKey == null || authKey.isBlank() ? null : authKey.trim(), hostname.toLowerCase(), ca, state,
-        Flags.funnels(funnels), proxyProtocol, cert, key, metricsListen);
+        Flags.funnels(funnels), proxyProtocol, cert, key, metricsListen, links);
+    DataPlane.configure(Flags.eventLoops(eventLoops));
     Vertx vertx = FunnelVertx.node();
     Processes.closeOnShutdown(vertx);
     NodeStack node = Processes.startOrExit(vertx, "node", () -> NodeStack.start(vertx, settings));

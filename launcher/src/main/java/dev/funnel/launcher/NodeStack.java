@@ -50,7 +50,8 @@ final class NodeStack implements NodeControl.ServeControl {
   static final long SERVE_CHANGE_TIMEOUT_MILLIS = 30_000;
 
   record Settings(List<HostPort> servers, int sessions, String authKey, String hostname, Path ca, Path state,
-                  Map<Integer, ServeTarget> funnels, int proxyProtocol, Path cert, Path key, HostPort metricsListen) {
+                  Map<Integer, ServeTarget> funnels, int proxyProtocol, Path cert, Path key, HostPort metricsListen,
+                  int links) {
   }
 
   /** One tls-terminator deployment; it may serve several public ports. */
@@ -106,7 +107,8 @@ final class NodeStack implements NodeControl.ServeControl {
         .setTrust(new PemTrustOptions().addCertPath(settings.ca().toString()))
         .setStateDir(settings.state())
         .setServe(passThrough)
-        .setProxyProtocol(settings.proxyProtocol());
+        .setProxyProtocol(settings.proxyProtocol())
+        .setLinks(settings.links());
     NodeAgentVerticle agent = new NodeAgentVerticle(options);
     // The ops endpoint first: /ready answers 503 until the session is up and every listener bound,
     // and again whenever the session is down (the agent reconnects meanwhile).

@@ -1,6 +1,7 @@
 package dev.funnel.launcher;
 
 import dev.funnel.common.FunnelVertx;
+import dev.funnel.common.net.DataPlane;
 import dev.funnel.common.net.HostPort;
 import io.vertx.core.Vertx;
 import java.nio.file.Path;
@@ -50,6 +51,10 @@ final class ServerCommand implements Callable<Integer> {
       description = "A client must send its whole ClientHello within this (default: ${DEFAULT-VALUE}).")
   long clientHelloTimeoutMillis;
 
+  @Option(names = "--event-loops", paramLabel = "N", defaultValue = "0",
+      description = "Threads that carry tunnel bytes (the data plane's event loops) (default: one per core).")
+  int eventLoops;
+
   @Mixin
   LimitFlags limits;
 
@@ -58,6 +63,7 @@ final class ServerCommand implements Callable<Integer> {
     ServerStack.Settings settings = new ServerStack.Settings(state, domain.toLowerCase(),
         Flags.publicListeners(publicListeners), gatewayListen, adminListen, metricsListen, !noAccessLog,
         clientHelloTimeoutMillis, limits);
+    DataPlane.configure(Flags.eventLoops(eventLoops));
     Vertx vertx = FunnelVertx.local();
     Processes.closeOnShutdown(vertx);
     ServerStack stack = Processes.startOrExit(vertx, "server", () -> ServerStack.start(vertx, settings));

@@ -1,5 +1,6 @@
 package dev.funnel.launcher;
 
+import dev.funnel.common.net.GatewayLinks;
 import dev.funnel.common.net.HostPort;
 import dev.funnel.common.ops.OpsVerticle;
 import dev.funnel.common.options.FrontendOptions;
@@ -89,12 +90,14 @@ final class ServerStack {
     AdminApiVerticle admin = new AdminApiVerticle(registryOptions, registry);
     vertx.deployVerticle(admin).await();
 
+    // The frontend in this JVM opens tunnels through the gateway in this JVM directly: no socket.
+    GatewayLinks links = new GatewayLinks();
     GatewayVerticle gateway = new GatewayVerticle(settings.limits().applyTo(new GatewayOptions()
         .setGatewayId("gateway-1")
         .setListen(settings.gatewayListen())
         .setKeyCert(new PemKeyCertOptions()
             .setKeyValue(Buffer.buffer(gatewayCert.keyPem()))
-            .setCertValue(Buffer.buffer(gatewayCert.chainPem())))), ca);
+            .setCertValue(Buffer.buffer(gatewayCert.chainPem())))), ca, links);
     vertx.deployVerticle(gateway).await();
 
     FrontendVerticle frontend = new FrontendVerticle(settings.limits().applyTo(new FrontendOptions()
@@ -102,7 +105,7 @@ final class ServerStack {
         .setDomain(settings.domain())
         .setPublicListeners(settings.publicListeners())
         .setAccessLog(settings.accessLog())
-        .setHelloTimeoutMillis(settings.clientHelloTimeoutMillis())));
+        .setHelloTimeoutMillis(settings.clientHelloTimeoutMillis())), links);
     vertx.deployVerticle(frontend).await();
 
     listening.set(true);
