@@ -204,20 +204,20 @@ class PrometheusIT {
       assertThat(sum(server, "funnel_frontend_connections_total\\{outcome=\"" + refusal + "\",port=\"[0-9]+\"}"))
           .as(refusal).isEqualTo(1);
     }
-    assertThat(sum(server, "funnel_gateway_offers_total\\{answer=\"101\"}")).isEqualTo(4);
+    assertThat(sum(server, "funnel_gateway_offers_total\\{answer=\"200\"}")).isEqualTo(4);
     assertThat(sum(server, "funnel_gateway_offers_total\\{answer=\"503\"}")).isEqualTo(1);
-    assertThat(sum(node, "funnel_node_offers_total\\{answer=\"101\"}")).isEqualTo(4);
+    assertThat(sum(node, "funnel_node_offers_total\\{answer=\"200\"}")).isEqualTo(4);
     assertThat(sum(node, "funnel_node_offers_total\\{answer=\"503\"}")).isEqualTo(1);
     assertThat(sum(server, "funnel_tunnel_setup_seconds_count\\{role=\"frontend\"}")).isEqualTo(4);
     assertThat(sum(server, "funnel_tunnel_setup_seconds_count\\{role=\"gateway\"}")).isEqualTo(4);
     assertThat(sum(node, "funnel_terminator_requests_total\\{code=\"200\",port=\"443\"}")).isEqualTo(3);
     assertThat(sum(node, "funnel_terminator_tcp_connections_total\\{outcome=\"spliced\",port=\"8443\"}")).isEqualTo(1);
-    // One session, seen the same from the gateway, the registry and the node; a warm pool both ends agree on.
+    // One session, seen the same from the gateway, the registry and the node; its link connections too.
     assertThat(sum(server, "funnel_gateway_node_sessions")).isEqualTo(1);
     assertThat(sum(server, "funnel_registry_routes")).isEqualTo(1);
     assertThat(sum(node, "funnel_node_sessions")).isEqualTo(1);
-    assertThat(sum(server, "funnel_gateway_pool_idle_connections")).isPositive();
-    assertThat(sum(node, "funnel_node_pool_idle_connections")).isPositive();
+    assertThat(sum(server, "funnel_gateway_link_connections")).isEqualTo(2);
+    assertThat(sum(node, "funnel_node_link_connections")).isEqualTo(2);
     // The frontend's byte counters add up to what its access log says each routed tunnel carried.
     List<String> routed = this.server.output().lines()
         .filter(l -> l.contains(" funnel.access: ") && l.contains("outcome=routed")).toList();

@@ -182,13 +182,19 @@ class SpineIT {
   }
 
   @Test
-  void aTunnelTakesAPreOpenedDataConnection() throws Exception {
-    double idleBefore = metric("funnel_gateway_pool_takes_total\\{result=\"idle\"\\}");
-    double waitedBefore = metric("funnel_gateway_pool_takes_total\\{result=\"waited\"\\}");
-    curlDownloadsFromTheNodesOwnTlsServer();
-    assertThat(metric("funnel_gateway_pool_takes_total\\{result=\"idle\"\\}")).isEqualTo(idleBefore + 1);
-    assertThat(metric("funnel_gateway_pool_takes_total\\{result=\"waited\"\\}")).isEqualTo(waitedBefore);
-    assertThat(nodeDataConnections()).as("node's pool refilled").isGreaterThanOrEqualTo(2);
+  void tunnelsAreStreamsOnTheLinkConnectionsTheNodeAlreadyOpened() throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (nodeLinkConnections() < 2 && System.nanoTime() < deadline) {
+      Thread.sleep(100);
+    }
+    assertThat(nodeLinkConnections()).as("the node's link connections (--links default)").isEqualTo(2);
+    double accepted = metric("funnel_gateway_offers_total\\{answer=\"200\"\\}");
+    for (int i = 0; i < 3; i++) {
+      curlDownloadsFromTheNodesOwnTlsServer();
+    }
+    assertThat(metric("funnel_gateway_offers_total\\{answer=\"200\"\\}")).isEqualTo(accepted + 3);
+    assertThat(nodeLinkConnections()).as("no connection, no handshake per tunnel").isEqualTo(2);
+    assertThat(metric("funnel_gateway_link_connections")).isEqualTo(2);
   }
 
   @Test
@@ -296,8 +302,8 @@ class SpineIT {
     return m.find() ? Double.parseDouble(m.group(1)) : 0;
   }
 
-  /** Established TCP connections from the node process's side to the gateway port (control + pool). */
-  private int nodeDataConnections() throws IOException {
+  /** Established TCP connections from the node process's side to the gateway port, but the control connection. */
+  private int nodeLinkConnections() throws IOException {
     int count = 0;
     // Java sockets are dual-stack, so IPv4 connections may be listed in tcp6 as ::ffff:127.0.0.1.
     for (String table : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
