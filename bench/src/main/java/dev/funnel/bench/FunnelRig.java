@@ -78,8 +78,8 @@ final class FunnelRig implements AutoCloseable {
 
   /**
    * The clustered layout, one process per service: registry, gateway and frontend join one
-   * Hazelcast cluster on loopback; a stream crosses from the gateway to the frontend over the
-   * gateway's relay port.
+   * Hazelcast cluster on loopback; the frontend opens each tunnel as an HTTP/2 stream on the
+   * gateway's link port (mutual TLS, certificates from the development CA in the shared state).
    */
   static FunnelRig cluster(Path jar, List<String> javaOptions, Path dir, Path logs) throws IOException {
     FunnelRig rig = new FunnelRig(jar, javaOptions, dir, logs);

@@ -41,6 +41,7 @@ final class NodeMetrics {
 
   NodeMetrics(MeterRegistry registry) {
     this.registry = registry;
+    Meters.dataPlaneLoops(registry);
     this.active = Meters.tunnelsActive(registry, Meters.ROLE_NODE);
     this.inbound = Meters.tunnelBytes(registry, Meters.ROLE_NODE, Meters.INBOUND);
     this.outbound = Meters.tunnelBytes(registry, Meters.ROLE_NODE, Meters.OUTBOUND);

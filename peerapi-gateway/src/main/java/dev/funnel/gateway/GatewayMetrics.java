@@ -39,7 +39,8 @@ final class GatewayMetrics {
 
   private GatewayMetrics(MeterRegistry registry) {
     this.registry = registry;
-    // From the ingress offer written to the node's 101 read.
+    Meters.dataPlaneLoops(registry);
+    // From the ingress offer's stream opened to the node's 200 read.
     this.tunnelSetup = Meters.tunnelSetup(registry, Meters.ROLE_GATEWAY);
     this.activeTunnels = Meters.tunnelsActive(registry, Meters.ROLE_GATEWAY);
     // Live: tunnels this gateway splices itself (those of frontends in other processes).

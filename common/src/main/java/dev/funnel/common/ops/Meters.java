@@ -1,6 +1,8 @@
 package dev.funnel.common.ops;
 
+import dev.funnel.common.net.DataPlane;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -99,6 +101,23 @@ public final class Meters {
             .register(registry);
         return count;
       });
+    }
+  }
+
+  /**
+   * {@code funnel_dataplane_tunnels_total{loop}}: tunnels each of the process's data-plane event
+   * loops has carried ({@code loop} is the loop's index, bounded by {@code --event-loops}), so a
+   * dashboard shows whether the load spreads over every core. Registering twice on one registry
+   * is harmless.
+   */
+  public static void dataPlaneLoops(MeterRegistry registry) {
+    for (int i = 0; i < DataPlane.eventLoops(); i++) {
+      int loop = i;
+      // The class as the meter's object: always reachable (Micrometer holds it weakly).
+      FunctionCounter.builder("funnel.dataplane.tunnels", DataPlane.class, c -> DataPlane.tunnelsCarried(loop))
+          .description("Tunnels carried by each data-plane event loop")
+          .tag("loop", Integer.toString(loop))
+          .register(registry);
     }
   }
 }
