@@ -216,11 +216,13 @@ public final class Splice {
 
     /** After a batch of reads: flush, then read on when the destination has room (and no pacing wait). */
     void onReadComplete() {
-      destination.flush();
       long wait = batch > 0 ? pacer.delayNanos(batch) : 0;
       batch = 0;
+      // The wait begins before the flush: a flush that drains the destination fires its writability
+      // change at once on a shared loop, and that must not read the source early.
+      pacing = wait > 0;
+      destination.flush();
       if (wait > 0) {
-        pacing = true;
         source.eventLoop().schedule(() -> {
           pacing = false;
           readIfWanted();
