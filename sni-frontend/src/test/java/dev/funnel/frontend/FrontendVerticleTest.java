@@ -418,7 +418,7 @@ class FrontendVerticleTest {
       }
       Backend.Ending end = await(ending);
       if (end.bytes().length > 0) {
-        assertThat(end.bytes()).isEqualTo(TlsAlert.HANDSHAKE_FAILURE.record().getBytes());
+        assertThat(end.bytes()).isEqualTo(TlsAlert.HANDSHAKE_FAILURE.record());
       }
     }
     assertThat(count("bad_hello")).isEqualTo(1);
