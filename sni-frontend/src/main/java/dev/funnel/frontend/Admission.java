@@ -70,8 +70,9 @@ final class Admission {
   }
 
   /**
-   * True when {@code channel} (just accepted) may proceed; it is then counted until it closes.
-   * False when it was refused: it is already closed, counted and (rate-limited) logged.
+   * True when {@code channel} (just accepted, on the listener's loop, in accept order; not yet
+   * registered with a loop of its own) may proceed; it is then counted until it closes. False when
+   * it was refused: it is already closed, counted and (rate-limited) logged.
    */
   boolean admit(Channel channel, int publicPort) {
     String host = channel.remoteAddress() instanceof InetSocketAddress inet && inet.getAddress() != null
@@ -79,7 +80,11 @@ final class Admission {
     String source = ConnectionLimiter.sourceOf(host);
     ConnectionLimiter.Verdict verdict = limiter.admit(source);
     if (verdict != ConnectionLimiter.Verdict.ADMITTED) {
-      channel.close();
+      if (channel.isRegistered()) {
+        channel.close();
+      } else {
+        channel.unsafe().closeForcibly();   // as ServerBootstrap's acceptor closes a child it cannot register
+      }
       Outcome outcome = switch (verdict) {
         case RATE_LIMITED -> Outcome.RATE_LIMITED;
         case SOURCE_LIMIT -> Outcome.SOURCE_LIMIT;

@@ -209,7 +209,7 @@ final class FrontendConnection extends ChannelInboundHandlerAdapter {
     ByteBuf hello = received;
     received = null;
     Splice.start(new PeekedConnection(channel, hello, inputEnded), node, metrics::inbound, metrics::outbound,
-        paced[0], Pacer.NONE).addListener(done -> {
+        paced[0], paced[1]).addListener(done -> {
           Splice.Stats stats = done.isSuccess() ? (Splice.Stats) done.getNow() : new Splice.Stats(0, 0);
           metrics.tunnelClosed();
           access.line(Outcome.ROUTED, null, sni, client, used, setupNanos, stats.aToB(), stats.bToA(), acceptedNanos);

@@ -158,12 +158,19 @@ public class FrontendVerticle extends VerticleBase {
         .childOption(ChannelOption.SO_KEEPALIVE, true)
         .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
         .childOption(ChannelOption.AUTO_READ, false)
+        .handler(new ChannelInboundHandlerAdapter() {
+          /** On the listener's loop, in accept order, before the child is registered anywhere. */
+          @Override
+          public void channelRead(ChannelHandlerContext ctx, Object accepted) {
+            if (accepted instanceof Channel child && !admission.admit(child, publicPort)) {
+              return;
+            }
+            ctx.fireChannelRead(accepted);
+          }
+        })
         .childHandler(new ChannelInitializer<>() {
           @Override
           protected void initChannel(Channel ch) {
-            if (!admission.admit(ch, publicPort)) {
-              return;
-            }
             if (idleSeconds > 0) {
               ch.pipeline().addLast(new IdleStateHandler(0, 0, idleSeconds, TimeUnit.SECONDS));
               ch.pipeline().addLast(IdleClose.INSTANCE);

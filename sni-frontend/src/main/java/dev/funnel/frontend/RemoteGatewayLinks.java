@@ -1,6 +1,5 @@
 package dev.funnel.frontend;
 
-import static java.lang.System.Logger.Level.DEBUG;
 import static java.lang.System.Logger.Level.INFO;
 
 import dev.funnel.common.bus.Addresses;
@@ -49,8 +48,8 @@ import java.util.concurrent.TimeUnit;
  * <p>Each open is one stream ({@link OpenStream}): {@code 200} is the node's stream; a refusal
  * naming an {@code OpenFailure} fails with that code ({@code failure.exception(reason)}); anything
  * else (no failure header, no answer, the connection gone, no connection at all) fails uncoded,
- * which the caller reads as "gateway unreachable". A stream that could not even be sent on a
- * connection (it was closing) is tried once more on a fresh one.
+ * which the caller reads as "gateway unreachable" (it resolves again and tries once more). A
+ * connection found closing is replaced by a fresh dial rather than used.
  *
  * <p>Thread-safe: the slots are guarded by the instance's lock; opens run on any loop.
  */
@@ -107,11 +106,6 @@ final class RemoteGatewayLinks {
 
   Future<PeekedConnection> open(String gatewayId, OpenRequest request, EventLoop loop) {
     Promise<PeekedConnection> result = loop.newPromise();
-    attempt(gatewayId, request, result, true);
-    return result;
-  }
-
-  private void attempt(String gatewayId, OpenRequest request, Promise<PeekedConnection> result, boolean mayRetry) {
     connection(gatewayId).addListener(dialled -> {
       if (!dialled.isSuccess()) {
         result.tryFailure(new IllegalStateException("no link connection to gateway " + gatewayId + ": "
@@ -121,12 +115,6 @@ final class RemoteGatewayLinks {
       Channel connection = (Channel) dialled.getNow();
       StreamOpener.open(connection, OpenStream.toHeaders(request), openTimeoutMillis).addListener(done -> {
         if (!done.isSuccess()) {
-          if (mayRetry && done.cause() instanceof StreamOpener.Unanswered unanswered && unanswered.retryable()) {
-            LOG.log(DEBUG, "open on a link connection to gateway {0} not sent ({1}); once more",
-                gatewayId, unanswered.getMessage());
-            attempt(gatewayId, request, result, false);
-            return;
-          }
           result.tryFailure(new IllegalStateException("gateway " + gatewayId + " did not answer the open: "
               + reason(done.cause())));
           return;
@@ -146,6 +134,7 @@ final class RemoteGatewayLinks {
         }
       });
     });
+    return result;
   }
 
   /** A connection to {@code gatewayId}: an empty slot dials, else the slots are taken in turn. */
@@ -159,8 +148,8 @@ final class RemoteGatewayLinks {
       int index = pool.next;
       pool.next = (pool.next + 1) % linksPerGateway;
       Future<Channel> slot = pool.slots.get(index);
-      if (slot != null) {
-        return slot;
+      if (slot != null && !(slot.isSuccess() && !((Channel) slot.getNow()).isActive())) {
+        return slot;   // up, or dialling; one that is closing is replaced at once (its close listener may not have run)
       }
       dial = DataPlane.group().next().newPromise();
       pool.slots.set(index, dial);
