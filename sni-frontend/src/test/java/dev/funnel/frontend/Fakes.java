@@ -44,6 +44,8 @@ final class Fakes extends AbstractVerticle {
   /** Failures the gateways answer with, in order, before they open streams again. */
   final Queue<OpenFailure> gatewayFailures = new ConcurrentLinkedQueue<>();
   final List<OpenRequest> opens = new CopyOnWriteArrayList<>();
+  /** Gateways that take opens and never answer (until the frontend gives up or fails over). */
+  final java.util.Set<String> silentGateways = ConcurrentHashMap.newKeySet();
   /** How long the gateways wait before opening (holds a connection in the routing state). */
   volatile long gatewayDelayMillis;
 
@@ -77,8 +79,14 @@ final class Fakes extends AbstractVerticle {
       // SILENT: never answer; the frontend's send timeout decides
     });
     for (String gateway : List.of("gw-1", "gw-2")) {
-      links.register(gateway, this::open);
+      links.register(gateway, (request, loop) -> silentGateways.contains(gateway) ? silent(request, loop)
+          : open(request, loop));
     }
+  }
+
+  private io.netty.util.concurrent.Future<PeekedConnection> silent(OpenRequest request, EventLoop loop) {
+    opens.add(request);
+    return loop.newPromise();
   }
 
   private io.netty.util.concurrent.Future<PeekedConnection> open(OpenRequest request, EventLoop loop) {
