@@ -79,12 +79,6 @@ final class RemoteGatewayLinks {
     return (request, loop) -> open(gatewayId, request, loop);
   }
 
-  /** Live and dialling connections to {@code gatewayId} (tests). */
-  synchronized int connections(String gatewayId) {
-    Pool pool = pools.get(gatewayId);
-    return pool == null ? 0 : (int) pool.slots.stream().filter(s -> s != null).count();
-  }
-
   /** Closes every connection; opens after this fail. */
   void close() {
     List<Future<Channel>> all = new ArrayList<>();
@@ -172,6 +166,9 @@ final class RemoteGatewayLinks {
     Pool pool = pools.get(gatewayId);
     if (pool != null && pool.slots.get(index) == connection) {
       pool.slots.set(index, null);
+      if (pool.slots.stream().allMatch(slot -> slot == null)) {
+        pools.remove(gatewayId);   // a gateway that went away leaves nothing behind
+      }
     }
   }
 
