@@ -58,7 +58,8 @@ public class FrontendVerticle extends VerticleBase {
   private final Map<Integer, Integer> actualPorts = new ConcurrentHashMap<>();
   private final List<Channel> listeners = new CopyOnWriteArrayList<>();
   private RouteCache routes;
-  private RemoteGatewayLinks remote;
+  /** Set once in start(), before any listener is bound; read on the data-plane loops. */
+  private volatile RemoteGatewayLinks remote;
   private GoneGateways gone;
   private FrontendMetrics metrics;
   private Admission admission;
@@ -103,7 +104,7 @@ public class FrontendVerticle extends VerticleBase {
         ready.add(listen(listener.getKey(), listener.getValue(), shared));
       }
       return Future.all(ready);
-    });
+    }).onFailure(err -> stop());   // a port that could not be bound: let go of the others (stop() is not called then)
   }
 
   /** The client TLS context for links to gateways in other processes; null when none is configured (in-JVM only). */
