@@ -9,9 +9,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.netty.channel.Channel;
 import io.netty.channel.socket.nio.NioChannelOption;
 import io.netty.channel.socket.nio.NioSocketChannel;
-import io.vertx.core.internal.net.NetSocketInternal;
-import io.vertx.core.net.NetSocket;
-import io.vertx.core.net.SocketAddress;
+import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
 import jdk.net.ExtendedSocketOptions;
 
@@ -26,16 +24,15 @@ import jdk.net.ExtendedSocketOptions;
  * refusals per second must not turn into a flood of log lines. The next line says how many
  * refusals it stands for.
  *
- * <p>Why the Netty channel ({@code NetSocketInternal}, the same internal API {@code Tunnel} uses):
- * a {@code NetSocket} has a single close handler, which {@link FrontendConnection} owns; the
- * channel's close future fires exactly once, whoever closes it and whatever state the connection
- * is in, so the count can never leak. The keepalive timing (idle, interval, probes) has no Vert.x
- * 5.0 option; with the NIO transport it is set through the JDK's {@link ExtendedSocketOptions}.
+ * <p>The release hangs on the channel's close future: it fires exactly once, whoever closes the
+ * channel and whatever state the connection is in, so the count can never leak. The keepalive
+ * timing (idle, interval, probes) has no portable channel option; with the NIO transport it is set
+ * through the JDK's {@link ExtendedSocketOptions}.
  *
  * <p>Accept back-off: when {@code accept(2)} itself fails (EMFILE/ENFILE: out of file descriptors),
  * Netty's {@code ServerBootstrapAcceptor.exceptionCaught} turns auto-read off on the listening
  * channel and turns it back on one second later, so the accept loop never spins; Vert.x 5 builds
- * its servers with {@code ServerBootstrap}, so that holds here. The global cap exists so that point
+ * the frontend's listeners are {@code ServerBootstrap}s on the data plane's loops. The global cap exists so that point
  * is never reached: refused connections are closed the moment they are accepted.
  */
 final class Admission {
@@ -73,16 +70,21 @@ final class Admission {
   }
 
   /**
-   * True when {@code socket} may proceed; it is then counted until its channel closes. False when
+   * True when {@code channel} (just accepted, on the listener's loop, in accept order; not yet
+   * registered with a loop of its own) may proceed; it is then counted until it closes. False when
    * it was refused: it is already closed, counted and (rate-limited) logged.
    */
-  boolean admit(NetSocket socket, int publicPort) {
-    SocketAddress remote = socket.remoteAddress();
-    String host = remote == null ? null : remote.hostAddress();
+  boolean admit(Channel channel, int publicPort) {
+    String host = channel.remoteAddress() instanceof InetSocketAddress inet && inet.getAddress() != null
+        ? inet.getAddress().getHostAddress() : null;
     String source = ConnectionLimiter.sourceOf(host);
     ConnectionLimiter.Verdict verdict = limiter.admit(source);
     if (verdict != ConnectionLimiter.Verdict.ADMITTED) {
-      socket.close();
+      if (channel.isRegistered()) {
+        channel.close();
+      } else {
+        channel.unsafe().closeForcibly();   // as ServerBootstrap's acceptor closes a child it cannot register
+      }
       Outcome outcome = switch (verdict) {
         case RATE_LIMITED -> Outcome.RATE_LIMITED;
         case SOURCE_LIMIT -> Outcome.SOURCE_LIMIT;
@@ -91,12 +93,6 @@ final class Admission {
       metrics.connection(publicPort, outcome);
       logRefusal(host, publicPort, verdict);
       return false;
-    }
-    Channel channel = channel(socket);
-    if (channel == null) {
-      // Not a Netty-backed socket (never in production): count it out at once rather than leak it.
-      limiter.release(source);
-      return true;
     }
     channel.closeFuture().addListener(f -> limiter.release(source));
     tuneKeepAlive(channel);
@@ -131,9 +127,5 @@ final class Admission {
     LOG.log(INFO, "{0} on :{1}: {2}; rejecting{3}", host == null ? "unknown" : host, publicPort, reason, more);
     lastLogNanos = now;
     unlogged = 0;
-  }
-
-  private static Channel channel(NetSocket socket) {
-    return socket instanceof NetSocketInternal internal ? internal.channelHandlerContext().channel() : null;
   }
 }

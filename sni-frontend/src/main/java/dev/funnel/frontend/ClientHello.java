@@ -1,5 +1,7 @@
 package dev.funnel.frontend;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.vertx.core.buffer.Buffer;
 import java.nio.charset.StandardCharsets;
 import java.util.HashSet;
@@ -108,8 +110,9 @@ public final class ClientHello {
    *                   records carrying it may take at most twice that, so a hello cut into tiny
    *                   records still costs bounded memory
    */
-  public static Result parse(Buffer bytesSoFar, int maxBytes) {
-    int available = bytesSoFar.length();
+  public static Result parse(ByteBuf bytes, int maxBytes) {
+    ByteBuf bytesSoFar = bytes.slice();   // indexes from 0; neither index of the caller's buffer moves
+    int available = bytesSoFar.readableBytes();
     if (available == 0) {
       return new NeedMore(1);
     }
@@ -181,15 +184,20 @@ public final class ClientHello {
     }
   }
 
+  /** {@link #parse(ByteBuf, int)} of a Vert.x buffer (a copy; for tests and tools, not the data path). */
+  public static Result parse(Buffer bytesSoFar, int maxBytes) {
+    return parse(Unpooled.wrappedBuffer(bytesSoFar.getBytes()), maxBytes);
+  }
+
   /** Copies the first {@code messageLength} handshake bytes out of the (already checked) records before {@code end}. */
-  private static byte[] gather(Buffer records, int end, int messageLength) {
+  private static byte[] gather(ByteBuf records, int end, int messageLength) {
     byte[] message = new byte[messageLength];
     int copied = 0;
     int offset = 0;
     while (copied < messageLength && offset < end) {
       int length = records.getUnsignedShort(offset + 3);
       int take = Math.min(length, messageLength - copied);
-      records.getBytes(offset + RECORD_HEADER_BYTES, offset + RECORD_HEADER_BYTES + take, message, copied);
+      records.getBytes(offset + RECORD_HEADER_BYTES, message, copied, take);
       copied += take;
       offset += RECORD_HEADER_BYTES + length;
     }

@@ -114,9 +114,17 @@ final class FrontendMetrics {
     active.incrementAndGet();
   }
 
-  void tunnelClosed(long inbound, long outbound) {
+  void tunnelClosed() {
     active.decrementAndGet();
-    bytesInbound.increment(inbound);
-    bytesOutbound.increment(outbound);
+  }
+
+  /** Bytes client → node, counted as they pass (a live counter for the splice). */
+  void inbound(long bytes) {
+    bytesInbound.increment(bytes);
+  }
+
+  /** Bytes node → client, counted as they pass. */
+  void outbound(long bytes) {
+    bytesOutbound.increment(bytes);
   }
 }

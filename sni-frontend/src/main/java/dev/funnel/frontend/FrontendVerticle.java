@@ -6,27 +6,43 @@ import static java.lang.System.Logger.Level.INFO;
 import dev.funnel.common.bus.Addresses;
 import dev.funnel.common.bus.RouteChanged;
 import dev.funnel.common.bus.SessionWithdrawn;
+import dev.funnel.common.net.DataPlane;
+import dev.funnel.common.net.GatewayLink;
+import dev.funnel.common.net.GatewayLinks;
 import dev.funnel.common.net.HostPort;
-import dev.funnel.common.net.LocalFrontends;
+import dev.funnel.common.net.LinkTls;
 import dev.funnel.common.options.FrontendOptions;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.IdleStateHandler;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonObject;
-import io.vertx.core.net.NetServer;
-import io.vertx.core.net.NetServerOptions;
 import io.vertx.micrometer.backends.BackendRegistries;
+import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The SNI frontend: one TCP listener per public port. Each connection's ClientHello is read (never
- * terminated), its name routed through the registry, a stream to the node opened through the
- * gateway holding the node's session, and the two spliced, hello bytes first. Refusals get a TLS
+ * The SNI frontend: one Netty listener per public port, on the data plane's loops
+ * ({@link DataPlane}). Each connection's ClientHello is read (never terminated), its name routed
+ * through the registry (the event bus), a stream to the node opened through the gateway holding
+ * the node's session ({@link GatewayLinks#local} when it runs in this JVM, else
+ * {@link RemoteGatewayLinks}), and the two spliced, hello bytes first. Refusals get a TLS
  * alert: {@code unrecognized_name} for names nobody serves, {@code handshake_failure} for broken
  * hellos and policy refusals, {@code internal_error} when our side failed.
  *
@@ -38,15 +54,25 @@ public class FrontendVerticle extends VerticleBase {
   private static final System.Logger LOG = System.getLogger(FrontendVerticle.class.getName());
 
   private final FrontendOptions options;
+  private final GatewayLinks gatewayLinks;
   private final Map<Integer, Integer> actualPorts = new ConcurrentHashMap<>();
+  private final List<Channel> listeners = new CopyOnWriteArrayList<>();
   private RouteCache routes;
-  private RelayClient relay;
+  /** Set once in start(), before any listener is bound; read on the data-plane loops. */
+  private volatile RemoteGatewayLinks remote;
   private GoneGateways gone;
   private FrontendMetrics metrics;
   private Admission admission;
 
+  /** A frontend with no gateway in its JVM: every gateway is reached over the network. */
   public FrontendVerticle(FrontendOptions options) {
+    this(options, new GatewayLinks());
+  }
+
+  /** A frontend that opens through {@code gatewayLinks}' gateways directly when they run in this JVM. */
+  public FrontendVerticle(FrontendOptions options, GatewayLinks gatewayLinks) {
     this.options = options;
+    this.gatewayLinks = gatewayLinks;
   }
 
   /** Public port → the local port actually bound (differs from the option when it asked for 0). */
@@ -67,12 +93,36 @@ public class FrontendVerticle extends VerticleBase {
     admission = new Admission(options, metrics);
     routes = new RouteCache(RouteCache.DEFAULT_MAX_ENTRIES, options.getRouteCacheMillis(),
         () -> System.nanoTime() / 1_000_000);
-    relay = new RelayClient(vertx, options.getFrontendId(), options.getRelayTimeoutMillis());
-    LocalFrontends.register(options.getFrontendId());
     gone = new GoneGateways(() -> System.nanoTime() / 1_000_000);
-    FrontendConnection.Shared shared = new FrontendConnection.Shared(vertx, options, domain, routes, metrics, relay,
-        gone, new TailnetShaper(options.getTailnetBytesPerSecond(), metrics.registry(), System::nanoTime));
+    return linkTls().compose(tls -> {
+      remote = tls == null ? null : new RemoteGatewayLinks(vertx, options, tls);
+      FrontendConnection.Shared shared = new FrontendConnection.Shared(vertx, options, domain, routes, metrics,
+          gone, new TailnetShaper(options.getTailnetBytesPerSecond(), metrics.registry(), System::nanoTime),
+          this::link);
+      List<Future<?>> ready = new ArrayList<>(consumers());
+      for (Map.Entry<Integer, HostPort> listener : options.getPublicListeners().entrySet()) {
+        ready.add(listen(listener.getKey(), listener.getValue(), shared));
+      }
+      return Future.all(ready);
+    }).onFailure(err -> stop());   // a port that could not be bound: let go of the others (stop() is not called then)
+  }
 
+  /** The client TLS context for links to gateways in other processes; null when none is configured (in-JVM only). */
+  private Future<SslContext> linkTls() {
+    if (options.getLinkTrust() == null) {
+      return Future.succeededFuture();
+    }
+    return vertx.executeBlocking(() -> LinkTls.client(vertx, options.getLinkTrust(), options.getLinkKeyCert()));
+  }
+
+  /** Gateway {@code gatewayId}: the one in this JVM, else over a link connection, else one that always fails uncoded. */
+  private GatewayLink link(String gatewayId) {
+    return gatewayLinks.local(gatewayId).orElseGet(() -> remote != null ? remote.link(gatewayId)
+        : (request, loop) -> loop.newFailedFuture(new IllegalStateException("gateway " + gatewayId
+            + " is not in this process and no link TLS is configured")));
+  }
+
+  private List<Future<?>> consumers() {
     List<Future<?>> ready = new ArrayList<>();
     MessageConsumer<Object> changes = vertx.eventBus().consumer(Addresses.ROUTES_CHANGED, this::onRouteChanged);
     ready.add(changes.completion());
@@ -92,34 +142,88 @@ public class FrontendVerticle extends VerticleBase {
       gone.registryLeft();
     });
     ready.add(registryLeft.completion());
-    for (Map.Entry<Integer, HostPort> listener : options.getPublicListeners().entrySet()) {
-      int publicPort = listener.getKey();
-      HostPort bind = listener.getValue();
-      NetServer server = vertx.createNetServer(new NetServerOptions()
-          .setHost(bind.host())
-          .setPort(bind.port())
-          .setTcpNoDelay(true)
-          .setTcpKeepAlive(true)
-          .setIdleTimeout((int) Math.min(Integer.MAX_VALUE, options.getIdleTimeoutSeconds()))
-          .setIdleTimeoutUnit(TimeUnit.SECONDS));
-      server.connectHandler(socket -> {
-        if (admission.admit(socket, publicPort)) {
-          new FrontendConnection(shared, socket, publicPort).start();
-        }
-      });
-      ready.add(server.listen().onSuccess(bound -> {
-        actualPorts.put(publicPort, bound.actualPort());
-        LOG.log(INFO, "frontend {0}: public port {1} listening on {2}", options.getFrontendId(), publicPort,
-            new HostPort(bind.host(), bound.actualPort()));
-      }));
-    }
-    return Future.all(ready);
+    return ready;
+  }
+
+  /**
+   * One public port: a listener on every data-plane loop's share of accepts, each connection
+   * admitted (or closed at once), idle-bounded, and read by its {@link FrontendConnection}.
+   */
+  private Future<?> listen(int publicPort, HostPort bind, FrontendConnection.Shared shared) {
+    long idleSeconds = options.getIdleTimeoutSeconds();
+    Promise<Void> bound = Promise.promise();
+    new ServerBootstrap()
+        .group(DataPlane.group())
+        .channel(DataPlane.serverChannel())
+        .childOption(ChannelOption.TCP_NODELAY, true)
+        .childOption(ChannelOption.SO_KEEPALIVE, true)
+        .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+        .childOption(ChannelOption.AUTO_READ, false)
+        .handler(new ChannelInboundHandlerAdapter() {
+          /** On the listener's loop, in accept order, before the child is registered anywhere. */
+          @Override
+          public void channelRead(ChannelHandlerContext ctx, Object accepted) {
+            if (accepted instanceof Channel child && !admission.admit(child, publicPort)) {
+              return;
+            }
+            ctx.fireChannelRead(accepted);
+          }
+        })
+        .childHandler(new ChannelInitializer<>() {
+          @Override
+          protected void initChannel(Channel ch) {
+            if (idleSeconds > 0) {
+              ch.pipeline().addLast(new IdleStateHandler(0, 0, idleSeconds, TimeUnit.SECONDS));
+              ch.pipeline().addLast(IdleClose.INSTANCE);
+            }
+            ch.pipeline().addLast(new FrontendConnection(shared, publicPort));
+          }
+        })
+        .bind(bind.host(), bind.port())
+        .addListener((ChannelFuture f) -> {
+          if (!f.isSuccess()) {
+            bound.tryFail(f.cause());
+            return;
+          }
+          listeners.add(f.channel());
+          int port = ((InetSocketAddress) f.channel().localAddress()).getPort();
+          actualPorts.put(publicPort, port);
+          LOG.log(INFO, "frontend {0}: public port {1} listening on {2} ({3})", options.getFrontendId(), publicPort,
+              new HostPort(bind.host(), port), DataPlane.describe());
+          bound.tryComplete();
+        });
+    return bound.future();
   }
 
   @Override
   public Future<?> stop() {
-    LocalFrontends.unregister(options.getFrontendId());
-    return relay == null ? Future.succeededFuture() : relay.close();
+    List<Future<?>> closed = new ArrayList<>();
+    for (Channel listener : listeners) {
+      Promise<Void> done = Promise.promise();
+      listener.close().addListener(f -> done.tryComplete());
+      closed.add(done.future());
+    }
+    listeners.clear();
+    if (remote != null) {
+      remote.close();
+    }
+    return Future.all(closed);
+  }
+
+  /** Closes a connection idle (nothing read, nothing written) for the idle timeout; before or after the splice. */
+  @io.netty.channel.ChannelHandler.Sharable
+  private static final class IdleClose extends ChannelInboundHandlerAdapter {
+    static final IdleClose INSTANCE = new IdleClose();
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+      if (evt instanceof IdleStateEvent) {
+        LOG.log(DEBUG, "{0}: idle; closing", ctx.channel().remoteAddress());
+        ctx.close();
+        return;
+      }
+      ctx.fireUserEventTriggered(evt);
+    }
   }
 
   /**

@@ -23,7 +23,8 @@ import java.util.function.Supplier;
  * does any new open to it for {@link #REMEMBER_MILLIS} (a route resolved just before the
  * withdrawal, or cached, may still name it).
  *
- * <p>One instance per verticle, used on its event loop only.
+ * <p>Thread-safe: one lock guards the maps; promises are failed outside it (their callbacks may
+ * come back here). Connections on every data-plane loop share one instance.
  */
 final class GoneGateways {
 
@@ -84,19 +85,23 @@ final class GoneGateways {
    * already happened: call it before sending the request, with the request's future made lazily.
    */
   <T> Future<T> watch(String gatewayId, String nodeId, long epoch, Supplier<Future<T>> request) {
-    if (isGone(gatewayId)) {
-      return Future.failedFuture(new Left(gatewayId));
-    }
     SessionKey session = new SessionKey(gatewayId, nodeId, epoch);
-    if (isWithdrawn(session)) {
-      return Future.failedFuture(new Withdrawn(gatewayId, nodeId, epoch));
-    }
     Promise<T> result = Promise.promise();
-    waiting.computeIfAbsent(gatewayId, id -> new LinkedHashSet<>()).add(result);
-    waitingOnSession.computeIfAbsent(session, id -> new LinkedHashSet<>()).add(result);
+    synchronized (this) {
+      if (isGone(gatewayId)) {
+        return Future.failedFuture(new Left(gatewayId));
+      }
+      if (isWithdrawn(session)) {
+        return Future.failedFuture(new Withdrawn(gatewayId, nodeId, epoch));
+      }
+      waiting.computeIfAbsent(gatewayId, id -> new LinkedHashSet<>()).add(result);
+      waitingOnSession.computeIfAbsent(session, id -> new LinkedHashSet<>()).add(result);
+    }
     request.get().onComplete(ar -> {
-      forget(waiting, gatewayId, result);
-      forget(waitingOnSession, session, result);
+      synchronized (this) {
+        forget(waiting, gatewayId, result);
+        forget(waitingOnSession, session, result);
+      }
       if (ar.succeeded()) {
         result.tryComplete(ar.result());
       } else {
@@ -119,9 +124,13 @@ final class GoneGateways {
   /** {@code request}'s outcome (a resolve), unless a registry leaves first (then {@link RegistryLeft}). */
   <T> Future<T> watchResolve(Future<T> request) {
     Promise<T> result = Promise.promise();
-    resolving.add(result);
+    synchronized (this) {
+      resolving.add(result);
+    }
     request.onComplete(ar -> {
-      resolving.remove(result);
+      synchronized (this) {
+        resolving.remove(result);
+      }
       if (ar.succeeded()) {
         result.tryComplete(ar.result());
       } else {
@@ -133,8 +142,11 @@ final class GoneGateways {
 
   /** A registry's process left: every resolve still waiting fails with {@link RegistryLeft}, to be asked again. */
   void registryLeft() {
-    List<Promise<?>> waitingResolves = new ArrayList<>(resolving);
-    resolving.clear();
+    List<Promise<?>> waitingResolves;
+    synchronized (this) {
+      waitingResolves = new ArrayList<>(resolving);
+      resolving.clear();
+    }
     for (Promise<?> p : waitingResolves) {
       p.tryFail(new RegistryLeft());
     }
@@ -142,9 +154,12 @@ final class GoneGateways {
 
   /** {@code gatewayId}'s process left: fail whatever waits on it, and refuse it for a while. */
   void left(String gatewayId) {
-    gone.remove(gatewayId);
-    gone.put(gatewayId, clockMillis.getAsLong());
-    Set<Promise<?>> set = waiting.remove(gatewayId);
+    Set<Promise<?>> set;
+    synchronized (this) {
+      gone.remove(gatewayId);
+      gone.put(gatewayId, clockMillis.getAsLong());
+      set = waiting.remove(gatewayId);
+    }
     if (set != null) {
       for (Promise<?> p : new ArrayList<>(set)) {
         p.tryFail(new Left(gatewayId));
@@ -159,9 +174,12 @@ final class GoneGateways {
    */
   void withdrawn(String gatewayId, String nodeId, long epoch) {
     SessionKey session = new SessionKey(gatewayId, nodeId, epoch);
-    withdrawn.remove(session);
-    withdrawn.put(session, clockMillis.getAsLong());
-    Set<Promise<?>> set = waitingOnSession.remove(session);
+    Set<Promise<?>> set;
+    synchronized (this) {
+      withdrawn.remove(session);
+      withdrawn.put(session, clockMillis.getAsLong());
+      set = waitingOnSession.remove(session);
+    }
     if (set != null) {
       for (Promise<?> p : new ArrayList<>(set)) {
         p.tryFail(new Withdrawn(gatewayId, nodeId, epoch));
@@ -169,7 +187,7 @@ final class GoneGateways {
     }
   }
 
-  private boolean isWithdrawn(SessionKey session) {
+  private synchronized boolean isWithdrawn(SessionKey session) {
     Long since = withdrawn.get(session);
     if (since == null) {
       return false;
@@ -181,7 +199,7 @@ final class GoneGateways {
     return true;
   }
 
-  boolean isGone(String gatewayId) {
+  synchronized boolean isGone(String gatewayId) {
     Long since = gone.get(gatewayId);
     if (since == null) {
       return false;
@@ -194,17 +212,17 @@ final class GoneGateways {
   }
 
   /** Opens waiting right now (tests). */
-  int waiting() {
+  synchronized int waiting() {
     return waiting.values().stream().mapToInt(Set::size).sum();
   }
 
   /** Opens waiting on one node session right now (tests). */
-  int waitingOn(String gatewayId, String nodeId, long epoch) {
+  synchronized int waitingOn(String gatewayId, String nodeId, long epoch) {
     Set<Promise<?>> set = waitingOnSession.get(new SessionKey(gatewayId, nodeId, epoch));
     return set == null ? 0 : set.size();
   }
 
-  List<String> gone() {
+  synchronized List<String> gone() {
     return List.copyOf(gone.keySet());
   }
 }

@@ -12,7 +12,8 @@ import java.util.function.LongSupplier;
  * {@code RouteChanged} events drop them sooner. Only successes are cached. At most
  * {@code maxEntries}, the oldest evicted first.
  *
- * <p>Not thread-safe: one instance per verticle, used only on its event loop.
+ * <p>Thread-safe (one lock; every operation is a map step): the connections of every data-plane
+ * loop share one instance.
  */
 final class RouteCache {
 
@@ -40,7 +41,7 @@ final class RouteCache {
   }
 
   /** The cached route for {@code host:port}; empty if none, or if it is older than the TTL. */
-  Optional<Route> get(String host, int port) {
+  synchronized Optional<Route> get(String host, int port) {
     Key key = new Key(host, port);
     Entry entry = entries.get(key);
     if (entry == null) {
@@ -53,7 +54,7 @@ final class RouteCache {
     return Optional.of(entry.route());
   }
 
-  void put(String host, int port, Route route) {
+  synchronized void put(String host, int port, Route route) {
     if (ttlMillis <= 0) {
       return;
     }
@@ -62,12 +63,12 @@ final class RouteCache {
     entries.put(key, new Entry(route, clockMillis.getAsLong()));
   }
 
-  void remove(String host, int port) {
+  synchronized void remove(String host, int port) {
     entries.remove(new Key(host, port));
   }
 
   /** Drops every port of {@code host}; {@code null} drops everything. */
-  void invalidate(String host) {
+  synchronized void invalidate(String host) {
     if (host == null) {
       entries.clear();
     } else {
@@ -75,7 +76,7 @@ final class RouteCache {
     }
   }
 
-  int size() {
+  synchronized int size() {
     return entries.size();
   }
 }

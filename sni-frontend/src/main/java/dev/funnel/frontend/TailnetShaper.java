@@ -11,7 +11,7 @@ import java.util.function.LongSupplier;
  * The per-tailnet bandwidth cap ({@code FrontendOptions.tailnetBytesPerSecond}): all tunnels of one
  * tailnet share one byte budget per direction, a token bucket refilled at the cap and holding one
  * second of it. A tunnel that overdraws it has its source paused (through {@link Pacer} in
- * {@code Tunnel}'s copy loop) until the debt is paid back: shaping, never dropping; TCP flow control
+ * {@code Splice}'s copy loop) until the debt is paid back: shaping, never dropping; TCP flow control
  * slows the sender meanwhile. The time sources spent paused is counted in
  * {@code funnel_frontend_shaped_seconds_total{direction}} (never by tailnet: unbounded).
  *

@@ -1,6 +1,7 @@
 package dev.funnel.frontend;
 
-import io.vertx.core.buffer.Buffer;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 
 /**
  * The one TLS record the frontend ever writes itself: a fatal alert, sent in clear before any key
@@ -38,9 +39,13 @@ public enum TlsAlert {
     return description;
   }
 
-  /** The whole 7-byte alert record. A fresh buffer each time (a written buffer must not be shared). */
-  public Buffer record() {
-    return Buffer.buffer(new byte[] {
-        (byte) CONTENT_TYPE_ALERT, 0x03, 0x03, 0x00, 0x02, (byte) LEVEL_FATAL, (byte) description});
+  /** The whole 7-byte alert record. A fresh array each time. */
+  public byte[] record() {
+    return new byte[] {(byte) CONTENT_TYPE_ALERT, 0x03, 0x03, 0x00, 0x02, (byte) LEVEL_FATAL, (byte) description};
+  }
+
+  /** {@link #record()} as a buffer to write (a fresh one each time: a written buffer is released). */
+  public ByteBuf buffer() {
+    return Unpooled.wrappedBuffer(record());
   }
 }

@@ -82,7 +82,7 @@ class AccessLogTest {
     frontend = new FrontendVerticle(new FrontendOptions()
         .setPublicListeners(Map.of(443, new HostPort("127.0.0.1", 0)))
         .setHelloTimeoutMillis(1_500)
-        .setAccessLog(accessLog));
+        .setAccessLog(accessLog), fakes.links);
     vertx.deployVerticle(frontend).await(10, TimeUnit.SECONDS);
   }
 

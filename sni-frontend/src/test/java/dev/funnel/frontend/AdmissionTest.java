@@ -54,7 +54,7 @@ class AdmissionTest {
         .setDomain("funnel.localhost")
         .setPublicListeners(Map.of(443, new HostPort("127.0.0.1", 0)))
         .setHelloTimeoutMillis(20_000)
-        .setRouteCacheMillis(60_000));
+        .setRouteCacheMillis(60_000), fakes.links);
     vertx.deployVerticle(frontend).await(10, TimeUnit.SECONDS);
   }
 

@@ -65,6 +65,18 @@ class ClientHelloTest {
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("realHellos")
+  void readsAByteBufFromItsReaderIndexAndMovesNeitherIndex(String source, Buffer hello) {
+    io.netty.buffer.ByteBuf bytes = io.netty.buffer.Unpooled.buffer();
+    bytes.writeBytes(new byte[] {'x', 'y', 'z'}).writeBytes(hello.getBytes()).readerIndex(3);
+    int writerIndex = bytes.writerIndex();
+
+    assertThat(ClientHello.parse(bytes, MAX)).isEqualTo(new Found(NAME, Hellos.message(hello).length));
+    assertThat(bytes.readerIndex()).isEqualTo(3);
+    assertThat(bytes.writerIndex()).isEqualTo(writerIndex);
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("realHellos")
   void findsTheNameFedOneByteAtATime(String source, Buffer hello) {
     assertThat(feedBytewise(hello, MAX)).isEqualTo(new Found(NAME, Hellos.message(hello).length));
   }

@@ -25,9 +25,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * The shape of {@code funnel server}: the frontend and the gateway are separate verticles, so the
- * client's socket and the node's socket live on different event loops, and the tunnel between
- * them crosses threads both ways, under back-pressure, with a half-close.
+ * The shape of {@code funnel server}: the client's channel and the node's (the fake in-JVM
+ * gateway's dial) are registered on the data plane's loops one after the other, so they normally
+ * live on different loops, and the tunnel between them crosses threads both ways, under
+ * back-pressure, with a half-close.
  */
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
 class CrossEventLoopTest {
@@ -45,7 +46,7 @@ class CrossEventLoopTest {
     fakes.registry.put(NAME, new Route(NAME, 443, "node-7", "gw-1", 1));
     frontend = new FrontendVerticle(new FrontendOptions()
         .setPublicListeners(Map.of(443, new HostPort("127.0.0.1", 0)))
-        .setAccessLog(false));
+        .setAccessLog(false), fakes.links);
     vertx.deployVerticle(frontend).await(10, TimeUnit.SECONDS);
   }
 

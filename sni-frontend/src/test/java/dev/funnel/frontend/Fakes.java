@@ -2,18 +2,24 @@ package dev.funnel.frontend;
 
 import dev.funnel.common.bus.Addresses;
 import dev.funnel.common.bus.OpenFailure;
-import dev.funnel.common.bus.OpenReply;
 import dev.funnel.common.bus.OpenRequest;
 import dev.funnel.common.bus.ResolveFailure;
 import dev.funnel.common.bus.ResolveRequest;
 import dev.funnel.common.bus.Route;
-import dev.funnel.common.net.LocalStreams;
-import dev.funnel.common.net.Tunnel;
+import dev.funnel.common.net.DataPlane;
+import dev.funnel.common.net.GatewayLink;
+import dev.funnel.common.net.GatewayLinks;
+import dev.funnel.common.net.PeekedConnection;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.Promise;
 import io.vertx.core.AbstractVerticle;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.buffer.Buffer;
-import io.vertx.core.net.NetClient;
+import java.util.concurrent.TimeUnit;
 import java.util.List;
 import java.util.Map;
 import java.util.Queue;
@@ -23,10 +29,10 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A fake registry (answers {@link Addresses#REGISTRY_RESOLVE} from a map) and fake gateways
- * {@code gw-1}, {@code gw-2} (connect to the test backend, pause, park in {@link LocalStreams},
- * reply {@link OpenReply#local}), deployed as their own verticle, so on their own event loop when
- * Vert.x has more than one.
+ * A fake registry (answers {@link Addresses#REGISTRY_RESOLVE} from a map, deployed as its own
+ * verticle) and fake in-JVM gateways {@code gw-1}, {@code gw-2} in {@link #links} (a
+ * {@link GatewayLink} that dials the test backend with a Netty channel on the data plane and
+ * returns it as the node's stream).
  */
 final class Fakes extends AbstractVerticle {
 
@@ -38,11 +44,15 @@ final class Fakes extends AbstractVerticle {
   /** Failures the gateways answer with, in order, before they open streams again. */
   final Queue<OpenFailure> gatewayFailures = new ConcurrentLinkedQueue<>();
   final List<OpenRequest> opens = new CopyOnWriteArrayList<>();
+  /** Gateways that take opens and never answer (until the frontend gives up or fails over). */
+  final java.util.Set<String> silentGateways = ConcurrentHashMap.newKeySet();
   /** How long the gateways wait before opening (holds a connection in the routing state). */
   volatile long gatewayDelayMillis;
 
+  /** Hand this to the frontend: gw-1 and gw-2 run "in this JVM". */
+  final GatewayLinks links = new GatewayLinks();
+
   private final int backendPort;
-  private NetClient client;
 
   Fakes(int backendPort) {
     this.backendPort = backendPort;
@@ -55,7 +65,6 @@ final class Fakes extends AbstractVerticle {
 
   @Override
   public void start() {
-    client = vertx.createNetClient();
     vertx.eventBus().<ResolveRequest>consumer(Addresses.REGISTRY_RESOLVE, message -> {
       resolves.incrementAndGet();
       ResolveRequest request = message.body();
@@ -70,25 +79,39 @@ final class Fakes extends AbstractVerticle {
       // SILENT: never answer; the frontend's send timeout decides
     });
     for (String gateway : List.of("gw-1", "gw-2")) {
-      vertx.eventBus().<OpenRequest>consumer(Addresses.gatewayOpen(gateway), message -> {
-        opens.add(message.body());
-        OpenFailure failure = gatewayFailures.poll();
-        if (failure != null) {
-          message.reply(failure.exception("test gateway says " + failure));
-          return;
-        }
-        vertx.setTimer(Math.max(1, gatewayDelayMillis), id -> client.connect(backendPort, "127.0.0.1")
-            .onComplete(connected -> {
-              if (connected.failed()) {
-                message.reply(OpenFailure.REFUSED.exception("backend down"));
-                return;
-              }
-              Tunnel.prepare(connected.result());
-              connected.result().pause();
-              String ticket = LocalStreams.park(vertx, connected.result(), Buffer.buffer(), 5000);
-              message.reply(OpenReply.local(ticket));
-            }));
-      });
+      links.register(gateway, (request, loop) -> silentGateways.contains(gateway) ? silent(request, loop)
+          : open(request, loop));
     }
+  }
+
+  private io.netty.util.concurrent.Future<PeekedConnection> silent(OpenRequest request, EventLoop loop) {
+    opens.add(request);
+    return loop.newPromise();
+  }
+
+  private io.netty.util.concurrent.Future<PeekedConnection> open(OpenRequest request, EventLoop loop) {
+    opens.add(request);
+    Promise<PeekedConnection> result = loop.newPromise();
+    OpenFailure failure = gatewayFailures.poll();
+    if (failure != null) {
+      result.setFailure(failure.exception("test gateway says " + failure));
+      return result;
+    }
+    loop.schedule(() -> new Bootstrap()
+        .group(DataPlane.group())
+        .channel(DataPlane.channel())
+        .option(ChannelOption.AUTO_READ, false)
+        .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+        .option(ChannelOption.TCP_NODELAY, true)
+        .handler(new ChannelInboundHandlerAdapter())
+        .connect("127.0.0.1", backendPort)
+        .addListener((ChannelFuture connected) -> {
+          if (connected.isSuccess()) {
+            result.setSuccess(PeekedConnection.fresh(connected.channel()));
+          } else {
+            result.setFailure(OpenFailure.REFUSED.exception("backend down"));
+          }
+        }), Math.max(1, gatewayDelayMillis), TimeUnit.MILLISECONDS);
+    return result;
   }
 }

@@ -17,7 +17,6 @@ import dev.funnel.common.bus.ResolveFailure;
 import dev.funnel.common.bus.Route;
 import dev.funnel.common.bus.RouteChanged;
 import dev.funnel.common.net.HostPort;
-import dev.funnel.common.net.Tunnel;
 import dev.funnel.common.options.FrontendOptions;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -106,7 +105,7 @@ class FrontendVerticleTest {
         .setResolveTimeoutMillis(RESOLVE_TIMEOUT_MILLIS)
         .setOpenTimeoutMillis(2_000)
         .setRouteCacheMillis(60_000);
-    frontend = new FrontendVerticle(options);
+    frontend = new FrontendVerticle(options, fakes.links);
     vertx.deployVerticle(frontend).onComplete(testContext.succeedingThenComplete());
   }
 
@@ -418,7 +417,7 @@ class FrontendVerticleTest {
       }
       Backend.Ending end = await(ending);
       if (end.bytes().length > 0) {
-        assertThat(end.bytes()).isEqualTo(TlsAlert.HANDSHAKE_FAILURE.record().getBytes());
+        assertThat(end.bytes()).isEqualTo(TlsAlert.HANDSHAKE_FAILURE.record());
       }
     }
     assertThat(count("bad_hello")).isEqualTo(1);

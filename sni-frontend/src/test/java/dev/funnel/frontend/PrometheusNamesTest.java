@@ -43,7 +43,7 @@ class PrometheusNamesTest {
     fakes.registry.put(NAME, new Route(NAME, 443, "node-7", "gw-1", 1));
     frontend = new FrontendVerticle(new FrontendOptions()
         .setPublicListeners(Map.of(443, new HostPort("127.0.0.1", 0)))
-        .setAccessLog(false));
+        .setAccessLog(false), fakes.links);
     vertx.deployVerticle(frontend).await(10, TimeUnit.SECONDS);
   }
 
