@@ -38,6 +38,7 @@ final class FrontendMetrics {
 
   private FrontendMetrics(MeterRegistry registry) {
     this.registry = registry;
+    Meters.dataPlaneLoops(registry);
     this.helloBytes = DistributionSummary.builder("funnel.frontend.clienthello.bytes")
         .description("Size of ClientHello handshake messages")
         .baseUnit("bytes")
