@@ -24,11 +24,21 @@ import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateParsingException;
+import java.security.cert.X509Certificate;
+import java.util.Collection;
+import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 
 /**
@@ -66,6 +76,7 @@ final class FrontendLinkServer {
           @Override
           protected void initChannel(Channel ch) {
             ch.pipeline().addLast(LinkTls.serverHandler(tls, ch.alloc(), options.getLoginTimeoutMillis()));
+            ch.pipeline().addLast(new OnlyFrontends());
             ch.pipeline().addLast(Links.KEEPALIVE, Links.keepalive(options.getPingIntervalMillis(),
                 options.getDeadAfterMillis(), () -> { }));
             ch.pipeline().addLast(Links.CODEC, Links.serverCodec(Links.settings(options.getStreamWindowBytes(),
@@ -132,5 +143,52 @@ final class FrontendLinkServer {
       stream.writeAndFlush(new DefaultHttp2HeadersFrame(IngressAnswer.accept(), false));
       Splice.start(frontend, node, metrics::inbound, metrics::outbound);
     });
+  }
+
+  /**
+   * The name a frontend's link certificate carries: {@code frontend.ID.funnel.internal}. The cluster's
+   * CA signs nodes' certificates too (for their own public name only), so a chain to the CA is not
+   * enough: only a certificate that names a frontend may open tunnels here.
+   */
+  static boolean namesAFrontend(Certificate certificate) {
+    if (!(certificate instanceof X509Certificate x509)) {
+      return false;
+    }
+    try {
+      Collection<List<?>> names = x509.getSubjectAlternativeNames();
+      if (names == null) {
+        return false;
+      }
+      for (List<?> name : names) {
+        if (name.size() >= 2 && Integer.valueOf(2).equals(name.get(0)) && name.get(1) instanceof String dns) {
+          String lower = dns.toLowerCase(Locale.ROOT);
+          if (lower.startsWith("frontend.") && lower.endsWith(".funnel.internal")
+              && lower.length() > "frontend..funnel.internal".length()) {
+            return true;
+          }
+        }
+      }
+    } catch (CertificateParsingException e) {
+      return false;
+    }
+    return false;
+  }
+
+  /** After the handshake: a peer whose certificate does not name a frontend is closed, one log line. */
+  private static final class OnlyFrontends extends ChannelInboundHandlerAdapter {
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+      if (evt instanceof SslHandshakeCompletionEvent done && done.isSuccess()) {
+        Certificate[] chain = ctx.pipeline().get(SslHandler.class).engine().getSession().getPeerCertificates();
+        if (chain.length == 0 || !namesAFrontend(chain[0])) {
+          LOG.log(Level.INFO, "link connection from " + ctx.channel().remoteAddress()
+              + " presents a certificate that names no frontend (frontend.ID.funnel.internal); rejecting");
+          ctx.close();
+          return;
+        }
+        ctx.pipeline().remove(this);
+      }
+      ctx.fireUserEventTriggered(evt);
+    }
   }
 }
