@@ -10,7 +10,7 @@ import java.util.List;
  */
 final class Session {
 
-  /** Named by the gateway, presented by the node's data connections. */
+  /** Named by the gateway, presented by the node's link connections. */
   final String sessionId;
   /** Random, compared in constant time, never logged. */
   private final String dataSecret;

@@ -7,10 +7,10 @@ import io.vertx.core.net.SSLEngineOptions;
 import java.util.Locale;
 
 /**
- * The TLS engine of the gateway ⇄ node connections (control and data): OpenSSL (BoringSSL from
- * netty-tcnative) when it loads, else the JDK's. Every tunnel costs one TLS handshake on this leg
- * (a data connection carries one tunnel, and the pool is refilled), and every byte is encrypted and
- * decrypted once more on it: bench/README.md has what OpenSSL saves over the JDK's pure-Java EC
+ * The TLS engine of the gateway ⇄ node connections (control and links) and the frontend ⇄ gateway
+ * links: OpenSSL (BoringSSL from netty-tcnative) when it loads, else the JDK's. Handshakes happen
+ * once per link connection, not per tunnel, but every byte is encrypted and decrypted once more on
+ * this leg: bench/README.md has what OpenSSL saves over the JDK's pure-Java EC
  * and X25519 and its AES-GCM. The two engines interoperate, so each end picks its own.
  *
  * <p>{@code -Dfunnel.tls.engine=jdk} forces the JDK's engine (to compare, or to rule OpenSSL out).

@@ -60,12 +60,12 @@ public final class Meters {
   /**
    * {@code funnel_tunnel_setup_seconds{role}}: a histogram. What "setup" spans depends on the role:
    * the frontend measures a whole ClientHello → the node's stream handed over; the gateway, the
-   * ingress offer written → the node's 101 read.
+   * ingress offer's stream opened → the node's 200 read.
    */
   public static Timer tunnelSetup(MeterRegistry registry, String role) {
     return Timer.builder("funnel.tunnel.setup")
         .description("Tunnel setup time as seen by role: frontend = whole ClientHello to node stream, "
-            + "gateway = ingress offer to the node's 101")
+            + "gateway = ingress offer to the node's 200")
         .tag("role", role)
         .publishPercentileHistogram()
         .minimumExpectedValue(SETUP_MIN)

@@ -11,7 +11,7 @@ public class FrontendOptions {
   public static final int DEFAULT_MAX_HELLO_BYTES = 16 * 1024;
   public static final long DEFAULT_HELLO_TIMEOUT_MILLIS = 10_000;
   public static final long DEFAULT_RESOLVE_TIMEOUT_MILLIS = 3_000;
-  /** Longer than the gateway's wait for a data connection plus its wait for the node's answer. */
+  /** Longer than a link dial plus the gateway's wait for the node's answer to its offer. */
   public static final long DEFAULT_OPEN_TIMEOUT_MILLIS = 12_000;
   /** A cached route is trusted this long even if a change event was missed. */
   public static final long DEFAULT_ROUTE_CACHE_MILLIS = 5_000;
@@ -23,7 +23,7 @@ public class FrontendOptions {
   /**
    * Public connections open at once in this frontend (reading, routing or spliced); beyond it new
    * ones are closed at accept. Well under the process's file-descriptor limit: a tunnel in one JVM
-   * holds two descriptors (the client's and the node's data connection).
+   * holds one descriptor (the client's; the node's side is a stream on a shared link connection).
    */
   public static final int DEFAULT_MAX_CONNECTIONS = 10_000;
   /** Connections one source (an IPv4 address, or an IPv6 /64) may hold open at once. */

@@ -21,7 +21,7 @@ public class NodeOptions {
   public static final long DEFAULT_LOCAL_DIAL_TIMEOUT_MILLIS = 5_000;
   /**
    * Once connected, the gateway must complete a login (Challenge, then Welcome or Refused) within
-   * this; it also bounds a data connection's Challenge, an ingress offer's head once it has begun,
+   * this; it also bounds a link connection's Challenge,
    * a ServeUpdate's answering Welcome, and a SignRequest's reply.
    */
   public static final long DEFAULT_LOGIN_TIMEOUT_MILLIS = 15_000;

@@ -5,7 +5,7 @@ import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
 
 /**
- * Framing of the node ⇄ gateway control channel (and the first message of each data connection):
+ * Framing of the node ⇄ gateway control channel (and the first message of each link connection):
  * a 4-byte big-endian length, then that many bytes of UTF-8 JSON. Pure functions, no I/O.
  */
 public final class ControlFrames {
