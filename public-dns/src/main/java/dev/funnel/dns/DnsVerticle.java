@@ -60,6 +60,7 @@ public final class DnsVerticle extends VerticleBase {
   static final int EPHEMERAL_TRIES = 8;
 
   private final DnsOptions options;
+  private final MeterRegistry meterRegistry;
   private final Zone zone;
   private final RateLimiter limiter;
   private final List<MessageConsumer<?>> consumers = new ArrayList<>();
@@ -80,6 +81,12 @@ public final class DnsVerticle extends VerticleBase {
 
   /** Throws {@link IllegalArgumentException} when the options do not describe a zone. */
   public DnsVerticle(DnsOptions options) {
+    this(options, null);
+  }
+
+  /** As {@link #DnsVerticle(DnsOptions)}, counting on {@code registry} (null: Vert.x's default one). */
+  public DnsVerticle(DnsOptions options, MeterRegistry registry) {
+    this.meterRegistry = registry;
     this.options = options;
     this.zone = Zone.of(options);
     this.limiter = new RateLimiter(options.getRateLimit(), options.getRateBurst(), options.getRateSlip(),
@@ -126,7 +133,7 @@ public final class DnsVerticle extends VerticleBase {
   }
 
   private MeterRegistry meterRegistry() {
-    return Meters.registry();
+    return meterRegistry != null ? meterRegistry : Meters.registry();
   }
 
   // ---------------------------------------------------------------- listeners
