@@ -86,6 +86,10 @@ public final class DnsQuery {
     if (questions != 1) {
       return new Malformed("expected one question, got " + questions);
     }
+    if (message.getSection(Section.QUESTION).size() != 1) {
+      // dnsjava keeps the header's counts for a message with TC set that ends early.
+      return new Malformed("the question is cut off");
+    }
     if (message.getHeader().getCount(Section.ANSWER) != 0) {
       return new Malformed("a query with answers");
     }

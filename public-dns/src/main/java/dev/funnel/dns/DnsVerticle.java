@@ -111,7 +111,7 @@ public final class DnsVerticle extends VerticleBase {
     return Future.all(consumers.stream().map(MessageConsumer::completion).toList())
         .compose(v -> bind(options.getPort(), options.getPort() == 0 ? EPHEMERAL_TRIES : 1))
         .onSuccess(v -> LOG.log(Level.INFO, "public DNS for {0} on {1}:{2,number,#} (udp, tcp); NS {3}; frontends {4}",
-            zone.origin(), options.getHost(), port, zone.nameservers(), zone.frontends()));
+            zone.origin(), options.getHost(), port, zone.nameservers(), describe(zone.frontends())));
   }
 
   @Override
@@ -394,6 +394,17 @@ public final class DnsVerticle extends VerticleBase {
       return "not a name under " + zone.origin();
     }
     return null;
+  }
+
+  private static String describe(Map<String, List<InetAddress>> frontends) {
+    if (frontends.isEmpty()) {
+      return "none (A/AAAA answers are NODATA until --dns-frontends is given)";
+    }
+    StringBuilder out = new StringBuilder();
+    new java.util.TreeMap<>(frontends).forEach((region, ips) -> out.append(out.length() == 0 ? "" : "; ")
+        .append(region.isEmpty() ? "(no region)" : region).append(' ')
+        .append(ips.stream().map(InetAddress::getHostAddress).toList()));
+    return out.toString();
   }
 
   private static InetAddress address(SocketAddress address) {
