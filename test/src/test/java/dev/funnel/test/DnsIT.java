@@ -92,15 +92,15 @@ class DnsIT {
         .containsExactlyInAnyOrder("ns1.funnel.localhost.", "ns2.example.net.");
     assertThat(dig(DOMAIN, "CAA", "+short").strip()).isEqualTo("0 issue \"letsencrypt.org\"");
     assertThat(dig("ns1." + DOMAIN, "A", "+short").strip()).isEqualTo("127.0.0.1");
-    assertThat(dig(DOMAIN, "SOA", "+tcp")).as("over TCP").contains("status: NOERROR").contains("IN\tSOA");
+    assertThat(dig(DOMAIN, "SOA", "+tcp")).as("over TCP").contains("status: NOERROR").containsPattern("IN\\s+SOA");
     assertThat(dig("example.com", "A")).as("no recursion").contains("status: REFUSED");
-    assertThat(dig(DOMAIN, "AXFR")).as("no transfers").doesNotContain("IN\tA\t");
+    assertThat(dig(DOMAIN, "AXFR")).as("no transfers").doesNotContainPattern("IN\\s+A\\s");
   }
 
   @Test
   @Order(2)
   void aNameThatIsNotRoutableDoesNotExist() throws Exception {
-    assertThat(dig(NAME, "A")).contains("status: NXDOMAIN").contains("IN\tSOA");
+    assertThat(dig(NAME, "A")).contains("status: NXDOMAIN").containsPattern("IN\\s+SOA");
     assertThat(dig("demo." + DOMAIN, "A")).as("no such tailnet yet").contains("status: NXDOMAIN");
   }
 
@@ -115,7 +115,7 @@ class DnsIT {
     String a = digUntil(NAME, "A", out -> out.contains("status: NOERROR"));
     assertThat(a).contains("flags: qr aa;");
     assertThat(answers(a)).containsExactlyInAnyOrder("192.0.2.10", "192.0.2.11");
-    assertThat(a).contains("\t60\tIN\tA\t");
+    assertThat(a.replaceAll("[ \t]+", " ")).contains(" 60 IN A 192.0.2.10");
     assertThat(serial(dig(DOMAIN, "SOA"))).as("the serial moved with the records").isGreaterThan(firstSerial);
     String txt = dig(NAME, "TXT");
     assertThat(txt).as("NODATA").contains("status: NOERROR").contains("ANSWER: 0").contains("AUTHORITY: 1");
