@@ -15,8 +15,9 @@ import picocli.CommandLine.Option;
  * {@code funnel server} the DNS service runs only when {@code --dns-listen} is given. The clustered
  * {@code funnel dns} reads the same settings through {@link ServiceConfig} (file, environment, flags).
  *
- * <p>List values may be repeated flags or comma-separated; an address after {@code REGION=IP} (or
- * {@code NAME=IP}) without a name of its own belongs to the same region (name server).
+ * <p>List values may be repeated flags or comma-separated (a file's lists arrive split at the
+ * commas): an address without a {@code REGION=} (or {@code NAME=}) of its own belongs to the one
+ * before it, across values; region-less frontends come first.
  */
 final class DnsFlags {
 
@@ -44,6 +45,7 @@ final class DnsFlags {
 
   @Option(names = {"--" + FRONTENDS, "--dns-frontend"}, paramLabel = "[REGION=]IP[,IP…]",
       description = "Public addresses of the frontends that A/AAAA answers give, by region; repeatable. "
+          + "An address belongs to the REGION= before it (give region-less ones first). "
           + "A node gets its gateway's region's frontends, or all of them.")
   List<String> frontends;
 

@@ -27,8 +27,8 @@ class DnsFlagsTest {
     assertThat(off.dns.options("funnel.localhost")).isNull();
 
     ServerCommand on = new ServerCommand();
-    new CommandLine(on).parseArgs("--dns-listen", "127.0.0.1:0", "--dns-frontends", "eu=192.0.2.1,2001:db8::1",
-        "--dns-frontend", "198.51.100.1", "--dns-gateway-region", "gateway-1=eu", "--dns-caa", "none");
+    new CommandLine(on).parseArgs("--dns-listen", "127.0.0.1:0", "--dns-frontend", "198.51.100.1",
+        "--dns-frontends", "eu=192.0.2.1,2001:db8::1", "--dns-gateway-region", "gateway-1=eu", "--dns-caa", "none");
     DnsOptions options = on.dns.options("funnel.localhost");
     assertThat(options.getHost()).isEqualTo("127.0.0.1");
     assertThat(options.getPort()).isZero();
