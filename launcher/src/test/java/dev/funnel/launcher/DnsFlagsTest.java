@@ -65,6 +65,17 @@ class DnsFlagsTest {
   }
 
   @Test
+  void theDeployExampleDescribesAZone() {
+    CommandLine line = new CommandLine(new DnsCommand());
+    line.parseArgs("--config", Path.of("..", "deploy", "config", "cluster.yaml").toString(), "--dns-listen", "0.0.0.0:53");
+    ServiceConfig config = ServiceConfig.load(line.getCommandSpec(), Map.of("FUNNEL_CLUSTER_HOST", "10.0.0.12"));
+    Zone zone = Zone.of(DnsFlags.options(config, config.string("domain", null)));
+    assertThat(zone.origin()).isEqualTo("funnel.example.com");
+    assertThat(zone.allFrontends()).hasSize(3);
+    assertThat(zone.nameservers()).containsExactly("ns1.funnel.example.com", "ns2.funnel.example.com");
+  }
+
+  @Test
   void theDefaultListenerOfFunnelDnsIsTheDevelopmentOne() {
     CommandLine line = new CommandLine(new DnsCommand());
     line.parseArgs();
