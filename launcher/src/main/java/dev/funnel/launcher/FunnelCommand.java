@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
         FrontendCommand.class,
         RegistryCommand.class,
         GatewayCommand.class,
+        DnsCommand.class,
         NodeCommand.class,
         AdminCommand.class,
         DemoCommand.class,

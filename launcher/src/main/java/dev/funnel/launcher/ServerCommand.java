@@ -58,6 +58,9 @@ final class ServerCommand implements Callable<Integer> {
   @Mixin
   LimitFlags limits;
 
+  @Mixin
+  DnsFlags dns;
+
   @Override
   public Integer call() {
     ServerStack.Settings settings = new ServerStack.Settings(state, domain.toLowerCase(),
@@ -67,7 +70,8 @@ final class ServerCommand implements Callable<Integer> {
     Vertx vertx = FunnelVertx.local();
     Processes.closeOnShutdown(vertx);
     ServerStack stack = Processes.startOrExit(vertx, "server", () -> ServerStack.start(vertx, settings));
-    System.out.println(stack.readyLine());
+    String dnsLine = Processes.startOrExit(vertx, "server", () -> DnsCommand.startInServer(vertx, dns, settings.domain()));
+    System.out.println(stack.readyLine() + dnsLine);
     System.out.flush();
     Processes.awaitShutdown();
     return 0;

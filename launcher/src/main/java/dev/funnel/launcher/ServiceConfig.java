@@ -43,7 +43,9 @@ final class ServiceConfig {
       "link-listen", "link-advertise", "link-ca", "link-cert", "link-key", "public", "frontend-id", "no-access-log", "clienthello-timeout-ms",
       FrontendLimitFlags.MAX_CONNECTIONS, FrontendLimitFlags.MAX_CONNECTIONS_PER_SOURCE, FrontendLimitFlags.SOURCE_RATE,
       FrontendLimitFlags.SOURCE_BURST, FrontendLimitFlags.IDLE_TIMEOUT, FrontendLimitFlags.TAILNET_BANDWIDTH,
-      GatewayLimitFlags.MAX_TUNNELS_PER_NODE);
+      GatewayLimitFlags.MAX_TUNNELS_PER_NODE, DnsFlags.LISTEN, DnsFlags.FRONTENDS, DnsFlags.NAMESERVERS,
+      DnsFlags.HOSTMASTER, DnsFlags.GATEWAY_REGIONS, DnsFlags.CAA, DnsFlags.TTL, DnsFlags.MAX_UDP, DnsFlags.RATE,
+      DnsFlags.BURST, DnsFlags.SLIP);
 
   private static final long LOAD_TIMEOUT_SECONDS = 30;
 

@@ -55,7 +55,7 @@ class ServiceConfigTest {
     Path example = Path.of("..", "deploy", "config", "cluster.yaml");
     Map<String, String> env = Map.of("FUNNEL_CLUSTER_HOST", "10.0.0.12", "FUNNEL_STORE", "postgresql://funnel:x@10.0.0.20/funnel",
         "FUNNEL_JAVA_OPTS", "-Xmx512m");
-    for (Object command : List.of(new FrontendCommand(), new RegistryCommand(), new GatewayCommand())) {
+    for (Object command : List.of(new FrontendCommand(), new RegistryCommand(), new GatewayCommand(), new DnsCommand())) {
       ServiceConfig config = load(command, env, "--config", example.toString(), "--cluster-port", "5702");
       ClusterOptions cluster = ClusterFlags.options(config, "test");
       assertThat(cluster.getHost()).isEqualTo("10.0.0.12");

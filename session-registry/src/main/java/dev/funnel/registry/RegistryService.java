@@ -6,6 +6,7 @@ import dev.funnel.common.bus.Addresses;
 import dev.funnel.common.bus.LeaseRenewal;
 import dev.funnel.common.bus.LoginFailure;
 import dev.funnel.common.bus.NodeLogin;
+import dev.funnel.common.bus.NameStatus;
 import dev.funnel.common.bus.NodeSession;
 import dev.funnel.common.bus.PortsUpdate;
 import dev.funnel.common.bus.ResolveFailure;
@@ -205,6 +206,44 @@ public final class RegistryService {
       return Future.succeededFuture(choose(named, port, live, avoidGateway));
     }
     return sessions.fetch(named.nodeId(), now).map(fetched -> choose(named, port, fetched, avoidGateway));
+  }
+
+  /**
+   * What public DNS may say about {@code name} ({@link Addresses#REGISTRY_NAME}): routable (with the
+   * gateway of the newest live session that funnels a port the tailnet allows), a tailnet with
+   * Funnel on, or nothing. Like {@link #resolveFresh}, a node that looks offline here is looked up
+   * in the shared session table first. Never fails for a name; {@link NameStatus.Kind#NONE} is the
+   * answer for anything unknown.
+   */
+  public Future<NameStatus> nameStatus(String name) {
+    Optional<String> normal = name == null ? Optional.empty() : Hostnames.normalise(name);
+    if (normal.isEmpty() || !normal.get().endsWith("." + domain)) {
+      return Future.succeededFuture(NameStatus.none(name));
+    }
+    String host = normal.get();
+    String below = host.substring(0, host.length() - domain.length() - 1);
+    Snapshot view = snapshot;
+    if (Hostnames.isLabel(below)) {
+      boolean on = view.tailnet(below).map(Tailnet::funnel).orElse(false);
+      return Future.succeededFuture(on ? new NameStatus(host, NameStatus.Kind.TAILNET, null) : NameStatus.none(host));
+    }
+    Optional<Hostnames.FunnelName> parsed = Hostnames.parse(host, domain);
+    if (parsed.isEmpty()) {
+      return Future.succeededFuture(NameStatus.none(host));
+    }
+    Optional<Tailnet> tailnet = view.tailnet(parsed.get().tailnet()).filter(Tailnet::funnel);
+    Optional<NodeIdentity> node = view.node(parsed.get().node(), parsed.get().tailnet());
+    if (tailnet.isEmpty() || node.isEmpty()) {
+      return Future.succeededFuture(NameStatus.none(host));
+    }
+    long now = System.currentTimeMillis();
+    List<Live> live = sessions.live(node.get().id(), now);
+    Future<List<Live>> sessionsNow = live.isEmpty() ? sessions.fetch(node.get().id(), now) : Future.succeededFuture(live);
+    return sessionsNow.map(list -> list.stream()
+        .filter(l -> l.ports().stream().anyMatch(tailnet.get()::allows))
+        .findFirst()
+        .map(l -> new NameStatus(host, NameStatus.Kind.ROUTABLE, l.gatewayId()))
+        .orElse(NameStatus.none(host)));
   }
 
   /** A name that passed every check but the session's: its public name and node id. */

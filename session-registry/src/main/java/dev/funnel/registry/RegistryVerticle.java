@@ -4,6 +4,8 @@ import dev.funnel.common.bus.Addresses;
 import dev.funnel.common.bus.FailureCode;
 import dev.funnel.common.bus.LeaseRenewal;
 import dev.funnel.common.bus.LoginFailure;
+import dev.funnel.common.bus.NameQuery;
+import dev.funnel.common.bus.NameStatus;
 import dev.funnel.common.bus.NodeLogin;
 import dev.funnel.common.bus.PortsUpdate;
 import dev.funnel.common.bus.ResolveFailure;
@@ -55,6 +57,7 @@ public final class RegistryVerticle extends VerticleBase {
     metrics = RegistryMetrics.create(Meters.registry(), service);
     var bus = vertx.eventBus();
     consumers.add(bus.consumer(Addresses.REGISTRY_RESOLVE, this::onResolve));
+    consumers.add(bus.consumer(Addresses.REGISTRY_NAME, this::onName));
     consumers.add(bus.consumer(Addresses.REGISTRY_LOGIN, this::onLogin));
     consumers.add(bus.consumer(Addresses.REGISTRY_RENEW, this::onRenew));
     consumers.add(bus.consumer(Addresses.REGISTRY_SESSION_CLOSED, this::onSessionClosed));
@@ -106,6 +109,15 @@ public final class RegistryVerticle extends VerticleBase {
         message.reply(refused.failure().exception(refused.reason()));
       }
     });
+  }
+
+  private void onName(Message<Object> message) {
+    NameQuery query = body(message, NameQuery.class, NameQuery::fromJson);
+    if (query == null || query.name() == null) {
+      message.reply(NameStatus.none(null));
+      return;
+    }
+    service.nameStatus(query.name()).onComplete(ar -> answer(message, ar));
   }
 
   private void onLogin(Message<Object> message) {

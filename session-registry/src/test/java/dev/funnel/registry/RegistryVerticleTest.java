@@ -8,6 +8,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.funnel.common.bus.Addresses;
 import dev.funnel.common.bus.LeaseRenewal;
 import dev.funnel.common.bus.LoginFailure;
+import dev.funnel.common.bus.NameQuery;
+import dev.funnel.common.bus.NameStatus;
 import dev.funnel.common.bus.NodeLogin;
 import dev.funnel.common.bus.NodeSession;
 import dev.funnel.common.bus.PortsUpdate;
@@ -129,6 +131,44 @@ class RegistryVerticleTest {
   private NodeSession webOnline(TestNode node) {
     tailnet("demo", true, 443, 8443);
     return await(login(node.login(key("demo", false), "web", List.of(443), "gw1")));
+  }
+
+  // ------------------------------------------------------------ name status (public DNS)
+
+  private NameStatus nameStatus(String name) {
+    return await(vertx.eventBus().<NameStatus>request(Addresses.REGISTRY_NAME, new NameQuery(name)).map(Message::body));
+  }
+
+  @Test
+  void nameStatusSaysRoutableOnlyWhileTheNodeIsOnlineInATailnetWithFunnelOn() {
+    start(60_000);
+    assertThat(nameStatus(WEB).kind()).isEqualTo(NameStatus.Kind.NONE);
+    NodeSession session = webOnline(new TestNode());
+    assertThat(nameStatus(WEB)).isEqualTo(new NameStatus(WEB, NameStatus.Kind.ROUTABLE, "gw1"));
+    assertThat(nameStatus("WEB.Demo." + DOMAIN + ".").kind()).as("normalised").isEqualTo(NameStatus.Kind.ROUTABLE);
+    assertThat(nameStatus("demo." + DOMAIN).kind()).isEqualTo(NameStatus.Kind.TAILNET);
+    assertThat(nameStatus("other.demo." + DOMAIN).kind()).isEqualTo(NameStatus.Kind.NONE);
+    assertThat(nameStatus("nope." + DOMAIN).kind()).isEqualTo(NameStatus.Kind.NONE);
+    assertThat(nameStatus("web.demo.elsewhere.test").kind()).isEqualTo(NameStatus.Kind.NONE);
+    assertThat(nameStatus("a.web.demo." + DOMAIN).kind()).isEqualTo(NameStatus.Kind.NONE);
+
+    await(service.updateTailnet("demo", false, null));
+    assertThat(nameStatus(WEB).kind()).as("funnel off").isEqualTo(NameStatus.Kind.NONE);
+    assertThat(nameStatus("demo." + DOMAIN).kind()).isEqualTo(NameStatus.Kind.NONE);
+    await(service.updateTailnet("demo", true, null));
+    assertThat(nameStatus(WEB).kind()).isEqualTo(NameStatus.Kind.ROUTABLE);
+
+    await(vertx.eventBus().request(Addresses.REGISTRY_SESSION_CLOSED,
+        new SessionClosed(session.nodeId(), "gw1", session.epoch())));
+    assertThat(nameStatus(WEB).kind()).as("offline").isEqualTo(NameStatus.Kind.NONE);
+  }
+
+  @Test
+  void aNodeFunnellingOnlyPortsTheTailnetForbidsIsNotRoutable() {
+    start(60_000);
+    tailnet("demo", true, 8443);
+    await(login(new TestNode().login(key("demo", false), "web", List.of(443), "gw1")));
+    assertThat(nameStatus(WEB).kind()).isEqualTo(NameStatus.Kind.NONE);
   }
 
   // ------------------------------------------------------------ resolve

@@ -316,7 +316,8 @@ class PrometheusIT {
   private FunnelProcess startServer(String name, String gatewayListen) throws Exception {
     return FunnelProcess.start(name, logs, List.of(), "server", "--state", state.toString(), "--domain", DOMAIN,
         "--public", "443=127.0.0.1:0", "--public", "8443=127.0.0.1:0", "--public", "10000=127.0.0.1:0",
-        "--gateway-listen", gatewayListen, "--admin-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0");
+        "--gateway-listen", gatewayListen, "--admin-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0",
+        "--dns-listen", "127.0.0.1:0");
   }
 
   private FunnelProcess.Result admin(String... args) throws Exception {

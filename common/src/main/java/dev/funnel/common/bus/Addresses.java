@@ -33,6 +33,19 @@ public final class Addresses {
   /** {@link PortsUpdate} → {@link NodeSession}: a node changed what it funnels, at run time. */
   public static final String REGISTRY_PORTS = "funnel.registry.ports";
 
+  /**
+   * {@link NameQuery} → {@link NameStatus}: does a public name exist, is it routable, which gateway
+   * holds it. Asked by public DNS on a cache miss; never fails for an unknown name (that is
+   * {@link NameStatus.Kind#NONE}).
+   */
+  public static final String REGISTRY_NAME = "funnel.registry.name";
+
+  /**
+   * {@link DnsChallenge} → an empty reply: sets or clears an {@code _acme-challenge} TXT value in
+   * public DNS. Publish it, so every DNS process of a cluster holds it.
+   */
+  public static final String DNS_CHALLENGE = "funnel.dns.challenge";
+
   /** Published {@link RouteChanged}: drop cached routes for a host (or all). */
   public static final String ROUTES_CHANGED = "funnel.registry.routes-changed";
 
@@ -87,7 +100,7 @@ public final class Addresses {
    */
   public static List<String> fixed() {
     return List.of(REGISTRY_RESOLVE, REGISTRY_LOGIN, REGISTRY_RENEW, REGISTRY_SESSION_CLOSED,
-        REGISTRY_SESSION_LOST, REGISTRY_PORTS, ROUTES_CHANGED, SESSION_WITHDRAWN, SESSION_KICK, CONTROL_CHANGED,
-        GATEWAY_LEFT, REGISTRY_LEFT);
+        REGISTRY_SESSION_LOST, REGISTRY_PORTS, REGISTRY_NAME, ROUTES_CHANGED, SESSION_WITHDRAWN, SESSION_KICK, CONTROL_CHANGED,
+        GATEWAY_LEFT, REGISTRY_LEFT, DNS_CHALLENGE);
   }
 }

@@ -26,6 +26,9 @@ public final class Messages {
     register(bus, RouteChanged.class, RouteChanged::fromJson);
     register(bus, SessionKick.class, SessionKick::fromJson);
     register(bus, OpenRequest.class, OpenRequest::fromJson);
+    register(bus, NameQuery.class, NameQuery::fromJson);
+    register(bus, NameStatus.class, NameStatus::fromJson);
+    register(bus, DnsChallenge.class, DnsChallenge::fromJson);
   }
 
   private static <T extends BusMessage> void register(EventBus bus, Class<T> type, Function<io.vertx.core.json.JsonObject, T> from) {
