@@ -44,7 +44,7 @@ final class Suite {
           .put("bulk_1stream_bytes", bulk1Bytes)
           .put("bulk_8stream_bytes_total", 8 * bulk8BytesEach)
           .put("warmup_seconds_at_least", warmSeconds + " on the first path and paths with JVMs, a third of it on"
-              + " haproxy and nginx")
+              + " haproxy, haproxy-tunnel and nginx")
           .put("warmup_round", warmBytes + " bytes over 8 streams, then " + warmTunnels + " tunnels")
           .put("tunnels_per_run_at_most", tunnels)
           .put("tunnel_concurrency", tunnelConcurrency)
