@@ -43,6 +43,27 @@ class ReportTest {
   }
 
   @Test
+  void markdownHasTheCpuPerTunnelColumnAndTheTableAgainstHaproxyTunnel() {
+    JsonObject paths = paths();
+    JsonObject report = new JsonObject()
+        .put("machine", new JsonObject().put("started_at", "2026-12-02T00:00:00Z").put("cores", 2)
+            .put("cpu_model", "x").put("jvm", "y"))
+        .put("plan", new JsonObject().put("quick", true).put("https_connections", 32))
+        .put("paths", paths)
+        .put("https", new JsonObject().putNull("nginx_rps").putNull("funnel_terminator_rps"))
+        .put("ratios", Report.ratios(paths))
+        .put("targets", Report.targets(paths, new JsonObject().putNull("nginx_rps").putNull("funnel_terminator_rps")));
+    String md = Report.markdown(report, "./bench/run --quick");
+    assertThat(md).contains("| CPU µs per tunnel |");
+    assertThat(md).contains("| vs haproxy-tunnel (same run) | new tunnels/s | 1 stream | 8 streams | CPU µs per tunnel |");
+    assertThat(md).contains("| funnel-1jvm | 0.500× | 0.750× | 0.800× | 5.00× |");
+    assertThat(md).contains("| haproxy | 2.00× | 1.63× | 1.71× | 0.250× |");
+    // Every row of the main table has as many cells as its header.
+    md.lines().filter(l -> l.startsWith("| ") && l.contains("not measured: not selected"))
+        .forEach(l -> assertThat(l.chars().filter(c -> c == '|').count()).isEqualTo(11));
+  }
+
+  @Test
   void notMeasuredHasEveryFigureNull() {
     JsonObject o = Report.notMeasured("haproxy is not installed");
     assertThat(o.containsKey("cpu_us_per_tunnel")).isTrue();
