@@ -78,9 +78,12 @@ public final class BenchMain {
         case "--hold" -> hold = args[++i];
         case "--funnel-jar" -> funnelJar = Path.of(args[++i]).toAbsolutePath();
         case "--funnel-java" -> FunnelRig.javaExecutable = args[++i];
+        case "--help", "-h" -> {
+          System.out.println(usage());
+          return 0;
+        }
         default -> {
-          System.err.println("usage: bench [--quick] [--root DIR] [--out DIR] [--paths direct,haproxy,…]"
-              + " [--no-https] [--funnel-java-opts \"…\"] [--funnel-java PATH/bin/java] [--funnel-jar FILE] [--hold PATH]");
+          System.err.println("bench: unknown flag " + args[i] + "\n" + usage());
           return 2;
         }
       }
@@ -142,11 +145,18 @@ public final class BenchMain {
           paths.put(name, Report.notMeasured(clusterMissing));
           continue;
         }
+        String toolMissing = Ingress.unavailableReason(name);
+        if (toolMissing != null) {
+          System.err.println("bench: " + name + " not measured: " + toolMissing);
+          paths.put(name, Report.notMeasured(toolMissing));
+          continue;
+        }
         Ingress path = null;
         try {
           path = switch (name) {
             case "direct" -> Ingress.direct(tlsPort, WEB, trust);
             case "haproxy" -> Ingress.haproxy(tmp, logs, tlsPort, WEB, trust);
+            case "haproxy-tunnel" -> Ingress.haproxyTunnel(tmp, logs, tlsPort, WEB, trust);
             case "nginx" -> Ingress.nginxStream(tmp, logs, tlsPort, WEB, trust);
             case "funnel-1jvm" -> funnelPath(name, FunnelRig.oneJvm(jar, funnelOpts, tmp.resolve(name), logs),
                 tlsPort, trust, engines);
@@ -211,6 +221,7 @@ public final class BenchMain {
     } else {
       Ingress path = switch (name) {
         case "haproxy" -> Ingress.haproxy(tmp, logs, tlsPort, WEB, trust);
+        case "haproxy-tunnel" -> Ingress.haproxyTunnel(tmp, logs, tlsPort, WEB, trust);
         case "nginx" -> Ingress.nginxStream(tmp, logs, tlsPort, WEB, trust);
         case "funnel-1jvm" -> funnelPath(name, FunnelRig.oneJvm(jar, funnelOpts, tmp.resolve(name), logs), tlsPort,
             trust, new ArrayList<>());
@@ -226,6 +237,21 @@ public final class BenchMain {
     System.in.read();
     running.close();
     return 0;
+  }
+
+  static String usage() {
+    return String.join("\n",
+        "usage: ./bench/run [--quick] [--paths PATH,…] [--no-https] [--funnel-jar FILE] [--funnel-java PATH/bin/java]",
+        "                   [--funnel-java-opts \"…\"] [--hold PATH|https] [--root DIR] [--out DIR]",
+        "paths (default: all, in this order): " + String.join(", ", Report.PATHS),
+        "  direct          client -> backend",
+        "  haproxy         one HAProxy, mode tcp, routing on req.ssl_sni",
+        "  haproxy-tunnel  Funnel's job with HAProxy at both ends: edge (req.ssl_sni) -> TLS leg -> tunnel end"
+            + " -> backend",
+        "  nginx           nginx stream, ssl_preread",
+        "  funnel-1jvm     funnel server + funnel node",
+        "  funnel-cluster  funnel registry, gateway, frontend (--cluster) + funnel node",
+        "a path whose tool is missing (haproxy, nginx) is reported as not measured; see bench/README.md");
   }
 
   private Ingress funnelPath(String name, FunnelRig rig, int tlsPort, Path trust, List<String> engines)

@@ -1,8 +1,10 @@
 package dev.funnel.bench;
 
+import dev.funnel.common.tls.DevCa;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -79,30 +81,88 @@ interface Ingress extends AutoCloseable {
   /** HAProxy 2.6, {@code mode tcp}, routing on {@code req.ssl_sni}, two threads (one per core). */
   static Ingress haproxy(Path dir, Path logs, int backendPort, String serverName, Path trust) throws Exception {
     int port = Child.freePort();
-    long maxconn = maxConnections();
-    String config = String.join("\n",
-        "global",
-        "  nbthread 2",
-        "  maxconn " + maxconn,
-        "defaults",
-        "  mode tcp",
-        "  timeout connect 5s",
-        "  timeout client 10m",
-        "  timeout server 10m",
-        "  maxconn " + maxconn,
-        "frontend public",
-        "  bind 127.0.0.1:" + port,
-        "  tcp-request inspect-delay 5s",
-        "  tcp-request content accept if { req.ssl_hello_type 1 }",
-        "  use_backend node if { req.ssl_sni -i " + serverName + " }",
-        "backend node",
-        "  server backend 127.0.0.1:" + backendPort,
-        "");
+    String config = HaproxyConfig.sniRouter(port, serverName, backendPort, maxConnections(), 2);
     Path file = Files.writeString(dir.resolve("haproxy.cfg"), config);
     Child haproxy = Child.start("haproxy", logs, Map.of(), List.of("haproxy", "-db", "-f", file.toString()), null, 0);
     Child.awaitListening(port, 10_000);
     return new Simple("haproxy", port, serverName, trust, Map.of("haproxy", haproxy.pid()), List.of(haproxy), false,
         "haproxy " + version("haproxy", "-v") + ": mode tcp, req.ssl_sni, nbthread 2, no splice");
+  }
+
+  /**
+   * Funnel's job done with HAProxy at both ends ({@link HaproxyConfig#tunnelEdge}, {@link
+   * HaproxyConfig#tunnelEnd}): an edge process routing on {@code req.ssl_sni} without terminating the
+   * client's TLS, a TLS leg (verified against a throw-away CA, server-side session reuse on, HAProxy's
+   * default) to a second process, the tunnel end, which forwards the client's TLS stream to the backend.
+   * Two threads each.
+   */
+  static Ingress haproxyTunnel(Path dir, Path logs, int backendPort, String serverName, Path trust)
+      throws Exception {
+    Path home = Files.createDirectories(dir.resolve("haproxy-tunnel"));
+    // The leg's own CA and the tunnel end's certificate (chain and key in one PEM, as `crt` takes it).
+    DevCa legCa = DevCa.loadOrCreate(home.resolve("leg-ca"));
+    DevCa.KeyAndChain leaf = legCa.issue(List.of(HaproxyConfig.TUNNEL_END_NAME), Duration.ofDays(2));
+    Path pem = Files.writeString(home.resolve("tunnel-end.pem"), leaf.chainPem() + leaf.keyPem());
+    long maxconn = maxConnections();
+    int endPort = Child.freePort();
+    Path endFile = Files.writeString(home.resolve("tunnel-end.cfg"),
+        HaproxyConfig.tunnelEnd(endPort, pem, backendPort, maxconn, 2));
+    int edgePort = Child.freePort();
+    Path edgeFile = Files.writeString(home.resolve("edge.cfg"),
+        HaproxyConfig.tunnelEdge(edgePort, serverName, endPort, legCa.caPemPath(), maxconn, 2));
+    List<Child> started = new ArrayList<>();
+    try {
+      Child end = Child.start("haproxy-tunnel-end", logs, Map.of(), List.of("haproxy", "-db", "-f", endFile.toString()),
+          null, 0);
+      started.add(end);
+      Child.awaitListening(endPort, 10_000);
+      Child edge = Child.start("haproxy-tunnel-edge", logs, Map.of(),
+          List.of("haproxy", "-db", "-f", edgeFile.toString()), null, 0);
+      started.add(edge);
+      Child.awaitListening(edgePort, 10_000);
+      Map<String, Long> processes = new LinkedHashMap<>();
+      processes.put("haproxy edge", edge.pid());
+      processes.put("haproxy tunnel end", end.pid());
+      // Stopped edge first, then the tunnel end (Simple closes in reverse order).
+      return new Simple("haproxy-tunnel", edgePort, serverName, trust, processes, List.of(end, edge), false,
+          "haproxy " + version("haproxy", "-v") + " x 2: edge (mode tcp, req.ssl_sni) -> TLS leg (verify required,"
+              + " private CA, server-side session reuse on) -> tunnel end (bind ssl crt, mode tcp) -> backend;"
+              + " nbthread 2 each, no splice");
+    } catch (Exception e) {
+      for (int i = started.size() - 1; i >= 0; i--) {
+        started.get(i).close();
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * Why a path cannot run on this machine (a tool it needs is not on PATH), or null. bench/run installs
+   * haproxy and nginx with apt; a runner started by hand may lack them.
+   */
+  static String unavailableReason(String path) {
+    String tool = switch (path) {
+      case "haproxy", "haproxy-tunnel" -> "haproxy";
+      case "nginx" -> "nginx";
+      default -> null;
+    };
+    if (tool == null || onPath(tool)) {
+      return null;
+    }
+    return tool + " is not installed (not on PATH); ./bench/run installs it with apt";
+  }
+
+  private static boolean onPath(String tool) {
+    String path = System.getenv("PATH");
+    if (path == null) {
+      return false;
+    }
+    for (String dir : path.split(java.io.File.pathSeparator)) {
+      if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, tool))) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** nginx 1.22 {@code stream} with {@code ssl_preread}, two worker processes. */

@@ -13,9 +13,14 @@ import java.util.Map;
  */
 final class Report {
 
-  static final List<String> PATHS = List.of("direct", "haproxy", "nginx", "funnel-1jvm", "funnel-cluster");
+  static final List<String> PATHS = List.of("direct", "haproxy", "haproxy-tunnel", "nginx", "funnel-1jvm",
+      "funnel-cluster");
   static final List<String> FIGURES = List.of("throughput_1stream_mib_s", "throughput_8stream_mib_s", "tunnels_per_s",
-      "setup_p50_ms", "setup_p99_ms", "setup_p999_ms", "rss_kib_per_idle_tunnel", "cpu_s_per_gib");
+      "setup_p50_ms", "setup_p99_ms", "setup_p999_ms", "rss_kib_per_idle_tunnel", "cpu_s_per_gib",
+      "cpu_us_per_tunnel");
+  /** The figures of the Markdown table against haproxy-tunnel, the peer that also pays a second leg and hop. */
+  static final List<String> FAIR_PEER_FIGURES = List.of("tunnels_per_s", "throughput_1stream_mib_s",
+      "throughput_8stream_mib_s", "cpu_us_per_tunnel");
 
   private Report() {
   }
@@ -33,11 +38,14 @@ final class Report {
       JsonObject p = paths.getJsonObject(path);
       JsonObject vsDirect = new JsonObject();
       JsonObject vsHaproxy = new JsonObject();
+      JsonObject vsHaproxyTunnel = new JsonObject();
       for (String figure : FIGURES) {
         vsDirect.put(figure, ratio(p, paths.getJsonObject("direct"), figure));
         vsHaproxy.put(figure, ratio(p, paths.getJsonObject("haproxy"), figure));
+        vsHaproxyTunnel.put(figure, ratio(p, paths.getJsonObject("haproxy-tunnel"), figure));
       }
-      ratios.put(path, new JsonObject().put("vs_direct", vsDirect).put("vs_haproxy", vsHaproxy));
+      ratios.put(path, new JsonObject().put("vs_direct", vsDirect).put("vs_haproxy", vsHaproxy)
+          .put("vs_haproxy_tunnel", vsHaproxyTunnel));
     }
     return ratios;
   }
@@ -116,13 +124,13 @@ final class Report {
         .append("), ").append(machine.getString("jvm")).append(report.getJsonObject("plan").getBoolean("quick")
             ? ", **quick run (smaller sizes)**" : "").append(".\n\n");
     md.append("| path | 1 stream MiB/s | 8 streams MiB/s | new tunnels/s | setup p50 ms | p99 ms | p99.9 ms"
-        + " | KiB RSS per idle tunnel | CPU s per GiB |\n");
-    md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        + " | KiB RSS per idle tunnel | CPU s per GiB | CPU µs per tunnel |\n");
+    md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (String path : PATHS) {
       JsonObject p = paths.getJsonObject(path);
       md.append("| ").append(path);
       if (p.getString("note") != null && p.getDouble("throughput_1stream_mib_s") == null) {
-        md.append(" | not measured: ").append(p.getString("note").replace("|", "/")).append(" ||||||||\n");
+        md.append(" | not measured: ").append(p.getString("note").replace("|", "/")).append(" |||||||||\n");
         continue;
       }
       JsonObject vsHaproxy = ratios.getJsonObject(path).getJsonObject("vs_haproxy");
@@ -138,7 +146,9 @@ final class Report {
     }
     md.append("\n(×: ratio to haproxy in the same run. Setup = ClientHello sent → first byte back, seen by the"
         + " client. CPU s per GiB = the path's processes plus the backend during the bulk runs; the"
-        + " load generator's own share is in `details`.)\n\n");
+        + " load generator's own share is in `details`. CPU µs per tunnel = the path's own processes only"
+        + " during the new-tunnels runs ÷ tunnels opened.)\n\n");
+    fairPeer(md, paths, ratios);
     JsonObject https = report.getJsonObject("https");
     md.append("| HTTPS (keep-alive, ").append(report.getJsonObject("plan").getInteger("https_connections"))
         .append(" connections) | requests/s |\n")
@@ -154,6 +164,37 @@ final class Report {
           .append(" | ").append(met == null ? "not measured" : met ? "yes" : "**no**").append(" |\n");
     }
     return md.toString();
+  }
+
+  /**
+   * Ratios to haproxy-tunnel, the peer that does Funnel's job (a second TLS leg and a second hop), for
+   * the paths that do the same job. Left out when haproxy-tunnel was not measured.
+   */
+  private static void fairPeer(StringBuilder md, JsonObject paths, JsonObject ratios) {
+    JsonObject peer = paths.getJsonObject("haproxy-tunnel");
+    if (peer == null || peer.getDouble("tunnels_per_s") == null) {
+      return;
+    }
+    md.append("| vs haproxy-tunnel (same run) | new tunnels/s | 1 stream | 8 streams | CPU µs per tunnel |\n")
+        .append("|---|---:|---:|---:|---:|\n");
+    for (String path : PATHS) {
+      if (path.equals("haproxy-tunnel") || path.equals("direct")) {
+        continue;
+      }
+      JsonObject p = paths.getJsonObject(path);
+      if (p == null || p.getDouble("tunnels_per_s") == null) {
+        continue;
+      }
+      JsonObject r = ratios.getJsonObject(path).getJsonObject("vs_haproxy_tunnel");
+      md.append("| ").append(path);
+      for (String figure : FAIR_PEER_FIGURES) {
+        Double v = r.getDouble(figure);
+        md.append(" | ").append(v == null ? "–" : format(v) + "×");
+      }
+      md.append(" |\n");
+    }
+    md.append("\n(haproxy-tunnel: an HAProxy edge routing on SNI → TLS leg → a second HAProxy → backend; like"
+        + " Funnel it pays a second TLS leg and a second hop. CPU per tunnel: lower is better.)\n\n");
   }
 
   private static String orDash(Double v) {

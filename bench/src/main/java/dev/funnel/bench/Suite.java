@@ -44,7 +44,7 @@ final class Suite {
           .put("bulk_1stream_bytes", bulk1Bytes)
           .put("bulk_8stream_bytes_total", 8 * bulk8BytesEach)
           .put("warmup_seconds_at_least", warmSeconds + " on the first path and paths with JVMs, a third of it on"
-              + " haproxy and nginx")
+              + " haproxy, haproxy-tunnel and nginx")
           .put("warmup_round", warmBytes + " bytes over 8 streams, then " + warmTunnels + " tunnels")
           .put("tunnels_per_run_at_most", tunnels)
           .put("tunnel_concurrency", tunnelConcurrency)
@@ -135,6 +135,7 @@ final class Suite {
     // New-tunnel rate.
     List<Double> rates = new ArrayList<>();
     int tunnelsDone = 0;
+    int tunnelsOpened = 0;
     int failed = 0;
     String failure = null;
     CpuMeter tunnelCpu = CpuMeter.start(path, backendPid);
@@ -144,11 +145,14 @@ final class Suite {
           300_000, () -> client.exchange(target, SMALL, false, 30_000));
       rates.add(Stats.perSecond(batch.done().size(), batch.elapsedNanos()));
       tunnelsDone += batch.done().size() + batch.failed();
+      tunnelsOpened += batch.done().size();
       failed += batch.failed();
       failure = failure == null ? batch.firstFailure() : failure;
     }
     Map<String, Double> tcpu = tunnelCpu.stop();
     figures.put("tunnels_per_s", best(rates));
+    // CPU of the path's own processes (not the client, not the backend) per tunnel opened in this phase.
+    figures.put("cpu_us_per_tunnel", cpuMicrosPerTunnel(path, tcpu.get("path"), tunnelsOpened));
     details.put("tunnels_per_s_runs", rounded(rates))
         .put("tunnel_failures", failed)
         .put("tunnel_client_cpu_cores", Stats.round(tcpu.get("client") / tcpu.get("wall"), 3))
@@ -332,6 +336,14 @@ final class Suite {
     JsonObject o = new JsonObject();
     cpu.forEach((label, s) -> o.put(label, Stats.round(s / gib, 3)));
     return o;
+  }
+
+  /** Null for a path without processes of its own (direct) or when no tunnel opened. */
+  static Double cpuMicrosPerTunnel(Ingress path, double pathCpuSeconds, int tunnelsOpened) {
+    if (path.processes().isEmpty() || tunnelsOpened == 0) {
+      return null;
+    }
+    return Stats.round(pathCpuSeconds * 1e6 / tunnelsOpened, 4);
   }
 
   private static JsonObject perTunnel(Map<String, Double> cpu, int tunnels) {
