@@ -42,6 +42,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -81,7 +82,7 @@ class NodeGatewayLinkTest {
   }
 
   @BeforeEach
-  void setUp(Vertx vertx, VertxTestContext ctx) {
+  void setUp(Vertx vertx, VertxTestContext ctx, TestInfo info) {
     this.vertx = vertx;
     try {
       Messages.registerCodecs(vertx.eventBus());
@@ -95,6 +96,7 @@ class NodeGatewayLinkTest {
         .setListen(new HostPort("127.0.0.1", 0))
         .setKeyCert(gatewayCert)
         .setSessionTimeoutMillis(60_000)
+        .setMaxLinksPerNode(maxLinksPerNode(info))
         .setRegistryTimeoutMillis(5_000), null, localLinks);
     backend.listen()
         .compose(port -> vertx.deployVerticle(gateway).map(port))
@@ -113,7 +115,7 @@ class NodeGatewayLinkTest {
         })
         .compose(id -> {
           nodeDeployment = id;
-          return linksUp(NodeOptions.DEFAULT_LINKS);
+          return linksUp(Math.min(maxLinksPerNode(info), NodeOptions.DEFAULT_LINKS));
         })
         .onComplete(ctx.succeedingThenComplete());
   }
@@ -232,6 +234,35 @@ class NodeGatewayLinkTest {
         .compose(stream -> TunnelEnd.attach(stream).send(payload, true).inputEnded())
         .map(back -> assertThat(back).isEqualTo(payload))
         .onComplete(ctx.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
+  void aLinkTheGatewayRefusesIsAFailedDialWithBackoffNotALinkUp(VertxTestContext ctx) {
+    // This gateway takes one link connection per node; the node wants two. Each further link is
+    // refused (closed right after its DataHello): the node must back off, not redial at once,
+    // and never count a refused link as up.
+    byte[] payload = random(3000, 3);
+    Promise<Void> waited = Promise.promise();
+    vertx.setTimer(3_000, id -> waited.complete());
+    waited.future()
+        .map(v -> {
+          // Redials back off from 500 ms: a handful in 3 s (without backoff: one per handshake).
+          assertThat(node.linksOpened()).isBetween(2L, 6L);
+          assertThat(node.linkConnections()).isEqualTo(1);
+          assertThat(gateway.linkConnections(NODE_ID)).isEqualTo(1);
+          return v;
+        })
+        .compose(v -> open())
+        .compose(stream -> TunnelEnd.attach(stream).send(payload, true).inputEnded())
+        .map(back -> assertThat(back).isEqualTo(payload))
+        .onComplete(ctx.succeedingThenComplete());
+  }
+
+  /** One link per node for the test about refused links; the default otherwise. */
+  private static int maxLinksPerNode(TestInfo info) {
+    return info.getTestMethod().map(m -> m.getName().startsWith("aLinkTheGatewayRefuses")).orElse(false)
+        ? 1 : GatewayOptions.DEFAULT_MAX_LINKS_PER_NODE;
   }
 
   // ---------------------------------------------------------------- helpers
