@@ -553,6 +553,54 @@ class GatewayVerticleTest {
         .onComplete(test.succeedingThenComplete());
   }
 
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void aSilentLinkConnectionIsClosedByTheKeepaliveAndALiveOneStays(VertxTestContext test) {
+    deploy(options().setPingIntervalMillis(50).setDeadAfterMillis(400))
+        .compose(v -> login())
+        .compose(control -> Future.all(link(control.welcome(), h -> FakeNodeLink.ECHO),
+            link(control.welcome(), h -> FakeNodeLink.ECHO)))
+        .compose(both -> linksReach(2).compose(v -> {
+          FakeNodeLink silent = both.resultAt(0);
+          FakeNodeLink alive = both.resultAt(1);
+          // The silent one reads nothing more: the gateway's PINGs go unanswered (and its own
+          // close goes unnoticed here, so the gateway's count says when it is gone).
+          silent.channel.eventLoop().execute(() -> silent.channel.config().setAutoRead(false));
+          return linksReach(1).map(v2 -> {
+            // The live one answered every PING (Netty acks them) through the same silence.
+            assertThat(alive.channel.isActive()).isTrue();
+            silent.close();
+            return alive;
+          });
+        }))
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void aNewerSessionClosesTheOldSessionsLinksAndOpensGoToItsOwn(VertxTestContext test) {
+    deploy(options())
+        .compose(v -> login())
+        .compose(first -> link(first.welcome(), h -> 403).compose(oldLink -> linksReach(1)
+            .compose(v -> login())
+            .compose(second -> oldLink.closed()
+                .compose(v -> FakeNodeLink.open(nodeTls, gateway.actualPort(),
+                    new DataHello(first.welcome().sessionId(), first.welcome().dataSecret()), h -> FakeNodeLink.ECHO))
+                .compose(FakeNodeLink::closed)
+                .compose(v -> link(second.welcome(), h -> FakeNodeLink.ECHO))
+                .compose(newLink -> linksReach(1)
+                    .compose(v -> open(new OpenRequest(NODE_ID, second.welcome().epoch(), FQDN, 443, CLIENT, "fe-1")))
+                    .map(stream -> {
+                      assertThat(newLink.offers).hasSize(1);
+                      assertThat(oldLink.offers).isEmpty();
+                      stream.channel().close();
+                      return stream;
+                    })))))
+        .compose(v -> expectFailure(open(new OpenRequest(NODE_ID, EPOCH, FQDN, 443, CLIENT, "fe-1"))))
+        .map(then(err -> assertThat(codeOf(err)).as("the old epoch is gone").isEqualTo(OpenFailure.NODE_GONE.code())))
+        .onComplete(test.succeedingThenComplete());
+  }
+
   // ---------------------------------------------------------------- opens
 
   @Test
@@ -771,6 +819,27 @@ class GatewayVerticleTest {
                   link.close();
                   return refused;
                 })))
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 15, timeUnit = TimeUnit.SECONDS)
+  void aLinkStreamThatIsNotAnOpenIsAnswered400(VertxTestContext test) {
+    DevCa.KeyAndChain frontendKey = ca.issue(List.of("frontend.test"), Duration.ofDays(1));
+    PemKeyCertOptions frontendCert = new PemKeyCertOptions()
+        .setKeyValue(Buffer.buffer(frontendKey.keyPem()))
+        .setCertValue(Buffer.buffer(frontendKey.chainPem()));
+    deploy(options().setLinkListen(new HostPort("127.0.0.1", 0)).setLinkTrust(trust()))
+        .compose(v -> vertx.executeBlocking(() -> LinkTls.client(vertx, trust(), frontendCert)))
+        .compose(tls -> FrontendLinkClient.connect(tls, gateway.linkPort()))
+        .compose(link -> FrontendLinkClient.open(link, OpenStream.toHeaders(
+            new OpenRequest(NODE_ID, EPOCH, FQDN, 443, CLIENT, "fe-x")).path("/v0/other")).map(answer -> {
+              assertThat(answer).isInstanceOf(StreamOpener.Refused.class);
+              assertThat(((StreamOpener.Refused) answer).status()).isEqualTo(400);
+              assertThat(link.isActive()).as("one bad stream does not end the link").isTrue();
+              link.close();
+              return answer;
+            }))
         .onComplete(test.succeedingThenComplete());
   }
 
