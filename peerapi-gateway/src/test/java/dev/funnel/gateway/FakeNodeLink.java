@@ -83,7 +83,8 @@ final class FakeNodeLink {
           if (!f.isSuccess()) {
             ready.tryFail(f.cause());
           } else {
-            f.channel().closeFuture().addListener(c -> ready.tryFail("closed before the challenge"));
+            f.channel().closeFuture().addListener(c -> ready.tryFail("closed before the challenge ("
+                + f.channel().pipeline().names() + ")"));
           }
         });
     return ready.future();
@@ -126,6 +127,8 @@ final class FakeNodeLink {
       }
       Channel channel = ctx.channel();
       FakeNodeLink link = new FakeNodeLink(channel);
+      // Ready once the challenge is here: whether the gateway keeps the link is seen through closed().
+      ready.tryComplete(link);
       ctx.writeAndFlush(Unpooled.wrappedBuffer(hello.encode().getBytes()));
       ctx.pipeline().remove(this);
       ctx.pipeline().addLast(Links.CODEC, Links.serverCodec(Links.settings(Links.DEFAULT_STREAM_WINDOW_BYTES, 1000)));
@@ -139,7 +142,12 @@ final class FakeNodeLink {
           stream.read();
         }
       }));
-      ready.tryComplete(link);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      ready.tryFail(cause);
+      ctx.close();
     }
 
     private void onOffer(FakeNodeLink link, Http2Headers head, PeekedConnection stream) {

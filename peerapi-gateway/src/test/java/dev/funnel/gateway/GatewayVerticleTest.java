@@ -780,6 +780,27 @@ class GatewayVerticleTest {
         .onComplete(test.succeedingThenComplete());
   }
 
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void aLinkWhoseOfferWasPendingWhenTheSessionEndedClosesOnceTheOfferIsDone(VertxTestContext test) {
+    deploy(options().setOfferTimeoutMillis(500))
+        .compose(v -> login())
+        .compose(control -> link(control.welcome(), h -> FakeNodeLink.SILENT).compose(node -> linksReach(1)
+            .compose(v -> {
+              Future<Throwable> pending = expectFailure(open());
+              return eventually(() -> Future.succeededFuture(node.offers.size() == 1)).compose(v2 -> {
+                control.connection().socket.close();
+                return registry.firstClosedSession();
+              }).compose(closed -> pending);
+            })
+            .compose(err -> {
+              assertThat(codeOf(err)).isEqualTo(OpenFailure.OFFER_TIMEOUT.code());
+              // The session is gone and the link carries nothing: it must not stay open.
+              return node.closed();
+            })))
+        .onComplete(test.succeedingThenComplete());
+  }
+
   // ---------------------------------------------------------------- frontends in other processes
 
   @Test
