@@ -309,8 +309,6 @@ final class FakeGateway {
           socket.close();
           return;
         }
-        link = new LinkPeer(FakeGateway.this, socket, hello.sessionId());
-        linkPeers.add(link);
       }
       Buffer leftover = reader.remainder();
       ChannelPipeline pipeline = ctx.pipeline();
@@ -318,6 +316,11 @@ final class FakeGateway {
       pipeline.addLast(Links.CODEC, Links.clientCodec(Links.settings(Links.DEFAULT_STREAM_WINDOW_BYTES, 1000)));
       pipeline.addLast(new Http2MultiplexHandler(new RefuseStreams()));
       Links.raiseConnectionWindow(socket, Links.DEFAULT_CONNECTION_WINDOW_BYTES);
+      // Visible to offers only once streams can be opened on it.
+      synchronized (FakeGateway.this) {
+        link = new LinkPeer(FakeGateway.this, socket, hello.sessionId());
+        linkPeers.add(link);
+      }
       LinkPeer peer = link;
       socket.closeFuture().addListener(f -> {
         peer.closed = true;
