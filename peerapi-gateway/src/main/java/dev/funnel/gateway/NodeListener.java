@@ -172,6 +172,12 @@ final class NodeListener {
         reject(ctx, "presented a wrong data secret for " + links.nodeId);
         return;
       }
+      if (links.size() >= options.getMaxLinksPerNode()) {
+        // Refused before it speaks HTTP/2: the node counts a link up only on the gateway's SETTINGS.
+        reject(ctx, "is one link connection too many for " + links.nodeId + " (limit "
+            + options.getMaxLinksPerNode() + ")");
+        return;
+      }
       Channel channel = ctx.channel();
       Buffer leftover = reader.remainder();
       ChannelPipeline pipeline = ctx.pipeline();
