@@ -209,6 +209,24 @@ class NodeAgentVerticleTest {
   }
 
   @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void aLinkWhoseGatewayFallsSilentIsClosedByTheKeepaliveAndDialledAgain(Vertx vertx, VertxTestContext ctx) {
+    deploy(vertx, options(tcp(443, 9)).setPingIntervalMillis(50).setDeadAfterMillis(400))
+        .compose(n -> linksUp(vertx))
+        .compose(v -> {
+          // The gateway's side of one link reads nothing more: the node's PINGs go unanswered.
+          FakeGateway.LinkPeer silent = gateway.links().get(0);
+          silent.channel.eventLoop().execute(() -> silent.channel.config().setAutoRead(false));
+          return eventually(vertx, () -> node.linksOpened() == 3 && node.linkConnections() == 2).map(silent);
+        })
+        .onComplete(ctx.succeeding(silent -> ctx.verify(() -> {
+          assertThat(gateway.logins()).as("the session itself stays").isEqualTo(1);
+          silent.channel.close();
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
   @Timeout(value = 15, timeUnit = TimeUnit.SECONDS)
   void offerForATcpTargetCarriesExactBytesBothWays(Vertx vertx, VertxTestContext ctx) {
     Buffer up = random(200 * 1024, 1);
