@@ -23,6 +23,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2SettingsFrame;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.ssl.SslContext;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -163,7 +164,19 @@ final class LinkConnection {
         }
       }));
       Links.raiseConnectionWindow(channel, options.getConnectionWindowBytes());
-      onUp.accept(channel);
+      // Up only once the gateway took the DataHello: its HTTP/2 SETTINGS say so. A gateway that
+      // refuses the link (unknown session, wrong secret, too many links) just closes it, and that
+      // must count as a failed dial (with backoff), not as a link that came up and dropped.
+      pipeline.addLast(new ChannelInboundHandlerAdapter() {
+        @Override
+        public void channelRead(ChannelHandlerContext settings, Object msg) {
+          if (msg instanceof Http2SettingsFrame) {
+            settings.pipeline().remove(this);
+            onUp.accept(channel);
+          }
+          settings.fireChannelRead(msg);
+        }
+      });
     }
 
     private void fail(ChannelHandlerContext ctx, String reason) {

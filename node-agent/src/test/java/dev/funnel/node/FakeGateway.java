@@ -14,16 +14,32 @@ import dev.funnel.common.peerapi.ControlMessage.SignReply;
 import dev.funnel.common.peerapi.ControlMessage.SignRequest;
 import dev.funnel.common.peerapi.ControlMessage.Welcome;
 import dev.funnel.common.peerapi.FrameReader;
-import dev.funnel.common.peerapi.IngressAnswer;
+import dev.funnel.common.net.DataPlane;
+import dev.funnel.common.net.HostPort;
+import dev.funnel.common.net.LinkTls;
+import dev.funnel.common.net.Links;
+import dev.funnel.common.net.StreamOpener;
+import dev.funnel.common.peerapi.IngressOffer;
 import dev.funnel.common.tls.DevCa;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.net.NetServer;
-import io.vertx.core.net.NetServerOptions;
-import io.vertx.core.net.NetSocket;
 import io.vertx.core.net.PemKeyCertOptions;
+import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.security.KeyFactory;
 import java.security.PublicKey;
@@ -39,9 +55,11 @@ import java.util.UUID;
 import java.util.function.BooleanSupplier;
 
 /**
- * A gateway good enough to test the node against: real TLS with a certificate from the
- * development CA, Challenge → Hello (the proof is verified with the node's public key) → Welcome,
- * DataHello connections collected as {@link DataPeer}s, ServeUpdate answered with a Welcome.
+ * A gateway good enough to test the node against: real TLS (Netty, TLS 1.3, as the real node
+ * listener) with a certificate from the development CA, Challenge → Hello (the proof is verified
+ * with the node's public key) → Welcome, DataHello connections switched to HTTP/2 with this side
+ * the client and collected as {@link LinkPeer}s (offers are streams opened with
+ * {@link StreamOpener}), ServeUpdate answered with a Welcome.
  * State is guarded by this object's monitor; {@link #when} waits for a condition without sleeping.
  */
 final class FakeGateway {
@@ -50,13 +68,14 @@ final class FakeGateway {
 
   private final Vertx vertx;
   private final DevCa ca;
-  private NetServer server;
+  private Channel server;
 
   /** The id this gateway names its sessions with in Welcome (with the login's epoch). */
   final String gatewayId = "fake-" + UUID.randomUUID().toString().substring(0, 8);
 
   // Behaviour, set before the node connects.
-  volatile int poolSize = 2;
+  /** What Welcome asks for (the node keeps its own {@code --links} count). */
+  volatile int links = 2;
   volatile long heartbeatMillis = 5_000;
   volatile Refused refuseWith;
   volatile boolean answerPings = true;
@@ -67,8 +86,8 @@ final class FakeGateway {
   private final List<ServeUpdate> serveUpdates = new ArrayList<>();
   private final List<SessionLost> lossReports = new ArrayList<>();
   private final List<Long> pongs = new ArrayList<>();
-  private final List<NetSocket> controls = new ArrayList<>();
-  private final List<DataPeer> dataPeers = new ArrayList<>();
+  private final List<Channel> controls = new ArrayList<>();
+  private final List<LinkPeer> linkPeers = new ArrayList<>();
   private final List<String> sessionIds = new ArrayList<>();
   private final List<Watch> watches = new ArrayList<>();
   private String dataSecret;
@@ -83,23 +102,46 @@ final class FakeGateway {
 
   Future<FakeGateway> listen() {
     DevCa.KeyAndChain cert = ca.issue(List.of("localhost", "127.0.0.1"), Duration.ofDays(1));
-    server = vertx.createNetServer(new NetServerOptions()
-        .setHost("127.0.0.1")
-        .setPort(0)
-        .setSsl(true)
-        .setKeyCertOptions(new PemKeyCertOptions()
-            .setKeyValue(Buffer.buffer(cert.keyPem()))
-            .setCertValue(Buffer.buffer(cert.chainPem()))));
-    server.connectHandler(this::accept);
-    return server.listen().map(s -> this);
+    PemKeyCertOptions keyCert = new PemKeyCertOptions()
+        .setKeyValue(Buffer.buffer(cert.keyPem()))
+        .setCertValue(Buffer.buffer(cert.chainPem()));
+    return vertx.executeBlocking(() -> LinkTls.server(vertx, keyCert, null)).compose(tls -> {
+      Promise<FakeGateway> bound = Promise.promise();
+      new ServerBootstrap()
+          .group(DataPlane.group())
+          .channel(DataPlane.serverChannel())
+          .childHandler(new ChannelInitializer<>() {
+            @Override
+            protected void initChannel(Channel ch) {
+              ch.pipeline().addLast(LinkTls.serverHandler(tls, ch.alloc(), 10_000));
+              ch.pipeline().addLast(new Connection(ch));
+            }
+          })
+          .bind("127.0.0.1", 0)
+          .addListener((ChannelFuture f) -> {
+            if (f.isSuccess()) {
+              server = f.channel();
+              bound.complete(this);
+            } else {
+              bound.fail(f.cause());
+            }
+          });
+      return bound.future();
+    });
   }
 
   int port() {
-    return server.actualPort();
+    return ((InetSocketAddress) server.localAddress()).getPort();
   }
 
+  /** Stops listening (connections already open stay). */
   Future<Void> close() {
-    return server == null ? Future.succeededFuture() : server.close();
+    if (server == null) {
+      return Future.succeededFuture();
+    }
+    Promise<Void> closed = Promise.promise();
+    server.close().addListener(f -> closed.tryComplete());
+    return closed.future();
   }
 
   /** Completes once {@code condition} holds (checked now and after every event). */
@@ -155,31 +197,34 @@ final class FakeGateway {
     return sessionIds.size();
   }
 
-  synchronized List<DataPeer> dataPeers() {
-    return List.copyOf(dataPeers);
+  /** Every link connection that said a valid DataHello, in order. */
+  synchronized List<LinkPeer> linkPeers() {
+    return List.copyOf(linkPeers);
   }
 
-  /** Data connections of the latest session that are open and not given an offer. */
-  synchronized List<DataPeer> idle() {
+  /** Link connections of the latest session that are open. */
+  synchronized List<LinkPeer> links() {
     String current = sessionIds.isEmpty() ? null : sessionIds.get(sessionIds.size() - 1);
-    List<DataPeer> out = new ArrayList<>();
-    for (DataPeer p : dataPeers) {
-      if (!p.taken && !p.closed && p.sessionId.equals(current)) {
+    List<LinkPeer> out = new ArrayList<>();
+    for (LinkPeer p : linkPeers) {
+      if (!p.closed && p.sessionId.equals(current)) {
         out.add(p);
       }
     }
     return out;
   }
 
-  /** Takes one idle data connection for an offer. */
-  synchronized DataPeer take() {
-    List<DataPeer> idle = idle();
-    if (idle.isEmpty()) {
-      throw new IllegalStateException("no idle data connection");
+  /** An ingress offer on the first open link connection of the latest session. */
+  Future<StreamOpener.Answer> offer(String target, String source) {
+    return offer(new IngressOffer(HostPort.parse(source), HostPort.parse(target)).toHeaders());
+  }
+
+  Future<StreamOpener.Answer> offer(Http2Headers head) {
+    List<LinkPeer> live = links();
+    if (live.isEmpty()) {
+      return Future.failedFuture("no link connection");
     }
-    DataPeer peer = idle.get(0);
-    peer.taken = true;
-    return peer;
+    return live.get(0).open(head);
   }
 
   /** Closes the latest control connection, as a gateway that died would. */
@@ -188,51 +233,104 @@ final class FakeGateway {
   }
 
   synchronized void sendControl(ControlMessage message) {
-    controls.get(controls.size() - 1).write(message.encode());
+    write(controls.get(controls.size() - 1), message);
   }
 
-  private void accept(NetSocket socket) {
-    FrameReader reader = new FrameReader(ControlFrames.DEFAULT_MAX_FRAME_BYTES);
-    String nonce = UUID.randomUUID().toString();
-    Connection connection = new Connection(socket, reader, nonce);
-    socket.handler(connection::onBytes);
-    socket.closeHandler(v -> connection.onClose());
-    socket.write(new Challenge(nonce).encode());
+  private static void write(Channel channel, ControlMessage message) {
+    channel.writeAndFlush(Unpooled.wrappedBuffer(message.encode().getBytes()));
   }
 
-  private final class Connection {
-    private final NetSocket socket;
-    private final FrameReader reader;
-    private final String nonce;
-    private DataPeer data;
+  /** One connection: control frames until a DataHello makes it a link connection (then HTTP/2). */
+  private final class Connection extends ChannelInboundHandlerAdapter {
+    private final Channel socket;
+    private final FrameReader reader = new FrameReader(ControlFrames.DEFAULT_MAX_FRAME_BYTES);
+    private final String nonce = UUID.randomUUID().toString();
+    private boolean first = true;
+    private LinkPeer link;
 
-    Connection(NetSocket socket, FrameReader reader, String nonce) {
+    Connection(Channel socket) {
       this.socket = socket;
-      this.reader = reader;
-      this.nonce = nonce;
     }
 
-    void onBytes(Buffer chunk) {
-      if (data != null) {
-        data.onBytes(chunk);
-        return;
-      }
-      List<ControlMessage> messages;
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+      write(socket, new Challenge(nonce));
+      ctx.fireChannelActive();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      ByteBuf bytes = (ByteBuf) msg;
+      byte[] copy = new byte[bytes.readableBytes()];
+      bytes.readBytes(copy);
+      bytes.release();
+      List<ControlMessage> messages = new ArrayList<>();
       try {
-        messages = reader.feed(chunk);
+        if (first) {
+          ControlMessage m = reader.next(Buffer.buffer(copy));
+          if (m == null) {
+            return;
+          }
+          first = false;
+          messages.add(m);
+          if (!(m instanceof DataHello)) {
+            messages.addAll(reader.feed(Buffer.buffer()));
+          }
+        } else {
+          messages.addAll(reader.feed(Buffer.buffer(copy)));
+        }
       } catch (ControlMessage.InvalidMessage e) {
         socket.close();
         return;
       }
       for (ControlMessage m : messages) {
-        if (data != null) {
-          break;
+        if (m instanceof DataHello hello) {
+          onDataHello(ctx, hello);
+          return;
         }
         onMessage(m);
       }
-      if (data != null && reader.remainder().length() > 0) {
-        data.onBytes(reader.remainder().copy());
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+      changed();
+      ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      ctx.close();
+    }
+
+    private void onDataHello(ChannelHandlerContext ctx, DataHello hello) {
+      synchronized (FakeGateway.this) {
+        if (!sessionIds.contains(hello.sessionId()) || !hello.dataSecret().equals(dataSecret)) {
+          socket.close();
+          return;
+        }
       }
+      Buffer leftover = reader.remainder();
+      ChannelPipeline pipeline = ctx.pipeline();
+      pipeline.remove(this);
+      pipeline.addLast(Links.CODEC, Links.clientCodec(Links.settings(Links.DEFAULT_STREAM_WINDOW_BYTES, 1000)));
+      pipeline.addLast(new Http2MultiplexHandler(new RefuseStreams()));
+      Links.raiseConnectionWindow(socket, Links.DEFAULT_CONNECTION_WINDOW_BYTES);
+      // Visible to offers only once streams can be opened on it.
+      synchronized (FakeGateway.this) {
+        link = new LinkPeer(FakeGateway.this, socket, hello.sessionId());
+        linkPeers.add(link);
+      }
+      LinkPeer peer = link;
+      socket.closeFuture().addListener(f -> {
+        peer.closed = true;
+        changed();
+      });
+      if (leftover.length() > 0) {
+        pipeline.context(SslHandler.class).fireChannelRead(Unpooled.wrappedBuffer(leftover.getBytes()));
+        pipeline.context(SslHandler.class).fireChannelReadComplete();
+      }
+      changed();
     }
 
     void onMessage(ControlMessage m) {
@@ -243,53 +341,38 @@ final class FakeGateway {
           proofsValid.add(valid);
           controls.add(socket);
           if (!valid) {
-            socket.write(new Refused("BAD_NODE_KEY", "proof does not verify").encode());
-            socket.close();
+            socket.writeAndFlush(Unpooled.wrappedBuffer(new Refused("BAD_NODE_KEY", "proof does not verify").encode()
+                .getBytes())).addListener(f -> socket.close());
           } else if (refuseWith != null) {
-            socket.write(refuseWith.encode());
-            socket.close();
+            socket.writeAndFlush(Unpooled.wrappedBuffer(refuseWith.encode().getBytes()))
+                .addListener(f -> socket.close());
           } else {
             String sessionId = "session-" + (sessionIds.size() + 1);
             sessionIds.add(sessionId);
             dataSecret = UUID.randomUUID().toString();
-            socket.write(welcome(hello.hostname(), hello.ports()).encode());
+            write(socket, welcome(hello.hostname(), hello.ports()));
           }
-        } else if (m instanceof DataHello hello) {
-          if (!sessionIds.contains(hello.sessionId()) || !hello.dataSecret().equals(dataSecret)) {
-            socket.close();
-          } else {
-            data = new DataPeer(FakeGateway.this, socket, hello.sessionId());
-            dataPeers.add(data);
-          }
+        } else if (m instanceof DataHello) {
+          socket.close();
         } else if (m instanceof Ping ping) {
           if (answerPings) {
-            socket.write(new Pong(ping.seq()).encode());
+            write(socket, new Pong(ping.seq()));
           }
         } else if (m instanceof Pong pong) {
           pongs.add(pong.seq());
         } else if (m instanceof SignRequest request) {
           String fqdn = hellos.get(hellos.size() - 1).hostname() + "." + DOMAIN;
           try {
-            socket.write(new SignReply(ca.signRequest(request.csrPem(), Set.of(fqdn), Duration.ofDays(1)), null)
-                .encode());
+            write(socket, new SignReply(ca.signRequest(request.csrPem(), Set.of(fqdn), Duration.ofDays(1)), null));
           } catch (IllegalArgumentException e) {
-            socket.write(new SignReply(null, e.getMessage()).encode());
+            write(socket, new SignReply(null, e.getMessage()));
           }
         } else if (m instanceof SessionLost lost) {
           lossReports.add(lost);
         } else if (m instanceof ServeUpdate update) {
           serveUpdates.add(update);
           String hostname = hellos.get(hellos.size() - 1).hostname();
-          socket.write(welcome(hostname, update.ports()).encode());
-        }
-      }
-      changed();
-    }
-
-    void onClose() {
-      if (data != null) {
-        synchronized (FakeGateway.this) {
-          data.closed = true;
+          write(socket, welcome(hostname, update.ports()));
         }
       }
       changed();
@@ -297,7 +380,7 @@ final class FakeGateway {
 
     private Welcome welcome(String hostname, List<Integer> ports) {
       return new Welcome(sessionIds.get(sessionIds.size() - 1), "node-" + hostname, hostname + "." + DOMAIN,
-          dataSecret, heartbeatMillis, poolSize, ports, gatewayId, sessionIds.size());
+          dataSecret, heartbeatMillis, links, ports, gatewayId, sessionIds.size());
     }
 
     private boolean verify(Hello hello) {
@@ -314,59 +397,39 @@ final class FakeGateway {
     }
   }
 
-  /** A data connection that said DataHello: the test writes an offer and reads the node's answer. */
-  static final class DataPeer {
-    private final FakeGateway gateway;
-    final NetSocket socket;
-    final String sessionId;
-    private final Buffer received = Buffer.buffer();
-    volatile boolean closed;
-    boolean taken;
+  /** A node never opens streams on a link: any it tries is closed. */
+  @io.netty.channel.ChannelHandler.Sharable
+  private static final class RefuseStreams extends ChannelInboundHandlerAdapter {
+    @Override
+    public void channelRegistered(ChannelHandlerContext ctx) {
+      ctx.close();
+    }
+  }
 
-    DataPeer(FakeGateway gateway, NetSocket socket, String sessionId) {
+  /** A link connection that said DataHello: HTTP/2, this gateway the client. */
+  static final class LinkPeer {
+    private final FakeGateway gateway;
+    final Channel channel;
+    final String sessionId;
+    volatile boolean closed;
+
+    LinkPeer(FakeGateway gateway, Channel channel, String sessionId) {
       this.gateway = gateway;
-      this.socket = socket;
+      this.channel = channel;
       this.sessionId = sessionId;
     }
 
-    void onBytes(Buffer chunk) {
-      synchronized (gateway) {
-        received.appendBuffer(chunk);
-      }
-      gateway.changed();
-    }
-
-    Future<Void> write(Buffer bytes) {
-      return socket.write(bytes);
-    }
-
-    Buffer received() {
-      synchronized (gateway) {
-        return received.copy();
-      }
-    }
-
-    /** The node's answer status, once its head is complete. */
-    Future<Integer> answer() {
-      return gateway.when(() -> IngressAnswer.parse(received) instanceof IngressAnswer.Status || closed)
-          .compose(v -> {
-            synchronized (gateway) {
-              if (IngressAnswer.parse(received) instanceof IngressAnswer.Status s) {
-                return Future.succeededFuture(s.status());
-              }
-              return Future.failedFuture("closed without an answer");
-            }
-          });
-    }
-
-    /** Bytes after the answer's head (the target's stream on a 101). */
-    Buffer afterAnswer() {
-      synchronized (gateway) {
-        if (IngressAnswer.parse(received) instanceof IngressAnswer.Status s) {
-          return received.getBuffer(s.consumed(), received.length());
+    /** Opens one stream with {@code head}; the node's answer. */
+    Future<StreamOpener.Answer> open(Http2Headers head) {
+      Promise<StreamOpener.Answer> answer = Promise.promise();
+      channel.eventLoop().execute(() -> StreamOpener.open(channel, head, 5_000).addListener(f -> {
+        if (f.isSuccess()) {
+          answer.complete((StreamOpener.Answer) f.getNow());
+        } else {
+          answer.fail(f.cause());
         }
-        return Buffer.buffer();
-      }
+      }));
+      return answer.future();
     }
 
     Future<Void> whenClosed() {

@@ -5,12 +5,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.funnel.common.net.HostPort;
 import dev.funnel.common.options.NodeOptions;
 import dev.funnel.common.options.ServeTarget;
+import dev.funnel.common.peerapi.ControlMessage;
 import dev.funnel.common.peerapi.ControlMessage.Bye;
-import dev.funnel.common.peerapi.ControlMessage.OpenData;
 import dev.funnel.common.peerapi.ControlMessage.Ping;
 import dev.funnel.common.peerapi.ControlMessage.Refused;
 import dev.funnel.common.peerapi.ControlMessage.ServeUpdate;
+import dev.funnel.common.net.StreamOpener;
+import dev.funnel.common.peerapi.IngressAnswer;
 import dev.funnel.common.peerapi.IngressOffer;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.Http2Headers;
 import dev.funnel.common.tls.DevCa;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -87,16 +91,38 @@ class NodeAgentVerticleTest {
     return vertx.deployVerticle(node).map(id -> node);
   }
 
-  private Future<Void> poolFull() {
-    return gateway.when(() -> gateway.idle().size() == gateway.poolSize);
+  /** Both sides see {@code count} link connections of the latest session. */
+  private Future<Void> linksUp(Vertx vertx, int count) {
+    return gateway.when(() -> gateway.links().size() == count)
+        .compose(v -> eventually(vertx, () -> node.linkConnections() == count));
+  }
+
+  private Future<Void> linksUp(Vertx vertx) {
+    return linksUp(vertx, NodeOptions.DEFAULT_LINKS);
   }
 
   private static Map<Integer, ServeTarget> tcp(int publicPort, int localPort) {
     return Map.of(publicPort, ServeTarget.parse("tcp://127.0.0.1:" + localPort));
   }
 
-  private static Buffer offer(String target, String source) {
-    return new IngressOffer(HostPort.parse(source), HostPort.parse(target)).encode();
+  private static Http2Headers offer(String target, String source) {
+    return new IngressOffer(HostPort.parse(source), HostPort.parse(target)).toHeaders();
+  }
+
+  /** The stream of an accepted offer, or a failure naming the status. */
+  private static Future<TunnelEnd> accepted(StreamOpener.Answer answer) {
+    if (answer instanceof StreamOpener.Accepted accepted) {
+      return Future.succeededFuture(TunnelEnd.attach(accepted.stream()));
+    }
+    return Future.failedFuture("offer answered " + ((StreamOpener.Refused) answer).status());
+  }
+
+  private static int status(StreamOpener.Answer answer) {
+    return answer instanceof StreamOpener.Refused refused ? refused.status() : 200;
+  }
+
+  private double gauge(String name) {
+    return registry.get(name).gauge().value();
   }
 
   private double offers(int status) {
@@ -129,21 +155,73 @@ class NodeAgentVerticleTest {
 
   @Test
   @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
-  void logsInWithAProofAndFillsThePool(Vertx vertx, VertxTestContext ctx) {
+  void logsInWithAProofAndKeepsKLinkConnections(Vertx vertx, VertxTestContext ctx) {
     deploy(vertx, options(Map.of(443, ServeTarget.parse("tcp://127.0.0.1:9"),
         10000, ServeTarget.parse("tcp://127.0.0.1:9"), 8443, ServeTarget.parse("tcp://127.0.0.1:9"))))
-        .compose(n -> poolFull())
+        .compose(n -> linksUp(vertx))
         .onComplete(ctx.succeeding(v -> ctx.verify(() -> {
           assertThat(gateway.hellos()).hasSize(1);
           assertThat(gateway.proofsValid()).containsExactly(true);
           assertThat(gateway.hellos().get(0).hostname()).isEqualTo("web");
           assertThat(gateway.hellos().get(0).authKey()).isEqualTo("tskey-test");
+          assertThat(gateway.hellos().get(0).version()).isEqualTo(ControlMessage.VERSION);
           assertThat(gateway.hellos().get(0).ports()).containsExactly(443, 8443, 10000);
           assertThat(node.sessionUp().succeeded()).isTrue();
           assertThat(node.fqdn()).contains(FQDN);
-          assertThat(node.idleDataConnections()).isEqualTo(2);
-          assertThat(node.dataConnectionsOpened()).isEqualTo(2);
+          assertThat(node.linkConnections()).isEqualTo(2);
+          assertThat(node.linksOpened()).isEqualTo(2);
+          assertThat(gauge("funnel.node.link.connections")).isEqualTo(2);
+          assertThat(gateway.linkPeers()).hasSize(2);
           assertThat(dir.resolve("node").resolve(NodeKey.FILE)).exists();
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void keepsAsManyLinkConnectionsAsConfigured(Vertx vertx, VertxTestContext ctx) {
+    deploy(vertx, options(tcp(443, 9)).setLinks(3))
+        .compose(n -> linksUp(vertx, 3))
+        .onComplete(ctx.succeeding(v -> ctx.verify(() -> {
+          assertThat(node.linksOpened()).isEqualTo(3);
+          assertThat(gateway.linkPeers()).hasSize(3);
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void aLinkConnectionTheGatewayClosesIsDialledAgain(Vertx vertx, VertxTestContext ctx) {
+    deploy(vertx, options(tcp(443, 9)))
+        .compose(n -> linksUp(vertx))
+        .compose(v -> {
+          FakeGateway.LinkPeer first = gateway.links().get(0);
+          first.channel.close();
+          return first.whenClosed().compose(x -> gateway.when(() -> gateway.linkPeers().size() == 3))
+              .compose(x -> linksUp(vertx));
+        })
+        .onComplete(ctx.succeeding(v -> ctx.verify(() -> {
+          assertThat(node.linksOpened()).isEqualTo(3);
+          assertThat(gateway.logins()).as("the session itself stays").isEqualTo(1);
+          assertThat(gateway.links()).hasSize(2);
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void aLinkWhoseGatewayFallsSilentIsClosedByTheKeepaliveAndDialledAgain(Vertx vertx, VertxTestContext ctx) {
+    deploy(vertx, options(tcp(443, 9)).setPingIntervalMillis(50).setDeadAfterMillis(400))
+        .compose(n -> linksUp(vertx))
+        .compose(v -> {
+          // The gateway's side of one link reads nothing more: the node's PINGs go unanswered.
+          FakeGateway.LinkPeer silent = gateway.links().get(0);
+          silent.channel.eventLoop().execute(() -> silent.channel.config().setAutoRead(false));
+          return eventually(vertx, () -> node.linksOpened() == 3 && node.linkConnections() == 2).map(silent);
+        })
+        .onComplete(ctx.succeeding(silent -> ctx.verify(() -> {
+          assertThat(gateway.logins()).as("the session itself stays").isEqualTo(1);
+          silent.channel.close();
           ctx.completeNow();
         })));
   }
@@ -156,76 +234,93 @@ class NodeAgentVerticleTest {
     RecordingTarget target = new RecordingTarget(vertx, up.length(), down);
     target.listen()
         .compose(t -> deploy(vertx, options(tcp(443, t.port()))))
-        .compose(n -> poolFull())
-        .compose(v -> {
-          FakeGateway.DataPeer peer = gateway.take();
-          // The head and the first bytes together, more bytes before the answer, the rest after it.
-          peer.write(offer(FQDN + ":443", CLIENT).appendBuffer(up.getBuffer(0, 1000)));
-          peer.write(up.getBuffer(1000, 3000));
-          return peer.answer().compose(status -> {
-            ctx.verify(() -> assertThat(status).isEqualTo(101));
-            peer.write(up.getBuffer(3000, up.length()));
-            return target.received();
-          }).compose(received -> {
+        .compose(n -> linksUp(vertx))
+        .compose(v -> gateway.offer(FQDN + ":443", CLIENT))
+        .compose(answer -> {
+          ctx.verify(() -> assertThat(IngressAnswer.status(((StreamOpener.Accepted) answer).headers())).isEqualTo(200));
+          return accepted(answer);
+        })
+        .compose(end -> {
+          end.send(up.getBytes(), false);
+          return target.received().compose(received -> {
             ctx.verify(() -> assertThat(received.getBytes()).isEqualTo(up.getBytes()));
-            // The target wrote its reply and closed; the node carries that as a half-close, so the
+            // The target wrote its reply and closed; the node carries that as END_STREAM, so the
             // gateway side gets every byte and then the end of the stream.
-            return gateway.when(() -> peer.afterAnswer().length() >= down.length());
-          }).map(x -> peer);
-        })
-        .compose(peer -> {
-          ctx.verify(() -> {
-            Buffer back = peer.afterAnswer();
-            assertThat(back.length()).isEqualTo(down.length());
-            assertThat(back.getBytes()).isEqualTo(down.getBytes());
+            return end.inputEnded();
+          }).map(back -> {
+            ctx.verify(() -> {
+              assertThat(back.length).isEqualTo(down.length());
+              assertThat(back).isEqualTo(down.getBytes());
+            });
+            end.endOutput();
+            return end;
           });
-          peer.socket.close();
-          return poolFull();
         })
+        .compose(end -> end.closed())
         .compose(v -> eventually(vertx, () -> node.metrics().activeTunnels() == 0 && bytes("outbound") > 0))
         .onComplete(ctx.succeeding(v -> ctx.verify(() -> {
           assertThat(bytes("inbound")).isEqualTo(up.length());
           assertThat(bytes("outbound")).isEqualTo(down.length());
-          assertThat(node.dataConnectionsOpened()).isEqualTo(3);
-          assertThat(offers(101)).isEqualTo(1);
+          assertThat(node.linksOpened()).as("a tunnel is a stream: no new connection").isEqualTo(2);
+          assertThat(node.linkConnections()).isEqualTo(2);
+          assertThat(offers(200)).isEqualTo(1);
           assertThat(target.connections()).isEqualTo(1);
           ctx.completeNow();
         })));
   }
 
+  @Test
+  @Timeout(value = 15, timeUnit = TimeUnit.SECONDS)
+  void halfCloseIsCarriedBothWays(Vertx vertx, VertxTestContext ctx) {
+    byte[] request = random(50_000, 3).getBytes();
+    HalfCloseBackend backend = new HalfCloseBackend();
+    backend.listen()
+        .compose(port -> deploy(vertx, options(tcp(443, port))))
+        .compose(n -> linksUp(vertx))
+        .compose(v -> gateway.offer(FQDN + ":443", CLIENT))
+        .compose(NodeAgentVerticleTest::accepted)
+        .compose(end -> {
+          // The client ends its output; the backend reads its FIN while the connection is open,
+          // answers after it, and then ends its own output.
+          end.send(request, true);
+          return end.inputEnded();
+        })
+        .onComplete(ctx.succeeding(back -> ctx.verify(() -> {
+          assertThat(new String(back, StandardCharsets.US_ASCII)).isEqualTo("got " + request.length + " bytes, then FIN");
+          assertThat(backend.sawFinWhileOpen()).isTrue();
+          backend.close();
+          ctx.completeNow();
+        })));
+  }
+
   static Stream<Arguments> refusals() {
-    String ok = "Funnel-Ingress-Src: " + CLIENT + "\r\n";
     return Stream.of(
         Arguments.of("another node's name", offer("other." + FakeGateway.DOMAIN + ":443", CLIENT), 403),
         Arguments.of("a port not funnelled", offer(FQDN + ":8443", CLIENT), 403),
-        Arguments.of("GET", Buffer.buffer("GET /v0/ingress HTTP/1.1\r\nHost: peer\r\n" + ok
-            + "Funnel-Ingress-Target: " + FQDN + ":443\r\n\r\n"), 405),
-        Arguments.of("a missing target header", Buffer.buffer("POST /v0/ingress HTTP/1.1\r\nHost: peer\r\n" + ok
-            + "\r\n"), 400),
-        Arguments.of("another path", Buffer.buffer("POST /v0/other HTTP/1.1\r\nHost: peer\r\n" + ok
-            + "Funnel-Ingress-Target: " + FQDN + ":443\r\n\r\n"), 404),
-        Arguments.of("a head with no end", Buffer.buffer("POST /v0/ingress HTTP/1.1\r\nX: "
-            + "a".repeat(IngressOffer.MAX_HEAD_BYTES)), 400));
+        Arguments.of("GET", offer(FQDN + ":443", CLIENT).method("GET"), 405),
+        Arguments.of("a missing target header", new DefaultHttp2Headers().method("POST").path(IngressOffer.PATH)
+            .scheme("https").authority("peer").add(IngressOffer.SRC_HEADER, CLIENT), 400),
+        Arguments.of("a bad source address", offer(FQDN + ":443", CLIENT).set(IngressOffer.SRC_HEADER, "nope"), 400),
+        Arguments.of("another path", offer(FQDN + ":443", CLIENT).path("/v0/other"), 404));
   }
 
   @ParameterizedTest(name = "{0} → {2}")
   @MethodSource("refusals")
   @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
-  void refusesOffersItDoesNotServe(String what, Buffer offerBytes, int expected, Vertx vertx, VertxTestContext ctx) {
+  void refusesOffersItDoesNotServe(String what, Http2Headers offerHead, int expected, Vertx vertx,
+                                   VertxTestContext ctx) {
     RecordingTarget target = new RecordingTarget(vertx);
     target.listen()
         .compose(t -> deploy(vertx, options(tcp(443, t.port()))))
-        .compose(n -> poolFull())
-        .compose(v -> {
-          FakeGateway.DataPeer peer = gateway.take();
-          peer.write(offerBytes);
-          return peer.answer().compose(status -> peer.whenClosed().map(status));
-        })
-        .onComplete(ctx.succeeding(status -> ctx.verify(() -> {
-          assertThat(status).isEqualTo(expected);
+        .compose(n -> linksUp(vertx))
+        .compose(v -> gateway.offer(offerHead))
+        .onComplete(ctx.succeeding(answer -> ctx.verify(() -> {
+          assertThat(status(answer)).isEqualTo(expected);
+          assertThat(IngressAnswer.reason(((StreamOpener.Refused) answer).headers())).isNotBlank();
           assertThat(offers(expected)).isEqualTo(1);
-          assertThat(offers(101)).isZero();
+          assertThat(offers(200)).isZero();
           assertThat(target.connections()).as("nothing is dialled for a refused offer").isZero();
+          assertThat(node.linkConnections()).as("a refusal ends the stream, not the link").isEqualTo(2);
           ctx.completeNow();
         })));
   }
@@ -235,14 +330,10 @@ class NodeAgentVerticleTest {
   void answers503WhenTheTargetIsDown(Vertx vertx, VertxTestContext ctx) {
     closedPort(vertx)
         .compose(port -> deploy(vertx, options(tcp(443, port))))
-        .compose(n -> poolFull())
-        .compose(v -> {
-          FakeGateway.DataPeer peer = gateway.take();
-          peer.write(offer(FQDN.toUpperCase() + ":443", CLIENT));
-          return peer.answer();
-        })
-        .onComplete(ctx.succeeding(status -> ctx.verify(() -> {
-          assertThat(status).isEqualTo(503);
+        .compose(n -> linksUp(vertx))
+        .compose(v -> gateway.offer(FQDN.toUpperCase() + ":443", CLIENT))
+        .onComplete(ctx.succeeding(answer -> ctx.verify(() -> {
+          assertThat(status(answer)).isEqualTo(503);
           assertThat(offers(503)).isEqualTo(1);
           ctx.completeNow();
         })));
@@ -252,14 +343,10 @@ class NodeAgentVerticleTest {
   @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
   void answers503WhenNoTerminatorListensForATlsTerminatedPort(Vertx vertx, VertxTestContext ctx) {
     deploy(vertx, options(Map.of(443, ServeTarget.parse("http://127.0.0.1:3000"))))
-        .compose(n -> poolFull())
-        .compose(v -> {
-          FakeGateway.DataPeer peer = gateway.take();
-          peer.write(offer(FQDN + ":443", CLIENT));
-          return peer.answer();
-        })
-        .onComplete(ctx.succeeding(status -> ctx.verify(() -> {
-          assertThat(status).isEqualTo(503);
+        .compose(n -> linksUp(vertx))
+        .compose(v -> gateway.offer(FQDN + ":443", CLIENT))
+        .onComplete(ctx.succeeding(answer -> ctx.verify(() -> {
+          assertThat(status(answer)).isEqualTo(503);
           ctx.completeNow();
         })));
   }
@@ -281,7 +368,7 @@ class NodeAgentVerticleTest {
     String source = new HostPort(ip, port).toString();
     target.listen()
         .compose(t -> deploy(vertx, options(tcp(443, t.port())).setProxyProtocol(version)))
-        .compose(n -> poolFull())
+        .compose(n -> linksUp(vertx))
         .compose(v -> offerThenClose(source, "hello through PROXY"))
         .compose(v -> target.received())
         .onComplete(ctx.succeeding(received -> ctx.verify(() -> {
@@ -298,12 +385,27 @@ class NodeAgentVerticleTest {
 
   @Test
   @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void withoutProxyProtocolTheTargetGetsTheClientsBytesOnly(Vertx vertx, VertxTestContext ctx) {
+    RecordingTarget target = new RecordingTarget(vertx);
+    target.listen()
+        .compose(t -> deploy(vertx, options(tcp(443, t.port()))))
+        .compose(n -> linksUp(vertx))
+        .compose(v -> offerThenClose(CLIENT, "exactly these bytes"))
+        .compose(v -> target.received())
+        .onComplete(ctx.succeeding(received -> ctx.verify(() -> {
+          assertThat(received.toString()).isEqualTo("exactly these bytes");
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
   void terminatorListenerAlwaysGetsAProxyV2Header(Vertx vertx, VertxTestContext ctx) {
     RecordingTarget terminator = new RecordingTarget(vertx);
     terminator.listen()
         .compose(t -> deploy(vertx, options(Map.of(443, ServeTarget.parse("http://127.0.0.1:3000")))
             .setTerminatorListeners(Map.of(443, new HostPort("127.0.0.1", t.port())))))
-        .compose(n -> poolFull())
+        .compose(n -> linksUp(vertx))
         .compose(v -> offerThenClose(CLIENT, "GET / HTTP/1.1"))
         .compose(v -> terminator.received())
         .onComplete(ctx.succeeding(received -> ctx.verify(() -> {
@@ -316,15 +418,14 @@ class NodeAgentVerticleTest {
         })));
   }
 
+  /** Offers a tunnel, sends {@code payload} and ends the stream (the target sees the end). */
   private Future<Void> offerThenClose(String source, String payload) {
-    FakeGateway.DataPeer peer = gateway.take();
-    peer.write(offer(FQDN + ":443", source));
-    return peer.answer().compose(status -> {
-      if (status != 101) {
-        return Future.failedFuture("answer " + status);
-      }
-      return peer.write(Buffer.buffer(payload)).compose(x -> peer.socket.close());
-    });
+    return gateway.offer(FQDN + ":443", source)
+        .compose(NodeAgentVerticleTest::accepted)
+        .map(end -> {
+          end.send(payload.getBytes(StandardCharsets.ISO_8859_1), true);
+          return null;
+        });
   }
 
   /** Decodes with Netty's own decoder and checks the payload follows the header byte for byte. */
@@ -390,9 +491,9 @@ class NodeAgentVerticleTest {
       gateway.answerPings = false;
     }
     deploy(vertx, options(tcp(443, 9)))
-        .compose(n -> poolFull())
+        .compose(n -> linksUp(vertx))
         .compose(v -> {
-          List<FakeGateway.DataPeer> first = gateway.idle();
+          List<FakeGateway.LinkPeer> first = gateway.links();
           switch (loss) {
             case "close" -> gateway.closeControl();
             case "bye" -> gateway.sendControl(new Bye("gateway stopping"));
@@ -406,7 +507,7 @@ class NodeAgentVerticleTest {
         .compose(v -> {
           gateway.answerPings = true;
           gateway.heartbeatMillis = 5_000;
-          return gateway.logins() == 2 ? poolFull() : Future.succeededFuture();
+          return gateway.logins() == 2 ? linksUp(vertx) : Future.succeededFuture();
         })
         .onComplete(ctx.succeeding(v -> ctx.verify(() -> {
           assertThat(gateway.proofsValid()).allMatch(valid -> valid);
@@ -423,16 +524,14 @@ class NodeAgentVerticleTest {
         .compose(t -> deploy(vertx, options(Map.of(
             443, ServeTarget.parse("tcp://127.0.0.1:" + t.port()),
             8443, ServeTarget.parse("tcp://127.0.0.1:" + t.port())))))
-        .compose(n -> poolFull())
+        .compose(n -> linksUp(vertx))
         .compose(v -> node.updateServe(tcp(443, target.port())))
         .compose(v -> {
           ctx.verify(() -> assertThat(gateway.serveUpdates()).containsExactly(new ServeUpdate(List.of(443))));
-          FakeGateway.DataPeer peer = gateway.take();
-          peer.write(offer(FQDN + ":8443", CLIENT));
-          return peer.answer();
+          return gateway.offer(FQDN + ":8443", CLIENT);
         })
-        .onComplete(ctx.succeeding(status -> ctx.verify(() -> {
-          assertThat(status).isEqualTo(403);
+        .onComplete(ctx.succeeding(answer -> ctx.verify(() -> {
+          assertThat(status(answer)).isEqualTo(403);
           assertThat(gateway.hellos().get(0).ports()).containsExactly(443, 8443);
           assertThat(target.connections()).isZero();
           ctx.completeNow();
@@ -441,32 +540,30 @@ class NodeAgentVerticleTest {
 
   @Test
   @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
-  void answersPingsAndOpensMoreDataConnectionsOnRequest(Vertx vertx, VertxTestContext ctx) {
+  void answersPings(Vertx vertx, VertxTestContext ctx) {
     deploy(vertx, options(tcp(443, 9)))
-        .compose(n -> poolFull())
+        .compose(n -> linksUp(vertx))
         .compose(v -> {
           gateway.sendControl(new Ping(42));
-          gateway.sendControl(new OpenData(3));
-          return gateway.when(() -> gateway.pongs().contains(42L) && gateway.idle().size() == 5);
+          return gateway.when(() -> gateway.pongs().contains(42L));
         })
-        .onComplete(ctx.succeeding(v -> ctx.verify(() -> {
-          assertThat(node.dataConnectionsOpened()).isEqualTo(5);
-          assertThat(node.idleDataConnections()).isEqualTo(5);
-          ctx.completeNow();
-        })));
+        .onComplete(ctx.succeedingThenComplete());
   }
 
   @Test
   @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
-  void anIdleDataConnectionTheGatewayClosesLeavesThePool(Vertx vertx, VertxTestContext ctx) {
+  void linkConnectionsCloseWithTheirSession(Vertx vertx, VertxTestContext ctx) {
     deploy(vertx, options(tcp(443, 9)))
-        .compose(n -> poolFull())
+        .compose(n -> linksUp(vertx))
         .compose(v -> {
-          gateway.take().socket.close();
-          return eventually(vertx, () -> node.idleDataConnections() == 1);
+          List<FakeGateway.LinkPeer> first = gateway.links();
+          gateway.sendControl(new Bye("gateway stopping"));
+          return gateway.when(() -> first.stream().allMatch(p -> p.closed));
         })
+        .compose(v -> gateway.when(() -> gateway.logins() == 2))
+        .compose(v -> linksUp(vertx))
         .onComplete(ctx.succeeding(v -> ctx.verify(() -> {
-          assertThat(node.dataConnectionsOpened()).as("the gateway asks for more with OpenData").isEqualTo(2);
+          assertThat(gateway.linkPeers()).hasSize(4);
           ctx.completeNow();
         })));
   }

@@ -172,12 +172,13 @@ final class NodeListener {
         reject(ctx, "presented a wrong data secret for " + links.nodeId);
         return;
       }
-      Channel channel = ctx.channel();
-      if (!links.add(channel, options.getMaxLinksPerNode())) {
+      if (links.size() >= options.getMaxLinksPerNode()) {
+        // Refused before it speaks HTTP/2: the node counts a link up only on the gateway's SETTINGS.
         reject(ctx, "is one link connection too many for " + links.nodeId + " (limit "
             + options.getMaxLinksPerNode() + ")");
         return;
       }
+      Channel channel = ctx.channel();
       Buffer leftover = reader.remainder();
       ChannelPipeline pipeline = ctx.pipeline();
       pipeline.remove(this);
@@ -187,6 +188,15 @@ final class NodeListener {
           Links.DEFAULT_MAX_CONCURRENT_STREAMS)));
       pipeline.addLast(new Http2MultiplexHandler(new RefuseStreams()));
       Links.raiseConnectionWindow(channel, options.getConnectionWindowBytes());
+      // Visible to opens only now: an open picks a connection from any thread, and a stream can
+      // only be opened once the multiplex handler is in the pipeline.
+      if (!links.add(channel, options.getMaxLinksPerNode())) {
+        LOG.log(Level.INFO, "connection from " + String.valueOf(channel.remoteAddress()).replaceFirst("^/", "")
+            + " is one link connection too many for " + links.nodeId + " (limit " + options.getMaxLinksPerNode()
+            + "); rejecting");
+        channel.close();
+        return;
+      }
       if (leftover.length() > 0) {
         pipeline.context(SslHandler.class).fireChannelRead(Unpooled.wrappedBuffer(leftover.getBytes()));
         pipeline.context(SslHandler.class).fireChannelReadComplete();

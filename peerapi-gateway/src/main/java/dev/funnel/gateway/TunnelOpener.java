@@ -80,6 +80,7 @@ final class TunnelOpener implements GatewayLink {
         } else {
           StreamOpener.Refused refused = (StreamOpener.Refused) answer;
           links.tunnels.decrementAndGet();
+          links.streamEnded(connection);
           metrics.offerAnswered(Integer.toString(refused.status()));
           refuse(result, request, OpenFailure.REFUSED, "node answered " + refused.status()
               + reason(IngressAnswer.reason(refused.headers())));
@@ -94,6 +95,7 @@ final class TunnelOpener implements GatewayLink {
         return;
       }
       links.tunnels.decrementAndGet();
+      links.streamEnded(connection);
       if (unanswered.timedOut()) {
         metrics.offerAnswered("timeout");
         refuse(result, request, OpenFailure.OFFER_TIMEOUT, "node did not answer the offer within "

@@ -11,11 +11,14 @@ import dev.funnel.common.bus.FailureCode;
 import dev.funnel.common.bus.Messages;
 import dev.funnel.common.bus.SessionLossReport;
 import dev.funnel.common.bus.OpenFailure;
-import dev.funnel.common.bus.OpenReply;
 import dev.funnel.common.bus.OpenRequest;
 import dev.funnel.common.bus.SessionKick;
 import dev.funnel.common.net.HostPort;
-import dev.funnel.common.net.LocalStreams;
+import dev.funnel.common.net.DataPlane;
+import dev.funnel.common.net.GatewayLinks;
+import dev.funnel.common.net.LinkTls;
+import dev.funnel.common.net.PeekedConnection;
+import dev.funnel.common.net.StreamOpener;
 import dev.funnel.common.options.GatewayOptions;
 import dev.funnel.common.peerapi.ControlFrames;
 import dev.funnel.common.peerapi.ControlMessage;
@@ -23,7 +26,6 @@ import dev.funnel.common.peerapi.ControlMessage.Bye;
 import dev.funnel.common.peerapi.ControlMessage.Challenge;
 import dev.funnel.common.peerapi.ControlMessage.DataHello;
 import dev.funnel.common.peerapi.ControlMessage.Hello;
-import dev.funnel.common.peerapi.ControlMessage.OpenData;
 import dev.funnel.common.peerapi.ControlMessage.Ping;
 import dev.funnel.common.peerapi.ControlMessage.Pong;
 import dev.funnel.common.peerapi.ControlMessage.Refused;
@@ -32,14 +34,13 @@ import dev.funnel.common.peerapi.ControlMessage.SessionLost;
 import dev.funnel.common.peerapi.ControlMessage.SignReply;
 import dev.funnel.common.peerapi.ControlMessage.SignRequest;
 import dev.funnel.common.peerapi.ControlMessage.Welcome;
-import dev.funnel.common.peerapi.IngressAnswer;
+import dev.funnel.common.peerapi.OpenStream;
 import dev.funnel.common.peerapi.IngressOffer;
 import dev.funnel.common.tls.DevCa;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.eventbus.Message;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetClientOptions;
@@ -53,6 +54,8 @@ import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import io.netty.handler.ssl.SslContext;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -78,6 +81,9 @@ class GatewayVerticleTest {
   private NetClient client;
   private FakeRegistry registry;
   private GatewayVerticle gateway;
+  private final GatewayLinks localLinks = new GatewayLinks();
+  /** The TLS a node's link connections speak (the gateway's certificate checked against the test CA). */
+  private static SslContext nodeTls;
   private String deploymentId;
 
   /** A node's control connection and the Welcome it got. */
@@ -91,6 +97,14 @@ class GatewayVerticleTest {
     gatewayCert = new PemKeyCertOptions()
         .setKeyValue(Buffer.buffer(gatewayKey.keyPem()))
         .setCertValue(Buffer.buffer(gatewayKey.chainPem()));
+    Vertx tlsVertx = Vertx.vertx();
+    try {
+      nodeTls = LinkTls.client(tlsVertx, new PemTrustOptions().addCertPath(ca.caPemPath().toString()), null);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    } finally {
+      tlsVertx.close();
+    }
   }
 
   @BeforeEach
@@ -121,7 +135,7 @@ class GatewayVerticleTest {
           assertThat(welcome.fqdn()).isEqualTo(FQDN);
           assertThat(welcome.ports()).containsExactly(443);
           assertThat(welcome.heartbeatMillis()).isEqualTo(options().getHeartbeatMillis());
-          assertThat(welcome.poolSize()).isEqualTo(options().getPoolSize());
+          assertThat(welcome.links()).isEqualTo(options().getLinksPerNode());
           assertThat(welcome.sessionId()).isNotEqualTo(welcome.dataSecret()).hasSizeGreaterThanOrEqualTo(20);
           assertThat(registry.logins).singleElement().satisfies(login -> {
             assertThat(login.gatewayId()).isEqualTo(GATEWAY_ID);
@@ -304,18 +318,19 @@ class GatewayVerticleTest {
   void closingTheControlConnectionEndsTheSession(VertxTestContext test) {
     deploy(options())
         .compose(v -> login())
-        .compose(control -> dataConnection(control.welcome()).compose(data -> idleCountReaches(1).compose(v -> {
+        .compose(control -> link(control.welcome(), h -> FakeNodeLink.ECHO).compose(data -> linksReach(1).compose(v -> {
           control.connection().socket.close();
           return registry.firstClosedSession().compose(closed -> {
             assertThat(closed.nodeId()).isEqualTo(NODE_ID);
             assertThat(closed.gatewayId()).isEqualTo(GATEWAY_ID);
             assertThat(closed.epoch()).isEqualTo(EPOCH);
+            // an idle link connection closes with its session
             return data.closed();
           });
         })))
         .map(then(v -> {
           assertThat(gauge("funnel.gateway.node.sessions")).isZero();
-          assertThat(gauge("funnel.gateway.pool.idle.connections")).isZero();
+          assertThat(gauge("funnel.gateway.link.connections")).isZero();
         }))
         .compose(v -> expectFailure(open()))
         .map(then(err -> assertThat(codeOf(err)).isEqualTo(OpenFailure.NODE_GONE.code())))
@@ -469,30 +484,36 @@ class GatewayVerticleTest {
         .onComplete(test.succeedingThenComplete());
   }
 
-  // ---------------------------------------------------------------- data connections
+  // ---------------------------------------------------------------- link connections
 
   @Test
   @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
-  void dataConnectionsJoinTheIdlePool(VertxTestContext test) {
+  void linkConnectionsAreCountedAndLeaveTheGaugeWhenTheyClose(VertxTestContext test) {
     deploy(options())
         .compose(v -> login())
-        .compose(control -> Future.all(dataConnection(control.welcome()), dataConnection(control.welcome())))
-        .compose(v -> idleCountReaches(2))
-        .map(then(v -> assertThat(gauge("funnel.gateway.pool.idle.connections")).isEqualTo(2)))
+        .compose(control -> Future.all(link(control.welcome(), h -> FakeNodeLink.ECHO),
+                link(control.welcome(), h -> FakeNodeLink.ECHO))
+            .compose(both -> linksReach(2).map(both)))
+        .compose(both -> {
+          assertThat(gauge("funnel.gateway.link.connections")).isEqualTo(2);
+          FakeNodeLink first = both.resultAt(0);
+          first.close();
+          return linksReach(1);
+        })
+        .map(then(v -> assertThat(gauge("funnel.gateway.link.connections")).isEqualTo(1)))
         .onComplete(test.succeedingThenComplete());
   }
 
   @Test
   @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
-  void dataConnectionsBeyondThePerNodeBoundAreClosed(VertxTestContext test) {
-    deploy(options().setMaxDataConnectionsPerNode(1))
+  void linkConnectionsBeyondThePerNodeBoundAreClosed(VertxTestContext test) {
+    deploy(options().setMaxLinksPerNode(1))
         .compose(v -> login())
-        .compose(control -> dataConnection(control.welcome())
-            .compose(first -> idleCountReaches(1))
-            .compose(v -> dataConnection(control.welcome()))
-            .compose(NodeConnection::closed))
-        .compose(v -> idleDataConnections())
-        .map(then(idle -> assertThat(idle).isEqualTo(1)))
+        .compose(control -> link(control.welcome(), h -> FakeNodeLink.ECHO)
+            .compose(first -> linksReach(1))
+            .compose(v -> link(control.welcome(), h -> FakeNodeLink.ECHO))
+            .compose(FakeNodeLink::closed))
+        .map(then(v -> assertThat(gateway.linkConnections(NODE_ID)).isEqualTo(1)))
         .onComplete(test.succeedingThenComplete());
   }
 
@@ -502,44 +523,81 @@ class GatewayVerticleTest {
     deploy(options())
         .compose(v -> login())
         .compose(control -> Future.all(
-                rawDataConnection(new DataHello(control.welcome().sessionId(), "not-the-secret"))
-                    .compose(NodeConnection::closed),
-                rawDataConnection(new DataHello("no-such-session", control.welcome().dataSecret()))
-                    .compose(NodeConnection::closed))
+                FakeNodeLink.open(nodeTls, gateway.actualPort(),
+                    new DataHello(control.welcome().sessionId(), "not-the-secret"), h -> FakeNodeLink.ECHO)
+                    .compose(FakeNodeLink::closed),
+                FakeNodeLink.open(nodeTls, gateway.actualPort(),
+                    new DataHello("no-such-session", control.welcome().dataSecret()), h -> FakeNodeLink.ECHO)
+                    .compose(FakeNodeLink::closed))
             .compose(v -> {
               // closed by the check, not by the session ending
               control.connection().send(new Ping(9));
               return control.connection().next(Pong.class);
             }))
-        .map(then(pong -> assertThat(registry.closedSessions).isEmpty()))
-        .compose(v -> idleDataConnections())
-        .map(then(idle -> assertThat(idle).isZero()))
-        .onComplete(test.succeedingThenComplete());
-  }
-
-  @Test
-  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
-  void anIdleDataConnectionThatSpeaksIsClosed(VertxTestContext test) {
-    deploy(options())
-        .compose(v -> login())
-        .compose(control -> dataConnection(control.welcome()))
-        .compose(data -> idleCountReaches(1).compose(v -> {
-          data.write(Buffer.buffer("unsolicited"));
-          return data.closed();
+        .map(then(pong -> {
+          assertThat(registry.closedSessions).isEmpty();
+          assertThat(gateway.linkConnections(NODE_ID)).isZero();
         }))
-        .compose(v -> idleCountReaches(0))
+        .compose(v -> expectFailure(open()))
+        .map(then(err -> assertThat(codeOf(err)).isEqualTo(OpenFailure.NO_DATA_CONNECTION.code())))
         .onComplete(test.succeedingThenComplete());
   }
 
   @Test
   @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
-  void anIdleDataConnectionThatClosesLeavesThePool(VertxTestContext test) {
+  void aLinkConnectionThatSaysNothingAfterTheChallengeIsClosed(VertxTestContext test) {
+    deploy(options().setLoginTimeoutMillis(200))
+        .compose(v -> connect())
+        .compose(node -> node.next(Challenge.class).compose(challenge -> node.closed()))
+        .map(then(v -> assertThat(gauge("funnel.gateway.link.connections")).isZero()))
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void aSilentLinkConnectionIsClosedByTheKeepaliveAndALiveOneStays(VertxTestContext test) {
+    deploy(options().setPingIntervalMillis(50).setDeadAfterMillis(400))
+        .compose(v -> login())
+        .compose(control -> Future.all(link(control.welcome(), h -> FakeNodeLink.ECHO),
+            link(control.welcome(), h -> FakeNodeLink.ECHO)))
+        .compose(both -> linksReach(2).compose(v -> {
+          FakeNodeLink silent = both.resultAt(0);
+          FakeNodeLink alive = both.resultAt(1);
+          // The silent one reads nothing more: the gateway's PINGs go unanswered (and its own
+          // close goes unnoticed here, so the gateway's count says when it is gone).
+          silent.channel.eventLoop().execute(() -> silent.channel.config().setAutoRead(false));
+          return linksReach(1).map(v2 -> {
+            // The live one answered every PING (Netty acks them) through the same silence.
+            assertThat(alive.channel.isActive()).isTrue();
+            silent.close();
+            return alive;
+          });
+        }))
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void aNewerSessionClosesTheOldSessionsLinksAndOpensGoToItsOwn(VertxTestContext test) {
     deploy(options())
         .compose(v -> login())
-        .compose(control -> dataConnection(control.welcome()))
-        .compose(data -> idleCountReaches(1).compose(v -> data.socket.close()))
-        .compose(v -> idleCountReaches(0))
-        .map(then(v -> assertThat(gauge("funnel.gateway.pool.idle.connections")).isZero()))
+        .compose(first -> link(first.welcome(), h -> 403).compose(oldLink -> linksReach(1)
+            .compose(v -> login())
+            .compose(second -> oldLink.closed()
+                .compose(v -> FakeNodeLink.open(nodeTls, gateway.actualPort(),
+                    new DataHello(first.welcome().sessionId(), first.welcome().dataSecret()), h -> FakeNodeLink.ECHO))
+                .compose(FakeNodeLink::closed)
+                .compose(v -> link(second.welcome(), h -> FakeNodeLink.ECHO))
+                .compose(newLink -> linksReach(1)
+                    .compose(v -> open(new OpenRequest(NODE_ID, second.welcome().epoch(), FQDN, 443, CLIENT, "fe-1")))
+                    .map(stream -> {
+                      assertThat(newLink.offers).hasSize(1);
+                      assertThat(oldLink.offers).isEmpty();
+                      stream.channel().close();
+                      return stream;
+                    })))))
+        .compose(v -> expectFailure(open(new OpenRequest(NODE_ID, EPOCH, FQDN, 443, CLIENT, "fe-1"))))
+        .map(then(err -> assertThat(codeOf(err)).as("the old epoch is gone").isEqualTo(OpenFailure.NODE_GONE.code())))
         .onComplete(test.succeedingThenComplete());
   }
 
@@ -547,110 +605,34 @@ class GatewayVerticleTest {
 
   @Test
   @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
-  void anAcceptedOfferIsHandedOffWithTheBytesThatFollowedThe101(VertxTestContext test) {
-    Buffer early = Buffer.buffer("early bytes from the node");
-    Buffer fromClient = payload('c', 300);
-    Buffer fromNode = payload('n', 5000);
+  void anOpenReachesTheNodeAndBytesFlowBothWaysWithHalfClose(VertxTestContext test) {
+    byte[] fromClient = payload('c', 100_000).getBytes();
     deploy(options())
         .compose(v -> login())
-        .compose(control -> dataConnection(control.welcome()).compose(data -> idleCountReaches(1).compose(v -> {
-          Future<Message<OpenReply>> reply = open();
-          Buffer expectedOffer = new IngressOffer(HostPort.parse(CLIENT), new HostPort(FQDN, 443)).encode();
-          return data.rawBytes(expectedOffer.length())
-              .compose(offer -> {
-                assertThat(offer.toString()).isEqualTo(expectedOffer.toString());
-                data.write(IngressAnswer.encode(101).appendBuffer(early));
-                return reply;
-              })
-              .compose(answer -> {
-                assertThat(answer.body().isLocal()).isTrue();
-                LocalStreams.Handoff handoff = LocalStreams.take(answer.body().ticket()).orElseThrow();
-                assertThat(handoff.pending().toString()).isEqualTo(early.toString());
-                Future<Buffer> atFrontend = collect(handoff, fromNode.length());
-                handoff.socket().write(fromClient);
-                return data.rawBytes(fromClient.length()).compose(atNode -> {
-                  assertThat(atNode.toString()).isEqualTo(fromClient.toString());
-                  data.write(fromNode);
-                  return atFrontend;
-                }).compose(received -> {
-                  assertThat(received.toString()).isEqualTo(fromNode.toString());
-                  assertThat(gauge("funnel.tunnels.active")).isEqualTo(1);
-                  assertThat(offers("101")).isEqualTo(1);
-                  assertThat(gateway.meterRegistry().get("funnel.tunnel.setup").timer().count()).isEqualTo(1);
-                  return control.connection().next(OpenData.class);
-                }).compose(topUp -> {
-                  assertThat(topUp.count()).isEqualTo(1);
-                  handoff.socket().close();
-                  return eventually(() -> Future.succeededFuture(gauge("funnel.tunnels.active") == 0));
-                });
-              });
-        })))
-        .onComplete(test.succeedingThenComplete());
-  }
-
-  @Test
-  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
-  void aFrontendInAnotherProcessFetchesTheStreamFromTheRelayWithItsTicket(VertxTestContext test) {
-    Buffer early = Buffer.buffer("early");
-    Buffer hello = payload('h', 517);
-    NetClient plain = vertx.createNetClient();
-    deploy(options().setRelayListen(new HostPort("127.0.0.1", 0)))
-        .compose(v -> login())
-        .compose(control -> dataConnection(control.welcome()).compose(data -> idleCountReaches(1).compose(v -> {
-          Future<Message<OpenReply>> reply = open(new OpenRequest(NODE_ID, EPOCH, FQDN, 443, CLIENT, "fe-elsewhere"));
-          return data.rawBytes(offerLength()).compose(offer -> {
-            data.write(IngressAnswer.encode(101).appendBuffer(early));
-            return reply;
-          }).compose(answer -> {
-            OpenReply relay = answer.body();
-            assertThat(relay.isLocal()).isFalse();
-            assertThat(relay.relayHost()).isEqualTo("127.0.0.1");
-            assertThat(relay.relayPort()).isEqualTo(gateway.relayPort());
-            assertThat(LocalStreams.take(relay.ticket())).as("not parked in this JVM").isEmpty();
-            return plain.connect(relay.relayPort(), relay.relayHost()).compose(socket -> {
-              Promise<Buffer> first = Promise.promise();
-              Buffer got = Buffer.buffer();
-              socket.handler(chunk -> {
-                got.appendBuffer(chunk);
-                if (got.length() >= 1 + early.length()) {
-                  first.tryComplete(got);
-                }
-              });
-              socket.write(dev.funnel.common.net.RelayPreamble.encode("fe-elsewhere", relay.ticket()).appendBuffer(hello));
-              return first.future().compose(atFrontend -> {
-                assertThat(atFrontend.getByte(0)).isEqualTo((byte) 0);
-                assertThat(atFrontend.getBuffer(1, atFrontend.length()).toString()).isEqualTo(early.toString());
-                return data.rawBytes(hello.length());
-              }).map(atNode -> {
-                assertThat(atNode.toString()).isEqualTo(hello.toString());
-                socket.close();
-                return null;
-              });
-            });
+        .compose(control -> link(control.welcome(), h -> FakeNodeLink.ECHO))
+        .compose(node -> linksReach(1).compose(v -> open()).compose(stream -> {
+          assertThat(node.offers).singleElement().satisfies(offer -> {
+            assertThat(offer.method().toString()).isEqualTo("POST");
+            assertThat(offer.path().toString()).isEqualTo(IngressOffer.PATH);
+            assertThat(offer.get(IngressOffer.SRC_HEADER).toString()).isEqualTo(CLIENT);
+            assertThat(offer.get(IngressOffer.TARGET_HEADER).toString()).isEqualTo(FQDN + ":443");
           });
-        })))
-        .onComplete(test.succeedingThenComplete());
-  }
-
-  @Test
-  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
-  void aFrontendInThisJvmGetsTheInMemoryHandOffEvenWithARelay(VertxTestContext test) {
-    dev.funnel.common.net.LocalFrontends.register("fe-here");
-    deploy(options().setRelayListen(new HostPort("127.0.0.1", 0)))
-        .compose(v -> login())
-        .compose(control -> dataConnection(control.welcome()).compose(data -> idleCountReaches(1).compose(v -> {
-          Future<Message<OpenReply>> reply = open(new OpenRequest(NODE_ID, EPOCH, FQDN, 443, CLIENT, "fe-here"));
-          return data.rawBytes(offerLength()).compose(offer -> {
-            data.write(IngressAnswer.encode(101));
-            return reply;
+          assertThat(gauge("funnel.tunnels.active")).isEqualTo(1);
+          TunnelEnd end = TunnelEnd.attach(stream).send(fromClient, true);
+          // The client ended its output first and still gets every byte back, then the end.
+          return end.inputEnded().compose(back -> {
+            assertThat(back.length).isEqualTo(fromClient.length);
+            assertThat(back).isEqualTo(fromClient);
+            return end.closed();
           });
-        })))
-        .onComplete(test.succeeding(answer -> test.verify(() -> {
-          dev.funnel.common.net.LocalFrontends.unregister("fe-here");
-          assertThat(answer.body().isLocal()).isTrue();
-          assertThat(LocalStreams.take(answer.body().ticket())).isPresent();
-          test.completeNow();
-        })));
+        }))
+        .compose(v -> eventually(() -> Future.succeededFuture(gauge("funnel.tunnels.active") == 0)))
+        .map(then(v -> {
+          assertThat(offers("200")).isEqualTo(1);
+          assertThat(gateway.meterRegistry().get("funnel.tunnel.setup").timer().count()).isEqualTo(1);
+          assertThat(gateway.linkConnections(NODE_ID)).as("the link outlives its tunnels").isEqualTo(1);
+        }))
+        .onComplete(test.succeedingThenComplete());
   }
 
   @Test
@@ -658,21 +640,18 @@ class GatewayVerticleTest {
   void aNodeThatAnswers403Refuses(VertxTestContext test) {
     deploy(options())
         .compose(v -> login())
-        .compose(control -> dataConnection(control.welcome()))
-        .compose(data -> idleCountReaches(1).compose(v -> {
-          Future<Message<OpenReply>> reply = open();
-          return data.rawBytes(offerLength()).compose(offer -> {
-            data.write(IngressAnswer.encode(403));
-            return expectFailure(reply);
-          }).compose(err -> {
-            assertThat(codeOf(err)).isEqualTo(OpenFailure.REFUSED.code());
-            assertThat(err.getMessage()).contains("403");
-            return data.closed();
-          });
+        .compose(control -> link(control.welcome(), h -> 403))
+        .compose(node -> linksReach(1).compose(v -> expectFailure(open())).map(err -> {
+          assertThat(codeOf(err)).isEqualTo(OpenFailure.REFUSED.code());
+          assertThat(err.getMessage()).contains("403").contains("test refuses");
+          assertThat(node.offers).hasSize(1);
+          return node;
         }))
-        .map(then(v -> {
+        .map(then(node -> {
           assertThat(offers("403")).isEqualTo(1);
-          assertThat(offers("101")).isZero();
+          assertThat(gateway.linkConnections(NODE_ID)).as("a refusal ends the stream, not the link").isEqualTo(1);
+          assertThat(gateway.meterRegistry().get("funnel.gateway.opens.refused")
+              .tag("reason", "refused").counter().count()).isEqualTo(1);
         }))
         .onComplete(test.succeedingThenComplete());
   }
@@ -682,48 +661,59 @@ class GatewayVerticleTest {
   void aNodeThatDoesNotAnswerTimesOut(VertxTestContext test) {
     deploy(options().setOfferTimeoutMillis(300))
         .compose(v -> login())
-        .compose(control -> dataConnection(control.welcome()))
-        .compose(data -> idleCountReaches(1).compose(v -> {
-          Future<Message<OpenReply>> reply = open();
-          return data.rawBytes(offerLength())
-              .compose(offer -> expectFailure(reply))
-              .compose(err -> {
-                assertThat(codeOf(err)).isEqualTo(OpenFailure.OFFER_TIMEOUT.code());
-                return data.closed();
-              });
+        .compose(control -> link(control.welcome(), h -> FakeNodeLink.SILENT))
+        .compose(node -> linksReach(1).compose(v -> expectFailure(open())))
+        .map(then(err -> {
+          assertThat(codeOf(err)).isEqualTo(OpenFailure.OFFER_TIMEOUT.code());
+          assertThat(offers("timeout")).isEqualTo(1);
         }))
-        .map(then(v -> assertThat(offers("timeout")).isEqualTo(1)))
         .onComplete(test.succeedingThenComplete());
   }
 
   @Test
   @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
-  void withoutADataConnectionTheOpenFailsAndTheNodeIsAskedForOne(VertxTestContext test) {
-    deploy(options().setIdleWaitMillis(200))
-        .compose(v -> login())
-        .compose(control -> expectFailure(open()).compose(err -> {
-          assertThat(codeOf(err)).isEqualTo(OpenFailure.NO_DATA_CONNECTION.code());
-          return control.connection().next(OpenData.class);
-        }))
-        .map(then(request -> assertThat(request.count()).isEqualTo(1)))
-        .onComplete(test.succeedingThenComplete());
-  }
-
-  @Test
-  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
-  void anOpenWaitsForTheDataConnectionItAskedFor(VertxTestContext test) {
+  void withoutALinkConnectionTheOpenFails(VertxTestContext test) {
     deploy(options())
         .compose(v -> login())
-        .compose(control -> {
-          Future<Message<OpenReply>> reply = open();
-          return control.connection().next(OpenData.class)
-              .compose(request -> dataConnection(control.welcome()))
-              .compose(data -> data.rawBytes(offerLength()).compose(offer -> {
-                data.write(IngressAnswer.encode(101));
-                return reply;
-              }));
-        })
-        .map(then(answer -> assertThat(LocalStreams.take(answer.body().ticket())).isPresent()))
+        .compose(control -> expectFailure(open()))
+        .map(then(err -> assertThat(codeOf(err)).isEqualTo(OpenFailure.NO_DATA_CONNECTION.code())))
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void anOfferWhoseLinkDiesBeforeTheAnswerIsOfferedOnceMoreOnTheOtherLink(VertxTestContext test) {
+    AtomicInteger offersSeen = new AtomicInteger();
+    // Whichever link gets the offer first dies with it; the other answers.
+    Function<io.netty.handler.codec.http2.Http2Headers, Integer> firstDies =
+        h -> offersSeen.getAndIncrement() == 0 ? FakeNodeLink.DIE : FakeNodeLink.ECHO;
+    byte[] hello = payload('h', 517).getBytes();
+    deploy(options())
+        .compose(v -> login())
+        .compose(control -> Future.all(link(control.welcome(), firstDies), link(control.welcome(), firstDies)))
+        .compose(links -> linksReach(2).compose(v -> open()).compose(stream -> {
+          FakeNodeLink a = links.resultAt(0);
+          FakeNodeLink b = links.resultAt(1);
+          assertThat(a.offers).hasSize(1);
+          assertThat(b.offers).hasSize(1);
+          assertThat(offersSeen.get()).isEqualTo(2);
+          TunnelEnd end = TunnelEnd.attach(stream).send(hello, true);
+          return end.inputEnded();
+        }))
+        .map(then(back -> assertThat(back).isEqualTo(hello)))
+        .compose(v -> linksReach(1))
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void anOfferWhoseOnlyLinkDiesFailsWithoutALinkConnection(VertxTestContext test) {
+    deploy(options())
+        .compose(v -> login())
+        .compose(control -> link(control.welcome(), h -> FakeNodeLink.DIE))
+        .compose(node -> linksReach(1).compose(v -> expectFailure(open())))
+        .map(then(err -> assertThat(codeOf(err)).isEqualTo(OpenFailure.NO_DATA_CONNECTION.code())))
+        .compose(v -> linksReach(0))
         .onComplete(test.succeedingThenComplete());
   }
 
@@ -732,36 +722,161 @@ class GatewayVerticleTest {
   void opensForAnotherEpochOrNodeFindTheNodeGone(VertxTestContext test) {
     deploy(options())
         .compose(v -> login())
-        .compose(control -> Future.all(
+        .compose(control -> link(control.welcome(), h -> FakeNodeLink.ECHO))
+        .compose(node -> linksReach(1).compose(v -> Future.all(
             expectFailure(open(new OpenRequest(NODE_ID, EPOCH + 1, FQDN, 443, CLIENT, "fe-1"))),
             expectFailure(open(new OpenRequest("node-unknown", EPOCH, FQDN, 443, CLIENT, "fe-1")))))
-        .map(then(both -> {
-          assertThat(codeOf(both.resultAt(0))).isEqualTo(OpenFailure.NODE_GONE.code());
-          assertThat(codeOf(both.resultAt(1))).isEqualTo(OpenFailure.NODE_GONE.code());
-        }))
+            .map(both -> {
+              assertThat(codeOf(both.resultAt(0))).isEqualTo(OpenFailure.NODE_GONE.code());
+              assertThat(codeOf(both.resultAt(1))).isEqualTo(OpenFailure.NODE_GONE.code());
+              assertThat(node.offers).as("nothing reached the node").isEmpty();
+              return both;
+            }))
         .onComplete(test.succeedingThenComplete());
   }
 
   @Test
   @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
-  void tunnelsBeyondThePerNodeCapAreOverCapacity(VertxTestContext test) {
+  void tunnelsBeyondThePerNodeCapAreOverCapacityUntilOneCloses(VertxTestContext test) {
     deploy(options().setMaxTunnelsPerNode(1))
         .compose(v -> login())
-        .compose(control -> dataConnection(control.welcome()))
-        .compose(data -> idleCountReaches(1).compose(v -> {
-          Future<Message<OpenReply>> first = open();
-          return data.rawBytes(offerLength()).compose(offer -> {
-            data.write(IngressAnswer.encode(101));
-            return first;
-          });
-        }))
-        .compose(first -> expectFailure(open()))
-        .map(then(err -> assertThat(codeOf(err)).isEqualTo(OpenFailure.OVER_CAPACITY.code())))
-        .map(then(v -> assertThat(gateway.meterRegistry().get("funnel.gateway.opens.refused")
-            .tag("reason", "over_capacity").counter().count()).isEqualTo(1)))
+        .compose(control -> link(control.welcome(), h -> FakeNodeLink.ECHO))
+        .compose(node -> linksReach(1).compose(v -> open()).compose(first -> expectFailure(open())
+            .compose(err -> {
+              assertThat(codeOf(err)).isEqualTo(OpenFailure.OVER_CAPACITY.code());
+              assertThat(node.offers).hasSize(1);
+              assertThat(gateway.meterRegistry().get("funnel.gateway.opens.refused")
+                  .tag("reason", "over_capacity").counter().count()).isEqualTo(1);
+              first.channel().close();
+              // The cap is counted down when the first tunnel's stream closes.
+              return eventually(() -> Future.succeededFuture(gauge("funnel.tunnels.active") == 0));
+            })))
+        .compose(v -> open())
+        .map(then(second -> second.channel().close()))
         .onComplete(test.succeedingThenComplete());
   }
 
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void aTunnelRunningWhenTheSessionEndsFinishesThenItsLinkCloses(VertxTestContext test) {
+    byte[] late = payload('l', 2000).getBytes();
+    deploy(options())
+        .compose(v -> login())
+        .compose(control -> link(control.welcome(), h -> FakeNodeLink.ECHO).compose(node -> linksReach(1)
+            .compose(v -> open())
+            .compose(stream -> {
+              control.connection().socket.close();
+              return registry.firstClosedSession().compose(closed -> {
+                assertThat(node.channel.isActive()).as("the link carries a stream: it stays").isTrue();
+                TunnelEnd end = TunnelEnd.attach(stream).send(late, true);
+                return end.inputEnded();
+              });
+            })
+            .compose(back -> {
+              assertThat(back).isEqualTo(late);
+              return node.closed();
+            })))
+        .map(then(v -> assertThat(gauge("funnel.gateway.link.connections")).isZero()))
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void aLinkWhoseOfferWasPendingWhenTheSessionEndedClosesOnceTheOfferIsDone(VertxTestContext test) {
+    deploy(options().setOfferTimeoutMillis(500))
+        .compose(v -> login())
+        .compose(control -> link(control.welcome(), h -> FakeNodeLink.SILENT).compose(node -> linksReach(1)
+            .compose(v -> {
+              Future<Throwable> pending = expectFailure(open());
+              return eventually(() -> Future.succeededFuture(node.offers.size() == 1)).compose(v2 -> {
+                control.connection().socket.close();
+                return registry.firstClosedSession();
+              }).compose(closed -> pending);
+            })
+            .compose(err -> {
+              assertThat(codeOf(err)).isEqualTo(OpenFailure.OFFER_TIMEOUT.code());
+              // The session is gone and the link carries nothing: it must not stay open.
+              return node.closed();
+            })))
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  // ---------------------------------------------------------------- frontends in other processes
+
+  @Test
+  @Timeout(value = 15, timeUnit = TimeUnit.SECONDS)
+  void aFrontendInAnotherProcessOpensOverTheMutualTlsLink(VertxTestContext test) {
+    byte[] hello = payload('h', 517).getBytes();
+    DevCa.KeyAndChain frontendKey = ca.issue(List.of("frontend.test"), Duration.ofDays(1));
+    PemKeyCertOptions frontendCert = new PemKeyCertOptions()
+        .setKeyValue(Buffer.buffer(frontendKey.keyPem()))
+        .setCertValue(Buffer.buffer(frontendKey.chainPem()));
+    deploy(options().setLinkListen(new HostPort("127.0.0.1", 0))
+        .setLinkTrust(new PemTrustOptions().addCertPath(ca.caPemPath().toString())))
+        .compose(v -> login())
+        .compose(control -> link(control.welcome(), h -> FakeNodeLink.ECHO))
+        .compose(node -> linksReach(1)
+            .compose(v -> vertx.executeBlocking(() -> LinkTls.client(vertx, trust(), frontendCert)))
+            .compose(tls -> FrontendLinkClient.connect(tls, gateway.linkPort()))
+            .compose(link -> FrontendLinkClient.open(link,
+                    OpenStream.toHeaders(new OpenRequest(NODE_ID, EPOCH, FQDN, 443, CLIENT, "fe-elsewhere")))
+                .compose(answer -> {
+                  assertThat(answer).isInstanceOf(StreamOpener.Accepted.class);
+                  assertThat(node.offers).singleElement().satisfies(offer ->
+                      assertThat(offer.get(IngressOffer.SRC_HEADER).toString()).isEqualTo(CLIENT));
+                  TunnelEnd end = TunnelEnd.attach(((StreamOpener.Accepted) answer).stream()).send(hello, true);
+                  return end.inputEnded();
+                })
+                .compose(back -> {
+                  assertThat(back).isEqualTo(hello);
+                  return FrontendLinkClient.open(link, OpenStream.toHeaders(
+                      new OpenRequest(NODE_ID, EPOCH + 1, FQDN, 443, CLIENT, "fe-elsewhere")));
+                })
+                .map(answer -> {
+                  assertThat(answer).isInstanceOf(StreamOpener.Refused.class);
+                  StreamOpener.Refused refused = (StreamOpener.Refused) answer;
+                  assertThat(refused.status()).isEqualTo(503);
+                  assertThat(OpenStream.failure(refused.headers())).contains(OpenFailure.NODE_GONE);
+                  link.close();
+                  return refused;
+                })))
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 15, timeUnit = TimeUnit.SECONDS)
+  void aLinkStreamThatIsNotAnOpenIsAnswered400(VertxTestContext test) {
+    DevCa.KeyAndChain frontendKey = ca.issue(List.of("frontend.test"), Duration.ofDays(1));
+    PemKeyCertOptions frontendCert = new PemKeyCertOptions()
+        .setKeyValue(Buffer.buffer(frontendKey.keyPem()))
+        .setCertValue(Buffer.buffer(frontendKey.chainPem()));
+    deploy(options().setLinkListen(new HostPort("127.0.0.1", 0)).setLinkTrust(trust()))
+        .compose(v -> vertx.executeBlocking(() -> LinkTls.client(vertx, trust(), frontendCert)))
+        .compose(tls -> FrontendLinkClient.connect(tls, gateway.linkPort()))
+        .compose(link -> FrontendLinkClient.open(link, OpenStream.toHeaders(
+            new OpenRequest(NODE_ID, EPOCH, FQDN, 443, CLIENT, "fe-x")).path("/v0/other")).map(answer -> {
+              assertThat(answer).isInstanceOf(StreamOpener.Refused.class);
+              assertThat(((StreamOpener.Refused) answer).status()).isEqualTo(400);
+              assertThat(link.isActive()).as("one bad stream does not end the link").isTrue();
+              link.close();
+              return answer;
+            }))
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 15, timeUnit = TimeUnit.SECONDS)
+  void aFrontendWithoutAClientCertificateIsRefused(VertxTestContext test) {
+    deploy(options().setLinkListen(new HostPort("127.0.0.1", 0))
+        .setLinkTrust(new PemTrustOptions().addCertPath(ca.caPemPath().toString())))
+        .compose(v -> vertx.executeBlocking(() -> LinkTls.client(vertx, trust(), null)))
+        .compose(tls -> FrontendLinkClient.connect(tls, gateway.linkPort())
+            .compose(link -> FrontendLinkClient.open(link, OpenStream.toHeaders(
+                new OpenRequest(NODE_ID, EPOCH, FQDN, 443, CLIENT, "fe-anon")))))
+        .transform(result -> result.failed() ? Future.succeededFuture()
+            : Future.failedFuture(new AssertionError("a frontend without a certificate got " + result.result())))
+        .onComplete(test.succeedingThenComplete());
+  }
   // ---------------------------------------------------------------- helpers
 
   private GatewayOptions options() {
@@ -769,14 +884,12 @@ class GatewayVerticleTest {
         .setGatewayId(GATEWAY_ID)
         .setListen(new HostPort("127.0.0.1", 0))
         .setKeyCert(gatewayCert)
-        .setIdleWaitMillis(2_000)
         .setOfferTimeoutMillis(2_000)
         .setHeartbeatMillis(1_000)
         // Long enough that no timer closes anything a test watches, unless the test shortens it.
         .setSessionTimeoutMillis(60_000)
         .setLoginTimeoutMillis(60_000)
-        .setRegistryTimeoutMillis(2_000)
-        .setHandoffMillis(5_000);
+        .setRegistryTimeoutMillis(2_000);
   }
 
   private Future<GatewayVerticle> deploy(GatewayOptions options) {
@@ -784,7 +897,7 @@ class GatewayVerticleTest {
   }
 
   private Future<GatewayVerticle> deploy(GatewayOptions options, DevCa signingCa) {
-    gateway = new GatewayVerticle(options, signingCa);
+    gateway = new GatewayVerticle(options, signingCa, localLinks);
     return vertx.deployVerticle(gateway).map(id -> {
       deploymentId = id;
       return gateway;
@@ -806,29 +919,32 @@ class GatewayVerticleTest {
     }));
   }
 
-  /** A data connection that has presented {@code hello}; from then on it reads raw bytes. */
-  private Future<NodeConnection> rawDataConnection(DataHello hello) {
-    return connect().compose(node -> node.next(Challenge.class).map(challenge -> {
-      node.switchToRaw();
-      node.send(hello);
-      return node;
-    }));
+  /** A link connection of the session {@code welcome} names, answering offers with {@code answer}. */
+  private Future<FakeNodeLink> link(Welcome welcome,
+                                    Function<io.netty.handler.codec.http2.Http2Headers, Integer> answer) {
+    return FakeNodeLink.open(nodeTls, gateway.actualPort(), new DataHello(welcome.sessionId(), welcome.dataSecret()),
+        answer);
   }
 
-  private Future<NodeConnection> dataConnection(Welcome welcome) {
-    return rawDataConnection(new DataHello(welcome.sessionId(), welcome.dataSecret()));
-  }
-
-  private Future<Message<OpenReply>> open() {
+  private Future<PeekedConnection> open() {
     return open(new OpenRequest(NODE_ID, EPOCH, FQDN, 443, CLIENT, "fe-1"));
   }
 
-  private Future<Message<OpenReply>> open(OpenRequest request) {
-    return vertx.eventBus().request(Addresses.gatewayOpen(GATEWAY_ID), request);
+  /** An open through the gateway's in-JVM link, as the frontend in this JVM makes it. */
+  private Future<PeekedConnection> open(OpenRequest request) {
+    Promise<PeekedConnection> opened = Promise.promise();
+    localLinks.local(GATEWAY_ID).orElseThrow().open(request, DataPlane.group().next()).addListener(f -> {
+      if (f.isSuccess()) {
+        opened.complete((PeekedConnection) f.getNow());
+      } else {
+        opened.fail(f.cause());
+      }
+    });
+    return opened.future();
   }
 
-  private static int offerLength() {
-    return new IngressOffer(HostPort.parse(CLIENT), new HostPort(FQDN, 443)).encode().length();
+  private static PemTrustOptions trust() {
+    return new PemTrustOptions().addCertPath(ca.caPemPath().toString());
   }
 
   private static <T> Future<Throwable> expectFailure(Future<T> future) {
@@ -840,12 +956,9 @@ class GatewayVerticleTest {
     return FailureCode.of(failure).orElse(-1);
   }
 
-  private Future<Integer> idleDataConnections() {
-    return gateway.idleDataConnections(NODE_ID);
-  }
-
-  private Future<Void> idleCountReaches(int count) {
-    return eventually(() -> idleDataConnections().map(idle -> idle == count));
+  private Future<Void> linksReach(int count) {
+    return eventually(() -> Future.succeededFuture(gateway.linkConnections(NODE_ID) == count
+        && gauge("funnel.gateway.link.connections") == count));
   }
 
   /** Re-checks {@code condition} every 20 ms until it holds; the test's timeout bounds the wait. */
@@ -870,20 +983,6 @@ class GatewayVerticleTest {
 
   private static Buffer payload(char fill, int length) {
     return Buffer.buffer(String.valueOf(fill).repeat(length));
-  }
-
-  /** Reads {@code length} bytes from a handed-off stream, as the frontend would. */
-  private static Future<Buffer> collect(LocalStreams.Handoff handoff, int length) {
-    Promise<Buffer> done = Promise.promise();
-    Buffer received = Buffer.buffer();
-    handoff.socket().handler(chunk -> {
-      received.appendBuffer(chunk);
-      if (received.length() >= length) {
-        done.tryComplete(received);
-      }
-    });
-    handoff.socket().resume();
-    return done.future();
   }
 
   /** Runs assertions on a result inside the chain, so a failing one fails the test. */

@@ -1,0 +1,340 @@
+package dev.funnel.gateway;
+
+import static dev.funnel.gateway.FakeRegistry.EPOCH;
+import static dev.funnel.gateway.FakeRegistry.FQDN;
+import static dev.funnel.gateway.FakeRegistry.GOOD_KEY;
+import static dev.funnel.gateway.FakeRegistry.NODE_ID;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.funnel.common.bus.Messages;
+import dev.funnel.common.bus.OpenRequest;
+import dev.funnel.common.net.DataPlane;
+import dev.funnel.common.net.GatewayLinks;
+import dev.funnel.common.net.HostPort;
+import dev.funnel.common.net.PeekedConnection;
+import dev.funnel.common.options.GatewayOptions;
+import dev.funnel.common.options.NodeOptions;
+import dev.funnel.common.options.ServeTarget;
+import dev.funnel.common.tls.DevCa;
+import dev.funnel.node.NodeAgentVerticle;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.netty.channel.Channel;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.core.net.PemTrustOptions;
+import io.vertx.junit5.Timeout;
+import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The seam with both real sides: a real {@link GatewayVerticle} (and a fake registry on the event
+ * bus) and a real {@link NodeAgentVerticle} serving a local TCP echo backend; tunnels are opened
+ * through the gateway's in-JVM link, as the frontend in the same JVM opens them.
+ */
+@ExtendWith(VertxExtension.class)
+class NodeGatewayLinkTest {
+
+  private static final String GATEWAY_ID = "gw-seam";
+  private static final String CLIENT = "203.0.113.7:53211";
+
+  @TempDir
+  static Path caDir;
+  @TempDir
+  Path nodeDir;
+  private static DevCa ca;
+  private static PemKeyCertOptions gatewayCert;
+
+  private Vertx vertx;
+  private final GatewayLinks localLinks = new GatewayLinks();
+  private final SimpleMeterRegistry nodeMeters = new SimpleMeterRegistry();
+  private GatewayVerticle gateway;
+  private NodeAgentVerticle node;
+  private String nodeDeployment;
+  private EchoBackend backend;
+
+  @BeforeAll
+  static void makeCertificates() {
+    ca = DevCa.loadOrCreate(caDir);
+    DevCa.KeyAndChain key = ca.issue(List.of("localhost", "127.0.0.1"), Duration.ofDays(1));
+    gatewayCert = new PemKeyCertOptions()
+        .setKeyValue(Buffer.buffer(key.keyPem()))
+        .setCertValue(Buffer.buffer(key.chainPem()));
+  }
+
+  @BeforeEach
+  void setUp(Vertx vertx, VertxTestContext ctx, TestInfo info) {
+    this.vertx = vertx;
+    try {
+      Messages.registerCodecs(vertx.eventBus());
+    } catch (IllegalStateException alreadyRegistered) {
+      // the same Vertx instance: codecs are there
+    }
+    new FakeRegistry(vertx);
+    backend = new EchoBackend();
+    gateway = new GatewayVerticle(new GatewayOptions()
+        .setGatewayId(GATEWAY_ID)
+        .setListen(new HostPort("127.0.0.1", 0))
+        .setKeyCert(gatewayCert)
+        .setSessionTimeoutMillis(60_000)
+        .setMaxLinksPerNode(maxLinksPerNode(info))
+        .setRegistryTimeoutMillis(5_000), null, localLinks);
+    backend.listen()
+        .compose(port -> vertx.deployVerticle(gateway).map(port))
+        .compose(port -> {
+          node = new NodeAgentVerticle(new NodeOptions()
+              .setServers(List.of(new HostPort("127.0.0.1", gateway.actualPort())))
+              .setAuthKey(GOOD_KEY)
+              .setHostname("web")
+              .setTrust(new PemTrustOptions().addCertPath(ca.caPemPath().toString()))
+              .setStateDir(nodeDir)
+              .setServe(Map.of(443, ServeTarget.parse("tcp://127.0.0.1:" + port)))
+              .setBackoffMinMillis(20)
+              .setBackoffMaxMillis(200)
+              .setDialTimeoutMillis(5_000), nodeMeters);
+          return vertx.deployVerticle(node);
+        })
+        .compose(id -> {
+          nodeDeployment = id;
+          return linksUp(Math.min(maxLinksPerNode(info), NodeOptions.DEFAULT_LINKS));
+        })
+        .onComplete(ctx.succeedingThenComplete());
+  }
+
+  @AfterEach
+  void tearDown() {
+    backend.close();
+  }
+
+  @Test
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
+  void manyConcurrentTunnelsEachCarryTheirOwnBytes(VertxTestContext ctx) {
+    int tunnels = 200;
+    List<Future<Boolean>> all = new ArrayList<>();
+    for (int i = 0; i < tunnels; i++) {
+      byte[] payload = random(10_000 + i, i);
+      all.add(open().compose(stream -> TunnelEnd.attach(stream).send(payload, true).inputEnded())
+          .map(back -> Arrays.equals(back, payload)));
+    }
+    Future.all(all)
+        .map(done -> {
+          for (int i = 0; i < tunnels; i++) {
+            assertThat(done.<Boolean>resultAt(i)).as("tunnel " + i + " got its own bytes back").isTrue();
+          }
+          assertThat(backend.accepted.get()).isEqualTo(tunnels);
+          return done;
+        })
+        .compose(v -> eventually(() -> gatewayGauge("funnel.tunnels.active") == 0 && nodeTunnels() == 0
+            && backend.open.get() == 0))
+        .map(v -> {
+          assertThat(gateway.linkConnections(NODE_ID)).as("tunnels are streams: the links stay").isEqualTo(2);
+          assertThat(node.linksOpened()).isEqualTo(2);
+          return v;
+        })
+        .onComplete(ctx.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 60, timeUnit = TimeUnit.SECONDS)
+  void aLargeTransferWaitsForASlowReaderAndArrivesWhole(VertxTestContext ctx) {
+    // More than every window and socket buffer on the path can hold: while the reader sleeps,
+    // the writer must be held back (unwritable) before it has written it all.
+    byte[] payload = random(48 << 20, 7);
+    open()
+        .compose(stream -> {
+          TunnelEnd end = TunnelEnd.attach(stream);
+          end.pauseReading();
+          end.send(payload, true);
+          return eventually(() -> !end.channel.isWritable() && end.written.get() < payload.length
+              && end.received() == 0).map(end);
+        })
+        .compose(end -> {
+          long heldAt = end.written.get();
+          assertThat(heldAt).isLessThan(payload.length);
+          end.resumeReading();
+          return end.inputEnded();
+        })
+        .map(back -> {
+          assertThat(back.length).isEqualTo(payload.length);
+          assertThat(Arrays.equals(back, payload)).as("every byte, in order").isTrue();
+          return back;
+        })
+        .compose(v -> eventually(() -> gatewayGauge("funnel.tunnels.active") == 0 && nodeTunnels() == 0))
+        .onComplete(ctx.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
+  void eightMebibytesEachWayWithHalfClose(VertxTestContext ctx) {
+    byte[] payload = random(8 << 20, 8);
+    open()
+        .compose(stream -> TunnelEnd.attach(stream).send(payload, true).inputEnded())
+        .map(back -> {
+          assertThat(back.length).isEqualTo(payload.length);
+          assertThat(Arrays.equals(back, payload)).isTrue();
+          return back;
+        })
+        .compose(v -> eventually(() -> nodeCounter("funnel.tunnel.bytes", "inbound") == payload.length
+            && nodeCounter("funnel.tunnel.bytes", "outbound") == payload.length))
+        .onComplete(ctx.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
+  void aNodeThatDiesMidTunnelClosesItsTunnelsAndItsLinks(VertxTestContext ctx) {
+    byte[] first = random(1000, 1);
+    open()
+        .compose(stream -> {
+          TunnelEnd end = TunnelEnd.attach(stream);
+          end.send(first, false);
+          return eventually(() -> end.received() == first.length).map(end);
+        })
+        .compose(end -> {
+          assertThat(gatewayGauge("funnel.tunnels.active")).isEqualTo(1);
+          return vertx.undeploy(nodeDeployment).compose(v -> end.closed());
+        })
+        .compose(v -> eventually(() -> gateway.linkConnections(NODE_ID) == 0
+            && gatewayGauge("funnel.gateway.link.connections") == 0
+            && gatewayGauge("funnel.tunnels.active") == 0))
+        .compose(v -> expectFailure(open()))
+        .onComplete(ctx.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
+  void aLinkTheGatewayDropsIsDialledAgainAndTunnelsKeepOpening(VertxTestContext ctx) {
+    byte[] payload = random(5000, 5);
+    Channel dropped = gatewaySideLinks().get(0);
+    dropped.close();
+    eventually(() -> node.linksOpened() == 3)
+        .compose(v -> linksUp(2))
+        .compose(v -> {
+          assertThat(gatewaySideLinks()).doesNotContain(dropped);
+          return open();
+        })
+        .compose(stream -> TunnelEnd.attach(stream).send(payload, true).inputEnded())
+        .map(back -> assertThat(back).isEqualTo(payload))
+        .onComplete(ctx.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
+  void aLinkTheGatewayRefusesIsAFailedDialWithBackoffNotALinkUp(VertxTestContext ctx) {
+    // This gateway takes one link connection per node; the node wants two. Each further link is
+    // refused (closed right after its DataHello): the node must back off, not redial at once,
+    // and never count a refused link as up.
+    byte[] payload = random(3000, 3);
+    Promise<Void> waited = Promise.promise();
+    vertx.setTimer(3_000, id -> waited.complete());
+    waited.future()
+        .map(v -> {
+          // Redials back off from 500 ms: a handful in 3 s (without backoff: one per handshake).
+          assertThat(node.linksOpened()).isBetween(2L, 6L);
+          assertThat(node.linkConnections()).isEqualTo(1);
+          assertThat(gateway.linkConnections(NODE_ID)).isEqualTo(1);
+          return v;
+        })
+        .compose(v -> open())
+        .compose(stream -> TunnelEnd.attach(stream).send(payload, true).inputEnded())
+        .map(back -> assertThat(back).isEqualTo(payload))
+        .onComplete(ctx.succeedingThenComplete());
+  }
+
+  /** One link per node for the test about refused links; the default otherwise. */
+  private static int maxLinksPerNode(TestInfo info) {
+    return info.getTestMethod().map(m -> m.getName().startsWith("aLinkTheGatewayRefuses")).orElse(false)
+        ? 1 : GatewayOptions.DEFAULT_MAX_LINKS_PER_NODE;
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private Future<PeekedConnection> open() {
+    Promise<PeekedConnection> opened = Promise.promise();
+    localLinks.local(GATEWAY_ID).orElseThrow()
+        .open(new OpenRequest(NODE_ID, EPOCH, FQDN, 443, CLIENT, "fe-seam"), DataPlane.group().next())
+        .addListener(f -> {
+          if (f.isSuccess()) {
+            opened.complete((PeekedConnection) f.getNow());
+          } else {
+            opened.fail(f.cause());
+          }
+        });
+    return opened.future();
+  }
+
+  private Future<Void> linksUp(int count) {
+    return eventually(() -> gateway.linkConnections(NODE_ID) == count && node.linkConnections() == count
+        && gatewayGauge("funnel.gateway.link.connections") == count);
+  }
+
+  /** The gateway's own view of the node's link connections (what it would drop). */
+  private List<Channel> gatewaySideLinks() {
+    try {
+      java.lang.reflect.Field field = GatewayVerticle.class.getDeclaredField("directory");
+      field.setAccessible(true);
+      LinkDirectory directory = (LinkDirectory) field.get(gateway);
+      return directory.byNode(NODE_ID).orElseThrow().connections();
+    } catch (ReflectiveOperationException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  private double gatewayGauge(String name) {
+    return gateway.meterRegistry().get(name).gauge().value();
+  }
+
+  private double nodeTunnels() {
+    Gauge gauge = nodeMeters.find("funnel.tunnels.active").gauge();
+    return gauge == null ? 0 : gauge.value();
+  }
+
+  private double nodeCounter(String name, String direction) {
+    var counter = nodeMeters.find(name).tag("direction", direction).counter();
+    return counter == null ? 0 : counter.count();
+  }
+
+  /** Re-checks {@code condition} every 20 ms until it holds; the test's timeout bounds the wait. */
+  private Future<Void> eventually(BooleanSupplier condition) {
+    Promise<Void> promise = Promise.promise();
+    check(condition, promise);
+    return promise.future();
+  }
+
+  private void check(BooleanSupplier condition, Promise<Void> promise) {
+    if (condition.getAsBoolean()) {
+      promise.tryComplete();
+    } else {
+      vertx.setTimer(20, id -> check(condition, promise));
+    }
+  }
+
+  private static <T> Future<Throwable> expectFailure(Future<T> future) {
+    return future.transform(result -> result.failed() ? Future.succeededFuture(result.cause())
+        : Future.failedFuture(new AssertionError("expected a failure, got " + result.result())));
+  }
+
+  private static byte[] random(int size, long seed) {
+    byte[] bytes = new byte[size];
+    new Random(seed).nextBytes(bytes);
+    return bytes;
+  }
+}
