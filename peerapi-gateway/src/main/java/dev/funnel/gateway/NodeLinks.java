@@ -79,8 +79,12 @@ final class NodeLinks {
 
   /** The session ended: no new tunnels; connections close once they carry no stream. */
   void end() {
-    ended = true;
-    for (Channel c : connections) {
+    List<Channel> open;
+    synchronized (this) {   // with add(): a link accepted as the session ends is in this list, or refused
+      ended = true;
+      open = List.copyOf(connections);
+    }
+    for (Channel c : open) {
       closeIfIdle(c);
     }
   }
