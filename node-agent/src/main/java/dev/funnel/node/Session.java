@@ -64,6 +64,8 @@ final class Session {
   private final Set<io.netty.channel.Channel> links = ConcurrentHashMap.newKeySet();
   /** Link connections being dialled. */
   private int dialling;
+  /** A link that closes sooner than this after coming up counts as a failed dial (backoff applies). */
+  private static final long SHORT_LIVED_LINK_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(1);
   /** Consecutive failed link dials (the redial waits grow with it, reset when one comes up). */
   private int linkFailures;
   private final ArrayDeque<Pending<Void>> serveUpdates = new ArrayDeque<>();
@@ -304,12 +306,21 @@ final class Session {
       return;
     }
     links.add(channel);
+    long upAt = System.nanoTime();
     channel.closeFuture().addListener(f -> vertx.runOnContext(v -> {
       links.remove(channel);
-      if (state == State.UP) {
-        LOG.log(Level.INFO, "link connection to {0} closed; dialling another", server);
-        openLinks();
+      if (state != State.UP) {
+        return;
       }
+      if (System.nanoTime() - upAt < SHORT_LIVED_LINK_NANOS) {
+        // Closed right after it came up (the gateway took it, then refused it): a failed dial, not
+        // a reason to dial again at once.
+        dialling++;
+        linkDown("the gateway closed it right after it came up");
+        return;
+      }
+      LOG.log(Level.INFO, "link connection to {0} closed; dialling another", server);
+      openLinks();
     }));
   }
 

@@ -4,6 +4,7 @@ import io.netty.channel.Channel;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -23,6 +24,8 @@ final class NodeLinks {
   /** Opens in progress plus accepted tunnels not yet closed. */
   final AtomicInteger tunnels = new AtomicInteger();
   private volatile boolean ended;
+  /** Opens waiting for a first live link connection (a session just logged in, or redialling); guarded by this. */
+  private final List<Runnable> waiting = new ArrayList<>();
 
   NodeLinks(String sessionId, String nodeId, long epoch, String dataSecret) {
     this.sessionId = sessionId;
@@ -37,13 +40,45 @@ final class NodeLinks {
   }
 
   /** Adds a link connection unless the session ended or holds {@code max} already. */
-  synchronized boolean add(Channel connection, int max) {
-    if (ended || connections.size() >= max) {
-      return false;
+  boolean add(Channel connection, int max) {
+    synchronized (this) {
+      if (ended || connections.size() >= max) {
+        return false;
+      }
+      connections.add(connection);
     }
-    connections.add(connection);
     connection.closeFuture().addListener(f -> connections.remove(connection));
+    wake();
     return true;
+  }
+
+  /**
+   * Runs {@code waiter} once a live link connection may be there: at once if one is (or the
+   * session ended), else when the next one is added or the session ends. A waiter that gives up
+   * first takes itself back with {@link #stopWaiting}.
+   */
+  void whenLinked(Runnable waiter) {
+    synchronized (this) {
+      if (!ended && pick(null) == null) {
+        waiting.add(waiter);
+        return;
+      }
+    }
+    waiter.run();
+  }
+
+  synchronized void stopWaiting(Runnable waiter) {
+    waiting.remove(waiter);
+  }
+
+  /** Runs every waiter, outside the lock. */
+  private void wake() {
+    List<Runnable> woken;
+    synchronized (this) {
+      woken = List.copyOf(waiting);
+      waiting.clear();
+    }
+    woken.forEach(Runnable::run);
   }
 
   int size() {
@@ -87,6 +122,7 @@ final class NodeLinks {
     for (Channel c : open) {
       closeIfIdle(c);
     }
+    wake();
   }
 
   /** After a tunnel ended on {@code connection}: close it if the session is gone and it is idle. */

@@ -13,12 +13,16 @@ import io.netty.channel.Channel;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
+import io.netty.util.concurrent.ScheduledFuture;
 import java.lang.System.Logger.Level;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Opens a tunnel to a node: the ingress offer as one HTTP/2 stream on the node's least busy live
  * link connection. A stream whose connection dies before the node answered is offered once more on
- * another connection. The result is the node's stream after its {@code 200}; every refusal is an
+ * another connection; an open that finds no live link (a session just up, its links on their way)
+ * waits for one as long as an offer may take. The result is the node's stream after its {@code 200}; every refusal is an
  * {@link OpenFailure}. Runs on any loop; {@link GatewayLink} for the frontend in this JVM, and behind
  * the {@link FrontendLinkServer} for frontends in other processes.
  */
@@ -59,8 +63,37 @@ final class TunnelOpener implements GatewayLink {
       return refuse(result, request, OpenFailure.OVER_CAPACITY, request.nodeId() + " already carries "
           + (tunnels - 1) + " tunnels");
     }
-    attempt(result, request, links, offer, null, System.nanoTime());
+    if (links.pick(null) != null) {
+      attempt(result, request, links, offer, null, System.nanoTime());
+    } else {
+      awaitLink(result, request, links, offer, loop);
+    }
     return result;
+  }
+
+  /**
+   * No live link connection yet: a session that just logged in (the registry routes to it at
+   * once; its links follow within a handshake), or one whose links are redialling. The open waits
+   * for the next link as long as an offer may take, then tries; none by then is NO_DATA_CONNECTION.
+   */
+  private void awaitLink(Promise<PeekedConnection> result, OpenRequest request, NodeLinks links, IngressOffer offer,
+                         EventLoop loop) {
+    long started = System.nanoTime();
+    AtomicBoolean decided = new AtomicBoolean();
+    Runnable[] waiter = new Runnable[1];
+    ScheduledFuture<?> timer = loop.schedule(() -> {
+      if (decided.compareAndSet(false, true)) {
+        links.stopWaiting(waiter[0]);
+        attempt(result, request, links, offer, null, started);
+      }
+    }, options.getOfferTimeoutMillis(), TimeUnit.MILLISECONDS);
+    waiter[0] = () -> {
+      if (decided.compareAndSet(false, true)) {
+        timer.cancel(false);
+        loop.execute(() -> attempt(result, request, links, offer, null, started));
+      }
+    };
+    links.whenLinked(waiter[0]);
   }
 
   private void attempt(Promise<PeekedConnection> result, OpenRequest request, NodeLinks links, IngressOffer offer,

@@ -673,10 +673,30 @@ class GatewayVerticleTest {
   @Test
   @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
   void withoutALinkConnectionTheOpenFails(VertxTestContext test) {
-    deploy(options())
+    // It waits for a link as long as an offer may take; none comes.
+    deploy(options().setOfferTimeoutMillis(300))
         .compose(v -> login())
         .compose(control -> expectFailure(open()))
         .map(then(err -> assertThat(codeOf(err)).isEqualTo(OpenFailure.NO_DATA_CONNECTION.code())))
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void anOpenBeforeTheSessionsFirstLinkWaitsForIt(VertxTestContext test) {
+    // The registry routes to a session as soon as it logs in; its links follow within a handshake.
+    byte[] hello = payload('w', 517).getBytes();
+    deploy(options())
+        .compose(v -> login())
+        .compose(control -> {
+          Future<PeekedConnection> early = open();
+          return vertx.timer(200).compose(t -> {
+            assertThat(early.isComplete()).as("the open waits for a link").isFalse();
+            return link(control.welcome(), h -> FakeNodeLink.ECHO);
+          }).compose(node -> early);
+        })
+        .compose(stream -> TunnelEnd.attach(stream).send(hello, true).inputEnded())
+        .map(then(back -> assertThat(back).isEqualTo(hello)))
         .onComplete(test.succeedingThenComplete());
   }
 
@@ -807,7 +827,7 @@ class GatewayVerticleTest {
   @Timeout(value = 15, timeUnit = TimeUnit.SECONDS)
   void aFrontendInAnotherProcessOpensOverTheMutualTlsLink(VertxTestContext test) {
     byte[] hello = payload('h', 517).getBytes();
-    DevCa.KeyAndChain frontendKey = ca.issue(List.of("frontend.test"), Duration.ofDays(1));
+    DevCa.KeyAndChain frontendKey = ca.issue(List.of("frontend.test.funnel.internal"), Duration.ofDays(1));
     PemKeyCertOptions frontendCert = new PemKeyCertOptions()
         .setKeyValue(Buffer.buffer(frontendKey.keyPem()))
         .setCertValue(Buffer.buffer(frontendKey.chainPem()));
@@ -846,7 +866,7 @@ class GatewayVerticleTest {
   @Test
   @Timeout(value = 15, timeUnit = TimeUnit.SECONDS)
   void aLinkStreamThatIsNotAnOpenIsAnswered400(VertxTestContext test) {
-    DevCa.KeyAndChain frontendKey = ca.issue(List.of("frontend.test"), Duration.ofDays(1));
+    DevCa.KeyAndChain frontendKey = ca.issue(List.of("frontend.test.funnel.internal"), Duration.ofDays(1));
     PemKeyCertOptions frontendCert = new PemKeyCertOptions()
         .setKeyValue(Buffer.buffer(frontendKey.keyPem()))
         .setCertValue(Buffer.buffer(frontendKey.chainPem()));

@@ -164,8 +164,10 @@ final class Routing {
           Optional<OpenFailure> failure = FailureCode.of(cause).flatMap(OpenFailure::fromCode);
           // Not a coded answer from the gateway (unreachable, no answer in time, its process left the
           // cluster, the registry withdrew the session): it may be gone; so is a gateway that no
-          // longer holds the session.
-          boolean stale = failure.isEmpty() || failure.get() == OpenFailure.NODE_GONE;
+          // longer holds the session, or whose session of the node has no link connection (the
+          // node's other session, on another gateway, may have one).
+          boolean stale = failure.isEmpty() || failure.get() == OpenFailure.NODE_GONE
+              || failure.get() == OpenFailure.NO_DATA_CONNECTION;
           String why = failure.map(Enum::name).orElse(cause instanceof GoneGateways.Left ? "its process left the cluster"
               : cause instanceof GoneGateways.Withdrawn ? "session withdrawn"
               : cause instanceof NoAnswer ? "no answer"
