@@ -130,6 +130,7 @@ final class NodeStack implements NodeControl.ServeControl {
           ? new PemKeyCertOptions().setCertPath(settings.cert().toString()).setKeyPath(settings.key().toString())
           : NodeCertificates.obtain(agent, settings.state(), fqdn);
       terminator = new TerminatorVerticle(new TerminatorOptions()
+          .setSocketDir(settings.state())
           .setTargets(terminated)
           .setKeyCert(keyCert)
           .setServerNames(Set.of(fqdn)));
@@ -138,6 +139,7 @@ final class NodeStack implements NodeControl.ServeControl {
       terminated.forEach((port, target) ->
           initialBindings.put(port, new Binding(target, deployed.verticle().listeners().get(port), deployed)));
       options.setTerminatorListeners(terminator.listeners());
+      options.setTerminatorSockets(terminator.sockets());
       agent.updateServe(settings.funnels()).await();
     }
 
@@ -209,6 +211,7 @@ final class NodeStack implements NodeControl.ServeControl {
           : NodeCertificates.obtain(agent, settings.state(), fqdn);
     }
     TerminatorVerticle added = new TerminatorVerticle(new TerminatorOptions()
+        .setSocketDir(settings.state())
         .setTargets(Map.of(port, target))
         .setKeyCert(keyCert)
         .setServerNames(Set.of(fqdn)));
@@ -226,7 +229,17 @@ final class NodeStack implements NodeControl.ServeControl {
     // Copy on write: offers read this map on the agent's event loop, after the serve snapshot
     // that names the port, so they see either the old map or this whole new one.
     Map<Integer, HostPort> listeners = new LinkedHashMap<>(options.getTerminatorListeners());
-    listeners.put(port, listener);
+    Map<Integer, java.nio.file.Path> sockets = new LinkedHashMap<>(options.getTerminatorSockets());
+    listeners.remove(port);
+    sockets.remove(port);
+    if (listener != null) {
+      listeners.put(port, listener);
+    }
+    if (added.sockets().containsKey(port)) {
+      sockets.put(port, added.sockets().get(port));
+    }
+    // Sockets first: an offer that reads the new sockets map with the old listeners still finds the port.
+    options.setTerminatorSockets(sockets);
     options.setTerminatorListeners(listeners);
   }
 

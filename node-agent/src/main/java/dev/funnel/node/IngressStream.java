@@ -16,10 +16,13 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.socket.nio.NioDomainSocketChannel;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
 import io.netty.handler.codec.http2.Http2Headers;
 import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
+import java.net.UnixDomainSocketAddress;
+import java.nio.file.Path;
 
 /**
  * One ingress offer on a link connection, answered from this node's own configuration only:
@@ -69,33 +72,40 @@ final class IngressStream {
       return;
     }
     NodeOptions options = agent.options();
-    HostPort dial;
+    java.net.SocketAddress dial;
     int proxyVersion;
     if (serveTarget.kind().terminatesTls()) {
-      dial = options.getTerminatorListeners().get(target.port());
-      if (dial == null) {
+      Path socket = options.getTerminatorSockets().get(target.port());
+      HostPort listener = options.getTerminatorListeners().get(target.port());
+      if (socket == null && listener == null) {
         refuse(stream, IngressAnswer.UNAVAILABLE, "no tls-terminator listens for port " + target.port() + " ("
             + serveTarget + ")");
         return;
       }
+      // The terminator in this process: over its Unix domain socket when it has one (no TCP stack).
+      dial = socket != null ? UnixDomainSocketAddress.of(socket)
+          : InetSocketAddress.createUnresolved(listener.host(), listener.port());
       proxyVersion = 2;
     } else {
-      dial = new HostPort(serveTarget.host(), serveTarget.port());
+      dial = InetSocketAddress.createUnresolved(serveTarget.host(), serveTarget.port());
       proxyVersion = options.getProxyProtocol();
     }
+    boolean overSocket = dial instanceof UnixDomainSocketAddress;
     Channel channel = stream.channel();
-    new Bootstrap()
+    Bootstrap bootstrap = new Bootstrap()
         .group(channel.eventLoop())
-        .channel(DataPlane.channel())
+        .channel(overSocket ? NioDomainSocketChannel.class : DataPlane.channel())
         .option(ChannelOption.AUTO_READ, false)
         .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-        .option(ChannelOption.TCP_NODELAY, true)
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, options.getLocalDialTimeoutMillis()))
-        .handler(new ChannelInboundHandlerAdapter())
-        .connect(dial.host(), dial.port())
+        .handler(new ChannelInboundHandlerAdapter());
+    if (!overSocket) {
+      bootstrap.option(ChannelOption.TCP_NODELAY, true);
+    }
+    bootstrap.connect(dial)
         .addListener((ChannelFuture connected) -> {
           if (!connected.isSuccess()) {
-            refuse(stream, IngressAnswer.UNAVAILABLE, "cannot reach " + dial + " for port " + target.port() + ": "
+            refuse(stream, IngressAnswer.UNAVAILABLE, "cannot reach " + printable(dial) + " for port " + target.port() + ": "
                 + NodeAgentVerticle.reason(connected.cause()));
             return;
           }
@@ -108,7 +118,8 @@ final class IngressStream {
           ByteBuf toLocal = stream.bytes();
           if (proxyVersion != 0) {
             try {
-              String localIp = ((InetSocketAddress) local.localAddress()).getAddress().getHostAddress();
+              String localIp = local.localAddress() instanceof InetSocketAddress inet
+                  ? inet.getAddress().getHostAddress() : "127.0.0.1";
               ByteBuf header = Unpooled.wrappedBuffer(ProxyHeader.encode(proxyVersion, offer.source(), localIp,
                   target.port()).getBytes());
               CompositeByteBuf both = channel.alloc().compositeBuffer(2);
@@ -140,5 +151,9 @@ final class IngressStream {
     agent.metrics().offer(status);
     stream.bytes().release();
     stream.channel().writeAndFlush(new DefaultHttp2HeadersFrame(IngressAnswer.refuse(status, reason), true));
+  }
+
+  private static String printable(java.net.SocketAddress address) {
+    return address instanceof InetSocketAddress inet ? inet.getHostString() + ":" + inet.getPort() : address.toString();
   }
 }

@@ -56,6 +56,8 @@ public class TerminatorOptions {
   public static final int DEFAULT_EVENT_LOOPS = Math.max(1, Runtime.getRuntime().availableProcessors());
 
   private String bindHost = DEFAULT_BIND_HOST;
+  /** Where the listeners are Unix domain sockets; null: loopback TCP on {@link #bindHost}. */
+  private java.nio.file.Path socketDir;
   private Map<Integer, ServeTarget> targets = new LinkedHashMap<>();
   private KeyCertOptions keyCert;
   private Set<String> serverNames = new LinkedHashSet<>();
@@ -75,6 +77,7 @@ public class TerminatorOptions {
 
   public TerminatorOptions(TerminatorOptions other) {
     this.bindHost = other.bindHost;
+    this.socketDir = other.socketDir;
     this.targets = new LinkedHashMap<>(other.targets);
     this.keyCert = other.keyCert == null ? null : other.keyCert.copy();
     this.serverNames = new LinkedHashSet<>(other.serverNames);
@@ -137,6 +140,14 @@ public class TerminatorOptions {
 
   public String getBindHost() { return bindHost; }
   public TerminatorOptions setBindHost(String bindHost) { this.bindHost = bindHost; return this; }
+
+  /**
+   * Serve each port on a Unix domain socket in this directory instead of loopback TCP (the node's
+   * agent, in the same process, is the only client: no TCP stack, no port). A port whose socket
+   * path would be too long for the platform falls back to TCP. Null (the default): TCP.
+   */
+  public java.nio.file.Path getSocketDir() { return socketDir; }
+  public TerminatorOptions setSocketDir(java.nio.file.Path dir) { this.socketDir = dir; return this; }
 
   /** Public port → target. Only kinds whose TLS the terminator ends ({@link ServeTarget.Kind#terminatesTls()}). */
   public Map<Integer, ServeTarget> getTargets() { return targets; }

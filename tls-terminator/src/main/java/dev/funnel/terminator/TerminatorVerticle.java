@@ -17,7 +17,11 @@ import io.vertx.core.net.OpenSSLEngineOptions;
 import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.core.net.SSLEngineOptions;
 import io.vertx.core.net.ServerSSLOptions;
+import io.vertx.core.net.SocketAddress;
+import java.io.IOException;
 import java.lang.System.Logger.Level;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -59,6 +63,8 @@ public class TerminatorVerticle extends VerticleBase {
    * on that same negative number; each public port of each terminator takes a number of its own.
    */
   private static final AtomicInteger SHARED_RANDOM_PORTS = new AtomicInteger();
+  /** sockaddr_un's sun_path holds 108 bytes on Linux, the terminating NUL included; some systems 104. */
+  private static final int MAX_SOCKET_PATH_BYTES = 100;
 
   private final TerminatorOptions options;
   private final boolean openSsl;
@@ -72,6 +78,7 @@ public class TerminatorVerticle extends VerticleBase {
   private final List<HttpForwarder> httpForwarders = new ArrayList<>();
   private final List<TcpForwarder> tcpForwarders = new ArrayList<>();
   private volatile Map<Integer, HostPort> listeners = Map.of();
+  private volatile Map<Integer, Path> sockets = Map.of();
   private volatile KeyCertOptions keyCert;
   private TerminatorMetrics metrics;
   private CertFileWatcher watcher;
@@ -106,24 +113,47 @@ public class TerminatorVerticle extends VerticleBase {
     boolean replica = replicaOf != null;
     metrics = replica ? replicaOf : TerminatorMetrics.create();
     Map<Integer, Future<HostPort>> bound = new LinkedHashMap<>();
+    Map<Integer, Path> onSockets = new LinkedHashMap<>();
     for (Map.Entry<Integer, ServeTarget> entry : options.getTargets().entrySet()) {
       int port = entry.getKey();
       ServeTarget target = entry.getValue();
       int listenPort = sharedPorts.computeIfAbsent(port, p -> SHARED_RANDOM_PORTS.decrementAndGet());
+      Path socket = socketPath(port, listenPort);
+      SocketAddress address;
+      if (socket != null) {
+        if (!replica) {
+          try {
+            Files.deleteIfExists(socket);   // left by a process that died; a live one holds the state lock
+          } catch (IOException e) {
+            return Future.failedFuture(new IllegalStateException("cannot remove the old socket " + socket + ": " + e));
+          }
+        }
+        onSockets.put(port, socket);
+        address = SocketAddress.domainSocketAddress(socket.toString());
+      } else {
+        address = null;   // TCP on the shared negative port (SocketAddress takes no negative port)
+      }
       bound.put(port, target.kind() == ServeTarget.Kind.TLS_TERMINATED_TCP
-          ? listenTcp(port, listenPort, target) : listenHttp(port, listenPort, target));
+          ? listenTcp(port, listenPort, address, target) : listenHttp(port, listenPort, address, target));
     }
     Future<?> listening = Future.all(new ArrayList<>(bound.values())).map(all -> {
       Map<Integer, HostPort> result = new LinkedHashMap<>();
-      bound.forEach((port, future) -> result.put(port, future.result()));
+      bound.forEach((port, future) -> {
+        if (!onSockets.containsKey(port)) {
+          result.put(port, future.result());
+        }
+      });
       listeners = Collections.unmodifiableMap(result);
+      sockets = Collections.unmodifiableMap(onSockets);
       return null;
     });
     if (replica) {
       return listening;
     }
     return listening.compose(v -> startReplicas()).map(v -> {
-      listeners.forEach((port, at) -> LOG.log(Level.INFO,
+      Map<Integer, Object> where = new LinkedHashMap<>(listeners);
+      where.putAll(sockets);
+      where.forEach((port, at) -> LOG.log(Level.INFO,
           "terminating TLS for public port {0} on {1} → {2} ({3}, {4} event loop(s))", String.valueOf(port), at,
           options.getTargets().get(port), openSsl ? "OpenSSL" : "JDK TLS", String.valueOf(1 + replicas.size())));
       if (options.getCertReloadCheckMillis() > 0 && keyCert instanceof PemKeyCertOptions pem) {
@@ -158,12 +188,39 @@ public class TerminatorVerticle extends VerticleBase {
     netServers.forEach(s -> closing.add(s.close()));
     httpForwarders.forEach(f -> closing.add(f.client().close()));
     tcpForwarders.forEach(f -> closing.add(f.client().close()));
-    return Future.join(closing);
+    Future<?> closed = Future.join(closing);
+    if (replicaOf != null || sockets.isEmpty()) {
+      return closed;
+    }
+    return closed.andThen(done -> sockets.values().forEach(socket -> {
+      try {
+        Files.deleteIfExists(socket);
+      } catch (IOException e) {
+        LOG.log(Level.DEBUG, "could not remove {0}: {1}", socket, e.toString());
+      }
+    }));
   }
 
-  /** Public port → the loopback address serving it; empty before {@link #start()} completes. */
+  /** Public port → the loopback address serving it (ports on a socket not included); empty before {@link #start()} completes. */
   public Map<Integer, HostPort> listeners() {
     return listeners;
+  }
+
+  /** Public port → the Unix domain socket serving it ({@link TerminatorOptions#getSocketDir()}); empty before start. */
+  public Map<Integer, Path> sockets() {
+    return sockets;
+  }
+
+  /**
+   * The socket for {@code publicPort} ({@code listenPort} makes it unique in the process; replicas
+   * share it), or null for TCP: no socket directory, or a path too long for a socket address.
+   */
+  private Path socketPath(int publicPort, int listenPort) {
+    if (options.getSocketDir() == null) {
+      return null;
+    }
+    Path path = options.getSocketDir().toAbsolutePath().resolve("terminator-" + publicPort + "-" + (-listenPort) + ".sock");
+    return path.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length <= MAX_SOCKET_PATH_BYTES ? path : null;
   }
 
   /** True when TLS is terminated by OpenSSL (netty-tcnative BoringSSL), false on the JDK fallback. */
@@ -199,7 +256,8 @@ public class TerminatorVerticle extends VerticleBase {
             e.getMessage()));
   }
 
-  private Future<HostPort> listenHttp(int publicPort, int listenPort, ServeTarget target) {
+  /** Listens on {@code socket}, or when it is null on TCP {@code listenPort} (negative: shared, random). */
+  private Future<HostPort> listenHttp(int publicPort, int listenPort, SocketAddress socket, ServeTarget target) {
     HttpForwarder forwarder = new HttpForwarder(vertx, publicPort, target, options, metrics);
     httpForwarders.add(forwarder);
     HttpServerOptions serverOptions = new HttpServerOptions()
@@ -222,10 +280,11 @@ public class TerminatorVerticle extends VerticleBase {
         .setSslHandshakeTimeoutUnit(TimeUnit.MILLISECONDS);
     HttpServer server = vertx.createHttpServer(serverOptions).requestHandler(forwarder);
     httpServers.add(server);
-    return server.listen().map(s -> new HostPort(options.getBindHost(), s.actualPort()));
+    return socket != null ? server.listen(socket).map(s -> (HostPort) null)
+        : server.listen().map(s -> new HostPort(options.getBindHost(), s.actualPort()));
   }
 
-  private Future<HostPort> listenTcp(int publicPort, int listenPort, ServeTarget target) {
+  private Future<HostPort> listenTcp(int publicPort, int listenPort, SocketAddress socket, ServeTarget target) {
     TcpForwarder forwarder = new TcpForwarder(vertx, publicPort, target, options, metrics);
     tcpForwarders.add(forwarder);
     NetServerOptions serverOptions = new NetServerOptions()
@@ -243,7 +302,8 @@ public class TerminatorVerticle extends VerticleBase {
         .setSslHandshakeTimeoutUnit(TimeUnit.MILLISECONDS);
     NetServer server = vertx.createNetServer(serverOptions).connectHandler(forwarder);
     netServers.add(server);
-    return server.listen().map(s -> new HostPort(options.getBindHost(), s.actualPort()));
+    return socket != null ? server.listen(socket).map(s -> (HostPort) null)
+        : server.listen().map(s -> new HostPort(options.getBindHost(), s.actualPort()));
   }
 
   private SSLEngineOptions engineOptions() {

@@ -91,12 +91,17 @@ final class Fixture {
     }
 
     static Relay start(Vertx vertx, HostPort terminator) {
+      return start(vertx, SocketAddress.inetSocketAddress(terminator.port(), terminator.host()));
+    }
+
+    /** A relay to a terminator listening at {@code terminator} (TCP, or a Unix domain socket). */
+    static Relay start(Vertx vertx, SocketAddress terminator) {
       NetClient client = vertx.createNetClient();
       Buffer header = proxyV2(CLIENT_IP, CLIENT_PORT, 443);
       NetServer server = vertx.createNetServer(new NetServerOptions().setHost("127.0.0.1").setPort(0))
           .connectHandler(in -> {
             in.pause();
-            client.connect(terminator.port(), terminator.host()).onComplete(ar -> {
+            client.connect(terminator).onComplete(ar -> {
               if (ar.failed()) {
                 in.close();
                 return;

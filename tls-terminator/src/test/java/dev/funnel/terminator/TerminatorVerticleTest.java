@@ -414,6 +414,43 @@ class TerminatorVerticleTest {
 
   @Test
   @Timeout(value = 20, unit = TimeUnit.SECONDS)
+  void withASocketDirectoryAPortIsServedOnAUnixSocketByEveryLoopAndTheSocketGoesWithIt(@TempDir Path dir)
+      throws Exception {
+    TerminatorVerticle other = new TerminatorVerticle(new TerminatorOptions()
+        .setSocketDir(dir)
+        .setTargets(Map.of(443, ServeTarget.parse("http://127.0.0.1:" + backend.port())))
+        .setServerNames(Set.of(NAME))
+        .setKeyCert(fixture.keyCert())
+        .setEventLoops(2));
+    String id = await(vertx.deployVerticle(other));
+    Path socket = other.sockets().get(443);
+    assertThat(socket).isNotNull();
+    assertThat(socket.getParent()).isEqualTo(dir.toAbsolutePath());
+    assertThat(other.listeners()).as("no TCP listener for a port on a socket").doesNotContainKey(443);
+    Fixture.Relay relay = Fixture.Relay.start(vertx, io.vertx.core.net.SocketAddress.domainSocketAddress(socket.toString()));
+    try {
+      for (int i = 0; i < 4; i++) {
+        HttpClient fresh = vertx.createHttpClient(new HttpClientOptions().setSsl(true).setTrustOptions(fixture.trust()));
+        try {
+          Answer answer = await(call(fresh, relay, new RequestOptions().setURI("/over-a-socket"), null));
+          assertThat(answer.status()).isEqualTo(200);
+        } finally {
+          fresh.close();
+        }
+      }
+      // The PROXY header's client address reached the backend as X-Forwarded-For, as over TCP.
+      Fixture.Seen seen = backend.seen.poll(5, TimeUnit.SECONDS);
+      assertThat(seen.uri()).isEqualTo("/over-a-socket");
+      assertThat(seen.headers().get("X-Forwarded-For")).isEqualTo(Fixture.CLIENT_IP);
+    } finally {
+      await(relay.server.close());
+      await(vertx.undeploy(id));
+    }
+    assertThat(socket).as("the socket file is removed with the terminator").doesNotExist();
+  }
+
+  @Test
+  @Timeout(value = 20, unit = TimeUnit.SECONDS)
   void updatedCertificateIsServedToNewConnections() throws Exception {
     TerminatorVerticle other = new TerminatorVerticle(new TerminatorOptions()
         .setTargets(Map.of(443, ServeTarget.parse("http://127.0.0.1:" + backend.port())))

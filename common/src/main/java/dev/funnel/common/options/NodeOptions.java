@@ -41,6 +41,7 @@ public class NodeOptions {
   private long localDialTimeoutMillis = DEFAULT_LOCAL_DIAL_TIMEOUT_MILLIS;
   private long loginTimeoutMillis = DEFAULT_LOGIN_TIMEOUT_MILLIS;
   private Map<Integer, HostPort> terminatorListeners = new LinkedHashMap<>();
+  private Map<Integer, java.nio.file.Path> terminatorSockets = new LinkedHashMap<>();
   private int links = DEFAULT_LINKS;
   private int streamWindowBytes = dev.funnel.common.net.Links.DEFAULT_STREAM_WINDOW_BYTES;
   private int connectionWindowBytes = dev.funnel.common.net.Links.DEFAULT_CONNECTION_WINDOW_BYTES;
@@ -77,6 +78,9 @@ public class NodeOptions {
    * port whose target terminates TLS go there, always with a PROXY v2 header carrying the client.
    */
   public Map<Integer, HostPort> getTerminatorListeners() { return terminatorListeners; }
+  /** Public port → the Unix domain socket its terminator serves (in this process); such a port is dialled there, not over TCP. */
+  public Map<Integer, java.nio.file.Path> getTerminatorSockets() { return terminatorSockets; }
+  public NodeOptions setTerminatorSockets(Map<Integer, java.nio.file.Path> sockets) { this.terminatorSockets = new LinkedHashMap<>(sockets); return this; }
   public NodeOptions setTerminatorListeners(Map<Integer, HostPort> listeners) { this.terminatorListeners = new LinkedHashMap<>(listeners); return this; }
   public long getLocalDialTimeoutMillis() { return localDialTimeoutMillis; }
   public NodeOptions setLocalDialTimeoutMillis(long localDialTimeoutMillis) { this.localDialTimeoutMillis = localDialTimeoutMillis; return this; }
