@@ -130,7 +130,7 @@ final class NodeStack implements NodeControl.ServeControl {
           ? new PemKeyCertOptions().setCertPath(settings.cert().toString()).setKeyPath(settings.key().toString())
           : NodeCertificates.obtain(agent, settings.state(), fqdn);
       terminator = new TerminatorVerticle(new TerminatorOptions()
-          .setSocketDir(settings.state())
+          .setSocketDir(terminatorSocketDir(settings))
           .setTargets(terminated)
           .setKeyCert(keyCert)
           .setServerNames(Set.of(fqdn)));
@@ -211,7 +211,7 @@ final class NodeStack implements NodeControl.ServeControl {
           : NodeCertificates.obtain(agent, settings.state(), fqdn);
     }
     TerminatorVerticle added = new TerminatorVerticle(new TerminatorOptions()
-        .setSocketDir(settings.state())
+        .setSocketDir(terminatorSocketDir(settings))
         .setTargets(Map.of(port, target))
         .setKeyCert(keyCert)
         .setServerNames(Set.of(fqdn)));
@@ -289,5 +289,13 @@ final class NodeStack implements NodeControl.ServeControl {
         .collect(Collectors.joining(", "));
     return "funnel node ready: " + (mapping.isEmpty() ? "nothing funnelled" : mapping) + "; local control "
         + controlUrl() + " (funnel node serve list|add|rm --state " + settings.state() + ")";
+  }
+
+  /**
+   * Where terminators listen: Unix domain sockets in the state directory, unless
+   * {@code -Dfunnel.terminator.socket=false} asks for loopback TCP (to compare the two; bench/README.md).
+   */
+  private static java.nio.file.Path terminatorSocketDir(Settings settings) {
+    return Boolean.parseBoolean(System.getProperty("funnel.terminator.socket", "true")) ? settings.state() : null;
   }
 }

@@ -294,7 +294,8 @@ class TerminatorIT {
 
   @Test
   void theNodeTerminatesTlsWithOpenSsl() throws Exception {
-    Pattern line = Pattern.compile("terminating TLS for public port 443 on 127\\.0\\.0\\.1:\\d+ → http://127\\.0\\.0\\.1:"
+    // On a Unix domain socket in the node's state directory (loopback TCP if that path were too long).
+    Pattern line = Pattern.compile("terminating TLS for public port 443 on (?:\\S+/terminator-443-\\d+\\.sock|127\\.0\\.0\\.1:\\d+) → http://127\\.0\\.0\\.1:"
         + backend.port() + " \\((OpenSSL|JDK TLS), (\\d+) event loop\\(s\\)\\)");
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     Matcher m = line.matcher(node.output());
