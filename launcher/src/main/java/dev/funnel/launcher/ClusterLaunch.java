@@ -28,6 +28,22 @@ final class ClusterLaunch {
   private ClusterLaunch() {
   }
 
+  /**
+   * Before joining: every {@code *-listen} address and {@code --public} entry is free, and the
+   * state directory is writable.
+   */
+  private static void preflight(ServiceConfig config) {
+    for (String key : ServiceConfig.KNOWN) {
+      if (key.endsWith("-listen") && config.has(key)) {
+        Preflight.free("--" + key, config.hostPort(key, null), key.equals(DnsFlags.LISTEN));
+      }
+    }
+    if (config.has("public")) {
+      Preflight.free(Flags.publicListeners(config.list("public", java.util.List.of())));
+    }
+    Preflight.writable("--state", ClusterFlags.state(config));
+  }
+
   static int run(CommandSpec spec, String command, Function<ServiceConfig, Service> prepare) {
     ClusterOptions clusterOptions;
     Service service;
@@ -36,6 +52,13 @@ final class ClusterLaunch {
       clusterOptions = ClusterFlags.options(config, command);
       DataPlane.configure(Flags.eventLoops(config.integer("event-loops", 0)));
       service = prepare.apply(config);
+      preflight(config);
+    } catch (Processes.Failure e) {
+      System.err.println("funnel " + command + ": " + e.getMessage());
+      return e.exitCode;
+    } catch (IllegalArgumentException e) {
+      System.err.println("funnel " + command + ": " + Processes.describe(e));
+      return 2;
     } catch (RuntimeException e) {
       System.err.println("funnel " + command + ": cannot start: " + Processes.describe(e));
       return 1;
@@ -50,7 +73,7 @@ final class ClusterLaunch {
       return 1;
     }
     long joinedMillis = (System.nanoTime() - started) / 1_000_000;
-    Processes.closeOnShutdown(cluster.vertx());
+    Processes.closeOnShutdown(cluster.vertx(), command);
     String what = Processes.startOrExit(cluster.vertx(), command, () -> service.start(cluster));
     System.out.println("funnel " + command + " ready: " + what + ", cluster " + clusterOptions.getHost() + ":"
         + clusterOptions.getPort() + " as " + cluster.nodeId() + " (" + cluster.members().size()
