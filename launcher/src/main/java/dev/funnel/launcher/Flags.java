@@ -57,7 +57,7 @@ final class Flags {
       try {
         out.put(port, ServeTarget.parse(parts[1]));
       } catch (IllegalArgumentException e) {
-        throw new IllegalArgumentException("--funnel " + entry + ": " + e.getMessage(), e);
+        throw new IllegalArgumentException("--funnel " + entry + ": " + e.getMessage());
       }
     }
     return out;
