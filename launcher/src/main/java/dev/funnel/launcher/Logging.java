@@ -130,12 +130,11 @@ final class Logging {
     if (message == null || params == null || params.length == 0 || !message.contains("{")) {
       return message;
     }
+    // A plain {i} would format a number with the locale's grouping (8,443); {i,number,…} keeps its format.
     Object[] plain = params.clone();
-    if (!message.contains(",number") && !message.contains(",choice")) {
-      for (int i = 0; i < plain.length; i++) {
-        if (plain[i] instanceof Number n) {
-          plain[i] = String.valueOf(n);
-        }
+    for (int i = 0; i < plain.length; i++) {
+      if (plain[i] instanceof Number n && message.contains("{" + i + "}")) {
+        plain[i] = String.valueOf(n);
       }
     }
     try {
