@@ -29,13 +29,23 @@ final class ClusterLaunch {
   }
 
   /**
-   * Before joining: every {@code *-listen} address and {@code --public} entry is free, and the
-   * state directory is writable.
+   * Before joining: every {@code *-listen} address and {@code --public} entry is free, PEM files
+   * are PEM, and the state directory is writable.
    */
   private static void preflight(ServiceConfig config) {
     for (String key : ServiceConfig.KNOWN) {
       if (key.endsWith("-listen") && config.has(key)) {
         Preflight.free("--" + key, config.hostPort(key, null), key.equals(DnsFlags.LISTEN));
+      }
+    }
+    for (String key : java.util.List.of("cert", "link-cert", "link-ca")) {
+      if (config.has(key)) {
+        Preflight.pem("--" + key, config.path(key, null), "certificate");
+      }
+    }
+    for (String key : java.util.List.of("key", "link-key")) {
+      if (config.has(key)) {
+        Preflight.pem("--" + key, config.path(key, null), "key");
       }
     }
     if (config.has("public")) {
