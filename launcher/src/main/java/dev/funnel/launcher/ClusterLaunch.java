@@ -28,6 +28,13 @@ final class ClusterLaunch {
   private ClusterLaunch() {
   }
 
+  /** The stack trace of a start-up failure, with {@code --debug} only. */
+  private static void debugTrace(Throwable e) {
+    if (Logging.settings().debug()) {
+      e.printStackTrace();
+    }
+  }
+
   /**
    * Before joining: every {@code *-listen} address and {@code --public} entry is free, PEM files
    * are PEM, and the state directory is writable.
@@ -68,9 +75,11 @@ final class ClusterLaunch {
       return e.exitCode;
     } catch (IllegalArgumentException e) {
       System.err.println("funnel " + command + ": " + Processes.describe(e));
+      debugTrace(e);
       return 2;
     } catch (RuntimeException e) {
       System.err.println("funnel " + command + ": cannot start: " + Processes.describe(e));
+      debugTrace(e);
       return 1;
     }
     long started = System.nanoTime();
@@ -80,6 +89,7 @@ final class ClusterLaunch {
     } catch (Exception e) {
       System.err.println("funnel " + command + ": cannot join the cluster at " + clusterOptions.getHost() + ":"
           + clusterOptions.getPort() + ": " + Processes.describe(e));
+      debugTrace(e);
       return 1;
     }
     long joinedMillis = (System.nanoTime() - started) / 1_000_000;
