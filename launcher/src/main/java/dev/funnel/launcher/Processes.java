@@ -60,7 +60,7 @@ final class Processes {
     }
   }
 
-  /** Runs {@code start}; on failure prints one line saying why and exits 1. */
+  /** Runs {@code start}; on failure prints one line saying why and exits 1 (a {@link Failure}: its code). */
   static <T> T startOrExit(Vertx vertx, String what, Supplier<T> start) {
     try {
       return start.get();
