@@ -53,6 +53,9 @@ final class ClusterFlags {
   @Option(names = "--metrics-listen", paramLabel = "HOST:PORT", description = "Serve /metrics, /health and /ready here (off unless given).")
   String metricsListen;
 
+  @picocli.CommandLine.Mixin
+  LogFlags log;
+
   @Option(names = "--event-loops", paramLabel = "N",
       description = "Threads that carry tunnel bytes (the data plane's event loops) (default: one per core).")
   String eventLoops;

@@ -28,6 +28,39 @@ final class ClusterLaunch {
   private ClusterLaunch() {
   }
 
+  /** The stack trace of a start-up failure, with {@code --debug} only. */
+  private static void debugTrace(Throwable e) {
+    if (Logging.settings().debug()) {
+      e.printStackTrace();
+    }
+  }
+
+  /**
+   * Before joining: every {@code *-listen} address and {@code --public} entry is free, PEM files
+   * are PEM, and the state directory is writable.
+   */
+  private static void preflight(ServiceConfig config) {
+    for (String key : ServiceConfig.KNOWN) {
+      if (key.endsWith("-listen") && config.has(key)) {
+        Preflight.free("--" + key, config.hostPort(key, null), key.equals(DnsFlags.LISTEN));
+      }
+    }
+    for (String key : java.util.List.of("cert", "link-cert", "link-ca")) {
+      if (config.has(key)) {
+        Preflight.pem("--" + key, config.path(key, null), "certificate");
+      }
+    }
+    for (String key : java.util.List.of("key", "link-key")) {
+      if (config.has(key)) {
+        Preflight.pem("--" + key, config.path(key, null), "key");
+      }
+    }
+    if (config.has("public")) {
+      Preflight.free(Flags.publicListeners(config.list("public", java.util.List.of())));
+    }
+    Preflight.writable("--state", ClusterFlags.state(config));
+  }
+
   static int run(CommandSpec spec, String command, Function<ServiceConfig, Service> prepare) {
     ClusterOptions clusterOptions;
     Service service;
@@ -36,8 +69,17 @@ final class ClusterLaunch {
       clusterOptions = ClusterFlags.options(config, command);
       DataPlane.configure(Flags.eventLoops(config.integer("event-loops", 0)));
       service = prepare.apply(config);
+      preflight(config);
+    } catch (Processes.Failure e) {
+      System.err.println("funnel " + command + ": " + e.getMessage());
+      return e.exitCode;
+    } catch (IllegalArgumentException e) {
+      System.err.println("funnel " + command + ": " + Processes.describe(e));
+      debugTrace(e);
+      return 2;
     } catch (RuntimeException e) {
       System.err.println("funnel " + command + ": cannot start: " + Processes.describe(e));
+      debugTrace(e);
       return 1;
     }
     long started = System.nanoTime();
@@ -47,10 +89,11 @@ final class ClusterLaunch {
     } catch (Exception e) {
       System.err.println("funnel " + command + ": cannot join the cluster at " + clusterOptions.getHost() + ":"
           + clusterOptions.getPort() + ": " + Processes.describe(e));
+      debugTrace(e);
       return 1;
     }
     long joinedMillis = (System.nanoTime() - started) / 1_000_000;
-    Processes.closeOnShutdown(cluster.vertx());
+    Processes.closeOnShutdown(cluster.vertx(), command);
     String what = Processes.startOrExit(cluster.vertx(), command, () -> service.start(cluster));
     System.out.println("funnel " + command + " ready: " + what + ", cluster " + clusterOptions.getHost() + ":"
         + clusterOptions.getPort() + " as " + cluster.nodeId() + " (" + cluster.members().size()

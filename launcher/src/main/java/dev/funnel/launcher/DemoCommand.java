@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -21,8 +22,8 @@ import picocli.CommandLine.Option;
  * {@code hello} exposing it through the node's TLS terminator, all in one JVM; prints a curl line.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-    description = {"Everything in one command: server, tailnet 'demo' (funnel on), a hello page, and a node",
-        "'hello' that puts it on https://hello.demo.DOMAIN/ through its own TLS terminator.",
+    description = {"Everything in one command: a server, tailnet 'demo' and a node 'hello' serving a hello page.",
+        "Funnel is on for 'demo'; the node puts the page on https://hello.demo.DOMAIN/ through its own TLS terminator.",
         "Prints a curl line that works; stays up until Ctrl-C."})
 final class DemoCommand implements Callable<Integer> {
 
@@ -54,10 +55,19 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--no-access-log", description = "Do not log one line per connection (logger funnel.access).")
   boolean noAccessLog;
 
+  @Mixin
+  LogFlags log;
+
   @Override
   public Integer call() {
+    Preflight.free("--public", publicListen, false);
+    Preflight.free("--gateway-listen", gatewayListen, false);
+    Preflight.free("--admin-listen", adminListen, false);
+    Preflight.free("--metrics-listen", metricsListen, false);
+    Preflight.writable("--state", state);
+    Preflight.lockState(state);
     Vertx vertx = FunnelVertx.node();
-    Processes.closeOnShutdown(vertx);
+    Processes.closeOnShutdown(vertx, "demo");
     String base = domain.toLowerCase();
     ServerStack server = Processes.startOrExit(vertx, "demo", () -> ServerStack.start(vertx,
         new ServerStack.Settings(state, base, Map.of(443, publicListen), gatewayListen, adminListen, metricsListen, !noAccessLog,

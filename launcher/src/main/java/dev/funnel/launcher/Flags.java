@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
 import picocli.CommandLine;
 
 /** Parsing of the flag values every command shares; errors say what was expected. */
@@ -34,7 +35,7 @@ final class Flags {
       if (parts.length != 2) {
         throw new IllegalArgumentException("--public takes PORT=HOST:PORT (e.g. 443=127.0.0.1:8443), got '" + entry + "'");
       }
-      int port = publicPort(parts[0], "--public");
+      int port = publicPort(parts[0], "--public " + entry);
       out.put(port, HostPort.parse(parts[1]));
     }
     return out;
@@ -49,11 +50,15 @@ final class Flags {
         throw new IllegalArgumentException(
             "--funnel takes PORT=TARGET (e.g. 443=tcp://127.0.0.1:9443 or 443=http://127.0.0.1:3000), got '" + entry + "'");
       }
-      int port = publicPort(parts[0], "--funnel");
+      int port = publicPort(parts[0], "--funnel " + entry);
       if (out.containsKey(port)) {
         throw new IllegalArgumentException("--funnel names port " + port + " twice");
       }
-      out.put(port, ServeTarget.parse(parts[1]));
+      try {
+        out.put(port, ServeTarget.parse(parts[1]));
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("--funnel " + entry + ": " + e.getMessage());
+      }
     }
     return out;
   }
@@ -79,7 +84,8 @@ final class Flags {
       throw new IllegalArgumentException(flag + ": '" + text + "' is not a port");
     }
     if (!PublicPorts.isAllowed(port)) {
-      throw new IllegalArgumentException(flag + ": public port " + port + " is not a Funnel port (443, 8443, 10000)");
+      throw new IllegalArgumentException(flag + ": public port " + port + " is not a Funnel port; use one of "
+          + PublicPorts.sorted(PublicPorts.ALLOWED).stream().map(String::valueOf).collect(Collectors.joining(", ")));
     }
     return port;
   }

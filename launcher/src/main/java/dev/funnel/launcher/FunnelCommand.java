@@ -7,8 +7,8 @@ import picocli.CommandLine.Command;
 @Command(name = "funnel", mixinStandardHelpOptions = true, versionProvider = FunnelCommand.Version.class,
     description = {
         "Funnel: a public ingress for private machines.",
-        "A node behind NAT dials out to a gateway; public TLS clients reach it by name through a",
-        "frontend that reads the SNI and never terminates TLS."},
+        "A node behind NAT dials out to a gateway; public TLS clients reach it by name through a frontend that reads"
+            + " the SNI and never terminates TLS."},
     subcommands = {
         ServerCommand.class,
         FrontendCommand.class,
@@ -26,13 +26,37 @@ public final class FunnelCommand implements Runnable {
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;
 
+  /** Help is laid out for this many columns, so descriptions and footers wrap between words. */
+  static final int USAGE_WIDTH = 110;
+
   public static void main(String[] args) {
-    Logging.configure();
+    Logging.configure(Logging.Settings.fromArgs(args));
     System.exit(commandLine().execute(args));
   }
 
   static CommandLine commandLine() {
-    return new CommandLine(new FunnelCommand()).setCaseInsensitiveEnumValuesAllowed(true);
+    return new CommandLine(new FunnelCommand())
+        .setCaseInsensitiveEnumValuesAllowed(true)
+        .setUsageHelpWidth(USAGE_WIDTH)
+        .setExecutionExceptionHandler(FunnelCommand::failed);
+  }
+
+  /**
+   * A command that throws prints one line, {@code funnel COMMAND: why}, and exits 2 for a usage
+   * error (a bad flag value: {@link IllegalArgumentException}) or 1 for anything else; the stack
+   * trace only with {@code --debug}.
+   */
+  private static int failed(Exception e, CommandLine commandLine, CommandLine.ParseResult parsed) {
+    String command = commandLine.getCommandSpec().qualifiedName();
+    commandLine.getErr().println(command + ": " + Processes.describe(e));
+    if (Logging.settings().debug()) {
+      e.printStackTrace(commandLine.getErr());
+    }
+    commandLine.getErr().flush();
+    if (e instanceof Processes.Failure f) {
+      return f.exitCode;
+    }
+    return e instanceof IllegalArgumentException ? 2 : 1;
   }
 
   @Override
@@ -44,7 +68,7 @@ public final class FunnelCommand implements Runnable {
     @Override
     public String[] getVersion() {
       String version = FunnelCommand.class.getPackage().getImplementationVersion();
-      return new String[] {"funnel " + (version == null ? "development build" : version)};
+      return new String[] {"funnel " + (version == null ? "(version unknown: not run from the built jar)" : version)};
     }
   }
 }

@@ -1,34 +1,186 @@
 package dev.funnel.launcher;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
+import io.vertx.core.json.JsonObject;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.text.MessageFormat;
+import java.time.LocalDateTime;
+import java.time.ZoneId;
+import java.time.format.DateTimeFormatter;
+import java.util.List;
+import java.util.logging.ConsoleHandler;
+import java.util.logging.Formatter;
+import java.util.logging.Level;
 import java.util.logging.LogManager;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 
-/** One log line per event on stderr: {@code time level logger: message}. */
+/**
+ * One log line per event on stderr: {@code time level logger: message}, or with
+ * {@code --log-format json} one JSON object per line ({@code time}, {@code level}, {@code logger},
+ * {@code message}). Stack traces only with {@code --debug}, which also turns on Funnel's DEBUG
+ * (FINE) lines. Numbers in messages are written plainly ({@code 8443}, not {@code 8,443}).
+ */
 final class Logging {
+
+  /** The flags, read from the raw arguments before picocli runs so start-up lines already follow them. */
+  record Settings(boolean debug, boolean json) {
+
+    static Settings fromArgs(String[] args) {
+      boolean debug = false;
+      boolean json = false;
+      for (int i = 0; i < args.length; i++) {
+        String arg = args[i];
+        if (arg.equals("--")) {
+          break;
+        }
+        if (arg.equals("--debug")) {
+          debug = true;
+        } else if (arg.equals("--log-format=json") || (arg.equals("--log-format") && i + 1 < args.length
+            && args[i + 1].equalsIgnoreCase("json"))) {
+          json = true;
+        }
+      }
+      String env = System.getenv("FUNNEL_LOG_FORMAT");
+      return new Settings(debug, json || "json".equalsIgnoreCase(env));
+    }
+  }
+
+  private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS");
+
+  /**
+   * WARNINGs that say nothing to an operator, each as (logger name prefix, text the message contains):
+   * vertx-micrometer registers its gauges once per handler/connection on purpose and Micrometer
+   * 1.13.9+ warns about the re-registration (vert-x3/vertx-micrometer-metrics#259); Hazelcast warns
+   * that the CP subsystem, which Funnel does not use, is off.
+   */
+  private static final List<String[]> NOISE = List.of(
+      new String[] {"io.micrometer.core.instrument.MeterRegistry", "This Gauge has been already registered (MeterId{name='vertx."},
+      new String[] {"com.hazelcast.", "CP Subsystem is not enabled"});
+
+  private static volatile Settings settings = new Settings(false, false);
+  private static final LineFormatter FORMATTER = new LineFormatter();
 
   private Logging() {
   }
 
+  static Settings settings() {
+    return settings;
+  }
+
   static void configure() {
+    configure(new Settings(false, false));
+  }
+
+  static void configure(Settings chosen) {
+    settings = chosen;
     if (System.getProperty("java.util.logging.config.file") != null) {
       return;
     }
     String level = System.getenv().getOrDefault("FUNNEL_LOG_LEVEL", "INFO");
-    String config = String.join("\n",
-        "handlers=java.util.logging.ConsoleHandler",
-        ".level=" + level,
-        "java.util.logging.ConsoleHandler.level=ALL",
-        "java.util.logging.SimpleFormatter.format=%1$tFT%1$tT.%1$tL %4$s %3$s: %5$s%6$s%n",
-        "io.netty.level=WARNING",
-        "com.hazelcast.level=WARNING",
-        "io.vertx.level=WARNING",
-        "");
-    try (InputStream in = new java.io.ByteArrayInputStream(config.getBytes(StandardCharsets.UTF_8))) {
-      LogManager.getLogManager().readConfiguration(in);
-    } catch (IOException e) {
-      throw new IllegalStateException(e);
+    LogManager.getLogManager().reset();
+    Logger root = Logger.getLogger("");
+    root.setLevel(Level.parse(level));
+    ConsoleHandler handler = new ConsoleHandler();
+    handler.setLevel(Level.ALL);
+    handler.setFormatter(FORMATTER);
+    handler.setFilter(Logging::wanted);
+    root.addHandler(handler);
+    for (String quiet : List.of("io.netty", "com.hazelcast", "io.vertx")) {
+      Logger.getLogger(quiet).setLevel(Level.WARNING);
+      KEEP.add(Logger.getLogger(quiet));
+    }
+    if (chosen.debug()) {
+      Logger.getLogger("dev.funnel").setLevel(Level.FINE);
+      KEEP.add(Logger.getLogger("dev.funnel"));
+    }
+  }
+
+  /** Loggers whose level was set here: held so they are not collected (and their level lost). */
+  private static final List<Logger> KEEP = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+  static boolean wanted(LogRecord record) {
+    if (record.getLevel().intValue() < Level.WARNING.intValue() || record.getMessage() == null) {
+      return true;
+    }
+    String logger = record.getLoggerName() == null ? "" : record.getLoggerName();
+    for (String[] noise : NOISE) {
+      if (logger.startsWith(noise[0]) && record.getMessage().contains(noise[1])) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Writes one line straight to stderr, bypassing the LogManager (which its own shutdown hook may
+   * already have reset): for the line saying that a process stopped.
+   */
+  static void lineNow(Level level, String logger, String message) {
+    LogRecord record = new LogRecord(level, message);
+    record.setLoggerName(logger);
+    System.err.print(FORMATTER.format(record));
+    System.err.flush();
+  }
+
+  /** A message's text with its parameters, numbers written plainly. */
+  static String text(LogRecord record) {
+    String message = record.getMessage();
+    Object[] params = record.getParameters();
+    if (message == null || params == null || params.length == 0 || !message.contains("{")) {
+      return message;
+    }
+    // A plain {i} would format a number with the locale's grouping (8,443); {i,number,…} keeps its format.
+    Object[] plain = params.clone();
+    for (int i = 0; i < plain.length; i++) {
+      if (plain[i] instanceof Number n && message.contains("{" + i + "}")) {
+        plain[i] = String.valueOf(n);
+      }
+    }
+    try {
+      return MessageFormat.format(message, plain);
+    } catch (IllegalArgumentException e) {
+      return message;
+    }
+  }
+
+  static final class LineFormatter extends Formatter {
+    @Override
+    public String format(LogRecord record) {
+      String time = LocalDateTime.ofInstant(record.getInstant(), ZoneId.systemDefault()).format(TIME);
+      String message = text(record);
+      Throwable thrown = record.getThrown();
+      boolean debug = settings.debug();
+      if (settings.json()) {
+        JsonObject line = new JsonObject()
+            .put("time", time)
+            .put("level", record.getLevel().getName())
+            .put("logger", record.getLoggerName())
+            .put("message", message);
+        if (thrown != null) {
+          line.put("error", thrown.toString());
+          if (debug) {
+            line.put("stack", stack(thrown));
+          }
+        }
+        return line.encode() + System.lineSeparator();
+      }
+      StringBuilder out = new StringBuilder(time).append(' ').append(record.getLevel().getName()).append(' ')
+          .append(record.getLoggerName()).append(": ").append(message);
+      if (thrown != null) {
+        if (debug) {
+          out.append(System.lineSeparator()).append(stack(thrown).stripTrailing());
+        } else {
+          out.append(" (").append(thrown).append(")");
+        }
+      }
+      return out.append(System.lineSeparator()).toString();
+    }
+
+    private static String stack(Throwable thrown) {
+      StringWriter out = new StringWriter();
+      thrown.printStackTrace(new PrintWriter(out));
+      return out.toString();
     }
   }
 }

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.ArrayList;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -28,8 +29,9 @@ import picocli.CommandLine.Spec;
         "            [--metrics-listen HOST:PORT] [--event-loops N]",
         "funnel node serve list|add PORT=TARGET|rm PORT [--state DIR]   (a running node)"},
     subcommands = {NodeServeCommand.class},
-    description = {"Runs the device side: dials a gateway, keeps a few link connections to it (HTTP/2 over TLS, every",
-        "tunnel one stream) and answers ingress offers for the ports it funnels. Nothing is exposed that is not named by --funnel."},
+    description = {"Runs the device side: dials a gateway and answers ingress offers for the ports it funnels.",
+        "It keeps a few link connections to the gateway (HTTP/2 over TLS, every tunnel one stream).",
+        "Nothing is exposed that is not named by --funnel."},
     footer = {"", "TARGET is one of:",
         "  tcp://HOST:PORT                 raw TLS stream to a local server that terminates TLS itself",
         "  http://HOST:PORT[/path]         this node terminates TLS and proxies HTTP (h2, http/1.1, WebSocket)",
@@ -101,6 +103,9 @@ final class NodeCommand implements Callable<Integer> {
       description = "Serve /metrics, /health and /ready here (off unless given).")
   HostPort metricsListen;
 
+  @Mixin
+  LogFlags log;
+
   @Override
   public Integer call() {
     List<String> missing = new ArrayList<>();
@@ -135,8 +140,14 @@ final class NodeCommand implements Callable<Integer> {
         authKey == null || authKey.isBlank() ? null : authKey.trim(), hostname.toLowerCase(), ca, state,
         Flags.funnels(funnels), proxyProtocol, cert, key, metricsListen, links);
     DataPlane.configure(Flags.eventLoops(eventLoops));
+    Preflight.pem("--ca", ca, "certificate");
+    Preflight.pem("--cert", cert, "certificate");
+    Preflight.pem("--key", key, "key");
+    Preflight.free("--metrics-listen", metricsListen, false);
+    Preflight.writable("--state", state);
+    Preflight.gatewayTrusted(gateways, ca);
     Vertx vertx = FunnelVertx.node();
-    Processes.closeOnShutdown(vertx);
+    Processes.closeOnShutdown(vertx, "node");
     NodeStack node = Processes.startOrExit(vertx, "node", () -> NodeStack.start(vertx, settings));
     System.out.println(node.readyLine());
     System.out.flush();

@@ -4,12 +4,30 @@ import io.vertx.core.Vertx;
 import java.net.BindException;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
+import java.util.logging.Level;
 
 /** Process lifetime: start or exit with a clear message, close Vert.x on SIGTERM/Ctrl-C. */
 final class Processes {
 
   private static final CountDownLatch STOPPED = new CountDownLatch(1);
+
+  /** Set once SIGTERM/Ctrl-C arrived: a start that fails after that is the stop, not an error. */
+  private static final AtomicBoolean STOPPING = new AtomicBoolean();
+
+  /**
+   * A failure whose message is already one line for the operator (flag, value, what to do), with
+   * the exit code: 2 for a usage error, 1 for a runtime one.
+   */
+  static final class Failure extends RuntimeException {
+    final int exitCode;
+
+    Failure(String message, int exitCode) {
+      super(message);
+      this.exitCode = exitCode;
+    }
+  }
 
   private Processes() {
   }
@@ -18,14 +36,16 @@ final class Processes {
    * Every long-running command calls this once with its Vertx: closes it on SIGTERM/Ctrl-C, and
    * logs the transport the process runs on (NIO or native epoll; see bench/README.md for why NIO).
    */
-  static void closeOnShutdown(Vertx vertx) {
+  static void closeOnShutdown(Vertx vertx, String command) {
     logTransport(vertx);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      STOPPING.set(true);
       try {
         vertx.close().await(10, TimeUnit.SECONDS);
       } catch (Exception e) {
         // Exiting anyway.
       } finally {
+        Logging.lineNow(Level.INFO, Processes.class.getName(), "funnel " + command + " stopped");
         STOPPED.countDown();
       }
     }, "funnel-shutdown"));
@@ -33,29 +53,41 @@ final class Processes {
 
   private static void logTransport(Vertx vertx) {
     Throwable cause = vertx.unavailableNativeTransportCause();
-    String transport = vertx.isNativeTransportEnabled() ? "native epoll"
-        : "NIO (" + (cause == null ? "no native transport on the class path" : cause.toString()) + ")";
-    System.getLogger(Processes.class.getName()).log(System.Logger.Level.INFO,
-        "transport: " + transport);
+    System.Logger log = System.getLogger(Processes.class.getName());
+    log.log(System.Logger.Level.INFO, "transport: " + (vertx.isNativeTransportEnabled() ? "native epoll" : "NIO"));
+    if (!vertx.isNativeTransportEnabled()) {
+      log.log(System.Logger.Level.DEBUG, "native transport: " + (cause == null ? "none on the class path" : cause));
+    }
   }
 
-  /** Runs {@code start}; on failure prints one line saying why and exits 1. */
+  /** Runs {@code start}; on failure prints one line saying why and exits 1 (a {@link Failure}: its code). */
   static <T> T startOrExit(Vertx vertx, String what, Supplier<T> start) {
     try {
       return start.get();
     } catch (RuntimeException e) {
-      System.err.println("funnel " + what + ": cannot start: " + describe(e));
+      if (STOPPING.get()) {
+        // Stopped while starting (a node still retrying its gateway): the stop says it all.
+        awaitShutdown();
+        System.exit(0);
+      }
+      System.err.println("funnel " + what + ": " + (e instanceof Failure ? "" : "cannot start: ") + describe(e));
+      if (Logging.settings().debug()) {
+        e.printStackTrace();
+      }
       try {
         vertx.close().await(5, TimeUnit.SECONDS);
       } catch (Exception ignored) {
         // Exiting anyway.
       }
-      System.exit(1);
+      System.exit(e instanceof Failure f ? f.exitCode : 1);
       throw e;
     }
   }
 
   static String describe(Throwable e) {
+    if (e instanceof Failure) {
+      return e.getMessage();
+    }
     Throwable root = e;
     while (root.getCause() != null && root.getCause() != root) {
       if (root instanceof BindException) {

@@ -61,14 +61,25 @@ final class ServerCommand implements Callable<Integer> {
   @Mixin
   DnsFlags dns;
 
+  @Mixin
+  LogFlags log;
+
   @Override
   public Integer call() {
     ServerStack.Settings settings = new ServerStack.Settings(state, domain.toLowerCase(),
         Flags.publicListeners(publicListeners), gatewayListen, adminListen, metricsListen, !noAccessLog,
         clientHelloTimeoutMillis, limits);
     DataPlane.configure(Flags.eventLoops(eventLoops));
+    // Checked before anything is created: a busy port or a locked state leaves no state behind.
+    Preflight.free(settings.publicListeners());
+    Preflight.free("--gateway-listen", gatewayListen, false);
+    Preflight.free("--admin-listen", adminListen, false);
+    Preflight.free("--metrics-listen", metricsListen, false);
+    Preflight.free("--dns-listen", dns.listen, true);
+    Preflight.writable("--state", state);
+    Preflight.lockState(state);
     Vertx vertx = FunnelVertx.local();
-    Processes.closeOnShutdown(vertx);
+    Processes.closeOnShutdown(vertx, "server");
     ServerStack stack = Processes.startOrExit(vertx, "server", () -> ServerStack.start(vertx, settings));
     String dnsLine = Processes.startOrExit(vertx, "server", () -> DnsCommand.startInServer(vertx, dns, settings.domain()));
     System.out.println(stack.readyLine() + dnsLine);

@@ -93,7 +93,7 @@ public final class AdminApiVerticle extends VerticleBase {
         AdminFiles.writeUrl(options.getStateDir(), url);
         return url;
       });
-    }).onSuccess(url -> LOG.log(Level.INFO, "admin API ready on {0}", url));
+    }).onSuccess(url -> LOG.log(Level.INFO, "admin API on {0}", url));
   }
 
   @Override

@@ -75,7 +75,7 @@ public final class RegistryVerticle extends VerticleBase {
     sweepTimer = vertx.setPeriodic(service.sweepPeriodMillis(), id -> service.sweep()
         .onFailure(err -> LOG.log(Level.WARNING, "lease sweep failed: " + err + "; retrying next period")));
     return Future.all(consumers.stream().map(MessageConsumer::completion).toList())
-        .onSuccess(v -> LOG.log(Level.INFO, "registry ready for domain {0} (lease {1} ms)", service.domain(),
+        .onSuccess(v -> LOG.log(Level.INFO, "registry serving domain {0} (lease {1} ms)", service.domain(),
             options.getLeaseMillis()));
   }
 

@@ -121,9 +121,13 @@ final class FunnelProcess implements AutoCloseable {
     process.waitFor(20, TimeUnit.SECONDS);
   }
 
-  /** Sends SIGTERM and waits up to {@code timeout}; the exit code, or empty if still running. */
+  /**
+   * Sends SIGTERM and waits up to {@code timeout}; the exit code, or empty if still running. Through
+   * the process handle: {@link Process#destroy()} would also close our end of its stdout and stderr,
+   * losing what it prints while it stops.
+   */
   java.util.OptionalInt terminate(Duration timeout) throws InterruptedException {
-    process.destroy();
+    process.toHandle().destroy();
     return process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)
         ? java.util.OptionalInt.of(process.exitValue()) : java.util.OptionalInt.empty();
   }

@@ -30,8 +30,16 @@ public record ServeTarget(Kind kind, String host, int port, String path) {
     }
   }
 
+  /** The targets {@link #parse} accepts, as a user writes them. */
+  public static final String ACCEPTED =
+      "tcp://HOST:PORT, http://HOST:PORT[/path], https+insecure://HOST:PORT[/path], tls-terminated-tcp://HOST:PORT";
+
   /** Parses a target URL; throws IllegalArgumentException with a reason a user can act on. */
   public static ServeTarget parse(String text) {
+    if (!text.contains("://")) {
+      throw new IllegalArgumentException("bad target '" + text + "': no scheme; use one of " + ACCEPTED
+          + (text.matches("[^/]+:\\d+.*") ? " (e.g. http://" + text + ")" : ""));
+    }
     URI uri;
     try {
       uri = new URI(text);
@@ -47,7 +55,7 @@ public record ServeTarget(Kind kind, String host, int port, String path) {
     }
     if (kind == null) {
       throw new IllegalArgumentException("bad target '" + text
-          + "': scheme must be tcp://, http://, https+insecure:// or tls-terminated-tcp://");
+          + "': scheme must be one of " + ACCEPTED);
     }
     if (uri.getHost() == null) {
       throw new IllegalArgumentException("bad target '" + text + "': no host");

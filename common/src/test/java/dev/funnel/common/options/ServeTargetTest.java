@@ -46,8 +46,8 @@ class ServeTargetTest {
 
   @ParameterizedTest
   @CsvSource(delimiter = '|', value = {
-      "127.0.0.1:8443 | bad target",
-      "localhost:8443 | scheme must be",
+      "127.0.0.1:8443 | no scheme; use one of tcp://HOST:PORT, http://HOST:PORT[/path], https+insecure://",
+      "localhost:8443 | (e.g. http://localhost:8443)",
       "ftp://127.0.0.1:21 | scheme must be",
       "udp://127.0.0.1:53 | scheme must be",
       "tcp://127.0.0.1 | no port",

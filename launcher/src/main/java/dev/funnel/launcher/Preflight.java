@@ -1,0 +1,232 @@
+package dev.funnel.launcher;
+
+import dev.funnel.common.net.HostPort;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.BindException;
+import java.net.DatagramSocket;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.KeyStore;
+import java.security.cert.CertPathBuilderException;
+import java.security.cert.CertPathValidatorException;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLHandshakeException;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManagerFactory;
+
+/**
+ * Checks made before a long-running command creates anything (state directory, admin token,
+ * Vert.x): each failure is a {@link Processes.Failure} whose message names the flag, the value
+ * and what to do.
+ */
+final class Preflight {
+
+  /** How long the node's certificate check waits for a gateway. */
+  static final int PROBE_TIMEOUT_MILLIS = 5000;
+
+  /** The lock file {@code funnel server} and {@code funnel demo} hold in their state directory. */
+  static final String LOCK_FILE = "funnel.lock";
+
+  /** Held for the life of the process: closing the channel would release the lock. */
+  private static FileChannel heldLock;
+
+  private Preflight() {
+  }
+
+  /**
+   * Fails when a TCP address (and, with {@code udp}, the UDP one) given by a flag is taken.
+   * {@code flag} is how the operator wrote it, e.g. {@code --admin-listen} or {@code --public 443=}.
+   * Port 0 (any free port) is never taken.
+   */
+  static void free(String flag, HostPort address, boolean udp) {
+    if (address == null || address.port() == 0) {
+      return;
+    }
+    InetSocketAddress at = new InetSocketAddress(address.host(), address.port());
+    String name = flag.endsWith("=") ? flag : flag + " ";
+    try (ServerSocket socket = new ServerSocket()) {
+      socket.setReuseAddress(true);
+      socket.bind(at);
+    } catch (BindException e) {
+      throw inUse(name, address, e);
+    } catch (IOException e) {
+      throw new Processes.Failure(name + address + ": cannot listen there (" + e.getMessage() + ")", 1);
+    }
+    if (udp) {
+      try (DatagramSocket socket = new DatagramSocket(null)) {
+        socket.setReuseAddress(false);
+        socket.bind(at);
+      } catch (IOException e) {
+        throw inUse(name, address, e);
+      }
+    }
+  }
+
+  private static Processes.Failure inUse(String name, HostPort address, IOException e) {
+    String why = e.getMessage() == null ? "in use" : e.getMessage().replaceAll(" \\(Bind failed\\)$", "").toLowerCase();
+    String flag = name.trim().split(" ")[0];
+    return new Processes.Failure(name + address + ": " + why + " (another funnel running?); stop it or pick a free"
+        + " address with " + flag + (flag.equals("--public") ? " PORT=HOST:PORT" : " HOST:PORT"), 1);
+  }
+
+  /** Every {@code --public} entry. */
+  static void free(Map<Integer, HostPort> publicListeners) {
+    publicListeners.forEach((port, address) -> free("--public " + port + "=", address, false));
+  }
+
+  /**
+   * Fails unless {@code dir} is a directory this process may write, or can be created: checked
+   * before anything is written, so a failure leaves nothing behind.
+   */
+  static void writable(String flag, Path dir) {
+    Path absolute = dir.toAbsolutePath().normalize();
+    Path existing = absolute;
+    while (existing != null && !Files.exists(existing)) {
+      existing = existing.getParent();
+    }
+    String what = flag + " " + dir + ": ";
+    if (existing == null) {
+      throw new Processes.Failure(what + "cannot be created; pick a writable directory with " + flag + " DIR", 1);
+    }
+    if (!Files.isDirectory(existing)) {
+      throw new Processes.Failure(what + existing + " is not a directory; pick a directory with " + flag + " DIR", 1);
+    }
+    if (!Files.isWritable(existing) || !Files.isExecutable(existing)) {
+      throw new Processes.Failure(what + (existing.equals(absolute) ? "not writable" : "cannot be created ("
+          + existing + " is not writable)") + "; fix its permissions or pick another with " + flag + " DIR", 1);
+    }
+  }
+
+  /**
+   * Creates {@code state} and locks {@link #LOCK_FILE} in it for the life of the process, so a
+   * second server or demo on the same directory stops with a clear line instead of the embedded
+   * store's "file is locked".
+   */
+  static synchronized void lockState(Path state) {
+    Path file = state.resolve(LOCK_FILE);
+    try {
+      Files.createDirectories(state);
+      FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+      FileLock lock;
+      try {
+        lock = channel.tryLock();
+      } catch (OverlappingFileLockException e) {
+        lock = null;
+      }
+      if (lock == null) {
+        channel.close();
+        throw new Processes.Failure("--state " + state + ": another funnel server or demo uses this state directory;"
+            + " stop it or pick another with --state DIR", 1);
+      }
+      heldLock = channel;
+    } catch (IOException e) {
+      throw new Processes.Failure("--state " + state + ": cannot lock " + file + " (" + e.getMessage() + ")", 1);
+    }
+  }
+
+  /** Fails (a usage error) unless {@code file} is readable and holds a PEM block of {@code kind}. */
+  static void pem(String flag, Path file, String kind) {
+    if (file == null) {
+      return;
+    }
+    String what = flag + " " + file + ": ";
+    if (!Files.isRegularFile(file)) {
+      throw new Processes.Failure(what + (Files.exists(file) ? "not a file" : "no such file") + "; "
+          + hint(flag), 2);
+    }
+    if (!Files.isReadable(file)) {
+      throw new Processes.Failure(what + "not readable (permission denied); " + hint(flag), 2);
+    }
+    String text;
+    try {
+      byte[] bytes;
+      try (InputStream in = Files.newInputStream(file)) {
+        bytes = in.readNBytes(1 << 20);
+      }
+      text = new String(bytes, StandardCharsets.US_ASCII);
+    } catch (IOException e) {
+      throw new Processes.Failure(what + "cannot read it (" + e.getMessage() + "); " + hint(flag), 2);
+    }
+    boolean ok = kind.equals("key")
+        ? text.matches("(?s).*-----BEGIN [A-Z ]*PRIVATE KEY-----.*")
+        : text.contains("-----BEGIN CERTIFICATE-----");
+    if (!ok) {
+      throw new Processes.Failure(what + "not a PEM " + (kind.equals("key") ? "private key (no -----BEGIN … PRIVATE KEY----- block)"
+          : "certificate (no -----BEGIN CERTIFICATE----- block)") + "; " + hint(flag), 2);
+    }
+  }
+
+  private static String hint(String flag) {
+    return switch (flag) {
+      case "--ca" -> "pass the server's ca.pem (in its --state directory) with --ca FILE";
+      case "--key", "--link-key" -> "pass the PEM private key of the certificate with " + flag + " FILE";
+      default -> "pass a PEM certificate with " + flag + " FILE";
+    };
+  }
+
+  /**
+   * Connects to the gateways and checks their certificate against {@code ca}. A gateway that is not
+   * reachable is skipped (the node retries it); one whose certificate is not signed by {@code ca}
+   * fails at once, as retrying could never succeed.
+   */
+  static void gatewayTrusted(List<HostPort> gateways, Path ca) {
+    SSLContext context;
+    try {
+      KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
+      trust.load(null, null);
+      Collection<? extends Certificate> certs;
+      try (InputStream in = Files.newInputStream(ca)) {
+        certs = CertificateFactory.getInstance("X.509").generateCertificates(in);
+      }
+      int i = 0;
+      for (Certificate cert : certs) {
+        trust.setCertificateEntry("ca-" + i++, cert);
+      }
+      TrustManagerFactory factory = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+      factory.init(trust);
+      context = SSLContext.getInstance("TLS");
+      context.init(null, factory.getTrustManagers(), null);
+    } catch (CertificateException e) {
+      throw new Processes.Failure("--ca " + ca + ": not a PEM certificate (" + e.getMessage() + "); " + hint("--ca"), 2);
+    } catch (Exception e) {
+      throw new Processes.Failure("--ca " + ca + ": cannot use it (" + e.getMessage() + "); " + hint("--ca"), 2);
+    }
+    for (HostPort gateway : gateways) {
+      try (SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket()) {
+        socket.connect(new InetSocketAddress(gateway.host(), gateway.port()), PROBE_TIMEOUT_MILLIS);
+        socket.setSoTimeout(PROBE_TIMEOUT_MILLIS);
+        socket.startHandshake();
+      } catch (SSLHandshakeException e) {
+        if (untrusted(e)) {
+          throw new Processes.Failure("--ca " + ca + ": the gateway's certificate at " + gateway
+              + " is not signed by --ca " + ca + "; pass the ca.pem of the server this gateway belongs to", 1);
+        }
+      } catch (IOException e) {
+        // Not reachable yet, or it wants something of us: the node itself finds out and retries.
+      }
+    }
+  }
+
+  private static boolean untrusted(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof CertPathValidatorException || t instanceof CertPathBuilderException) {
+        return true;
+      }
+    }
+    return false;
+  }
+}
