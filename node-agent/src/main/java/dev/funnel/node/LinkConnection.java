@@ -158,6 +158,7 @@ final class LinkConnection {
         @Override
         protected void initChannel(Http2StreamChannel stream) {
           stream.config().setAutoRead(false);
+          Links.batchReads(stream);
           stream.pipeline().addLast(Http2StreamBytes.NAME, new Http2StreamBytes());
           stream.pipeline().addLast(StreamHead.NAME, new StreamHead(offers::onOffer, () -> { }));
           stream.read();

@@ -85,6 +85,7 @@ final class FrontendLinkServer {
               @Override
               protected void initChannel(Http2StreamChannel stream) {
                 stream.config().setAutoRead(false);
+                Links.batchReads(stream);
                 stream.pipeline().addLast(Http2StreamBytes.NAME, new Http2StreamBytes());
                 stream.pipeline().addLast(StreamHead.NAME, new StreamHead(
                     (head, peeked) -> onOpen(head, peeked), () -> { }));

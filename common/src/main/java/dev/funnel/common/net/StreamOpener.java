@@ -68,6 +68,7 @@ public final class StreamOpener {
         .handler(new ChannelInitializer<Http2StreamChannel>() {
           @Override
           protected void initChannel(Http2StreamChannel stream) {
+            Links.batchReads(stream);
             stream.pipeline().addLast(Http2StreamBytes.NAME, new Http2StreamBytes());
             stream.pipeline().addLast(StreamHead.NAME, new StreamHead((headers, peeked) -> {
               cancel(timer);
