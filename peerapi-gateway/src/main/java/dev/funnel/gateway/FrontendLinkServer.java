@@ -3,9 +3,8 @@ package dev.funnel.gateway;
 import dev.funnel.common.bus.FailureCode;
 import dev.funnel.common.bus.OpenFailure;
 import dev.funnel.common.bus.OpenRequest;
-import dev.funnel.common.net.DataPlane;
+import dev.funnel.common.net.DataPlaneListener;
 import dev.funnel.common.net.GatewayLink;
-import dev.funnel.common.net.HostPort;
 import dev.funnel.common.net.Http2StreamBytes;
 import dev.funnel.common.net.LinkTls;
 import dev.funnel.common.net.Links;
@@ -15,24 +14,19 @@ import dev.funnel.common.net.StreamHead;
 import dev.funnel.common.options.GatewayOptions;
 import dev.funnel.common.peerapi.IngressAnswer;
 import dev.funnel.common.peerapi.OpenStream;
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2StreamChannel;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import java.lang.System.Logger.Level;
-import java.net.InetSocketAddress;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
@@ -56,7 +50,7 @@ final class FrontendLinkServer {
   private final SslContext tls;
   private final GatewayLink opener;
   private final GatewayMetrics metrics;
-  private Channel server;
+  private DataPlaneListener server;
 
   FrontendLinkServer(GatewayOptions options, SslContext tls, GatewayLink opener, GatewayMetrics metrics) {
     this.options = options;
@@ -66,53 +60,35 @@ final class FrontendLinkServer {
   }
 
   Future<Integer> bind() {
-    HostPort listen = options.getLinkListen();
-    Promise<Integer> bound = Promise.promise();
-    new ServerBootstrap()
-        .group(DataPlane.group())
-        .channel(DataPlane.serverChannel())
-        .childOption(ChannelOption.TCP_NODELAY, true)
-        .childHandler(new ChannelInitializer<>() {
+    return DataPlaneListener.bind(options.getLinkListen(), new ChannelInitializer<>() {
+      @Override
+      protected void initChannel(Channel ch) {
+        ch.pipeline().addLast(LinkTls.serverHandler(tls, ch.alloc(), options.getLoginTimeoutMillis()));
+        ch.pipeline().addLast(new OnlyFrontends());
+        ch.pipeline().addLast(Links.KEEPALIVE, Links.keepalive(options.getPingIntervalMillis(),
+            options.getDeadAfterMillis(), () -> { }));
+        ch.pipeline().addLast(Links.CODEC, Links.serverCodec(Links.settings(options.getStreamWindowBytes(),
+            Links.DEFAULT_MAX_CONCURRENT_STREAMS)));
+        ch.pipeline().addLast(new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
           @Override
-          protected void initChannel(Channel ch) {
-            ch.pipeline().addLast(LinkTls.serverHandler(tls, ch.alloc(), options.getLoginTimeoutMillis()));
-            ch.pipeline().addLast(new OnlyFrontends());
-            ch.pipeline().addLast(Links.KEEPALIVE, Links.keepalive(options.getPingIntervalMillis(),
-                options.getDeadAfterMillis(), () -> { }));
-            ch.pipeline().addLast(Links.CODEC, Links.serverCodec(Links.settings(options.getStreamWindowBytes(),
-                Links.DEFAULT_MAX_CONCURRENT_STREAMS)));
-            ch.pipeline().addLast(new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
-              @Override
-              protected void initChannel(Http2StreamChannel stream) {
-                stream.config().setAutoRead(false);
-                Links.batchReads(stream);
-                stream.pipeline().addLast(Http2StreamBytes.NAME, new Http2StreamBytes());
-                stream.pipeline().addLast(StreamHead.NAME, new StreamHead(
-                    (head, peeked) -> onOpen(head, peeked), () -> { }));
-                stream.read();
-              }
-            }));
+          protected void initChannel(Http2StreamChannel stream) {
+            stream.config().setAutoRead(false);
+            Links.batchReads(stream);
+            stream.pipeline().addLast(Http2StreamBytes.NAME, new Http2StreamBytes());
+            stream.pipeline().addLast(StreamHead.NAME, new StreamHead(
+                (head, peeked) -> onOpen(head, peeked), () -> { }));
+            stream.read();
           }
-        })
-        .bind(listen.host(), listen.port())
-        .addListener(f -> {
-          if (f.isSuccess()) {
-            server = ((ChannelFuture) f).channel();
-            bound.complete(((InetSocketAddress) server.localAddress()).getPort());
-          } else {
-            bound.fail(f.cause());
-          }
-        });
-    return bound.future();
+        }));
+      }
+    }).map(listener -> {
+      server = listener;
+      return listener.port();
+    });
   }
 
   Future<Void> close() {
-    if (server == null) {
-      return Future.succeededFuture();
-    }
-    Promise<Void> closed = Promise.promise();
-    server.close().addListener(f -> closed.tryComplete());
-    return closed.future();
+    return server == null ? Future.succeededFuture() : server.close();
   }
 
   private void onOpen(Http2Headers head, PeekedConnection frontend) {

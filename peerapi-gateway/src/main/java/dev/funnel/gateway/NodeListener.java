@@ -1,24 +1,21 @@
 package dev.funnel.gateway;
 
-import dev.funnel.common.net.DataPlane;
-import dev.funnel.common.net.HostPort;
+import dev.funnel.common.net.DataPlaneListener;
 import dev.funnel.common.net.LinkTls;
 import dev.funnel.common.net.Links;
 import dev.funnel.common.options.GatewayOptions;
 import dev.funnel.common.peerapi.ControlFrames;
-import dev.funnel.common.peerapi.ControlMessage;
 import dev.funnel.common.peerapi.ControlMessage.Challenge;
 import dev.funnel.common.peerapi.ControlMessage.DataHello;
 import dev.funnel.common.peerapi.ControlMessage.Hello;
+import dev.funnel.common.peerapi.ControlMessage;
 import dev.funnel.common.peerapi.FrameReader;
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.ssl.SslContext;
@@ -26,7 +23,6 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import io.vertx.core.buffer.Buffer;
 import java.lang.System.Logger.Level;
 import java.util.List;
@@ -57,7 +53,7 @@ final class NodeListener {
   private final LinkDirectory directory;
   private final Context context;
   private final Consumer<NewControl> onControl;
-  private Channel server;
+  private DataPlaneListener server;
 
   NodeListener(GatewayOptions options, SslContext tls, LinkDirectory directory, Context context,
                Consumer<NewControl> onControl) {
@@ -70,38 +66,20 @@ final class NodeListener {
 
   /** Binds the listener; completes with the port bound. */
   Future<Integer> bind() {
-    HostPort listen = options.getListen();
-    Promise<Integer> bound = Promise.promise();
-    new ServerBootstrap()
-        .group(DataPlane.group())
-        .channel(DataPlane.serverChannel())
-        .childOption(ChannelOption.TCP_NODELAY, true)
-        .childHandler(new ChannelInitializer<>() {
-          @Override
-          protected void initChannel(Channel ch) {
-            ch.pipeline().addLast(LinkTls.serverHandler(tls, ch.alloc(), options.getLoginTimeoutMillis()));
-            ch.pipeline().addLast("funnel-first-frame", new FirstFrame());
-          }
-        })
-        .bind(listen.host(), listen.port())
-        .addListener(f -> {
-          if (f.isSuccess()) {
-            server = ((io.netty.channel.ChannelFuture) f).channel();
-            bound.complete(((java.net.InetSocketAddress) server.localAddress()).getPort());
-          } else {
-            bound.fail(f.cause());
-          }
-        });
-    return bound.future();
+    return DataPlaneListener.bind(options.getListen(), new ChannelInitializer<>() {
+      @Override
+      protected void initChannel(Channel ch) {
+        ch.pipeline().addLast(LinkTls.serverHandler(tls, ch.alloc(), options.getLoginTimeoutMillis()));
+        ch.pipeline().addLast("funnel-first-frame", new FirstFrame());
+      }
+    }).map(listener -> {
+      server = listener;
+      return listener.port();
+    });
   }
 
   Future<Void> close() {
-    if (server == null) {
-      return Future.succeededFuture();
-    }
-    Promise<Void> closed = Promise.promise();
-    server.close().addListener(f -> closed.tryComplete());
-    return closed.future();
+    return server == null ? Future.succeededFuture() : server.close();
   }
 
   /** Reads a connection's first frame under the login deadline, then hands it on. */
