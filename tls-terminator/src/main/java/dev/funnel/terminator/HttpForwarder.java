@@ -105,7 +105,7 @@ final class HttpForwarder implements Handler<RoutingContext> {
     HttpProxy.reverseProxy(new ProxyOptions().setSupportWebSocket(false), client)
         .origin(this::originRequest)
         .addInterceptor(new Forwarding(uri, buffered))
-        .handle(request);
+        .handle(buffered != null ? new ReadRequest(request) : request);
   }
 
   /** Path and query for the backend: the route's prefix replaced by the target's path ({@link RoutePaths}). */
