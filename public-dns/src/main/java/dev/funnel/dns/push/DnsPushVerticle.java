@@ -182,9 +182,10 @@ public final class DnsPushVerticle extends VerticleBase {
     long delay = Backoff.delayMillis(failures, options.getRetryFirstMillis(), options.getRetryMaxMillis(),
         ThreadLocalRandom.current().nextDouble());
     if (logged.add(outcome)) {
-      LOG.log(Level.WARNING, "dns push to {0} failed: {1}; retrying with backoff (up to {2} s), "
+      long cap = options.getRetryMaxMillis();
+      LOG.log(Level.WARNING, "dns push to {0} failed: {1}; retrying with backoff (up to {2}), "
               + "logged once until it works again", primary.describe(), cause == null ? outcome.label() : cause.getMessage(),
-          options.getRetryMaxMillis() / 1000);
+          cap % 1000 == 0 ? cap / 1000 + " s" : cap + " ms");
     } else {
       LOG.log(Level.DEBUG, "dns push to {0} failed again ({1}): {2}; next try in {3} ms", primary.describe(),
           failures, cause == null ? outcome.label() : cause.getMessage(), delay);
