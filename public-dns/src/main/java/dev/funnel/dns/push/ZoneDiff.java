@@ -73,16 +73,49 @@ public final class ZoneDiff {
     return out;
   }
 
-  /** {@code changes} in order, at most {@code perUpdate} to one update message (each one atomic at the primary). */
+  /**
+   * An update message's records stay below this many bytes (a rough upper estimate per record), far
+   * under DNS's 64 KiB limit for a message over TCP, whatever the TXT values and frontends.
+   */
+  static final int MAX_UPDATE_BYTES = 32 * 1024;
+
+  /**
+   * {@code changes} in order, at most {@code perUpdate} to one update message (each one atomic at
+   * the primary) and at most {@link #MAX_UPDATE_BYTES} of records by estimate; a change is never split.
+   */
   public static List<List<Change>> batches(List<Change> changes, int perUpdate) {
     if (perUpdate < 1) {
       throw new IllegalArgumentException("perUpdate must be at least 1");
     }
     List<List<Change>> out = new ArrayList<>();
-    for (int i = 0; i < changes.size(); i += perUpdate) {
-      out.add(List.copyOf(changes.subList(i, Math.min(changes.size(), i + perUpdate))));
+    List<Change> batch = new ArrayList<>();
+    int bytes = 0;
+    for (Change change : changes) {
+      int size = estimate(change);
+      if (!batch.isEmpty() && (batch.size() == perUpdate || bytes + size > MAX_UPDATE_BYTES)) {
+        out.add(List.copyOf(batch));
+        batch.clear();
+        bytes = 0;
+      }
+      batch.add(change);
+      bytes += size;
+    }
+    if (!batch.isEmpty()) {
+      out.add(List.copyOf(batch));
     }
     return out;
+  }
+
+  /** Bytes {@code change} adds to an update at most: per record its owner name uncompressed, 10 bytes of header, its data. */
+  static int estimate(Change change) {
+    int owner = change.key().name().length() + 2;
+    int size = owner + 10;
+    if (change instanceof Replace replace) {
+      for (String data : replace.set().data()) {
+        size += owner + 10 + data.length() + 2;
+      }
+    }
+    return size;
   }
 
   /**

@@ -87,6 +87,25 @@ class ZoneDiffTest {
   }
 
   @Test
+  void largeRRsetsGoInSeveralUpdatesEachFarBelowTheMessageLimit() {
+    List<Change> changes = new java.util.ArrayList<>();
+    for (int i = 0; i < 40; i++) {
+      List<String> values = new java.util.ArrayList<>();
+      for (int v = 0; v < 8; v++) {
+        values.add("\"" + String.valueOf((char) ('a' + v)).repeat(253) + "\"");
+      }
+      changes.add(new Replace(new RRset("_acme-challenge.n" + i + ".demo." + Z, Type.TXT, 60, values)));
+    }
+    List<List<Change>> batches = ZoneDiff.batches(changes, 100);
+    assertThat(batches).hasSizeGreaterThan(1);
+    assertThat(batches.stream().mapToInt(List::size).sum()).isEqualTo(40);
+    for (List<Change> batch : batches) {
+      assertThat(ZoneDiff.update(Z, batch).toWire().length).isLessThan(ZoneDiff.MAX_UPDATE_BYTES);
+    }
+    assertThat(ZoneDiff.update(Z, changes).toWire().length).as("all in one would not fit").isGreaterThan(65_535);
+  }
+
+  @Test
   void anUpdateDeletesEachRRsetThenAddsItsRecordsWithoutPrerequisites() {
     Update update = ZoneDiff.update(Z, List.of(new Replace(WEB_A), new Remove(STALE_A.key()), new Replace(TXT)));
     assertThat(update.getHeader().getOpcode()).isEqualTo(Opcode.UPDATE);
