@@ -67,6 +67,7 @@ public final class DnsPushVerticle extends VerticleBase {
   /** The periodic resync is due: the next push transfers the zone first. */
   private boolean resyncDue;
   private boolean running;
+  private boolean stopped;
   private long timer = -1;
   private long resyncTimer = -1;
   private int failures;
@@ -118,6 +119,7 @@ public final class DnsPushVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
+    stopped = true;
     vertx.cancelTimer(timer);
     vertx.cancelTimer(resyncTimer);
     return Future.join(consumers.stream().map(MessageConsumer::unregister).toList());
@@ -140,7 +142,7 @@ public final class DnsPushVerticle extends VerticleBase {
   /** Something changed: push once the burst is over, unless a push or a retry wait is already under way. */
   private void changed() {
     dirty = true;
-    if (!running && timer == -1) {
+    if (!running && timer == -1 && !stopped) {
       timer = vertx.setTimer(Math.max(1, options.getCoalesceMillis()), id -> run());
     }
   }
@@ -151,6 +153,9 @@ public final class DnsPushVerticle extends VerticleBase {
     dirty = false;
     push().onComplete(ar -> {
       running = false;
+      if (stopped) {
+        return;
+      }
       PushOutcome outcome = ar.succeeded() ? ar.result() : PushOutcome.of(ar.cause());
       metrics.count(outcome);
       if (outcome.failed()) {
