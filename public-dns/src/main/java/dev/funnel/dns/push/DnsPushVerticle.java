@@ -206,6 +206,8 @@ public final class DnsPushVerticle extends VerticleBase {
     }
     Future<List<NameStatus>> routable = vertx.eventBus().<Object>request(Addresses.REGISTRY_ROUTABLE, new JsonObject(),
             new DeliveryOptions().setSendTimeout(options.getRegistryTimeoutMillis()))
+        .recover(err -> Future.failedFuture(new PushException(PushOutcome.NO_REGISTRY,
+            "no registry listed the routable names (" + err.getMessage() + ")")))
         .compose(DnsPushVerticle::names);
     return routable.compose(names -> current().compose(current -> {
       Map<RRset.Key, RRset> desired = ManagedRecords.desired(zone, names, challenges);

@@ -184,6 +184,20 @@ class DnsPushVerticleTest {
     assertThat(count(PushOutcome.UNREACHABLE) + count(PushOutcome.REJECTED)).as("Knot answered: NOTAUTH").isZero();
   }
 
+  @Test
+  void withoutARegistryNothingIsRemovedAndThePushWaitsForOne() throws Exception {
+    registry.unregister().await();
+    deploy(pushOptions(knot.secret));
+    untilTrue(() -> count(PushOutcome.NO_REGISTRY) >= 2);
+    assertThat(ask("stale.demo." + DOMAIN, Type.A)).as("an unknown list is not an empty one").containsExactly("192.0.2.99");
+    assertThat(count(PushOutcome.PUSHED)).isZero();
+
+    registry = vertx.eventBus().consumer(Addresses.REGISTRY_ROUTABLE, m -> m.reply(new RoutableNames(List.copyOf(routable))));
+    registry.completion().await();
+    until(() -> ask(WEB, Type.A), List.of("192.0.2.1", "192.0.2.2"));
+    until(() -> ask("stale.demo." + DOMAIN, Type.A), List.of());
+  }
+
   // ------------------------------------------------------------ helpers
 
   private double count(PushOutcome outcome) {
