@@ -2,6 +2,11 @@ package dev.funnel.launcher;
 
 import dev.funnel.common.net.HostPort;
 import dev.funnel.dns.DnsOptions;
+import dev.funnel.dns.push.PushOptions;
+import dev.funnel.dns.push.TsigSecret;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -32,10 +37,13 @@ final class DnsFlags {
   static final String RATE = "dns-rate-limit";
   static final String BURST = "dns-rate-burst";
   static final String SLIP = "dns-rate-slip";
+  static final String PUSH = "dns-push";
+  static final String PUSH_ZONE = "dns-push-zone";
+  static final String PUSH_TSIG = "dns-push-tsig";
 
   /** The settings keys {@link ServiceConfig} must know. */
   static final Set<String> KEYS = Set.of(LISTEN, FRONTENDS, NAMESERVERS, HOSTMASTER, GATEWAY_REGIONS, CAA, TTL,
-      MAX_UDP, RATE, BURST, SLIP);
+      MAX_UDP, RATE, BURST, SLIP, PUSH, PUSH_ZONE, PUSH_TSIG);
 
   @Option(names = "--" + LISTEN, paramLabel = "HOST:PORT", converter = Flags.HostPortConverter.class,
       description = "Serve authoritative DNS for DOMAIN here, UDP and TCP (port 0: an ephemeral one). "
@@ -86,12 +94,34 @@ final class DnsFlags {
           + "(default: " + DnsOptions.DEFAULT_RATE_SLIP + ").")
   String slip;
 
+  @Option(names = "--" + PUSH, paramLabel = "HOST:PORT", converter = Flags.HostPortConverter.class,
+      description = "Also send the records (node A/AAAA, _acme-challenge TXT, apex CAA) to this primary DNS server "
+          + "as RFC 2136 updates signed with TSIG (BIND, Knot, PowerDNS), for a zone hosted elsewhere; needs --"
+          + PUSH_TSIG + ". Off unless given.")
+  HostPort push;
+
+  @Option(names = "--" + PUSH_ZONE, paramLabel = "ZONE",
+      description = "The zone the primary holds: DOMAIN (the default) or a zone above it.")
+  String pushZone;
+
+  @Option(names = "--" + PUSH_TSIG, paramLabel = "NAME:ALGORITHM:SECRET_FILE",
+      description = "The TSIG key that signs updates and zone transfers, e.g. funnel:hmac-sha256:/etc/funnel/tsig.key. "
+          + "SECRET_FILE holds the base64 secret alone, or BIND's (tsig-keygen) or Knot's (keymgr -t) key file. "
+          + "The key must be allowed to update and to transfer the zone.")
+  String pushTsig;
+
   /** The DNS options from these flags for {@code domain}, or null when {@code --dns-listen} was not given. */
   DnsOptions options(String domain) {
     if (listen == null) {
       return null;
     }
-    return build(domain, listen, orEmpty(frontends), orEmpty(nameservers), hostmaster, orEmpty(gatewayRegions),
+    return zoneOptions(domain);
+  }
+
+  /** The zone's settings from these flags (what A/AAAA/CAA hold), whether or not DNS is served here. */
+  DnsOptions zoneOptions(String domain) {
+    HostPort at = listen != null ? listen : new HostPort(DnsOptions.DEFAULT_HOST, DnsOptions.DEFAULT_PORT);
+    return build(domain, at, orEmpty(frontends), orEmpty(nameservers), hostmaster, orEmpty(gatewayRegions),
         caa, number(ttl, DnsOptions.DEFAULT_ADDRESS_TTL, TTL), (int) number(maxUdp, DnsOptions.DEFAULT_MAX_UDP_PAYLOAD, MAX_UDP),
         (int) number(rate, DnsOptions.DEFAULT_RATE_LIMIT, RATE), (int) number(burst, DnsOptions.DEFAULT_RATE_BURST, BURST),
         (int) number(slip, DnsOptions.DEFAULT_RATE_SLIP, SLIP));
@@ -106,6 +136,63 @@ final class DnsFlags {
         config.number(TTL, DnsOptions.DEFAULT_ADDRESS_TTL), config.integer(MAX_UDP, DnsOptions.DEFAULT_MAX_UDP_PAYLOAD),
         config.integer(RATE, DnsOptions.DEFAULT_RATE_LIMIT), config.integer(BURST, DnsOptions.DEFAULT_RATE_BURST),
         config.integer(SLIP, DnsOptions.DEFAULT_RATE_SLIP));
+  }
+
+  /** The push options from these flags for {@code domain}, or null when {@code --dns-push} was not given. */
+  PushOptions pushOptions(String domain) {
+    return push(push, pushZone, pushTsig, domain);
+  }
+
+  /** The push options from {@code config} for the clustered {@code funnel dns}, or null without {@code dns-push}. */
+  static PushOptions pushOptions(ServiceConfig config, String domain) {
+    return push(config.hostPort(PUSH, null), config.string(PUSH_ZONE, null), config.string(PUSH_TSIG, null), domain);
+  }
+
+  /**
+   * {@code --dns-push}, {@code --dns-push-zone} and {@code --dns-push-tsig} checked together: the
+   * secret file read and parsed. Throws {@link IllegalArgumentException} naming the flag.
+   */
+  static PushOptions push(HostPort primary, String zone, String tsig, String domain) {
+    if (primary == null) {
+      if (zone != null || tsig != null) {
+        throw new IllegalArgumentException("--" + (tsig != null ? PUSH_TSIG : PUSH_ZONE) + " needs --" + PUSH
+            + " HOST:PORT (the primary DNS server to update)");
+      }
+      return null;
+    }
+    if (tsig == null) {
+      throw new IllegalArgumentException("--" + PUSH + " needs --" + PUSH_TSIG
+          + " NAME:ALGORITHM:SECRET_FILE: updates are signed with TSIG");
+    }
+    String[] parts = tsig.split(":", 3);
+    if (parts.length != 3 || parts[0].isBlank() || parts[1].isBlank() || parts[2].isBlank()) {
+      throw new IllegalArgumentException("--" + PUSH_TSIG + " takes NAME:ALGORITHM:SECRET_FILE "
+          + "(e.g. funnel:hmac-sha256:/etc/funnel/tsig.key), got '" + tsig + "'");
+    }
+    Path file = Path.of(parts[2].trim());
+    String secret;
+    try {
+      secret = TsigSecret.parse(Files.readString(file));
+    } catch (IOException e) {
+      throw new IllegalArgumentException("--" + PUSH_TSIG + ": cannot read the secret file " + file + " ("
+          + e.getClass().getSimpleName() + ")");
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--" + PUSH_TSIG + ": " + file + " " + e.getMessage());
+    }
+    PushOptions options = new PushOptions()
+        .setHost(primary.host())
+        .setPort(primary.port())
+        .setZone(zone == null ? domain : zone)
+        .setTsigName(parts[0].trim())
+        .setTsigAlgorithm(parts[1].trim().toLowerCase(java.util.Locale.ROOT))
+        .setTsigSecret(secret);
+    try {
+      return options.check(domain);
+    } catch (IllegalArgumentException e) {
+      String why = e.getMessage();
+      String flag = why.contains("TSIG") ? PUSH_TSIG : why.startsWith("zone ") || why.startsWith("the zone") ? PUSH_ZONE : PUSH;
+      throw new IllegalArgumentException("--" + flag + ": " + why);
+    }
   }
 
   private static DnsOptions build(String domain, HostPort listen, List<String> frontends, List<String> nameservers,

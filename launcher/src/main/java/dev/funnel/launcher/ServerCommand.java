@@ -17,7 +17,9 @@ import picocli.CommandLine.Option;
         "Keeps a development CA, the admin API token and the embedded store in the state directory."},
     footer = {"", "Example:",
         "  funnel server --state ./.funnel --domain funnel.localhost --public 443=127.0.0.1:8443",
-        "  funnel admin --state ./.funnel tailnet add demo --funnel on"})
+        "  funnel admin --state ./.funnel tailnet add demo --funnel on",
+        "  Public DNS: --dns-listen 127.0.0.1:5353 serves it; --dns-push HOST:PORT --dns-push-tsig NAME:ALGORITHM:SECRET_FILE",
+        "  keeps the same records in a zone at your own primary server (RFC 2136)."})
 final class ServerCommand implements Callable<Integer> {
 
   @Option(names = "--state", defaultValue = ".funnel", description = "State directory (default: ${DEFAULT-VALUE}).")
@@ -70,6 +72,13 @@ final class ServerCommand implements Callable<Integer> {
         Flags.publicListeners(publicListeners), gatewayListen, adminListen, metricsListen, !noAccessLog,
         clientHelloTimeoutMillis, limits);
     DataPlane.configure(Flags.eventLoops(eventLoops));
+    try {
+      // A wrong --dns-push* flag (or an unreadable secret file) is a usage error, found before anything starts.
+      dns.pushOptions(settings.domain());
+    } catch (IllegalArgumentException e) {
+      System.err.println("funnel server: " + e.getMessage());
+      return 2;
+    }
     // Checked before anything is created: a busy port or a locked state leaves no state behind.
     Preflight.free(settings.publicListeners());
     Preflight.free("--gateway-listen", gatewayListen, false);

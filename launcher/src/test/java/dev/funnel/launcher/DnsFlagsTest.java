@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.funnel.dns.DnsOptions;
 import dev.funnel.dns.Zone;
+import dev.funnel.dns.push.PushOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -90,5 +91,70 @@ class DnsFlagsTest {
     ServerCommand bad = new ServerCommand();
     new CommandLine(bad).parseArgs("--dns-listen", "127.0.0.1:0", "--dns-gateway-region", "gateway-1");
     assertThatThrownBy(() -> bad.dns.options("funnel.localhost")).hasMessageContaining("--dns-gateway-region");
+  }
+
+  static final String SECRET = "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI=";
+
+  @Test
+  void pushIsOffUnlessGivenAndNeedsAKey() throws Exception {
+    ServerCommand off = new ServerCommand();
+    new CommandLine(off).parseArgs();
+    assertThat(off.dns.pushOptions("funnel.localhost")).isNull();
+
+    Path key = Files.writeString(dir.resolve("tsig.key"), "key \"funnel\" {\n  algorithm hmac-sha512;\n  secret \""
+        + SECRET + "\";\n};\n");
+    ServerCommand on = new ServerCommand();
+    new CommandLine(on).parseArgs("--dns-push", "127.0.0.1:5300", "--dns-push-tsig", "funnel:HMAC-SHA512:" + key);
+    PushOptions push = on.dns.pushOptions("funnel.localhost");
+    assertThat(push.getHost() + ":" + push.getPort()).isEqualTo("127.0.0.1:5300");
+    assertThat(push.getZone()).as("the base domain by default").isEqualTo("funnel.localhost");
+    assertThat(push.getTsigName()).isEqualTo("funnel");
+    assertThat(push.getTsigAlgorithm()).isEqualTo("hmac-sha512");
+    assertThat(push.getTsigSecret()).isEqualTo(SECRET);
+    assertThat(on.dns.options("funnel.localhost")).as("push alone serves nothing").isNull();
+    Zone.of(on.dns.zoneOptions("funnel.localhost"));
+  }
+
+  @Test
+  void theClusteredCommandReadsPushSettingsToo() throws Exception {
+    Path key = Files.writeString(dir.resolve("tsig.key"), SECRET + "\n");
+    Path file = Files.writeString(dir.resolve("dns.yaml"), String.join("\n",
+        "domain: funnel.example.com",
+        "dns-push: 192.0.2.53:53",
+        "dns-push-zone: example.com",
+        "dns-push-tsig: funnel:hmac-sha256:" + key,
+        ""));
+    CommandLine line = new CommandLine(new DnsCommand());
+    line.parseArgs("--config", file.toString());
+    PushOptions push = DnsFlags.pushOptions(ServiceConfig.load(line.getCommandSpec(), Map.of()), "funnel.example.com");
+    assertThat(push.getZone()).isEqualTo("example.com");
+    assertThat(push.getTsigSecret()).isEqualTo(SECRET);
+  }
+
+  @Test
+  void badPushFlagsSayWhichFlagAndNeverTheSecret() throws Exception {
+    Path key = Files.writeString(dir.resolve("tsig.key"), SECRET + "\n");
+    Path empty = Files.writeString(dir.resolve("empty.key"), "\n");
+    assertThatThrownBy(() -> push("--dns-push", "127.0.0.1:53"))
+        .hasMessage("--dns-push needs --dns-push-tsig NAME:ALGORITHM:SECRET_FILE: updates are signed with TSIG");
+    assertThatThrownBy(() -> push("--dns-push-tsig", "funnel:hmac-sha256:" + key))
+        .hasMessageStartingWith("--dns-push-tsig needs --dns-push HOST:PORT");
+    assertThatThrownBy(() -> push("--dns-push", "127.0.0.1:53", "--dns-push-tsig", "funnel:" + key))
+        .hasMessageStartingWith("--dns-push-tsig takes NAME:ALGORITHM:SECRET_FILE");
+    assertThatThrownBy(() -> push("--dns-push", "127.0.0.1:53", "--dns-push-tsig", "funnel:hmac-sha256:" + dir.resolve("nope")))
+        .hasMessageStartingWith("--dns-push-tsig: cannot read the secret file");
+    assertThatThrownBy(() -> push("--dns-push", "127.0.0.1:53", "--dns-push-tsig", "funnel:hmac-sha256:" + empty))
+        .hasMessageContaining("--dns-push-tsig: ").hasMessageContaining("holds no TSIG secret");
+    assertThatThrownBy(() -> push("--dns-push", "127.0.0.1:53", "--dns-push-tsig", "funnel:hmac-sha3:" + key))
+        .hasMessageStartingWith("--dns-push-tsig: TSIG algorithm 'hmac-sha3'").hasMessageNotContaining(SECRET);
+    assertThatThrownBy(() -> push("--dns-push", "127.0.0.1:53", "--dns-push-zone", "example.com",
+        "--dns-push-tsig", "funnel:hmac-sha256:" + key))
+        .hasMessageStartingWith("--dns-push-zone: zone example.com does not hold the base domain funnel.localhost");
+  }
+
+  private static PushOptions push(String... args) {
+    ServerCommand command = new ServerCommand();
+    new CommandLine(command).parseArgs(args);
+    return command.dns.pushOptions("funnel.localhost");
   }
 }

@@ -342,58 +342,16 @@ public final class DnsVerticle extends VerticleBase {
   // ---------------------------------------------------------------- ACME challenges
 
   private void onChallenge(Message<Object> message) {
-    DnsChallenge challenge = message.body() instanceof DnsChallenge c ? c
-        : message.body() instanceof JsonObject json ? DnsChallenge.fromJson(json) : null;
-    String refusal = challengeRefusal(challenge);
-    if (refusal != null) {
-      LOG.log(Level.DEBUG, "dns challenge {0}: {1}; ignoring", challenge, refusal);
-      message.fail(400, refusal);
+    DnsChallenge challenge = Challenges.decode(message.body());
+    Challenges.Result result = Challenges.apply(challenges, challenge, zone.origin(), options.getMaxChallenges());
+    if (result instanceof Challenges.Refused refused) {
+      LOG.log(Level.DEBUG, "dns challenge {0}: {1}; ignoring", challenge, refused.reason());
+      message.fail(refused.code(), refused.reason());
       return;
     }
-    String key = "_acme-challenge." + Zone.name("challenge name", challenge.name());
-    Map<String, List<String>> next = new HashMap<>(challenges);
-    List<String> values = new ArrayList<>(next.getOrDefault(key, List.of()));
-    if (challenge.present()) {
-      if (!values.contains(challenge.value())) {
-        if (values.size() >= DnsOptions.MAX_CHALLENGE_VALUES
-            || (!next.containsKey(key) && next.size() >= options.getMaxChallenges())) {
-          message.fail(429, "too many challenge values");
-          return;
-        }
-        values.add(challenge.value());
-      }
-    } else {
-      values.remove(challenge.value());
-    }
-    if (values.isEmpty()) {
-      next.remove(key);
-    } else {
-      next.put(key, List.copyOf(values));
-    }
-    challenges = Map.copyOf(next);
+    challenges = ((Challenges.Held) result).challenges();
     bumpSerial();
     message.reply(null);
-  }
-
-  /** Why a challenge cannot be held, or null. */
-  private String challengeRefusal(DnsChallenge challenge) {
-    if (challenge == null || challenge.name() == null || challenge.value() == null) {
-      return "malformed challenge";
-    }
-    if (challenge.value().isEmpty() || challenge.value().length() > 255
-        || challenge.value().chars().anyMatch(c -> c < 0x21 || c > 0x7E)) {
-      return "a challenge value is 1-255 printable characters";
-    }
-    String name;
-    try {
-      name = Zone.name("challenge name", challenge.name());
-    } catch (IllegalArgumentException e) {
-      return e.getMessage();
-    }
-    if (!name.endsWith("." + zone.origin())) {
-      return "not a name under " + zone.origin();
-    }
-    return null;
   }
 
   private static String describe(Map<String, List<InetAddress>> frontends) {

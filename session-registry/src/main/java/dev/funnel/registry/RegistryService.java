@@ -246,6 +246,30 @@ public final class RegistryService {
         .orElse(NameStatus.none(host)));
   }
 
+  /**
+   * Every name routable now ({@link Addresses#REGISTRY_ROUTABLE}), by {@link #nameStatus}'s rule:
+   * each node of a tailnet with Funnel on whose newest live session funnels a port the tailnet
+   * allows, with that session's gateway; sorted by name. Read from this registry's view (clustered,
+   * the shared table's local copy), without a round trip per node.
+   */
+  public List<NameStatus> routableNames() {
+    Snapshot view = snapshot;
+    long now = System.currentTimeMillis();
+    List<NameStatus> out = new ArrayList<>();
+    for (NodeIdentity node : view.nodesById().values()) {
+      Optional<Tailnet> tailnet = view.tailnet(node.tailnet()).filter(Tailnet::funnel);
+      if (tailnet.isEmpty()) {
+        continue;
+      }
+      sessions.live(node.id(), now).stream()
+          .filter(l -> l.ports().stream().anyMatch(tailnet.get()::allows))
+          .findFirst()
+          .ifPresent(l -> out.add(new NameStatus(node.fqdn(domain), NameStatus.Kind.ROUTABLE, l.gatewayId())));
+    }
+    out.sort(Comparator.comparing(NameStatus::name));
+    return out;
+  }
+
   /** A name that passed every check but the session's: its public name and node id. */
   private record Named(String fqdn, String nodeId) {
   }

@@ -10,6 +10,7 @@ import dev.funnel.common.bus.NodeLogin;
 import dev.funnel.common.bus.PortsUpdate;
 import dev.funnel.common.bus.ResolveFailure;
 import dev.funnel.common.bus.ResolveRequest;
+import dev.funnel.common.bus.RoutableNames;
 import dev.funnel.common.bus.SessionClosed;
 import dev.funnel.common.bus.SessionLossReport;
 import dev.funnel.common.bus.SessionWithdrawn;
@@ -58,6 +59,7 @@ public final class RegistryVerticle extends VerticleBase {
     var bus = vertx.eventBus();
     consumers.add(bus.consumer(Addresses.REGISTRY_RESOLVE, this::onResolve));
     consumers.add(bus.consumer(Addresses.REGISTRY_NAME, this::onName));
+    consumers.add(bus.consumer(Addresses.REGISTRY_ROUTABLE, m -> m.reply(new RoutableNames(service.routableNames()))));
     consumers.add(bus.consumer(Addresses.REGISTRY_LOGIN, this::onLogin));
     consumers.add(bus.consumer(Addresses.REGISTRY_RENEW, this::onRenew));
     consumers.add(bus.consumer(Addresses.REGISTRY_SESSION_CLOSED, this::onSessionClosed));

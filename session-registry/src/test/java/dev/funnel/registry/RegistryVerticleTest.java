@@ -15,6 +15,7 @@ import dev.funnel.common.bus.NodeSession;
 import dev.funnel.common.bus.PortsUpdate;
 import dev.funnel.common.bus.ResolveFailure;
 import dev.funnel.common.bus.ResolveRequest;
+import dev.funnel.common.bus.RoutableNames;
 import dev.funnel.common.bus.Route;
 import dev.funnel.common.bus.RouteChanged;
 import dev.funnel.common.bus.SessionClosed;
@@ -169,6 +170,30 @@ class RegistryVerticleTest {
     tailnet("demo", true, 8443);
     await(login(new TestNode().login(key("demo", false), "web", List.of(443), "gw1")));
     assertThat(nameStatus(WEB).kind()).isEqualTo(NameStatus.Kind.NONE);
+  }
+
+  private List<NameStatus> routable() {
+    return await(vertx.eventBus().<RoutableNames>request(Addresses.REGISTRY_ROUTABLE, new JsonObject())
+        .map(m -> m.body().names()));
+  }
+
+  @Test
+  void routableNamesListsExactlyTheNamesNameStatusCallsRoutable() {
+    start(60_000);
+    assertThat(routable()).isEmpty();
+    NodeSession web = webOnline(new TestNode());
+    tailnet("quiet", true, 8443);
+    await(login(new TestNode().login(key("quiet", false), "db", List.of(443), "gw2")));
+    await(login(new TestNode().login(key("demo", false), "api", List.of(8443), "gw2")));
+    assertThat(routable()).as("db funnels only a port its tailnet forbids").containsExactly(
+        new NameStatus("api.demo." + DOMAIN, NameStatus.Kind.ROUTABLE, "gw2"),
+        new NameStatus(WEB, NameStatus.Kind.ROUTABLE, "gw1"));
+
+    await(service.updateTailnet("demo", false, null));
+    assertThat(routable()).as("funnel off").isEmpty();
+    await(service.updateTailnet("demo", true, null));
+    await(vertx.eventBus().request(Addresses.REGISTRY_SESSION_CLOSED, new SessionClosed(web.nodeId(), "gw1", web.epoch())));
+    assertThat(routable()).extracting(NameStatus::name).as("web offline").containsExactly("api.demo." + DOMAIN);
   }
 
   // ------------------------------------------------------------ resolve

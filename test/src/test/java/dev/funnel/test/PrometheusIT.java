@@ -83,6 +83,9 @@ class PrometheusIT {
   private Vertx vertx;
   private RecordingHttpBackend web;
   private ServerSocket echo;
+  /** Stands for a primary DNS server that never answers, so the server runs its RFC 2136 pusher (and its metrics). */
+  private ServerSocket silentPrimary;
+  private Path tsigKey;
   private FunnelProcess server;
   private FunnelProcess node;
   private Process prometheus;
@@ -102,6 +105,8 @@ class PrometheusIT {
     vertx = Vertx.vertx();
     web = new RecordingHttpBackend(vertx);
     echo = startEcho();
+    silentPrimary = new ServerSocket(0, 8, java.net.InetAddress.getLoopbackAddress());
+    tsigKey = Files.writeString(dir.resolve("tsig.key"), "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI=\n");
 
     // A first server: the tailnet, a key and the gateway port the node will dial; then it stops.
     FunnelProcess first = startServer("server-first", "127.0.0.1:0");
@@ -157,6 +162,9 @@ class PrometheusIT {
     }
     if (echo != null) {
       echo.close();
+    }
+    if (silentPrimary != null) {
+      silentPrimary.close();
     }
     if (vertx != null) {
       vertx.close().await(10, TimeUnit.SECONDS);
@@ -317,7 +325,8 @@ class PrometheusIT {
     return FunnelProcess.start(name, logs, List.of(), "server", "--state", state.toString(), "--domain", DOMAIN,
         "--public", "443=127.0.0.1:0", "--public", "8443=127.0.0.1:0", "--public", "10000=127.0.0.1:0",
         "--gateway-listen", gatewayListen, "--admin-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0",
-        "--dns-listen", "127.0.0.1:0");
+        "--dns-listen", "127.0.0.1:0",
+        "--dns-push", "127.0.0.1:" + silentPrimary.getLocalPort(), "--dns-push-tsig", "funnel:hmac-sha256:" + tsigKey);
   }
 
   private FunnelProcess.Result admin(String... args) throws Exception {

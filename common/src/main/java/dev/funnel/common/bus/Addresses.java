@@ -41,6 +41,13 @@ public final class Addresses {
   public static final String REGISTRY_NAME = "funnel.registry.name";
 
   /**
+   * A request with any body → {@link RoutableNames}: every name routable now, from the registry's
+   * view (the same rule as {@link #REGISTRY_NAME}'s {@link NameStatus.Kind#ROUTABLE}). Asked by
+   * public DNS's RFC 2136 pusher on every push, so a whole zone can be compared with the primary's.
+   */
+  public static final String REGISTRY_ROUTABLE = "funnel.registry.routable";
+
+  /**
    * {@link DnsChallenge} → an empty reply: sets or clears an {@code _acme-challenge} TXT value in
    * public DNS. Publish it, so every DNS process of a cluster holds it.
    */
@@ -100,7 +107,7 @@ public final class Addresses {
    */
   public static List<String> fixed() {
     return List.of(REGISTRY_RESOLVE, REGISTRY_LOGIN, REGISTRY_RENEW, REGISTRY_SESSION_CLOSED,
-        REGISTRY_SESSION_LOST, REGISTRY_PORTS, REGISTRY_NAME, ROUTES_CHANGED, SESSION_WITHDRAWN, SESSION_KICK, CONTROL_CHANGED,
+        REGISTRY_SESSION_LOST, REGISTRY_PORTS, REGISTRY_NAME, REGISTRY_ROUTABLE, ROUTES_CHANGED, SESSION_WITHDRAWN, SESSION_KICK, CONTROL_CHANGED,
         GATEWAY_LEFT, REGISTRY_LEFT, DNS_CHALLENGE);
   }
 }

@@ -28,6 +28,7 @@ public final class Messages {
     register(bus, OpenRequest.class, OpenRequest::fromJson);
     register(bus, NameQuery.class, NameQuery::fromJson);
     register(bus, NameStatus.class, NameStatus::fromJson);
+    register(bus, RoutableNames.class, RoutableNames::fromJson);
     register(bus, DnsChallenge.class, DnsChallenge::fromJson);
   }
 
