@@ -64,6 +64,13 @@ final class NodeStatus {
       if (probe) {
         PublicPathProbe.Report report = probe(prober, port, target, target.kind().terminatesTls() ? fingerprint : null);
         entry.put("probe", probeJson(report));
+        // The registry's answer now is fresher than what the node was told at its last Welcome
+        // (an admin may have turned Funnel off or changed the tailnet's ports since).
+        ProbeResult seen = report.result();
+        if (seen != null && seen.outcome() == ProbeResult.Outcome.REGISTRY_REFUSED && !refused.containsKey(port)
+            && ("FUNNEL_OFF".equals(seen.code()) || "PORT_NOT_ALLOWED".equals(seen.code()))) {
+          entry.put("routed", false).put("refused", dev.funnel.common.bus.PortRefusals.POLICY + ": " + seen.detail());
+        }
         ok &= report.ok();
         if (dns == null && report.result() != null) {
           dns = dnsJson(report.result());
