@@ -40,7 +40,10 @@ public final class PublicPathProbe {
    */
   public Future<Report> probe(int port, ServeTarget target, String fingerprint) {
     long started = System.nanoTime();
-    Future<String> localCheck = local.connect(target.port(), target.host())
+    // A target the node serves itself (no host: files, text, redirects) has nothing local to connect to.
+    Future<String> localCheck = target.host() == null || target.host().isEmpty() || target.port() <= 0
+        ? Future.succeededFuture(null)
+        : local.connect(target.port(), target.host())
         .map(socket -> {
           socket.close();
           return (String) null;
