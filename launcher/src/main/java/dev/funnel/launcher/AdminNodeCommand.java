@@ -34,14 +34,19 @@ final class AdminNodeCommand {
         return;
       }
       AdminTable table = new AdminTable("NODE", "FQDN", "ONLINE", "PORTS", "GATEWAYS", "KEY", "CREATED");
+      java.util.List<String> notRouted = new java.util.ArrayList<>();
       for (int i = 0; i < nodes.size(); i++) {
         JsonObject n = nodes.getJsonObject(i);
         table.row(n.getString("name") + "." + n.getString("tailnet"), n.getString("fqdn"),
             n.getBoolean("online", false) ? "yes" : "no", AdminTable.list(n.getJsonArray("ports")),
             AdminTable.list(n.getJsonArray("gateways")), n.getString("keyId"),
             AdminTable.time(n.getString("createdAt"), "-"));
+        JsonObject refused = n.getJsonObject("refused", new JsonObject());
+        refused.fieldNames().stream().sorted().forEach(port -> notRouted.add(n.getString("name") + "."
+            + n.getString("tailnet") + " port " + port + " is not routed: " + refused.getString(port)));
       }
       table.print(out);
+      notRouted.forEach(out::println);
     }
   }
 

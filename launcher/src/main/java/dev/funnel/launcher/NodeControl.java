@@ -43,7 +43,9 @@ import java.util.concurrent.RejectedExecutionException;
  * can read it. Both files are removed when the node stops.
  *
  * <pre>
- * GET    /v1/serve          → 200 {"fqdn", "serve": [{"port", "target"}…]}
+ * GET    /v1/serve          → 200 {"fqdn", "serve": [{"port", "target"}…], "refused": {"PORT": "why"}}
+ * GET    /v1/status[?probe=false] → 200 what {@code funnel status} shows ({@link NodeStatus}), with a live probe
+ *                                   of each public port unless probe=false
  * PUT    /v1/serve/{port}   {"target": "tcp://…"} → 200 (the new serve config)
  * DELETE /v1/serve/{port}   → 200 (the new serve config) | 404 NOT_FUNNELLED
  * errors: {"error": {"code", "message"}} — 400 BAD_REQUEST, 401 UNAUTHORIZED, 404 NOT_FOUND,
@@ -76,6 +78,12 @@ final class NodeControl extends VerticleBase {
 
     /** Stops funnelling {@code port}; blocks until applied. {@link Failure} NOT_FUNNELLED if it was not. */
     Map<Integer, ServeTarget> remove(int port);
+
+    /** Ports funnelled that the server does not route, with why (empty when all are routed). */
+    Map<Integer, String> refused();
+
+    /** What {@code funnel status} shows ({@link NodeStatus}); blocks while probing. */
+    JsonObject status(boolean probe);
   }
 
   /** A refusal with an HTTP status and a stable code; the message is shown to the user as is. */
@@ -99,6 +107,12 @@ final class NodeControl extends VerticleBase {
     t.setDaemon(true);
     return t;
   });
+  /** Where status calls run (a probe takes up to seconds per port), one at a time, apart from changes. */
+  private final ExecutorService reads = Executors.newSingleThreadExecutor(r -> {
+    Thread t = new Thread(r, "funnel-node-status");
+    t.setDaemon(true);
+    return t;
+  });
   private HttpServer server;
   private int port;
 
@@ -118,6 +132,7 @@ final class NodeControl extends VerticleBase {
     router.get("/v1/serve").handler(ctx -> answer(ctx, control.serve()));
     router.put("/v1/serve/:port").handler(this::put);
     router.delete("/v1/serve/:port").handler(this::remove);
+    router.get("/v1/status").handler(this::status);
     router.route().handler(ctx -> error(ctx, 404, "NOT_FOUND", "no such call: " + ctx.request().method() + " "
         + ctx.request().path()));
     router.route().failureHandler(this::failed);
@@ -139,6 +154,7 @@ final class NodeControl extends VerticleBase {
   @Override
   public Future<?> stop() {
     changes.shutdownNow();
+    reads.shutdownNow();
     return vertx.executeBlocking(() -> {
       Files.deleteIfExists(stateDir.resolve(URL_FILE));
       Files.deleteIfExists(stateDir.resolve(TOKEN_FILE));
@@ -234,6 +250,27 @@ final class NodeControl extends VerticleBase {
     }
   }
 
+  private void status(RoutingContext ctx) {
+    boolean probe = !"false".equalsIgnoreCase(ctx.request().getParam("probe"));
+    Context context = vertx.getOrCreateContext();
+    try {
+      reads.execute(() -> {
+        JsonObject result;
+        try {
+          result = control.status(probe);
+        } catch (RuntimeException e) {
+          LOG.log(Level.WARNING, "status failed", e);
+          context.runOnContext(v -> error(ctx, 503, "UNAVAILABLE", Processes.describe(e)));
+          return;
+        }
+        context.runOnContext(v -> ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+            .end(result.encode()));
+      });
+    } catch (RejectedExecutionException e) {
+      error(ctx, 503, "UNAVAILABLE", "the node is stopping");
+    }
+  }
+
   /** The path's public port, or -1 after answering 400. */
   private static int publicPort(RoutingContext ctx) {
     String text = ctx.pathParam("port");
@@ -254,7 +291,8 @@ final class NodeControl extends VerticleBase {
     JsonArray entries = new JsonArray();
     new TreeMap<>(serve).forEach((p, t) -> entries.add(new JsonObject().put("port", p).put("target", t.toString())));
     ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-        .end(new JsonObject().put("fqdn", control.fqdn()).put("serve", entries).encode());
+        .end(new JsonObject().put("fqdn", control.fqdn()).put("serve", entries)
+            .put("refused", dev.funnel.common.bus.PortRefusals.toJson(control.refused())).encode());
   }
 
   private void failed(RoutingContext ctx) {

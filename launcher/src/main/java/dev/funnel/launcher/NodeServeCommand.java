@@ -127,7 +127,9 @@ final class NodeServeCommand {
     void run(ApiClient control, PrintWriter out) {
       JsonObject answer = control.put("/v1/serve/" + port, new JsonObject().put("target", target));
       if (!json) {
-        out.println("funnelling public port " + port + " → " + target);
+        String refused = answer.getJsonObject("refused", new JsonObject()).getString(Integer.toString(port));
+        out.println("funnelling public port " + port + " → " + target
+            + (refused == null ? "" : " on this node, but the server does not route it: " + refused));
       }
       print(answer, json, out);
     }
@@ -170,18 +172,25 @@ final class NodeServeCommand {
       out.println(answer.getString("fqdn", "this node") + " funnels nothing");
       return;
     }
-    AdminTable table = new AdminTable("PORT", "URL", "TARGET");
+    JsonObject refused = answer.getJsonObject("refused", new JsonObject());
+    AdminTable table = new AdminTable("PORT", "URL", "TARGET", "ROUTED");
     for (int i = 0; i < serve.size(); i++) {
       JsonObject e = serve.getJsonObject(i);
       int p = e.getInteger("port");
+      String why = refused.getString(Integer.toString(p));
       table.row(Integer.toString(p), "https://" + answer.getString("fqdn", "?") + (p == 443 ? "" : ":" + p) + "/",
-          e.getString("target"));
+          e.getString("target"), why == null ? "yes" : "no: " + why);
     }
     table.print(out);
   }
 
   /** The client of the control of the node running with {@code state}, from its control-url and control-token. */
   static ApiClient control(Path state) {
+    return control(state, CALL_TIMEOUT);
+  }
+
+  /** As {@link #control(Path)}, with a bound on each call. */
+  static ApiClient control(Path state, Duration timeout) {
     String url = read(state.resolve(NodeControl.URL_FILE));
     String token = read(state.resolve(NodeControl.TOKEN_FILE));
     if (url == null || token == null) {
@@ -194,7 +203,7 @@ final class NodeServeCommand {
     } catch (IllegalArgumentException e) {
       throw new ApiClient.ApiFailure(e.getMessage() + " (from " + state.resolve(NodeControl.URL_FILE) + ")");
     }
-    return new ApiClient(base, token, CALL_TIMEOUT, "the node's control",
+    return new ApiClient(base, token, timeout, "the node's control",
         "is the node running with --state " + state + "?");
   }
 

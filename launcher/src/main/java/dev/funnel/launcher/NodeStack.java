@@ -71,9 +71,10 @@ final class NodeStack implements NodeControl.ServeControl {
   private final Map<Integer, Binding> bindings = new HashMap<>();
   /** Every terminator deployed and not yet stopped. Guarded by this. */
   private final List<Terminator> terminators = new ArrayList<>();
-  private KeyCertOptions keyCert;
+  private volatile KeyCertOptions keyCert;
   private volatile Map<Integer, ServeTarget> funnels;
   private NodeControl control;
+  private dev.funnel.node.PublicPathProbe prober;
 
   private NodeStack(Vertx vertx, Settings settings, NodeOptions options, NodeAgentVerticle agent,
                     TerminatorVerticle terminator, KeyCertOptions keyCert, Map<Integer, ServeTarget> funnels) {
@@ -150,6 +151,31 @@ final class NodeStack implements NodeControl.ServeControl {
     vertx.deployVerticle(stack.control).await();
     started.set(true);
     return stack;
+  }
+
+  // ---------------------------------------------------------------- status
+
+  @Override
+  public Map<Integer, String> refused() {
+    return agent.refusedPorts();
+  }
+
+  @Override
+  public io.vertx.core.json.JsonObject status(boolean probe) {
+    synchronized (this) {
+      if (prober == null) {
+        prober = new dev.funnel.node.PublicPathProbe(vertx, agent);
+      }
+    }
+    return NodeStatus.build(agent, prober, fqdn(), funnels, certFile(), probe);
+  }
+
+  /** The certificate file the terminator answers with, or null while the node has none. */
+  private Path certFile() {
+    if (keyCert instanceof PemKeyCertOptions pem && !pem.getCertPaths().isEmpty()) {
+      return Path.of(pem.getCertPaths().get(0));
+    }
+    return null;
   }
 
   // ---------------------------------------------------------------- run-time serve changes
@@ -282,10 +308,12 @@ final class NodeStack implements NodeControl.ServeControl {
     return terminator != null && terminator.usesOpenSsl();
   }
 
-  /** One line for the node owner, containing {@code ready}. */
+  /** One line for the node owner, containing {@code ready}; a port the server does not route says why. */
   String readyLine() {
+    Map<Integer, String> refused = agent.refusedPorts();
     String mapping = funnels.entrySet().stream()
-        .map(e -> "https://" + fqdn() + (e.getKey() == 443 ? "" : ":" + e.getKey()) + "/ → " + e.getValue())
+        .map(e -> "https://" + fqdn() + (e.getKey() == 443 ? "" : ":" + e.getKey()) + "/ → " + e.getValue()
+            + (refused.containsKey(e.getKey()) ? " (NOT ROUTED: " + refused.get(e.getKey()) + ")" : ""))
         .collect(Collectors.joining(", "));
     return "funnel node ready: " + (mapping.isEmpty() ? "nothing funnelled" : mapping) + "; local control "
         + controlUrl() + " (funnel node serve list|add|rm --state " + settings.state() + ")";

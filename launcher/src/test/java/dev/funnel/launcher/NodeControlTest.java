@@ -49,6 +49,17 @@ class NodeControlTest {
     final Map<Integer, ServeTarget> map = new TreeMap<>(Map.of(443, ServeTarget.parse("tcp://127.0.0.1:9443")));
     final List<String> changes = new CopyOnWriteArrayList<>();
     volatile RuntimeException failWith;
+    volatile Map<Integer, String> refused = Map.of();
+
+    @Override
+    public Map<Integer, String> refused() {
+      return refused;
+    }
+
+    @Override
+    public io.vertx.core.json.JsonObject status(boolean probe) {
+      return new io.vertx.core.json.JsonObject().put("fqdn", fqdn()).put("ok", true).put("probed", probe);
+    }
 
     @Override
     public String fqdn() {
@@ -134,7 +145,8 @@ class NodeControlTest {
   void listsAddsAndRemoves() throws Exception {
     HttpResponse<String> list = call("GET", "/v1/serve", null, token);
     assertThat(new JsonObject(list.body())).isEqualTo(new JsonObject().put("fqdn", "web.demo.funnel.localhost")
-        .put("serve", new JsonArray().add(new JsonObject().put("port", 443).put("target", "tcp://127.0.0.1:9443"))));
+        .put("serve", new JsonArray().add(new JsonObject().put("port", 443).put("target", "tcp://127.0.0.1:9443")))
+        .put("refused", new JsonObject()));
 
     HttpResponse<String> put = call("PUT", "/v1/serve/8443", "{\"target\":\"http://127.0.0.1:3000/app\"}", token);
     assertThat(put.statusCode()).as(put.body()).isEqualTo(200);
@@ -179,7 +191,7 @@ class NodeControlTest {
     assertThat(list.exit()).as(list.err()).isZero();
     assertThat(list.out().lines().toList()).hasSize(2);
     assertThat(list.out().lines().toList().get(1))
-        .matches("443 +https://web\\.demo\\.funnel\\.localhost/ +tcp://127\\.0\\.0\\.1:9443");
+        .matches("443 +https://web\\.demo\\.funnel\\.localhost/ +tcp://127\\.0\\.0\\.1:9443 +yes");
 
     Run add = serve("add", "8443=tcp://127.0.0.1:9444");
     assertThat(add.exit()).as(add.err()).isZero();
@@ -202,6 +214,30 @@ class NodeControlTest {
     assertThat(unconfirmed.exit()).isEqualTo(1);
     assertThat(unconfirmed.err()).contains("the gateway did not confirm (NOT_CONFIRMED)");
     assertThat(serve.changes).containsExactly("put 8443 tcp://127.0.0.1:9444", "rm 443");
+  }
+
+  @Test
+  void aPortTheServerDoesNotRouteIsSaidSoByServeAddAndList() {
+    serve.refused = Map.of(8443, "refused by the tailnet's policy: tailnet demo does not allow port 8443 (allowed: 443)");
+    Run add = serve("add", "8443=tcp://127.0.0.1:9444");
+    assertThat(add.exit()).as(add.err()).isZero();
+    assertThat(add.out()).startsWith("funnelling public port 8443 → tcp://127.0.0.1:9444 on this node, but the server"
+        + " does not route it: refused by the tailnet's policy: tailnet demo does not allow port 8443 (allowed: 443)\n");
+    Run list = serve("list");
+    assertThat(list.out()).containsPattern("8443 +https://web\\.demo\\.funnel\\.localhost:8443/ +tcp://127\\.0\\.0\\.1:9444"
+        + " +no: refused by the tailnet's policy");
+  }
+
+  @Test
+  void statusComesFromTheControlAndSaysWhetherToProbe() throws Exception {
+    HttpResponse<String> probed = call("GET", "/v1/status", null, token);
+    assertThat(probed.statusCode()).isEqualTo(200);
+    assertThat(new JsonObject(probed.body()).getBoolean("probed")).isTrue();
+    assertThat(new JsonObject(call("GET", "/v1/status?probe=false", null, token).body()).getBoolean("probed")).isFalse();
+    assertThat(call("GET", "/v1/status", null, null).statusCode()).isEqualTo(401);
+    Run json = run("status", "--state", state.toString(), "--json", "--no-probe");
+    assertThat(json.exit()).as(json.err()).isZero();
+    assertThat(new JsonObject(json.out()).getBoolean("probed")).isFalse();
   }
 
   @Test

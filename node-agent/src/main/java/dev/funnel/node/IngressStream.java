@@ -56,19 +56,19 @@ final class IngressStream {
   void onOffer(Http2Headers head, PeekedConnection stream) {
     IngressOffer.Parsed parsed = IngressOffer.parse(head);
     if (parsed instanceof IngressOffer.Reject reject) {
-      refuse(stream, reject.status(), reject.reason());
+      refuse(null, stream, reject.status(), reject.reason());
       return;
     }
     IngressOffer offer = ((IngressOffer.Offer) parsed).offer();
     HostPort target = offer.target();
     if (fqdn == null || !target.host().equalsIgnoreCase(fqdn)) {
-      refuse(stream, IngressAnswer.FORBIDDEN, "offer for " + IngressOffer.printable(target.toString())
+      refuse(offer, stream, IngressAnswer.FORBIDDEN, "offer for " + IngressOffer.printable(target.toString())
           + ", but this node is " + fqdn);
       return;
     }
     ServeTarget serveTarget = agent.serveSnapshot().get(target.port());
     if (serveTarget == null) {
-      refuse(stream, IngressAnswer.FORBIDDEN, "port " + target.port() + " is not funnelled by this node");
+      refuse(offer, stream, IngressAnswer.FORBIDDEN, "port " + target.port() + " is not funnelled by this node");
       return;
     }
     NodeOptions options = agent.options();
@@ -78,7 +78,7 @@ final class IngressStream {
       Path socket = options.getTerminatorSockets().get(target.port());
       HostPort listener = options.getTerminatorListeners().get(target.port());
       if (socket == null && listener == null) {
-        refuse(stream, IngressAnswer.UNAVAILABLE, "no tls-terminator listens for port " + target.port() + " ("
+        refuse(offer, stream, IngressAnswer.UNAVAILABLE, "no tls-terminator listens for port " + target.port() + " ("
             + serveTarget + ")");
         return;
       }
@@ -105,7 +105,7 @@ final class IngressStream {
     bootstrap.connect(dial)
         .addListener((ChannelFuture connected) -> {
           if (!connected.isSuccess()) {
-            refuse(stream, IngressAnswer.UNAVAILABLE, "cannot reach " + printable(dial) + " for port " + target.port() + ": "
+            refuse(offer, stream, IngressAnswer.UNAVAILABLE, "cannot reach " + printable(dial) + " for port " + target.port() + ": "
                 + NodeAgentVerticle.reason(connected.cause()));
             return;
           }
@@ -128,17 +128,18 @@ final class IngressStream {
               toLocal = both;
             } catch (IllegalArgumentException e) {
               local.close();
-              refuse(stream, IngressAnswer.BAD_REQUEST, "cannot write a PROXY header: " + e.getMessage());
+              refuse(offer, stream, IngressAnswer.BAD_REQUEST, "cannot write a PROXY header: " + e.getMessage());
               return;
             }
           }
-          accepted(new PeekedConnection(channel, toLocal, stream.inputEnded()), local, target, serveTarget);
+          accepted(offer, new PeekedConnection(channel, toLocal, stream.inputEnded()), local, target, serveTarget);
         });
   }
 
-  private void accepted(PeekedConnection stream, Channel local, HostPort target, ServeTarget serveTarget) {
+  private void accepted(IngressOffer offer, PeekedConnection stream, Channel local, HostPort target, ServeTarget serveTarget) {
     NodeMetrics metrics = agent.metrics();
     metrics.offer(IngressAnswer.OK);
+    agent.offers().answered(offer.source(), target.port(), IngressAnswer.OK);
     LOG.log(Level.DEBUG, () -> "offer for port " + target.port() + " accepted: tunnel to " + serveTarget);
     stream.channel().writeAndFlush(new DefaultHttp2HeadersFrame(IngressAnswer.accept(), false));
     metrics.tunnelOpened();
@@ -146,9 +147,12 @@ final class IngressStream {
         .addListener(done -> metrics.tunnelClosed());
   }
 
-  private void refuse(PeekedConnection stream, int status, String reason) {
+  private void refuse(IngressOffer offer, PeekedConnection stream, int status, String reason) {
     LOG.log(Level.INFO, "ingress offer answered " + status + ": " + reason + "; rejecting");
     agent.metrics().offer(status);
+    if (offer != null) {
+      agent.offers().answered(offer.source(), offer.target().port(), status);
+    }
     stream.bytes().release();
     stream.channel().writeAndFlush(new DefaultHttp2HeadersFrame(IngressAnswer.refuse(status, reason), true));
   }

@@ -68,6 +68,8 @@ public class NodeAgentVerticle extends VerticleBase {
   private final List<Slot> slots = new ArrayList<>();
   /** Sessions lost without a bye, not yet reported through another session (oldest first, bounded). */
   private final ArrayDeque<PendingLoss> lossesToReport = new ArrayDeque<>();
+  /** Offers answered while a probe runs ({@link PublicPathProbe}). */
+  private final OfferLog offers = new OfferLog();
 
   private NetClient gatewayClient;
   private volatile io.netty.handler.ssl.SslContext linkTls;
@@ -219,6 +221,62 @@ public class NodeAgentVerticle extends VerticleBase {
     return null;
   }
 
+  /** One session as {@code funnel status} shows it. */
+  public record SessionInfo(HostPort server, String gatewayId, boolean up, int links, List<Integer> ports,
+                            Map<Integer, String> refused) {
+  }
+
+  /** The sessions this node keeps (one per slot that has a session or is dialling one). */
+  public List<SessionInfo> sessions() {
+    List<SessionInfo> out = new ArrayList<>();
+    for (Slot slot : List.copyOf(slots)) {
+      Session s = slot.session;
+      if (s != null) {
+        out.add(new SessionInfo(s.server(), s.gatewayId(), slot.up, s.linkCount(), s.welcomedPorts(), s.refused()));
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Ports this node funnels that the server said it does not route (the tailnet's policy, or no
+   * public listener), with why, as the sessions that are up were told at their last Welcome.
+   */
+  public Map<Integer, String> refusedPorts() {
+    Map<Integer, String> out = new java.util.TreeMap<>();
+    for (Slot slot : List.copyOf(slots)) {
+      Session s = slot.session;
+      if (slot.up && s != null) {
+        s.refused().forEach(out::putIfAbsent);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Asks the gateway of a session that is up to probe this node's public path on {@code port}
+   * ({@link PublicPathProbe} judges the result); fails when no session is up or no reply comes.
+   */
+  Future<dev.funnel.common.bus.ProbeResult> requestProbe(int port, String fingerprint) {
+    if (context == null) {
+      return Future.failedFuture("no session is up");
+    }
+    Promise<dev.funnel.common.bus.ProbeResult> done = Promise.promise();
+    context.runOnContext(v -> {
+      Session s = anyUp();
+      if (s == null || stopped) {
+        done.fail("no session is up");
+      } else {
+        s.sendProbe(port, fingerprint).onComplete(done);
+      }
+    });
+    return done.future();
+  }
+
+  OfferLog offers() {
+    return offers;
+  }
+
   /** Link connections ever dialled (a tunnel dials none: it is a stream on a link). */
   public long linksOpened() {
     return linksOpened.get();
@@ -342,6 +400,7 @@ public class NodeAgentVerticle extends VerticleBase {
       slot.backoff.reset();
       LOG.log(Level.INFO, "session up as {0} on {1} (ports {2}; {3} of {4} sessions up)", s.fqdn(), s.server(),
           join(s.welcomedPorts()), upSessions(), slots.size());
+      logRefused(s);
       firstWelcome.tryComplete();
       reportLosses();
       List<Integer> ports = currentPorts();
@@ -360,7 +419,14 @@ public class NodeAgentVerticle extends VerticleBase {
     } else {
       LOG.log(Level.INFO, "serve update accepted: {0} on {1} (ports {2})", s.fqdn(), s.server(),
           join(s.welcomedPorts()));
+      logRefused(s);
     }
+  }
+
+  private static void logRefused(Session s) {
+    s.refused().forEach((port, reason) -> LOG.log(Level.WARNING,
+        "public port {0} of {1} is not routed: {2}; clients are refused until that changes", Integer.toString(port),
+        s.fqdn(), reason));
   }
 
   /** A session (or an attempt at one) ended; decide between giving up and reconnecting. */

@@ -1,5 +1,6 @@
 package dev.funnel.node;
 
+import dev.funnel.common.bus.ProbeResult;
 import dev.funnel.common.net.HostPort;
 import dev.funnel.common.options.NodeOptions;
 import dev.funnel.common.peerapi.ControlFrames;
@@ -70,6 +71,11 @@ final class Session {
   private int linkFailures;
   private final ArrayDeque<Pending<Void>> serveUpdates = new ArrayDeque<>();
   private final ArrayDeque<Pending<String>> signRequests = new ArrayDeque<>();
+  /** Probes waiting for their ProbeReply, by id (one or two at a time: the gateway runs one per session). */
+  private final java.util.Map<Long, Pending<ProbeResult>> probes = new java.util.HashMap<>();
+  private long nextProbeId;
+  /** How long the node waits for a ProbeReply (the gateway's own bound is shorter). */
+  static final long PROBE_REPLY_TIMEOUT_MILLIS = 15_000;
 
   private State state = State.AWAIT_CHALLENGE;
   private long loginTimer = -1;
@@ -80,6 +86,8 @@ final class Session {
   private String dataSecret;
   private volatile String fqdn;
   private List<Integer> welcomedPorts = List.of();
+  /** Ports the server said it does not route, with why (from the last Welcome). */
+  private volatile java.util.Map<Integer, String> refused = java.util.Map.of();
   private String closeReason;
   /** The session as the registry names it (from the Welcome); null/0 when the gateway did not say. */
   private String gatewayId;
@@ -130,6 +138,10 @@ final class Session {
 
   List<Integer> welcomedPorts() {
     return welcomedPorts;
+  }
+
+  java.util.Map<Integer, String> refused() {
+    return refused;
   }
 
   int linkCount() {
@@ -191,6 +203,22 @@ final class Session {
     return promise.future();
   }
 
+  /** Asks the gateway to probe this node's public path on {@code port}; fails if no reply comes in time. */
+  Future<ProbeResult> sendProbe(int port, String fingerprint) {
+    if (state != State.UP) {
+      return Future.failedFuture("no session is up");
+    }
+    long id = ++nextProbeId;
+    Promise<ProbeResult> promise = Promise.promise();
+    long timer = vertx.setTimer(PROBE_REPLY_TIMEOUT_MILLIS, t -> {
+      probes.remove(id);
+      promise.tryFail("the gateway did not answer the probe within " + PROBE_REPLY_TIMEOUT_MILLIS + " ms");
+    });
+    probes.put(id, new Pending<>(promise, timer));
+    socket.write(new ControlMessage.Probe(id, port, fingerprint).encode());
+    return promise.future();
+  }
+
   private <T> long deadline(Promise<T> promise, String message) {
     long timeout = agent.options().getLoginTimeoutMillis();
     return vertx.setTimer(timeout, id -> promise.tryFail(message + " within " + timeout + " ms"));
@@ -248,6 +276,12 @@ final class Session {
       socket.write(new Pong(p.seq()).encode());
     } else if (message instanceof Pong) {
       // lastHeard is already updated: any frame proves the gateway is alive.
+    } else if (message instanceof ControlMessage.ProbeReply reply && state == State.UP) {
+      Pending<ProbeResult> pending = probes.remove(reply.id());
+      if (pending != null) {
+        cancel(pending.timer());
+        pending.promise().tryComplete(reply.result());
+      }
     } else if (message instanceof SignReply r && state == State.UP) {
       Pending<String> pending = signRequests.poll();
       if (pending == null) {
@@ -273,6 +307,7 @@ final class Session {
     epoch = w.epoch();
     fqdn = w.fqdn();
     welcomedPorts = w.ports();
+    refused = w.refused();
   }
 
   private void heartbeat(long periodMillis) {
@@ -362,6 +397,11 @@ final class Session {
       p.promise().tryFail("session ended: " + reason);
     }
     signRequests.clear();
+    for (Pending<ProbeResult> p : probes.values()) {
+      cancel(p.timer());
+      p.promise().tryFail("session ended: " + reason);
+    }
+    probes.clear();
     agent.sessionEnded(this, reason, refused);
   }
 

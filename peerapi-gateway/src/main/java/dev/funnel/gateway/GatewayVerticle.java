@@ -86,6 +86,8 @@ public class GatewayVerticle extends VerticleBase {
   private GatewayMetrics metrics;
   private GatewayRefusals refusals;
   private TunnelOpener opener;
+  private ProbeRelay probes;
+  private dev.funnel.common.ops.StatsPublisher stats;
   private NodeListener nodeListener;
   private int nodePort = -1;
   /** Where frontends in other processes open tunnels; null when this gateway has no link port. */
@@ -131,6 +133,7 @@ public class GatewayVerticle extends VerticleBase {
     metrics.linkConnections(directory::connections);
     refusals = new GatewayRefusals(metrics.registry());
     opener = new TunnelOpener(options, directory, metrics, refusals);
+    probes = new ProbeRelay(vertx);
     MessageConsumer<SessionKick> kicks = vertx.eventBus().consumer(Addresses.SESSION_KICK, this::onKick);
     HostPort listen = options.getListen();
     boolean withLink = options.getLinkListen() != null;
@@ -153,6 +156,7 @@ public class GatewayVerticle extends VerticleBase {
           if (localLinks != null) {
             localLinks.register(options.getGatewayId(), opener);
           }
+          stats = dev.funnel.common.ops.StatsPublisher.start(vertx, this::memberStats);
           LOG.log(Level.INFO, "gateway " + options.getGatewayId() + " listening for nodes on "
               + listen.host() + ":" + port + " (TLS: " + DataLegTls.describe() + "; data plane: " + DataPlane.describe()
               + (withLink ? "; link for other processes' frontends on " + linkAddress() : "") + ")");
@@ -188,9 +192,25 @@ public class GatewayVerticle extends VerticleBase {
     return null;
   }
 
+  /** This gateway's figures for {@code funnel admin status}, from its own meters. */
+  private dev.funnel.common.bus.MemberStats memberStats() {
+    MeterRegistry registry = metrics.registry();
+    io.micrometer.core.instrument.Timer setup = registry.find("funnel.tunnel.setup")
+        .tag("role", dev.funnel.common.ops.Meters.ROLE_GATEWAY).timer();
+    return new dev.funnel.common.bus.MemberStats(options.getGatewayId(), "gateway", nodePort > 0, List.of(),
+        dev.funnel.common.ops.StatsPublisher.gauge(registry, "funnel.tunnels.active", "role",
+            dev.funnel.common.ops.Meters.ROLE_GATEWAY),
+        setup == null ? 0 : setup.count(),
+        dev.funnel.common.ops.StatsPublisher.countsBy(registry, "funnel.gateway.opens.refused", "reason", Set.of()),
+        sessionsByNode.size());
+  }
+
   @Override
   public Future<?> stop() {
     stopping = true;
+    if (stats != null) {
+      stats.stop();
+    }
     List<Future<?>> closing = new ArrayList<>();
     for (Session session : List.copyOf(sessionsByNode.values())) {
       session.send(new Bye("gateway stopping"));
@@ -327,6 +347,8 @@ public class GatewayVerticle extends VerticleBase {
       sign(session, request.csrPem());
     } else if (message instanceof SessionLost lost) {
       reportLoss(session, lost);
+    } else if (message instanceof ControlMessage.Probe probe) {
+      probes.probe(session, probe);
     } else if (message instanceof Bye bye) {
       endSession(session, "node said bye (" + bye.reason() + ")");
     } else {
@@ -397,6 +419,7 @@ public class GatewayVerticle extends VerticleBase {
           }
           if (updated.succeeded()) {
             session.ports = updated.result().ports();
+            session.refused = updated.result().refused();
           } else if (isLeaseUnknown(updated.cause())) {
             leaseLost(session);
             return;

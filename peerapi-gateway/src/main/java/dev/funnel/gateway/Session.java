@@ -23,6 +23,8 @@ final class Session {
 
   /** What the registry currently routes to this node (changes with a ServeUpdate). */
   List<Integer> ports;
+  /** Ports the node announced that the public side will not route, with why (changes with a ServeUpdate). */
+  java.util.Map<Integer, String> refused;
   long lastHeardNanos = System.nanoTime();
   long nextPingSeq;
   long heartbeatTimer = -1;
@@ -36,6 +38,10 @@ final class Session {
   int serveUpdates;
   long serveUpdateWindowStart = System.nanoTime();
   boolean ended;
+  /** A probe of this node is running ({@link ProbeRelay}: one at a time, a few per window). */
+  boolean probing;
+  int probes;
+  long probeWindowStart = System.nanoTime();
 
   Session(String sessionId, String dataSecret, NodeSession granted, ControlChannel control) {
     this.sessionId = sessionId;
@@ -45,6 +51,7 @@ final class Session {
     this.epoch = granted.epoch();
     this.leaseMillis = granted.leaseMillis();
     this.ports = granted.ports();
+    this.refused = granted.refused();
     this.control = control;
     this.links = new NodeLinks(sessionId, granted.nodeId(), granted.epoch(), dataSecret);
   }
@@ -52,7 +59,7 @@ final class Session {
   /** The node's Welcome; {@code gatewayId} and the epoch name the session, so the node can report it lost elsewhere. */
   ControlMessage.Welcome welcome(String gatewayId, long heartbeatMillis, int links) {
     return new ControlMessage.Welcome(sessionId, nodeId, fqdn, dataSecret, heartbeatMillis, links, ports, gatewayId,
-        epoch);
+        epoch, refused);
   }
 
   void send(ControlMessage message) {

@@ -75,6 +75,7 @@ public final class DnsVerticle extends VerticleBase {
   private NetServer tcp;
   private int tcpOpen;
   private int port = -1;
+  private dev.funnel.common.ops.StatsPublisher stats;
 
   private record Cached(NameStatus status, long expiresAtNanos) {
   }
@@ -108,14 +109,20 @@ public final class DnsVerticle extends VerticleBase {
       invalidate(w == null ? null : w.fqdn());
     }));
     consumers.add(bus.<Object>consumer(Addresses.DNS_CHALLENGE, this::onChallenge));
+    consumers.add(bus.<Object>consumer(Addresses.DNS_LOOKUP, this::onLookup));
     return Future.all(consumers.stream().map(MessageConsumer::completion).toList())
         .compose(v -> bind(options.getPort(), options.getPort() == 0 ? EPHEMERAL_TRIES : 1))
+        .onSuccess(v -> stats = dev.funnel.common.ops.StatsPublisher.start(vertx, () -> new dev.funnel.common.bus.MemberStats(
+            "dns@" + options.getHost() + ":" + port, "dns", true, List.of(), 0, 0, Map.of(), 0)))
         .onSuccess(v -> LOG.log(Level.INFO, "public DNS for {0} on {1}:{2,number,#} (udp, tcp); NS {3}; frontends {4}",
             zone.origin(), options.getHost(), port, zone.nameservers(), describe(zone.frontends())));
   }
 
   @Override
   public Future<?> stop() {
+    if (stats != null) {
+      stats.stop();
+    }
     List<Future<?>> closing = new ArrayList<>();
     consumers.forEach(c -> closing.add(c.unregister()));
     if (udp != null) {
@@ -125,6 +132,46 @@ public final class DnsVerticle extends VerticleBase {
       closing.add(tcp.close());
     }
     return Future.join(closing);
+  }
+
+  /**
+   * {@link Addresses#DNS_LOOKUP} ({@code funnel status}): what this server answers for an A query of
+   * the name, asked through the same path as a query from the network (counted as a TCP query), and
+   * where it listens.
+   */
+  private void onLookup(io.vertx.core.eventbus.Message<Object> message) {
+    String name = message.body() instanceof dev.funnel.common.bus.NameQuery q ? q.name()
+        : message.body() instanceof JsonObject json ? json.getString("name") : null;
+    String listen = options.getHost() + ":" + port;
+    byte[] wire;
+    try {
+      wire = org.xbill.DNS.Message.newQuery(org.xbill.DNS.Record.newRecord(
+          org.xbill.DNS.Name.fromString(name + "."), org.xbill.DNS.Type.A, org.xbill.DNS.DClass.IN)).toWire();
+    } catch (Exception e) {
+      message.reply(new dev.funnel.common.bus.DnsLookup(listen, "FORMERR", List.of()));
+      return;
+    }
+    answer(wire, DnsMetrics.TCP, null).onComplete(ar -> {
+      if (ar.failed() || ar.result() == null) {
+        message.reply(new dev.funnel.common.bus.DnsLookup(listen, "SERVFAIL", List.of()));
+        return;
+      }
+      try {
+        org.xbill.DNS.Message response = new org.xbill.DNS.Message(ar.result());
+        List<String> addresses = new ArrayList<>();
+        for (org.xbill.DNS.Record r : response.getSection(org.xbill.DNS.Section.ANSWER)) {
+          if (r instanceof org.xbill.DNS.ARecord a) {
+            addresses.add(a.getAddress().getHostAddress());
+          } else if (r instanceof org.xbill.DNS.AAAARecord aaaa) {
+            addresses.add(aaaa.getAddress().getHostAddress());
+          }
+        }
+        message.reply(new dev.funnel.common.bus.DnsLookup(listen,
+            org.xbill.DNS.Rcode.string(response.getRcode()), addresses));
+      } catch (java.io.IOException e) {
+        message.reply(new dev.funnel.common.bus.DnsLookup(listen, "SERVFAIL", List.of()));
+      }
+    });
   }
 
   /** The port UDP and TCP are bound to (after start). */

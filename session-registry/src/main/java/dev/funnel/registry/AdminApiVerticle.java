@@ -132,6 +132,9 @@ public final class AdminApiVerticle extends VerticleBase {
         new JsonArray(service.nodes().stream().map(AdminApiVerticle::nodeJson).toList()))));
     router.delete("/v1/nodes/:node").handler(this::deleteNode);
 
+    router.get("/v1/status").handler(ctx -> send(ctx, 200, StatusView.json(
+        service.clusterStats().summary(System.currentTimeMillis()), service.nodes(), service.domain())));
+
     router.route().failureHandler(this::onFailure);
     router.errorHandler(404, ctx -> error(ctx, 404, "NOT_FOUND", "no route " + ctx.request().method() + " "
         + ctx.normalizedPath()));
@@ -227,7 +230,8 @@ public final class AdminApiVerticle extends VerticleBase {
   static JsonObject nodeJson(RegistryService.NodeView v) {
     return new JsonObject().put("id", v.node().id()).put("name", v.node().name()).put("tailnet", v.node().tailnet())
         .put("fqdn", v.fqdn()).put("online", v.online()).put("gateways", new JsonArray(v.gateways()))
-        .put("ports", new JsonArray(v.ports())).put("keyId", v.node().keyId())
+        .put("ports", new JsonArray(v.ports()))
+        .put("refused", dev.funnel.common.bus.PortRefusals.toJson(v.refused())).put("keyId", v.node().keyId())
         .put("createdAt", time(v.node().createdAt()));
   }
 

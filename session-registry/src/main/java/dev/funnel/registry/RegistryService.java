@@ -8,6 +8,7 @@ import dev.funnel.common.bus.LoginFailure;
 import dev.funnel.common.bus.NodeLogin;
 import dev.funnel.common.bus.NameStatus;
 import dev.funnel.common.bus.NodeSession;
+import dev.funnel.common.bus.PortRefusals;
 import dev.funnel.common.bus.PortsUpdate;
 import dev.funnel.common.bus.ResolveFailure;
 import dev.funnel.common.bus.Route;
@@ -36,6 +37,7 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
@@ -81,6 +83,8 @@ public final class RegistryService {
   private final AtomicLong epochs = new AtomicLong(System.currentTimeMillis() * 1000);
   /** This registry's id in {@link Addresses#CONTROL_CHANGED} events (so it ignores its own). */
   private final String registryId = Secrets.newNodeId();
+  /** What this registry heard of every service's figures (admin status; which public ports are listened on). */
+  private final ClusterStats clusterStats = new ClusterStats();
 
   private RegistryService(Vertx vertx, RegistryOptions options, ControlStore store, Snapshot snapshot,
                           SessionTable sessions) {
@@ -345,8 +349,12 @@ public final class RegistryService {
         routeChanged(session.fqdn());
         LOG.log(Level.INFO, "node {0} logged in via {1} (epoch {2}, ports {3})", session.fqdn(),
             session.gatewayId(), session.epoch(), ports);
+        Map<Integer, String> refused = refusedPorts(node.tailnet(), ports);
+        if (!refused.isEmpty()) {
+          LOG.log(Level.INFO, "node {0}: ports not routed: {1}", session.fqdn(), refused);
+        }
         return new NodeSession(node.id(), session.fqdn(), node.tailnet(), session.epoch(), ports,
-            options.getLeaseMillis());
+            options.getLeaseMillis(), refused);
       }
     });
   }
@@ -507,7 +515,7 @@ public final class RegistryService {
       LOG.log(Level.INFO, "node {0} now funnels ports {1}", l.fqdn(), ports);
       String tailnet = snapshot.nodeById(l.nodeId()).map(NodeIdentity::tailnet).orElse("");
       return Future.succeededFuture(new NodeSession(l.nodeId(), l.fqdn(), tailnet, l.epoch(), ports,
-          options.getLeaseMillis()));
+          options.getLeaseMillis(), refusedPorts(tailnet, ports)));
     });
   }
 
@@ -679,7 +687,30 @@ public final class RegistryService {
   // ================================================================ admin: nodes
 
   /** A node identity with its live state. {@code gateways} newest first; {@code ports} of the newest session. */
-  public record NodeView(NodeIdentity node, String fqdn, boolean online, List<String> gateways, List<Integer> ports) {
+  /** {@code refused}: the ports it funnels that the public side does not route, with why ({@link PortRefusals}). */
+  public record NodeView(NodeIdentity node, String fqdn, boolean online, List<String> gateways, List<Integer> ports,
+                         Map<Integer, String> refused) {
+  }
+
+  /**
+   * Which of {@code ports} of a node in {@code tailnet} the public side will not route, and why: the
+   * tailnet's policy as it stands, or no frontend listening on the port (as far as this registry
+   * heard; nothing is claimed before any frontend reported).
+   */
+  public Map<Integer, String> refusedPorts(String tailnet, List<Integer> ports) {
+    Optional<Tailnet> t = snapshot.tailnet(tailnet);
+    return PortRefusals.of(ports, tailnet, t.map(Tailnet::funnel).orElse(false),
+        t.map(Tailnet::ports).orElse(List.of()), clusterStats.listenedPorts(System.currentTimeMillis()));
+  }
+
+  /** What this registry heard of every service's figures. */
+  ClusterStats clusterStats() {
+    return clusterStats;
+  }
+
+  /** This registry's id (its member id in the cluster's figures). */
+  public String registryId() {
+    return registryId;
   }
 
   public List<NodeView> nodes() {
@@ -689,8 +720,9 @@ public final class RegistryService {
         .sorted(Comparator.comparing(NodeIdentity::tailnet).thenComparing(NodeIdentity::name))
         .forEach(n -> {
           List<Live> live = sessions.live(n.id(), now);
+          List<Integer> ports = live.isEmpty() ? List.of() : live.get(0).ports();
           out.add(new NodeView(n, n.fqdn(domain), !live.isEmpty(), live.stream().map(Live::gatewayId).toList(),
-              live.isEmpty() ? List.of() : live.get(0).ports()));
+              ports, refusedPorts(n.tailnet(), ports)));
         });
     return out;
   }

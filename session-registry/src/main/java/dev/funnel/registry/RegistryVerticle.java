@@ -4,6 +4,7 @@ import dev.funnel.common.bus.Addresses;
 import dev.funnel.common.bus.FailureCode;
 import dev.funnel.common.bus.LeaseRenewal;
 import dev.funnel.common.bus.LoginFailure;
+import dev.funnel.common.bus.MemberStats;
 import dev.funnel.common.bus.NameQuery;
 import dev.funnel.common.bus.NameStatus;
 import dev.funnel.common.bus.NodeLogin;
@@ -47,6 +48,7 @@ public final class RegistryVerticle extends VerticleBase {
   private final List<MessageConsumer<?>> consumers = new ArrayList<>();
   private long sweepTimer = -1;
   private RegistryMetrics metrics;
+  private dev.funnel.common.ops.StatsPublisher stats;
 
   public RegistryVerticle(RegistryOptions options, RegistryService service) {
     this.options = options;
@@ -65,6 +67,10 @@ public final class RegistryVerticle extends VerticleBase {
     consumers.add(bus.consumer(Addresses.REGISTRY_SESSION_CLOSED, this::onSessionClosed));
     consumers.add(bus.consumer(Addresses.REGISTRY_SESSION_LOST, this::onSessionLost));
     consumers.add(bus.consumer(Addresses.REGISTRY_PORTS, this::onPorts));
+    consumers.add(bus.consumer(Addresses.MEMBER_STATS, message -> {
+      MemberStats heard = body(message, MemberStats.class, MemberStats::fromJson);
+      service.clusterStats().heard(heard, System.currentTimeMillis());
+    }));
     consumers.add(bus.consumer(Addresses.SESSION_WITHDRAWN, message -> {
       SessionWithdrawn withdrawn = body(message, SessionWithdrawn.class, SessionWithdrawn::fromJson);
       if (withdrawn != null) {
@@ -77,6 +83,8 @@ public final class RegistryVerticle extends VerticleBase {
     sweepTimer = vertx.setPeriodic(service.sweepPeriodMillis(), id -> service.sweep()
         .onFailure(err -> LOG.log(Level.WARNING, "lease sweep failed: " + err + "; retrying next period")));
     return Future.all(consumers.stream().map(MessageConsumer::completion).toList())
+        .onSuccess(v -> stats = dev.funnel.common.ops.StatsPublisher.start(vertx, () -> new MemberStats(
+            service.registryId(), "registry", true, List.of(), 0, 0, java.util.Map.of(), 0)))
         .onSuccess(v -> LOG.log(Level.INFO, "registry serving domain {0} (lease {1} ms)", service.domain(),
             options.getLeaseMillis()));
   }
@@ -84,6 +92,9 @@ public final class RegistryVerticle extends VerticleBase {
   @Override
   public Future<?> stop() {
     vertx.cancelTimer(sweepTimer);
+    if (stats != null) {
+      stats.stop();
+    }
     return Future.all(consumers.stream().map(MessageConsumer::unregister).toList());
   }
 

@@ -63,6 +63,8 @@ public class FrontendVerticle extends VerticleBase {
   private GoneGateways gone;
   private FrontendMetrics metrics;
   private Admission admission;
+  private Prober prober;
+  private dev.funnel.common.ops.StatsPublisher stats;
 
   /** A frontend with no gateway in its JVM: every gateway is reached over the network. */
   public FrontendVerticle(FrontendOptions options) {
@@ -104,7 +106,12 @@ public class FrontendVerticle extends VerticleBase {
         ready.add(listen(listener.getKey(), listener.getValue(), shared));
       }
       return Future.all(ready);
-    }).onFailure(err -> stop());   // a port that could not be bound: let go of the others (stop() is not called then)
+    }).compose(v -> {
+      prober = new Prober(vertx, options.getFrontendId(), domain, options.getPublicListeners(), this::actualPorts,
+          Prober.DEFAULT_TIMEOUT_MILLIS);
+      return vertx.eventBus().consumer(Addresses.FRONTEND_PROBE, prober::handle).completion();
+    }).onSuccess(v -> stats = dev.funnel.common.ops.StatsPublisher.start(vertx, this::memberStats))
+        .onFailure(err -> stop());   // a port that could not be bound: let go of the others (stop() is not called then)
   }
 
   /** The client TLS context for links to gateways in other processes; null when none is configured (in-JVM only). */
@@ -195,8 +202,29 @@ public class FrontendVerticle extends VerticleBase {
     return bound.future();
   }
 
+  /** This frontend's figures for {@code funnel admin status}, from its own meters. */
+  private dev.funnel.common.bus.MemberStats memberStats() {
+    io.micrometer.core.instrument.MeterRegistry registry = metrics.registry();
+    Map<String, Long> outcomes = dev.funnel.common.ops.StatsPublisher.countsBy(registry, "funnel.frontend.connections",
+        "outcome", java.util.Set.of());
+    Map<String, Long> refusals = new java.util.TreeMap<>(outcomes);
+    long routed = refusals.getOrDefault(FrontendMetrics.Outcome.ROUTED.tag(), 0L);
+    refusals.remove(FrontendMetrics.Outcome.ROUTED.tag());
+    refusals.remove(FrontendMetrics.Outcome.CLIENT_CLOSED.tag());
+    return new dev.funnel.common.bus.MemberStats(options.getFrontendId(), "frontend", !listeners.isEmpty(),
+        new ArrayList<>(new java.util.TreeSet<>(actualPorts.keySet())),
+        dev.funnel.common.ops.StatsPublisher.gauge(registry, "funnel.tunnels.active", "role", FrontendMetrics.ROLE),
+        routed, refusals, 0);
+  }
+
   @Override
   public Future<?> stop() {
+    if (stats != null) {
+      stats.stop();
+    }
+    if (prober != null) {
+      prober.close();
+    }
     List<Future<?>> closed = new ArrayList<>();
     for (Channel listener : listeners) {
       Promise<Void> done = Promise.promise();

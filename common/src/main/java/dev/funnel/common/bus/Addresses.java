@@ -86,6 +86,23 @@ public final class Addresses {
   public static final String REGISTRY_LEFT = "funnel.registry.left";
 
   /**
+   * {@link ProbeRequest} → {@link ProbeResult}: a frontend opens a connection to the node's own
+   * public name through its own public listener, as an outside client would (the live probe of
+   * {@code funnel status}). Sent by the gateway holding the asking node's session; never fails (a
+   * failure is a {@link ProbeResult.Outcome}).
+   */
+  public static final String FRONTEND_PROBE = "funnel.frontend.probe";
+
+  /**
+   * {@link NameQuery} → {@link DnsLookup}: what Funnel's public DNS answers for a name, and where it
+   * listens. No handler means Funnel runs no DNS here.
+   */
+  public static final String DNS_LOOKUP = "funnel.dns.lookup";
+
+  /** Published {@link MemberStats}: each service's figures, every {@link MemberStats#PERIOD_MILLIS}. */
+  public static final String MEMBER_STATS = "funnel.ops.member-stats";
+
+  /**
    * Optional header on a {@link ResolveRequest}: the gateway id a frontend could not reach. The
    * registry answers with another live session of the node when it has one.
    */
@@ -107,7 +124,8 @@ public final class Addresses {
    */
   public static List<String> fixed() {
     return List.of(REGISTRY_RESOLVE, REGISTRY_LOGIN, REGISTRY_RENEW, REGISTRY_SESSION_CLOSED,
-        REGISTRY_SESSION_LOST, REGISTRY_PORTS, REGISTRY_NAME, REGISTRY_ROUTABLE, ROUTES_CHANGED, SESSION_WITHDRAWN, SESSION_KICK, CONTROL_CHANGED,
-        GATEWAY_LEFT, REGISTRY_LEFT, DNS_CHALLENGE);
+        REGISTRY_SESSION_LOST, REGISTRY_PORTS, REGISTRY_NAME, REGISTRY_ROUTABLE, ROUTES_CHANGED, SESSION_WITHDRAWN,
+        SESSION_KICK, CONTROL_CHANGED, GATEWAY_LEFT, REGISTRY_LEFT, DNS_CHALLENGE, FRONTEND_PROBE, DNS_LOOKUP,
+        MEMBER_STATS);
   }
 }

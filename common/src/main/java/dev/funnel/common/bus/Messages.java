@@ -30,6 +30,10 @@ public final class Messages {
     register(bus, NameStatus.class, NameStatus::fromJson);
     register(bus, RoutableNames.class, RoutableNames::fromJson);
     register(bus, DnsChallenge.class, DnsChallenge::fromJson);
+    register(bus, ProbeRequest.class, ProbeRequest::fromJson);
+    register(bus, ProbeResult.class, ProbeResult::fromJson);
+    register(bus, DnsLookup.class, DnsLookup::fromJson);
+    register(bus, MemberStats.class, MemberStats::fromJson);
   }
 
   private static <T extends BusMessage> void register(EventBus bus, Class<T> type, Function<io.vertx.core.json.JsonObject, T> from) {

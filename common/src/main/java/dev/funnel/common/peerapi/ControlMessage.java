@@ -5,6 +5,9 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import dev.funnel.common.bus.PortRefusals;
+import dev.funnel.common.bus.ProbeResult;
 
 /**
  * Messages of the node ⇄ gateway control channel, each one {@link ControlFrames frame}.
@@ -12,7 +15,8 @@ import java.util.List;
  * <pre>
  * control connection:  gateway → Challenge;  node → Hello;  gateway → Welcome | Refused;
  *                      then Ping/Pong both ways, ServeUpdate,
- *                      SignRequest and SessionLost (node → gateway), SignReply and Bye (gateway → node).
+ *                      SignRequest, SessionLost and Probe (node → gateway), SignReply, ProbeReply and
+ *                      Bye (gateway → node).
  * link connection:     gateway → Challenge; node → DataHello; then HTTP/2 (the node is the server,
  *                      the gateway opens one stream per tunnel: {@link IngressOffer}).
  * </pre>
@@ -73,16 +77,24 @@ public sealed interface ControlMessage {
    * them leaves them null and 0, and such a session is never reported.
    */
   record Welcome(String sessionId, String nodeId, String fqdn, String dataSecret, long heartbeatMillis,
-                 int links, List<Integer> ports, String gatewayId, long epoch) implements ControlMessage {
+                 int links, List<Integer> ports, String gatewayId, long epoch, Map<Integer, String> refused)
+      implements ControlMessage {
     public Welcome {
       ports = List.copyOf(ports);
+      refused = refused == null ? Map.of() : Map.copyOf(refused);
+    }
+
+    /** A Welcome that refuses no port. */
+    public Welcome(String sessionId, String nodeId, String fqdn, String dataSecret, long heartbeatMillis,
+                   int links, List<Integer> ports, String gatewayId, long epoch) {
+      this(sessionId, nodeId, fqdn, dataSecret, heartbeatMillis, links, ports, gatewayId, epoch, Map.of());
     }
 
     public JsonObject toJson() {
       return new JsonObject().put("type", "welcome").put("sessionId", sessionId).put("nodeId", nodeId)
           .put("fqdn", fqdn).put("dataSecret", dataSecret).put("heartbeatMillis", heartbeatMillis)
           .put("links", links).put("ports", new JsonArray(ports)).put("gatewayId", gatewayId)
-          .put("epoch", epoch);
+          .put("epoch", epoch).put("refused", PortRefusals.toJson(refused));
     }
 
     /** True when the gateway named the session (gateway id and epoch), so it can be reported lost. */
@@ -93,7 +105,7 @@ public sealed interface ControlMessage {
     @Override
     public String toString() {
       return "Welcome[sessionId=" + sessionId + ", fqdn=" + fqdn + ", ports=" + ports + ", gatewayId=" + gatewayId
-          + ", epoch=" + epoch + "]";
+          + ", epoch=" + epoch + (refused.isEmpty() ? "" : ", refused=" + refused) + "]";
     }
   }
 
@@ -167,6 +179,25 @@ public sealed interface ControlMessage {
     }
   }
 
+  /**
+   * Node → gateway: probe my public path on {@code port} ({@code funnel status}). The gateway fills
+   * in the node's name from the session (never from this message), asks a frontend to dial it
+   * through its public listener, and answers {@link ProbeReply} with the same {@code id}.
+   * {@code fingerprint}: SHA-256 (hex) of the certificate the node expects to come back, or null.
+   */
+  record Probe(long id, int port, String fingerprint) implements ControlMessage {
+    public JsonObject toJson() {
+      return new JsonObject().put("type", "probe").put("id", id).put("port", port).put("fingerprint", fingerprint);
+    }
+  }
+
+  /** Gateway → node: what the server side saw of probe {@code id}. */
+  record ProbeReply(long id, ProbeResult result) implements ControlMessage {
+    public JsonObject toJson() {
+      return new JsonObject().put("type", "probe-reply").put("id", id).put("result", result.toJson());
+    }
+  }
+
   /** Gateway ends the session (node removed, key revoked, gateway stopping). */
   record Bye(String reason) implements ControlMessage {
     public JsonObject toJson() {
@@ -188,7 +219,8 @@ public sealed interface ControlMessage {
             json.getString("proof"));
         case "welcome" -> new Welcome(required(json, "sessionId"), required(json, "nodeId"), required(json, "fqdn"),
             required(json, "dataSecret"), json.getLong("heartbeatMillis", 5000L), json.getInteger("links", 2),
-            ints(json.getJsonArray("ports")), json.getString("gatewayId"), json.getLong("epoch", 0L));
+            ints(json.getJsonArray("ports")), json.getString("gatewayId"), json.getLong("epoch", 0L),
+            PortRefusals.fromJson(json.getJsonObject("refused")));
         case "refused" -> new Refused(required(json, "code"), json.getString("message", ""));
         case "ping" -> new Ping(json.getLong("seq", 0L));
         case "pong" -> new Pong(json.getLong("seq", 0L));
@@ -198,6 +230,9 @@ public sealed interface ControlMessage {
         case "sign-reply" -> new SignReply(json.getString("certChainPem"), json.getString("error"));
         case "session-lost" -> new SessionLost(required(json, "gatewayId"), requiredLong(json, "epoch"),
             json.getString("reason", ""));
+        case "probe" -> new Probe(requiredLong(json, "id"), json.getInteger("port", 0), json.getString("fingerprint"));
+        case "probe-reply" -> new ProbeReply(requiredLong(json, "id"),
+            ProbeResult.fromJson(json.getJsonObject("result", new JsonObject())));
         case "bye" -> new Bye(json.getString("reason", ""));
         default -> throw new InvalidMessage("unknown message type " + type);
       };

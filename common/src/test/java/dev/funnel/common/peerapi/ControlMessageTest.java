@@ -33,6 +33,15 @@ class ControlMessageTest {
         new Hello(ControlMessage.VERSION, "tskey-secret", "web", List.of(443, 8443), "cHVi", "cHJvb2Y="),
         new Welcome("s-1", "n-1", "web.demo.funnel.example", "data-secret", 5_000, 4, List.of(443), "gw-1", 17),
         new Welcome("s-2", "n-1", "web.demo.funnel.example", "data-secret", 5_000, 4, List.of(), null, 0),
+        new Welcome("s-3", "n-1", "web.demo.funnel.example", "data-secret", 5_000, 2, List.of(443, 8443), "gw-1", 18,
+            java.util.Map.of(8443, "refused by the tailnet's policy: tailnet demo does not allow port 8443 (allowed: 443)")),
+        new ControlMessage.Probe(7, 443, "ab12"),
+        new ControlMessage.Probe(8, 8443, null),
+        new ControlMessage.ProbeReply(7, new dev.funnel.common.bus.ProbeResult(
+            dev.funnel.common.bus.ProbeResult.Outcome.HANDSHAKE_DONE, null, "done", 3, "ab12", "127.0.0.1:50000",
+            "fe-1", "127.0.0.1:5353", List.of("127.0.0.1"))),
+        new ControlMessage.ProbeReply(8, dev.funnel.common.bus.ProbeResult.of(
+            dev.funnel.common.bus.ProbeResult.Outcome.REGISTRY_REFUSED, "FUNNEL_OFF", "funnel is off for tailnet demo")),
         new Refused("BAD_KEY", "unknown auth key"),
         new Ping(1),
         new Pong(Long.MAX_VALUE),

@@ -1,0 +1,73 @@
+package dev.funnel.node;
+
+import dev.funnel.common.bus.ProbeResult;
+import dev.funnel.common.options.ServeTarget;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.net.NetClient;
+import io.vertx.core.net.NetClientOptions;
+
+/**
+ * The live probe of {@code funnel status}, node side: checks the local target of {@code port}
+ * itself (a TCP connect), asks the server side through the session's control channel to dial
+ * this node's public name through a frontend's public listener (the gateway fills in the name from
+ * the session, so only this node can be probed), watches for the probe's own tunnel among the
+ * offers it answers, and judges which hop failed ({@link ProbeVerdict}). For a terminated target
+ * the node recognises its answer by its certificate's fingerprint; for {@code tcp://} (whose local
+ * server holds its own certificate) by the probe's tunnel reaching it and being accepted.
+ */
+public final class PublicPathProbe {
+
+  /** The node's own connect to its local target. */
+  static final int LOCAL_CONNECT_TIMEOUT_MILLIS = 2_000;
+
+  private final NodeAgentVerticle agent;
+  private final NetClient local;
+
+  public PublicPathProbe(Vertx vertx, NodeAgentVerticle agent) {
+    this.agent = agent;
+    this.local = vertx.createNetClient(new NetClientOptions().setConnectTimeout(LOCAL_CONNECT_TIMEOUT_MILLIS));
+  }
+
+  /** What one probe found. {@code result} is null when the gateway never answered. */
+  public record Report(int port, boolean ok, String hop, String message, ProbeResult result, int offerStatus,
+                       String localFailure, long millis) {
+  }
+
+  /**
+   * Probes {@code port}, whose target is {@code target}; {@code fingerprint} is the SHA-256 (hex) of
+   * the certificate this node answers with for it, or null for {@code tcp://}. Never fails.
+   */
+  public Future<Report> probe(int port, ServeTarget target, String fingerprint) {
+    long started = System.nanoTime();
+    // A target the node serves itself (no host: files, text, redirects) has nothing local to connect to.
+    Future<String> localCheck = target.host() == null || target.host().isEmpty() || target.port() <= 0
+        ? Future.succeededFuture(null)
+        : local.connect(target.port(), target.host())
+        .map(socket -> {
+          socket.close();
+          return (String) null;
+        })
+        .recover(err -> Future.succeededFuture("cannot connect to " + target.host() + ":" + target.port() + " ("
+            + NodeAgentVerticle.reason(err) + ")"));
+    OfferLog offers = agent.offers();
+    offers.watch();
+    Future<ProbeResult> remote = agent.requestProbe(port, fingerprint);
+    return Future.join(localCheck, remote).transform(both -> {
+      String localFailure = localCheck.result();
+      ProbeResult result = remote.succeeded() ? remote.result() : null;
+      int offerStatus = result == null ? 0 : offers.statusFor(result.source(), port);
+      offers.unwatch();
+      ProbeVerdict.Verdict verdict = ProbeVerdict.judge(new ProbeVerdict.Observation(
+          remote.failed() ? NodeAgentVerticle.reason(remote.cause()) : null, result, fingerprint, offerStatus,
+          localFailure));
+      long millis = (System.nanoTime() - started) / 1_000_000;
+      return Future.succeededFuture(new Report(port, verdict.ok(), verdict.hop().label(), verdict.message(), result,
+          offerStatus, localFailure, millis));
+    });
+  }
+
+  public void close() {
+    local.close();
+  }
+}
