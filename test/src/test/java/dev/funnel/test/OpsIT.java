@@ -216,7 +216,8 @@ class OpsIT {
         "--ca", state.resolve(DevCa.CA_FILE).toString(), "--funnel", "443=127.0.0.1:3000");
     assertOneLineError(r, 2, "funnel node: --funnel 443=127.0.0.1:3000: bad target '127.0.0.1:3000': no scheme;"
         + " use one of tcp://HOST:PORT, http://HOST:PORT[/path], https+insecure://HOST:PORT[/path],"
-        + " tls-terminated-tcp://HOST:PORT (e.g. http://127.0.0.1:3000)");
+        + " tls-terminated-tcp://HOST:PORT, file:///DIR[?listing], text:STRING, redirect:URL"
+        + " (e.g. http://127.0.0.1:3000)");
   }
 
   @Test
