@@ -9,6 +9,9 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import dev.funnel.common.serve.ServeFlags;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -24,10 +27,13 @@ import picocli.CommandLine.Spec;
 @Command(name = "node", mixinStandardHelpOptions = true,
     customSynopsis = {
         "funnel node --server HOST:PORT[,…] --hostname NAME --ca FILE",
-        "            --funnel PORT=TARGET [--funnel …] [--authkey KEY] [--state DIR]",
+        "            --funnel PORT[:/PATH]=TARGET [--funnel …] [--authkey KEY] [--state DIR]",
+        "            [--deny-cidr|--allow-cidr PORT[:/PATH]=CIDR[,…]] [--rate-limit PORT[:/PATH]=N/s]",
+        "            [--verify PORT[:/PATH]=github|stripe|slack:SECRET_FILE] [--auth PORT[:/PATH]=oidc|basic:FILE]",
+        "            [--max-body PORT[:/PATH]=SIZE] [--max-concurrent PORT[:/PATH]=N] [--config FILE]",
         "            [--sessions 1|2] [--links N] [--proxy-protocol 1|2] [--cert FILE --key FILE]",
         "            [--metrics-listen HOST:PORT] [--event-loops N]",
-        "funnel node serve list|add PORT=TARGET|rm PORT [--state DIR]   (a running node)"},
+        "funnel node serve list|add PORT[:/PATH]=TARGET|rm PORT[:/PATH] [--state DIR]   (a running node)"},
     subcommands = {NodeServeCommand.class},
     description = {"Runs the device side: dials a gateway and answers ingress offers for the ports it funnels.",
         "It keeps a few link connections to the gateway (HTTP/2 over TLS, every tunnel one stream).",
@@ -37,6 +43,14 @@ import picocli.CommandLine.Spec;
         "  http://HOST:PORT[/path]         this node terminates TLS and proxies HTTP (h2, http/1.1, WebSocket)",
         "  https+insecure://HOST:PORT      as http://, to an HTTPS backend without verifying it",
         "  tls-terminated-tcp://HOST:PORT  this node terminates TLS and forwards the plaintext stream",
+        "  file:///DIR[?listing]           this node serves the directory (ETag, Range; never outside DIR)",
+        "  text:STRING                     this node answers 200 with STRING",
+        "  redirect:URL                    this node answers 302 to URL (rest of the path and query appended)",
+        "",
+        "Paths: --funnel 443:/api=http://127.0.0.1:8080 --funnel 443=file:///srv/site — the longest PATH prefix",
+        "wins; no PATH is /. The matched prefix is replaced by the target's path (/api/users → /users above).",
+        "tcp:// and tls-terminated-tcp:// take a whole port. Gate rules on PORT cover every path of the port;",
+        "on PORT:/PATH that route only, over the port's. A rule this build cannot enforce is refused at start.",
         "",
         "Example (web app on port 3000, name web.demo.funnel.localhost):",
         "  funnel node --server 127.0.0.1:7443 --ca .funnel/ca.pem --authkey fnl-auth-… \\",
@@ -85,9 +99,45 @@ final class NodeCommand implements Callable<Integer> {
   @Option(names = "--state", defaultValue = ".funnel-node", description = "Node state: node key, certificates (default: ${DEFAULT-VALUE}).")
   Path state;
 
-  @Option(names = "--funnel", paramLabel = "PORT=TARGET",
-      description = "Funnel public PORT (443, 8443, 10000) to TARGET; repeatable. At least one is required.")
+  @Option(names = "--funnel", paramLabel = "PORT[:/PATH]=TARGET",
+      description = "Funnel public PORT (443, 8443, 10000), or the paths under PATH on it, to TARGET; repeatable."
+          + " At least one is required.")
   List<String> funnels;
+
+  @Option(names = "--deny-cidr", paramLabel = "PORT[:/PATH]=CIDR[,…]",
+      description = "Refuse clients in these networks (IPv4/IPv6; checked first); repeatable.")
+  List<String> denyCidr;
+
+  @Option(names = "--allow-cidr", paramLabel = "PORT[:/PATH]=CIDR[,…]",
+      description = "Let only clients in these networks in; repeatable.")
+  List<String> allowCidr;
+
+  @Option(names = "--rate-limit", paramLabel = "PORT[:/PATH]=N/s",
+      description = "Requests per client address (N/s, N/m or N/h); over it: 429.")
+  List<String> rateLimit;
+
+  @Option(names = "--verify", paramLabel = "PORT[:/PATH]=KIND:SECRET_FILE",
+      description = "Webhook signature every request must carry: github:FILE, stripe:FILE, slack:FILE or"
+          + " hmac-sha256:HEADER:FILE; failures get 401.")
+  List<String> verify;
+
+  @Option(names = "--auth", paramLabel = "PORT[:/PATH]=oidc|basic:FILE|bearer:FILE|off",
+      description = "Login in front of the port or path (off: none on this path even if the port has one).")
+  List<String> auth;
+
+  @Option(names = "--max-body", paramLabel = "PORT[:/PATH]=SIZE",
+      description = "Largest request body (e.g. 10m); over it: 413.")
+  List<String> maxBody;
+
+  @Option(names = "--max-concurrent", paramLabel = "PORT[:/PATH]=N",
+      description = "Requests at the target at once; over it: 503.")
+  List<String> maxConcurrent;
+
+  @Option(names = "--config", paramLabel = "FILE",
+      description = "Settings file, YAML (or JSON if it ends in .json): flag names without the dashes as keys"
+          + " (funnel: [\"443=http://127.0.0.1:3000\", \"443:/static=file:///srv/site\"], allow-cidr: […], …)."
+          + " With it, FUNNEL_* environment variables win over the file and flags over both.")
+  String config;
 
   @Option(names = "--proxy-protocol", defaultValue = "0", paramLabel = "1|2",
       description = "Send a PROXY protocol header (v1 or v2) with the public client's address to tcp:// targets.")
@@ -106,8 +156,58 @@ final class NodeCommand implements Callable<Integer> {
   @Mixin
   LogFlags log;
 
+  /** The gate flags, by rule name (the flag without dashes). */
+  private Map<String, List<String>> gateFlags() {
+    Map<String, List<String>> out = new LinkedHashMap<>();
+    put(out, "deny-cidr", denyCidr);
+    put(out, "allow-cidr", allowCidr);
+    put(out, "rate-limit", rateLimit);
+    put(out, "verify", verify);
+    put(out, "auth", auth);
+    put(out, "max-body", maxBody);
+    put(out, "max-concurrent", maxConcurrent);
+    return out;
+  }
+
+  private static void put(Map<String, List<String>> out, String rule, List<String> entries) {
+    if (entries != null && !entries.isEmpty()) {
+      out.put(rule, entries);
+    }
+  }
+
+  /** With --config: every setting from the file, the environment and the flags merged (flags win). */
+  private void applyConfig() {
+    ServiceConfig c = ServiceConfig.loadOwn(spec, System.getenv());
+    servers = c.string("server", servers);
+    String s = c.string("sessions", null);
+    if (s != null) {
+      sessions = (int) c.number("sessions", 0);
+    }
+    links = c.integer("links", links);
+    eventLoops = c.integer("event-loops", eventLoops);
+    authKey = c.string("authkey", authKey);
+    hostname = c.string("hostname", hostname);
+    ca = c.path("ca", ca);
+    state = c.path("state", state);
+    funnels = c.entries("funnel", funnels);
+    denyCidr = c.entries("deny-cidr", denyCidr);
+    allowCidr = c.entries("allow-cidr", allowCidr);
+    rateLimit = c.entries("rate-limit", rateLimit);
+    verify = c.entries("verify", verify);
+    auth = c.entries("auth", auth);
+    maxBody = c.entries("max-body", maxBody);
+    maxConcurrent = c.entries("max-concurrent", maxConcurrent);
+    proxyProtocol = c.integer("proxy-protocol", proxyProtocol);
+    cert = c.path("cert", cert);
+    key = c.path("key", key);
+    metricsListen = c.hostPort("metrics-listen", metricsListen);
+  }
+
   @Override
   public Integer call() {
+    if (config != null) {
+      applyConfig();
+    }
     List<String> missing = new ArrayList<>();
     if (servers == null) {
       missing.add("'--server=HOST:PORT[,HOST:PORT…]'");
@@ -119,7 +219,7 @@ final class NodeCommand implements Callable<Integer> {
       missing.add("'--ca=FILE'");
     }
     if (funnels == null || funnels.isEmpty()) {
-      missing.add("'--funnel=PORT=TARGET'");
+      missing.add("'--funnel=PORT[:/PATH]=TARGET'");
     }
     if (!missing.isEmpty()) {
       throw new ParameterException(spec.commandLine(), "Missing required option" + (missing.size() > 1 ? "s" : "")
@@ -138,7 +238,9 @@ final class NodeCommand implements Callable<Integer> {
     int keep = sessions != null ? sessions : gateways.size() >= 2 ? 2 : 1;
     NodeStack.Settings settings = new NodeStack.Settings(gateways, keep,
         authKey == null || authKey.isBlank() ? null : authKey.trim(), hostname.toLowerCase(), ca, state,
-        Flags.funnels(funnels), proxyProtocol, cert, key, metricsListen, links);
+        ServeFlags.parse(funnels, gateFlags()), proxyProtocol, cert, key, metricsListen, links);
+    Preflight.serve(settings.serve());
+    GateSupport.check(settings.serve());
     DataPlane.configure(Flags.eventLoops(eventLoops));
     Preflight.pem("--ca", ca, "certificate");
     Preflight.pem("--cert", cert, "certificate");

@@ -2,6 +2,11 @@ package dev.funnel.launcher;
 
 import dev.funnel.common.PublicPorts;
 import dev.funnel.common.options.ServeTarget;
+import dev.funnel.common.serve.GatePolicy;
+import dev.funnel.common.serve.RoutePaths;
+import dev.funnel.common.serve.ServeConfig;
+import dev.funnel.common.serve.ServePort;
+import dev.funnel.common.serve.ServeRoute;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -43,11 +48,15 @@ import java.util.concurrent.RejectedExecutionException;
  * can read it. Both files are removed when the node stops.
  *
  * <pre>
- * GET    /v1/serve          → 200 {"fqdn", "serve": [{"port", "target"}…], "refused": {"PORT": "why"}}
+ * GET    /v1/serve          → 200 {"fqdn", "serve": [{"port", "path", "target", "gate"?}…], "ports": [ServePort JSON…],
+ *                              "refused": {"PORT": "why"}}
+ *                              (one entry per route; "gate": the route's effective rules, when any)
+ * PUT    /v1/serve/{port}   {"target", "path"?, "policy"?} → 200 (the new serve config): adds or replaces
+ *                              the route on path (default /), with its own gate rules (policy JSON: flag names as keys)
+ *                           {"policy", "path"?} → 200: replaces the gate rules of the port (no path) or of a route
  * GET    /v1/status[?probe=false] → 200 what {@code funnel status} shows ({@link NodeStatus}), with a live probe
  *                                   of each public port unless probe=false
- * PUT    /v1/serve/{port}   {"target": "tcp://…"} → 200 (the new serve config)
- * DELETE /v1/serve/{port}   → 200 (the new serve config) | 404 NOT_FUNNELLED
+ * DELETE /v1/serve/{port}[?path=/p] → 200 (the new serve config) | 404 NOT_FUNNELLED: the port, or one route
  * errors: {"error": {"code", "message"}} — 400 BAD_REQUEST, 401 UNAUTHORIZED, 404 NOT_FOUND,
  *         502 NOT_CONFIRMED (applied on the node; the gateway did not confirm), 503 UNAVAILABLE
  * </pre>
@@ -70,14 +79,20 @@ final class NodeControl extends VerticleBase {
     /** The node's public name. */
     String fqdn();
 
-    /** Public port → target, as the node answers offers now. */
-    Map<Integer, ServeTarget> serve();
+    /** What the node serves now. */
+    ServeConfig serve();
 
-    /** Funnels {@code port} to {@code target} (replacing any target it had); blocks until applied. */
-    Map<Integer, ServeTarget> put(int port, ServeTarget target);
+    /** Adds {@code route} to {@code port} or replaces the route on its path; blocks until applied. */
+    ServeConfig putRoute(int port, ServeRoute route);
 
-    /** Stops funnelling {@code port}; blocks until applied. {@link Failure} NOT_FUNNELLED if it was not. */
-    Map<Integer, ServeTarget> remove(int port);
+    /** Replaces the gate rules of {@code port} ({@code path} null) or of its route on {@code path}; blocks until applied. */
+    ServeConfig putPolicy(int port, String path, GatePolicy policy);
+
+    /**
+     * Stops funnelling {@code port} ({@code path} null) or its route on {@code path}; blocks until
+     * applied. {@link Failure} NOT_FUNNELLED if there was none.
+     */
+    ServeConfig remove(int port, String path);
 
     /** Ports funnelled that the server does not route, with why (empty when all are routed). */
     Map<Integer, String> refused();
@@ -195,25 +210,54 @@ final class NodeControl extends VerticleBase {
     } catch (DecodeException | ClassCastException e) {
       body = null;
     }
-    if (body == null || !body.fieldNames().equals(Set.of("target")) || !(body.getValue("target") instanceof String)) {
-      error(ctx, 400, "BAD_REQUEST", "the body must be {\"target\": \"tcp://HOST:PORT\"} and nothing else");
+    if (body == null || body.isEmpty() || !Set.of("target", "path", "policy").containsAll(body.fieldNames())
+        || (body.containsKey("target") && !(body.getValue("target") instanceof String))
+        || (body.containsKey("path") && !(body.getValue("path") instanceof String))
+        || (body.containsKey("policy") && !(body.getValue("policy") instanceof JsonObject))
+        || (!body.containsKey("target") && !body.containsKey("policy"))) {
+      error(ctx, 400, "BAD_REQUEST", "the body must be {\"target\": \"tcp://HOST:PORT\", \"path\"?: \"/p\", "
+          + "\"policy\"?: {…}} or {\"policy\": {…}, \"path\"?: \"/p\"} and nothing else");
       return;
     }
+    String path;
+    GatePolicy policy;
     ServeTarget target;
     try {
-      target = ServeTarget.parse(body.getString("target"));
+      path = body.containsKey("path") ? RoutePaths.canonical(body.getString("path")) : null;
+      policy = body.containsKey("policy") ? GatePolicy.fromJson(body.getJsonObject("policy")) : GatePolicy.NONE;
+      target = body.containsKey("target") ? ServeTarget.parse(body.getString("target")) : null;
     } catch (IllegalArgumentException e) {
       error(ctx, 400, "BAD_REQUEST", e.getMessage());
       return;
     }
-    change(ctx, () -> control.put(publicPort, target));
+    if (target != null) {
+      ServeRoute route;
+      try {
+        route = new ServeRoute(path == null ? "/" : path, target, policy);
+      } catch (IllegalArgumentException e) {
+        error(ctx, 400, "BAD_REQUEST", e.getMessage());
+        return;
+      }
+      change(ctx, () -> control.putRoute(publicPort, route));
+    } else {
+      change(ctx, () -> control.putPolicy(publicPort, path, policy));
+    }
   }
 
   private void remove(RoutingContext ctx) {
     int publicPort = publicPort(ctx);
-    if (publicPort >= 0) {
-      change(ctx, () -> control.remove(publicPort));
+    if (publicPort < 0) {
+      return;
     }
+    String raw = ctx.queryParams().get("path");
+    String path;
+    try {
+      path = raw == null ? null : RoutePaths.canonical(raw);
+    } catch (IllegalArgumentException e) {
+      error(ctx, 400, "BAD_REQUEST", e.getMessage());
+      return;
+    }
+    change(ctx, () -> control.remove(publicPort, path));
   }
 
   /**
@@ -221,18 +265,18 @@ final class NodeControl extends VerticleBase {
    * answers on the event loop. Not a Vert.x worker: a change waits on Vert.x futures, which Vert.x 5
    * refuses on its own threads.
    */
-  private void change(RoutingContext ctx, Callable<Map<Integer, ServeTarget>> work) {
+  private void change(RoutingContext ctx, Callable<ServeConfig> work) {
     Context context = vertx.getOrCreateContext();
     try {
       changes.execute(() -> {
-        Map<Integer, ServeTarget> result = null;
+        ServeConfig result = null;
         Throwable failure = null;
         try {
           result = work.call();
         } catch (Throwable t) {
           failure = t;
         }
-        Map<Integer, ServeTarget> done = result;
+        ServeConfig done = result;
         Throwable failed = failure;
         context.runOnContext(v -> {
           if (failed == null) {
@@ -287,12 +331,26 @@ final class NodeControl extends VerticleBase {
     return p;
   }
 
-  private void answer(RoutingContext ctx, Map<Integer, ServeTarget> serve) {
+  private void answer(RoutingContext ctx, ServeConfig serve) {
+    ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, "application/json").end(describe(control.fqdn(), serve)
+        .put("refused", dev.funnel.common.bus.PortRefusals.toJson(control.refused())).encode());
+  }
+
+  /** The answer's JSON: one "serve" entry per route (shortest path first), plus the config as it is kept. */
+  static JsonObject describe(String fqdn, ServeConfig serve) {
     JsonArray entries = new JsonArray();
-    new TreeMap<>(serve).forEach((p, t) -> entries.add(new JsonObject().put("port", p).put("target", t.toString())));
-    ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-        .end(new JsonObject().put("fqdn", control.fqdn()).put("serve", entries)
-            .put("refused", dev.funnel.common.bus.PortRefusals.toJson(control.refused())).encode());
+    for (ServePort p : serve.ports().values()) {
+      for (int i = p.routes().size() - 1; i >= 0; i--) {
+        ServeRoute r = p.routes().get(i);
+        JsonObject e = new JsonObject().put("port", p.port()).put("path", r.path()).put("target", r.target().toString());
+        GatePolicy effective = p.effective(r);
+        if (!effective.isEmpty()) {
+          e.put("gate", effective.toJson());
+        }
+        entries.add(e);
+      }
+    }
+    return new JsonObject().put("fqdn", fqdn).put("serve", entries).put("ports", serve.toJson());
   }
 
   private void failed(RoutingContext ctx) {

@@ -1,5 +1,8 @@
 package dev.funnel.launcher;
 
+import dev.funnel.common.serve.GatePolicy;
+import dev.funnel.common.serve.ServeFlags;
+import dev.funnel.common.serve.ServeRoute;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
@@ -26,16 +29,20 @@ import picocli.CommandLine.Spec;
  * already open finish on their own.
  */
 @Command(name = "serve", mixinStandardHelpOptions = true, synopsisSubcommandLabel = "COMMAND",
-    description = {"Change what a running `funnel node` funnels, without restarting it: list the public ports it "
-        + "funnels, add or replace one, or stop funnelling one (new connections to it are refused at once).",
+    description = {"Change what a running `funnel node` funnels, without restarting it: list its ports, routes and "
+        + "gate rules; add or replace a port or a path route; set the gate rules of a port or route; or stop "
+        + "funnelling one (new requests or connections to it are refused at once). The next request sees a change.",
         "Changes last until the node stops; its --funnel flags are the configuration it starts with."},
-    subcommands = {NodeServeCommand.ListAll.class, NodeServeCommand.Add.class, NodeServeCommand.Remove.class},
+    subcommands = {NodeServeCommand.ListAll.class, NodeServeCommand.Add.class, NodeServeCommand.Gate.class,
+        NodeServeCommand.Remove.class},
     exitCodeListHeading = "%nExit status:%n",
     exitCodeList = {"0:done", "1:the node refused the change, or is not running", "2:usage error"},
     footer = {"", "Examples:",
         "  funnel node serve list --state .funnel-web",
         "  funnel node serve add 8443=tcp://127.0.0.1:9443 --state .funnel-web",
-        "  funnel node serve rm 443 --state .funnel-web"})
+        "  funnel node serve add 443:/api=http://127.0.0.1:8080 --rate-limit 20/s --state .funnel-web",
+        "  funnel node serve gate 443 --allow-cidr 10.0.0.0/8 --state .funnel-web",
+        "  funnel node serve rm 443:/api --state .funnel-web"})
 final class NodeServeCommand {
 
   static final Path DEFAULT_STATE = Path.of(".funnel-node");
@@ -97,66 +104,130 @@ final class NodeServeCommand {
   }
 
   @Command(name = "add", mixinStandardHelpOptions = true,
-      description = {"Funnel public PORT (443, 8443, 10000) to TARGET from now on, replacing the port's target if it "
-          + "had one. The tailnet's admin must allow the port too.",
-          "TARGET: tcp://HOST:PORT | http://HOST:PORT[/path] | https+insecure://HOST:PORT | tls-terminated-tcp://HOST:PORT"},
+      description = {"Funnel public PORT (443, 8443, 10000), or the paths under PATH on it, to TARGET from now on,"
+          + " replacing the route on that path if there was one. The next request sees it; open connections stay."
+          + " The tailnet's admin must allow the port too.",
+          "TARGET: tcp://HOST:PORT | http://HOST:PORT[/path] | https+insecure://HOST:PORT | tls-terminated-tcp://HOST:PORT"
+              + " | file:///DIR[?listing] | text:STRING | redirect:URL",
+          "The gate flags set this route's own rules (the port's, from `serve gate PORT`, apply where these are unset)."},
       footer = {"", "Examples:", "  funnel node serve add 443=tcp://127.0.0.1:9443 --state .funnel-web",
-          "  funnel node serve add 8443=http://127.0.0.1:3000 --state .funnel-web"})
+          "  funnel node serve add 8443=http://127.0.0.1:3000 --state .funnel-web",
+          "  funnel node serve add 443:/static=file:///srv/site --state .funnel-web",
+          "  funnel node serve add 443:/hooks=http://127.0.0.1:4000 --verify github:/etc/funnel/gh.secret"})
   static final class Add extends Action {
-    @Parameters(paramLabel = "PORT=TARGET", description = "The public port and where it goes.")
+    @Parameters(paramLabel = "PORT[:/PATH]=TARGET", description = "The public port, optionally a path on it, and where it goes.")
     String entry;
 
     @Option(names = "--json", description = "Print the control's JSON.")
     boolean json;
 
+    @picocli.CommandLine.ArgGroup(exclusive = false, heading = "%nGate rules of this route:%n")
+    ServeGateOptions gate = new ServeGateOptions();
+
     private int port;
-    private String target;
+    private ServeRoute route;
 
     @Override
     void check() {
       try {
-        var parsed = Flags.funnels(java.util.List.of(entry)).entrySet().iterator().next();
+        var parsed = ServeFlags.route(entry);
         port = parsed.getKey();
-        target = parsed.getValue().toString();
+        route = parsed.getValue().withPolicy(gate == null ? GatePolicy.NONE : gate.policy());
+        // The invariants a port holds (tcp:// alone, no gates on streams) are checked by the node.
       } catch (IllegalArgumentException e) {
-        throw new ParameterException(spec.commandLine(), e.getMessage().replace("--funnel", "PORT=TARGET"));
+        throw new ParameterException(spec.commandLine(), e.getMessage().replace("--funnel", "PORT[:/PATH]=TARGET"));
       }
     }
 
     @Override
     void run(ApiClient control, PrintWriter out) {
-      JsonObject answer = control.put("/v1/serve/" + port, new JsonObject().put("target", target));
+      JsonObject body = new JsonObject().put("target", route.target().toString()).put("path", route.path());
+      if (!route.policy().isEmpty()) {
+        body.put("policy", route.policy().toJson());
+      }
+      JsonObject answer = control.put("/v1/serve/" + port, body);
       if (!json) {
         String refused = answer.getJsonObject("refused", new JsonObject()).getString(Integer.toString(port));
-        out.println("funnelling public port " + port + " → " + target
+        out.println("funnelling public port " + port + (route.path().equals("/") ? "" : " path " + route.path())
+            + " → " + route.target()
             + (refused == null ? "" : " on this node, but the server does not route it: " + refused));
       }
       print(answer, json, out);
     }
   }
 
-  @Command(name = "rm", mixinStandardHelpOptions = true,
-      description = "Stop funnelling public PORT: new connections to it are refused from now on.",
-      footer = {"", "Example:", "  funnel node serve rm 443 --state .funnel-web"})
-  static final class Remove extends Action {
-    @Parameters(paramLabel = "PORT", description = "The public port: 443, 8443 or 10000.")
-    int port;
+  @Command(name = "gate", mixinStandardHelpOptions = true,
+      description = {"Replace the gate rules of public PORT (every path on it) or of its route on PATH with the rules"
+          + " given; none given clears them. The next request sees them."},
+      footer = {"", "Examples:", "  funnel node serve gate 443 --allow-cidr 10.0.0.0/8 --rate-limit 20/s --state .funnel-web",
+          "  funnel node serve gate 443:/hooks --verify github:/etc/funnel/gh.secret --auth off",
+          "  funnel node serve gate 443 --state .funnel-web          # clears the port's rules"})
+  static final class Gate extends Action {
+    @Parameters(paramLabel = "PORT[:/PATH]", description = "The port, or a route on it.")
+    String key;
 
     @Option(names = "--json", description = "Print the control's JSON.")
     boolean json;
 
+    @picocli.CommandLine.ArgGroup(exclusive = false, heading = "%nGate rules:%n")
+    ServeGateOptions gate = new ServeGateOptions();
+
+    private ServeFlags.Key parsed;
+    private GatePolicy policy;
+
     @Override
     void check() {
-      if (!dev.funnel.common.PublicPorts.isAllowed(port)) {
-        throw new ParameterException(spec.commandLine(), "public port " + port + " is not a Funnel port (443, 8443, 10000)");
+      try {
+        parsed = ServeFlags.key(key, "PORT[:/PATH] " + key);
+        policy = gate == null ? GatePolicy.NONE : gate.policy();
+      } catch (IllegalArgumentException e) {
+        throw new ParameterException(spec.commandLine(), e.getMessage());
       }
     }
 
     @Override
     void run(ApiClient control, PrintWriter out) {
-      JsonObject answer = control.delete("/v1/serve/" + port);
+      JsonObject body = new JsonObject().put("policy", policy.toJson());
+      if (parsed.path() != null) {
+        body.put("path", parsed.path());
+      }
+      JsonObject answer = control.put("/v1/serve/" + parsed.port(), body);
       if (!json) {
-        out.println("stopped funnelling public port " + port);
+        out.println("gate of " + parsed + ": " + policy.describe());
+      }
+      print(answer, json, out);
+    }
+  }
+
+  @Command(name = "rm", mixinStandardHelpOptions = true,
+      description = "Stop funnelling public PORT, or only its route on PATH: new requests or connections to it are refused"
+          + " from now on.",
+      footer = {"", "Examples:", "  funnel node serve rm 443 --state .funnel-web", "  funnel node serve rm 443:/api --state .funnel-web"})
+  static final class Remove extends Action {
+    @Parameters(paramLabel = "PORT[:/PATH]", description = "The public port (443, 8443 or 10000), or a route on it.")
+    String key;
+
+    @Option(names = "--json", description = "Print the control's JSON.")
+    boolean json;
+
+    private ServeFlags.Key parsed;
+
+    @Override
+    void check() {
+      try {
+        parsed = ServeFlags.key(key, "PORT[:/PATH] " + key);
+      } catch (IllegalArgumentException e) {
+        throw new ParameterException(spec.commandLine(), e.getMessage());
+      }
+    }
+
+    @Override
+    void run(ApiClient control, PrintWriter out) {
+      JsonObject answer = control.delete("/v1/serve/" + parsed.port()
+          + (parsed.path() == null ? "" : "?path=" + ApiClient.segment(parsed.path())));
+      if (!json) {
+        out.println("stopped funnelling " + (parsed.path() == null ? "public port " + parsed.port()
+            : "public port " + parsed.port() + " path " + parsed.path()));
       }
       print(answer, json, out);
     }
@@ -173,13 +244,20 @@ final class NodeServeCommand {
       return;
     }
     JsonObject refused = answer.getJsonObject("refused", new JsonObject());
-    AdminTable table = new AdminTable("PORT", "URL", "TARGET", "ROUTED");
+    AdminTable table = new AdminTable("PORT", "URL", "TARGET", "GATE", "ROUTED");
     for (int i = 0; i < serve.size(); i++) {
       JsonObject e = serve.getJsonObject(i);
       int p = e.getInteger("port");
+      String path = e.getString("path", "/");
       String why = refused.getString(Integer.toString(p));
-      table.row(Integer.toString(p), "https://" + answer.getString("fqdn", "?") + (p == 443 ? "" : ":" + p) + "/",
-          e.getString("target"), why == null ? "yes" : "no: " + why);
+      String gate;
+      try {
+        gate = GatePolicy.fromJson(e.getJsonObject("gate", new JsonObject())).describe();
+      } catch (IllegalArgumentException ex) {
+        gate = e.getJsonObject("gate", new JsonObject()).encode();
+      }
+      table.row(Integer.toString(p), "https://" + answer.getString("fqdn", "?") + (p == 443 ? "" : ":" + p) + path,
+          e.getString("target"), gate, why == null ? "yes" : "no: " + why);
     }
     table.print(out);
   }

@@ -4,6 +4,10 @@ import dev.funnel.common.net.HostPort;
 import dev.funnel.common.ops.OpsVerticle;
 import dev.funnel.common.options.NodeOptions;
 import dev.funnel.common.options.ServeTarget;
+import dev.funnel.common.serve.GatePolicy;
+import dev.funnel.common.serve.ServeConfig;
+import dev.funnel.common.serve.ServePort;
+import dev.funnel.common.serve.ServeRoute;
 import dev.funnel.node.NodeAgentVerticle;
 import dev.funnel.terminator.TerminatorOptions;
 import dev.funnel.terminator.TerminatorVerticle;
@@ -36,9 +40,11 @@ import java.util.stream.Collectors;
  * Blocking: call from main.
  *
  * <p>While it runs, {@link NodeControl} (what {@code funnel node serve …} talks to) changes what it
- * funnels through {@link #put} and {@link #remove}, in the same order: a new target that terminates
- * TLS first gets a terminator listener of its own (and the certificate, if the node had none yet),
- * then the agent's serve config is replaced ({@code NodeAgentVerticle.updateServe}: the node refuses a
+ * funnels through {@link #putRoute}, {@link #putPolicy} and {@link #remove}, in the same order: an
+ * HTTP port the terminator already serves gets its routes swapped in place ({@code
+ * TerminatorVerticle.updateRoutes}: next request, no connection dropped); a port that needs a new
+ * listener (first served, or a changed {@code tls-terminated-tcp://} target) gets a terminator of its
+ * own (and the certificate, if the node had none yet); then the agent's serve config is replaced ({@code NodeAgentVerticle.updateServe}: the node refuses a
  * removed port at once and the registry withdraws its route when the gateway passes the update on).
  * Run-time changes last until the node stops; the command line is the configuration.
  */
@@ -50,7 +56,7 @@ final class NodeStack implements NodeControl.ServeControl {
   static final long SERVE_CHANGE_TIMEOUT_MILLIS = 30_000;
 
   record Settings(List<HostPort> servers, int sessions, String authKey, String hostname, Path ca, Path state,
-                  Map<Integer, ServeTarget> funnels, int proxyProtocol, Path cert, Path key, HostPort metricsListen,
+                  ServeConfig serve, int proxyProtocol, Path cert, Path key, HostPort metricsListen,
                   int links) {
   }
 
@@ -58,8 +64,11 @@ final class NodeStack implements NodeControl.ServeControl {
   private record Terminator(String deploymentId, TerminatorVerticle verticle) {
   }
 
-  /** The terminator listener a terminated port's offers are sent to, and the target it forwards to. */
-  private record Binding(ServeTarget target, HostPort listener, Terminator terminator) {
+  /**
+   * The terminator listener a terminated port's offers are sent to: an HTTP one ({@code stream} null;
+   * its routes can be swapped) or a {@code tls-terminated-tcp://} one for {@code stream}.
+   */
+  private record Binding(ServeTarget stream, HostPort listener, Terminator terminator) {
   }
 
   private final Vertx vertx;
@@ -72,19 +81,19 @@ final class NodeStack implements NodeControl.ServeControl {
   /** Every terminator deployed and not yet stopped. Guarded by this. */
   private final List<Terminator> terminators = new ArrayList<>();
   private volatile KeyCertOptions keyCert;
-  private volatile Map<Integer, ServeTarget> funnels;
+  private volatile ServeConfig serve;
   private NodeControl control;
   private dev.funnel.node.PublicPathProbe prober;
 
   private NodeStack(Vertx vertx, Settings settings, NodeOptions options, NodeAgentVerticle agent,
-                    TerminatorVerticle terminator, KeyCertOptions keyCert, Map<Integer, ServeTarget> funnels) {
+                    TerminatorVerticle terminator, KeyCertOptions keyCert, ServeConfig serve) {
     this.vertx = vertx;
     this.settings = settings;
     this.options = options;
     this.agent = agent;
     this.terminator = terminator;
     this.keyCert = keyCert;
-    this.funnels = sorted(funnels);
+    this.serve = serve;
   }
 
   static NodeStack start(Vertx vertx, Settings settings) {
@@ -96,9 +105,14 @@ final class NodeStack implements NodeControl.ServeControl {
       throw new IllegalArgumentException("--cert and --key go together");
     }
     Map<Integer, ServeTarget> passThrough = new LinkedHashMap<>();
-    Map<Integer, ServeTarget> terminated = new LinkedHashMap<>();
-    settings.funnels().forEach((port, target) ->
-        (target.kind().terminatesTls() ? terminated : passThrough).put(port, target));
+    Map<Integer, ServePort> terminated = new LinkedHashMap<>();
+    settings.serve().ports().forEach((port, p) -> {
+      if (p.agentTarget().kind().terminatesTls()) {
+        terminated.put(port, p);
+      } else {
+        passThrough.put(port, p.agentTarget());
+      }
+    });
 
     NodeOptions options = new NodeOptions()
         .setServers(settings.servers())
@@ -132,19 +146,19 @@ final class NodeStack implements NodeControl.ServeControl {
           : NodeCertificates.obtain(agent, settings.state(), fqdn);
       terminator = new TerminatorVerticle(new TerminatorOptions()
           .setSocketDir(terminatorSocketDir(settings))
-          .setTargets(terminated)
+          .setRoutes(terminated)
           .setKeyCert(keyCert)
           .setServerNames(Set.of(fqdn)));
       String id = vertx.deployVerticle(terminator).await();
       Terminator deployed = new Terminator(id, terminator);
-      terminated.forEach((port, target) ->
-          initialBindings.put(port, new Binding(target, deployed.verticle().listeners().get(port), deployed)));
+      terminated.forEach((port, p) -> initialBindings.put(port,
+          new Binding(p.isStream() ? p.agentTarget() : null, deployed.verticle().listeners().get(port), deployed)));
       options.setTerminatorListeners(terminator.listeners());
       options.setTerminatorSockets(terminator.sockets());
-      agent.updateServe(settings.funnels()).await();
+      agent.updateServe(settings.serve().agentTargets()).await();
     }
 
-    NodeStack stack = new NodeStack(vertx, settings, options, agent, terminator, keyCert, settings.funnels());
+    NodeStack stack = new NodeStack(vertx, settings, options, agent, terminator, keyCert, settings.serve());
     stack.bindings.putAll(initialBindings);
     initialBindings.values().stream().map(Binding::terminator).distinct().forEach(stack.terminators::add);
     stack.control = new NodeControl(settings.state(), stack);
@@ -167,7 +181,7 @@ final class NodeStack implements NodeControl.ServeControl {
         prober = new dev.funnel.node.PublicPathProbe(vertx, agent);
       }
     }
-    return NodeStatus.build(agent, prober, fqdn(), funnels, certFile(), probe);
+    return NodeStatus.build(agent, prober, fqdn(), serve, certFile(), probe);
   }
 
   /** The certificate file the terminator answers with, or null while the node has none. */
@@ -181,42 +195,80 @@ final class NodeStack implements NodeControl.ServeControl {
   // ---------------------------------------------------------------- run-time serve changes
 
   @Override
-  public Map<Integer, ServeTarget> serve() {
-    return funnels;
+  public ServeConfig serve() {
+    return serve;
   }
 
   @Override
-  public synchronized Map<Integer, ServeTarget> put(int port, ServeTarget target) {
-    Map<Integer, ServeTarget> next = new TreeMap<>(funnels);
-    next.put(port, target);
-    if (target.kind().terminatesTls()) {
-      bindTerminator(port, target);
-    }
-    return apply(next, "funnelling " + port + " → " + target);
+  public synchronized ServeConfig putRoute(int port, ServeRoute route) {
+    ServeConfig next = valid(() -> serve.withRoute(port, route));
+    return change(port, next, "funnelling " + port + route.path() + " → " + route.target());
   }
 
   @Override
-  public synchronized Map<Integer, ServeTarget> remove(int port) {
-    if (!funnels.containsKey(port)) {
-      throw new NodeControl.Failure(404, "NOT_FUNNELLED", "this node does not funnel port " + port);
+  public synchronized ServeConfig putPolicy(int port, String path, GatePolicy policy) {
+    ServePort p = serve.port(port).orElseThrow(() ->
+        new NodeControl.Failure(404, "NOT_FUNNELLED", "this node does not funnel port " + port));
+    ServeConfig next;
+    if (path == null) {
+      next = valid(() -> serve.with(p.withPolicy(policy)));
+    } else {
+      ServeRoute route = p.route(path).orElseThrow(() ->
+          new NodeControl.Failure(404, "NOT_FUNNELLED", "port " + port + " has no route " + path));
+      next = valid(() -> serve.with(p.withRoute(route.withPolicy(policy))));
     }
-    Map<Integer, ServeTarget> next = new TreeMap<>(funnels);
-    next.remove(port);
-    return apply(next, "no longer funnelling " + port);
+    return change(port, next, "gate of " + port + (path == null ? "" : path) + " now " + policy.describe());
+  }
+
+  @Override
+  public synchronized ServeConfig remove(int port, String path) {
+    ServePort p = serve.port(port).orElseThrow(() ->
+        new NodeControl.Failure(404, "NOT_FUNNELLED", "this node does not funnel port " + port));
+    if (path == null) {
+      return apply(serve.withoutPort(port), "no longer funnelling " + port);
+    }
+    if (p.route(path).isEmpty()) {
+      throw new NodeControl.Failure(404, "NOT_FUNNELLED", "port " + port + " has no route " + path);
+    }
+    return change(port, serve.withoutRoute(port, path), "no longer funnelling " + port + path);
+  }
+
+  /** Builds a config; a broken invariant (a tcp:// route beside paths…) becomes a 400. */
+  private static ServeConfig valid(java.util.function.Supplier<ServeConfig> build) {
+    try {
+      return build.get();
+    } catch (IllegalArgumentException e) {
+      throw new NodeControl.Failure(400, "BAD_REQUEST", e.getMessage());
+    }
+  }
+
+  /** Points the terminator at {@code next}'s config of {@code port} (if it still has one), then applies {@code next}. Holds this. */
+  private ServeConfig change(int port, ServeConfig next, String what) {
+    ServePort p = next.ports().get(port);
+    if (p != null) {
+      List<String> unsupported = GateSupport.unsupported(p);
+      if (!unsupported.isEmpty()) {
+        throw new NodeControl.Failure(400, "BAD_REQUEST", String.join("; ", unsupported));
+      }
+      if (p.agentTarget().kind().terminatesTls()) {
+        bindTerminator(port, p);
+      }
+    }
+    return apply(next, what);
   }
 
   /** Replaces the agent's serve config and waits for the gateway's confirmation. Holds this. */
-  private Map<Integer, ServeTarget> apply(Map<Integer, ServeTarget> next, String what) {
-    funnels = sorted(next);
+  private ServeConfig apply(ServeConfig next, String what) {
+    serve = next;
     try {
-      agent.updateServe(next).await(SERVE_CHANGE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+      agent.updateServe(next.agentTargets()).await(SERVE_CHANGE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
     } catch (Exception e) {
       throw new NodeControl.Failure(502, "NOT_CONFIRMED", what + " on this node, but the gateway did not confirm: "
           + Processes.describe(e) + " (the node answers by the new config already; the next login carries it)");
     } finally {
       undeployUnusedTerminators();
     }
-    return funnels;
+    return serve;
   }
 
   /**
@@ -224,9 +276,21 @@ final class NodeStack implements NodeControl.ServeControl {
    * target is the same, else a new terminator for that port alone (the certificate is obtained first
    * if this node had no terminated port yet). Blocking; holds this.
    */
-  private void bindTerminator(int port, ServeTarget target) {
+  private void bindTerminator(int port, ServePort config) {
     Binding bound = bindings.get(port);
-    if (bound != null && bound.target().equals(target)) {
+    if (bound != null && bound.stream() == null && !config.isStream()) {
+      // An HTTP listener already serves the port: swap its routes in place.
+      try {
+        bound.terminator().verticle().updateRoutes(port, config).await(SERVE_CHANGE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+      } catch (java.util.concurrent.TimeoutException e) {
+        throw new NodeControl.Failure(503, "UNAVAILABLE", "the terminator did not take the new routes of port " + port
+            + " within " + SERVE_CHANGE_TIMEOUT_MILLIS + " ms");
+      } catch (RuntimeException e) {
+        throw new NodeControl.Failure(400, "BAD_REQUEST", "port " + port + ": " + Processes.describe(e));
+      }
+      return;
+    }
+    if (bound != null && config.isStream() && config.agentTarget().equals(bound.stream())) {
       return;
     }
     String fqdn = agent.fqdn().orElseThrow(() ->
@@ -238,7 +302,7 @@ final class NodeStack implements NodeControl.ServeControl {
     }
     TerminatorVerticle added = new TerminatorVerticle(new TerminatorOptions()
         .setSocketDir(terminatorSocketDir(settings))
-        .setTargets(Map.of(port, target))
+        .setRoutes(Map.of(port, config))
         .setKeyCert(keyCert)
         .setServerNames(Set.of(fqdn)));
     String id;
@@ -251,7 +315,7 @@ final class NodeStack implements NodeControl.ServeControl {
     HostPort listener = added.listeners().get(port);
     Terminator deployed = new Terminator(id, added);
     terminators.add(deployed);
-    bindings.put(port, new Binding(target, listener, deployed));
+    bindings.put(port, new Binding(config.isStream() ? config.agentTarget() : null, listener, deployed));
     // Copy on write: offers read this map on the agent's event loop, after the serve snapshot
     // that names the port, so they see either the old map or this whole new one.
     Map<Integer, HostPort> listeners = new LinkedHashMap<>(options.getTerminatorListeners());
@@ -286,10 +350,6 @@ final class NodeStack implements NodeControl.ServeControl {
     }
   }
 
-  private static Map<Integer, ServeTarget> sorted(Map<Integer, ServeTarget> serve) {
-    return Collections.unmodifiableMap(new TreeMap<>(serve));
-  }
-
   /** The local control's URL ({@code funnel node serve …} finds it in the state directory). */
   String controlUrl() {
     return control == null ? "" : control.url();
@@ -311,12 +371,16 @@ final class NodeStack implements NodeControl.ServeControl {
   /** One line for the node owner, containing {@code ready}; a port the server does not route says why. */
   String readyLine() {
     Map<Integer, String> refused = agent.refusedPorts();
-    String mapping = funnels.entrySet().stream()
-        .map(e -> "https://" + fqdn() + (e.getKey() == 443 ? "" : ":" + e.getKey()) + "/ → " + e.getValue()
-            + (refused.containsKey(e.getKey()) ? " (NOT ROUTED: " + refused.get(e.getKey()) + ")" : ""))
-        .collect(Collectors.joining(", "));
-    return "funnel node ready: " + (mapping.isEmpty() ? "nothing funnelled" : mapping) + "; local control "
-        + controlUrl() + " (funnel node serve list|add|rm --state " + settings.state() + ")";
+    List<String> mapping = new ArrayList<>();
+    serve.ports().forEach((port, p) -> {
+      for (int i = p.routes().size() - 1; i >= 0; i--) {   // shortest path first: reads like a site map
+        ServeRoute r = p.routes().get(i);
+        mapping.add("https://" + fqdn() + (port == 443 ? "" : ":" + port) + r.path() + " → " + r.target()
+            + (refused.containsKey(port) ? " (NOT ROUTED: " + refused.get(port) + ")" : ""));
+      }
+    });
+    return "funnel node ready: " + (mapping.isEmpty() ? "nothing funnelled" : String.join(", ", mapping))
+        + "; local control " + controlUrl() + " (funnel node serve list|add|rm --state " + settings.state() + ")";
   }
 
   /**

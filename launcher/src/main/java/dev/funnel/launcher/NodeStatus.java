@@ -16,6 +16,10 @@ import java.time.Instant;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import dev.funnel.common.serve.GatePolicy;
+import dev.funnel.common.serve.ServeConfig;
+import dev.funnel.common.serve.ServePort;
+import dev.funnel.common.serve.ServeRoute;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 
@@ -35,7 +39,7 @@ final class NodeStatus {
   }
 
   static JsonObject build(NodeAgentVerticle agent, PublicPathProbe prober, String fqdn,
-                          Map<Integer, ServeTarget> serve, Path certFile, boolean probe) {
+                          ServeConfig serve, Path certFile, boolean probe) {
     Map<Integer, String> refused = agent.refusedPorts();
     JsonObject certificate = certificate(certFile, fqdn);
     String fingerprint = certificate == null ? null : certificate.getString("sha256");
@@ -49,13 +53,21 @@ final class NodeStatus {
     JsonArray ports = new JsonArray();
     JsonObject dns = null;
     boolean ok = !agent.sessions().stream().noneMatch(NodeAgentVerticle.SessionInfo::up);
-    for (Map.Entry<Integer, ServeTarget> e : new TreeMap<>(serve).entrySet()) {
-      int port = e.getKey();
-      ServeTarget target = e.getValue();
+    for (ServePort servePort : serve.ports().values()) {
+      int port = servePort.port();
+      // The offer's target (the terminator for routed ports): what the probe's tunnel reaches.
+      ServeTarget target = servePort.agentTarget();
+      JsonArray routes = new JsonArray();
+      for (int i = servePort.routes().size() - 1; i >= 0; i--) {   // shortest path first, as serve list
+        ServeRoute r = servePort.routes().get(i);
+        GatePolicy gate = servePort.effective(r);
+        routes.add(new JsonObject().put("path", r.path()).put("target", r.target().toString())
+            .put("gate", gate.isEmpty() ? "none" : gate.describe()));
+      }
       JsonObject entry = new JsonObject().put("port", port)
           .put("url", "https://" + fqdn + (port == 443 ? "" : ":" + port) + "/")
           .put("target", target.toString())
-          .put("gate", "none")
+          .put("routes", routes)
           .put("routed", !refused.containsKey(port));
       if (refused.containsKey(port)) {
         entry.put("refused", refused.get(port));

@@ -139,6 +139,46 @@ final class Preflight {
   }
 
   /** Fails (a usage error) unless {@code file} is readable and holds a PEM block of {@code kind}. */
+  /**
+   * The files a serve config names exist: each {@code file://} directory, each {@code --verify}
+   * secret and {@code --auth} file. A missing one is a usage error (exit 2) naming the flag.
+   */
+  static void serve(dev.funnel.common.serve.ServeConfig serve) {
+    serve.ports().values().forEach(port -> {
+      checkPolicy(port.port() + "", port.policy());
+      port.routes().forEach(route -> {
+        String key = port.port() + (route.path().equals("/") ? "" : ":" + route.path());
+        if (route.target().kind() == dev.funnel.common.options.ServeTarget.Kind.FILE) {
+          Path dir = Path.of(route.target().path());
+          if (!Files.isDirectory(dir)) {
+            throw new Processes.Failure("--funnel " + key + "=" + route.target() + ": " + dir
+                + (Files.exists(dir) ? " is not a directory" : " does not exist") + "; name a directory to serve", 2);
+          }
+          if (!Files.isReadable(dir) || !Files.isExecutable(dir)) {
+            throw new Processes.Failure("--funnel " + key + "=" + route.target() + ": " + dir
+                + " is not readable by this user", 2);
+          }
+        }
+        checkPolicy(key, route.policy());
+      });
+    });
+  }
+
+  private static void checkPolicy(String key, dev.funnel.common.serve.GatePolicy policy) {
+    if (policy.verify() != null) {
+      readableFile("--verify " + key + "=" + policy.verify(), policy.verify().secretFile());
+    }
+    if (policy.auth() != null && policy.auth().file() != null) {
+      readableFile("--auth " + key + "=" + policy.auth(), policy.auth().file());
+    }
+  }
+
+  private static void readableFile(String what, Path file) {
+    if (!Files.isRegularFile(file) || !Files.isReadable(file)) {
+      throw new Processes.Failure(what + ": " + file + (Files.exists(file) ? " is not a readable file" : " does not exist"), 2);
+    }
+  }
+
   static void pem(String flag, Path file, String kind) {
     if (file == null) {
       return;

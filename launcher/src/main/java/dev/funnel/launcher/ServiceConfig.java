@@ -62,6 +62,19 @@ final class ServiceConfig {
 
   /** As {@link #load(CommandSpec)}, with {@code environment} standing in for the process's. */
   static ServiceConfig load(CommandSpec spec, Map<String, String> environment) {
+    return load(spec, environment, KNOWN);
+  }
+
+  /** The settings of one command ({@code funnel node}): only its own flags' names are known keys. */
+  static ServiceConfig loadOwn(CommandSpec spec, Map<String, String> environment) {
+    Set<String> own = new LinkedHashSet<>();
+    for (OptionSpec option : spec.options()) {
+      own.add(option.longestName().replaceFirst("^-+", ""));
+    }
+    return load(spec, environment, own);
+  }
+
+  private static ServiceConfig load(CommandSpec spec, Map<String, String> environment, Set<String> known) {
     Set<String> keys = new LinkedHashSet<>();
     JsonObject flags = new JsonObject();
     CommandLine.ParseResult parsed = spec.commandLine().getParseResult();
@@ -116,7 +129,7 @@ final class ServiceConfig {
       vertx.close();
     }
     for (String key : merged.fieldNames()) {
-      if (!KNOWN.contains(key)) {
+      if (!known.contains(key)) {
         throw new IllegalArgumentException("unknown setting '" + key + "'" + (file == null ? "" : " in " + file)
             + " (settings are flag names without the dashes, e.g. cluster-host)");
       }
@@ -210,6 +223,21 @@ final class ServiceConfig {
       array.forEach(v -> out.addAll(split(String.valueOf(v))));
     } else {
       out.addAll(split(value.toString()));
+    }
+    return out;
+  }
+
+  /** Entries as written, not split at commas (a YAML/JSON array, repeated flags, or one string): for {@code PORT=VALUE} lists. */
+  List<String> entries(String key, List<String> fallback) {
+    Object value = values.getValue(key);
+    if (value == null) {
+      return fallback;
+    }
+    List<String> out = new ArrayList<>();
+    if (value instanceof JsonArray array) {
+      array.forEach(v -> out.add(String.valueOf(v)));
+    } else {
+      out.add(value.toString());
     }
     return out;
   }

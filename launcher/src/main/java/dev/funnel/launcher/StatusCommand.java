@@ -73,7 +73,17 @@ final class StatusCommand implements Callable<Integer> {
     JsonArray ports = s.getJsonArray("public", new JsonArray());
     for (int i = 0; i < ports.size(); i++) {
       JsonObject p = ports.getJsonObject(i);
-      out.println(p.getString("url") + " → " + p.getString("target") + "  (gate: " + p.getString("gate", "none") + ")");
+      JsonArray routes = p.getJsonArray("routes", new JsonArray());
+      if (routes.size() == 1 && "/".equals(routes.getJsonObject(0).getString("path"))) {
+        JsonObject r = routes.getJsonObject(0);
+        out.println(p.getString("url") + " → " + r.getString("target") + "  (gate: " + r.getString("gate", "none") + ")");
+      } else {
+        out.println(p.getString("url"));
+        for (int j = 0; j < routes.size(); j++) {
+          JsonObject r = routes.getJsonObject(j);
+          out.println("  " + r.getString("path") + " → " + r.getString("target") + "  (gate: " + r.getString("gate", "none") + ")");
+        }
+      }
       if (p.getString("refused") != null) {
         out.println("  routed:  NO, " + p.getString("refused"));
       } else {

@@ -3,6 +3,10 @@ package dev.funnel.launcher;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.funnel.common.options.ServeTarget;
+import dev.funnel.common.serve.GatePolicy;
+import dev.funnel.common.serve.ServeConfig;
+import dev.funnel.common.serve.ServePort;
+import dev.funnel.common.serve.ServeRoute;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -46,7 +50,7 @@ class NodeControlTest {
 
   /** A serve config in memory; records each change it is asked for. */
   static final class FakeServe implements NodeControl.ServeControl {
-    final Map<Integer, ServeTarget> map = new TreeMap<>(Map.of(443, ServeTarget.parse("tcp://127.0.0.1:9443")));
+    ServeConfig config = ServeConfig.of(Map.of(443, ServeTarget.parse("tcp://127.0.0.1:9443")));
     final List<String> changes = new CopyOnWriteArrayList<>();
     volatile RuntimeException failWith;
     volatile Map<Integer, String> refused = Map.of();
@@ -67,27 +71,47 @@ class NodeControlTest {
     }
 
     @Override
-    public synchronized Map<Integer, ServeTarget> serve() {
-      return Map.copyOf(map);
+    public synchronized ServeConfig serve() {
+      return config;
     }
 
     @Override
-    public synchronized Map<Integer, ServeTarget> put(int port, ServeTarget target) {
+    public synchronized ServeConfig putRoute(int port, ServeRoute route) {
       if (failWith != null) {
         throw failWith;
       }
-      changes.add("put " + port + " " + target);
-      map.put(port, target);
-      return Map.copyOf(map);
+      config = valid(() -> config.withRoute(port, route));
+      changes.add("put " + port + " " + route.path() + " " + route.target()
+          + (route.policy().isEmpty() ? "" : " " + route.policy().describe()));
+      return config;
     }
 
     @Override
-    public synchronized Map<Integer, ServeTarget> remove(int port) {
-      if (map.remove(port) == null) {
-        throw new NodeControl.Failure(404, "NOT_FUNNELLED", "this node does not funnel port " + port);
+    public synchronized ServeConfig putPolicy(int port, String path, GatePolicy policy) {
+      ServePort p = config.port(port).orElseThrow(() -> new NodeControl.Failure(404, "NOT_FUNNELLED", "no port " + port));
+      config = valid(() -> config.with(path == null ? p.withPolicy(policy)
+          : p.withRoute(p.route(path).orElseThrow().withPolicy(policy))));
+      changes.add("gate " + port + " " + path + " " + policy.describe());
+      return config;
+    }
+
+    @Override
+    public synchronized ServeConfig remove(int port, String path) {
+      if (config.port(port).isEmpty() || (path != null && config.port(port).get().route(path).isEmpty())) {
+        throw new NodeControl.Failure(404, "NOT_FUNNELLED", "this node does not funnel port " + port
+            + (path == null ? "" : " path " + path));
       }
-      changes.add("rm " + port);
-      return Map.copyOf(map);
+      config = path == null ? config.withoutPort(port) : config.withoutRoute(port, path);
+      changes.add("rm " + port + (path == null ? "" : " " + path));
+      return config;
+    }
+
+    private static ServeConfig valid(java.util.function.Supplier<ServeConfig> build) {
+      try {
+        return build.get();
+      } catch (IllegalArgumentException e) {
+        throw new NodeControl.Failure(400, "BAD_REQUEST", e.getMessage());
+      }
     }
   }
 
@@ -144,9 +168,10 @@ class NodeControlTest {
   @Test
   void listsAddsAndRemoves() throws Exception {
     HttpResponse<String> list = call("GET", "/v1/serve", null, token);
-    assertThat(new JsonObject(list.body())).isEqualTo(new JsonObject().put("fqdn", "web.demo.funnel.localhost")
-        .put("serve", new JsonArray().add(new JsonObject().put("port", 443).put("target", "tcp://127.0.0.1:9443")))
-        .put("refused", new JsonObject()));
+    assertThat(new JsonObject(list.body()).getJsonArray("serve")).isEqualTo(new JsonArray()
+        .add(new JsonObject().put("port", 443).put("path", "/").put("target", "tcp://127.0.0.1:9443")));
+    assertThat(new JsonObject(list.body()).getString("fqdn")).isEqualTo("web.demo.funnel.localhost");
+    assertThat(new JsonObject(list.body()).getJsonObject("refused")).isEqualTo(new JsonObject());
 
     HttpResponse<String> put = call("PUT", "/v1/serve/8443", "{\"target\":\"http://127.0.0.1:3000/app\"}", token);
     assertThat(put.statusCode()).as(put.body()).isEqualTo(200);
@@ -159,19 +184,25 @@ class NodeControlTest {
     HttpResponse<String> again = call("DELETE", "/v1/serve/443", null, token);
     assertThat(again.statusCode()).isEqualTo(404);
     assertThat(new JsonObject(again.body()).getJsonObject("error").getString("code")).isEqualTo("NOT_FUNNELLED");
-    assertThat(serve.changes).containsExactly("put 8443 http://127.0.0.1:3000/app", "rm 443");
+    assertThat(serve.changes).containsExactly("put 8443 / http://127.0.0.1:3000/app", "rm 443");
   }
 
   @Test
   void badRequestsAreRefusedWithAReason() throws Exception {
-    Map<String, String[]> cases = Map.of(
-        "port not a Funnel port", new String[] {"PUT", "/v1/serve/80", "{\"target\":\"tcp://127.0.0.1:1\"}"},
-        "port not a number", new String[] {"DELETE", "/v1/serve/x", null},
-        "not JSON", new String[] {"PUT", "/v1/serve/443", "tcp://127.0.0.1:1"},
-        "unknown field", new String[] {"PUT", "/v1/serve/443", "{\"target\":\"tcp://127.0.0.1:1\",\"x\":1}"},
-        "wrong type", new String[] {"PUT", "/v1/serve/443", "{\"target\":443}"},
-        "bad target", new String[] {"PUT", "/v1/serve/443", "{\"target\":\"ftp://127.0.0.1:1\"}"},
-        "no body", new String[] {"PUT", "/v1/serve/443", null});
+    Map<String, String[]> cases = Map.ofEntries(
+        Map.entry("port not a Funnel port", new String[] {"PUT", "/v1/serve/80", "{\"target\":\"tcp://127.0.0.1:1\"}"}),
+        Map.entry("port not a number", new String[] {"DELETE", "/v1/serve/x", null}),
+        Map.entry("not JSON", new String[] {"PUT", "/v1/serve/443", "tcp://127.0.0.1:1"}),
+        Map.entry("unknown field", new String[] {"PUT", "/v1/serve/443", "{\"target\":\"tcp://127.0.0.1:1\",\"x\":1}"}),
+        Map.entry("wrong type", new String[] {"PUT", "/v1/serve/443", "{\"target\":443}"}),
+        Map.entry("bad target", new String[] {"PUT", "/v1/serve/443", "{\"target\":\"ftp://127.0.0.1:1\"}"}),
+        Map.entry("no body", new String[] {"PUT", "/v1/serve/443", null}),
+        Map.entry("bad path", new String[] {"PUT", "/v1/serve/443", "{\"target\":\"text:x\",\"path\":\"/a/../b\"}"}),
+        Map.entry("policy not an object", new String[] {"PUT", "/v1/serve/443", "{\"target\":\"text:x\",\"policy\":\"x\"}"}),
+        Map.entry("unknown rule", new String[] {"PUT", "/v1/serve/443", "{\"policy\":{\"allow-ip\":\"1.2.3.4\"}}"}),
+        Map.entry("bad rule value", new String[] {"PUT", "/v1/serve/443", "{\"policy\":{\"rate-limit\":\"fast\"}}"}),
+        Map.entry("neither target nor policy", new String[] {"PUT", "/v1/serve/443", "{\"path\":\"/x\"}"}),
+        Map.entry("bad path to remove", new String[] {"DELETE", "/v1/serve/443?path=x", null}));
     for (Map.Entry<String, String[]> c : cases.entrySet()) {
       HttpResponse<String> r = call(c.getValue()[0], c.getValue()[1], c.getValue()[2], token);
       assertThat(r.statusCode()).as(c.getKey()).isEqualTo(400);
@@ -191,7 +222,7 @@ class NodeControlTest {
     assertThat(list.exit()).as(list.err()).isZero();
     assertThat(list.out().lines().toList()).hasSize(2);
     assertThat(list.out().lines().toList().get(1))
-        .matches("443 +https://web\\.demo\\.funnel\\.localhost/ +tcp://127\\.0\\.0\\.1:9443 +yes");
+        .matches("443 +https://web\\.demo\\.funnel\\.localhost/ +tcp://127\\.0\\.0\\.1:9443 +- +yes");
 
     Run add = serve("add", "8443=tcp://127.0.0.1:9444");
     assertThat(add.exit()).as(add.err()).isZero();
@@ -213,7 +244,37 @@ class NodeControlTest {
     Run unconfirmed = serve("add", "443=tcp://127.0.0.1:9443");
     assertThat(unconfirmed.exit()).isEqualTo(1);
     assertThat(unconfirmed.err()).contains("the gateway did not confirm (NOT_CONFIRMED)");
-    assertThat(serve.changes).containsExactly("put 8443 tcp://127.0.0.1:9444", "rm 443");
+    assertThat(serve.changes).containsExactly("put 8443 / tcp://127.0.0.1:9444", "rm 443");
+  }
+
+  @Test
+  void routesAndGatesThroughTheServeCommands() {
+    Run root = serve("add", "10000=file:///srv/site");
+    assertThat(root.exit()).as(root.err()).isZero();
+    Run api = serve("add", "10000:/api/=http://127.0.0.1:3000", "--rate-limit", "20/s", "--allow-cidr", "10.0.0.0/8",
+        "--allow-cidr", "192.0.2.0/24");
+    assertThat(api.exit()).as(api.err()).isZero();
+    assertThat(api.out()).startsWith("funnelling public port 10000 path /api → http://127.0.0.1:3000\n");
+    Run gate = serve("gate", "10000", "--deny-cidr", "10.9.0.0/16");
+    assertThat(gate.exit()).as(gate.err()).isZero();
+
+    List<String> lines = serve("list").out().lines().toList();
+    assertThat(lines).anyMatch(l -> l.matches("10000 +https://web\\.demo\\.funnel\\.localhost:10000/ +file:///srv/site"
+        + " +deny-cidr 10\\.9\\.0\\.0/16 +yes"));
+    assertThat(lines).anyMatch(l -> l.matches("10000 +https://web\\.demo\\.funnel\\.localhost:10000/api +http://127\\.0\\.0\\.1:3000"
+        + " +deny-cidr 10\\.9\\.0\\.0/16; allow-cidr 10\\.0\\.0\\.0/8,192\\.0\\.2\\.0/24; rate-limit 20/s +yes"));
+
+    Run stream = serve("add", "10000:/raw=tcp://127.0.0.1:9");
+    assertThat(stream.exit()).isEqualTo(1);
+    assertThat(stream.err()).contains("takes a whole port").contains("(BAD_REQUEST)");
+
+    Run rm = serve("rm", "10000:/api");
+    assertThat(rm.exit()).as(rm.err()).isZero();
+    assertThat(rm.out()).startsWith("stopped funnelling public port 10000 path /api\n");
+    assertThat(serve("rm", "10000:/api").exit()).isEqualTo(1);
+    assertThat(serve.changes).containsExactly("put 10000 / file:///srv/site",
+        "put 10000 /api http://127.0.0.1:3000 allow-cidr 10.0.0.0/8,192.0.2.0/24; rate-limit 20/s",
+        "gate 10000 null deny-cidr 10.9.0.0/16", "rm 10000 /api");
   }
 
   @Test
@@ -225,7 +286,7 @@ class NodeControlTest {
         + " does not route it: refused by the tailnet's policy: tailnet demo does not allow port 8443 (allowed: 443)\n");
     Run list = serve("list");
     assertThat(list.out()).containsPattern("8443 +https://web\\.demo\\.funnel\\.localhost:8443/ +tcp://127\\.0\\.0\\.1:9444"
-        + " +no: refused by the tailnet's policy");
+        + " +- +no: refused by the tailnet's policy");
   }
 
   @Test
@@ -246,6 +307,19 @@ class NodeControlTest {
     assertThat(serve("add", "443").exit()).isEqualTo(2);
     assertThat(serve("add", "443=ftp://x:1").exit()).isEqualTo(2);
     assertThat(serve("rm", "22").exit()).isEqualTo(2);
+    for (String[] bad : List.of(
+        new String[] {"add", "443:api=http://127.0.0.1:1"},
+        new String[] {"add", "443:/a/../b=http://127.0.0.1:1"},
+        new String[] {"add", "443=file://relative"},
+        new String[] {"add", "443=text:x", "--rate-limit", "20"},
+        new String[] {"add", "443=text:x", "--verify", "gitlab:/x"},
+        new String[] {"gate", "443", "--allow-cidr", "10.0.0.1/8"},
+        new String[] {"gate", "443:x"},
+        new String[] {"rm", "443:/a/../b"})) {
+      Run r = serve(bad);
+      assertThat(r.exit()).as(String.join(" ", bad)).isEqualTo(2);
+      assertThat(r.err().lines().findFirst().orElse("")).as(String.join(" ", bad)).isNotBlank();
+    }
     assertThat(serve.changes).isEmpty();
   }
 
@@ -257,10 +331,10 @@ class NodeControlTest {
     Run node = run("node", "--hostname", "web");
     assertThat(node.exit()).isEqualTo(2);
     assertThat(node.err()).contains("Missing required options: '--server=HOST:PORT[,HOST:PORT…]', '--ca=FILE', "
-        + "'--funnel=PORT=TARGET'");
+        + "'--funnel=PORT[:/PATH]=TARGET'");
 
     Run help = run("node", "--help");
-    assertThat(help.out()).contains("funnel node serve list|add PORT=TARGET|rm PORT").contains("serve ");
+    assertThat(help.out()).contains("funnel node serve list|add PORT[:/PATH]=TARGET|rm PORT[:/PATH]").contains("serve ");
   }
 
   private Run serve(String... args) {

@@ -54,6 +54,8 @@ final class HttpForwarder implements Handler<RoutingContext> {
   private final int maxHttp10BufferBytes;
   private final HttpClient client;
   private final UpgradeRelay upgrades;
+  /** The proxy of every request whose backend URI follows from the request alone and whose body is streamed. */
+  private final HttpProxy proxy;
 
   HttpForwarder(Vertx vertx, int publicPort, String routePath, ServeTarget target, HttpClient client,
       TerminatorOptions options) {
@@ -66,6 +68,7 @@ final class HttpForwarder implements Handler<RoutingContext> {
     this.maxHttp10BufferBytes = options.getMaxHttp10BufferBytes();
     this.client = client;
     this.upgrades = new UpgradeRelay(vertx, target, client, connectTimeoutMillis, responseTimeoutMillis);
+    this.proxy = newProxy(new Forwarding(null, null));
   }
 
   /** The backend client for {@code target} (one per target and event loop, shared by the routes that name it). */
@@ -98,29 +101,52 @@ final class HttpForwarder implements Handler<RoutingContext> {
       return;
     }
     Buffer buffered = ctx.get(GateChain.BUFFERED_BODY);
-    String uri = backendPath(ctx);
-    // One proxy per request: its interceptor knows this request's backend URI and buffered body.
-    // WebSocket support off: its branch in vertx-http-proxy 5.0.10 copies without back-pressure
-    // (see UpgradeRelay); upgrades never reach the proxy.
-    HttpProxy.reverseProxy(new ProxyOptions().setSupportWebSocket(false), client)
-        .origin(this::originRequest)
-        .addInterceptor(new Forwarding(uri, buffered))
+    if (buffered == null && backendPath(pathAndQuery(request), null) != null) {
+      // The common case: the backend URI follows from the request alone, so the port's one proxy serves it.
+      proxy.handle(request);
+      return;
+    }
+    // Otherwise one proxy for this request: its interceptor carries the URI and the buffered body.
+    newProxy(new Forwarding(backendPath(ctx), buffered))
         .handle(buffered != null ? new ReadRequest(request) : request);
+  }
+
+  /**
+   * WebSocket support off: its branch in vertx-http-proxy 5.0.10 copies without back-pressure (see
+   * UpgradeRelay); upgrades never reach the proxy.
+   */
+  private HttpProxy newProxy(Forwarding forwarding) {
+    return HttpProxy.reverseProxy(new ProxyOptions().setSupportWebSocket(false), client)
+        .origin(this::originRequest)
+        .addInterceptor(forwarding);
   }
 
   /** Path and query for the backend: the route's prefix replaced by the target's path ({@link RoutePaths}). */
   String backendPath(RoutingContext ctx) {
-    String pathAndQuery = pathAndQuery(ctx.request());
+    return backendPath(pathAndQuery(ctx.request()), ctx.normalizedPath());
+  }
+
+  /**
+   * Path and query for the backend from the request's own {@code pathAndQuery}; the route was chosen
+   * on the normalized path, so when the path as sent does not start with the prefix (e.g.
+   * {@code /x/../api/y}) the prefix is taken off {@code normalizedPath}, or, when that is null, the
+   * answer is null.
+   */
+  String backendPath(String pathAndQuery, String normalizedPath) {
     if (routePath.equals("/")) {
       return ForwardedHeaders.joinPath(target.path(), pathAndQuery);
     }
     int q = pathAndQuery.indexOf('?');
     String path = q < 0 ? pathAndQuery : pathAndQuery.substring(0, q);
     String query = q < 0 ? "" : pathAndQuery.substring(q);
-    // The route was chosen on the normalized path; strip the prefix from the path as sent when it
-    // starts with it, else from the normalized one (e.g. /x/../api/y).
-    String rest = RoutePaths.matches(routePath, path) ? RoutePaths.rest(routePath, path)
-        : RoutePaths.matches(routePath, ctx.normalizedPath()) ? RoutePaths.rest(routePath, ctx.normalizedPath()) : path;
+    String rest;
+    if (RoutePaths.matches(routePath, path)) {
+      rest = RoutePaths.rest(routePath, path);
+    } else if (normalizedPath == null) {
+      return null;
+    } else {
+      rest = RoutePaths.matches(routePath, normalizedPath) ? RoutePaths.rest(routePath, normalizedPath) : path;
+    }
     String joined = rest.isEmpty() ? target.path() : ForwardedHeaders.joinPath(target.path(), rest);
     return joined + query;
   }
@@ -137,6 +163,7 @@ final class HttpForwarder implements Handler<RoutingContext> {
   /** Header rewriting, path prefix, response timeout and failure pages, around vertx-http-proxy's exchange. */
   private final class Forwarding implements ProxyInterceptor {
 
+    /** The backend URI, or null: computed from the request (the shared proxy). */
     private final String uri;
     private final Buffer buffered;
 
@@ -153,7 +180,7 @@ final class HttpForwarder implements Handler<RoutingContext> {
           clientIp(incoming), hostAsSent(incoming));
       // Keep the Host exactly: without an explicit authority the client would write the backend's address.
       request.setAuthority(incoming.authority());
-      request.setURI(uri);
+      request.setURI(uri != null ? uri : backendPath(pathAndQuery(incoming), null));
       if (buffered != null) {
         request.setBody(Body.body(buffered));
       }

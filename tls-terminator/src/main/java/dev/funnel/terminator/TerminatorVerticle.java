@@ -9,7 +9,6 @@ import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
-import io.vertx.core.http.HttpVersion;
 import io.vertx.core.net.JdkSSLEngineOptions;
 import io.vertx.core.net.KeyCertOptions;
 import io.vertx.core.net.NetServer;
@@ -29,7 +28,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -60,7 +58,6 @@ public class TerminatorVerticle extends VerticleBase {
 
   private static final System.Logger LOG = System.getLogger(TerminatorVerticle.class.getName());
   private static final AtomicBoolean WARNED_NO_OPENSSL = new AtomicBoolean();
-  private static final List<String> ALPN = List.of("h2", "http/1.1");
   /**
    * Vert.x binds a random port for a negative one, shared by every server in the process listening
    * on that same negative number; each public port of each terminator takes a number of its own.
@@ -163,7 +160,7 @@ public class TerminatorVerticle extends VerticleBase {
       where.putAll(sockets);
       where.forEach((port, at) -> LOG.log(Level.INFO,
           "terminating TLS for public port {0} on {1} → {2} ({3}, {4} event loop(s))", String.valueOf(port), at,
-          describe(options.getRoutes().get(port)), openSsl ? "OpenSSL" : "JDK TLS", String.valueOf(1 + replicas.size())));
+          options.getRoutes().get(port).describe(), openSsl ? "OpenSSL" : "JDK TLS", String.valueOf(1 + replicas.size())));
       if (options.getCertReloadCheckMillis() > 0 && keyCert instanceof PemKeyCertOptions pem) {
         watcher = CertFileWatcher.start(vertx, pem, options.getCertReloadCheckMillis(), this::reloadFromFiles);
       }
@@ -295,7 +292,7 @@ public class TerminatorVerticle extends VerticleBase {
       return Future.all(committed).<Void>mapEmpty();
     }).onSuccess(v -> {
       options.getRoutes().put(publicPort, config);
-      LOG.log(Level.INFO, "public port {0} now serves {1}", String.valueOf(publicPort), describe(config));
+      LOG.log(Level.INFO, "public port {0} now serves {1}", String.valueOf(publicPort), config.describe());
     });
   }
 
@@ -312,39 +309,11 @@ public class TerminatorVerticle extends VerticleBase {
     return promise.future();
   }
 
-  private static String describe(ServePort port) {
-    if (port.routes().size() == 1 && port.routes().get(0).path().equals("/") && port.policy().isEmpty()
-        && port.routes().get(0).policy().isEmpty()) {
-      return port.agentTarget().toString();
-    }
-    StringBuilder out = new StringBuilder();
-    port.routes().forEach(r -> out.append(out.length() == 0 ? "" : ", ").append(r.path()).append(" → ").append(r.target())
-        .append(port.effective(r).isEmpty() ? "" : " [" + port.effective(r).describe() + "]"));
-    return out.toString();
-  }
-
   /** Listens on {@code socket}, or when it is null on TCP {@code listenPort} (negative: shared, random). */
   private Future<HostPort> listenHttp(int publicPort, int listenPort, SocketAddress socket, ServePort config) {
     HttpPort port = new HttpPort(vertx, publicPort, options, metrics, options.getGates(), gateState);
     httpPorts.put(publicPort, port);
-    HttpServerOptions serverOptions = new HttpServerOptions()
-        .setHost(options.getBindHost())
-        .setPort(listenPort)
-        .setUseProxyProtocol(true)
-        .setProxyProtocolTimeout(options.getProxyHeaderTimeoutMillis())
-        .setProxyProtocolTimeoutUnit(TimeUnit.MILLISECONDS)
-        .setIdleTimeout(options.getIdleTimeoutSeconds())
-        .setIdleTimeoutUnit(TimeUnit.SECONDS)
-        .setHandle100ContinueAutomatically(true)
-        .setCompressionSupported(false)
-        .setDecompressionSupported(false)
-        .setSsl(true)
-        .setSslEngineOptions(engineOptions())
-        .setUseAlpn(true)
-        .setAlpnVersions(List.of(HttpVersion.HTTP_2, HttpVersion.HTTP_1_1))
-        .setKeyCertOptions(keyCert)
-        .setSslHandshakeTimeout(options.getTlsHandshakeTimeoutMillis())
-        .setSslHandshakeTimeoutUnit(TimeUnit.MILLISECONDS);
+    HttpServerOptions serverOptions = ListenerOptions.http(options, listenPort, engineOptions(), keyCert);
     HttpServer server = vertx.createHttpServer(serverOptions).requestHandler(port);
     httpServers.add(server);
     return port.prepare(config).compose(prepared -> {
@@ -357,19 +326,7 @@ public class TerminatorVerticle extends VerticleBase {
   private Future<HostPort> listenTcp(int publicPort, int listenPort, SocketAddress socket, ServeTarget target) {
     TcpForwarder forwarder = new TcpForwarder(vertx, publicPort, target, options, metrics);
     tcpForwarders.add(forwarder);
-    NetServerOptions serverOptions = new NetServerOptions()
-        .setHost(options.getBindHost())
-        .setPort(listenPort)
-        .setUseProxyProtocol(true)
-        .setProxyProtocolTimeout(options.getProxyHeaderTimeoutMillis())
-        .setProxyProtocolTimeoutUnit(TimeUnit.MILLISECONDS)
-        .setIdleTimeout(options.getIdleTimeoutSeconds())
-        .setIdleTimeoutUnit(TimeUnit.SECONDS)
-        .setSsl(true)
-        .setSslEngineOptions(engineOptions())
-        .setKeyCertOptions(keyCert)
-        .setSslHandshakeTimeout(options.getTlsHandshakeTimeoutMillis())
-        .setSslHandshakeTimeoutUnit(TimeUnit.MILLISECONDS);
+    NetServerOptions serverOptions = ListenerOptions.tcp(options, listenPort, engineOptions(), keyCert);
     NetServer server = vertx.createNetServer(serverOptions).connectHandler(forwarder);
     netServers.add(server);
     return socket != null ? server.listen(socket).map(s -> (HostPort) null)
@@ -381,13 +338,6 @@ public class TerminatorVerticle extends VerticleBase {
   }
 
   private ServerSSLOptions sslOptions(KeyCertOptions kc, boolean http) {
-    ServerSSLOptions ssl = new ServerSSLOptions()
-        .setKeyCertOptions(kc)
-        .setSslHandshakeTimeout(options.getTlsHandshakeTimeoutMillis())
-        .setSslHandshakeTimeoutUnit(TimeUnit.MILLISECONDS);
-    if (http) {
-      ssl.setUseAlpn(true).setApplicationLayerProtocols(ALPN);
-    }
-    return ssl;
+    return ListenerOptions.ssl(options, kc, http);
   }
 }

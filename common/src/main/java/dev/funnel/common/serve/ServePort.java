@@ -118,6 +118,20 @@ public record ServePort(int port, GatePolicy policy, List<ServeRoute> routes) {
     return new ServePort(port, p, routes);
   }
 
+  /** One line for logs: the target alone for a plain port, else each route with its effective rules. */
+  public String describe() {
+    if (routes.size() == 1 && routes.get(0).path().equals("/") && policy.isEmpty() && routes.get(0).policy().isEmpty()) {
+      return agentTarget().toString();
+    }
+    StringBuilder out = new StringBuilder();
+    for (ServeRoute r : routes) {
+      GatePolicy e = effective(r);
+      out.append(out.length() == 0 ? "" : ", ").append(r.path()).append(" → ").append(r.target())
+          .append(e.isEmpty() ? "" : " [" + e.describe() + "]");
+    }
+    return out.toString();
+  }
+
   /** {@code {"port", "policy"?, "routes": [{"path", "target", "policy"?}…]}} (policies left out when empty). */
   public JsonObject toJson() {
     JsonArray rs = new JsonArray();
