@@ -31,6 +31,8 @@ import java.nio.file.Path;
  *   <li>not a well-formed {@code POST /v0/ingress} → 400 / 404 / 405;</li>
  *   <li>target host is not this session's name → 403;</li>
  *   <li>target port not in the current serve snapshot → 403;</li>
+ *   <li>a {@code tcp://} port whose gate ({@link TcpGate}: CIDR lists, connection rate) refuses the
+ *       offer's client address → 403;</li>
  *   <li>no terminator listener for a port whose target terminates TLS → 503;</li>
  *   <li>the local target does not answer → 503;</li>
  *   <li>otherwise 200, and the stream is spliced to the local target (behind a PROXY header when
@@ -70,6 +72,15 @@ final class IngressStream {
     if (serveTarget == null) {
       refuse(stream, IngressAnswer.FORBIDDEN, "port " + target.port() + " is not funnelled by this node");
       return;
+    }
+    if (!serveTarget.kind().terminatesTls()) {
+      java.util.Optional<String> refusal = agent.tcpGate(target.port()).flatMap(gate -> gate.refusal(offer.source()));
+      if (refusal.isPresent()) {
+        // The gate logged this refusal (rate-bounded), with the client's address: not logged twice.
+        answerRefusal(stream, IngressAnswer.FORBIDDEN, "port " + target.port() + ": the node's gate refused this client ("
+            + refusal.get() + ")");
+        return;
+      }
     }
     NodeOptions options = agent.options();
     java.net.SocketAddress dial;
@@ -148,6 +159,10 @@ final class IngressStream {
 
   private void refuse(PeekedConnection stream, int status, String reason) {
     LOG.log(Level.INFO, "ingress offer answered " + status + ": " + reason + "; rejecting");
+    answerRefusal(stream, status, reason);
+  }
+
+  private void answerRefusal(PeekedConnection stream, int status, String reason) {
     agent.metrics().offer(status);
     stream.bytes().release();
     stream.channel().writeAndFlush(new DefaultHttp2HeadersFrame(IngressAnswer.refuse(status, reason), true));

@@ -78,6 +78,10 @@ final class NodeMetrics {
         .register(registry);
   }
 
+  MeterRegistry registry() {
+    return registry;
+  }
+
   /** Counts one answered offer. */
   void offer(int status) {
     offerCounter(status).increment();
