@@ -65,7 +65,7 @@ public class NodeAgentVerticle extends VerticleBase {
   private final AtomicReference<Map<Integer, ServeTarget>> serve;
   /** The gates of tcp:// ports, by public port (a port without one is not gated). */
   private final AtomicReference<Map<Integer, TcpGate>> tcpGates = new AtomicReference<>(Map.of());
-  private volatile Map<Integer, TcpGate.Rules> tcpRules = Map.of();
+  private volatile Map<Integer, dev.funnel.common.serve.GatePolicy> tcpRules = Map.of();
   private final Promise<Void> firstWelcome = Promise.promise();
   private final AtomicLong linksOpened = new AtomicLong();
   private final List<Slot> slots = new ArrayList<>();
@@ -256,24 +256,26 @@ public class NodeAgentVerticle extends VerticleBase {
   }
 
   /**
-   * Replaces the gates of {@code tcp://} ports (CIDR lists and a connection rate, checked on each
-   * ingress offer before the local dial); applies to the next offer. Rate counts start over.
+   * Replaces the gates of stream ports ({@code tcp://}, {@code tls-terminated-tcp://}): each port's
+   * policy ({@code --allow-cidr}, {@code --deny-cidr}, {@code --rate-limit} as a connection rate),
+   * checked on each ingress offer before anything is dialled; applies to the next offer. Rate
+   * counts start over. HTTP ports' policies are the terminator's: do not pass them here.
    */
-  public void updateTcpRules(Map<Integer, TcpGate.Rules> rules) {
+  public void updateTcpRules(Map<Integer, dev.funnel.common.serve.GatePolicy> rules) {
     tcpRules = Map.copyOf(rules);
     if (metrics == null) {
       return; // built at start, on the registry chosen there
     }
     Map<Integer, TcpGate> gates = new java.util.HashMap<>();
     rules.forEach((port, r) -> {
-      if (!r.isEmpty()) {
+      if (!r.allowCidrs().isEmpty() || !r.denyCidrs().isEmpty() || r.rateLimit() != null) {
         gates.put(port, new TcpGate(port, r, metrics.registry()));
       }
     });
     tcpGates.set(Map.copyOf(gates));
     if (!gates.isEmpty()) {
       LOG.log(Level.INFO, "tcp gates now {0}", new java.util.TreeMap<>(gates).entrySet().stream()
-          .map(e -> e.getKey() + ": " + e.getValue().rules()).collect(java.util.stream.Collectors.joining(", ")));
+          .map(e -> e.getKey() + ": " + e.getValue().policy().describe()).collect(java.util.stream.Collectors.joining(", ")));
     }
   }
 

@@ -1,105 +1,91 @@
 package dev.funnel.node;
 
-import dev.funnel.common.gate.GateDecisions;
-import dev.funnel.common.gate.GateDecisions.Outcome;
-import dev.funnel.common.gate.GateDecisions.Rule;
-import dev.funnel.common.gate.NetworkRule;
-import dev.funnel.common.gate.Rate;
-import dev.funnel.common.gate.RateLimiter;
 import dev.funnel.common.net.HostPort;
+import dev.funnel.common.serve.GateLog;
+import dev.funnel.common.serve.GateMeter;
+import dev.funnel.common.serve.GatePolicy;
+import dev.funnel.common.serve.NetworkRule;
+import dev.funnel.common.serve.RateLimiter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.util.NetUtil;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
-import java.util.Objects;
+import java.util.Map;
 import java.util.Optional;
 
 /**
- * The gate of a {@code tcp://} port, applied to an ingress offer before the local target is
- * dialled: the offer's client address ({@code funnel-ingress-src}, the edge's word) against the
- * CIDR lists, then a connection rate per client address. A refused offer is answered {@code 403}
- * and nothing is dialled. (HTTP ports are gated in the terminator, per request; a {@code tcp://}
- * stream is TLS the node cannot read, so only what the offer says can decide.)
+ * The gate of a stream port ({@code tcp://}, {@code tls-terminated-tcp://}), applied to an ingress
+ * offer before anything is dialled: the offer's client address ({@code funnel-ingress-src}, the
+ * edge's word) against the port's {@code --allow-cidr}/{@code --deny-cidr}, then
+ * {@code --rate-limit} as a connection rate per client address. A refused offer is answered
+ * {@code 403}. (HTTP routes are gated in the terminator, per request; a stream is one connection,
+ * so only what the offer says can decide.)
  */
 public final class TcpGate {
 
-  /** What a {@code tcp://} port's gate checks; {@code connectionRate} null for none. */
-  public record Rules(NetworkRule network, Rate connectionRate) {
-    public Rules {
-      Objects.requireNonNull(network, "network");
-    }
+  /** Metric and log rule names (the flags'). */
+  static final String CIDR = "cidr";
+  static final String RATE = "rate-limit";
 
-    public boolean isEmpty() {
-      return network.isEmpty() && connectionRate == null;
-    }
-
-    @Override
-    public String toString() {
-      StringBuilder out = new StringBuilder();
-      if (!network.allow().isEmpty()) {
-        out.append("allow-cidr ").append(network.allow());
-      }
-      if (!network.deny().isEmpty()) {
-        out.append(out.length() > 0 ? "; " : "").append("deny-cidr ").append(network.deny());
-      }
-      if (connectionRate != null) {
-        out.append(out.length() > 0 ? "; " : "").append("rate-limit ").append(connectionRate).append(" connections");
-      }
-      return out.toString();
-    }
-  }
-
-  private final Rules rules;
+  private final GatePolicy policy;
+  private final NetworkRule network;
   private final RateLimiter limiter;
-  private final GateDecisions decisions;
+  private final GateLog log;
+  private final MeterRegistry registry;
 
-  TcpGate(int port, Rules rules, MeterRegistry registry) {
-    this.rules = rules;
-    this.limiter = rules.connectionRate() == null ? null : new RateLimiter(rules.connectionRate());
-    this.decisions = new GateDecisions(registry, "port " + port + " (tcp)");
-    if (!rules.network().isEmpty()) {
-      decisions.register(Rule.CIDR, Outcome.DENIED);
-    }
-    if (limiter != null) {
-      decisions.register(Rule.RATE, Outcome.LIMITED);
-    }
+  TcpGate(int port, GatePolicy policy, MeterRegistry registry) {
+    this.policy = policy;
+    this.network = NetworkRule.of(policy);
+    this.limiter = policy.rateLimit() == null ? null : new RateLimiter(policy.rateLimit());
+    this.log = new GateLog("port " + port + " (" + "stream)");
+    this.registry = registry;
   }
 
   /**
-   * The rule that refuses the offer from {@code source} ({@code cidr} or {@code rate}), or empty to
-   * go on. Counted, and a refusal logged here with its full reason; the caller passes on only the
-   * rule's name (the gateway learns that the node refused, not its lists).
+   * The rule that refuses the offer from {@code source} ({@code cidr} or {@code rate-limit}), or
+   * empty to go on. Counted, and a refusal logged here with its full reason and the client's
+   * address; the caller passes on only the rule's name (the gateway learns that the node refused,
+   * not its lists).
    */
   Optional<String> refusal(HostPort source) {
     InetAddress client = address(source);
     String printable = client == null ? "unknown" : NetUtil.toAddressString(client);
-    if (!rules.network().isEmpty()) {
-      Optional<String> denied = rules.network().refusal(client);
+    if (!network.isEmpty()) {
+      Optional<String> denied = network.refusal(client);
       if (denied.isPresent()) {
-        decisions.refused(Rule.CIDR, Outcome.DENIED, printable, denied.get());
-        return Optional.of(Rule.CIDR.label);
+        refused(CIDR, "denied", printable, denied.get());
+        return Optional.of(CIDR);
       }
-      decisions.allowed(Rule.CIDR);
+      allowed(CIDR);
     }
     if (limiter != null) {
       RateLimiter.Permit permit = limiter.acquire(client);
       if (!permit.allowed()) {
-        String reason = "over " + limiter.rate() + " connections per client address";
-        decisions.refused(Rule.RATE, Outcome.LIMITED, printable, reason);
-        return Optional.of(Rule.RATE.label);
+        refused(RATE, "limited", printable, "over " + limiter.rate() + " connections per client address");
+        return Optional.of(RATE);
       }
-      decisions.allowed(Rule.RATE);
+      allowed(RATE);
     }
     return Optional.empty();
   }
 
-  Rules rules() {
-    return rules;
+  private void allowed(String rule) {
+    GateMeter.counter(registry, rule, GateMeter.ALLOWED).increment();
+    log.allowed(rule);
+  }
+
+  private void refused(String rule, String outcome, String client, String reason) {
+    GateMeter.counter(registry, rule, outcome).increment();
+    log.refused(rule, outcome, client, reason);
+  }
+
+  public GatePolicy policy() {
+    return policy;
   }
 
   /** This port's decisions so far ({@code rule/outcome → count}). */
-  public java.util.Map<String, Long> tallies() {
-    return decisions.tallies();
+  public Map<String, Long> tallies() {
+    return log.tallies();
   }
 
   /** The offer's source host as an address (IP literals only, never a lookup); null if it is not one. */

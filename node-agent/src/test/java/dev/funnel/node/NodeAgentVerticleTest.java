@@ -2,10 +2,9 @@ package dev.funnel.node;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.funnel.common.gate.CidrSet;
-import dev.funnel.common.gate.GateDecisions;
-import dev.funnel.common.gate.NetworkRule;
-import dev.funnel.common.gate.Rate;
+import dev.funnel.common.serve.GateMeter;
+import dev.funnel.common.serve.GatePolicy;
+import dev.funnel.common.serve.ServeFlags;
 import dev.funnel.common.net.HostPort;
 import dev.funnel.common.options.NodeOptions;
 import dev.funnel.common.options.ServeTarget;
@@ -336,8 +335,9 @@ class NodeAgentVerticleTest {
     target.listen()
         .compose(t -> deploy(vertx, options(tcp(443, t.port()))))
         .compose(n -> {
-          node.updateTcpRules(Map.of(443, new TcpGate.Rules(new NetworkRule(CidrSet.parse("203.0.113.0/24, 2001:db8::/32"),
-              CidrSet.parse("203.0.113.66")), Rate.parse("2/m"))));
+          GatePolicy policy = ServeFlags.rule(ServeFlags.rule(ServeFlags.rule(GatePolicy.NONE,
+              "allow-cidr", "203.0.113.0/24,2001:db8::/32"), "deny-cidr", "203.0.113.66"), "rate-limit", "2/m");
+          node.updateTcpRules(Map.of(443, policy));
           return linksUp(vertx);
         })
         // denied by the lists: 403, nothing dialled
@@ -378,7 +378,7 @@ class NodeAgentVerticleTest {
           });
         })
         .compose(third -> {
-          ctx.verify(() -> assertThat(IngressAnswer.reason(((StreamOpener.Refused) third).headers())).contains("(rate)"));
+          ctx.verify(() -> assertThat(IngressAnswer.reason(((StreamOpener.Refused) third).headers())).contains("(rate-limit)"));
           return eventually(vertx, () -> target.connections() == 3);
         })
         .onComplete(ctx.succeeding(v -> ctx.verify(() -> {
@@ -386,14 +386,14 @@ class NodeAgentVerticleTest {
           assertThat(offers(200)).isEqualTo(3);
           assertThat(gateCount("cidr", "denied")).isEqualTo(2);
           assertThat(gateCount("cidr", "allowed")).isEqualTo(4);
-          assertThat(gateCount("rate", "limited")).isEqualTo(1);
-          assertThat(node.tcpGates().get(443).tallies()).containsEntry("rate/allowed", 3L);
+          assertThat(gateCount("rate-limit", "limited")).isEqualTo(1);
+          assertThat(node.tcpGates().get(443).tallies()).containsEntry("rate-limit/allowed", 3L);
           ctx.completeNow();
         })));
   }
 
   private double gateCount(String rule, String outcome) {
-    Counter counter = registry.find(GateDecisions.METER).tag("rule", rule).tag("outcome", outcome).counter();
+    Counter counter = registry.find(GateMeter.NAME).tag("rule", rule).tag("outcome", outcome).counter();
     return counter == null ? 0 : counter.count();
   }
 

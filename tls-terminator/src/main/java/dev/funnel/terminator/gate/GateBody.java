@@ -14,8 +14,8 @@ import java.util.Optional;
  *
  * <ul>
  *   <li>{@link #read} reads the body once, whole and bounded (a webhook's signature covers the raw
- *       bytes). The target must then send {@link #get}'s buffer, byte for byte, instead of reading
- *       the request (which has ended).</li>
+ *       bytes), and leaves it under {@link GateChain#BUFFERED_BODY}: the target sends that buffer,
+ *       byte for byte, instead of reading the request (which has ended).</li>
  *   <li>{@link BodyCap} only checks {@code Content-Length}; a body without one streams on, and the
  *       target enforces {@link #limit} as the bytes pass (the terminator's forwarder wraps the body
  *       in a capped stream) and calls {@link Limit#onOverflow} before answering {@code 413}.</li>
@@ -27,7 +27,7 @@ import java.util.Optional;
  */
 public final class GateBody {
 
-  static final String BODY_KEY = "funnel.gate.body";
+  static final String BODY_KEY = GateChain.BUFFERED_BODY;
   static final String LIMIT_KEY = "funnel.gate.body-limit";
 
   /** The body is larger than the limit (known from {@code Content-Length}, or counted while reading). */

@@ -1,146 +1,115 @@
 package dev.funnel.terminator.gate;
 
-import dev.funnel.common.gate.GateDecisions;
-import dev.funnel.common.gate.NetworkRule;
-import dev.funnel.common.gate.Rate;
-import dev.funnel.common.gate.RateLimiter;
-import io.micrometer.core.instrument.MeterRegistry;
+import dev.funnel.common.serve.GatePolicy;
+import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.ext.web.RoutingContext;
-import java.time.Clock;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
+import java.util.function.Predicate;
 
 /**
- * The network and webhook gate of one route (public port and path prefix), built once per serve
- * config and shared by every event loop serving the route (the rate buckets and the in-flight
- * count are per route, not per loop). The handlers run in this order, cheapest refusal first:
- * CIDR lists ({@code 403}), rate limit ({@code 429}), body cap on {@code Content-Length}
- * ({@code 413}), webhook signature ({@code 401}; reads the body), concurrency cap ({@code 503},
- * held until the exchange ends). A login gate, when the route has one, goes after the rate limit.
+ * Turns a route's effective {@link GatePolicy} into the ordered handlers a request passes before
+ * the route's target. Each rule is enforced by the {@link GateFactory} registered for its
+ * {@link Step}; the steps run in the order of the enum:
+ *
+ * <ol>
+ *   <li>{@link Step#NETWORK} — deny/allow CIDRs on the public client's address (the edge's word, from
+ *       the PROXY header: {@link ClientAddress}); cheapest, and needs nothing from the request;</li>
+ *   <li>{@link Step#RATE_LIMIT} — per client address, before any login so guessing passwords is limited too;</li>
+ *   <li>{@link Step#AUTH} — the login (OIDC, basic, bearer); a redirect to the provider needs no body;</li>
+ *   <li>{@link Step#BODY_CAP} — before anything reads the body;</li>
+ *   <li>{@link Step#VERIFY} — webhook signatures: reads the body (bounded by the cap) and leaves it
+ *       under {@link #BUFFERED_BODY}, which the proxy then sends instead of the request stream;</li>
+ *   <li>{@link Step#CONCURRENCY} — last, so it counts only requests that will reach the target.</li>
+ * </ol>
+ *
+ * <p>Fail closed: a policy that asks for a rule no factory is registered for makes {@link #build}
+ * fail, and the route is not served (at start the node does not start; at run time the change is
+ * refused and the old router stays). A policy that asks for nothing gives an empty list.
  */
 public final class GateChain {
 
   /**
-   * What a route's gate checks. Empty lists, and null for the rest, mean "not set".
-   *
-   * @param maxBodyBytes  cap on the request body
-   * @param maxConcurrent cap on requests in flight to the backend
-   * @param webhook       the signature a delivery must carry
+   * {@link RoutingContext} key: a {@link io.vertx.core.buffer.Buffer} holding the whole request
+   * body, put there by a gate that had to read it. When present, an {@code http://} target sends
+   * exactly these bytes (with a {@code Content-Length}) instead of streaming the request, which has
+   * been consumed. Other targets ignore it.
    */
-  public record Policy(NetworkRule network, Rate rate, Long maxBodyBytes, Integer maxConcurrent,
-                       WebhookSignature webhook) {
-    public static final Policy NONE = new Policy(NetworkRule.NONE, null, null, null, null);
+  public static final String BUFFERED_BODY = "funnel.gate.buffered-body";
 
-    public Policy {
-      Objects.requireNonNull(network, "network");
+  /** The steps of a chain, in the order they run; {@link #rule} is the metric label and flag name. */
+  public enum Step {
+    NETWORK("cidr", p -> !p.allowCidrs().isEmpty() || !p.denyCidrs().isEmpty()),
+    RATE_LIMIT("rate-limit", p -> p.rateLimit() != null),
+    AUTH("auth", p -> p.auth() != null && p.auth().kind() != GatePolicy.Auth.Kind.OFF),
+    BODY_CAP("max-body", p -> p.maxBodyBytes() > 0),
+    VERIFY("verify", p -> p.verify() != null),
+    CONCURRENCY("max-concurrent", p -> p.maxConcurrent() > 0);
+
+    /** Bounded label for {@code funnel_node_gate_decisions_total{rule}}. */
+    public final String rule;
+    private final Predicate<GatePolicy> asks;
+
+    Step(String rule, Predicate<GatePolicy> asks) {
+      this.rule = rule;
+      this.asks = asks;
     }
 
-    public boolean isEmpty() {
-      return network.isEmpty() && rate == null && maxBodyBytes == null && maxConcurrent == null && webhook == null;
+    /** True when {@code policy} asks for this step's rule. */
+    public boolean asks(GatePolicy policy) {
+      return asks.test(policy);
     }
   }
 
-  private final Policy policy;
-  private final GateDecisions decisions;
-  private final List<Handler<RoutingContext>> before;
-  private final List<Handler<RoutingContext>> after;
-  private final ConcurrencyCap concurrency;
+  private final Map<Step, GateFactory> factories;
 
-  private GateChain(Policy policy, GateDecisions decisions, List<Handler<RoutingContext>> before,
-                    List<Handler<RoutingContext>> after, ConcurrencyCap concurrency) {
-    this.policy = policy;
-    this.decisions = decisions;
-    this.before = List.copyOf(before);
-    this.after = List.copyOf(after);
-    this.concurrency = concurrency;
+  /** A chain builder with these factories (a step without one cannot be asked for). */
+  public GateChain(Map<Step, GateFactory> factories) {
+    this.factories = new EnumMap<>(Step.class);
+    this.factories.putAll(factories);
   }
 
-  /** The chain for {@code policy}; {@code where} names the route in logs ({@code "port 443 path /hooks/"}). */
-  public static GateChain build(String where, Policy policy, MeterRegistry registry, Clock clock) {
-    GateDecisions decisions = new GateDecisions(registry, where);
-    List<Handler<RoutingContext>> before = new ArrayList<>();
-    List<Handler<RoutingContext>> after = new ArrayList<>();
-    if (!policy.network().isEmpty()) {
-      before.add(new NetworkGate(policy.network(), decisions));
-    }
-    if (policy.rate() != null) {
-      before.add(new RateGate(new RateLimiter(policy.rate()), decisions));
-    }
-    if (policy.maxBodyBytes() != null) {
-      after.add(new BodyCap(policy.maxBodyBytes(), decisions));
-    }
-    if (policy.webhook() != null) {
-      long bound = policy.maxBodyBytes() == null ? WebhookGate.DEFAULT_MAX_BODY_BYTES
-          : Math.min(policy.maxBodyBytes(), WebhookGate.DEFAULT_MAX_BODY_BYTES);
-      after.add(new WebhookGate(policy.webhook(), bound, decisions, clock));
-    }
-    ConcurrencyCap concurrency = null;
-    if (policy.maxConcurrent() != null) {
-      concurrency = new ConcurrencyCap(policy.maxConcurrent(), decisions);
-      after.add(concurrency);
-    }
-    return new GateChain(policy, decisions, before, after, concurrency);
+  /** The factories this build of Funnel ships ({@link Gates#shipped()}). */
+  public static GateChain standard() {
+    return new GateChain(Gates.shipped());
   }
 
-  /** The handlers that go before a login gate (network rules and rate limit), in order. */
-  public List<Handler<RoutingContext>> beforeLogin() {
-    return before;
-  }
-
-  /** The handlers that go after a login gate and before the target, in order. */
-  public List<Handler<RoutingContext>> afterLogin() {
-    return after;
-  }
-
-  /** All handlers in order, for a route without a login gate. */
-  public List<Handler<RoutingContext>> handlers() {
-    List<Handler<RoutingContext>> all = new ArrayList<>(before);
-    all.addAll(after);
-    return all;
-  }
-
-  public Policy policy() {
-    return policy;
-  }
-
-  public GateDecisions decisions() {
-    return decisions;
-  }
-
-  /** This route's decisions so far ({@code rule/outcome → count}). */
-  public Map<String, Long> tallies() {
-    return decisions.tallies();
-  }
-
-  /** Requests in flight to the backend now, when the route caps them; -1 otherwise. */
-  public int inFlight() {
-    return concurrency == null ? -1 : concurrency.inFlight();
-  }
-
-  /** The rules in the words of the flags, e.g. {@code "allow-cidr 10.0.0.0/8; rate-limit 20/s; verify github"}. */
-  public String describe() {
-    List<String> parts = new ArrayList<>();
-    if (!policy.network().allow().isEmpty()) {
-      parts.add("allow-cidr " + policy.network().allow());
+  /** The steps {@code policy} asks for that no factory here enforces (empty: it can be served). */
+  public List<Step> unsupported(GatePolicy policy) {
+    List<Step> out = new ArrayList<>();
+    for (Step s : Step.values()) {
+      if (s.asks(policy) && !factories.containsKey(s)) {
+        out.add(s);
+      }
     }
-    if (!policy.network().deny().isEmpty()) {
-      parts.add("deny-cidr " + policy.network().deny());
+    return out;
+  }
+
+  /**
+   * The handlers for {@code policy}, in {@link Step} order: one per step the policy asks for, from
+   * that step's factory. Empty when the policy asks for nothing. Fails when a step has no factory
+   * (message names the rule) or a factory fails.
+   */
+  public Future<List<Handler<RoutingContext>>> build(GatePolicy policy, GateContext context) {
+    List<Step> missing = unsupported(policy);
+    if (!missing.isEmpty()) {
+      return Future.failedFuture(new IllegalArgumentException("port " + context.publicPort() + " " + context.routePath()
+          + ": this build of Funnel cannot enforce " + missing.stream().map(s -> s.rule).toList()
+          + "; refusing to serve the route without it"));
     }
-    if (policy.rate() != null) {
-      parts.add("rate-limit " + policy.rate());
+    List<Future<Handler<RoutingContext>>> made = new ArrayList<>();
+    for (Step s : Step.values()) {
+      if (s.asks(policy)) {
+        made.add(factories.get(s).create(policy, context));
+      }
     }
-    if (policy.maxBodyBytes() != null) {
-      parts.add("max-body " + policy.maxBodyBytes());
-    }
-    if (policy.webhook() != null) {
-      parts.add("verify " + policy.webhook().kind());
-    }
-    if (policy.maxConcurrent() != null) {
-      parts.add("max-concurrent " + policy.maxConcurrent());
-    }
-    return String.join("; ", parts);
+    return Future.all(made).map(all -> {
+      List<Handler<RoutingContext>> out = new ArrayList<>();
+      made.forEach(f -> out.add(f.result()));
+      return List.copyOf(out);
+    });
   }
 }

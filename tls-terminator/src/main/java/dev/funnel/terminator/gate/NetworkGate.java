@@ -1,35 +1,41 @@
 package dev.funnel.terminator.gate;
 
-import dev.funnel.common.gate.GateDecisions;
-import dev.funnel.common.gate.GateDecisions.Outcome;
-import dev.funnel.common.gate.GateDecisions.Rule;
-import dev.funnel.common.gate.NetworkRule;
+import dev.funnel.common.serve.NetworkRule;
+import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.ext.web.RoutingContext;
 import java.net.InetAddress;
 import java.util.Optional;
 
-/** CIDR allow/deny lists on the public client's address ({@link ClientAddress}): {@code 403} when refused. */
+/**
+ * {@link GateChain.Step#NETWORK}: {@code --allow-cidr}/{@code --deny-cidr} on the public client's
+ * address ({@link ClientAddress}: the PROXY header's source, never a request header); {@code 403}
+ * when refused. Outcomes: {@code allowed}, {@code denied}.
+ */
 public final class NetworkGate implements Handler<RoutingContext> {
 
-  private final NetworkRule rule;
-  private final GateDecisions decisions;
+  /** Makes the handler from the policy's lists. */
+  public static final GateFactory FACTORY = (policy, context) -> Future.succeededFuture(
+      new NetworkGate(NetworkRule.of(policy), StepRecord.of(GateChain.Step.NETWORK, context)));
 
-  public NetworkGate(NetworkRule rule, GateDecisions decisions) {
+  private final NetworkRule rule;
+  private final StepRecord record;
+
+  NetworkGate(NetworkRule rule, StepRecord record) {
     this.rule = rule;
-    this.decisions = decisions.register(Rule.CIDR, Outcome.DENIED);
+    this.record = record;
   }
 
   @Override
   public void handle(RoutingContext ctx) {
-    InetAddress client = ClientAddress.of(ctx.request());
+    InetAddress client = ClientAddress.inet(ctx.request());
     Optional<String> refusal = rule.refusal(client);
     if (refusal.isPresent()) {
-      decisions.refused(Rule.CIDR, Outcome.DENIED, ClientAddress.printable(client), refusal.get());
+      record.refused("denied", ClientAddress.printable(client), refusal.get());
       Refusal.send(ctx, 403, "Forbidden: this address may not use this site", 0);
       return;
     }
-    decisions.allowed(Rule.CIDR);
+    record.allowed();
     ctx.next();
   }
 }

@@ -1,6 +1,5 @@
 package dev.funnel.terminator.gate;
 
-import dev.funnel.common.gate.GateDecisions.Outcome;
 import io.vertx.core.MultiMap;
 import java.nio.charset.StandardCharsets;
 import java.security.InvalidKeyException;
@@ -16,33 +15,63 @@ import javax.crypto.spec.SecretKeySpec;
  * received, and the time now). Pure: no I/O, no logging, no clock of its own. Every comparison of
  * a signature is {@link MessageDigest#isEqual} over the raw HMAC bytes (constant time).
  *
- * <p>Implementations: {@link Github}, {@link Stripe}, {@link Slack}, {@link HmacHeader}.
- * {@link WebhookSpec} makes one from a {@code --verify} value and a secret.
+ * <p>Implementations: {@link Github}, {@link Stripe}, {@link Slack}, {@link HmacHeader};
+ * {@link #of} makes one from a {@code --verify} value and its secret file's contents.
  */
 public sealed interface WebhookSignature {
 
-  /** The result of a check: {@link Outcome#ALLOWED}, or a refusal's bounded kind and its reason (no secrets). */
-  record Check(Outcome outcome, String reason) {
-    static final Check PASS = new Check(Outcome.ALLOWED, "signature verified");
+  /**
+   * The check {@code verify} names, with the secret file's contents as the secret (surrounding
+   * whitespace and the trailing newline an editor or {@code echo} adds are dropped; the rest is
+   * used as UTF-8 bytes, as GitHub, Stripe and Slack do). Throws {@link IllegalArgumentException}
+   * for an empty secret, naming the file.
+   */
+  static WebhookSignature of(dev.funnel.common.serve.GatePolicy.Verify verify, byte[] secretFileContents) {
+    String secret = new String(secretFileContents, StandardCharsets.UTF_8).strip();
+    if (secret.isEmpty()) {
+      throw new IllegalArgumentException("--verify " + verify.scheme().spelling + ": the secret file "
+          + verify.secretFile() + " is empty");
+    }
+    Key key = Key.of(secret);
+    return switch (verify.scheme()) {
+      case GITHUB -> new Github(key);
+      case STRIPE -> new Stripe(key, Stripe.DEFAULT_TOLERANCE_SECONDS);
+      case SLACK -> new Slack(key);
+      case HMAC_SHA256 -> new HmacHeader(verify.header(), key);
+    };
+  }
+
+  /**
+   * The result of a check: {@code allowed}, or a refusal's bounded kind ({@code missing_signature},
+   * {@code malformed_signature}, {@code bad_signature}, {@code stale_timestamp}: the metric's
+   * outcome label) and its reason (never the secret).
+   */
+  record Check(String outcome, String reason) {
+    public static final String ALLOWED = dev.funnel.common.serve.GateMeter.ALLOWED;
+    public static final String MISSING = "missing_signature";
+    public static final String MALFORMED = "malformed_signature";
+    public static final String BAD = "bad_signature";
+    public static final String STALE = "stale_timestamp";
+    static final Check PASS = new Check(ALLOWED, "signature verified");
 
     public boolean passed() {
-      return outcome == Outcome.ALLOWED;
+      return ALLOWED.equals(outcome);
     }
 
     static Check missing(String reason) {
-      return new Check(Outcome.MISSING_SIGNATURE, reason);
+      return new Check(MISSING, reason);
     }
 
     static Check malformed(String reason) {
-      return new Check(Outcome.MALFORMED_SIGNATURE, reason);
+      return new Check(MALFORMED, reason);
     }
 
     static Check bad(String reason) {
-      return new Check(Outcome.BAD_SIGNATURE, reason);
+      return new Check(BAD, reason);
     }
 
     static Check stale(String reason) {
-      return new Check(Outcome.STALE_TIMESTAMP, reason);
+      return new Check(STALE, reason);
     }
   }
 

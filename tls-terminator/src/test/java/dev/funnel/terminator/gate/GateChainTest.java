@@ -1,94 +1,113 @@
 package dev.funnel.terminator.gate;
 
-import static dev.funnel.terminator.gate.GateRig.await;
-import static dev.funnel.terminator.gate.GateRig.sha256Hex;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.funnel.common.gate.CidrSet;
-import dev.funnel.common.gate.NetworkRule;
-import dev.funnel.common.gate.Rate;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import dev.funnel.common.serve.GatePolicy;
+import dev.funnel.common.serve.ServeFlags;
+import io.vertx.core.Future;
+import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
-import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpMethod;
-import io.vertx.ext.web.Route;
 import io.vertx.ext.web.Router;
-import io.vertx.junit5.Timeout;
-import io.vertx.junit5.VertxExtension;
-import java.time.Clock;
+import io.vertx.ext.web.RoutingContext;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 
-/** A route with every rule: the cheapest refusal answers first, and a good delivery reaches the backend intact. */
-@ExtendWith(VertxExtension.class)
-@Timeout(value = 60, timeUnit = TimeUnit.SECONDS)
 class GateChainTest {
 
   private Vertx vertx;
-  private GateRig rig;
+
+  @BeforeEach
+  void start() {
+    vertx = Vertx.vertx();
+  }
 
   @AfterEach
-  void stop() {
-    if (rig != null) {
-      rig.close();
+  void stop() throws Exception {
+    vertx.close().await(10, TimeUnit.SECONDS);
+  }
+
+  private GateContext context() {
+    return new GateContext(vertx, Router.router(vertx), 443, "/", Set.of("web.demo.funnel.localhost"),
+        new ConcurrentHashMap<>(), GateDecisions.NONE);
+  }
+
+  /** A factory per step that records which step made the handler it returns. */
+  private static Map<GateChain.Step, GateFactory> naming(List<String> made) {
+    Map<GateChain.Step, GateFactory> out = new EnumMap<>(GateChain.Step.class);
+    for (GateChain.Step s : GateChain.Step.values()) {
+      out.put(s, (policy, ctx) -> {
+        made.add(s.rule);
+        Handler<RoutingContext> h = RoutingContext::next;
+        return Future.succeededFuture(h);
+      });
     }
-    if (vertx != null) {
-      await(vertx.close());
-    }
+    return out;
+  }
+
+  private static GatePolicy everything() {
+    GatePolicy p = GatePolicy.NONE;
+    p = ServeFlags.rule(p, "max-concurrent", "4");
+    p = ServeFlags.rule(p, "verify", "github:/nonexistent");
+    p = ServeFlags.rule(p, "max-body", "1m");
+    p = ServeFlags.rule(p, "auth", "oidc");
+    p = ServeFlags.rule(p, "rate-limit", "20/s");
+    p = ServeFlags.rule(p, "allow-cidr", "10.0.0.0/8");
+    return p;
   }
 
   @Test
-  void rulesApplyInOrderAndShareStateAcrossRequests() {
-    vertx = Vertx.vertx();
-    GateChain chain = GateChain.build("port 443 path /hooks/", new GateChain.Policy(
-        new NetworkRule(CidrSet.parse("192.0.2.0/24"), CidrSet.parse("192.0.2.66")), Rate.parse("3/m"), 100L, 5,
-        WebhookSignatureTest.GITHUB), new SimpleMeterRegistry(), Clock.systemUTC());
-    assertThat(chain.describe()).isEqualTo(
-        "allow-cidr 192.0.2.0/24; deny-cidr 192.0.2.66/32; rate-limit 3/m; max-body 100; verify github; max-concurrent 5");
-    AtomicInteger reached = new AtomicInteger();
-    Router router = Router.router(vertx);
-    Route route = router.route("/hooks/*");
-    chain.handlers().forEach(route::handler);
-    route.handler(ctx -> {
-      reached.incrementAndGet();
-      Buffer body = GateBody.get(ctx).orElseThrow();
-      ctx.response().end(sha256Hex(body));
-    });
-    rig = new GateRig(vertx, router);
-    Buffer hello = Buffer.buffer(WebhookSignatureTest.GITHUB_BODY);
-    String sig = WebhookSignatureTest.GITHUB_SIGNATURE;
-
-    // denied address, bad signature: the CIDR list answers (403), no rate token spent
-    assertThat(rig.send("192.0.2.66", HttpMethod.POST, "/hooks/a", Buffer.buffer("x")).status()).isEqualTo(403);
-    // allowed address: too big (413), unsigned (401), signed (200) — each spends a rate token
-    assertThat(rig.send("192.0.2.1", HttpMethod.POST, "/hooks/a", Buffer.buffer("x".repeat(101)),
-        "X-Hub-Signature-256", sig).status()).isEqualTo(413);
-    assertThat(rig.send("192.0.2.1", HttpMethod.POST, "/hooks/a", hello).status()).isEqualTo(401);
-    GateRig.Answer ok = rig.send("192.0.2.1", HttpMethod.POST, "/hooks/a", hello, "X-Hub-Signature-256", sig);
-    assertThat(ok.status()).isEqualTo(200);
-    assertThat(ok.body()).isEqualTo(sha256Hex(hello));
-    // the fourth in the minute: the rate limit answers before the signature is looked at
-    assertThat(rig.send("192.0.2.1", HttpMethod.POST, "/hooks/a", hello, "X-Hub-Signature-256", sig).status())
-        .isEqualTo(429);
-    assertThat(reached.get()).isEqualTo(1);
-    assertThat(chain.tallies()).containsEntry("cidr/denied", 1L).containsEntry("cidr/allowed", 4L)
-        .containsEntry("rate/allowed", 3L).containsEntry("rate/limited", 1L).containsEntry("body/too_large", 1L)
-        .containsEntry("webhook/missing_signature", 1L).containsEntry("webhook/allowed", 1L)
-        .containsEntry("concurrency/allowed", 1L);
-    for (int i = 0; i < 200 && chain.inFlight() != 0; i++) {
-      sleep(10);
-    }
-    assertThat(chain.inFlight()).isZero();
+  void noPolicyNoHandlers() throws Exception {
+    List<Handler<RoutingContext>> chain = new GateChain(Map.of()).build(GatePolicy.NONE, context())
+        .await(5, TimeUnit.SECONDS);
+    assertThat(chain).isEmpty();
   }
 
-  private static void sleep(long millis) {
-    try {
-      Thread.sleep(millis);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+  @Test
+  void stepsRunInTheirOrderWhateverTheFlagsOrder() throws Exception {
+    List<String> made = new ArrayList<>();
+    List<Handler<RoutingContext>> chain = new GateChain(naming(made)).build(everything(), context())
+        .await(5, TimeUnit.SECONDS);
+    assertThat(chain).hasSize(6);
+    assertThat(made).containsExactly("cidr", "rate-limit", "auth", "max-body", "verify", "max-concurrent");
+  }
+
+  @Test
+  void aRuleNoFactoryEnforcesIsRefusedNotSkipped() {
+    Future<List<Handler<RoutingContext>>> built = new GateChain(Map.of())
+        .build(ServeFlags.rule(GatePolicy.NONE, "rate-limit", "20/s"), context());
+    assertThat(built.failed()).isTrue();
+    assertThat(built.cause()).hasMessageContaining("cannot enforce [rate-limit]");
+  }
+
+  @Test
+  void authOffAsksForNothing() {
+    assertThat(new GateChain(Map.of()).unsupported(ServeFlags.rule(GatePolicy.NONE, "auth", "off"))).isEmpty();
+  }
+
+  @Test
+  void aFailingFactoryFailsTheChain() {
+    Map<GateChain.Step, GateFactory> f = new EnumMap<>(GateChain.Step.class);
+    f.put(GateChain.Step.VERIFY, (policy, ctx) -> Future.failedFuture("cannot read the secret"));
+    Future<List<Handler<RoutingContext>>> built = new GateChain(f)
+        .build(ServeFlags.rule(GatePolicy.NONE, "verify", "github:/x"), context());
+    assertThat(built.failed()).isTrue();
+  }
+
+  @Test
+  void sharedStateIsPerPortAndRoute() {
+    GateContext a = context();
+    GateContext b = new GateContext(vertx, Router.router(vertx), 443, "/api", a.serverNames(), a.sharedState(),
+        GateDecisions.NONE);
+    Object x = a.shared("bucket", Object::new);
+    assertThat(a.shared("bucket", Object::new)).isSameAs(x);
+    assertThat(b.shared("bucket", Object::new)).isNotSameAs(x);
   }
 }

@@ -1,17 +1,12 @@
-package dev.funnel.common.gate;
+package dev.funnel.common.serve;
 
-import static dev.funnel.common.gate.CidrSetTest.ip;
+import static dev.funnel.common.serve.NetworkRuleTest.ip;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.net.InetAddress;
 import java.net.UnknownHostException;
-import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.params.provider.ValueSource;
 
 class RateLimiterTest {
 
@@ -19,23 +14,7 @@ class RateLimiterTest {
   private final AtomicLong clock = new AtomicLong(1_000 * MS);
 
   private RateLimiter limiter(String rate, int maxKeys) {
-    return new RateLimiter(Rate.parse(rate), maxKeys, clock::get);
-  }
-
-  @ParameterizedTest
-  @CsvSource({"20/s, 20, PT1S", "1/m, 1, PT1M", "1000000/h, 1000000, PT1H"})
-  void parsesRates(String text, int permits, Duration period) {
-    Rate rate = Rate.parse(text);
-    assertThat(rate).isEqualTo(new Rate(permits, period));
-    assertThat(rate.toString()).isEqualTo(text);
-  }
-
-  @ParameterizedTest
-  @ValueSource(strings = {"", "20", "/s", "20/", "20/d", "0/s", "-1/s", "1000001/s", "20/S", " 20/s", "20 /s",
-      "2e1/s", "99999999999/s"})
-  void refusesBadRates(String text) {
-    assertThatThrownBy(() -> Rate.parse(text)).isInstanceOf(IllegalArgumentException.class)
-        .hasMessageStartingWith("bad rate '" + text + "'");
+    return new RateLimiter(GatePolicy.RateLimit.parse(rate), maxKeys, clock::get);
   }
 
   @Test

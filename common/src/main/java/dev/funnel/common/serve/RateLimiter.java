@@ -1,4 +1,4 @@
-package dev.funnel.common.gate;
+package dev.funnel.common.serve;
 
 import java.net.InetAddress;
 import java.util.Iterator;
@@ -7,7 +7,7 @@ import java.util.Map;
 import java.util.function.LongSupplier;
 
 /**
- * A token bucket per client address: each bucket holds up to {@code permits} tokens, starts full,
+ * A token bucket per client address: each bucket holds up to {@code requests} tokens, starts full,
  * and is filled up again at the end of each period counted from the first request it saw (an
  * interval refill, like Bucket4j's {@code refillIntervally}). So {@code 20/s} means: at most 20
  * requests from one address in any one second counted from its first, and the 21st inside that
@@ -44,28 +44,28 @@ public final class RateLimiter {
     int tokens;
   }
 
-  private final Rate rate;
+  private final GatePolicy.RateLimit rate;
   private final long periodNanos;
   private final int maxKeys;
   private final LongSupplier nanoClock;
   private final LinkedHashMap<Key, Bucket> buckets = new LinkedHashMap<>(16, 0.75f, true);
 
-  public RateLimiter(Rate rate) {
+  public RateLimiter(GatePolicy.RateLimit rate) {
     this(rate, DEFAULT_MAX_KEYS, System::nanoTime);
   }
 
   /** {@code nanoClock} is a monotonic clock ({@link System#nanoTime} outside tests). */
-  public RateLimiter(Rate rate, int maxKeys, LongSupplier nanoClock) {
+  public RateLimiter(GatePolicy.RateLimit rate, int maxKeys, LongSupplier nanoClock) {
     if (maxKeys < 1) {
       throw new IllegalArgumentException("maxKeys must be at least 1");
     }
     this.rate = rate;
-    this.periodNanos = rate.period().toNanos();
+    this.periodNanos = rate.per().toNanos();
     this.maxKeys = maxKeys;
     this.nanoClock = nanoClock;
   }
 
-  public Rate rate() {
+  public GatePolicy.RateLimit rate() {
     return rate;
   }
 
@@ -84,12 +84,12 @@ public final class RateLimiter {
         }
         bucket = new Bucket();
         bucket.windowStart = now;
-        bucket.tokens = rate.permits();
+        bucket.tokens = rate.requests();
         buckets.put(key, bucket);
       } else if (now - bucket.windowStart >= periodNanos) {
         long periods = (now - bucket.windowStart) / periodNanos;
         bucket.windowStart += periods * periodNanos;
-        bucket.tokens = rate.permits();
+        bucket.tokens = rate.requests();
       }
       if (bucket.tokens > 0) {
         bucket.tokens--;
@@ -128,7 +128,7 @@ public final class RateLimiter {
     if (client == null) {
       return new Key(false, -1L);
     }
-    byte[] bytes = CidrSet.unmapped(client.getAddress());
+    byte[] bytes = NetworkRule.unmapped(client).getAddress();
     if (bytes.length == 4) {
       return new Key(false, ((bytes[0] & 0xffL) << 24) | ((bytes[1] & 0xffL) << 16) | ((bytes[2] & 0xffL) << 8)
           | (bytes[3] & 0xffL));
