@@ -141,6 +141,8 @@ final class HttpForwarder implements Handler<RoutingContext> {
     private final String uri;
     private final Buffer buffered;
     private final GateBody.Limit limit;
+    /** The streamed body went over {@link #limit} (set on the request's event loop, read there too). */
+    private boolean overflowed;
 
     Forwarding(String uri, Buffer buffered, GateBody.Limit limit) {
       this.uri = uri;
@@ -163,14 +165,15 @@ final class HttpForwarder implements Handler<RoutingContext> {
       Body body = request.getBody();
       if (body != null && limit != null && body.length() < 0) {
         // --max-body on a body without a length: counted as it streams (the gate checked Content-Length).
-        body = Body.body(ObservedStream.capped(body.stream(), limit.bytes()), -1, body.mediaType());
+        body = Body.body(ObservedStream.capped(body.stream(), limit.bytes(), () -> overflowed = true), -1,
+            body.mediaType());
       }
       if (body != null) {
         // The backend's silence is bounded from the moment the whole request has been handed to it.
         request.setBody(Body.body(ObservedStream.onEnd(body.stream(), () -> armResponseTimeout(context)),
             body.length(), body.mediaType()));
       }
-      return context.sendRequest().recover(failure -> Future.succeededFuture(tooLarge(failure)
+      return context.sendRequest().recover(failure -> Future.succeededFuture(overflowed || tooLarge(failure)
           ? tooLargePage(context, limit) : failurePage(context, failure)));
     }
 
