@@ -163,6 +163,14 @@ final class HttpForwarder implements Handler<RoutingContext> {
         request.setBody(Body.body(buffered));
       }
       Body body = request.getBody();
+      if (body != null && body.length() < 0 && incoming.version() == HttpVersion.HTTP_2
+          && !incoming.headers().contains(HttpHeaders.TRANSFER_ENCODING)) {
+        // vertx-http-proxy 5.0.10 (ProxiedRequest.sendRequest) chunks a body of unknown length only
+        // when the incoming request says "Transfer-Encoding: chunked", which HTTP/2 never does: the
+        // backend request then had neither a length nor chunking and reached the backend empty.
+        // Only the incoming request's headers are read there; the backend's come from the proxy request.
+        incoming.headers().add(HttpHeaders.TRANSFER_ENCODING, "chunked");
+      }
       if (body != null && limit != null && body.length() < 0) {
         // --max-body on a body without a length: counted as it streams (the gate checked Content-Length).
         body = Body.body(ObservedStream.capped(body.stream(), limit.bytes(), () -> overflowed = true), -1,
