@@ -31,6 +31,8 @@ import java.nio.file.Path;
  *   <li>not a well-formed {@code POST /v0/ingress} → 400 / 404 / 405;</li>
  *   <li>target host is not this session's name → 403;</li>
  *   <li>target port not in the current serve snapshot → 403;</li>
+ *   <li>a stream port ({@code tcp://}, {@code tls-terminated-tcp://}) whose gate ({@link TcpGate}:
+ *       CIDR lists, connection rate) refuses the offer's client address → 403;</li>
  *   <li>no terminator listener for a port whose target terminates TLS → 503;</li>
  *   <li>the local target does not answer → 503;</li>
  *   <li>otherwise 200, and the stream is spliced to the local target (behind a PROXY header when
@@ -70,6 +72,15 @@ final class IngressStream {
     if (serveTarget == null) {
       refuse(offer, stream, IngressAnswer.FORBIDDEN, "port " + target.port() + " is not funnelled by this node");
       return;
+    }
+    if (serveTarget.kind().isStream()) {
+      java.util.Optional<String> refusal = agent.tcpGate(target.port()).flatMap(gate -> gate.refusal(offer.source()));
+      if (refusal.isPresent()) {
+        // The gate logged this refusal (rate-bounded), with the client's address: not logged twice.
+        answerRefusal(stream, IngressAnswer.FORBIDDEN, "port " + target.port() + ": the node's gate refused this client ("
+            + refusal.get() + ")");
+        return;
+      }
     }
     NodeOptions options = agent.options();
     java.net.SocketAddress dial;
@@ -149,6 +160,10 @@ final class IngressStream {
 
   private void refuse(IngressOffer offer, PeekedConnection stream, int status, String reason) {
     LOG.log(Level.INFO, "ingress offer answered " + status + ": " + reason + "; rejecting");
+    answerRefusal(stream, status, reason);
+  }
+
+  private void answerRefusal(PeekedConnection stream, int status, String reason) {
     agent.metrics().offer(status);
     if (offer != null) {
       agent.offers().answered(offer.source(), offer.target().port(), status);

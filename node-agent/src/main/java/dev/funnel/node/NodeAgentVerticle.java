@@ -63,6 +63,9 @@ public class NodeAgentVerticle extends VerticleBase {
   private final NodeOptions options;
   private final MeterRegistry meterRegistry;
   private final AtomicReference<Map<Integer, ServeTarget>> serve;
+  /** The gates of tcp:// ports, by public port (a port without one is not gated). */
+  private final AtomicReference<Map<Integer, TcpGate>> tcpGates = new AtomicReference<>(Map.of());
+  private volatile Map<Integer, dev.funnel.common.serve.GatePolicy> tcpRules = Map.of();
   private final Promise<Void> firstWelcome = Promise.promise();
   private final AtomicLong linksOpened = new AtomicLong();
   private final List<Slot> slots = new ArrayList<>();
@@ -133,6 +136,7 @@ public class NodeAgentVerticle extends VerticleBase {
     }
     metrics = new NodeMetrics(registry != null ? registry : new SimpleMeterRegistry());
     metrics.watch(this);
+    updateTcpRules(tcpRules);
     LOG.log(Level.INFO, "TLS to gateways: {0}", DataLegTls.describe());
     gatewayClient = vertx.createNetClient(new NetClientOptions()
         .setSsl(true)
@@ -307,6 +311,40 @@ public class NodeAgentVerticle extends VerticleBase {
       Future.all(updates).<Void>mapEmpty().onComplete(done);
     });
     return done.future();
+  }
+
+  /**
+   * Replaces the gates of stream ports ({@code tcp://}, {@code tls-terminated-tcp://}): each port's
+   * policy ({@code --allow-cidr}, {@code --deny-cidr}, {@code --rate-limit} as a connection rate),
+   * checked on each ingress offer before anything is dialled; applies to the next offer. Rate
+   * counts start over. HTTP ports' policies are the terminator's: do not pass them here.
+   */
+  public void updateTcpRules(Map<Integer, dev.funnel.common.serve.GatePolicy> rules) {
+    tcpRules = Map.copyOf(rules);
+    if (metrics == null) {
+      return; // built at start, on the registry chosen there
+    }
+    Map<Integer, TcpGate> gates = new java.util.HashMap<>();
+    rules.forEach((port, r) -> {
+      if (!r.allowCidrs().isEmpty() || !r.denyCidrs().isEmpty() || r.rateLimit() != null) {
+        gates.put(port, new TcpGate(port, r, metrics.registry()));
+      }
+    });
+    tcpGates.set(Map.copyOf(gates));
+    if (!gates.isEmpty()) {
+      LOG.log(Level.INFO, "tcp gates now {0}", new java.util.TreeMap<>(gates).entrySet().stream()
+          .map(e -> e.getKey() + ": " + e.getValue().policy().describe()).collect(java.util.stream.Collectors.joining(", ")));
+    }
+  }
+
+  /** The gate of a tcp:// port, if it has one. */
+  Optional<TcpGate> tcpGate(int port) {
+    return Optional.ofNullable(tcpGates.get().get(port));
+  }
+
+  /** The gates of tcp:// ports now, by port (for {@code serve list}). */
+  public Map<Integer, TcpGate> tcpGates() {
+    return tcpGates.get();
   }
 
   /**

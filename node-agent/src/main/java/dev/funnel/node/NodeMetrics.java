@@ -22,6 +22,8 @@ import java.util.function.ToIntFunction;
  *   <li>{@code funnel.tunnels.active{role=node}}: tunnels spliced right now;</li>
  *   <li>{@code funnel.tunnel.bytes{direction,role=node}}: bytes carried, {@code inbound} from the
  *       public client to the local target, {@code outbound} back;</li>
+ *   <li>{@code funnel.node.gate.decisions{rule,outcome}}: the gate of stream ports ({@link TcpGate}),
+ *       its {@code cidr} and {@code rate-limit} series registered at start;</li>
  *   <li>{@code funnel.node.sessions}, {@code funnel.node.link.connections}: sessions up and their
  *       link connections (HTTP/2, one or more per session), summed over the agents on the registry.</li>
  * </ul>
@@ -46,6 +48,12 @@ final class NodeMetrics {
     this.inbound = Meters.tunnelBytes(registry, Meters.ROLE_NODE, Meters.INBOUND);
     this.outbound = Meters.tunnelBytes(registry, Meters.ROLE_NODE, Meters.OUTBOUND);
     ANSWERS.forEach(this::offerCounter);
+    // The stream ports' gate decisions, at zero from the first scrape (the terminator's HTTP routes
+    // count on the same family, under their own rules, from their first request).
+    for (String[] pair : new String[][] {{"cidr", "allowed"}, {"cidr", "denied"}, {"rate-limit", "allowed"},
+        {"rate-limit", "limited"}}) {
+      dev.funnel.common.serve.GateMeter.counter(registry, pair[0], pair[1]);
+    }
   }
 
   /** Adds {@code agent} to the session and pool gauges of this registry (registered with the first agent). */
@@ -76,6 +84,10 @@ final class NodeMetrics {
         .description("Ingress offers answered by this node, by answer status")
         .tag("answer", Integer.toString(status))
         .register(registry);
+  }
+
+  MeterRegistry registry() {
+    return registry;
   }
 
   /** Counts one answered offer. */

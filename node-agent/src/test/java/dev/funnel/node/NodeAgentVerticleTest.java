@@ -2,6 +2,9 @@ package dev.funnel.node;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.funnel.common.serve.GateMeter;
+import dev.funnel.common.serve.GatePolicy;
+import dev.funnel.common.serve.ServeFlags;
 import dev.funnel.common.net.HostPort;
 import dev.funnel.common.options.NodeOptions;
 import dev.funnel.common.options.ServeTarget;
@@ -323,6 +326,75 @@ class NodeAgentVerticleTest {
           assertThat(node.linkConnections()).as("a refusal ends the stream, not the link").isEqualTo(2);
           ctx.completeNow();
         })));
+  }
+
+  @Test
+  @Timeout(value = 15, timeUnit = TimeUnit.SECONDS)
+  void aTcpPortsGateRefusesBeforeTheLocalDial(Vertx vertx, VertxTestContext ctx) {
+    RecordingTarget target = new RecordingTarget(vertx);
+    target.listen()
+        .compose(t -> deploy(vertx, options(tcp(443, t.port()))))
+        .compose(n -> {
+          GatePolicy policy = ServeFlags.rule(ServeFlags.rule(ServeFlags.rule(GatePolicy.NONE,
+              "allow-cidr", "203.0.113.0/24,2001:db8::/32"), "deny-cidr", "203.0.113.66"), "rate-limit", "2/m");
+          node.updateTcpRules(Map.of(443, policy));
+          return linksUp(vertx);
+        })
+        // denied by the lists: 403, nothing dialled
+        .compose(v -> gateway.offer(FQDN + ":443", "203.0.113.66:4000"))
+        .compose(denied -> {
+          ctx.verify(() -> assertThat(status(denied)).isEqualTo(403));
+          return gateway.offer(FQDN + ":443", "198.51.100.1:4000");
+        })
+        .compose(outside -> {
+          ctx.verify(() -> {
+            assertThat(status(outside)).isEqualTo(403);
+            assertThat(IngressAnswer.reason(((StreamOpener.Refused) outside).headers()))
+                .as("the gateway learns the rule, not the lists").contains("(cidr)").doesNotContain("203.0.113");
+            assertThat(target.connections()).isZero();
+          });
+          return gateway.offer(FQDN + ":443", "[2001:db8::5]:4000");
+        })
+        // allowed: two connections a minute from one address, the third refused
+        .compose(v6 -> {
+          ctx.verify(() -> assertThat(status(v6)).isEqualTo(200));
+          return accepted(v6).compose(end -> {
+            end.endOutput();
+            return gateway.offer(FQDN + ":443", CLIENT);
+          });
+        })
+        .compose(first -> {
+          ctx.verify(() -> assertThat(status(first)).isEqualTo(200));
+          return accepted(first).compose(end -> {
+            end.endOutput();
+            return gateway.offer(FQDN + ":443", CLIENT);
+          });
+        })
+        .compose(second -> {
+          ctx.verify(() -> assertThat(status(second)).isEqualTo(200));
+          return accepted(second).compose(end -> {
+            end.endOutput();
+            return gateway.offer(FQDN + ":443", CLIENT);
+          });
+        })
+        .compose(third -> {
+          ctx.verify(() -> assertThat(IngressAnswer.reason(((StreamOpener.Refused) third).headers())).contains("(rate-limit)"));
+          return eventually(vertx, () -> target.connections() == 3);
+        })
+        .onComplete(ctx.succeeding(v -> ctx.verify(() -> {
+          assertThat(offers(403)).isEqualTo(3);
+          assertThat(offers(200)).isEqualTo(3);
+          assertThat(gateCount("cidr", "denied")).isEqualTo(2);
+          assertThat(gateCount("cidr", "allowed")).isEqualTo(4);
+          assertThat(gateCount("rate-limit", "limited")).isEqualTo(1);
+          assertThat(node.tcpGates().get(443).tallies()).containsEntry("rate-limit/allowed", 3L);
+          ctx.completeNow();
+        })));
+  }
+
+  private double gateCount(String rule, String outcome) {
+    Counter counter = registry.find(GateMeter.NAME).tag("rule", rule).tag("outcome", outcome).counter();
+    return counter == null ? 0 : counter.count();
   }
 
   @Test

@@ -26,6 +26,7 @@ import io.vertx.httpproxy.ProxyRequest;
 import io.vertx.httpproxy.ProxyResponse;
 import dev.funnel.common.serve.RoutePaths;
 import dev.funnel.terminator.gate.ClientAddress;
+import dev.funnel.terminator.gate.GateBody;
 import dev.funnel.terminator.gate.GateChain;
 import io.vertx.ext.web.RoutingContext;
 import java.lang.System.Logger.Level;
@@ -68,7 +69,7 @@ final class HttpForwarder implements Handler<RoutingContext> {
     this.maxHttp10BufferBytes = options.getMaxHttp10BufferBytes();
     this.client = client;
     this.upgrades = new UpgradeRelay(vertx, target, client, connectTimeoutMillis, responseTimeoutMillis);
-    this.proxy = newProxy(new Forwarding(null, null));
+    this.proxy = newProxy(new Forwarding(null, null, null));
   }
 
   /** The backend client for {@code target} (one per target and event loop, shared by the routes that name it). */
@@ -101,13 +102,15 @@ final class HttpForwarder implements Handler<RoutingContext> {
       return;
     }
     Buffer buffered = ctx.get(GateChain.BUFFERED_BODY);
-    if (buffered == null && backendPath(pathAndQuery(request), null) != null) {
+    GateBody.Limit limit = buffered == null ? GateBody.limit(ctx).orElse(null) : null;
+    if (buffered == null && limit == null && backendPath(pathAndQuery(request), null) != null) {
       // The common case: the backend URI follows from the request alone, so the port's one proxy serves it.
       proxy.handle(request);
       return;
     }
-    // Otherwise one proxy for this request: its interceptor carries the URI and the buffered body.
-    newProxy(new Forwarding(backendPath(ctx), buffered))
+    // Otherwise one proxy for this request: its interceptor carries the URI, the buffered body or
+    // the cap on a streamed one.
+    newProxy(new Forwarding(backendPath(ctx), buffered, limit))
         .handle(buffered != null ? new ReadRequest(request) : request);
   }
 
@@ -166,10 +169,14 @@ final class HttpForwarder implements Handler<RoutingContext> {
     /** The backend URI, or null: computed from the request (the shared proxy). */
     private final String uri;
     private final Buffer buffered;
+    private final GateBody.Limit limit;
+    /** The streamed body went over {@link #limit} (set on the request's event loop, read there too). */
+    private boolean overflowed;
 
-    Forwarding(String uri, Buffer buffered) {
+    Forwarding(String uri, Buffer buffered, GateBody.Limit limit) {
       this.uri = uri;
       this.buffered = buffered;
+      this.limit = limit;
     }
 
     @Override
@@ -185,12 +192,26 @@ final class HttpForwarder implements Handler<RoutingContext> {
         request.setBody(Body.body(buffered));
       }
       Body body = request.getBody();
+      if (body != null && body.length() < 0 && incoming.version() == HttpVersion.HTTP_2
+          && !incoming.headers().contains(HttpHeaders.TRANSFER_ENCODING)) {
+        // vertx-http-proxy 5.0.10 (ProxiedRequest.sendRequest) chunks a body of unknown length only
+        // when the incoming request says "Transfer-Encoding: chunked", which HTTP/2 never does: the
+        // backend request then had neither a length nor chunking and reached the backend empty.
+        // Only the incoming request's headers are read there; the backend's come from the proxy request.
+        incoming.headers().add(HttpHeaders.TRANSFER_ENCODING, "chunked");
+      }
+      if (body != null && limit != null && body.length() < 0) {
+        // --max-body on a body without a length: counted as it streams (the gate checked Content-Length).
+        body = Body.body(ObservedStream.capped(body.stream(), limit.bytes(), () -> overflowed = true), -1,
+            body.mediaType());
+      }
       if (body != null) {
         // The backend's silence is bounded from the moment the whole request has been handed to it.
         request.setBody(Body.body(ObservedStream.onEnd(body.stream(), () -> armResponseTimeout(context)),
             body.length(), body.mediaType()));
       }
-      return context.sendRequest().recover(failure -> Future.succeededFuture(failurePage(context, failure)));
+      return context.sendRequest().recover(failure -> Future.succeededFuture(overflowed || tooLarge(failure)
+          ? tooLargePage(context, limit) : failurePage(context, failure)));
     }
 
     @Override
@@ -212,6 +233,28 @@ final class HttpForwarder implements Handler<RoutingContext> {
     if (origin != null && responseTimeoutMillis > 0) {
       origin.idleTimeout(responseTimeoutMillis);
     }
+  }
+
+  private static boolean tooLarge(Throwable failure) {
+    for (Throwable t = failure; t != null; t = t.getCause()) {
+      if (t instanceof ObservedStream.TooLarge) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** A request body went over the route's {@code --max-body} while streaming: 413, counted by the gate. */
+  private ProxyResponse tooLargePage(ProxyContext context, GateBody.Limit limit) {
+    if (limit != null) {
+      limit.onOverflow().run();
+    }
+    return context.request().release().response()
+        .setStatusCode(413)
+        .putHeader(HttpHeaders.CACHE_CONTROL, "no-store")
+        .putHeader(HttpHeaders.CONNECTION, "close")
+        .setBody(Body.body(Buffer.buffer("413 Content Too Large: the body may be at most "
+            + (limit == null ? "?" : limit.bytes()) + " bytes\n"), MediaType.TEXT_PLAIN));
   }
 
   private ProxyResponse failurePage(ProxyContext context, Throwable failure) {

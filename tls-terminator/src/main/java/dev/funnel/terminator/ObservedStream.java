@@ -30,6 +30,7 @@ final class ObservedStream implements ReadStream<Buffer> {
   private final ReadStream<Buffer> source;
   private final Runnable onEnd;
   private final long limit;
+  private Runnable onOverflow = () -> { };
   private long seen;
   private boolean failed;
   private boolean ended;
@@ -49,6 +50,17 @@ final class ObservedStream implements ReadStream<Buffer> {
   /** {@code source}, failing with {@link TooLarge} once more than {@code limit} bytes went by. */
   static ObservedStream capped(ReadStream<Buffer> source, long limit) {
     return new ObservedStream(source, () -> { }, limit);
+  }
+
+  /**
+   * {@link #capped(ReadStream, long)}, running {@code onOverflow} first when the limit is passed
+   * (the pipe's failure that follows may not carry {@link TooLarge}: vertx-http-proxy resets the
+   * backend request and fails with that).
+   */
+  static ObservedStream capped(ReadStream<Buffer> source, long limit, Runnable onOverflow) {
+    ObservedStream stream = new ObservedStream(source, () -> { }, limit);
+    stream.onOverflow = onOverflow;
+    return stream;
   }
 
   @Override
@@ -72,6 +84,7 @@ final class ObservedStream implements ReadStream<Buffer> {
       if (seen > limit) {
         failed = true;
         source.pause();
+        onOverflow.run();
         Handler<Throwable> h = exceptionHandler;
         if (h != null) {
           h.handle(new TooLarge(limit));

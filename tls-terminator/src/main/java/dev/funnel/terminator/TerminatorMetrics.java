@@ -44,10 +44,7 @@ final class TerminatorMetrics {
 
   /** Counts one gate decision (both labels bounded: see {@link dev.funnel.terminator.gate.GateDecisions}). */
   void gateDecision(dev.funnel.terminator.gate.GateChain.Step step, String outcome) {
-    Counter.builder("funnel.node.gate.decisions")
-        .description("Gate decisions on the node, by rule and outcome")
-        .tag("rule", step.rule).tag("outcome", outcome)
-        .register(registry).increment();
+    dev.funnel.common.serve.GateMeter.counter(registry, step.rule, outcome).increment();
   }
 
   MeterRegistry registry() {

@@ -297,6 +297,20 @@ public class TerminatorVerticle extends VerticleBase {
   }
 
   /** What HTTP port {@code publicPort} serves now; empty when it is not one of this terminator's HTTP ports. */
+  /**
+   * Each gated route's decisions so far, {@code "PORT PATH" → ("rule/outcome" → count)} (for
+   * {@code funnel node serve list}); kept across run-time changes, summed over the event loops.
+   */
+  public java.util.Map<String, java.util.Map<String, Long>> gateTallies() {
+    java.util.Map<String, java.util.Map<String, Long>> out = new java.util.TreeMap<>();
+    gateState.forEach((key, value) -> {
+      if (value instanceof dev.funnel.common.serve.GateLog log && key.endsWith(" gate-log")) {
+        out.put(key.substring(0, key.length() - " gate-log".length()), log.tallies());
+      }
+    });
+    return out;
+  }
+
   public java.util.Optional<ServePort> routes(int publicPort) {
     HttpPort port = httpPorts.get(publicPort);
     return port == null ? java.util.Optional.empty() : java.util.Optional.ofNullable(port.config());

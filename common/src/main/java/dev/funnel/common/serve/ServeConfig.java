@@ -68,6 +68,16 @@ public record ServeConfig(SortedMap<Integer, ServePort> ports) {
     return new ServeConfig(next);
   }
 
+  /**
+   * Stream port → its gate, for the node agent's {@code updateTcpRules} ({@link ServePort#streamPolicy()});
+   * ports without one (and every HTTP port: the terminator gates those) are left out.
+   */
+  public Map<Integer, GatePolicy> streamPolicies() {
+    Map<Integer, GatePolicy> out = new java.util.TreeMap<>();
+    ports.forEach((port, p) -> p.streamPolicy().ifPresent(policy -> out.put(port, policy)));
+    return out;
+  }
+
   /** Port → the target the node agent answers offers with ({@link ServePort#agentTarget()}). */
   public Map<Integer, ServeTarget> agentTargets() {
     Map<Integer, ServeTarget> out = new LinkedHashMap<>();

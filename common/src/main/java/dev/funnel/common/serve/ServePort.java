@@ -15,8 +15,9 @@ import java.util.Set;
  * What one public port serves: its routes, longest path first, and the gate rules for the whole
  * port. Invariants (checked here, so every way in — flags, config file, run-time change — holds to
  * them): at least one route; no path twice; a stream target ({@code tcp://}, {@code
- * tls-terminated-tcp://}) only as the port's one route, on {@code /}, with no gate rules (one
- * stream per connection: no paths and no HTTP to judge).
+ * tls-terminated-tcp://}) only as the port's one route, on {@code /}, with no gate rules but the
+ * CIDR lists and the rate limit (one stream per connection: no paths and no HTTP to judge; the node
+ * agent checks the offer's client address before it dials, see {@link #streamPolicy()}).
  *
  * @param policy the gate rules for every route of the port ({@code --allow-cidr 443=…})
  */
@@ -50,12 +51,31 @@ public record ServePort(int port, GatePolicy policy, List<ServeRoute> routes) {
         throw new IllegalArgumentException(r.target().kind().scheme + ":// takes a whole port (one stream, no paths): "
             + "funnel " + port + "=" + r.target() + " alone, or use http:// to route " + port + ":" + r.path());
       }
-      if (!r.policy().isEmpty() || !policy.isEmpty()) {
+      if (!streamGate(r.policy()) || !streamGate(policy)) {
         throw new IllegalArgumentException("port " + port + " funnels " + r.target()
-            + ": gate rules apply to HTTP targets only (http://, https+insecure://, file://, text:, redirect:)");
+            + ": a stream port takes only --allow-cidr, --deny-cidr and --rate-limit (checked on each connection "
+            + "before it is dialled); the other gate rules apply to HTTP targets (http://, https+insecure://, "
+            + "file://, text:, redirect:)");
       }
     }
     routes = List.copyOf(sorted);
+  }
+
+  /** True when {@code p} asks only for what a stream port's gate can check (the offer's client address). */
+  static boolean streamGate(GatePolicy p) {
+    return p.verify() == null && p.auth() == null && p.maxBodyBytes() == 0 && p.maxConcurrent() == 0;
+  }
+
+  /**
+   * The gate of a stream port, as the node agent applies it to each connection's offer (CIDR lists,
+   * rate limit per client address); empty for an HTTP port (its gate is the terminator's, per route).
+   */
+  public Optional<GatePolicy> streamPolicy() {
+    if (!isStream()) {
+      return Optional.empty();
+    }
+    GatePolicy effective = routes.get(0).policy().over(policy);
+    return effective.isEmpty() ? Optional.empty() : Optional.of(effective);
   }
 
   /** A port with one route, {@code /} → {@code target}, and no gate. */

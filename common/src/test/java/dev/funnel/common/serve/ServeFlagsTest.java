@@ -129,9 +129,22 @@ class ServeFlagsTest {
   }
 
   @Test
-  void aStreamPortTakesNoGateAndNoOtherRoute() {
-    assertThatThrownBy(() -> ServeFlags.parse(List.of("443=tcp://127.0.0.1:9443"), Map.of("allow-cidr", List.of("443=10.0.0.0/8"))))
-        .hasMessageContaining("gate rules apply to HTTP targets only");
+  void aStreamPortTakesOnlyNetworkRulesAndNoOtherRoute() {
+    ServePort stream = ServeFlags.parse(List.of("443=tcp://127.0.0.1:9443"), Map.of("allow-cidr", List.of("443=10.0.0.0/8"),
+        "rate-limit", List.of("443=5/s"))).ports().get(443);
+    assertThat(stream.streamPolicy()).hasValueSatisfying(p -> {
+      assertThat(p.allowCidrs()).containsExactly("10.0.0.0/8");
+      assertThat(p.rateLimit()).hasToString("5/s");
+    });
+    assertThat(ServeFlags.parse(List.of("443=tcp://127.0.0.1:9443"), Map.of()).ports().get(443).streamPolicy()).isEmpty();
+    assertThat(ServeFlags.parse(List.of("443=http://127.0.0.1:9443"), Map.of("allow-cidr", List.of("443=10.0.0.0/8")))
+        .ports().get(443).streamPolicy()).isEmpty();
+    for (String rule : List.of("verify=443=github:/s", "max-body=443=1k", "max-concurrent=443=3", "auth=443=oidc")) {
+      String[] kv = rule.split("=", 2);
+      assertThatThrownBy(() -> ServeFlags.parse(List.of("443=tls-terminated-tcp://127.0.0.1:9443"),
+          Map.of(kv[0], List.of(kv[1])))).as(rule)
+          .hasMessageContaining("a stream port takes only --allow-cidr, --deny-cidr and --rate-limit");
+    }
     assertThatThrownBy(() -> ServeFlags.parse(List.of("443=tcp://127.0.0.1:9443", "443:/x=text:x"), Map.of()))
         .hasMessageContaining("takes a whole port");
     assertThatThrownBy(() -> ServeFlags.parse(List.of("443=text:x", "443:/=text:y"), Map.of()))

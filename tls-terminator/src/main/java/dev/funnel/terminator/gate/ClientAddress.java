@@ -37,4 +37,30 @@ public final class ClientAddress {
     String ip = remote.hostAddress();
     return ip == null || ip.isEmpty() ? Optional.empty() : Optional.of(remote);
   }
+
+  /**
+   * The client's address as an {@link java.net.InetAddress} (parsed from the literal, never
+   * looked up), or {@code null} when it was lost.
+   */
+  public static java.net.InetAddress inet(HttpServerRequest request) {
+    return of(request).map(a -> parse(a.hostAddress())).orElse(null);
+  }
+
+  /** An IP literal as an address, or {@code null} (no DNS). */
+  static java.net.InetAddress parse(String literal) {
+    byte[] bytes = literal == null ? null : io.netty.util.NetUtil.createByteArrayFromIpAddressString(literal);
+    if (bytes == null) {
+      return null;
+    }
+    try {
+      return java.net.InetAddress.getByAddress(bytes);
+    } catch (java.net.UnknownHostException e) {
+      return null;
+    }
+  }
+
+  /** For log lines: the address as text (IPv6 compressed), or {@code "unknown"}. */
+  public static String printable(java.net.InetAddress address) {
+    return address == null ? "unknown" : io.netty.util.NetUtil.toAddressString(address);
+  }
 }

@@ -15,6 +15,11 @@ public final class Gates {
 
   public static Map<GateChain.Step, GateFactory> shipped() {
     Map<GateChain.Step, GateFactory> out = new EnumMap<>(GateChain.Step.class);
+    out.put(GateChain.Step.NETWORK, NetworkGate.FACTORY);
+    out.put(GateChain.Step.RATE_LIMIT, RateGate.FACTORY);
+    out.put(GateChain.Step.BODY_CAP, BodyCap.FACTORY);
+    out.put(GateChain.Step.VERIFY, WebhookGate.FACTORY);
+    out.put(GateChain.Step.CONCURRENCY, ConcurrencyCap.FACTORY);
     return out;
   }
 }
