@@ -49,7 +49,7 @@ import java.util.concurrent.RejectedExecutionException;
  *
  * <pre>
  * GET    /v1/serve          → 200 {"fqdn", "serve": [{"port", "path", "target", "gate"?}…], "ports": [ServePort JSON…],
- *                              "refused": {"PORT": "why"}}
+ *                              "refused": {"PORT": "why"}, "decisions": {"PORT /path": {"rule/outcome": n}}}
  *                              (one entry per route; "gate": the route's effective rules, when any)
  * PUT    /v1/serve/{port}   {"target", "path"?, "policy"?} → 200 (the new serve config): adds or replaces
  *                              the route on path (default /), with its own gate rules (policy JSON: flag names as keys)
@@ -96,6 +96,11 @@ final class NodeControl extends VerticleBase {
 
     /** Ports funnelled that the server does not route, with why (empty when all are routed). */
     Map<Integer, String> refused();
+
+    /** Gate decisions so far, by route ("PORT /path") and "rule/outcome" (routes without any left out). */
+    default Map<String, Map<String, Long>> decisions() {
+      return Map.of();
+    }
 
     /** What {@code funnel status} shows ({@link NodeStatus}); blocks while probing. */
     JsonObject status(boolean probe);
@@ -333,7 +338,8 @@ final class NodeControl extends VerticleBase {
 
   private void answer(RoutingContext ctx, ServeConfig serve) {
     ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, "application/json").end(describe(control.fqdn(), serve)
-        .put("refused", dev.funnel.common.bus.PortRefusals.toJson(control.refused())).encode());
+        .put("refused", dev.funnel.common.bus.PortRefusals.toJson(control.refused()))
+        .put("decisions", new JsonObject(new java.util.TreeMap<String, Object>(control.decisions()))).encode());
   }
 
   /** The answer's JSON: one "serve" entry per route (shortest path first), plus the config as it is kept. */

@@ -260,6 +260,16 @@ final class NodeServeCommand {
           e.getString("target"), gate, why == null ? "yes" : "no: " + why);
     }
     table.print(out);
+    JsonObject decisions = answer.getJsonObject("decisions", new JsonObject());
+    if (!decisions.isEmpty()) {
+      out.println();
+      out.println("gate decisions since the node started (rule/outcome: count):");
+      for (String route : new java.util.TreeSet<>(decisions.fieldNames())) {
+        JsonObject counts = decisions.getJsonObject(route);
+        out.println("  " + route + "  " + new java.util.TreeSet<>(counts.fieldNames()).stream()
+            .map(k -> k + " " + counts.getValue(k)).collect(java.util.stream.Collectors.joining(", ")));
+      }
+    }
   }
 
   /** The client of the control of the node running with {@code state}, from its control-url and control-token. */

@@ -125,6 +125,7 @@ final class NodeStack implements NodeControl.ServeControl {
         .setProxyProtocol(settings.proxyProtocol())
         .setLinks(settings.links());
     NodeAgentVerticle agent = new NodeAgentVerticle(options);
+    agent.updateTcpRules(settings.serve().streamPolicies());   // CIDR and connection rate on tcp:// ports
     // The ops endpoint first: /ready answers 503 until the session is up and every listener bound,
     // and again whenever the session is down (the agent reconnects meanwhile).
     AtomicBoolean started = new AtomicBoolean();
@@ -168,6 +169,19 @@ final class NodeStack implements NodeControl.ServeControl {
   }
 
   // ---------------------------------------------------------------- status
+
+  @Override
+  public Map<String, Map<String, Long>> decisions() {
+    Map<String, Map<String, Long>> out = new java.util.TreeMap<>();
+    List<Terminator> running;
+    synchronized (this) {
+      running = List.copyOf(terminators);
+    }
+    running.forEach(t -> out.putAll(t.verticle().gateTallies()));
+    agent.tcpGates().forEach((port, gate) -> out.put(port + " /", gate.tallies()));
+    out.values().removeIf(Map::isEmpty);
+    return out;
+  }
 
   @Override
   public Map<Integer, String> refused() {
@@ -260,6 +274,7 @@ final class NodeStack implements NodeControl.ServeControl {
   /** Replaces the agent's serve config and waits for the gateway's confirmation. Holds this. */
   private ServeConfig apply(ServeConfig next, String what) {
     serve = next;
+    agent.updateTcpRules(next.streamPolicies());
     try {
       agent.updateServe(next.agentTargets()).await(SERVE_CHANGE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
     } catch (Exception e) {

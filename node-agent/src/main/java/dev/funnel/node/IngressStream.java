@@ -77,7 +77,7 @@ final class IngressStream {
       java.util.Optional<String> refusal = agent.tcpGate(target.port()).flatMap(gate -> gate.refusal(offer.source()));
       if (refusal.isPresent()) {
         // The gate logged this refusal (rate-bounded), with the client's address: not logged twice.
-        answerRefusal(stream, IngressAnswer.FORBIDDEN, "port " + target.port() + ": the node's gate refused this client ("
+        answerRefusal(offer, stream, IngressAnswer.FORBIDDEN, "port " + target.port() + ": the node's gate refused this client ("
             + refusal.get() + ")");
         return;
       }
@@ -160,10 +160,10 @@ final class IngressStream {
 
   private void refuse(IngressOffer offer, PeekedConnection stream, int status, String reason) {
     LOG.log(Level.INFO, "ingress offer answered " + status + ": " + reason + "; rejecting");
-    answerRefusal(stream, status, reason);
+    answerRefusal(offer, stream, status, reason);
   }
 
-  private void answerRefusal(PeekedConnection stream, int status, String reason) {
+  private void answerRefusal(IngressOffer offer, PeekedConnection stream, int status, String reason) {
     agent.metrics().offer(status);
     if (offer != null) {
       agent.offers().answered(offer.source(), offer.target().port(), status);
