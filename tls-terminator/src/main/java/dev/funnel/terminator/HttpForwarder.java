@@ -95,6 +95,7 @@ final class HttpForwarder implements Handler<HttpServerRequest> {
   @Override
   public void handle(HttpServerRequest request) {
     Exchange exchange = Exchange.track(request, metrics, publicPort);
+    ForwardedHeaders.stripIdentity(request.headers());
     HostAndPort authority = request.authority();
     if (authority == null || authority.host() == null || authority.host().isEmpty()) {
       LOG.log(Level.INFO, "port {0}: request without Host or :authority; rejecting", String.valueOf(publicPort));
