@@ -106,7 +106,7 @@ public final class LoginGate implements Handler<RoutingContext> {
           pass(ctx, user.get());
         } else {
           count("auth-oidc", "deny");
-          LOG.log(Level.INFO, "login gate: a signed-in user is not on this route''s allow list; rejecting with 403");
+          LOG.log(Level.INFO, "login gate: a signed-in user is not on this route's allow list; rejecting with 403");
           String who = user.get().email() != null ? user.get().email() : user.get().name();
           Pages.html(ctx.response(), 403, "Not allowed",
               Pages.escape(who) + " is signed in but may not use this page. <a href=\""
