@@ -66,6 +66,8 @@ public final class OidcLogin {
   static final long MAX_BACKOFF_MILLIS = 30_000;
   /** Clock skew allowed on the ID token's {@code exp}. */
   static final long LEEWAY_SECONDS = 60;
+  /** The longest session cookie value made (browsers keep about 4 KiB per cookie, name and attributes included). */
+  static final int MAX_COOKIE_CHARS = 3800;
 
   private static final System.Logger LOG = System.getLogger(OidcLogin.class.getName());
 
@@ -214,8 +216,7 @@ public final class OidcLogin {
           }
           LoginUser loginUser = LoginUser.fromIdToken(idToken);
           Duration ttl = options.sessionTtl();
-          ctx.response().addCookie(cookie(SESSION_COOKIE,
-              cookies.seal(loginUser.toClaims(), SESSION, host, clock.instant().plus(ttl)), ttl));
+          ctx.response().addCookie(cookie(SESSION_COOKIE, sealSession(loginUser, host, ttl), ttl));
           LOG.log(Level.INFO, "login: signed in through the provider");
           Pages.redirect(ctx.response(), flow.getString("b", "/"));
         })
@@ -224,6 +225,25 @@ public final class OidcLogin {
           Pages.html(ctx.response(), 502, "Sign-in failed",
               "The login provider did not complete the sign-in. <a href=\"/\">Start again</a>.");
         });
+  }
+
+  /**
+   * The session cookie's value, at most {@link #MAX_COOKIE_CHARS}: a browser silently drops a bigger
+   * cookie, which would send the user round the login again and again. Groups go first, from the end.
+   */
+  String sealSession(LoginUser user, String host, Duration ttl) {
+    Instant expires = clock.instant().plus(ttl);
+    LoginUser u = user;
+    String value = cookies.seal(u.toClaims(), SESSION, host, expires);
+    while (value.length() > MAX_COOKIE_CHARS && !u.groups().isEmpty()) {
+      u = new LoginUser(u.method(), u.email(), u.emailVerified(), u.name(), u.groups().subList(0, u.groups().size() - 1));
+      value = cookies.seal(u.toClaims(), SESSION, host, expires);
+    }
+    if (u != user) {
+      LOG.log(Level.WARNING, "login: kept {0} of the user''s {1} groups to fit the session cookie",
+          String.valueOf(u.groups().size()), String.valueOf(user.groups().size()));
+    }
+    return value;
   }
 
   private void logout(RoutingContext ctx) {

@@ -183,6 +183,22 @@ class LoginPiecesTest {
   }
 
   @Test
+  void aSessionCookieNeverOutgrowsWhatBrowsersKeep() {
+    OidcLogin login = new OidcLogin(null, dev.funnel.common.options.OidcOptions.of("https://id.example", "c", null),
+        new SealedCookie(KEY), java.time.Clock.fixed(NOW, java.time.ZoneOffset.UTC));
+    List<String> groups = new java.util.ArrayList<>();
+    for (int i = 0; i < LoginUser.MAX_GROUPS; i++) {
+      groups.add(("group-" + i + "-").repeat(20));
+    }
+    LoginUser many = new LoginUser("oidc", "a@x.org", true, "A", groups);
+    String value = login.sealSession(many, "h", java.time.Duration.ofHours(1));
+    assertThat(value.length()).isLessThanOrEqualTo(OidcLogin.MAX_COOKIE_CHARS);
+    LoginUser kept = LoginUser.fromClaims(new SealedCookie(KEY).open(value, "session", "h", NOW).orElseThrow());
+    assertThat(kept.groups()).isNotEmpty().isEqualTo(groups.subList(0, kept.groups().size()));
+    assertThat(kept.email()).isEqualTo("a@x.org");
+  }
+
+  @Test
   void pkceChallengeIsRfc7636AppendixB() {
     assertThat(OidcLogin.challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"))
         .isEqualTo("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
