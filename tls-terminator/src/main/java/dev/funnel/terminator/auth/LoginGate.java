@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.function.Consumer;
 
 /**
  * The login gate of one route: a {@code Handler<RoutingContext>} that calls {@code ctx.next()} for a
@@ -37,13 +38,16 @@ import java.util.concurrent.ConcurrentMap;
  * <p>Incoming copies of the user headers must already be gone when this runs ({@code ForwardedHeaders}
  * strips them as a request enters the port, gate or not). The htpasswd and tokens files are read once,
  * off the event loop, when the gate is built; bcrypt runs on a worker thread, the request paused meanwhile.
- * Decisions are counted in {@code funnel_node_gate_decisions_total{rule,outcome}} (rule {@code auth-oidc},
- * {@code auth-basic}, {@code auth-bearer}, {@code auth-skip}, {@code auth}; never a user or an address).
+ * Decisions are counted in {@code funnel_node_gate_decisions_total{rule="auth",outcome}}, outcome one of
+ * {@link #OUTCOMES} (never a user or an address).
  */
 public final class LoginGate implements Handler<RoutingContext> {
 
   private static final System.Logger LOG = System.getLogger(LoginGate.class.getName());
   static final String METER = "funnel.node.gate.decisions";
+  /** Every outcome a decision is counted under: a bounded label. */
+  public static final List<String> OUTCOMES = List.of("oidc-allowed", "oidc-denied", "basic-allowed", "basic-denied",
+      "bearer-allowed", "bearer-denied", "login", "unauthenticated", "skipped", "error");
 
   private record LoadedFiles(Htpasswd htpasswd, BearerTokens tokens) {
   }
@@ -53,14 +57,21 @@ public final class LoginGate implements Handler<RoutingContext> {
   private final OidcLogin oidc;
   private final String realm;
   private final Future<LoadedFiles> files;
-  private final MeterRegistry registry;
-  private final ConcurrentMap<String, Counter> counters = new ConcurrentHashMap<>();
+  private final Consumer<String> decisions;
 
   /**
    * @param oidc  the node's OpenID Connect login; required when {@code options.oidc()}, else may be null
    * @param realm shown in basic auth's challenge (the node's name)
    */
   public LoginGate(Vertx vertx, AuthOptions options, OidcLogin oidc, String realm) {
+    this(vertx, options, oidc, realm, meteredDecisions());
+  }
+
+  /**
+   * @param decisions counts each decision by outcome, one of {@link #OUTCOMES} (the caller's rule label is
+   *                  {@code auth})
+   */
+  public LoginGate(Vertx vertx, AuthOptions options, OidcLogin oidc, String realm, Consumer<String> decisions) {
     if (options.oidc() && oidc == null) {
       throw new IllegalArgumentException("an oidc route needs the node's OidcLogin");
     }
@@ -68,7 +79,7 @@ public final class LoginGate implements Handler<RoutingContext> {
     this.options = options;
     this.oidc = options.oidc() ? oidc : null;
     this.realm = realm.replace("\"", "");
-    this.registry = Meters.registry();
+    this.decisions = decisions;
     this.files = vertx.executeBlocking(() -> new LoadedFiles(
         options.htpasswdFile() == null ? null : Htpasswd.parse(options.htpasswdFile(), lines(options.htpasswdFile())),
         options.tokensFile() == null ? null : BearerTokens.parse(options.tokensFile(), lines(options.tokensFile()))));
@@ -84,7 +95,7 @@ public final class LoginGate implements Handler<RoutingContext> {
   public void handle(RoutingContext ctx) {
     HttpServerRequest request = ctx.request();
     if (skipped(ctx.normalizedPath())) {
-      count("auth-skip", "allow");
+      count("skipped");
       ctx.next();
       return;
     }
@@ -102,10 +113,10 @@ public final class LoginGate implements Handler<RoutingContext> {
       if (user.isPresent()) {
         Optional<String> rule = AllowList.match(options, user.get());
         if (rule.isPresent()) {
-          count("auth-oidc", "allow");
+          count("oidc-allowed");
           pass(ctx, user.get());
         } else {
-          count("auth-oidc", "deny");
+          count("oidc-denied");
           LOG.log(Level.INFO, "login gate: a signed-in user is not on this route's allow list; rejecting with 403");
           String who = user.get().email() != null ? user.get().email() : user.get().name();
           Pages.html(ctx.response(), 403, "Not allowed",
@@ -115,12 +126,12 @@ public final class LoginGate implements Handler<RoutingContext> {
         return;
       }
       if (request.method() == HttpMethod.GET || request.method() == HttpMethod.HEAD) {
-        count("auth-oidc", "login");
+        count("login");
         oidc.login(ctx);
         return;
       }
     }
-    count("auth", "unauthenticated");
+    count("unauthenticated");
     LOG.log(Level.INFO, "login gate: {0} request without credentials; rejecting with 401", request.method());
     unauthorized(ctx);
   }
@@ -137,7 +148,7 @@ public final class LoginGate implements Handler<RoutingContext> {
       user = decoded.substring(0, colon);
       password = decoded.substring(colon + 1);
     } catch (IllegalArgumentException e) {
-      count("auth-basic", "deny");
+      count("basic-denied");
       LOG.log(Level.INFO, "login gate: malformed basic credentials; rejecting with 401");
       unauthorized(ctx);
       return;
@@ -145,10 +156,10 @@ public final class LoginGate implements Handler<RoutingContext> {
     paused(ctx, files.compose(f -> vertx.executeBlocking(() -> f.htpasswd().verify(user, password), false)),
         ok -> {
           if (ok) {
-            count("auth-basic", "allow");
+            count("basic-allowed");
             pass(ctx, new LoginUser("basic", user.contains("@") ? user : null, true, user, List.of()));
           } else {
-            count("auth-basic", "deny");
+            count("basic-denied");
             LOG.log(Level.INFO, "login gate: basic credentials do not match the htpasswd file; rejecting with 401");
             unauthorized(ctx);
           }
@@ -158,10 +169,10 @@ public final class LoginGate implements Handler<RoutingContext> {
   private void bearer(RoutingContext ctx, String token) {
     paused(ctx, files.map(f -> f.tokens().match(token)), name -> {
       if (name.isPresent()) {
-        count("auth-bearer", "allow");
+        count("bearer-allowed");
         pass(ctx, new LoginUser("bearer", null, true, name.get(), List.of()));
       } else {
-        count("auth-bearer", "deny");
+        count("bearer-denied");
         LOG.log(Level.INFO, "login gate: bearer token not in the tokens file; rejecting with 401");
         unauthorized(ctx);
       }
@@ -181,7 +192,7 @@ public final class LoginGate implements Handler<RoutingContext> {
       if (ar.succeeded()) {
         then.handle(ar.result());
       } else {
-        count("auth", "error");
+        count("error");
         ctx.response().putHeader(HttpHeaders.RETRY_AFTER, "30");
         Pages.html(ctx.response(), 503, "Sign-in is not available",
             "This page's login is misconfigured on the node; its operator can see why in the node's log.");
@@ -242,10 +253,20 @@ public final class LoginGate implements Handler<RoutingContext> {
         && authorization.charAt(scheme.length()) == ' ';
   }
 
-  private void count(String rule, String outcome) {
-    counters.computeIfAbsent(rule + "/" + outcome, k -> Counter.builder(METER)
+  private void count(String outcome) {
+    decisions.accept(outcome);
+  }
+
+  /**
+   * Counts into {@code funnel_node_gate_decisions_total{rule="auth",outcome}} on Vert.x's registry (a
+   * private one when metrics are off); for a gate built outside a gate chain that counts for it.
+   */
+  public static Consumer<String> meteredDecisions() {
+    MeterRegistry registry = Meters.registry();
+    ConcurrentMap<String, Counter> counters = new ConcurrentHashMap<>();
+    return outcome -> counters.computeIfAbsent(outcome, o -> Counter.builder(METER)
         .description("Gate decisions on the node, by rule and outcome")
-        .tag("rule", rule).tag("outcome", outcome).register(registry)).increment();
+        .tag("rule", "auth").tag("outcome", o).register(registry)).increment();
   }
 
   private static List<String> lines(String file) throws java.io.IOException {

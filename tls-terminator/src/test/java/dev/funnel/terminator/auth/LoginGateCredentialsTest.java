@@ -118,7 +118,9 @@ class LoginGateCredentialsTest {
     Files.writeString(htpasswd, "alice:" + HASH + "\n");
     Path tokens = state.resolve("tokens");
     Files.writeString(tokens, "# CI deploys\nci " + TOKEN + "\n");
-    LoginGate gate = new LoginGate(vertx, AuthOptions.parse("basic:" + htpasswd + ",bearer:" + tokens), null, NAME);
+    java.util.Queue<String> decisions = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    LoginGate gate = new LoginGate(vertx, AuthOptions.parse("basic:" + htpasswd + ",bearer:" + tokens), null, NAME,
+        decisions::add);
     await(gate.ready());
     int port = site(gate, null);
 
@@ -141,6 +143,10 @@ class LoginGateCredentialsTest {
     assertThat(curl(port, "/bearer", "-H", "Authorization: Bearer " + TOKEN.substring(1)).status()).isEqualTo(401);
     assertThat(seen.poll(5, TimeUnit.SECONDS).path()).isEqualTo("/bearer");
     assertThat(seen).isEmpty();
+    // One decision per request, by outcome: a bounded label, never the user.
+    assertThat(decisions).containsExactly("basic-allowed", "basic-denied", "basic-denied", "unauthenticated",
+        "bearer-allowed", "bearer-denied", "bearer-denied");
+    assertThat(LoginGate.OUTCOMES).containsAll(decisions);
 
     // A 3 MiB upload waits, paused, while bcrypt runs on a worker, then reaches the backend byte for byte.
     byte[] upload = new byte[3 * 1024 * 1024 + 17];
