@@ -179,20 +179,21 @@ public final class LoginGate implements Handler<RoutingContext> {
     });
   }
 
-  /** Runs {@code then} once {@code work} is done, the request paused meanwhile (its body stays unread). */
+  /**
+   * Runs {@code then} once {@code work} is done, the request paused meanwhile: its body stays unread for
+   * the route's target, which resumes it (vertx-http-proxy pipes it on); a refusal resumes it itself.
+   */
   private <T> void paused(RoutingContext ctx, Future<T> work, Handler<T> then) {
     HttpServerRequest request = ctx.request();
     if (!request.isEnded()) {
       request.pause();
     }
     work.onComplete(ar -> {
-      if (!request.isEnded()) {
-        request.resume();
-      }
       if (ar.succeeded()) {
         then.handle(ar.result());
       } else {
         count("error");
+        drain(ctx);
         ctx.response().putHeader(HttpHeaders.RETRY_AFTER, "30");
         Pages.html(ctx.response(), 503, "Sign-in is not available",
             "This page's login is misconfigured on the node; its operator can see why in the node's log.");
@@ -212,7 +213,15 @@ public final class LoginGate implements Handler<RoutingContext> {
     ctx.next();
   }
 
+  /** Lets an unread body go (discarded) once this gate has answered, so the connection is not stalled. */
+  private static void drain(RoutingContext ctx) {
+    if (!ctx.request().isEnded()) {
+      ctx.request().resume();
+    }
+  }
+
   private void unauthorized(RoutingContext ctx) {
+    drain(ctx);
     List<String> challenges = new ArrayList<>();
     if (options.htpasswdFile() != null) {
       challenges.add("Basic realm=\"" + realm + "\", charset=\"UTF-8\"");
