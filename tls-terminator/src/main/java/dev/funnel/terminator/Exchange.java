@@ -1,8 +1,8 @@
 package dev.funnel.terminator;
 
 import io.micrometer.core.instrument.Timer;
-import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.ext.web.RoutingContext;
 
 /** One HTTP request's bookkeeping: counted exactly once, by the status it ended with. */
 final class Exchange {
@@ -18,14 +18,17 @@ final class Exchange {
     this.sample = metrics.start();
   }
 
-  /** Starts the clock on {@code request} and counts it when its response ends or its client goes away. */
-  static Exchange track(HttpServerRequest request, TerminatorMetrics metrics, int port) {
+  /**
+   * Starts the clock on the request of {@code ctx} and counts it once, when its response ends or
+   * its client goes away. Through the router's end handlers (which own the response's end, close
+   * and exception handlers), not the response's own.
+   */
+  static Exchange track(RoutingContext ctx, TerminatorMetrics metrics, int port) {
     Exchange exchange = new Exchange(metrics, port);
-    HttpServerResponse response = request.response();
-    response.endHandler(v -> exchange.done(response.getStatusCode()));
-    // HTTP/2 closes the stream (calling this) as the last frame goes out, possibly before endHandler.
-    response.closeHandler(v -> {
-      if (response.ended()) {
+    HttpServerResponse response = ctx.response();
+    // HTTP/2 may close the stream (a failed end result here) as the last frame goes out: ended counts.
+    ctx.addEndHandler(ar -> {
+      if (ar.succeeded() || response.ended()) {
         exchange.done(response.getStatusCode());
       } else {
         exchange.aborted();

@@ -9,7 +9,6 @@ import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpHeaders;
-import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpVersion;
@@ -25,50 +24,56 @@ import io.vertx.httpproxy.ProxyInterceptor;
 import io.vertx.httpproxy.ProxyOptions;
 import io.vertx.httpproxy.ProxyRequest;
 import io.vertx.httpproxy.ProxyResponse;
+import dev.funnel.common.serve.RoutePaths;
+import dev.funnel.terminator.gate.ClientAddress;
+import dev.funnel.terminator.gate.GateChain;
+import io.vertx.ext.web.RoutingContext;
 import java.lang.System.Logger.Level;
-import java.util.Set;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * The request handler of one public port whose target is {@code http://} or {@code https+insecure://}:
- * a guard ladder (authority, method), then WebSocket and other upgrades to {@link UpgradeRelay},
- * everything else to vertx-http-proxy with one interceptor that rewrites the forwarding headers,
- * keeps the Host and the path, bounds the backend's silence and turns backend failures into short
- * {@code 502}/{@code 504} pages.
+ * The target handler of a route whose target is {@code http://} or {@code https+insecure://}:
+ * WebSocket and other upgrades go to {@link UpgradeRelay}, everything else to vertx-http-proxy with
+ * one interceptor that rewrites the forwarding headers, keeps the Host, replaces the route's prefix
+ * with the target's path, bounds the backend's silence and turns backend failures into short
+ * {@code 502}/{@code 504} pages. The guard ladder ({@link PortGuard}) and the route's gates ran before.
+ * When a gate read the body whole ({@link GateChain#BUFFERED_BODY}), those bytes are sent instead of
+ * the request stream.
  */
-final class HttpForwarder implements Handler<HttpServerRequest> {
+final class HttpForwarder implements Handler<RoutingContext> {
 
   private static final System.Logger LOG = System.getLogger(HttpForwarder.class.getName());
   private static final String ORIGIN_REQUEST = "funnel.origin-request";
-  private static final AtomicBoolean WARNED_LOST_CLIENT = new AtomicBoolean();
 
   private final Vertx vertx;
   private final int publicPort;
+  private final String routePath;
   private final ServeTarget target;
-  private final Set<String> serverNames;
   private final long connectTimeoutMillis;
   private final long responseTimeoutMillis;
   private final int maxHttp10BufferBytes;
-  private final TerminatorMetrics metrics;
   private final HttpClient client;
-  private final HttpProxy proxy;
   private final UpgradeRelay upgrades;
 
-  HttpForwarder(Vertx vertx, int publicPort, ServeTarget target, TerminatorOptions options, TerminatorMetrics metrics) {
+  HttpForwarder(Vertx vertx, int publicPort, String routePath, ServeTarget target, HttpClient client,
+      TerminatorOptions options) {
     this.vertx = vertx;
     this.publicPort = publicPort;
+    this.routePath = routePath;
     this.target = target;
-    this.serverNames = Set.copyOf(options.getServerNames());
     this.connectTimeoutMillis = options.getBackendConnectTimeoutMillis();
     this.responseTimeoutMillis = options.getBackendResponseTimeoutMillis();
     this.maxHttp10BufferBytes = options.getMaxHttp10BufferBytes();
-    this.metrics = metrics;
-    metrics.httpPort(publicPort);
+    this.client = client;
+    this.upgrades = new UpgradeRelay(vertx, target, client, connectTimeoutMillis, responseTimeoutMillis);
+  }
+
+  /** The backend client for {@code target} (one per target and event loop, shared by the routes that name it). */
+  static HttpClient newClient(Vertx vertx, ServeTarget target, TerminatorOptions options) {
     boolean tls = target.kind() == ServeTarget.Kind.HTTPS_INSECURE;
     HttpClientOptions clientOptions = new HttpClientOptions()
         .setProtocolVersion(HttpVersion.HTTP_1_1)
-        .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, connectTimeoutMillis))
+        .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, options.getBackendConnectTimeoutMillis()))
         .setKeepAlive(true)
         .setDecompressionSupported(false)
         .setSsl(tls);
@@ -76,49 +81,48 @@ final class HttpForwarder implements Handler<HttpServerRequest> {
       // https+insecure: the local backend's certificate is not checked (it is usually self-signed).
       clientOptions.setTrustAll(true).setVerifyHost(false);
     }
-    this.client = vertx.httpClientBuilder()
+    return vertx.httpClientBuilder()
         .with(clientOptions)
         .with(new PoolOptions().setHttp1MaxSize(options.getMaxBackendConnections()))
         .build();
-    // WebSocket support off: its branch in vertx-http-proxy 5.0.10 copies without back-pressure
-    // (see UpgradeRelay); upgrades never reach the proxy.
-    this.proxy = HttpProxy.reverseProxy(new ProxyOptions().setSupportWebSocket(false), client)
-        .origin(this::originRequest)
-        .addInterceptor(new Forwarding());
-    this.upgrades = new UpgradeRelay(vertx, target, client, connectTimeoutMillis, responseTimeoutMillis);
-  }
-
-  HttpClient client() {
-    return client;
   }
 
   @Override
-  public void handle(HttpServerRequest request) {
-    Exchange exchange = Exchange.track(request, metrics, publicPort);
-    ForwardedHeaders.stripIdentity(request.headers());
-    HostAndPort authority = request.authority();
-    if (authority == null || authority.host() == null || authority.host().isEmpty()) {
-      LOG.log(Level.INFO, "port {0}: request without Host or :authority; rejecting", String.valueOf(publicPort));
-      plain(request.response(), 400, "400 Bad Request: the request names no host.\n");
-      return;
-    }
-    String host = ForwardedHeaders.authorityHost(authority.host());
-    if (!serverNames.contains(host)) {
-      LOG.log(Level.INFO, "port {0}: request for {1}, which is not this node''s name; rejecting with 421",
-          String.valueOf(publicPort), host);
-      plain(request.response(), 421, "421 Misdirected Request: this connection does not serve that host.\n");
-      return;
-    }
-    if (request.method() == HttpMethod.CONNECT) {
-      LOG.log(Level.INFO, "port {0}: CONNECT request; rejecting", String.valueOf(publicPort));
-      plain(request.response(), 405, "405 Method Not Allowed: this is not a forward proxy.\n");
-      return;
-    }
+  public void handle(RoutingContext ctx) {
+    HttpServerRequest request = ctx.request();
     if (UpgradeRelay.isUpgrade(request)) {
-      upgrades.relay(request, exchange);
+      if (!request.isEnded()) {
+        request.resume();   // as it arrived: the relay takes the raw socket once the backend switched
+      }
+      upgrades.relay(request, ctx.get(PortGuard.EXCHANGE), backendPath(ctx));
       return;
     }
-    proxy.handle(request);
+    Buffer buffered = ctx.get(GateChain.BUFFERED_BODY);
+    String uri = backendPath(ctx);
+    // One proxy per request: its interceptor knows this request's backend URI and buffered body.
+    // WebSocket support off: its branch in vertx-http-proxy 5.0.10 copies without back-pressure
+    // (see UpgradeRelay); upgrades never reach the proxy.
+    HttpProxy.reverseProxy(new ProxyOptions().setSupportWebSocket(false), client)
+        .origin(this::originRequest)
+        .addInterceptor(new Forwarding(uri, buffered))
+        .handle(buffered != null ? new ReadRequest(request) : request);
+  }
+
+  /** Path and query for the backend: the route's prefix replaced by the target's path ({@link RoutePaths}). */
+  String backendPath(RoutingContext ctx) {
+    String pathAndQuery = pathAndQuery(ctx.request());
+    if (routePath.equals("/")) {
+      return ForwardedHeaders.joinPath(target.path(), pathAndQuery);
+    }
+    int q = pathAndQuery.indexOf('?');
+    String path = q < 0 ? pathAndQuery : pathAndQuery.substring(0, q);
+    String query = q < 0 ? "" : pathAndQuery.substring(q);
+    // The route was chosen on the normalized path; strip the prefix from the path as sent when it
+    // starts with it, else from the normalized one (e.g. /x/../api/y).
+    String rest = RoutePaths.matches(routePath, path) ? RoutePaths.rest(routePath, path)
+        : RoutePaths.matches(routePath, ctx.normalizedPath()) ? RoutePaths.rest(routePath, ctx.normalizedPath()) : path;
+    String joined = rest.isEmpty() ? target.path() : ForwardedHeaders.joinPath(target.path(), rest);
+    return joined + query;
   }
 
   /** The backend request for one proxied exchange; kept in the context so the response timer can find it. */
@@ -133,6 +137,14 @@ final class HttpForwarder implements Handler<HttpServerRequest> {
   /** Header rewriting, path prefix, response timeout and failure pages, around vertx-http-proxy's exchange. */
   private final class Forwarding implements ProxyInterceptor {
 
+    private final String uri;
+    private final Buffer buffered;
+
+    Forwarding(String uri, Buffer buffered) {
+      this.uri = uri;
+      this.buffered = buffered;
+    }
+
     @Override
     public Future<ProxyResponse> handleProxyRequest(ProxyContext context) {
       ProxyRequest request = context.request();
@@ -141,7 +153,10 @@ final class HttpForwarder implements Handler<HttpServerRequest> {
           clientIp(incoming), hostAsSent(incoming));
       // Keep the Host exactly: without an explicit authority the client would write the backend's address.
       request.setAuthority(incoming.authority());
-      request.setURI(ForwardedHeaders.joinPath(target.path(), pathAndQuery(incoming)));
+      request.setURI(uri);
+      if (buffered != null) {
+        request.setBody(Body.body(buffered));
+      }
       Body body = request.getBody();
       if (body != null) {
         // The backend's silence is bounded from the moment the whole request has been handed to it.
@@ -196,24 +211,9 @@ final class HttpForwarder implements Handler<HttpServerRequest> {
     return false;
   }
 
-  /**
-   * The public client's IP, which Vert.x took from the PROXY header; {@code "unknown"} when that
-   * address was lost. It is lost in Vert.x 5.0.10 when the Vertx instance has HTTP-server metrics on
-   * (see {@code FunnelVertx.nodeOptions()}): the request then reports the node agent's own loopback
-   * connection, which must never be passed off as the client.
-   */
+  /** The public client's IP from the PROXY header ({@link ClientAddress}), or {@code "unknown"} when it was lost. */
   static String clientIp(HttpServerRequest request) {
-    SocketAddress remote = request.remoteAddress();
-    if (remote == null || remote.equals(request.connection().remoteAddress(true))) {
-      if (WARNED_LOST_CLIENT.compareAndSet(false, true)) {
-        LOG.log(Level.WARNING, "the PROXY header's client address is not visible to HTTP requests "
-            + "(Vert.x HTTP-server metrics are on; build the node's Vertx with FunnelVertx.nodeOptions()); "
-            + "forwarding the client as \"unknown\"");
-      }
-      return "unknown";
-    }
-    String ip = remote.hostAddress();
-    return ip == null || ip.isEmpty() ? "unknown" : ip;
+    return ClientAddress.of(request).map(SocketAddress::hostAddress).orElse("unknown");
   }
 
   /** The Host header as the client wrote it (HTTP/1.x), or the {@code :authority} (HTTP/2). */

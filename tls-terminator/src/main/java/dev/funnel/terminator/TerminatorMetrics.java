@@ -19,6 +19,8 @@ import java.util.concurrent.ConcurrentMap;
  *       the request head read to the response ended (or the upgrade switched)</li>
  *   <li>{@code funnel.terminator.tcp.connections{outcome,port}}: tls-terminated-tcp tunnels by outcome</li>
  *   <li>{@code funnel.terminator.tcp.bytes{direction,port}}: bytes carried by those tunnels</li>
+ *   <li>{@code funnel.node.gate.decisions{rule,outcome}} → {@code funnel_node_gate_decisions_total}: each
+ *       gate decision (rule: a {@code GateChain.Step} label; outcome: a handler's fixed word)</li>
  * </ul>
  */
 final class TerminatorMetrics {
@@ -38,6 +40,14 @@ final class TerminatorMetrics {
   static TerminatorMetrics create() {
     MeterRegistry registry = BackendRegistries.getDefaultNow();
     return new TerminatorMetrics(registry != null ? registry : new SimpleMeterRegistry());
+  }
+
+  /** Counts one gate decision (both labels bounded: see {@link dev.funnel.terminator.gate.GateDecisions}). */
+  void gateDecision(dev.funnel.terminator.gate.GateChain.Step step, String outcome) {
+    Counter.builder("funnel.node.gate.decisions")
+        .description("Gate decisions on the node, by rule and outcome")
+        .tag("rule", step.rule).tag("outcome", outcome)
+        .register(registry).increment();
   }
 
   MeterRegistry registry() {

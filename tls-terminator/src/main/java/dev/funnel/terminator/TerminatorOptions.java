@@ -1,6 +1,9 @@
 package dev.funnel.terminator;
 
 import dev.funnel.common.options.ServeTarget;
+import dev.funnel.common.serve.ServeConfig;
+import dev.funnel.common.serve.ServePort;
+import dev.funnel.terminator.gate.GateChain;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.KeyCertOptions;
@@ -58,7 +61,8 @@ public class TerminatorOptions {
   private String bindHost = DEFAULT_BIND_HOST;
   /** Where the listeners are Unix domain sockets; null: loopback TCP on {@link #bindHost}. */
   private java.nio.file.Path socketDir;
-  private Map<Integer, ServeTarget> targets = new LinkedHashMap<>();
+  private Map<Integer, ServePort> routes = new LinkedHashMap<>();
+  private GateChain gates = GateChain.standard();
   private KeyCertOptions keyCert;
   private Set<String> serverNames = new LinkedHashSet<>();
   private long backendConnectTimeoutMillis = DEFAULT_BACKEND_CONNECT_TIMEOUT_MILLIS;
@@ -78,7 +82,8 @@ public class TerminatorOptions {
   public TerminatorOptions(TerminatorOptions other) {
     this.bindHost = other.bindHost;
     this.socketDir = other.socketDir;
-    this.targets = new LinkedHashMap<>(other.targets);
+    this.routes = new LinkedHashMap<>(other.routes);
+    this.gates = other.gates;
     this.keyCert = other.keyCert == null ? null : other.keyCert.copy();
     this.serverNames = new LinkedHashSet<>(other.serverNames);
     this.backendConnectTimeoutMillis = other.backendConnectTimeoutMillis;
@@ -96,12 +101,16 @@ public class TerminatorOptions {
   /** Reads the JSON form written by {@link #toJson()}; {@code targets} maps a port to a target URL. */
   public TerminatorOptions(JsonObject json) {
     this.bindHost = json.getString("bindHost", DEFAULT_BIND_HOST);
-    JsonObject t = json.getJsonObject("targets", new JsonObject());
-    Map<Integer, ServeTarget> parsed = new LinkedHashMap<>();
-    for (String port : t.fieldNames()) {
-      parsed.put(Integer.parseInt(port), ServeTarget.parse(t.getString(port)));
+    if (json.containsKey("routes")) {
+      setRoutes(ServeConfig.fromJson(json.getJsonArray("routes")).ports());
+    } else {
+      JsonObject t = json.getJsonObject("targets", new JsonObject());
+      Map<Integer, ServeTarget> parsed = new LinkedHashMap<>();
+      for (String port : t.fieldNames()) {
+        parsed.put(Integer.parseInt(port), ServeTarget.parse(t.getString(port)));
+      }
+      setTargets(parsed);
     }
-    setTargets(parsed);
     Set<String> names = new LinkedHashSet<>();
     for (Object name : json.getJsonArray("serverNames", new JsonArray())) {
       names.add(String.valueOf(name));
@@ -120,11 +129,9 @@ public class TerminatorOptions {
   }
 
   public JsonObject toJson() {
-    JsonObject t = new JsonObject();
-    targets.forEach((port, target) -> t.put(String.valueOf(port), target.toString()));
     return new JsonObject()
         .put("bindHost", bindHost)
-        .put("targets", t)
+        .put("routes", new ServeConfig(new java.util.TreeMap<>(routes)).toJson())
         .put("serverNames", new JsonArray(java.util.List.copyOf(serverNames)))
         .put("backendConnectTimeoutMillis", backendConnectTimeoutMillis)
         .put("backendResponseTimeoutMillis", backendResponseTimeoutMillis)
@@ -149,20 +156,42 @@ public class TerminatorOptions {
   public java.nio.file.Path getSocketDir() { return socketDir; }
   public TerminatorOptions setSocketDir(java.nio.file.Path dir) { this.socketDir = dir; return this; }
 
-  /** Public port → target. Only kinds whose TLS the terminator ends ({@link ServeTarget.Kind#terminatesTls()}). */
-  public Map<Integer, ServeTarget> getTargets() { return targets; }
+  /**
+   * Public port → its target: the one target of a {@code tls-terminated-tcp://} port, the {@code /}
+   * route's (or first route's) target of an HTTP port ({@link ServePort#agentTarget()}). Read-only view.
+   */
+  public Map<Integer, ServeTarget> getTargets() {
+    Map<Integer, ServeTarget> out = new LinkedHashMap<>();
+    routes.forEach((port, p) -> out.put(port, p.agentTarget()));
+    return java.util.Collections.unmodifiableMap(out);
+  }
 
-  /** Keeps the targets that terminate TLS; throws IllegalArgumentException for a {@code tcp://} target. */
+  /** One {@code /} route per port, no gates; throws IllegalArgumentException for a {@code tcp://} target. */
   public TerminatorOptions setTargets(Map<Integer, ServeTarget> targets) {
-    for (Map.Entry<Integer, ServeTarget> e : targets.entrySet()) {
-      if (!e.getValue().kind().terminatesTls()) {
-        throw new IllegalArgumentException("port " + e.getKey() + ": " + e.getValue()
+    Map<Integer, ServePort> out = new LinkedHashMap<>();
+    targets.forEach((port, target) -> out.put(port, ServePort.of(port, target)));
+    return setRoutes(out);
+  }
+
+  /** Public port → what it serves (routes and gates). Only ports whose TLS the terminator ends. */
+  public Map<Integer, ServePort> getRoutes() { return routes; }
+
+  /** Throws IllegalArgumentException for a {@code tcp://} port: it is passed through, not terminated. */
+  public TerminatorOptions setRoutes(Map<Integer, ServePort> routes) {
+    for (Map.Entry<Integer, ServePort> e : routes.entrySet()) {
+      ServeTarget target = e.getValue().agentTarget();
+      if (!target.kind().terminatesTls()) {
+        throw new IllegalArgumentException("port " + e.getKey() + ": " + target
             + " is passed through, not terminated; it does not belong to the terminator");
       }
     }
-    this.targets = new LinkedHashMap<>(targets);
+    this.routes = new LinkedHashMap<>(routes);
     return this;
   }
+
+  /** Builds each route's gate handlers; {@link GateChain#standard()} unless set (not in the JSON form). */
+  public GateChain getGates() { return gates; }
+  public TerminatorOptions setGates(GateChain gates) { this.gates = gates; return this; }
 
   /** The node's certificate and key. */
   public KeyCertOptions getKeyCert() { return keyCert; }

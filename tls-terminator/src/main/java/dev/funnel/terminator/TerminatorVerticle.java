@@ -2,6 +2,7 @@ package dev.funnel.terminator;
 
 import dev.funnel.common.net.HostPort;
 import dev.funnel.common.options.ServeTarget;
+import dev.funnel.common.serve.ServePort;
 import io.netty.handler.ssl.OpenSsl;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
@@ -39,8 +40,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * OpenSSL (netty-tcnative BoringSSL) with ALPN {@code h2}, {@code http/1.1}.
  *
  * <ul>
- *   <li>{@code http://}, {@code https+insecure://}: HTTP/1.1, HTTP/2 and upgrades reverse-proxied
- *       ({@link HttpForwarder});</li>
+ *   <li>HTTP ports (routes to {@code http://}, {@code https+insecure://}, {@code file://}, {@code text:},
+ *       {@code redirect:}): HTTP/1.1 and HTTP/2 through a Vert.x Web router per port ({@link HttpPort}):
+ *       guard ladder, path routes (longest prefix wins), each route's gates, then its target;
+ *       {@link #updateRoutes} swaps a port's router at run time;</li>
  *   <li>{@code tls-terminated-tcp://}: the plaintext stream spliced to the target ({@link TcpForwarder}).</li>
  * </ul>
  *
@@ -72,10 +75,13 @@ public class TerminatorVerticle extends VerticleBase {
   private final Map<Integer, Integer> sharedPorts;
   /** The first instance's meters, when this is a replica. */
   private final TerminatorMetrics replicaOf;
+  /** Gate state common to the event loops and kept across changes ({@code GateContext.shared}). */
+  private final java.util.concurrent.ConcurrentMap<String, Object> gateState;
   private final List<TerminatorVerticle> replicas = new CopyOnWriteArrayList<>();
   private final List<HttpServer> httpServers = new ArrayList<>();
   private final List<NetServer> netServers = new ArrayList<>();
-  private final List<HttpForwarder> httpForwarders = new ArrayList<>();
+  /** Public port → its router holder on this instance's event loop. */
+  private final Map<Integer, HttpPort> httpPorts = new LinkedHashMap<>();
   private final List<TcpForwarder> tcpForwarders = new ArrayList<>();
   private volatile Map<Integer, HostPort> listeners = Map.of();
   private volatile Map<Integer, Path> sockets = Map.of();
@@ -84,12 +90,14 @@ public class TerminatorVerticle extends VerticleBase {
   private CertFileWatcher watcher;
 
   public TerminatorVerticle(TerminatorOptions options) {
-    this(options, new LinkedHashMap<>(), null);
+    this(options, new LinkedHashMap<>(), null, new java.util.concurrent.ConcurrentHashMap<>());
   }
 
-  private TerminatorVerticle(TerminatorOptions options, Map<Integer, Integer> sharedPorts, TerminatorMetrics replicaOf) {
+  private TerminatorVerticle(TerminatorOptions options, Map<Integer, Integer> sharedPorts, TerminatorMetrics replicaOf,
+      java.util.concurrent.ConcurrentMap<String, Object> gateState) {
     this.options = new TerminatorOptions(options);
     this.sharedPorts = sharedPorts;
+    this.gateState = gateState;
     this.replicaOf = replicaOf;
     this.keyCert = this.options.getKeyCert();
     this.openSsl = OpenSsl.isAvailable();
@@ -114,9 +122,9 @@ public class TerminatorVerticle extends VerticleBase {
     metrics = replica ? replicaOf : TerminatorMetrics.create();
     Map<Integer, Future<HostPort>> bound = new LinkedHashMap<>();
     Map<Integer, Path> onSockets = new LinkedHashMap<>();
-    for (Map.Entry<Integer, ServeTarget> entry : options.getTargets().entrySet()) {
+    for (Map.Entry<Integer, ServePort> entry : options.getRoutes().entrySet()) {
       int port = entry.getKey();
-      ServeTarget target = entry.getValue();
+      ServeTarget target = entry.getValue().agentTarget();
       int listenPort = sharedPorts.computeIfAbsent(port, p -> SHARED_RANDOM_PORTS.decrementAndGet());
       Path socket = socketPath(port, listenPort);
       SocketAddress address;
@@ -134,7 +142,7 @@ public class TerminatorVerticle extends VerticleBase {
         address = null;   // TCP on the shared negative port (SocketAddress takes no negative port)
       }
       bound.put(port, target.kind() == ServeTarget.Kind.TLS_TERMINATED_TCP
-          ? listenTcp(port, listenPort, address, target) : listenHttp(port, listenPort, address, target));
+          ? listenTcp(port, listenPort, address, target) : listenHttp(port, listenPort, address, entry.getValue()));
     }
     Future<?> listening = Future.all(new ArrayList<>(bound.values())).map(all -> {
       Map<Integer, HostPort> result = new LinkedHashMap<>();
@@ -155,7 +163,7 @@ public class TerminatorVerticle extends VerticleBase {
       where.putAll(sockets);
       where.forEach((port, at) -> LOG.log(Level.INFO,
           "terminating TLS for public port {0} on {1} → {2} ({3}, {4} event loop(s))", String.valueOf(port), at,
-          options.getTargets().get(port), openSsl ? "OpenSSL" : "JDK TLS", String.valueOf(1 + replicas.size())));
+          describe(options.getRoutes().get(port)), openSsl ? "OpenSSL" : "JDK TLS", String.valueOf(1 + replicas.size())));
       if (options.getCertReloadCheckMillis() > 0 && keyCert instanceof PemKeyCertOptions pem) {
         watcher = CertFileWatcher.start(vertx, pem, options.getCertReloadCheckMillis(), this::reloadFromFiles);
       }
@@ -172,7 +180,7 @@ public class TerminatorVerticle extends VerticleBase {
     TerminatorOptions replicaOptions = new TerminatorOptions(options).setKeyCert(keyCert).setCertReloadCheckMillis(0);
     Map<Integer, Integer> ports = Map.copyOf(sharedPorts);
     return vertx.deployVerticle(() -> {
-      TerminatorVerticle replica = new TerminatorVerticle(replicaOptions, new LinkedHashMap<>(ports), metrics);
+      TerminatorVerticle replica = new TerminatorVerticle(replicaOptions, new LinkedHashMap<>(ports), metrics, gateState);
       replicas.add(replica);
       return replica;
     }, new DeploymentOptions().setInstances(more));
@@ -186,7 +194,7 @@ public class TerminatorVerticle extends VerticleBase {
     List<Future<?>> closing = new ArrayList<>();
     httpServers.forEach(s -> closing.add(s.close()));
     netServers.forEach(s -> closing.add(s.close()));
-    httpForwarders.forEach(f -> closing.add(f.client().close()));
+    httpPorts.values().forEach(p -> closing.add(p.close()));
     tcpForwarders.forEach(f -> closing.add(f.client().close()));
     Future<?> closed = Future.join(closing);
     if (replicaOf != null || sockets.isEmpty()) {
@@ -256,10 +264,69 @@ public class TerminatorVerticle extends VerticleBase {
             e.getMessage()));
   }
 
+  /**
+   * Replaces what HTTP port {@code publicPort} serves (routes, gates) on every event loop, for the
+   * next request; open connections stay. All or nothing: every event loop's router is built first,
+   * then all are swapped; if one cannot be built (a gate that cannot be set up) none is, and the
+   * future fails with the reason. Fails for a port this terminator does not serve over HTTP.
+   */
+  public Future<Void> updateRoutes(int publicPort, ServePort config) {
+    List<TerminatorVerticle> all = new ArrayList<>();
+    all.add(this);
+    all.addAll(replicas);
+    List<Future<HttpPort.Prepared>> prepared = new ArrayList<>();
+    for (TerminatorVerticle t : all) {
+      prepared.add(t.onLoop(() -> {
+        HttpPort port = t.httpPorts.get(publicPort);
+        return port == null
+            ? Future.failedFuture(new IllegalArgumentException("this terminator serves no HTTP port " + publicPort))
+            : port.prepare(config);
+      }));
+    }
+    return Future.all(prepared).compose(ok -> {
+      List<Future<Void>> committed = new ArrayList<>();
+      for (int i = 0; i < all.size(); i++) {
+        HttpPort.Prepared p = prepared.get(i).result();
+        committed.add(all.get(i).onLoop(() -> {
+          p.commit();
+          return Future.succeededFuture();
+        }));
+      }
+      return Future.all(committed).<Void>mapEmpty();
+    }).onSuccess(v -> {
+      options.getRoutes().put(publicPort, config);
+      LOG.log(Level.INFO, "public port {0} now serves {1}", String.valueOf(publicPort), describe(config));
+    });
+  }
+
+  /** What HTTP port {@code publicPort} serves now; empty when it is not one of this terminator's HTTP ports. */
+  public java.util.Optional<ServePort> routes(int publicPort) {
+    HttpPort port = httpPorts.get(publicPort);
+    return port == null ? java.util.Optional.empty() : java.util.Optional.ofNullable(port.config());
+  }
+
+  /** Runs {@code work} on this instance's event loop. */
+  private <T> Future<T> onLoop(java.util.function.Supplier<Future<T>> work) {
+    io.vertx.core.Promise<T> promise = io.vertx.core.Promise.promise();
+    context.runOnContext(v -> work.get().onComplete(promise));
+    return promise.future();
+  }
+
+  private static String describe(ServePort port) {
+    if (port.routes().size() == 1 && port.routes().get(0).path().equals("/") && port.policy().isEmpty()
+        && port.routes().get(0).policy().isEmpty()) {
+      return port.agentTarget().toString();
+    }
+    StringBuilder out = new StringBuilder();
+    port.routes().forEach(r -> out.append(out.length() == 0 ? "" : ", ").append(r.path()).append(" → ").append(r.target())
+        .append(port.effective(r).isEmpty() ? "" : " [" + port.effective(r).describe() + "]"));
+    return out.toString();
+  }
+
   /** Listens on {@code socket}, or when it is null on TCP {@code listenPort} (negative: shared, random). */
-  private Future<HostPort> listenHttp(int publicPort, int listenPort, SocketAddress socket, ServeTarget target) {
-    HttpForwarder forwarder = new HttpForwarder(vertx, publicPort, target, options, metrics);
-    httpForwarders.add(forwarder);
+  private Future<HostPort> listenHttp(int publicPort, int listenPort, SocketAddress socket, ServePort config) {
+    HttpPort port = new HttpPort(vertx, publicPort, options, metrics, options.getGates(), gateState);
+    httpPorts.put(publicPort, port);
     HttpServerOptions serverOptions = new HttpServerOptions()
         .setHost(options.getBindHost())
         .setPort(listenPort)
@@ -278,10 +345,13 @@ public class TerminatorVerticle extends VerticleBase {
         .setKeyCertOptions(keyCert)
         .setSslHandshakeTimeout(options.getTlsHandshakeTimeoutMillis())
         .setSslHandshakeTimeoutUnit(TimeUnit.MILLISECONDS);
-    HttpServer server = vertx.createHttpServer(serverOptions).requestHandler(forwarder);
+    HttpServer server = vertx.createHttpServer(serverOptions).requestHandler(port);
     httpServers.add(server);
-    return socket != null ? server.listen(socket).map(s -> (HostPort) null)
-        : server.listen().map(s -> new HostPort(options.getBindHost(), s.actualPort()));
+    return port.prepare(config).compose(prepared -> {
+      prepared.commit();
+      return socket != null ? server.listen(socket).map(s -> (HostPort) null)
+          : server.listen().map(s -> new HostPort(options.getBindHost(), s.actualPort()));
+    });
   }
 
   private Future<HostPort> listenTcp(int publicPort, int listenPort, SocketAddress socket, ServeTarget target) {

@@ -69,7 +69,8 @@ final class UpgradeRelay {
     return false;
   }
 
-  void relay(HttpServerRequest request, Exchange exchange) {
+  /** Asks the backend to switch at {@code uri} (the path and query it is sent, prefix already replaced). */
+  void relay(HttpServerRequest request, Exchange exchange, String uri) {
     MultiMap headers = MultiMap.caseInsensitiveMultiMap().addAll(request.headers());
     headers.remove(HttpHeaders.HOST);
     ForwardedHeaders.stripForUpgrade(headers);
@@ -79,7 +80,7 @@ final class UpgradeRelay {
         .setMethod(request.method())
         .setHost(target.host())
         .setPort(target.port())
-        .setURI(ForwardedHeaders.joinPath(target.path(), HttpForwarder.pathAndQuery(request)))
+        .setURI(uri)
         .setHeaders(headers)
         .setConnectTimeout(connectTimeoutMillis);
     client.request(options)

@@ -11,8 +11,11 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.EventExecutor;
+import java.util.ArrayList;
 import java.util.IdentityHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -32,6 +35,7 @@ public final class DataPlane {
   private static EventLoopGroup group;
   private static Map<EventExecutor, Integer> indexOf;
   private static LongAdder[] tunnels;
+  private static List<Consumer<EventLoopGroup>> whenMade = new ArrayList<>();
 
   private DataPlane() {
   }
@@ -66,8 +70,24 @@ public final class DataPlane {
       for (int t = 0; t < loops; t++) {
         tunnels[t] = new LongAdder();
       }
+      List<Consumer<EventLoopGroup>> waiting = whenMade;
+      whenMade = null;
+      waiting.forEach(action -> action.accept(group));
     }
     return group;
+  }
+
+  /**
+   * Runs {@code action} with the group once it exists: now if it does, else when it is first made
+   * (a process that never moves a byte, a registry, never makes it). For probes that must not make
+   * the group themselves.
+   */
+  public static synchronized void whenMade(Consumer<EventLoopGroup> action) {
+    if (group != null) {
+      action.accept(group);
+    } else {
+      whenMade.add(action);
+    }
   }
 
   /** The number of loops (makes the group if it does not exist yet). */

@@ -11,8 +11,9 @@ import java.util.concurrent.TimeUnit;
  * How long a ready task waits for its event loop: a timer is set every {@link #PERIOD_MILLIS} and
  * the time it fires after its due time is recorded as {@code funnel_eventloop_delay_seconds}. An
  * idle or healthy loop shows well under a millisecond; a loop blocked by a long task shows the
- * whole block. {@link OpsVerticle} deploys one instance per event loop (deployments take loops
- * round-robin).
+ * whole block. {@link OpsVerticle} deploys one instance per Vert.x event loop (deployments take
+ * loops round-robin): {@code plane="control"}; {@link DataLoopDelay} probes the data plane's loops
+ * the same way ({@code plane="data"}).
  *
  * <p>Vert.x's own metrics cover worker pools, the event bus and sockets, not the event loops.
  */
@@ -29,9 +30,10 @@ final class EventLoopDelay extends VerticleBase {
     this.registry = registry;
   }
 
-  static Timer meter(MeterRegistry registry) {
+  static Timer meter(MeterRegistry registry, String plane) {
     return Timer.builder("funnel.eventloop.delay")
         .description("How late a timer fires on an event loop: time a ready task waits because the loop is busy")
+        .tag("plane", plane)
         .serviceLevelObjectives(Duration.ofMillis(1), Duration.ofMillis(5), Duration.ofMillis(10),
             Duration.ofMillis(25), Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250),
             Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofSeconds(5))
@@ -40,7 +42,7 @@ final class EventLoopDelay extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    delay = meter(registry);
+    delay = meter(registry, "control");
     schedule();
     return Future.succeededFuture();
   }

@@ -28,7 +28,8 @@ import java.util.function.Supplier;
  * turns true once everything is bound: then {@code /ready} answers 503 while the process starts
  * and 200 after, and {@code /metrics} covers the start too. Each check answers within
  * {@link #CHECK_TIMEOUT_MILLIS} or counts as down. It also deploys one {@link EventLoopDelay}
- * probe per event loop ({@code funnel_eventloop_delay_seconds}) and binds the open-file gauges
+ * probe per Vert.x event loop and one per data-plane loop ({@link DataLoopDelay}), as
+ * {@code funnel_eventloop_delay_seconds{plane}}, and binds the open-file gauges
  * ({@code process_files_open_files}), which Vert.x's JVM metrics leave out.
  */
 public final class OpsVerticle extends VerticleBase {
@@ -43,6 +44,7 @@ public final class OpsVerticle extends VerticleBase {
   private final Map<String, Supplier<Boolean>> readyChecks = new ConcurrentHashMap<>();
   private final Map<String, Supplier<Future<Boolean>>> readyProbes = new ConcurrentHashMap<>();
   private HttpServer server;
+  private DataLoopDelay dataLoopDelay;
 
   public OpsVerticle(HostPort listen) {
     this.listen = listen;
@@ -95,6 +97,14 @@ public final class OpsVerticle extends VerticleBase {
             + " (/metrics, /health, /ready)", listen.host(), bound.actualPort()));
   }
 
+  @Override
+  public Future<?> stop() {
+    if (dataLoopDelay != null) {
+      dataLoopDelay.stop();
+    }
+    return Future.succeededFuture();
+  }
+
   /**
    * A probe that fails, answers false, or does not answer within {@link #CHECK_TIMEOUT_MILLIS} is
    * down (503). The timer is ours: vertx-health-check would answer a procedure timeout with 500.
@@ -128,6 +138,8 @@ public final class OpsVerticle extends VerticleBase {
       return Future.succeededFuture();
     }
     new FileDescriptorMetrics().bindTo(registry);
+    dataLoopDelay = new DataLoopDelay(registry);
+    dataLoopDelay.start();
     return vertx.deployVerticle(() -> new EventLoopDelay(registry),
         new DeploymentOptions().setInstances(VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE));
   }

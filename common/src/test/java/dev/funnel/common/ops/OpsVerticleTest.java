@@ -3,6 +3,7 @@ package dev.funnel.common.ops;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.funnel.common.FunnelVertx;
+import dev.funnel.common.net.DataPlane;
 import dev.funnel.common.net.HostPort;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -81,15 +82,19 @@ class OpsVerticleTest {
   void metricsScrapeCarriesTheEventLoopDelayAndOpenFiles() throws Exception {
     OpsVerticle ops = new OpsVerticle(new HostPort("127.0.0.1", 0));
     vertx.deployVerticle(ops).await(10, TimeUnit.SECONDS);
+    DataPlane.group();   // the data plane's loops are probed once the process has them
     String scrape = "";
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (!scrape.contains("funnel_eventloop_delay_seconds_count") && System.nanoTime() < deadline) {
+    while (!(scrape.contains("funnel_eventloop_delay_seconds_count{plane=\"control\"")
+        && scrape.contains("funnel_eventloop_delay_seconds_count{plane=\"data\""))
+        && System.nanoTime() < deadline) {
       Thread.sleep(EventLoopDelay.PERIOD_MILLIS);
       scrape = get(ops, "/metrics").body();
     }
     assertThat(scrape)
         .contains("# TYPE funnel_eventloop_delay_seconds histogram")
-        .contains("funnel_eventloop_delay_seconds_bucket{le=\"0.001\"}")
+        .contains("funnel_eventloop_delay_seconds_bucket{plane=\"control\",le=\"0.001\"}")
+        .contains("funnel_eventloop_delay_seconds_bucket{plane=\"data\",le=\"0.001\"}")
         .contains("process_files_open_files")
         .contains("jvm_memory_used_bytes");
   }

@@ -66,6 +66,23 @@ class ServeTargetTest {
   }
 
   @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+      "file:///srv/site | FILE | /srv/site | ''",
+      "file:///srv/site/ | FILE | /srv/site | ''",
+      "file:///srv/./site/../web?listing | FILE | /srv/web | listing",
+      "text:hello, world | TEXT | '' | 'hello, world'",
+      "text: | TEXT | '' | ''",
+      "redirect:https://example.com/new | REDIRECT | '' | https://example.com/new",
+      "redirect:/elsewhere | REDIRECT | '' | /elsewhere"})
+  void parsesBuiltInHandlers(String text, Kind kind, String path, String value) {
+    ServeTarget target = ServeTarget.parse(text);
+    assertThat(target).isEqualTo(new ServeTarget(kind, "", 0, path, value));
+    assertThat(ServeTarget.parse(target.toString())).isEqualTo(target);
+    assertThat(kind.terminatesTls()).isTrue();
+    assertThat(kind.isStream()).isFalse();
+  }
+
+  @ParameterizedTest
   @ValueSource(strings = {"tcp://127.0.0.1:1", "tcp://127.0.0.1:65535"})
   void acceptsTheWholePortRange(String text) {
     assertThat(ServeTarget.parse(text).port()).isBetween(1, 65535);

@@ -1,0 +1,69 @@
+package dev.funnel.terminator;
+
+import io.vertx.core.Handler;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.net.HostAndPort;
+import io.vertx.ext.web.RoutingContext;
+import java.lang.System.Logger.Level;
+import java.util.Set;
+
+/**
+ * The first handler of every request on an HTTP port: counts it ({@link Exchange}), removes incoming
+ * copies of the login gate's user headers ({@link ForwardedHeaders#stripIdentity}), then the guard
+ * ladder — no host → {@code 400}, a host that is not one of the node's names → {@code 421},
+ * {@code CONNECT} → {@code 405} — each refusal logged once with its reason. A request that passes is
+ * paused (gates may answer later; the target resumes it) and goes on to the routes.
+ */
+final class PortGuard implements Handler<RoutingContext> {
+
+  private static final System.Logger LOG = System.getLogger(PortGuard.class.getName());
+  /** RoutingContext key of the request's {@link Exchange}. */
+  static final String EXCHANGE = "funnel.exchange";
+
+  private final int publicPort;
+  private final Set<String> serverNames;
+  private final TerminatorMetrics metrics;
+
+  PortGuard(int publicPort, Set<String> serverNames, TerminatorMetrics metrics) {
+    this.publicPort = publicPort;
+    this.serverNames = Set.copyOf(serverNames);
+    this.metrics = metrics;
+  }
+
+  @Override
+  public void handle(RoutingContext ctx) {
+    HttpServerRequest request = ctx.request();
+    ctx.put(EXCHANGE, Exchange.track(ctx, metrics, publicPort));
+    // Before any gate: the only Funnel-User-* headers a backend can see are the ones a login gate set.
+    ForwardedHeaders.stripIdentity(request.headers());
+    // Whatever answers, an unread body must not stall the connection: let the rest go once the response ends.
+    ctx.addEndHandler(ar -> {
+      if (!request.isEnded()) {
+        request.resume();
+      }
+    });
+    HostAndPort authority = request.authority();
+    if (authority == null || authority.host() == null || authority.host().isEmpty()) {
+      LOG.log(Level.INFO, "port {0}: request without Host or :authority; rejecting", String.valueOf(publicPort));
+      HttpForwarder.plain(ctx.response(), 400, "400 Bad Request: the request names no host.\n");
+      return;
+    }
+    String host = ForwardedHeaders.authorityHost(authority.host());
+    if (!serverNames.contains(host)) {
+      LOG.log(Level.INFO, "port {0}: request for {1}, which is not this node''s name; rejecting with 421",
+          String.valueOf(publicPort), host);
+      HttpForwarder.plain(ctx.response(), 421, "421 Misdirected Request: this connection does not serve that host.\n");
+      return;
+    }
+    if (request.method() == HttpMethod.CONNECT) {
+      LOG.log(Level.INFO, "port {0}: CONNECT request; rejecting", String.valueOf(publicPort));
+      HttpForwarder.plain(ctx.response(), 405, "405 Method Not Allowed: this is not a forward proxy.\n");
+      return;
+    }
+    if (!UpgradeRelay.isUpgrade(request) && !request.isEnded()) {
+      request.pause();
+    }
+    ctx.next();
+  }
+}
