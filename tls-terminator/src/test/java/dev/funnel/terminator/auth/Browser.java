@@ -16,15 +16,15 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * Debian's headless Chromium driven by Debian's chromedriver through Selenium (installed by {@code .ci/run}).
  * Both binaries are named, so Selenium Manager has nothing to look up or download. A fresh profile each time.
  */
-final class Browser implements AutoCloseable {
+public final class Browser implements AutoCloseable {
 
   static final String CHROMIUM = "/usr/bin/chromium";
   static final String CHROMEDRIVER = "/usr/bin/chromedriver";
 
-  final WebDriver driver;
+  public final WebDriver driver;
   private final Path profile;
 
-  Browser() throws IOException {
+  public Browser() throws IOException {
     System.setProperty("webdriver.chrome.driver", CHROMEDRIVER);
     profile = Files.createTempDirectory("funnel-chromium-");
     ChromeOptions options = new ChromeOptions();
@@ -40,17 +40,17 @@ final class Browser implements AutoCloseable {
     driver.manage().timeouts().pageLoadTimeout(Duration.ofSeconds(20));
   }
 
-  String bodyText() {
+  public String bodyText() {
     return driver.findElement(By.tagName("body")).getText();
   }
 
   /** Waits (bounded) until the current URL starts with {@code prefix}. */
-  void waitForUrl(String prefix) {
+  public void waitForUrl(String prefix) {
     new WebDriverWait(driver, Duration.ofSeconds(15)).until(d -> d.getCurrentUrl().startsWith(prefix));
   }
 
   /** Signs in on mock-oauth2-server's interactive login form as {@code user} with these claims (JSON). */
-  void signInAtMockProvider(String user, String claimsJson) {
+  public void signInAtMockProvider(String user, String claimsJson) {
     driver.findElement(By.name("username")).sendKeys(user);
     driver.findElement(By.name("claims")).sendKeys(claimsJson);
     driver.findElement(By.cssSelector("input[type=submit]")).click();
