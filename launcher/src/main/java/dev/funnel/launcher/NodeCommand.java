@@ -106,6 +106,9 @@ final class NodeCommand implements Callable<Integer> {
   @Mixin
   LogFlags log;
 
+  @Mixin
+  LoginFlags login;
+
   @Override
   public Integer call() {
     List<String> missing = new ArrayList<>();
@@ -138,7 +141,7 @@ final class NodeCommand implements Callable<Integer> {
     int keep = sessions != null ? sessions : gateways.size() >= 2 ? 2 : 1;
     NodeStack.Settings settings = new NodeStack.Settings(gateways, keep,
         authKey == null || authKey.isBlank() ? null : authKey.trim(), hostname.toLowerCase(), ca, state,
-        Flags.funnels(funnels), proxyProtocol, cert, key, metricsListen, links);
+        Flags.funnels(funnels), proxyProtocol, cert, key, metricsListen, links, login.settings(state));
     DataPlane.configure(Flags.eventLoops(eventLoops));
     Preflight.pem("--ca", ca, "certificate");
     Preflight.pem("--cert", cert, "certificate");

@@ -6,6 +6,8 @@ import dev.funnel.common.options.NodeOptions;
 import dev.funnel.common.options.ServeTarget;
 import dev.funnel.node.NodeAgentVerticle;
 import dev.funnel.terminator.TerminatorOptions;
+import dev.funnel.terminator.auth.LoginSettings;
+import dev.funnel.terminator.gate.GateChain;
 import dev.funnel.terminator.TerminatorVerticle;
 import io.vertx.core.Vertx;
 import io.vertx.core.net.KeyCertOptions;
@@ -51,7 +53,20 @@ final class NodeStack implements NodeControl.ServeControl {
 
   record Settings(List<HostPort> servers, int sessions, String authKey, String hostname, Path ca, Path state,
                   Map<Integer, ServeTarget> funnels, int proxyProtocol, Path cert, Path key, HostPort metricsListen,
-                  int links) {
+                  int links, LoginSettings login) {
+
+    /** Without login settings: {@code --auth …=oidc} routes are refused, basic and bearer work. */
+    Settings(List<HostPort> servers, int sessions, String authKey, String hostname, Path ca, Path state,
+             Map<Integer, ServeTarget> funnels, int proxyProtocol, Path cert, Path key, HostPort metricsListen,
+             int links) {
+      this(servers, sessions, authKey, hostname, ca, state, funnels, proxyProtocol, cert, key, metricsListen, links,
+          LoginSettings.none(state));
+    }
+  }
+
+  /** Each route's gate handlers, the login gate with this node's settings. */
+  private static GateChain gates(Settings settings) {
+    return GateChain.standard(settings.login() != null ? settings.login() : LoginSettings.none(settings.state()));
   }
 
   /** One tls-terminator deployment; it may serve several public ports. */
@@ -133,7 +148,8 @@ final class NodeStack implements NodeControl.ServeControl {
           .setSocketDir(terminatorSocketDir(settings))
           .setTargets(terminated)
           .setKeyCert(keyCert)
-          .setServerNames(Set.of(fqdn)));
+          .setServerNames(Set.of(fqdn))
+          .setGates(gates(settings)));
       String id = vertx.deployVerticle(terminator).await();
       Terminator deployed = new Terminator(id, terminator);
       terminated.forEach((port, target) ->
@@ -214,7 +230,8 @@ final class NodeStack implements NodeControl.ServeControl {
         .setSocketDir(terminatorSocketDir(settings))
         .setTargets(Map.of(port, target))
         .setKeyCert(keyCert)
-        .setServerNames(Set.of(fqdn)));
+        .setServerNames(Set.of(fqdn))
+        .setGates(gates(settings)));
     String id;
     try {
       id = vertx.deployVerticle(added).await(SERVE_CHANGE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);

@@ -117,8 +117,8 @@ class LoginRoutesTest {
       assertThat(seen.headers().getAll("Funnel-User-Email")).containsExactly("dana@example.com");
       assertThat(seen.headers().getAll("Funnel-User-Name")).containsExactly("Dana");
       assertThat(seen.headers().getAll("X-Forwarded-For")).containsExactly(CLIENT_IP);
-      assertThat(Files.getPosixFilePermissions(tmp.resolve("node-state").resolve("login-cookie.key")))
-          .hasToString("[OWNER_READ, OWNER_WRITE]");
+      assertThat(java.nio.file.attribute.PosixFilePermissions.toString(
+          Files.getPosixFilePermissions(tmp.resolve("node-state").resolve("login-cookie.key")))).isEqualTo("rw-------");
 
       // HTTP/2 from another client with the browser's cookie and a spoofed user: the gate's user reaches the backend.
       Cookie session = browser.driver.manage().getCookieNamed("__Host-funnel-login");

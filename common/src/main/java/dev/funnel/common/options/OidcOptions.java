@@ -70,7 +70,7 @@ public record OidcOptions(String issuer, String clientId, String secretFile, Lis
 
   public OidcOptions withSessionTtl(Duration ttl) {
     if (ttl.isNegative() || ttl.isZero()) {
-      throw new IllegalArgumentException("bad --oidc-session-ttl: must be positive");
+      throw new IllegalArgumentException("bad --oidc-session: must be positive");
     }
     return new OidcOptions(issuer, clientId, secretFile, scopes, ttl);
   }

@@ -114,6 +114,6 @@ class AuthOptionsTest {
   void sessionTtlMustBePositive() {
     OidcOptions o = OidcOptions.of("https://id.example.com", "id", null);
     assertThat(o.withSessionTtl(Duration.ofMinutes(5)).sessionTtl()).isEqualTo(Duration.ofMinutes(5));
-    assertThatThrownBy(() -> o.withSessionTtl(Duration.ZERO)).hasMessageContaining("--oidc-session-ttl");
+    assertThatThrownBy(() -> o.withSessionTtl(Duration.ZERO)).hasMessageContaining("--oidc-session");
   }
 }
