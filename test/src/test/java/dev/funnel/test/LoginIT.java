@@ -19,7 +19,6 @@ import no.nav.security.mock.oauth2.OAuth2Config;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
@@ -29,9 +28,9 @@ import org.openqa.selenium.Cookie;
  * The login gate end to end: real {@code funnel server} and {@code funnel node} processes, a real OpenID
  * Connect provider (mock-oauth2-server in this JVM, on 127.0.0.1) and a real browser (Debian's headless
  * Chromium through Selenium), which resolves {@code *.localhost} to loopback and reaches the node through
- * the frontend's public port. The node's web app records the headers it got.
+ * the frontend's public port. The node's web app records the headers it got. Needs the node's
+ * {@code --auth PORT=oidc} (the serve-routes launcher work) together with the login flags.
  */
-@Disabled("waits for the node's --auth/--oidc-* flags (the gate frame); enabled by the commit that wires LoginGate")
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class LoginIT {
