@@ -201,7 +201,18 @@ final class NodeCommand implements Callable<Integer> {
     cert = c.path("cert", cert);
     key = c.path("key", key);
     metricsListen = c.hostPort("metrics-listen", metricsListen);
+    login.issuer = c.string(LoginFlags.ISSUER, login.issuer);
+    login.clientId = c.string(LoginFlags.CLIENT_ID, login.clientId);
+    login.secretFile = c.path(LoginFlags.SECRET_FILE, login.secretFile);
+    login.session = c.string(LoginFlags.SESSION, login.session);
+    login.allowEmail = c.entries(LoginFlags.ALLOW_EMAIL, login.allowEmail);
+    login.allowDomain = c.entries(LoginFlags.ALLOW_DOMAIN, login.allowDomain);
+    login.allowGroup = c.entries(LoginFlags.ALLOW_GROUP, login.allowGroup);
+    login.authSkip = c.entries(LoginFlags.AUTH_SKIP, login.authSkip);
   }
+
+  @Mixin
+  LoginFlags login;
 
   @Override
   public Integer call() {
@@ -238,7 +249,7 @@ final class NodeCommand implements Callable<Integer> {
     int keep = sessions != null ? sessions : gateways.size() >= 2 ? 2 : 1;
     NodeStack.Settings settings = new NodeStack.Settings(gateways, keep,
         authKey == null || authKey.isBlank() ? null : authKey.trim(), hostname.toLowerCase(), ca, state,
-        ServeFlags.parse(funnels, gateFlags()), proxyProtocol, cert, key, metricsListen, links);
+        ServeFlags.parse(funnels, gateFlags()), proxyProtocol, cert, key, metricsListen, links, login.settings(state));
     Preflight.serve(settings.serve());
     GateSupport.check(settings.serve());
     DataPlane.configure(Flags.eventLoops(eventLoops));

@@ -10,6 +10,8 @@ import dev.funnel.common.serve.ServePort;
 import dev.funnel.common.serve.ServeRoute;
 import dev.funnel.node.NodeAgentVerticle;
 import dev.funnel.terminator.TerminatorOptions;
+import dev.funnel.terminator.auth.LoginSettings;
+import dev.funnel.terminator.gate.GateChain;
 import dev.funnel.terminator.TerminatorVerticle;
 import io.vertx.core.Vertx;
 import io.vertx.core.net.KeyCertOptions;
@@ -57,7 +59,20 @@ final class NodeStack implements NodeControl.ServeControl {
 
   record Settings(List<HostPort> servers, int sessions, String authKey, String hostname, Path ca, Path state,
                   ServeConfig serve, int proxyProtocol, Path cert, Path key, HostPort metricsListen,
-                  int links) {
+                  int links, LoginSettings login) {
+
+    /** Without login settings: {@code --auth …=oidc} routes are refused, basic and bearer work. */
+    Settings(List<HostPort> servers, int sessions, String authKey, String hostname, Path ca, Path state,
+             ServeConfig serve, int proxyProtocol, Path cert, Path key, HostPort metricsListen,
+             int links) {
+      this(servers, sessions, authKey, hostname, ca, state, serve, proxyProtocol, cert, key, metricsListen, links,
+          LoginSettings.none(state));
+    }
+  }
+
+  /** Each route's gate handlers, the login gate with this node's settings. */
+  private static GateChain gates(Settings settings) {
+    return GateChain.standard(settings.login() != null ? settings.login() : LoginSettings.none(settings.state()));
   }
 
   /** One tls-terminator deployment; it may serve several public ports. */
@@ -149,7 +164,8 @@ final class NodeStack implements NodeControl.ServeControl {
           .setSocketDir(terminatorSocketDir(settings))
           .setRoutes(terminated)
           .setKeyCert(keyCert)
-          .setServerNames(Set.of(fqdn)));
+          .setServerNames(Set.of(fqdn))
+          .setGates(gates(settings)));
       String id = vertx.deployVerticle(terminator).await();
       Terminator deployed = new Terminator(id, terminator);
       terminated.forEach((port, p) -> initialBindings.put(port,
@@ -319,7 +335,8 @@ final class NodeStack implements NodeControl.ServeControl {
         .setSocketDir(terminatorSocketDir(settings))
         .setRoutes(Map.of(port, config))
         .setKeyCert(keyCert)
-        .setServerNames(Set.of(fqdn)));
+        .setServerNames(Set.of(fqdn))
+        .setGates(gates(settings)));
     String id;
     try {
       id = vertx.deployVerticle(added).await(SERVE_CHANGE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);

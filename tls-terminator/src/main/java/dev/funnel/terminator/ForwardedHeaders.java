@@ -1,5 +1,6 @@
 package dev.funnel.terminator;
 
+import dev.funnel.terminator.auth.UserHeaders;
 import io.vertx.core.MultiMap;
 import java.util.ArrayList;
 import java.util.List;
@@ -36,7 +37,19 @@ final class ForwardedHeaders {
   static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "proxy-connection", "transfer-encoding",
       "te", "trailer", "upgrade", "proxy-authenticate", "proxy-authorization");
 
+  /**
+   * The login gate's headers ({@code Funnel-User-Email}, {@code Funnel-User-Name}): removed from every request
+   * as it enters a port ({@link #stripIdentity}), before any gate runs, so the only copies the backend can see
+   * are the ones a gate set. Not in {@link #SPOOFABLE}: that list is applied later, after the gates.
+   */
+  static final List<String> IDENTITY = UserHeaders.ALL;
+
   private ForwardedHeaders() {
+  }
+
+  /** Removes incoming copies of the login gate's user headers; call first thing for every request. */
+  static void stripIdentity(MultiMap headers) {
+    UserHeaders.removeFrom(headers);
   }
 
   /**

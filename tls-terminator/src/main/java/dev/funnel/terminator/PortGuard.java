@@ -9,7 +9,8 @@ import java.lang.System.Logger.Level;
 import java.util.Set;
 
 /**
- * The first handler of every request on an HTTP port: counts it ({@link Exchange}), then the guard
+ * The first handler of every request on an HTTP port: counts it ({@link Exchange}), removes incoming
+ * copies of the login gate's user headers ({@link ForwardedHeaders#stripIdentity}), then the guard
  * ladder — no host → {@code 400}, a host that is not one of the node's names → {@code 421},
  * {@code CONNECT} → {@code 405} — each refusal logged once with its reason. A request that passes is
  * paused (gates may answer later; the target resumes it) and goes on to the routes.
@@ -34,6 +35,8 @@ final class PortGuard implements Handler<RoutingContext> {
   public void handle(RoutingContext ctx) {
     HttpServerRequest request = ctx.request();
     ctx.put(EXCHANGE, Exchange.track(ctx, metrics, publicPort));
+    // Before any gate: the only Funnel-User-* headers a backend can see are the ones a login gate set.
+    ForwardedHeaders.stripIdentity(request.headers());
     // Whatever answers, an unread body must not stall the connection: let the rest go once the response ends.
     ctx.addEndHandler(ar -> {
       if (!request.isEnded()) {

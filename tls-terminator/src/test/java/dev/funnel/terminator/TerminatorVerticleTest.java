@@ -151,6 +151,8 @@ class TerminatorVerticleTest {
         .addHeader("X-Forwarded-Host", "evil.example")
         .addHeader("Forwarded", "for=6.6.6.6")
         .addHeader("Funnel-Request", "?0")
+        .addHeader("Funnel-User-Email", "admin@evil.example")
+        .addHeader("funnel-user-name", "Admin")
         .addHeader("X-Real-IP", "6.6.6.6");
     Answer answer = await(call(h1, relay443, options, null));
 
@@ -168,6 +170,9 @@ class TerminatorVerticleTest {
         .containsExactly("for=" + CLIENT_IP + ";proto=https;host=\"" + NAME + ":8443\"");
     assertThat(seen.headers().getAll("Funnel-Request")).containsExactly("?1");
     assertThat(seen.headers().contains("X-Real-IP")).isFalse();
+    // No gate on this port: a user header can only be a client's lie, and never reaches the backend.
+    assertThat(seen.headers().contains("Funnel-User-Email")).isFalse();
+    assertThat(seen.headers().contains("Funnel-User-Name")).isFalse();
   }
 
   @Test
@@ -175,7 +180,8 @@ class TerminatorVerticleTest {
   void http2RequestReachesAnHttp11Backend() throws Exception {
     RequestOptions options = new RequestOptions().setMethod(HttpMethod.GET).setURI("/h2/path?x=1&y=%7E")
         .addHeader("cookie", "a=1").addHeader("cookie", "b=2")
-        .addHeader("x-forwarded-for", "6.6.6.6");
+        .addHeader("x-forwarded-for", "6.6.6.6")
+        .addHeader("funnel-user-email", "admin@evil.example");
     Answer answer = await(call(h2, relay443, options, null));
 
     assertThat(answer.status()).isEqualTo(200);
@@ -192,6 +198,7 @@ class TerminatorVerticleTest {
     assertThat(seen.headers().getAll("Funnel-Request")).containsExactly("?1");
     assertThat(seen.headers().get("Forwarded")).startsWith("for=" + CLIENT_IP + ";proto=https;host=");
     assertThat(seen.headers().getAll("cookie")).containsExactly("a=1; b=2");
+    assertThat(seen.headers().contains("Funnel-User-Email")).isFalse();
   }
 
   @Test

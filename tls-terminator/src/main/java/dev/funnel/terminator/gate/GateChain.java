@@ -77,6 +77,11 @@ public final class GateChain {
     return new GateChain(Gates.shipped());
   }
 
+  /** The factories this build ships, the login gate with the node's login settings ({@link Gates#shipped(dev.funnel.terminator.auth.LoginSettings)}). */
+  public static GateChain standard(dev.funnel.terminator.auth.LoginSettings login) {
+    return new GateChain(Gates.shipped(login));
+  }
+
   /** The steps {@code policy} asks for that no factory here enforces (empty: it can be served). */
   public List<Step> unsupported(GatePolicy policy) {
     List<Step> out = new ArrayList<>();
