@@ -3,6 +3,7 @@ package dev.funnel.registry;
 import dev.funnel.common.Hostnames;
 import dev.funnel.common.PublicPorts;
 import dev.funnel.common.net.HostPort;
+import dev.funnel.common.ops.Meters;
 import dev.funnel.common.options.RegistryOptions;
 import dev.funnel.registry.store.AuthKeyInfo;
 import dev.funnel.registry.store.Tailnet;
@@ -56,6 +57,9 @@ public final class AdminApiVerticle extends VerticleBase {
   private final RegistryOptions options;
   private final RegistryService service;
   private AdminAuthGuard authGuard;
+  private ConsoleFigures figures;
+  private ConsoleRoutes console;
+  private long figuresTimer = -1;
   private HttpServer server;
   private String token;
   private Buffer openapi;
@@ -78,6 +82,8 @@ public final class AdminApiVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     authGuard = AdminAuthGuard.create(options);
+    figures = new ConsoleFigures(Meters.registry(), System::nanoTime);
+    console = new ConsoleRoutes(vertx, service, authGuard, () -> token, figures);
     return vertx.executeBlocking(() -> {
       token = AdminFiles.loadOrCreateToken(options.getStateDir());
       openapi = readOpenApi();
@@ -93,11 +99,19 @@ public final class AdminApiVerticle extends VerticleBase {
         AdminFiles.writeUrl(options.getStateDir(), url);
         return url;
       });
-    }).onSuccess(url -> LOG.log(Level.INFO, "admin API on {0}", url));
+    }).onSuccess(url -> {
+      figures.record();
+      figuresTimer = vertx.setPeriodic(ConsoleFigures.SAMPLE_MILLIS, id -> figures.record());
+      LOG.log(Level.INFO, "admin API on {0} (console {0}/ui/)", url);
+    });
   }
 
   @Override
   public Future<?> stop() {
+    vertx.cancelTimer(figuresTimer);
+    if (console != null) {
+      console.close();
+    }
     return server == null ? Future.succeededFuture() : server.close();
   }
 
@@ -110,6 +124,10 @@ public final class AdminApiVerticle extends VerticleBase {
     router.get("/ready").handler(health);
     router.get("/v1/openapi.yaml").handler(ctx -> ctx.response()
         .putHeader(HttpHeaders.CONTENT_TYPE, "application/yaml; charset=utf-8").end(openapi));
+
+    router.get("/").handler(ctx -> ctx.redirect("/ui/"));
+    router.get("/ui").handler(ctx -> ctx.redirect("/ui/"));
+    router.route("/ui/*").subRouter(console.router());
 
     router.route("/v1/*").handler(this::authenticate);
     router.route("/v1/*").handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES));
