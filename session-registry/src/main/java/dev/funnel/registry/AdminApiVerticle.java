@@ -126,7 +126,6 @@ public final class AdminApiVerticle extends VerticleBase {
         .putHeader(HttpHeaders.CONTENT_TYPE, "application/yaml; charset=utf-8").end(openapi));
 
     router.get("/").handler(ctx -> ctx.redirect("/ui/"));
-    router.get("/ui").handler(ctx -> ctx.redirect("/ui/"));
     router.route("/ui/*").subRouter(console.router());
 
     router.route("/v1/*").handler(this::authenticate);
