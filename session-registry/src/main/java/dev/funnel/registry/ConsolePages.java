@@ -58,6 +58,7 @@ final class ConsolePages {
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <meta name="htmx-config" content='{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false,"historyCacheSize":0}'>
         <title>{} · Funnel admin</title>
+        <link rel="icon" href="/ui/static/favicon.svg" type="image/svg+xml">
         <link rel="stylesheet" href="/ui/static/console.css">
         <script src="/ui/static/htmx/htmx.min.js" defer></script>
         </head>
@@ -133,7 +134,8 @@ final class ConsolePages {
         card("tailnets", "Tailnets", Integer.toString(counts.tailnets())),
         card("tunnels-open", "Tunnels open", f.tunnelsOpen() == null ? "—" : number(f.tunnelsOpen())),
         card("tunnels-rate", "New tunnels / s", f.tunnelsPerSecond() == null ? "—" : rate(f.tunnelsPerSecond())),
-        f.source().equals(ConsoleFigures.SOURCE_FRONTEND) ? " at the frontends" : " at resolve",
+        (f.source().equals(ConsoleFigures.SOURCE_FRONTEND) ? " at the frontends" : " at resolve")
+            + (f.refusalSeconds() > 0 ? ", last " + f.refusalSeconds() + " s" : ""),
         refusals);
   }
 

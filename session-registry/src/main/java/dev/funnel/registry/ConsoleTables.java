@@ -41,7 +41,7 @@ final class ConsoleTables {
         </div>
         <form method="post" action="/ui/tailnets" class="card inline" id="add-tailnet">{}
         <h2>Add a tailnet</h2>
-        <label>Name <input name="name" required pattern="[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?" placeholder="e.g. acme"></label>
+        <label>Name <input name="name" required pattern="[a-z0-9]([a-z0-9\\-]{0,61}[a-z0-9])?" title="lower-case letters, digits and hyphens" placeholder="e.g. acme"></label>
         <label class="check"><input type="checkbox" name="funnel" value="on"> Funnel on</label>
         <fieldset class="ports"><legend>Ports</legend>{}</fieldset>
         <button type="submit">Add tailnet</button>
@@ -162,7 +162,8 @@ final class ConsoleTables {
     String shortName = v.node().shortName();
     Html ports = v.ports().isEmpty() ? Html.of("<span class=\"muted\">—</span>")
         : Html.each(v.ports(), p -> refusal(tailnet, p)
-            .map(why -> Html.of("<span class=\"badge off\" title=\"{}\">{} refused: {}</span> ", why, p, why))
+            .map(why -> Html.of("<span class=\"port refused\"><span class=\"badge off\">{} refused</span>"
+                + "<span class=\"why\">{}</span></span> ", p, why))
             .orElse(Html.of("<span class=\"badge on\">{}</span> ", p)));
     return Html.of("""
         <tr data-node="{}"><td class="name">{}</td><td><code>{}</code></td>

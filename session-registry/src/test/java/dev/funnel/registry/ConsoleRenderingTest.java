@@ -83,7 +83,7 @@ class ConsoleRenderingTest {
     NodeIdentity node = new NodeIdentity("n1", "web", "acme", "pk", "k1", T);
     String rows = ConsoleTables.nodeRows("c", List.of(new RegistryService.NodeView(node, "web.acme.funnel.test", true,
         List.of("gw1"), List.of(443, 8443))), Map.of("acme", on443)).value();
-    assertThat(rows).contains("<span class=\"badge on\">443</span>").contains("8443 refused: the tailnet does not allow");
+    assertThat(rows).contains("<span class=\"badge on\">443</span>").contains("8443 refused</span><span class=\"why\">the tailnet does not allow this port");
   }
 
   @ParameterizedTest

@@ -63,6 +63,7 @@ class ConsoleIT {
   private Path shots;
   private FunnelProcess server;
   private FunnelProcess node;
+  private com.sun.net.httpserver.HttpServer app;
   private ChromeDriverService driverService;
   private ChromeDriver browser;
   private String ui;
@@ -76,6 +77,15 @@ class ConsoleIT {
   void start() throws Exception {
     Assumptions.assumeTrue(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
         "chromium and chromium-driver (Debian) are not installed: .ci/run installs them");
+    // The node's local app: a plain HTTP server on a loopback ephemeral port.
+    app = com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+    app.createContext("/", exchange -> {
+      byte[] body = "hello from the console test\n".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      exchange.sendResponseHeaders(200, body.length);
+      exchange.getResponseBody().write(body);
+      exchange.close();
+    });
+    app.start();
     dir = Files.createTempDirectory("funnel-console");
     state = dir.resolve("state");
     logs = Path.of("target", "e2e-logs", "console");
@@ -113,6 +123,9 @@ class ConsoleIT {
       if (c != null) {
         c.close();
       }
+    }
+    if (app != null) {
+      app.stop(0);
     }
   }
 
@@ -166,7 +179,7 @@ class ConsoleIT {
     markPage();
     node = FunnelProcess.start("node", logs, List.of(), "node", "--server", "127.0.0.1:" + gatewayPort,
         "--hostname", "web", "--ca", state.resolve("ca.pem").toString(), "--state", dir.resolve("node").toString(),
-        "--funnel", "443=text:hello from the console test", "--authkey", key);
+        "--funnel", "443=http://127.0.0.1:" + app.getAddress().getPort(), "--authkey", key);
     waitUntil("the node shows online", () -> browser.findElements(
         By.cssSelector("tr[data-node='web.acme'] .badge.on")).stream().anyMatch(e -> e.getText().equals("online")));
     assertThat(pageStillMarked()).as("no reload").isTrue();
@@ -199,7 +212,7 @@ class ConsoleIT {
     assertThat(refused.exit()).as(refused.output()).isNotZero();
     assertThat(refused.output()).doesNotContain("hello from the console test");
     nav("Nodes");
-    assertThat(text("tr[data-node='web.acme']")).contains("443 refused: Funnel is off for the tailnet");
+    assertThat(text("tr[data-node='web.acme']")).contains("443 refused").contains("Funnel is off for the tailnet");
     screenshot("nodes-funnel-off");
 
     // A change without the CSRF token, with the browser's own session cookie: 403, nothing changed.
@@ -235,7 +248,8 @@ class ConsoleIT {
     assertThat(entries).as("browser console").noneMatch(ConsoleIT::cspViolation);
     assertThat(entries).as("browser console errors")
         .noneMatch(e -> e.getLevel().intValue() >= Level.SEVERE.intValue()
-            && !e.getMessage().contains("401") && !e.getMessage().contains("favicon"));
+            // the wrong token at sign-in, on purpose
+            && !(e.getMessage().contains("/ui/sign-in") && e.getMessage().contains("status of 401")));
 
     // And the check can fail: an inline style and script added now are refused by the policy and logged.
     js("var s = document.createElement('style'); s.textContent = 'body{color:red}'; document.head.appendChild(s);");
