@@ -87,6 +87,7 @@ public final class AdminApiVerticle extends VerticleBase {
     return vertx.executeBlocking(() -> {
       token = AdminFiles.loadOrCreateToken(options.getStateDir());
       openapi = readOpenApi();
+      console.warmUp();
       return null;
     }).compose(v -> {
       HostPort listen = options.getAdminListen();

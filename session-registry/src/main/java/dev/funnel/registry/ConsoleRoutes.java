@@ -57,6 +57,8 @@ final class ConsoleRoutes {
   static final long SESSION_TIMEOUT_MILLIS = 30 * 60_000L;
   /** The htmx WebJar's version (the dependency in this module's POM). */
   static final String HTMX_VERSION = "2.0.4";
+  static final String HTMX_ROOT = "META-INF/resources/webjars/htmx.org/" + HTMX_VERSION + "/dist";
+  static final String STATIC_ROOT = "funnel-console";
   static final String CSP = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
   private static final String SIGNED_IN = "signedIn";
@@ -80,6 +82,22 @@ final class ConsoleRoutes {
     this.sessions = LocalSessionStore.create(vertx, "funnel.console.sessions." + System.identityHashCode(this));
   }
 
+  /**
+   * Loads the page classes and unpacks the static files from the jar now, on a worker thread, so
+   * the first request does not pay for it on the event loop.
+   */
+  void warmUp() {
+    ConsolePages.signIn("", null);
+    ConsoleTables.tailnets("", null, List.of());
+    ConsoleTables.keys("", null, List.of(), List.of(), null, Instant.now());
+    ConsoleTables.nodes("", null, List.of(), java.util.Map.of());
+    for (String file : List.of(HTMX_ROOT + "/htmx.min.js", STATIC_ROOT + "/console.css", STATIC_ROOT + "/favicon.svg")) {
+      if (vertx.fileSystem().existsBlocking(file)) {
+        vertx.fileSystem().propsBlocking(file);
+      }
+    }
+  }
+
   /** Frees the session store (its reaper timer). */
   void close() {
     sessions.close();
@@ -95,9 +113,8 @@ final class ConsoleRoutes {
       ctx.response().putHeader("X-Content-Type-Options", "nosniff").putHeader("Referrer-Policy", "no-referrer");
       ctx.next();
     });
-    router.get("/static/htmx/*").handler(StaticHandler.create("META-INF/resources/webjars/htmx.org/" + HTMX_VERSION
-        + "/dist").setDirectoryListing(false));
-    router.get("/static/*").handler(StaticHandler.create("funnel-console").setDirectoryListing(false));
+    router.get("/static/htmx/*").handler(StaticHandler.create(HTMX_ROOT).setDirectoryListing(false));
+    router.get("/static/*").handler(StaticHandler.create(STATIC_ROOT).setDirectoryListing(false));
 
     router.route().handler(ctx -> {
       ctx.response().putHeader(HttpHeaders.CACHE_CONTROL, "no-store");

@@ -145,7 +145,8 @@ final class ConsoleTables {
         </table>
         </div>
         <p class="hint">Refreshes every 2 s. Removing a node frees its name and ends its sessions; its auth key decides
-        whether it can enrol again. Certificates are the nodes' own (ACME or <code>--cert</code>): the registry does not see them.</p>""",
+        whether it can enrol again. Certificates are made on each node (signed through its gateway, or by ACME): the registry
+        does not see them, so their days left are not shown here.</p>""",
         nodeRows(csrf, nodes, tailnets)));
   }
 
