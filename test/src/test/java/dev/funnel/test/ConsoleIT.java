@@ -180,8 +180,10 @@ class ConsoleIT {
     node = FunnelProcess.start("node", logs, List.of(), "node", "--server", "127.0.0.1:" + gatewayPort,
         "--hostname", "web", "--ca", state.resolve("ca.pem").toString(), "--state", dir.resolve("node").toString(),
         "--funnel", "443=http://127.0.0.1:" + app.getAddress().getPort(), "--authkey", key);
-    waitUntil("the node shows online", () -> browser.findElements(
-        By.cssSelector("tr[data-node='web.acme'] .badge.on")).stream().anyMatch(e -> e.getText().equals("online")));
+    // Online first; its ports follow once the node has sent them (a moment after its login).
+    waitUntil("the node shows online with its port", () -> browser.findElements(
+        By.cssSelector("tr[data-node='web.acme'] .badge.on")).stream().map(WebElement::getText).toList()
+        .containsAll(List.of("online", "443")));
     assertThat(pageStillMarked()).as("no reload").isTrue();
     assertThat(text("tr[data-node='web.acme']")).contains(WEB).contains("443");
     screenshot("nodes");
