@@ -60,6 +60,7 @@ public final class AdminApiVerticle extends VerticleBase {
   private ConsoleFigures figures;
   private ConsoleRoutes console;
   private long figuresTimer = -1;
+  private int consoleMaxSessions = ConsoleRoutes.MAX_SESSIONS;
   private HttpServer server;
   private String token;
   private Buffer openapi;
@@ -74,6 +75,12 @@ public final class AdminApiVerticle extends VerticleBase {
     return server.actualPort();
   }
 
+  /** Console sessions held at most (tests; before deployment). */
+  AdminApiVerticle consoleMaxSessions(int max) {
+    this.consoleMaxSessions = max;
+    return this;
+  }
+
   /** The meters of the token guard (tests). */
   io.micrometer.core.instrument.MeterRegistry meterRegistry() {
     return authGuard.registry();
@@ -83,7 +90,7 @@ public final class AdminApiVerticle extends VerticleBase {
   public Future<?> start() {
     authGuard = AdminAuthGuard.create(options);
     figures = new ConsoleFigures(Meters.registry(), System::nanoTime);
-    console = new ConsoleRoutes(vertx, service, authGuard, () -> token, figures);
+    console = new ConsoleRoutes(vertx, service, authGuard, () -> token, figures, consoleMaxSessions);
     return vertx.executeBlocking(() -> {
       token = AdminFiles.loadOrCreateToken(options.getStateDir());
       openapi = readOpenApi();

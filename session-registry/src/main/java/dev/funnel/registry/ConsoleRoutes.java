@@ -55,6 +55,11 @@ final class ConsoleRoutes {
   static final String CSRF_COOKIE = "funnel-console-csrf";
   /** A console session ends after this long unused. */
   static final long SESSION_TIMEOUT_MILLIS = 30 * 60_000L;
+  /**
+   * Sessions held at most (every visit to the sign-in page makes one, for its CSRF token; they end
+   * after {@link #SESSION_TIMEOUT_MILLIS}): past this, a request without a session cookie gets 503.
+   */
+  static final int MAX_SESSIONS = 10_000;
   /** The htmx WebJar's version (the dependency in this module's POM). */
   static final String HTMX_VERSION = "2.0.4";
   static final String HTMX_ROOT = "META-INF/resources/webjars/htmx.org/" + HTMX_VERSION + "/dist";
@@ -71,9 +76,11 @@ final class ConsoleRoutes {
   private final Supplier<String> token;
   private final ConsoleFigures figures;
   private final SessionStore sessions;
+  private final int maxSessions;
 
   ConsoleRoutes(Vertx vertx, RegistryService service, AdminAuthGuard guard, Supplier<String> token,
-                ConsoleFigures figures) {
+                ConsoleFigures figures, int maxSessions) {
+    this.maxSessions = maxSessions;
     this.vertx = vertx;
     this.service = service;
     this.guard = guard;
@@ -121,6 +128,7 @@ final class ConsoleRoutes {
       ctx.next();
     });
     router.route().handler(BodyHandler.create(false).setBodyLimit(AdminApiVerticle.MAX_BODY_BYTES));
+    router.route().handler(this::boundSessions);
     router.route().handler(SessionHandler.create(sessions).setSessionCookieName(SESSION_COOKIE)
         .setSessionCookiePath(ConsolePages.BASE).setCookieSecureFlag(true).setCookieHttpOnlyFlag(true)
         .setCookieSameSite(CookieSameSite.STRICT).setSessionTimeout(SESSION_TIMEOUT_MILLIS));
@@ -175,6 +183,29 @@ final class ConsoleRoutes {
 
     router.route().failureHandler(this::onFailure);
     return router;
+  }
+
+  /**
+   * While {@code maxSessions} ({@link #MAX_SESSIONS}) are held, only a request carrying a session the store holds goes
+   * on (a missing or unknown session cookie would make a new one): the others get 503.
+   */
+  private void boundSessions(RoutingContext ctx) {
+    sessions.size().compose(size -> {
+      if (size < maxSessions) {
+        return Future.succeededFuture(true);
+      }
+      io.vertx.core.http.Cookie cookie = ctx.request().getCookie(SESSION_COOKIE);
+      return cookie == null ? Future.succeededFuture(false) : sessions.get(cookie.getValue()).map(held -> held != null);
+    }).onComplete(ok -> {
+      if (ok.failed() || ok.result()) {
+        ctx.next();
+        return;
+      }
+      LOG.log(Level.INFO, "admin console: {0} sessions held; refusing a new one from {1}", maxSessions,
+          ctx.request().remoteAddress());
+      ctx.response().putHeader("Retry-After", "60");
+      html(ctx, 503, ConsolePages.error(503, "Too many console sessions are open; try again in a minute."));
+    });
   }
 
   // ---------------------------------------------------------------- sign-in

@@ -45,6 +45,7 @@ import org.junit.jupiter.api.io.TempDir;
 class ConsoleTest {
 
   static final int BURST = 3;
+  static final int MAX_SESSIONS = 3;
   static final Pattern CSRF = Pattern.compile("name=\"X-XSRF-TOKEN\" value=\"([^\"]+)\"");
 
   @TempDir
@@ -114,7 +115,7 @@ class ConsoleTest {
         .setAdminListen(new HostPort("127.0.0.1", 0))
         .setAdminAuthFailureBurst(BURST).setAdminAuthFailureRefillMillis(60_000);
     service = await(RegistryService.open(vertx, options));
-    api = new AdminApiVerticle(options, service);
+    api = new AdminApiVerticle(options, service).consoleMaxSessions(MAX_SESSIONS);
     await(vertx.deployVerticle(api));
     client = vertx.createHttpClient(new HttpClientOptions().setDefaultHost("127.0.0.1")
         .setDefaultPort(api.actualPort()));
@@ -263,6 +264,22 @@ class ConsoleTest {
     assertThat(htmx.status()).isEqualTo(200);
     assertThat(htmx.body()).contains("htmx");
     assertThat(htmx.headers().get("Content-Security-Policy")).isEqualTo(ConsoleRoutes.CSP);
+  }
+
+  @Test
+  void sessionsAreBoundedButAHeldSessionIsAlwaysServed() {
+    Browser admin = new Browser();
+    admin.signIn(token);
+    for (int i = 1; i < MAX_SESSIONS; i++) {
+      assertThat(new Browser().get("/ui/sign-in").status()).isEqualTo(200);
+    }
+    Response full = new Browser().get("/ui/sign-in");
+    assertThat(full.status()).isEqualTo(503);
+    assertThat(full.headers().get("Retry-After")).isEqualTo("60");
+    Browser forged = new Browser();
+    forged.cookies.put("funnel-console", "not-a-session-the-store-holds");
+    assertThat(forged.get("/ui/sign-in").status()).isEqualTo(503);
+    assertThat(admin.get("/ui/").status()).as("a held session").isEqualTo(200);
   }
 
   static void assertStrictPage(Response page) {
