@@ -103,20 +103,23 @@ final class ConsoleFigures {
   static Figures compute(List<Sample> history, Sample now) {
     Sample rateBase = oldestWithin(history, now, RATE_WINDOW_NANOS);
     Double perSecond = null;
-    if (rateBase != null && now.tunnelSetups() != null && rateBase.tunnelSetups() != null
-        && now.nanos() - rateBase.nanos() >= 1_000_000_000L) {
-      perSecond = Math.max(0, now.tunnelSetups() - rateBase.tunnelSetups()) * 1e9 / (now.nanos() - rateBase.nanos());
+    // Meters are registered on first use, from zero: one missing in an older sample counted zero then.
+    if (rateBase != null && now.tunnelSetups() != null && now.nanos() - rateBase.nanos() >= 1_000_000_000L) {
+      double base = rateBase.tunnelSetups() == null ? 0 : rateBase.tunnelSetups();
+      perSecond = Math.max(0, now.tunnelSetups() - base) * 1e9 / (now.nanos() - rateBase.nanos());
     }
     Sample minuteBase = oldestWithin(history, now, MINUTE_NANOS);
     Map<String, Long> refusals = new TreeMap<>();
     long seconds = 0;
-    if (minuteBase != null && minuteBase.source().equals(now.source())) {
+    if (minuteBase != null) {
       seconds = Math.round((now.nanos() - minuteBase.nanos()) / 1e9);
+      // A base read before the frontend's first connection (so from the registry's meters) is all zero.
+      Map<String, Double> base = minuteBase.source().equals(now.source()) ? minuteBase.refusals() : Map.of();
       for (Map.Entry<String, Double> e : now.refusals().entrySet()) {
         if (NOT_REFUSED.contains(e.getKey()) && now.source().equals(SOURCE_FRONTEND)) {
           continue;
         }
-        long delta = Math.round(e.getValue() - minuteBase.refusals().getOrDefault(e.getKey(), 0.0));
+        long delta = Math.round(e.getValue() - base.getOrDefault(e.getKey(), 0.0));
         if (delta > 0) {
           refusals.put(e.getKey(), delta);
         }

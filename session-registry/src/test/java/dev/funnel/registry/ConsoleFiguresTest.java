@@ -44,6 +44,16 @@ class ConsoleFiguresTest {
   }
 
   @Test
+  void metersRegisteredOnFirstUseCountFromZeroAgainstOlderSamples() {
+    // The frontend registers its connection counters and setup timer at its first connection: the
+    // samples before it read the registry's meters and no setups.
+    Sample before = new Sample(0, null, null, Map.of("no_route", 7.0), ConsoleFigures.SOURCE_REGISTRY);
+    Figures f = ConsoleFigures.compute(List.of(before), frontend(5, 1, 10, Map.of("routed", 9.0, "no_route", 1.0)));
+    assertThat(f.refusals()).containsExactly(Map.entry("no_route", 1L));
+    assertThat(f.tunnelsPerSecond()).isEqualTo(2.0);
+  }
+
+  @Test
   void withoutAFrontendTheRegistrysResolveRefusalsAreShown() {
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
     Counter found = Counter.builder("funnel.registry.resolves").tag("result", "found").register(registry);
