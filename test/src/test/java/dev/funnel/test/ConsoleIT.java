@@ -150,10 +150,10 @@ class ConsoleIT {
     // A tailnet, then Funnel on for it.
     nav("Tailnets");
     browser.findElement(By.cssSelector("#add-tailnet input[name=name]")).sendKeys("acme");
-    browser.findElement(By.cssSelector("#add-tailnet button[type=submit]")).click();
+    submit(By.cssSelector("#add-tailnet button[type=submit]"));
     assertThat(text(".flash.ok")).contains("Tailnet acme added");
     assertThat(rest("GET", "/v1/tailnets/acme").getBoolean("funnel")).isFalse();
-    browser.findElement(By.cssSelector("tr[data-tailnet=acme] button[name=toggle]")).click();
+    submit(By.cssSelector("tr[data-tailnet=acme] button[name=toggle]"));
     assertThat(text(".flash.ok")).contains("Funnel is on for tailnet acme");
     assertThat(rest("GET", "/v1/tailnets/acme").getBoolean("funnel")).as("the REST API sees it").isTrue();
     screenshot("tailnets");
@@ -162,7 +162,7 @@ class ConsoleIT {
     nav("Auth keys");
     new Select(browser.findElement(By.cssSelector("#add-key select[name=tailnet]"))).selectByValue("acme");
     browser.findElement(By.cssSelector("#add-key input[name=reusable]")).click();
-    browser.findElement(By.cssSelector("#add-key button[type=submit]")).click();
+    submit(By.cssSelector("#add-key button[type=submit]"));
     String key = text("#new-key");
     assertThat(key).startsWith("fnl-auth-");
     screenshot("key-created");
@@ -216,7 +216,7 @@ class ConsoleIT {
 
     // Funnel off in the console: the public client is refused, and the nodes page says why.
     nav("Tailnets");
-    browser.findElement(By.cssSelector("tr[data-tailnet=acme] button[name=toggle]")).click();
+    submit(By.cssSelector("tr[data-tailnet=acme] button[name=toggle]"));
     assertThat(text(".flash.ok")).contains("Funnel is off for tailnet acme");
     Exec refused = curl(WEB);
     assertThat(refused.exit()).as(refused.output()).isNotZero();
@@ -235,12 +235,12 @@ class ConsoleIT {
 
     // Revoke the key; remove the node.
     nav("Auth keys");
-    browser.findElement(By.cssSelector("tr[data-key='" + keyId + "'] button")).click();
+    submit(By.cssSelector("tr[data-key='" + keyId + "'] button"));
     assertThat(text(".flash.ok")).contains("revoked");
     assertThat(rest("GET", "/v1/keys").getJsonArray("keys").getJsonObject(0).getString("revokedAt")).isNotNull();
     screenshot("keys");
     nav("Nodes");
-    browser.findElement(By.cssSelector("tr[data-node='web.acme'] button")).click();
+    submit(By.cssSelector("tr[data-node='web.acme'] button"));
     assertThat(text(".flash.ok")).contains("Node web.acme removed");
     assertThat(rest("GET", "/v1/nodes").getJsonArray("nodes")).isEmpty();
     FunnelProcess.Result nodes = FunnelProcess.run(logs, "admin", "--state", state.toString(), "node", "list");
@@ -248,7 +248,7 @@ class ConsoleIT {
     screenshot("nodes-removed");
 
     // Sign out.
-    browser.findElement(By.cssSelector("form.signout button")).click();
+    submit(By.cssSelector("form.signout button"));
     assertThat(browser.getCurrentUrl()).endsWith("/ui/sign-in");
     browser.get(ui);
     assertThat(browser.getCurrentUrl()).endsWith("/ui/sign-in");
@@ -275,11 +275,30 @@ class ConsoleIT {
     WebElement field = browser.findElement(By.id("token"));
     field.clear();
     field.sendKeys(withToken);
-    browser.findElement(By.cssSelector("form button[type=submit]")).click();
+    submit(By.cssSelector("form button[type=submit]"));
   }
 
   private void nav(String tab) {
-    browser.findElement(By.linkText(tab)).click();
+    submit(By.linkText(tab));
+  }
+
+  /**
+   * Clicks what {@code by} finds (a submit button or a link) and waits for the next page. Found again
+   * if htmx swapped it out in between (the nodes table refreshes itself); at most 5 tries.
+   */
+  private void submit(By by) {
+    WebElement page = browser.findElement(By.tagName("html"));
+    for (int attempt = 1; ; attempt++) {
+      try {
+        browser.findElement(by).click();
+        break;
+      } catch (org.openqa.selenium.StaleElementReferenceException e) {
+        if (attempt == 5) {
+          throw e;
+        }
+      }
+    }
+    new WebDriverWait(browser, WAIT).until(org.openqa.selenium.support.ui.ExpectedConditions.stalenessOf(page));
   }
 
   private String text(String css) {
