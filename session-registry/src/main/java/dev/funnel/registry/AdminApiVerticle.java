@@ -60,7 +60,7 @@ public final class AdminApiVerticle extends VerticleBase {
   private ConsoleFigures figures;
   private ConsoleRoutes console;
   private long figuresTimer = -1;
-  private int consoleMaxSessions = ConsoleRoutes.MAX_SESSIONS;
+  private int consoleMaxSessions = ConsoleSignIn.MAX_SESSIONS;
   private HttpServer server;
   private String token;
   private Buffer openapi;

@@ -22,7 +22,6 @@ import java.security.SecureRandom;
 import java.time.Instant;
 import java.util.Base64;
 import java.util.List;
-import java.util.OptionalLong;
 import java.util.function.Supplier;
 
 /**
@@ -50,43 +49,33 @@ final class ConsoleRoutes {
   private static final Logger LOG = System.getLogger(ConsoleRoutes.class.getName());
 
   /** The session cookie's name. */
-  static final String SESSION_COOKIE = "funnel-console";
+  
   /** The CSRF cookie's name. */
   static final String CSRF_COOKIE = "funnel-console-csrf";
   /** A console session ends after this long unused. */
   static final long SESSION_TIMEOUT_MILLIS = 30 * 60_000L;
-  /**
-   * Sessions held at most (every visit to the sign-in page makes one, for its CSRF token; they end
-   * after {@link #SESSION_TIMEOUT_MILLIS}): past this, a request without a session cookie gets 503.
-   */
-  static final int MAX_SESSIONS = 10_000;
   /** The htmx WebJar's version (the dependency in this module's POM). */
   static final String HTMX_VERSION = "2.0.4";
   static final String HTMX_ROOT = "META-INF/resources/webjars/htmx.org/" + HTMX_VERSION + "/dist";
   static final String STATIC_ROOT = "funnel-console";
   static final String CSP = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-  private static final String SIGNED_IN = "signedIn";
   private static final String FLASH_OK = "flash.ok";
   private static final String FLASH_MESSAGE = "flash.message";
 
   private final Vertx vertx;
   private final RegistryService service;
-  private final AdminAuthGuard guard;
-  private final Supplier<String> token;
   private final ConsoleFigures figures;
   private final SessionStore sessions;
-  private final int maxSessions;
+  private final ConsoleSignIn signIn;
 
   ConsoleRoutes(Vertx vertx, RegistryService service, AdminAuthGuard guard, Supplier<String> token,
                 ConsoleFigures figures, int maxSessions) {
-    this.maxSessions = maxSessions;
     this.vertx = vertx;
     this.service = service;
-    this.guard = guard;
-    this.token = token;
     this.figures = figures;
     this.sessions = LocalSessionStore.create(vertx, "funnel.console.sessions." + System.identityHashCode(this));
+    this.signIn = new ConsoleSignIn(guard, token, sessions, maxSessions);
   }
 
   /**
@@ -128,8 +117,8 @@ final class ConsoleRoutes {
       ctx.next();
     });
     router.route().handler(BodyHandler.create(false).setBodyLimit(AdminApiVerticle.MAX_BODY_BYTES));
-    router.route().handler(this::boundSessions);
-    router.route().handler(SessionHandler.create(sessions).setSessionCookieName(SESSION_COOKIE)
+    router.route().handler(signIn::boundSessions);
+    router.route().handler(SessionHandler.create(sessions).setSessionCookieName(ConsoleSignIn.SESSION_COOKIE)
         .setSessionCookiePath(ConsolePages.BASE).setCookieSecureFlag(true).setCookieHttpOnlyFlag(true)
         .setCookieSameSite(CookieSameSite.STRICT).setSessionTimeout(SESSION_TIMEOUT_MILLIS));
     router.route().handler(CSRFHandler.create(vertx, randomSecret()).setCookieName(CSRF_COOKIE)
@@ -137,8 +126,8 @@ final class ConsoleRoutes {
         .setTimeout(SESSION_TIMEOUT_MILLIS));
 
     router.get("/sign-in").handler(ctx -> html(ctx, 200, ConsolePages.signIn(csrf(ctx), null)));
-    router.post("/sign-in").handler(this::signIn);
-    router.route().handler(this::requireSignIn);
+    router.post("/sign-in").handler(signIn::signIn);
+    router.route().handler(signIn::requireSignIn);
     router.post("/sign-out").handler(ctx -> {
       ctx.session().destroy();
       redirect(ctx, "/ui/sign-in");
@@ -183,70 +172,6 @@ final class ConsoleRoutes {
 
     router.route().failureHandler(this::onFailure);
     return router;
-  }
-
-  /**
-   * While {@code maxSessions} ({@link #MAX_SESSIONS}) are held, only a request carrying a session the store holds goes
-   * on (a missing or unknown session cookie would make a new one): the others get 503.
-   */
-  private void boundSessions(RoutingContext ctx) {
-    sessions.size().compose(size -> {
-      if (size < maxSessions) {
-        return Future.succeededFuture(true);
-      }
-      io.vertx.core.http.Cookie cookie = ctx.request().getCookie(SESSION_COOKIE);
-      return cookie == null ? Future.succeededFuture(false) : sessions.get(cookie.getValue()).map(held -> held != null);
-    }).onComplete(ok -> {
-      if (ok.failed() || ok.result()) {
-        ctx.next();
-        return;
-      }
-      LOG.log(Level.INFO, "admin console: {0} sessions held; refusing a new one from {1}", maxSessions,
-          ctx.request().remoteAddress());
-      ctx.response().putHeader("Retry-After", "60");
-      html(ctx, 503, ConsolePages.error(503, "Too many console sessions are open; try again in a minute."));
-    });
-  }
-
-  // ---------------------------------------------------------------- sign-in
-
-  private void signIn(RoutingContext ctx) {
-    OptionalLong wait = guard.blockedSeconds(ctx);
-    if (wait.isPresent()) {
-      ctx.response().putHeader("Retry-After", Long.toString(wait.getAsLong()));
-      html(ctx, 429, ConsolePages.signIn(csrf(ctx), "Too many wrong tokens from this address: try again in "
-          + wait.getAsLong() + " s."));
-      return;
-    }
-    String presented = ctx.request().getFormAttribute("token");
-    presented = presented == null || presented.isBlank() ? null : presented.trim();
-    if (!Secrets.constantTimeEquals(presented, token.get())) {
-      LOG.log(Level.INFO, "admin console sign-in from {0}: {1}; rejecting", ctx.request().remoteAddress(),
-          presented == null ? "no token" : "wrong token");
-      guard.failed(ctx, presented == null);
-      html(ctx, 401, ConsolePages.signIn(csrf(ctx), presented == null ? "Enter the admin token."
-          : "That is not the admin token of this server."));
-      return;
-    }
-    Session session = ctx.session();
-    session.regenerateId();
-    session.put(SIGNED_IN, true);
-    LOG.log(Level.INFO, "admin console: signed in from {0}", ctx.request().remoteAddress());
-    redirect(ctx, "/ui/");
-  }
-
-  private void requireSignIn(RoutingContext ctx) {
-    Session session = ctx.session();
-    if (session != null && Boolean.TRUE.equals(session.get(SIGNED_IN))) {
-      ctx.next();
-      return;
-    }
-    if (ctx.request().getHeader("HX-Request") != null) {
-      // htmx follows this header: a page whose session ended goes to the sign-in page.
-      ctx.response().setStatusCode(401).putHeader("HX-Redirect", "/ui/sign-in").end();
-      return;
-    }
-    redirect(ctx, "/ui/sign-in");
   }
 
   // ---------------------------------------------------------------- changes
@@ -319,17 +244,17 @@ final class ConsoleRoutes {
     return AdminApiVerticle.label(ctx.pathParam("name"), "tailnet name");
   }
 
-  private static String csrf(RoutingContext ctx) {
+  static String csrf(RoutingContext ctx) {
     String t = ctx.get(ConsolePages.CSRF_FIELD);
     return t == null ? "" : t;
   }
 
-  private static void html(RoutingContext ctx, int status, Html html) {
+  static void html(RoutingContext ctx, int status, Html html) {
     ctx.response().setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, "text/html; charset=utf-8")
         .end(html.value());
   }
 
-  private static void redirect(RoutingContext ctx, String to) {
+  static void redirect(RoutingContext ctx, String to) {
     ctx.response().setStatusCode(303).putHeader(HttpHeaders.LOCATION, to).end();
   }
 
