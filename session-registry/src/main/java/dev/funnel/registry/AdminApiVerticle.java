@@ -3,6 +3,7 @@ package dev.funnel.registry;
 import dev.funnel.common.Hostnames;
 import dev.funnel.common.PublicPorts;
 import dev.funnel.common.net.HostPort;
+import dev.funnel.common.ops.Meters;
 import dev.funnel.common.options.RegistryOptions;
 import dev.funnel.registry.store.AuthKeyInfo;
 import dev.funnel.registry.store.Tailnet;
@@ -56,6 +57,10 @@ public final class AdminApiVerticle extends VerticleBase {
   private final RegistryOptions options;
   private final RegistryService service;
   private AdminAuthGuard authGuard;
+  private ConsoleFigures figures;
+  private ConsoleRoutes console;
+  private long figuresTimer = -1;
+  private int consoleMaxSessions = ConsoleSignIn.MAX_SESSIONS;
   private HttpServer server;
   private String token;
   private Buffer openapi;
@@ -70,6 +75,12 @@ public final class AdminApiVerticle extends VerticleBase {
     return server.actualPort();
   }
 
+  /** Console sessions held at most (tests; before deployment). */
+  AdminApiVerticle consoleMaxSessions(int max) {
+    this.consoleMaxSessions = max;
+    return this;
+  }
+
   /** The meters of the token guard (tests). */
   io.micrometer.core.instrument.MeterRegistry meterRegistry() {
     return authGuard.registry();
@@ -78,9 +89,12 @@ public final class AdminApiVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     authGuard = AdminAuthGuard.create(options);
+    figures = new ConsoleFigures(Meters.registry(), System::nanoTime);
+    console = new ConsoleRoutes(vertx, service, authGuard, () -> token, figures, consoleMaxSessions);
     return vertx.executeBlocking(() -> {
       token = AdminFiles.loadOrCreateToken(options.getStateDir());
       openapi = readOpenApi();
+      console.warmUp();
       return null;
     }).compose(v -> {
       HostPort listen = options.getAdminListen();
@@ -93,11 +107,19 @@ public final class AdminApiVerticle extends VerticleBase {
         AdminFiles.writeUrl(options.getStateDir(), url);
         return url;
       });
-    }).onSuccess(url -> LOG.log(Level.INFO, "admin API on {0}", url));
+    }).onSuccess(url -> {
+      figures.record();
+      figuresTimer = vertx.setPeriodic(ConsoleFigures.SAMPLE_MILLIS, id -> figures.record());
+      LOG.log(Level.INFO, "admin API on {0} (console {0}/ui/)", url);
+    });
   }
 
   @Override
   public Future<?> stop() {
+    vertx.cancelTimer(figuresTimer);
+    if (console != null) {
+      console.close();
+    }
     return server == null ? Future.succeededFuture() : server.close();
   }
 
@@ -110,6 +132,9 @@ public final class AdminApiVerticle extends VerticleBase {
     router.get("/ready").handler(health);
     router.get("/v1/openapi.yaml").handler(ctx -> ctx.response()
         .putHeader(HttpHeaders.CONTENT_TYPE, "application/yaml; charset=utf-8").end(openapi));
+
+    router.get("/").handler(ctx -> ctx.redirect("/ui/"));
+    router.route("/ui/*").subRouter(console.router());
 
     router.route("/v1/*").handler(this::authenticate);
     router.route("/v1/*").handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES));

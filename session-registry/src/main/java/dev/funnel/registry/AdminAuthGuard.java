@@ -59,14 +59,11 @@ final class AdminAuthGuard {
 
   /** True when the request has been answered with 429: its source has no failed attempts left. */
   boolean refuseBlocked(RoutingContext ctx) {
-    OptionalLong waitMillis = limiter.blocked(source(ctx));
-    if (waitMillis.isEmpty()) {
+    OptionalLong wait = blockedSeconds(ctx);
+    if (wait.isEmpty()) {
       return false;
     }
-    rateLimited.increment();
-    long seconds = Math.max(1, (waitMillis.getAsLong() + 999) / 1000);
-    LOG.log(Level.DEBUG, "admin API {0} {1} from {2}: too many failed token attempts; rejecting",
-        ctx.request().method(), ctx.normalizedPath(), source(ctx));
+    long seconds = wait.getAsLong();
     ctx.response()
         .setStatusCode(429)
         .putHeader("Retry-After", Long.toString(seconds))
@@ -76,6 +73,22 @@ final class AdminAuthGuard {
             .put("message", "too many failed token attempts from this address; retry in " + seconds + " s"))
             .encode());
     return true;
+  }
+
+  /**
+   * Empty when the request's source may try a token; otherwise the seconds until it may (for
+   * {@code Retry-After}), the refusal counted as {@code rate_limited}. The caller answers 429 (the
+   * REST API in JSON through {@link #refuseBlocked}, the console with a page).
+   */
+  OptionalLong blockedSeconds(RoutingContext ctx) {
+    OptionalLong waitMillis = limiter.blocked(source(ctx));
+    if (waitMillis.isEmpty()) {
+      return OptionalLong.empty();
+    }
+    rateLimited.increment();
+    LOG.log(Level.DEBUG, "admin API {0} {1} from {2}: too many failed token attempts; rejecting",
+        ctx.request().method(), ctx.normalizedPath(), source(ctx));
+    return OptionalLong.of(Math.max(1, (waitMillis.getAsLong() + 999) / 1000));
   }
 
   /** The request's token was missing ({@code missing}) or wrong. */
