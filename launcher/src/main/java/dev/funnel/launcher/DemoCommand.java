@@ -79,7 +79,7 @@ final class DemoCommand implements Callable<Integer> {
       return NodeStack.start(vertx, new NodeStack.Settings(List.of(server.gatewayAddress()), 1, authKey, NODE,
           server.ca().caPemPath(), state.resolve("demo-node"),
           Map.of(443, ServeTarget.parse("http://127.0.0.1:" + hello.actualPort())), 0, null, null, null,
-          NodeOptions.DEFAULT_LINKS));
+          NodeOptions.DEFAULT_LINKS, null));
     });
 
     String name = NODE + "." + TAILNET + "." + base;

@@ -49,6 +49,16 @@ final class NodeCertificates {
     return new PemKeyCertOptions().setKeyPath(keyFile.toString()).setCertPath(certFile.toString());
   }
 
+  /** True when {@code leaf} names {@code fqdn} in its subject alternative names. */
+  static boolean names(X509Certificate leaf, String fqdn) {
+    try {
+      return leaf.getSubjectAlternativeNames() != null && leaf.getSubjectAlternativeNames().stream()
+          .anyMatch(san -> fqdn.equalsIgnoreCase(String.valueOf(san.get(1))));
+    } catch (CertificateParsingException e) {
+      return false;
+    }
+  }
+
   private static boolean stillGood(Path certFile, String fqdn) {
     if (!Files.isReadable(certFile)) {
       return false;

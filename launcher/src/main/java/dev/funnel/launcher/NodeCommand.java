@@ -26,6 +26,7 @@ import picocli.CommandLine.Spec;
         "funnel node --server HOST:PORT[,…] --hostname NAME --ca FILE",
         "            --funnel PORT=TARGET [--funnel …] [--authkey KEY] [--state DIR]",
         "            [--sessions 1|2] [--links N] [--proxy-protocol 1|2] [--cert FILE --key FILE]",
+        "            [--acme [--acme-directory URL] [--acme-ca FILE] [--acme-email ADDR] [--acme-challenge TYPE,…]]",
         "            [--metrics-listen HOST:PORT] [--event-loops N]",
         "funnel node serve list|add PORT=TARGET|rm PORT [--state DIR]   (a running node)"},
     subcommands = {NodeServeCommand.class},
@@ -45,7 +46,10 @@ import picocli.CommandLine.Spec;
         "While it runs (its local control; see funnel node serve --help):",
         "  funnel node serve list --state .funnel-node",
         "  funnel node serve add 8443=tcp://127.0.0.1:9443 --state .funnel-node",
-        "  funnel node serve rm 443 --state .funnel-node"})
+        "  funnel node serve rm 443 --state .funnel-node",
+        "",
+        "With a certificate from Let's Encrypt (the name must resolve to the frontends: funnel server --dns-listen):",
+        "  funnel node … --funnel 443=http://127.0.0.1:3000 --acme --acme-email you@example.com"})
 final class NodeCommand implements Callable<Integer> {
 
   @Spec
@@ -104,6 +108,9 @@ final class NodeCommand implements Callable<Integer> {
   HostPort metricsListen;
 
   @Mixin
+  AcmeFlags acme;
+
+  @Mixin
   LogFlags log;
 
   @Override
@@ -134,15 +141,21 @@ final class NodeCommand implements Callable<Integer> {
     if (links < 1 || links > NodeOptions.MAX_LINKS) {
       throw new IllegalArgumentException("--links is 1 to " + NodeOptions.MAX_LINKS);
     }
+    dev.funnel.node.acme.AcmeSettings acmeSettings = acme.settings(state);
+    if (acmeSettings != null && cert != null) {
+      throw new IllegalArgumentException("--acme and --cert/--key exclude each other: the node gets its certificate"
+          + " from the ACME CA, or uses the files you give");
+    }
     List<HostPort> gateways = Flags.servers(servers);
     int keep = sessions != null ? sessions : gateways.size() >= 2 ? 2 : 1;
     NodeStack.Settings settings = new NodeStack.Settings(gateways, keep,
         authKey == null || authKey.isBlank() ? null : authKey.trim(), hostname.toLowerCase(), ca, state,
-        Flags.funnels(funnels), proxyProtocol, cert, key, metricsListen, links);
+        Flags.funnels(funnels), proxyProtocol, cert, key, metricsListen, links, acmeSettings);
     DataPlane.configure(Flags.eventLoops(eventLoops));
     Preflight.pem("--ca", ca, "certificate");
     Preflight.pem("--cert", cert, "certificate");
     Preflight.pem("--key", key, "key");
+    Preflight.pem("--acme-ca", acmeSettings == null ? null : acmeSettings.caFile(), "certificate");
     Preflight.free("--metrics-listen", metricsListen, false);
     Preflight.writable("--state", state);
     Preflight.gatewayTrusted(gateways, ca);

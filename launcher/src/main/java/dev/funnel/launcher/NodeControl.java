@@ -46,6 +46,8 @@ import java.util.concurrent.RejectedExecutionException;
  * GET    /v1/serve          → 200 {"fqdn", "serve": [{"port", "target"}…]}
  * PUT    /v1/serve/{port}   {"target": "tcp://…"} → 200 (the new serve config)
  * DELETE /v1/serve/{port}   → 200 (the new serve config) | 404 NOT_FUNNELLED
+ * POST   /v1/cert/renew     → 200 {"notAfter"} once a new ACME certificate is in use | 409 NO_ACME
+ *                            | 502 ACME_FAILED | 504 TIMEOUT
  * errors: {"error": {"code", "message"}} — 400 BAD_REQUEST, 401 UNAUTHORIZED, 404 NOT_FOUND,
  *         502 NOT_CONFIRMED (applied on the node; the gateway did not confirm), 503 UNAVAILABLE
  * </pre>
@@ -76,6 +78,9 @@ final class NodeControl extends VerticleBase {
 
     /** Stops funnelling {@code port}; blocks until applied. {@link Failure} NOT_FUNNELLED if it was not. */
     Map<Integer, ServeTarget> remove(int port);
+
+    /** Orders a new ACME certificate now; blocks until it is in use; returns its expiry. {@link Failure} NO_ACME. */
+    String renewCertificate();
   }
 
   /** A refusal with an HTTP status and a stable code; the message is shown to the user as is. */
@@ -118,6 +123,7 @@ final class NodeControl extends VerticleBase {
     router.get("/v1/serve").handler(ctx -> answer(ctx, control.serve()));
     router.put("/v1/serve/:port").handler(this::put);
     router.delete("/v1/serve/:port").handler(this::remove);
+    router.post("/v1/cert/renew").handler(this::renew);
     router.route().handler(ctx -> error(ctx, 404, "NOT_FOUND", "no such call: " + ctx.request().method() + " "
         + ctx.request().path()));
     router.route().failureHandler(this::failed);
@@ -206,25 +212,36 @@ final class NodeControl extends VerticleBase {
    * refuses on its own threads.
    */
   private void change(RoutingContext ctx, Callable<Map<Integer, ServeTarget>> work) {
+    run(ctx, work, this::answer);
+  }
+
+  /** {@code POST /v1/cert/renew}: a new ACME certificate, on the control's thread like a serve change. */
+  private void renew(RoutingContext ctx) {
+    run(ctx, control::renewCertificate, (c, notAfter) -> c.response()
+        .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+        .end(new JsonObject().put("fqdn", control.fqdn()).put("notAfter", notAfter).encode()));
+  }
+
+  private <T> void run(RoutingContext ctx, Callable<T> work, java.util.function.BiConsumer<RoutingContext, T> answer) {
     Context context = vertx.getOrCreateContext();
     try {
       changes.execute(() -> {
-        Map<Integer, ServeTarget> result = null;
+        T result = null;
         Throwable failure = null;
         try {
           result = work.call();
         } catch (Throwable t) {
           failure = t;
         }
-        Map<Integer, ServeTarget> done = result;
+        T done = result;
         Throwable failed = failure;
         context.runOnContext(v -> {
           if (failed == null) {
-            answer(ctx, done);
+            answer.accept(ctx, done);
           } else if (failed instanceof Failure f) {
             error(ctx, f.status, f.code, f.getMessage());
           } else {
-            LOG.log(Level.WARNING, "serve change failed", failed);
+            LOG.log(Level.WARNING, "node control change failed", failed);
             error(ctx, 503, "UNAVAILABLE", Processes.describe(failed));
           }
         });

@@ -78,6 +78,11 @@ class NodeControlTest {
       changes.add("rm " + port);
       return Map.copyOf(map);
     }
+
+    @Override
+    public String renewCertificate() {
+      throw new NodeControl.Failure(409, "NO_ACME", "this node does not use ACME (start it with --acme)");
+    }
   }
 
   record Run(int exit, String out, String err) {

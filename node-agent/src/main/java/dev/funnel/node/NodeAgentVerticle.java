@@ -70,6 +70,7 @@ public class NodeAgentVerticle extends VerticleBase {
   private final ArrayDeque<PendingLoss> lossesToReport = new ArrayDeque<>();
 
   private NetClient gatewayClient;
+  private volatile HostPort acmeResponder;
   private volatile io.netty.handler.ssl.SslContext linkTls;
   private NodeKey nodeKey;
   private NodeMetrics metrics;
@@ -271,7 +272,36 @@ public class NodeAgentVerticle extends VerticleBase {
     return done.future();
   }
 
+  /**
+   * While an ACME order of this node waits for its tls-alpn-01 challenge: where the challenge
+   * responder listens (port-443 streams whose ClientHello offers only {@code acme-tls/1} go there);
+   * null when no order waits. Any thread.
+   */
+  public void setAcmeResponder(HostPort responder) {
+    this.acmeResponder = responder;
+  }
+
+  /** True when the current serve config funnels {@code port}. */
+  public boolean serves(int port) {
+    return serve.get().containsKey(port);
+  }
+
+  /**
+   * Asks the server, through a session that is up, to set ({@code present}) or remove the ACME
+   * dns-01 value {@code TXT digest} at {@code _acme-challenge.name} ({@code name} must be this node's
+   * own name; the registry checks). Completes once the gateway confirms; fails when no session is up,
+   * the gateway does not support it, refuses, or does not answer within the login timeout.
+   */
+  public Future<Void> setDnsChallenge(String name, String digest, boolean present) {
+    return Future.failedFuture("dns-01 through the session is not supported yet");
+  }
+
   // ---- for Session, LinkConnection and IngressStream ----
+
+  HostPort acmeResponder() {
+    return acmeResponder;
+  }
+
 
   NodeOptions options() {
     return options;

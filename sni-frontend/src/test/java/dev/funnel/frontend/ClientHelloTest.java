@@ -1,16 +1,17 @@
 package dev.funnel.frontend;
 
+import dev.funnel.common.tls.ClientHello;
 import static dev.funnel.frontend.Hellos.NAME;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 
 import dev.funnel.common.tls.DevCa;
-import dev.funnel.frontend.ClientHello.Found;
-import dev.funnel.frontend.ClientHello.Malformed;
-import dev.funnel.frontend.ClientHello.NeedMore;
-import dev.funnel.frontend.ClientHello.NoSni;
-import dev.funnel.frontend.ClientHello.NotTls;
-import dev.funnel.frontend.ClientHello.Result;
+import dev.funnel.common.tls.ClientHello.Found;
+import dev.funnel.common.tls.ClientHello.Malformed;
+import dev.funnel.common.tls.ClientHello.NeedMore;
+import dev.funnel.common.tls.ClientHello.NoSni;
+import dev.funnel.common.tls.ClientHello.NotTls;
+import dev.funnel.common.tls.ClientHello.Result;
 import dev.funnel.common.options.FrontendOptions;
 import io.vertx.core.buffer.Buffer;
 import java.nio.ByteBuffer;
