@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
         GatewayCommand.class,
         DnsCommand.class,
         NodeCommand.class,
+        CertCommand.class,
         AdminCommand.class,
         DemoCommand.class,
         CommandLine.HelpCommand.class},

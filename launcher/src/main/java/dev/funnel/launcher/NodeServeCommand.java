@@ -182,6 +182,11 @@ final class NodeServeCommand {
 
   /** The client of the control of the node running with {@code state}, from its control-url and control-token. */
   static ApiClient control(Path state) {
+    return control(state, CALL_TIMEOUT);
+  }
+
+  /** The running node's local control, with a bound on each call. */
+  static ApiClient control(Path state, Duration timeout) {
     String url = read(state.resolve(NodeControl.URL_FILE));
     String token = read(state.resolve(NodeControl.TOKEN_FILE));
     if (url == null || token == null) {
@@ -194,7 +199,7 @@ final class NodeServeCommand {
     } catch (IllegalArgumentException e) {
       throw new ApiClient.ApiFailure(e.getMessage() + " (from " + state.resolve(NodeControl.URL_FILE) + ")");
     }
-    return new ApiClient(base, token, CALL_TIMEOUT, "the node's control",
+    return new ApiClient(base, token, timeout, "the node's control",
         "is the node running with --state " + state + "?");
   }
 

@@ -293,7 +293,19 @@ public class NodeAgentVerticle extends VerticleBase {
    * the gateway does not support it, refuses, or does not answer within the login timeout.
    */
   public Future<Void> setDnsChallenge(String name, String digest, boolean present) {
-    return Future.failedFuture("dns-01 through the session is not supported yet");
+    if (context == null) {
+      return Future.failedFuture("no session is up");
+    }
+    Promise<Void> done = Promise.promise();
+    context.runOnContext(v -> {
+      Session s = anyUp();
+      if (s == null || stopped) {
+        done.fail("no session is up");
+      } else {
+        s.sendAcmeTxt(name, digest, present).onComplete(done);
+      }
+    });
+    return done.future();
   }
 
   // ---- for Session, LinkConnection and IngressStream ----

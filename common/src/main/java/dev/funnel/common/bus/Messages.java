@@ -29,6 +29,7 @@ public final class Messages {
     register(bus, NameQuery.class, NameQuery::fromJson);
     register(bus, NameStatus.class, NameStatus::fromJson);
     register(bus, DnsChallenge.class, DnsChallenge::fromJson);
+    register(bus, AcmeChallengeRequest.class, AcmeChallengeRequest::fromJson);
   }
 
   private static <T extends BusMessage> void register(EventBus bus, Class<T> type, Function<io.vertx.core.json.JsonObject, T> from) {
