@@ -131,6 +131,7 @@ public class NodeAgentVerticle extends VerticleBase {
       registry = BackendRegistries.getDefaultNow();
     }
     metrics = new NodeMetrics(registry != null ? registry : new SimpleMeterRegistry());
+    dev.funnel.node.acme.AcmeMetrics.on(metrics.registry());
     metrics.watch(this);
     LOG.log(Level.INFO, "TLS to gateways: {0}", DataLegTls.describe());
     gatewayClient = vertx.createNetClient(new NetClientOptions()
@@ -279,6 +280,11 @@ public class NodeAgentVerticle extends VerticleBase {
    */
   public void setAcmeResponder(HostPort responder) {
     this.acmeResponder = responder;
+  }
+
+  /** The registry this agent's meters are on (the ACME meters join them). */
+  public MeterRegistry meterRegistry() {
+    return metrics.registry();
   }
 
   /** True when the current serve config funnels {@code port}. */

@@ -48,6 +48,10 @@ final class NodeMetrics {
     ANSWERS.forEach(this::offerCounter);
   }
 
+  MeterRegistry registry() {
+    return registry;
+  }
+
   /** Adds {@code agent} to the session and pool gauges of this registry (registered with the first agent). */
   void watch(NodeAgentVerticle agent) {
     synchronized (AGENTS) {

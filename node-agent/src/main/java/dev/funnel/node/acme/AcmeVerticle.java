@@ -2,13 +2,9 @@ package dev.funnel.node.acme;
 
 import dev.funnel.node.NodeAgentVerticle;
 import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.Gauge;
-import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
-import io.vertx.micrometer.backends.BackendRegistries;
 import java.lang.System.Logger.Level;
 import java.security.KeyPair;
 import java.security.cert.X509Certificate;
@@ -18,7 +14,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.shredzone.acme4j.exception.AcmeRateLimitedException;
 
@@ -44,8 +39,7 @@ public final class AcmeVerticle extends VerticleBase {
   private final Consumer<AcmeClient.Issued> onIssued;
   private final AcmeClient client;
   private final AcmeFiles files;
-  private final MeterRegistry registry;
-  private final AtomicLong notAfterEpochSeconds = new AtomicLong();
+  private final AcmeMetrics metrics;
   private long timer = -1;
   private int failures;
   private Promise<AcmeClient.Issued> running;
@@ -59,25 +53,15 @@ public final class AcmeVerticle extends VerticleBase {
     this.onIssued = onIssued;
     this.client = new AcmeClient(settings);
     this.files = new AcmeFiles(settings.stateDir());
-    MeterRegistry backend = BackendRegistries.getDefaultNow();
-    this.registry = backend != null ? backend : new SimpleMeterRegistry();
+    this.metrics = AcmeMetrics.on(agent.meterRegistry());
   }
 
   @Override
   public Future<?> start() {
-    Gauge.builder("funnel.node.certificate.expiry", notAfterEpochSeconds,
-            v -> v.get() == 0 ? Double.NaN : v.get() - Instant.now().getEpochSecond())
-        .description("Seconds until the node's ACME certificate expires").baseUnit("seconds")
-        .register(registry);
-    for (String challenge : settings.challenges()) {
-      for (String outcome : List.of("issued", "failed", "rate_limited")) {
-        orders(challenge, outcome);
-      }
-    }
     return vertx.executeBlocking(() -> current().map(chain -> chain.get(0)))
         .onSuccess(leaf -> {
           if (leaf.isPresent()) {
-            notAfterEpochSeconds.set(leaf.get().getNotAfter().toInstant().getEpochSecond());
+            metrics.expiresAt(leaf.get().getNotAfter().toInstant());
             LOG.log(Level.INFO, "ACME certificate for " + fqdn + " in " + files.cert() + ", valid until "
                 + leaf.get().getNotAfter().toInstant());
             planRenewal(leaf.get());
@@ -141,7 +125,7 @@ public final class AcmeVerticle extends VerticleBase {
         failures = 0;
         AcmeClient.Issued issued = result.result();
         X509Certificate leaf = issued.chain().get(0);
-        notAfterEpochSeconds.set(leaf.getNotAfter().toInstant().getEpochSecond());
+        metrics.expiresAt(leaf.getNotAfter().toInstant());
         LOG.log(Level.INFO, "ACME: new certificate for " + fqdn + " from " + leaf.getIssuerX500Principal().getName()
             + ", valid until " + leaf.getNotAfter().toInstant() + "; saved in " + files.cert());
         try {
@@ -208,8 +192,7 @@ public final class AcmeVerticle extends VerticleBase {
   }
 
   private Counter orders(String challenge, String outcome) {
-    return Counter.builder("funnel.node.acme.orders").description("ACME orders by challenge and outcome")
-        .tag("challenge", challenge).tag("outcome", outcome).register(registry);
+    return metrics.order(challenge, outcome);
   }
 
   /** Puts challenge answers where the CA looks: the ALPN responder, or the TXT record through the session. */
