@@ -234,7 +234,7 @@ class RegistryVerticleTest {
   void anAcmeChallengeIsPublishedForTheNodesOwnNameOnly() throws Exception {
     start(60_000);
     tailnet("demo", true, 443);
-    String key = key("demo", false);
+    String key = key("demo", true);
     NodeSession web = await(login(new TestNode().login(key, "web", List.of(443), "gw1")));
     NodeSession api = await(login(new TestNode().login(key, "api", List.of(443), "gw1")));
     BlockingQueue<Object> published = new LinkedBlockingQueue<>();
