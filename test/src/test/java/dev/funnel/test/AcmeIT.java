@@ -66,6 +66,9 @@ class AcmeIT {
   private FunnelProcess node;
   private FunnelProcess dnsNode;
   private FunnelProcess certWatch;
+  private FunnelProcess tcpNode;
+  private FunnelProcess tcpCertWatch;
+  private Process nginx;
   private Process pebble;
   private int publicPort;
   private int gatewayPort;
@@ -147,7 +150,13 @@ class AcmeIT {
 
   @AfterAll
   void stopAll() throws Exception {
-    for (AutoCloseable c : new AutoCloseable[] {certWatch, dnsNode, node, server}) {
+    if (nginx != null) {
+      nginx.destroy();
+      if (!nginx.waitFor(10, TimeUnit.SECONDS)) {
+        nginx.destroyForcibly();
+      }
+    }
+    for (AutoCloseable c : new AutoCloseable[] {tcpCertWatch, tcpNode, certWatch, dnsNode, node, server}) {
       if (c != null) {
         c.close();
       }
@@ -274,6 +283,78 @@ class AcmeIT {
     assertThat(page.output()).contains("hello").endsWith("200");
   }
 
+  /**
+   * A {@code tcp://} node: nginx (Debian's) terminates TLS itself with the files {@code funnel cert}
+   * wrote. The node's order still validates with tls-alpn-01 through the funnel (the acme-tls/1
+   * connection goes to the node's responder, not to nginx), and after a forced renewal the
+   * {@code --on-renew} hook reloads nginx, which then serves the new certificate.
+   */
+  @Test
+  @Order(4)
+  void aTcpTargetGetsTheCertificateThroughFunnelCertAndItsReloadHook() throws Exception {
+    assumeTrue(Exec.run(List.of("sh", "-c", "command -v nginx || test -x /usr/sbin/nginx")).exit() == 0,
+        "nginx is not installed (Debian: nginx-light)");
+    String nginxBin = Files.isExecutable(Path.of("/usr/sbin/nginx")) ? "/usr/sbin/nginx" : "nginx";
+    String tcpName = "tls.demo." + DOMAIN;
+    Path tcpState = dir.resolve("tcp-node-state");
+    int nginxPort = freePort();
+    tcpNode = FunnelProcess.start("tcp-node", logs, List.of(), "node", "--server", "127.0.0.1:" + gatewayPort,
+        "--authkey", authKey, "--hostname", "tls", "--ca", state.resolve("ca.pem").toString(),
+        "--state", tcpState.toString(), "--funnel", "443=tcp://127.0.0.1:" + nginxPort,
+        "--acme", "--acme-directory", "https://127.0.0.1:" + acmePort + "/dir", "--acme-ca", pebbleCa.toString(),
+        "--acme-challenge", "tls-alpn-01");
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+    while (!tcpNode.output().contains("ACME: new certificate for " + tcpName) && System.nanoTime() < deadline) {
+      Thread.sleep(300);
+    }
+    assertThat(tcpNode.output()).contains("ACME tls-alpn-01 validation connection")
+        .contains("ACME: new certificate for " + tcpName);
+
+    Path home = dir.resolve("nginx");
+    Files.createDirectories(home.resolve("tmp"));
+    Path cert = home.resolve("node.crt");
+    Path key = home.resolve("node.key");
+    Path conf = home.resolve("nginx.conf");
+    Files.writeString(conf, String.join("\n",
+        "user root;", "daemon off;", "worker_processes 1;",
+        "pid " + home.resolve("nginx.pid") + ";",
+        "error_log " + home.resolve("error.log") + " warn;",
+        "events { worker_connections 64; }",
+        "http {",
+        "  access_log off;",
+        "  client_body_temp_path " + home.resolve("tmp") + ";",
+        "  proxy_temp_path " + home.resolve("tmp") + ";",
+        "  fastcgi_temp_path " + home.resolve("tmp") + ";",
+        "  uwsgi_temp_path " + home.resolve("tmp") + ";",
+        "  scgi_temp_path " + home.resolve("tmp") + ";",
+        "  server {",
+        "    listen 127.0.0.1:" + nginxPort + " ssl;",
+        "    ssl_certificate " + cert + ";",
+        "    ssl_certificate_key " + key + ";",
+        "    location / { return 200 \"nginx behind a tcp:// funnel\\n\"; }",
+        "  }",
+        "}", ""));
+    String reload = nginxBin + " -e " + home.resolve("error.log") + " -p " + home + " -c " + conf + " -s reload";
+    tcpCertWatch = FunnelProcess.start("tcp-cert-watch", logs, List.of(), "cert", "--state", tcpState.toString(),
+        "--cert-file", cert.toString(), "--key-file", key.toString(), "--on-renew", reload);
+    nginx = new ProcessBuilder(nginxBin, "-e", home.resolve("error.log").toString(), "-p", home.toString(),
+        "-c", conf.toString()).redirectErrorStream(true).redirectOutput(logs.resolve("nginx.log").toFile()).start();
+
+    Exec page = curlUntil("https://" + tcpName + "/", out -> out.contains("nginx behind a tcp:// funnel"));
+    assertThat(page.output()).contains("nginx behind a tcp:// funnel").endsWith("200");
+    String before = serial(presented(tcpName));
+    assertThat(presented(tcpName)).contains("Pebble Intermediate").contains("DNS:" + tcpName);
+
+    FunnelProcess.Result renewed = FunnelProcess.run(logs, "cert", "--state", tcpState.toString(), "--renew",
+        "--cert-file", home.resolve("once.crt").toString(), "--key-file", home.resolve("once.key").toString());
+    assertThat(renewed.exit()).as(renewed.all()).isZero();
+    String after = serial(presentedUntil(tcpName, out -> !before.isEmpty() && !before.equals(serial(out))
+        && out.contains("Pebble Intermediate")));
+    assertThat(after).as("nginx serves the renewed certificate after the hook reloaded it").isNotEqualTo(before);
+    assertThat(tcpCertWatch.output()).contains("exited 0");
+    assertThat(curl("https://" + tcpName + "/").output()).contains("nginx behind a tcp:// funnel").endsWith("200");
+  }
+
   // ---------------------------------------------------------------- helpers
 
   /** openssl s_client through the frontend, until {@code done} holds on the presented leaf (at most 60 s). */
@@ -297,6 +378,17 @@ class AcmeIT {
   private static String serial(String openssl) {
     Matcher m = SERIAL.matcher(openssl);
     return m.find() ? m.group(1) : "";
+  }
+
+  /** curl until {@code done} holds on its output (at most 30 s). */
+  private Exec curlUntil(String url, Predicate<String> done) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    Exec out = curl(url);
+    while (!done.test(out.output()) && System.nanoTime() < deadline) {
+      Thread.sleep(300);
+      out = curl(url);
+    }
+    return out;
   }
 
   private Exec curl(String url) throws Exception {
