@@ -7,6 +7,8 @@ import dev.funnel.common.options.NodeOptions;
 import dev.funnel.common.options.ServeTarget;
 import dev.funnel.registry.RegistryService;
 import io.vertx.core.Vertx;
+import dev.funnel.node.acme.AcmeSettings;
+import dev.funnel.terminator.auth.LoginSettings;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -55,6 +57,19 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--no-access-log", description = "Do not log one line per connection (logger funnel.access).")
   boolean noAccessLog;
 
+  @Option(names = "--acme-directory", paramLabel = "URL",
+      description = "Show the real path: node 'hello' gets its certificate from this ACME CA (tls-alpn-01 through the"
+          + " funnel, dns-01 through its session) instead of the demo's own CA. The CA must resolve the name through"
+          + " the demo's DNS (--dns-listen) and reach --public for tls-alpn-01 (Pebble: -dnsserver, tlsPort).")
+  java.net.URI acmeDirectory;
+
+  @Option(names = "--acme-ca", paramLabel = "FILE",
+      description = "PEM CA bundle the ACME server's HTTPS certificate is checked against (e.g. Pebble's).")
+  Path acmeCa;
+
+  @Mixin
+  DnsFlags dns;
+
   @Mixin
   LogFlags log;
 
@@ -64,23 +79,35 @@ final class DemoCommand implements Callable<Integer> {
     Preflight.free("--gateway-listen", gatewayListen, false);
     Preflight.free("--admin-listen", adminListen, false);
     Preflight.free("--metrics-listen", metricsListen, false);
+    Preflight.free("--dns-listen", dns.listen, true);
     Preflight.writable("--state", state);
     Preflight.lockState(state);
+    if (acmeDirectory == null && acmeCa != null) {
+      throw new IllegalArgumentException("--acme-ca needs --acme-directory");
+    }
+    if (acmeDirectory != null && !"https".equals(acmeDirectory.getScheme())) {
+      throw new IllegalArgumentException("--acme-directory " + acmeDirectory + " is not an https:// URL");
+    }
+    Preflight.pem("--acme-ca", acmeCa, "certificate");
     Vertx vertx = FunnelVertx.node();
     Processes.closeOnShutdown(vertx, "demo");
     String base = domain.toLowerCase();
     ServerStack server = Processes.startOrExit(vertx, "demo", () -> ServerStack.start(vertx,
         new ServerStack.Settings(state, base, Map.of(443, publicListen), gatewayListen, adminListen, metricsListen, !noAccessLog,
         FrontendOptions.DEFAULT_HELLO_TIMEOUT_MILLIS)));
+    String dnsLine = Processes.startOrExit(vertx, "demo", () -> DnsCommand.startInServer(vertx, dns, base));
+    Path nodeState = state.resolve("demo-node");
+    AcmeSettings acme = acmeDirectory == null ? null : new AcmeSettings(acmeDirectory, acmeCa, null, null, null,
+        AcmeSettings.DEFAULT_CHALLENGES, nodeState, AcmeSettings.DEFAULT_TIMEOUT);
     NodeStack node = Processes.startOrExit(vertx, "demo", () -> {
       String authKey = enableTailnet(server.registry());
       HelloBackend hello = new HelloBackend();
       vertx.deployVerticle(hello).await();
       return NodeStack.start(vertx, new NodeStack.Settings(List.of(server.gatewayAddress()), 1, authKey, NODE,
-          server.ca().caPemPath(), state.resolve("demo-node"),
+          server.ca().caPemPath(), nodeState,
           dev.funnel.common.serve.ServeConfig.of(Map.of(443, ServeTarget.parse("http://127.0.0.1:" + hello.actualPort()))),
           0, null, null, null,
-          NodeOptions.DEFAULT_LINKS));
+          NodeOptions.DEFAULT_LINKS, LoginSettings.none(nodeState), acme));
     });
 
     String name = NODE + "." + TAILNET + "." + base;
@@ -90,8 +117,15 @@ final class DemoCommand implements Callable<Integer> {
     System.out.println("(public port 443 is " + publicListen.host() + ":" + localPort + " on this machine)");
     System.out.println();
     System.out.println("Try it:");
-    System.out.println("  curl --cacert " + server.ca().caPemPath() + " --connect-to " + name + ":443:"
-        + publicListen.host() + ":" + localPort + " https://" + name + "/");
+    if (acme != null) {
+      System.out.println("  (the node orders its certificate from " + acmeDirectory + " now" + dnsLine
+          + "; until it arrives, the demo's CA signs it)");
+      System.out.println("  curl --cacert CA-ROOT.pem --connect-to " + name + ":443:"
+          + publicListen.host() + ":" + localPort + " https://" + name + "/");
+    } else {
+      System.out.println("  curl --cacert " + server.ca().caPemPath() + " --connect-to " + name + ":443:"
+          + publicListen.host() + ":" + localPort + " https://" + name + "/");
+    }
     System.out.println();
     System.out.println("Expose your own app next (with the server of this demo running):");
     System.out.println("  ./funnel admin --state " + state + " key add --tailnet " + TAILNET);

@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
         DnsCommand.class,
         NodeCommand.class,
         StatusCommand.class,
+        CertCommand.class,
         AdminCommand.class,
         DemoCommand.class,
         CommandLine.HelpCommand.class},

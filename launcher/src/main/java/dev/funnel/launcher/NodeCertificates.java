@@ -22,7 +22,9 @@ import java.util.logging.Logger;
  * The node's TLS certificate when no {@code --cert/--key} is given: a key made here (it never
  * leaves the node) and a certificate for exactly the node's name, signed by the server's CA
  * through the authenticated control channel. Kept in the node's state directory and reused while
- * it has more than {@link #RENEW_BEFORE} left. The seam for ACME (a later issue) is this class.
+ * it has more than {@link #RENEW_BEFORE} left. With {@code --acme} it is the stand-in until the
+ * node's first ACME certificate arrives ({@code NodeStack.initialKeyCert}, node-agent's
+ * {@code AcmeVerticle}).
  */
 final class NodeCertificates {
 
@@ -47,6 +49,16 @@ final class NodeCertificates {
       LOG.info("the server signed a certificate for " + fqdn + "; saved in " + certFile);
     }
     return new PemKeyCertOptions().setKeyPath(keyFile.toString()).setCertPath(certFile.toString());
+  }
+
+  /** True when {@code leaf} names {@code fqdn} in its subject alternative names. */
+  static boolean names(X509Certificate leaf, String fqdn) {
+    try {
+      return leaf.getSubjectAlternativeNames() != null && leaf.getSubjectAlternativeNames().stream()
+          .anyMatch(san -> fqdn.equalsIgnoreCase(String.valueOf(san.get(1))));
+    } catch (CertificateParsingException e) {
+      return false;
+    }
   }
 
   private static boolean stillGood(Path certFile, String fqdn) {

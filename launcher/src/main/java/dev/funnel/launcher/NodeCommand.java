@@ -32,6 +32,7 @@ import picocli.CommandLine.Spec;
         "            [--verify PORT[:/PATH]=github|stripe|slack:SECRET_FILE] [--auth PORT[:/PATH]=oidc|basic:FILE]",
         "            [--max-body PORT[:/PATH]=SIZE] [--max-concurrent PORT[:/PATH]=N] [--config FILE]",
         "            [--sessions 1|2] [--links N] [--proxy-protocol 1|2] [--cert FILE --key FILE]",
+        "            [--acme [--acme-directory URL] [--acme-ca FILE] [--acme-email ADDR] [--acme-challenge TYPE,…]]",
         "            [--metrics-listen HOST:PORT] [--event-loops N]",
         "funnel node serve list|add PORT[:/PATH]=TARGET|rm PORT[:/PATH] [--state DIR]   (a running node)"},
     subcommands = {NodeServeCommand.class},
@@ -59,7 +60,10 @@ import picocli.CommandLine.Spec;
         "While it runs (its local control; see funnel node serve --help):",
         "  funnel node serve list --state .funnel-node",
         "  funnel node serve add 8443=tcp://127.0.0.1:9443 --state .funnel-node",
-        "  funnel node serve rm 443 --state .funnel-node"})
+        "  funnel node serve rm 443 --state .funnel-node",
+        "",
+        "With a certificate from Let's Encrypt (the name must resolve to the frontends: funnel server --dns-listen):",
+        "  funnel node … --funnel 443=http://127.0.0.1:3000 --acme --acme-email you@example.com"})
 final class NodeCommand implements Callable<Integer> {
 
   @Spec
@@ -154,6 +158,9 @@ final class NodeCommand implements Callable<Integer> {
   HostPort metricsListen;
 
   @Mixin
+  AcmeFlags acme;
+
+  @Mixin
   LogFlags log;
 
   /** The gate flags, by rule name (the flag without dashes). */
@@ -245,17 +252,24 @@ final class NodeCommand implements Callable<Integer> {
     if (links < 1 || links > NodeOptions.MAX_LINKS) {
       throw new IllegalArgumentException("--links is 1 to " + NodeOptions.MAX_LINKS);
     }
+    dev.funnel.node.acme.AcmeSettings acmeSettings = acme.settings(state);
+    if (acmeSettings != null && cert != null) {
+      throw new IllegalArgumentException("--acme and --cert/--key exclude each other: the node gets its certificate"
+          + " from the ACME CA, or uses the files you give");
+    }
     List<HostPort> gateways = Flags.servers(servers);
     int keep = sessions != null ? sessions : gateways.size() >= 2 ? 2 : 1;
     NodeStack.Settings settings = new NodeStack.Settings(gateways, keep,
         authKey == null || authKey.isBlank() ? null : authKey.trim(), hostname.toLowerCase(), ca, state,
-        ServeFlags.parse(funnels, gateFlags()), proxyProtocol, cert, key, metricsListen, links, login.settings(state));
+        ServeFlags.parse(funnels, gateFlags()), proxyProtocol, cert, key, metricsListen, links, login.settings(state),
+        acmeSettings);
     Preflight.serve(settings.serve());
     GateSupport.check(settings.serve());
     DataPlane.configure(Flags.eventLoops(eventLoops));
     Preflight.pem("--ca", ca, "certificate");
     Preflight.pem("--cert", cert, "certificate");
     Preflight.pem("--key", key, "key");
+    Preflight.pem("--acme-ca", acmeSettings == null ? null : acmeSettings.caFile(), "certificate");
     Preflight.free("--metrics-listen", metricsListen, false);
     Preflight.writable("--state", state);
     Preflight.gatewayTrusted(gateways, ca);

@@ -57,6 +57,8 @@ import java.util.concurrent.RejectedExecutionException;
  * GET    /v1/status[?probe=false] → 200 what {@code funnel status} shows ({@link NodeStatus}), with a live probe
  *                                   of each public port unless probe=false
  * DELETE /v1/serve/{port}[?path=/p] → 200 (the new serve config) | 404 NOT_FUNNELLED: the port, or one route
+ * POST   /v1/cert/renew     → 200 {"notAfter"} once a new ACME certificate is in use | 409 NO_ACME
+ *                            | 502 ACME_FAILED | 504 TIMEOUT
  * errors: {"error": {"code", "message"}} — 400 BAD_REQUEST, 401 UNAUTHORIZED, 404 NOT_FOUND,
  *         502 NOT_CONFIRMED (applied on the node; the gateway did not confirm), 503 UNAVAILABLE
  * </pre>
@@ -104,6 +106,9 @@ final class NodeControl extends VerticleBase {
 
     /** What {@code funnel status} shows ({@link NodeStatus}); blocks while probing. */
     JsonObject status(boolean probe);
+
+    /** Orders a new ACME certificate now; blocks until it is in use; returns its expiry. {@link Failure} NO_ACME. */
+    String renewCertificate();
   }
 
   /** A refusal with an HTTP status and a stable code; the message is shown to the user as is. */
@@ -153,6 +158,7 @@ final class NodeControl extends VerticleBase {
     router.put("/v1/serve/:port").handler(this::put);
     router.delete("/v1/serve/:port").handler(this::remove);
     router.get("/v1/status").handler(this::status);
+    router.post("/v1/cert/renew").handler(this::renew);
     router.route().handler(ctx -> error(ctx, 404, "NOT_FOUND", "no such call: " + ctx.request().method() + " "
         + ctx.request().path()));
     router.route().failureHandler(this::failed);
@@ -271,25 +277,36 @@ final class NodeControl extends VerticleBase {
    * refuses on its own threads.
    */
   private void change(RoutingContext ctx, Callable<ServeConfig> work) {
+    run(ctx, work, this::answer);
+  }
+
+  /** {@code POST /v1/cert/renew}: a new ACME certificate, on the control's thread like a serve change. */
+  private void renew(RoutingContext ctx) {
+    run(ctx, control::renewCertificate, (c, notAfter) -> c.response()
+        .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+        .end(new JsonObject().put("fqdn", control.fqdn()).put("notAfter", notAfter).encode()));
+  }
+
+  private <T> void run(RoutingContext ctx, Callable<T> work, java.util.function.BiConsumer<RoutingContext, T> answer) {
     Context context = vertx.getOrCreateContext();
     try {
       changes.execute(() -> {
-        ServeConfig result = null;
+        T result = null;
         Throwable failure = null;
         try {
           result = work.call();
         } catch (Throwable t) {
           failure = t;
         }
-        ServeConfig done = result;
+        T done = result;
         Throwable failed = failure;
         context.runOnContext(v -> {
           if (failed == null) {
-            answer(ctx, done);
+            answer.accept(ctx, done);
           } else if (failed instanceof Failure f) {
             error(ctx, f.status, f.code, f.getMessage());
           } else {
-            LOG.log(Level.WARNING, "serve change failed", failed);
+            LOG.log(Level.WARNING, "node control change failed", failed);
             error(ctx, 503, "UNAVAILABLE", Processes.describe(failed));
           }
         });

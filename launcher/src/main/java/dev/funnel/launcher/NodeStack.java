@@ -8,11 +8,17 @@ import dev.funnel.common.serve.GatePolicy;
 import dev.funnel.common.serve.ServeConfig;
 import dev.funnel.common.serve.ServePort;
 import dev.funnel.common.serve.ServeRoute;
+import dev.funnel.common.tls.DevCa;
 import dev.funnel.node.NodeAgentVerticle;
+import dev.funnel.node.acme.AcmeClient;
+import dev.funnel.node.acme.AcmeFiles;
+import dev.funnel.node.acme.AcmeSettings;
+import dev.funnel.node.acme.AcmeVerticle;
 import dev.funnel.terminator.TerminatorOptions;
 import dev.funnel.terminator.auth.LoginSettings;
 import dev.funnel.terminator.gate.GateChain;
 import dev.funnel.terminator.TerminatorVerticle;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.net.KeyCertOptions;
 import io.vertx.core.net.PemKeyCertOptions;
@@ -59,14 +65,14 @@ final class NodeStack implements NodeControl.ServeControl {
 
   record Settings(List<HostPort> servers, int sessions, String authKey, String hostname, Path ca, Path state,
                   ServeConfig serve, int proxyProtocol, Path cert, Path key, HostPort metricsListen,
-                  int links, LoginSettings login) {
+                  int links, LoginSettings login, AcmeSettings acme) {
 
-    /** Without login settings: {@code --auth …=oidc} routes are refused, basic and bearer work. */
+    /** Without login or ACME settings: {@code --auth …=oidc} routes are refused, basic and bearer work. */
     Settings(List<HostPort> servers, int sessions, String authKey, String hostname, Path ca, Path state,
              ServeConfig serve, int proxyProtocol, Path cert, Path key, HostPort metricsListen,
              int links) {
       this(servers, sessions, authKey, hostname, ca, state, serve, proxyProtocol, cert, key, metricsListen, links,
-          LoginSettings.none(state));
+          LoginSettings.none(state), null);
     }
   }
 
@@ -95,7 +101,9 @@ final class NodeStack implements NodeControl.ServeControl {
   private final Map<Integer, Binding> bindings = new HashMap<>();
   /** Every terminator deployed and not yet stopped. Guarded by this. */
   private final List<Terminator> terminators = new ArrayList<>();
+  /** The certificate terminators use now; replaced when ACME brings a new one. */
   private volatile KeyCertOptions keyCert;
+  private AcmeVerticle acme;
   private volatile ServeConfig serve;
   private NodeControl control;
   private dev.funnel.node.PublicPathProbe prober;
@@ -155,11 +163,10 @@ final class NodeStack implements NodeControl.ServeControl {
 
     TerminatorVerticle terminator = null;
     KeyCertOptions keyCert = null;
+    AcmeFiles acmeFiles = settings.acme() == null ? null : new AcmeFiles(settings.acme().stateDir());
     Map<Integer, Binding> initialBindings = new HashMap<>();
     if (!terminated.isEmpty()) {
-      keyCert = settings.cert() != null
-          ? new PemKeyCertOptions().setCertPath(settings.cert().toString()).setKeyPath(settings.key().toString())
-          : NodeCertificates.obtain(agent, settings.state(), fqdn);
+      keyCert = initialKeyCert(agent, settings, acmeFiles, fqdn);
       terminator = new TerminatorVerticle(new TerminatorOptions()
           .setSocketDir(terminatorSocketDir(settings))
           .setRoutes(terminated)
@@ -178,6 +185,11 @@ final class NodeStack implements NodeControl.ServeControl {
     NodeStack stack = new NodeStack(vertx, settings, options, agent, terminator, keyCert, settings.serve());
     stack.bindings.putAll(initialBindings);
     initialBindings.values().stream().map(Binding::terminator).distinct().forEach(stack.terminators::add);
+    if (settings.acme() != null) {
+      // In the background: the node serves meanwhile (with the certificate it had, or the server CA's).
+      stack.acme = new AcmeVerticle(settings.acme(), agent, fqdn, stack::useCertificate);
+      vertx.deployVerticle(stack.acme).await();
+    }
     stack.control = new NodeControl(settings.state(), stack);
     vertx.deployVerticle(stack.control).await();
     started.set(true);
@@ -220,6 +232,64 @@ final class NodeStack implements NodeControl.ServeControl {
       return Path.of(pem.getCertPaths().get(0));
     }
     return null;
+
+  }
+
+  /**
+   * The certificate a terminator starts with: {@code --cert/--key}; with {@code --acme}, the ACME
+   * certificate in the state directory when there is one for this name (else the server CA's until
+   * the first order completes); otherwise the server CA's. Blocking.
+   */
+  private static KeyCertOptions initialKeyCert(NodeAgentVerticle agent, Settings settings, AcmeFiles acmeFiles,
+                                               String fqdn) {
+    if (settings.cert() != null) {
+      return new PemKeyCertOptions().setCertPath(settings.cert().toString()).setKeyPath(settings.key().toString());
+    }
+    if (acmeFiles != null && acmeFiles.chain().filter(chain -> NodeCertificates.names(chain.get(0), fqdn)
+        && chain.get(0).getNotAfter().toInstant().isAfter(java.time.Instant.now())).isPresent()) {
+      LOG.log(Level.INFO, "using the ACME certificate for " + fqdn + " in " + acmeFiles.cert());
+      return new PemKeyCertOptions().setCertPath(acmeFiles.cert().toString()).setKeyPath(acmeFiles.key().toString());
+    }
+    return NodeCertificates.obtain(agent, settings.state(), fqdn);
+  }
+
+  /**
+   * A new ACME certificate: every running terminator takes it for new handshakes (open connections
+   * keep theirs), and terminators bound later start with it. Called on the ACME verticle's loop; the
+   * swap runs on a worker, as the stack's lock may be held by a serve change.
+   */
+  private void useCertificate(AcmeClient.Issued issued) {
+    KeyCertOptions next = new PemKeyCertOptions()
+        .setKeyValue(io.vertx.core.buffer.Buffer.buffer(DevCa.pem(issued.domainKey().getPrivate())))
+        .setCertValue(io.vertx.core.buffer.Buffer.buffer(issued.chainPem()));
+    vertx.executeBlocking(() -> {
+      List<Terminator> running;
+      synchronized (this) {
+        keyCert = next;
+        running = new ArrayList<>(terminators);
+      }
+      return running;
+    }, false).compose(running -> Future.all(running.stream()
+            .map(t -> t.verticle().updateKeyCert(next)).toList()))
+        .onSuccess(v -> LOG.log(Level.INFO, "the terminator(s) now present the new ACME certificate for " + fqdn()))
+        .onFailure(e -> LOG.log(Level.WARNING, "the new ACME certificate could not be loaded: " + e.getMessage()
+            + "; keeping the old one"));
+  }
+
+  /** Orders a new ACME certificate now and waits for it (funnel cert --renew). Blocking. */
+  @Override
+  public String renewCertificate() {
+    if (acme == null) {
+      throw new NodeControl.Failure(409, "NO_ACME", "this node does not use ACME (start it with --acme)");
+    }
+    try {
+      AcmeClient.Issued issued = acme.renewNow().await(SERVE_CHANGE_TIMEOUT_MILLIS * 10, TimeUnit.MILLISECONDS);
+      return issued.chain().get(0).getNotAfter().toInstant().toString();
+    } catch (java.util.concurrent.TimeoutException e) {
+      throw new NodeControl.Failure(504, "TIMEOUT", "the ACME order did not complete in time");
+    } catch (RuntimeException e) {
+      throw new NodeControl.Failure(502, "ACME_FAILED", "the ACME order failed: " + Processes.describe(e));
+    }
   }
 
   // ---------------------------------------------------------------- run-time serve changes
@@ -327,9 +397,8 @@ final class NodeStack implements NodeControl.ServeControl {
     String fqdn = agent.fqdn().orElseThrow(() ->
         new NodeControl.Failure(503, "UNAVAILABLE", "no session is up yet; try again once the node is connected"));
     if (keyCert == null) {
-      keyCert = settings.cert() != null
-          ? new PemKeyCertOptions().setCertPath(settings.cert().toString()).setKeyPath(settings.key().toString())
-          : NodeCertificates.obtain(agent, settings.state(), fqdn);
+      keyCert = initialKeyCert(agent, settings,
+          settings.acme() == null ? null : new AcmeFiles(settings.acme().stateDir()), fqdn);
     }
     TerminatorVerticle added = new TerminatorVerticle(new TerminatorOptions()
         .setSocketDir(terminatorSocketDir(settings))

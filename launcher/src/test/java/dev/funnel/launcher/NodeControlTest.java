@@ -113,6 +113,11 @@ class NodeControlTest {
         throw new NodeControl.Failure(400, "BAD_REQUEST", e.getMessage());
       }
     }
+
+    @Override
+    public String renewCertificate() {
+      throw new NodeControl.Failure(409, "NO_ACME", "this node does not use ACME (start it with --acme)");
+    }
   }
 
   record Run(int exit, String out, String err) {

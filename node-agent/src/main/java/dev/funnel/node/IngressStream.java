@@ -33,6 +33,8 @@ import java.nio.file.Path;
  *   <li>target port not in the current serve snapshot → 403;</li>
  *   <li>a stream port ({@code tcp://}, {@code tls-terminated-tcp://}) whose gate ({@link TcpGate}:
  *       CIDR lists, connection rate) refuses the offer's client address → 403;</li>
+ *   <li>while an order of this node waits for tls-alpn-01, a port-443 stream whose ClientHello
+ *       offers only {@code acme-tls/1} goes to the ACME challenge responder ({@link HelloPeek});</li>
  *   <li>no terminator listener for a port whose target terminates TLS → 503;</li>
  *   <li>the local target does not answer → 503;</li>
  *   <li>otherwise 200, and the stream is spliced to the local target (behind a PROXY header when
@@ -45,6 +47,10 @@ import java.nio.file.Path;
 final class IngressStream {
 
   private static final System.Logger LOG = System.getLogger(IngressStream.class.getName());
+
+  /** tls-alpn-01 validations always come to port 443 (RFC 8737 §3). */
+  static final int ACME_PORT = 443;
+  static final java.util.List<String> ACME_TLS_ONLY = java.util.List.of("acme-tls/1");
 
   private final NodeAgentVerticle agent;
   private final String fqdn;
@@ -82,6 +88,32 @@ final class IngressStream {
         return;
       }
     }
+    HostPort responder = agent.acmeResponder();
+    if (responder != null && target.port() == ACME_PORT) {
+      // An order of this node waits for tls-alpn-01: the CA's validation is the connection whose
+      // ClientHello offers only acme-tls/1 (RFC 8737 §3); it goes to the challenge responder. The
+      // client's first bytes come only after the answer, so this offer is answered 200 first; a
+      // local target that is down then ends the stream instead of answering 503.
+      agent.metrics().offer(IngressAnswer.OK);
+      agent.offers().answered(offer.source(), target.port(), IngressAnswer.OK);
+      stream.channel().writeAndFlush(new DefaultHttp2HeadersFrame(IngressAnswer.accept(), false));
+      HelloPeek.peek(stream, (peeked, protocols) -> {
+        if (protocols.equals(ACME_TLS_ONLY)) {
+          LOG.log(Level.INFO, "ACME tls-alpn-01 validation connection: answered with the challenge certificate");
+          dial(peeked, offer, serveTarget, InetSocketAddress.createUnresolved(responder.host(), responder.port()), 0,
+              true);
+        } else {
+          route(peeked, offer, serveTarget, true);
+        }
+      });
+      return;
+    }
+    route(stream, offer, serveTarget, false);
+  }
+
+  /** Dials the port's target: the terminator for a target that terminates TLS, else the target itself. */
+  private void route(PeekedConnection stream, IngressOffer offer, ServeTarget serveTarget, boolean answered) {
+    HostPort target = offer.target();
     NodeOptions options = agent.options();
     java.net.SocketAddress dial;
     int proxyVersion;
@@ -90,7 +122,7 @@ final class IngressStream {
       HostPort listener = options.getTerminatorListeners().get(target.port());
       if (socket == null && listener == null) {
         refuse(offer, stream, IngressAnswer.UNAVAILABLE, "no tls-terminator listens for port " + target.port() + " ("
-            + serveTarget + ")");
+            + serveTarget + ")", answered);
         return;
       }
       // The terminator in this process: over its Unix domain socket when it has one (no TCP stack).
@@ -101,6 +133,14 @@ final class IngressStream {
       dial = InetSocketAddress.createUnresolved(serveTarget.host(), serveTarget.port());
       proxyVersion = options.getProxyProtocol();
     }
+    dial(stream, offer, serveTarget, dial, proxyVersion, answered);
+  }
+
+  /** Dials {@code dial} and splices; {@code answered}: the offer was already answered 200 (a failure ends the stream). */
+  private void dial(PeekedConnection stream, IngressOffer offer, ServeTarget serveTarget, java.net.SocketAddress dial,
+                    int proxyVersion, boolean answered) {
+    HostPort target = offer.target();
+    NodeOptions options = agent.options();
     boolean overSocket = dial instanceof UnixDomainSocketAddress;
     Channel channel = stream.channel();
     Bootstrap bootstrap = new Bootstrap()
@@ -117,7 +157,7 @@ final class IngressStream {
         .addListener((ChannelFuture connected) -> {
           if (!connected.isSuccess()) {
             refuse(offer, stream, IngressAnswer.UNAVAILABLE, "cannot reach " + printable(dial) + " for port " + target.port() + ": "
-                + NodeAgentVerticle.reason(connected.cause()));
+                + NodeAgentVerticle.reason(connected.cause()), answered);
             return;
           }
           Channel local = connected.channel();
@@ -139,23 +179,36 @@ final class IngressStream {
               toLocal = both;
             } catch (IllegalArgumentException e) {
               local.close();
-              refuse(offer, stream, IngressAnswer.BAD_REQUEST, "cannot write a PROXY header: " + e.getMessage());
+              refuse(offer, stream, IngressAnswer.BAD_REQUEST, "cannot write a PROXY header: " + e.getMessage(), answered);
               return;
             }
           }
-          accepted(offer, new PeekedConnection(channel, toLocal, stream.inputEnded()), local, target, serveTarget);
+          accepted(offer, new PeekedConnection(channel, toLocal, stream.inputEnded()), local, target, serveTarget, answered);
         });
   }
 
-  private void accepted(IngressOffer offer, PeekedConnection stream, Channel local, HostPort target, ServeTarget serveTarget) {
+  private void accepted(IngressOffer offer, PeekedConnection stream, Channel local, HostPort target,
+                        ServeTarget serveTarget, boolean answered) {
     NodeMetrics metrics = agent.metrics();
-    metrics.offer(IngressAnswer.OK);
-    agent.offers().answered(offer.source(), target.port(), IngressAnswer.OK);
     LOG.log(Level.DEBUG, () -> "offer for port " + target.port() + " accepted: tunnel to " + serveTarget);
-    stream.channel().writeAndFlush(new DefaultHttp2HeadersFrame(IngressAnswer.accept(), false));
+    if (!answered) {
+      metrics.offer(IngressAnswer.OK);
+      agent.offers().answered(offer.source(), target.port(), IngressAnswer.OK);
+      stream.channel().writeAndFlush(new DefaultHttp2HeadersFrame(IngressAnswer.accept(), false));
+    }
     metrics.tunnelOpened();
     Splice.start(stream, PeekedConnection.fresh(local), metrics::inbound, metrics::outbound)
         .addListener(done -> metrics.tunnelClosed());
+  }
+
+  private void refuse(IngressOffer offer, PeekedConnection stream, int status, String reason, boolean answered) {
+    if (!answered) {
+      refuse(offer, stream, status, reason);
+      return;
+    }
+    LOG.log(Level.INFO, "ingress stream (answered 200 while an ACME order waits) ended: " + reason);
+    stream.bytes().release();
+    stream.channel().close();
   }
 
   private void refuse(IngressOffer offer, PeekedConnection stream, int status, String reason) {

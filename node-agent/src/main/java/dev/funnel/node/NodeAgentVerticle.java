@@ -75,6 +75,7 @@ public class NodeAgentVerticle extends VerticleBase {
   private final OfferLog offers = new OfferLog();
 
   private NetClient gatewayClient;
+  private volatile HostPort acmeResponder;
   private volatile io.netty.handler.ssl.SslContext linkTls;
   private NodeKey nodeKey;
   private NodeMetrics metrics;
@@ -135,6 +136,7 @@ public class NodeAgentVerticle extends VerticleBase {
       registry = BackendRegistries.getDefaultNow();
     }
     metrics = new NodeMetrics(registry != null ? registry : new SimpleMeterRegistry());
+    dev.funnel.node.acme.AcmeMetrics.on(metrics.registry());
     metrics.watch(this);
     updateTcpRules(tcpRules);
     LOG.log(Level.INFO, "TLS to gateways: {0}", DataLegTls.describe());
@@ -367,7 +369,53 @@ public class NodeAgentVerticle extends VerticleBase {
     return done.future();
   }
 
+  /**
+   * While an ACME order of this node waits for its tls-alpn-01 challenge: where the challenge
+   * responder listens (port-443 streams whose ClientHello offers only {@code acme-tls/1} go there);
+   * null when no order waits. Any thread.
+   */
+  public void setAcmeResponder(HostPort responder) {
+    this.acmeResponder = responder;
+  }
+
+  /** The registry this agent's meters are on (the ACME meters join them). */
+  public MeterRegistry meterRegistry() {
+    return metrics.registry();
+  }
+
+  /** True when the current serve config funnels {@code port}. */
+  public boolean serves(int port) {
+    return serve.get().containsKey(port);
+  }
+
+  /**
+   * Asks the server, through a session that is up, to set ({@code present}) or remove the ACME
+   * dns-01 value {@code TXT digest} at {@code _acme-challenge.name} ({@code name} must be this node's
+   * own name; the registry checks). Completes once the gateway confirms; fails when no session is up,
+   * the gateway does not support it, refuses, or does not answer within the login timeout.
+   */
+  public Future<Void> setDnsChallenge(String name, String digest, boolean present) {
+    if (context == null) {
+      return Future.failedFuture("no session is up");
+    }
+    Promise<Void> done = Promise.promise();
+    context.runOnContext(v -> {
+      Session s = anyUp();
+      if (s == null || stopped) {
+        done.fail("no session is up");
+      } else {
+        s.sendAcmeTxt(name, digest, present).onComplete(done);
+      }
+    });
+    return done.future();
+  }
+
   // ---- for Session, LinkConnection and IngressStream ----
+
+  HostPort acmeResponder() {
+    return acmeResponder;
+  }
+
 
   NodeOptions options() {
     return options;

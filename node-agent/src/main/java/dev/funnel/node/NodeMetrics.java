@@ -56,6 +56,10 @@ final class NodeMetrics {
     }
   }
 
+  MeterRegistry registry() {
+    return registry;
+  }
+
   /** Adds {@code agent} to the session and pool gauges of this registry (registered with the first agent). */
   void watch(NodeAgentVerticle agent) {
     synchronized (AGENTS) {
@@ -84,10 +88,6 @@ final class NodeMetrics {
         .description("Ingress offers answered by this node, by answer status")
         .tag("answer", Integer.toString(status))
         .register(registry);
-  }
-
-  MeterRegistry registry() {
-    return registry;
   }
 
   /** Counts one answered offer. */

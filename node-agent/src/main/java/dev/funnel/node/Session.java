@@ -14,6 +14,8 @@ import dev.funnel.common.peerapi.ControlMessage.Refused;
 import dev.funnel.common.peerapi.ControlMessage.ServeUpdate;
 import dev.funnel.common.peerapi.ControlMessage.SessionLost;
 import dev.funnel.common.peerapi.ControlMessage.SignReply;
+import dev.funnel.common.peerapi.ControlMessage.AcmeTxt;
+import dev.funnel.common.peerapi.ControlMessage.AcmeTxtReply;
 import dev.funnel.common.peerapi.ControlMessage.SignRequest;
 import dev.funnel.common.peerapi.ControlMessage.Welcome;
 import dev.funnel.common.peerapi.FrameReader;
@@ -76,6 +78,10 @@ final class Session {
   private long nextProbeId;
   /** How long the node waits for a ProbeReply (the gateway's own bound is shorter). */
   static final long PROBE_REPLY_TIMEOUT_MILLIS = 15_000;
+  /** AcmeTxt requests waiting for their AcmeTxtReply, by id. */
+  private final java.util.Map<Long, Pending<Void>> acmeTxts = new java.util.HashMap<>();
+  private long nextAcmeTxtId = 1;
+  private boolean acmeTxtOffered;
 
   private State state = State.AWAIT_CHALLENGE;
   private long loginTimer = -1;
@@ -219,6 +225,22 @@ final class Session {
     return promise.future();
   }
 
+  /** Sets or removes this node's dns-01 value through the gateway; fails if the gateway does not offer it. */
+  Future<Void> sendAcmeTxt(String name, String value, boolean present) {
+    if (state != State.UP) {
+      return Future.failedFuture("no session is up");
+    }
+    if (!acmeTxtOffered) {
+      return Future.failedFuture("the gateway " + server + " does not take ACME dns-01 requests (an older server)");
+    }
+    long id = nextAcmeTxtId++;
+    Promise<Void> promise = Promise.promise();
+    acmeTxts.put(id, new Pending<>(promise, deadline(promise, "the gateway did not answer the ACME challenge request")));
+    promise.future().onComplete(done -> acmeTxts.remove(id));
+    socket.write(new AcmeTxt(id, name, value, present).encode());
+    return promise.future();
+  }
+
   private <T> long deadline(Promise<T> promise, String message) {
     long timeout = agent.options().getLoginTimeoutMillis();
     return vertx.setTimer(timeout, id -> promise.tryFail(message + " within " + timeout + " ms"));
@@ -282,6 +304,18 @@ final class Session {
         cancel(pending.timer());
         pending.promise().tryComplete(reply.result());
       }
+    } else if (message instanceof AcmeTxtReply r && state == State.UP) {
+      Pending<Void> pending = acmeTxts.remove(r.id());
+      if (pending == null) {
+        LOG.log(Level.DEBUG, "ACME challenge reply {0} from {1} answers nothing waiting; ignoring", r.id(), server);
+        return;
+      }
+      cancel(pending.timer());
+      if (r.error() == null) {
+        pending.promise().tryComplete();
+      } else {
+        pending.promise().tryFail("the server refused the ACME challenge record: " + r.error());
+      }
     } else if (message instanceof SignReply r && state == State.UP) {
       Pending<String> pending = signRequests.poll();
       if (pending == null) {
@@ -308,6 +342,7 @@ final class Session {
     fqdn = w.fqdn();
     welcomedPorts = w.ports();
     refused = w.refused();
+    acmeTxtOffered = w.offers(ControlMessage.FEATURE_ACME_TXT);
   }
 
   private void heartbeat(long periodMillis) {
@@ -402,6 +437,11 @@ final class Session {
       p.promise().tryFail("session ended: " + reason);
     }
     probes.clear();
+    for (Pending<Void> p : List.copyOf(acmeTxts.values())) {
+      cancel(p.timer());
+      p.promise().tryFail("session ended: " + reason);
+    }
+    acmeTxts.clear();
     agent.sessionEnded(this, reason, refused);
   }
 

@@ -28,6 +28,9 @@ import dev.funnel.common.peerapi.ControlMessage.ServeUpdate;
 import dev.funnel.common.peerapi.ControlMessage.SessionLost;
 import dev.funnel.common.peerapi.ControlMessage.SignReply;
 import dev.funnel.common.peerapi.ControlMessage.SignRequest;
+import dev.funnel.common.peerapi.ControlMessage.AcmeTxt;
+import dev.funnel.common.peerapi.ControlMessage.AcmeTxtReply;
+import dev.funnel.common.bus.AcmeChallengeRequest;
 import dev.funnel.common.peerapi.FrameReader;
 import dev.funnel.common.tls.DevCa;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -57,7 +60,7 @@ import java.util.Set;
  * connections.
  *
  * <pre>
- * control connection:  registry login → Welcome | Refused; Ping/Pong, ServeUpdate, SignRequest,
+ * control connection:  registry login → Welcome | Refused; Ping/Pong, ServeUpdate, SignRequest, AcmeTxt,
  *                      SessionLost (passed to the registry, vouching for the node), Bye
  * </pre>
  *
@@ -74,6 +77,8 @@ public class GatewayVerticle extends VerticleBase {
   static final int REGISTRY_ATTEMPTS = 3;
   /** A node's session-loss reports waiting on the registry at once; more are dropped (a node has few sessions). */
   static final int MAX_LOSS_REPORTS_IN_FLIGHT = 4;
+  /** AcmeTxt requests one session may have waiting on the registry. */
+  static final int MAX_ACME_TXT_IN_FLIGHT = 4;
   /** Serve updates one session may send per {@link #SERVE_UPDATE_WINDOW_MILLIS}; more end the session. */
   static final int MAX_SERVE_UPDATES = 20;
   static final long SERVE_UPDATE_WINDOW_MILLIS = 10_000;
@@ -349,6 +354,8 @@ public class GatewayVerticle extends VerticleBase {
       reportLoss(session, lost);
     } else if (message instanceof ControlMessage.Probe probe) {
       probes.probe(session, probe);
+    } else if (message instanceof AcmeTxt txt) {
+      acmeTxt(session, txt);
     } else if (message instanceof Bye bye) {
       endSession(session, "node said bye (" + bye.reason() + ")");
     } else {
@@ -454,6 +461,33 @@ public class GatewayVerticle extends VerticleBase {
       } else {
         LOG.log(Level.INFO, "node " + session.nodeId + "'s report that its session on " + lost.gatewayId()
             + " was lost: the registry did not take it (" + answered.cause().getMessage() + ")");
+      }
+    });
+  }
+
+  /**
+   * A node's dns-01 value for its own name: passed to the registry with this session's identity
+   * (the registry checks the name and hands it to public DNS); answered with AcmeTxtReply. At most
+   * {@link #MAX_ACME_TXT_IN_FLIGHT} wait on the registry per session.
+   */
+  private void acmeTxt(Session session, AcmeTxt txt) {
+    if (session.acmeTxtInFlight >= MAX_ACME_TXT_IN_FLIGHT) {
+      session.send(new AcmeTxtReply(txt.id(), "too many ACME challenge requests at once"));
+      return;
+    }
+    session.acmeTxtInFlight++;
+    AcmeChallengeRequest request = new AcmeChallengeRequest(session.nodeId, options.getGatewayId(), session.epoch,
+        txt.name(), txt.value(), txt.present());
+    askRegistry(Addresses.REGISTRY_ACME_CHALLENGE, request).onComplete(answered -> {
+      session.acmeTxtInFlight--;
+      if (session.ended) {
+        return;
+      }
+      if (answered.succeeded()) {
+        session.send(new AcmeTxtReply(txt.id(), null));
+      } else {
+        LOG.log(Level.INFO, "ACME challenge of " + session.nodeId + ": " + answered.cause().getMessage() + "; rejecting");
+        session.send(new AcmeTxtReply(txt.id(), answered.cause().getMessage()));
       }
     });
   }

@@ -32,6 +32,8 @@ final class Session {
   boolean renewing;
   /** Session-loss reports of this node passed to the registry and not answered yet (bounded). */
   int lossReportsInFlight;
+  /** AcmeTxt requests waiting on the registry. */
+  int acmeTxtInFlight;
   /** A certificate request of this node is being signed (one at a time). */
   boolean signing;
   /** Serve updates in the current window ({@link GatewayVerticle#MAX_SERVE_UPDATES} per window at most). */
@@ -59,7 +61,7 @@ final class Session {
   /** The node's Welcome; {@code gatewayId} and the epoch name the session, so the node can report it lost elsewhere. */
   ControlMessage.Welcome welcome(String gatewayId, long heartbeatMillis, int links) {
     return new ControlMessage.Welcome(sessionId, nodeId, fqdn, dataSecret, heartbeatMillis, links, ports, gatewayId,
-        epoch, refused);
+        epoch, refused, List.of(ControlMessage.FEATURE_ACME_TXT));
   }
 
   void send(ControlMessage message) {

@@ -30,6 +30,8 @@ final class FakeRegistry {
   final List<LeaseRenewal> renewals = new CopyOnWriteArrayList<>();
   final List<SessionClosed> closedSessions = new CopyOnWriteArrayList<>();
   final List<SessionLossReport> lossReports = new CopyOnWriteArrayList<>();
+  /** ACME challenge requests received; one for another name than {@link #FQDN} is refused as the registry does. */
+  final List<dev.funnel.common.bus.AcmeChallengeRequest> acmeRequests = new CopyOnWriteArrayList<>();
   private final Promise<SessionLossReport> firstLossReport = Promise.promise();
   private final Promise<LeaseRenewal> firstRenewal = Promise.promise();
   private final Promise<SessionClosed> firstClosed = Promise.promise();
@@ -70,6 +72,14 @@ final class FakeRegistry {
       lossReports.add(message.body());
       firstLossReport.tryComplete(message.body());
       message.reply(null);
+    });
+    vertx.eventBus().<dev.funnel.common.bus.AcmeChallengeRequest>consumer(Addresses.REGISTRY_ACME_CHALLENGE, message -> {
+      acmeRequests.add(message.body());
+      if (FQDN.equals(message.body().name())) {
+        message.reply(null);
+      } else {
+        message.reply(dev.funnel.common.bus.LoginFailure.BAD_REQUEST.exception("not the node's own name"));
+      }
     });
     vertx.eventBus().<PortsUpdate>consumer(Addresses.REGISTRY_PORTS, message -> {
       PortsUpdate update = message.body();

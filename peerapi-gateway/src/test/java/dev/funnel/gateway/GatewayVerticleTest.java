@@ -440,6 +440,30 @@ class GatewayVerticleTest {
 
   @Test
   @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void anAcmeTxtGoesToTheRegistryInTheNameOfThisSessionsNodeAndIsAnswered(VertxTestContext test) {
+    deploy(options())
+        .compose(v -> login())
+        .compose(control -> {
+          assertThat(control.welcome().offers(ControlMessage.FEATURE_ACME_TXT)).isTrue();
+          control.connection().send(new ControlMessage.AcmeTxt(1, FakeRegistry.FQDN, "digest-1", true));
+          return control.connection().next(ControlMessage.AcmeTxtReply.class).compose(ok -> {
+            assertThat(ok).isEqualTo(new ControlMessage.AcmeTxtReply(1, null));
+            control.connection().send(new ControlMessage.AcmeTxt(2, "other.demo.funnel.test", "digest-2", true));
+            return control.connection().next(ControlMessage.AcmeTxtReply.class);
+          });
+        })
+        .map(then(refused -> {
+          assertThat(refused.id()).isEqualTo(2);
+          assertThat(refused.error()).contains("not the node's own name");
+          // The node, gateway and epoch come from the gateway's own session, never from the message.
+          assertThat(registry.acmeRequests.get(0)).isEqualTo(new dev.funnel.common.bus.AcmeChallengeRequest(
+              NODE_ID, GATEWAY_ID, EPOCH, FakeRegistry.FQDN, "digest-1", true));
+        }))
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
   void aRequestForTheNodesOwnNameIsSignedAndOneForAnotherIsRefused(VertxTestContext test) {
     deploy(options(), ca)
         .compose(v -> login())

@@ -2,7 +2,9 @@ package dev.funnel.registry;
 
 import dev.funnel.common.Hostnames;
 import dev.funnel.common.PublicPorts;
+import dev.funnel.common.bus.AcmeChallengeRequest;
 import dev.funnel.common.bus.Addresses;
+import dev.funnel.common.bus.DnsChallenge;
 import dev.funnel.common.bus.LeaseRenewal;
 import dev.funnel.common.bus.LoginFailure;
 import dev.funnel.common.bus.NodeLogin;
@@ -517,6 +519,35 @@ public final class RegistryService {
       return Future.succeededFuture(new NodeSession(l.nodeId(), l.fqdn(), tailnet, l.epoch(), ports,
           options.getLeaseMillis(), refusedPorts(tailnet, ports)));
     });
+  }
+
+  /**
+   * A node's ACME dns-01 value: published to public DNS ({@link Addresses#DNS_CHALLENGE}) when the
+   * request comes from a live session (as its gateway vouches) and names that session's own name;
+   * LEASE_UNKNOWN without such a session, BAD_REQUEST for another name or a malformed value.
+   */
+  public Future<Void> acmeChallenge(AcmeChallengeRequest request) {
+    String where = "ACME challenge of node " + request.nodeId();
+    if (request.name() == null || request.value() == null || request.value().isEmpty()
+        || request.value().length() > 255) {
+      return refuse(where, LoginFailure.BAD_REQUEST, "malformed challenge (name and a value of 1-255 characters)");
+    }
+    long now = System.currentTimeMillis();
+    Optional<Live> live = request.nodeId() == null ? Optional.empty()
+        : sessions.live(request.nodeId(), now).stream()
+            .filter(l -> l.gatewayId().equals(request.gatewayId()) && l.epoch() == request.epoch()).findFirst();
+    if (live.isEmpty()) {
+      return refuse(where, LoginFailure.LEASE_UNKNOWN, "no live session of node " + request.nodeId() + " on "
+          + request.gatewayId() + " epoch " + request.epoch());
+    }
+    String own = live.get().fqdn();
+    String name = request.name().toLowerCase(java.util.Locale.ROOT);
+    if (!name.equals(own)) {
+      return refuse(where, LoginFailure.BAD_REQUEST, "a node may set _acme-challenge only for its own name " + own);
+    }
+    vertx.eventBus().publish(Addresses.DNS_CHALLENGE, new DnsChallenge(own, request.value(), request.present()));
+    LOG.log(Level.INFO, "ACME dns-01 value for {0} {1}", own, request.present() ? "set" : "removed");
+    return Future.succeededFuture();
   }
 
   /** Drops sessions whose lease lapsed, publishing a route change for each; completes with how many. */

@@ -1,5 +1,6 @@
 package dev.funnel.registry;
 
+import dev.funnel.common.bus.AcmeChallengeRequest;
 import dev.funnel.common.bus.Addresses;
 import dev.funnel.common.bus.FailureCode;
 import dev.funnel.common.bus.LeaseRenewal;
@@ -71,6 +72,7 @@ public final class RegistryVerticle extends VerticleBase {
       MemberStats heard = body(message, MemberStats.class, MemberStats::fromJson);
       service.clusterStats().heard(heard, System.currentTimeMillis());
     }));
+    consumers.add(bus.consumer(Addresses.REGISTRY_ACME_CHALLENGE, this::onAcmeChallenge));
     consumers.add(bus.consumer(Addresses.SESSION_WITHDRAWN, message -> {
       SessionWithdrawn withdrawn = body(message, SessionWithdrawn.class, SessionWithdrawn::fromJson);
       if (withdrawn != null) {
@@ -184,6 +186,15 @@ public final class RegistryVerticle extends VerticleBase {
       return;
     }
     service.updatePorts(update).onComplete(ar -> answer(message, ar));
+  }
+
+  private void onAcmeChallenge(Message<Object> message) {
+    AcmeChallengeRequest request = body(message, AcmeChallengeRequest.class, AcmeChallengeRequest::fromJson);
+    if (request == null) {
+      message.reply(LoginFailure.BAD_REQUEST.exception("malformed ACME challenge request"));
+      return;
+    }
+    service.acmeChallenge(request).onComplete(ar -> answer(message, ar));
   }
 
   /** Replies with the result, a coded refusal as it is, or any other failure as an internal one. */

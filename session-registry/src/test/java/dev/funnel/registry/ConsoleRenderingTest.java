@@ -58,7 +58,7 @@ class ConsoleRenderingTest {
   void aNodeNamedLikeAScriptIsShownEscaped() {
     NodeIdentity node = new NodeIdentity("n1", EVIL, "acme", "pk", "k1", T);
     RegistryService.NodeView view = new RegistryService.NodeView(node, EVIL + ".acme.funnel.test", true,
-        List.of("gw-<b>"), List.of(443));
+        List.of("gw-<b>"), List.of(443), Map.of());
     String rows = ConsoleTables.nodeRows("csrf", List.of(view), Map.of()).value();
     assertThat(rows).contains(EVIL_ESCAPED).contains("gw-&lt;b&gt;").doesNotContain("<script>alert")
         .doesNotContain("<b>");
@@ -82,7 +82,7 @@ class ConsoleRenderingTest {
 
     NodeIdentity node = new NodeIdentity("n1", "web", "acme", "pk", "k1", T);
     String rows = ConsoleTables.nodeRows("c", List.of(new RegistryService.NodeView(node, "web.acme.funnel.test", true,
-        List.of("gw1"), List.of(443, 8443))), Map.of("acme", on443)).value();
+        List.of("gw1"), List.of(443, 8443), Map.of())), Map.of("acme", on443)).value();
     assertThat(rows).contains("<span class=\"badge on\">443</span>").contains("8443 refused</span><span class=\"why\">the tailnet does not allow this port");
   }
 

@@ -256,6 +256,39 @@ class RegistryVerticleTest {
   }
 
   @Test
+  void anAcmeChallengeIsPublishedForTheNodesOwnNameOnly() throws Exception {
+    start(60_000);
+    tailnet("demo", true, 443);
+    String key = key("demo", true);
+    NodeSession web = await(login(new TestNode().login(key, "web", List.of(443), "gw1")));
+    NodeSession api = await(login(new TestNode().login(key, "api", List.of(443), "gw1")));
+    BlockingQueue<Object> published = new LinkedBlockingQueue<>();
+    await(vertx.eventBus().consumer(Addresses.DNS_CHALLENGE, m -> published.add(m.body())).completion());
+
+    // Its own name (any case): published for public DNS, set and then removed.
+    await(vertx.eventBus().request(Addresses.REGISTRY_ACME_CHALLENGE,
+        new dev.funnel.common.bus.AcmeChallengeRequest(web.nodeId(), "gw1", web.epoch(), WEB.toUpperCase(), "v1", true)));
+    assertThat(published.poll(TestSupport.WAIT_SECONDS, TimeUnit.SECONDS))
+        .isEqualTo(new dev.funnel.common.bus.DnsChallenge(WEB, "v1", true));
+    await(vertx.eventBus().request(Addresses.REGISTRY_ACME_CHALLENGE,
+        new dev.funnel.common.bus.AcmeChallengeRequest(web.nodeId(), "gw1", web.epoch(), WEB, "v1", false)));
+    assertThat(published.poll(TestSupport.WAIT_SECONDS, TimeUnit.SECONDS))
+        .isEqualTo(new dev.funnel.common.bus.DnsChallenge(WEB, "v1", false));
+
+    // Another node's name, a session that does not exist, a malformed value: refused, nothing published.
+    assertThat(failureCode(vertx.eventBus().request(Addresses.REGISTRY_ACME_CHALLENGE,
+        new dev.funnel.common.bus.AcmeChallengeRequest(api.nodeId(), "gw1", api.epoch(), WEB, "v2", true))))
+        .isEqualTo(LoginFailure.BAD_REQUEST.code());
+    assertThat(failureCode(vertx.eventBus().request(Addresses.REGISTRY_ACME_CHALLENGE,
+        new dev.funnel.common.bus.AcmeChallengeRequest(web.nodeId(), "gw9", web.epoch(), WEB, "v2", true))))
+        .isEqualTo(LoginFailure.LEASE_UNKNOWN.code());
+    assertThat(failureCode(vertx.eventBus().request(Addresses.REGISTRY_ACME_CHALLENGE,
+        new dev.funnel.common.bus.AcmeChallengeRequest(web.nodeId(), "gw1", web.epoch(), WEB, "", true))))
+        .isEqualTo(LoginFailure.BAD_REQUEST.code());
+    assertThat(published.poll(200, TimeUnit.MILLISECONDS)).isNull();
+  }
+
+  @Test
   void aSessionReportedLostIsWithdrawnAndTheOtherServes() throws Exception {
     start(60_000);
     TestNode web = new TestNode();

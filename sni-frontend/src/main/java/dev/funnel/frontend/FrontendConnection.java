@@ -1,5 +1,6 @@
 package dev.funnel.frontend;
 
+import dev.funnel.common.tls.ClientHello;
 import static java.lang.System.Logger.Level.DEBUG;
 import static java.lang.System.Logger.Level.INFO;
 
@@ -10,11 +11,11 @@ import dev.funnel.common.net.Pacer;
 import dev.funnel.common.net.PeekedConnection;
 import dev.funnel.common.net.Splice;
 import dev.funnel.common.options.FrontendOptions;
-import dev.funnel.frontend.ClientHello.Found;
-import dev.funnel.frontend.ClientHello.Malformed;
-import dev.funnel.frontend.ClientHello.NeedMore;
-import dev.funnel.frontend.ClientHello.NoSni;
-import dev.funnel.frontend.ClientHello.NotTls;
+import dev.funnel.common.tls.ClientHello.Found;
+import dev.funnel.common.tls.ClientHello.Malformed;
+import dev.funnel.common.tls.ClientHello.NeedMore;
+import dev.funnel.common.tls.ClientHello.NoSni;
+import dev.funnel.common.tls.ClientHello.NotTls;
 import dev.funnel.frontend.FrontendMetrics.Outcome;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;

@@ -1,13 +1,14 @@
 package dev.funnel.frontend;
 
+import dev.funnel.common.tls.ClientHello;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
-import dev.funnel.frontend.ClientHello.Found;
-import dev.funnel.frontend.ClientHello.Malformed;
-import dev.funnel.frontend.ClientHello.NeedMore;
-import dev.funnel.frontend.ClientHello.NoSni;
-import dev.funnel.frontend.ClientHello.Result;
+import dev.funnel.common.tls.ClientHello.Found;
+import dev.funnel.common.tls.ClientHello.Malformed;
+import dev.funnel.common.tls.ClientHello.NeedMore;
+import dev.funnel.common.tls.ClientHello.NoSni;
+import dev.funnel.common.tls.ClientHello.Result;
 import io.vertx.core.buffer.Buffer;
 
 /**

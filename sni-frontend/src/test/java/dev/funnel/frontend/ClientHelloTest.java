@@ -1,16 +1,17 @@
 package dev.funnel.frontend;
 
+import dev.funnel.common.tls.ClientHello;
 import static dev.funnel.frontend.Hellos.NAME;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 
 import dev.funnel.common.tls.DevCa;
-import dev.funnel.frontend.ClientHello.Found;
-import dev.funnel.frontend.ClientHello.Malformed;
-import dev.funnel.frontend.ClientHello.NeedMore;
-import dev.funnel.frontend.ClientHello.NoSni;
-import dev.funnel.frontend.ClientHello.NotTls;
-import dev.funnel.frontend.ClientHello.Result;
+import dev.funnel.common.tls.ClientHello.Found;
+import dev.funnel.common.tls.ClientHello.Malformed;
+import dev.funnel.common.tls.ClientHello.NeedMore;
+import dev.funnel.common.tls.ClientHello.NoSni;
+import dev.funnel.common.tls.ClientHello.NotTls;
+import dev.funnel.common.tls.ClientHello.Result;
 import dev.funnel.common.options.FrontendOptions;
 import io.vertx.core.buffer.Buffer;
 import java.nio.ByteBuffer;
@@ -60,7 +61,7 @@ class ClientHelloTest {
   void findsTheNameInARealHello(String source, Buffer hello) {
     Result result = ClientHello.parse(hello, MAX);
 
-    assertThat(result).isEqualTo(new Found(NAME, Hellos.message(hello).length));
+    assertThat(result).usingRecursiveComparison().ignoringFields("protocols").isEqualTo(new Found(NAME, Hellos.message(hello).length));
   }
 
   @ParameterizedTest(name = "{0}")
@@ -70,7 +71,7 @@ class ClientHelloTest {
     bytes.writeBytes(new byte[] {'x', 'y', 'z'}).writeBytes(hello.getBytes()).readerIndex(3);
     int writerIndex = bytes.writerIndex();
 
-    assertThat(ClientHello.parse(bytes, MAX)).isEqualTo(new Found(NAME, Hellos.message(hello).length));
+    assertThat(ClientHello.parse(bytes, MAX)).usingRecursiveComparison().ignoringFields("protocols").isEqualTo(new Found(NAME, Hellos.message(hello).length));
     assertThat(bytes.readerIndex()).isEqualTo(3);
     assertThat(bytes.writerIndex()).isEqualTo(writerIndex);
   }
@@ -78,7 +79,7 @@ class ClientHelloTest {
   @ParameterizedTest(name = "{0}")
   @MethodSource("realHellos")
   void findsTheNameFedOneByteAtATime(String source, Buffer hello) {
-    assertThat(feedBytewise(hello, MAX)).isEqualTo(new Found(NAME, Hellos.message(hello).length));
+    assertThat(feedBytewise(hello, MAX)).usingRecursiveComparison().ignoringFields("protocols").isEqualTo(new Found(NAME, Hellos.message(hello).length));
   }
 
   @ParameterizedTest(name = "{0}")
@@ -88,8 +89,8 @@ class ClientHelloTest {
     Buffer reframed = Hellos.records(message, 50);
     assertThat(reframed.length()).isGreaterThan(hello.length());
 
-    assertThat(ClientHello.parse(reframed, MAX)).isEqualTo(new Found(NAME, message.length));
-    assertThat(feedBytewise(reframed, MAX)).isEqualTo(new Found(NAME, message.length));
+    assertThat(ClientHello.parse(reframed, MAX)).usingRecursiveComparison().ignoringFields("protocols").isEqualTo(new Found(NAME, message.length));
+    assertThat(feedBytewise(reframed, MAX)).usingRecursiveComparison().ignoringFields("protocols").isEqualTo(new Found(NAME, message.length));
   }
 
   @ParameterizedTest(name = "{0}")
@@ -97,7 +98,7 @@ class ClientHelloTest {
   void findsTheNameAcrossOneByteRecords(String source, Buffer hello) {
     byte[] message = Hellos.message(hello);
 
-    assertThat(ClientHello.parse(Hellos.records(message, 1), MAX)).isEqualTo(new Found(NAME, message.length));
+    assertThat(ClientHello.parse(Hellos.records(message, 1), MAX)).usingRecursiveComparison().ignoringFields("protocols").isEqualTo(new Found(NAME, message.length));
   }
 
   @ParameterizedTest(name = "{0}")
@@ -122,7 +123,7 @@ class ClientHelloTest {
       Buffer records = Hellos.records(truncated);
       Result result = assertDoesNotThrow(records, MAX);
       if (cut == endOfCompression) {
-        assertThat(result).as("cut at %d", cut).isEqualTo(new NoSni(cut)); // a TLS 1.2 hello may end there
+        assertThat(result).as("cut at %d", cut).usingRecursiveComparison().ignoringFields("protocols").isEqualTo(new NoSni(cut)); // a TLS 1.2 hello may end there
       } else {
         assertThat(result).as("cut at %d", cut).isInstanceOf(Malformed.class);
       }
@@ -275,7 +276,7 @@ class ClientHelloTest {
   void aHelloWithoutSniFromOpensslIsNoSni() {
     Buffer hello = Hellos.capture("openssl-tls13-nosni");
 
-    assertThat(ClientHello.parse(hello, MAX)).isEqualTo(new NoSni(Hellos.message(hello).length));
+    assertThat(ClientHello.parse(hello, MAX)).usingRecursiveComparison().ignoringFields("protocols").isEqualTo(new NoSni(Hellos.message(hello).length));
   }
 
   @Test
@@ -361,5 +362,55 @@ class ClientHelloTest {
     byte[] bytes = new byte[out.remaining()];
     out.get(bytes);
     return bytes;
+  }
+
+  // --- ALPN (the node's tls-alpn-01 routing reads it) ------------------------------------------
+
+  /** application_layer_protocol_negotiation extension data for these names. */
+  private static byte[] alpn(String... names) {
+    java.io.ByteArrayOutputStream list = new java.io.ByteArrayOutputStream();
+    for (String name : names) {
+      byte[] bytes = name.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+      list.write(bytes.length);
+      list.writeBytes(bytes);
+    }
+    return Hellos.concat(Hellos.u16(list.size()), list.toByteArray());
+  }
+
+  static java.util.stream.Stream<org.junit.jupiter.params.provider.Arguments> alpnTable() {
+    return java.util.stream.Stream.of(
+        org.junit.jupiter.params.provider.Arguments.of("acme-tls/1 only", Hellos.concat(Hellos.sni(NAME),
+            Hellos.extension(16, alpn("acme-tls/1"))), java.util.List.of("acme-tls/1")),
+        org.junit.jupiter.params.provider.Arguments.of("browser order", Hellos.concat(Hellos.extension(16,
+            alpn("h2", "http/1.1")), Hellos.sni(NAME)), java.util.List.of("h2", "http/1.1")),
+        org.junit.jupiter.params.provider.Arguments.of("no ALPN", Hellos.sni(NAME), java.util.List.of()),
+        org.junit.jupiter.params.provider.Arguments.of("ALPN without SNI", Hellos.extension(16, alpn("acme-tls/1")),
+            java.util.List.of("acme-tls/1")));
+  }
+
+  @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+  @org.junit.jupiter.params.provider.MethodSource("alpnTable")
+  void readsTheAlpnProtocolsOffered(String what, byte[] extensions, java.util.List<String> expected) {
+    Result result = ClientHello.parse(Hellos.records(Hellos.helloWith(extensions)), MAX);
+    java.util.List<String> protocols = result instanceof Found found ? found.protocols()
+        : ((NoSni) result).protocols();
+    assertThat(protocols).isEqualTo(expected);
+  }
+
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"", "00", "0000", "000100", "000502h2"})
+  void aMalformedAlpnExtensionIsRefused(String hexData) {
+    byte[] data = hexData.equals("000502h2") ? Hellos.concat(Hellos.u16(5), new byte[] {2, 'h', '2'})
+        : java.util.HexFormat.of().parseHex(hexData);
+    Result result = ClientHello.parse(Hellos.records(Hellos.helloWith(Hellos.concat(Hellos.sni(NAME),
+        Hellos.extension(16, data)))), MAX);
+    assertThat(result).isInstanceOf(Malformed.class);
+    assertThat(((Malformed) result).reason()).contains("ALPN");
+  }
+
+  @Test
+  void curlOffersH2AndHttp11() {
+    Result result = ClientHello.parse(Hellos.capture("curl-tls13"), MAX);
+    assertThat(((Found) result).protocols()).containsExactly("h2", "http/1.1");
   }
 }

@@ -53,6 +53,13 @@ public final class Addresses {
    */
   public static final String DNS_CHALLENGE = "funnel.dns.challenge";
 
+  /**
+   * {@link AcmeChallengeRequest} → an empty reply, or {@code LoginFailure.BAD_REQUEST} (not the node's
+   * own name, malformed) / {@code LEASE_UNKNOWN} (no such live session): a node's dns-01 value, which
+   * the registry publishes on {@link #DNS_CHALLENGE} after checking the name is the node's own.
+   */
+  public static final String REGISTRY_ACME_CHALLENGE = "funnel.registry.acme-challenge";
+
   /** Published {@link RouteChanged}: drop cached routes for a host (or all). */
   public static final String ROUTES_CHANGED = "funnel.registry.routes-changed";
 
@@ -124,7 +131,7 @@ public final class Addresses {
    */
   public static List<String> fixed() {
     return List.of(REGISTRY_RESOLVE, REGISTRY_LOGIN, REGISTRY_RENEW, REGISTRY_SESSION_CLOSED,
-        REGISTRY_SESSION_LOST, REGISTRY_PORTS, REGISTRY_NAME, REGISTRY_ROUTABLE, ROUTES_CHANGED, SESSION_WITHDRAWN,
+        REGISTRY_SESSION_LOST, REGISTRY_PORTS, REGISTRY_NAME, REGISTRY_ROUTABLE, REGISTRY_ACME_CHALLENGE, ROUTES_CHANGED, SESSION_WITHDRAWN,
         SESSION_KICK, CONTROL_CHANGED, GATEWAY_LEFT, REGISTRY_LEFT, DNS_CHALLENGE, FRONTEND_PROBE, DNS_LOOKUP,
         MEMBER_STATS);
   }

@@ -5,8 +5,8 @@ import io.vertx.core.json.JsonObject;
 /**
  * Sets ({@code present} true) or clears one ACME dns-01 value: public DNS answers {@code TXT value}
  * at {@code _acme-challenge.<name>} while it is set ({@link Addresses#DNS_CHALLENGE}). {@code name}
- * is the node's public name, lower case, no trailing dot. A hook for the ACME work; nothing sends it
- * yet.
+ * is the node's public name, lower case, no trailing dot. The registry publishes it for a node's
+ * dns-01 order ({@link AcmeChallengeRequest}), after checking the name is the node's own.
  */
 public record DnsChallenge(String name, String value, boolean present) implements BusMessage {
 

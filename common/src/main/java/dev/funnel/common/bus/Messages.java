@@ -34,6 +34,7 @@ public final class Messages {
     register(bus, ProbeResult.class, ProbeResult::fromJson);
     register(bus, DnsLookup.class, DnsLookup::fromJson);
     register(bus, MemberStats.class, MemberStats::fromJson);
+    register(bus, AcmeChallengeRequest.class, AcmeChallengeRequest::fromJson);
   }
 
   private static <T extends BusMessage> void register(EventBus bus, Class<T> type, Function<io.vertx.core.json.JsonObject, T> from) {

@@ -15,7 +15,7 @@ import dev.funnel.common.bus.ProbeResult;
  * <pre>
  * control connection:  gateway → Challenge;  node → Hello;  gateway → Welcome | Refused;
  *                      then Ping/Pong both ways, ServeUpdate,
- *                      SignRequest, SessionLost and Probe (node → gateway), SignReply, ProbeReply and
+ *                      SignRequest, AcmeTxt, SessionLost and Probe (node → gateway), SignReply, AcmeTxtReply, ProbeReply and
  *                      Bye (gateway → node).
  * link connection:     gateway → Challenge; node → DataHello; then HTTP/2 (the node is the server,
  *                      the gateway opens one stream per tunnel: {@link IngressOffer}).
@@ -77,24 +77,44 @@ public sealed interface ControlMessage {
    * them leaves them null and 0, and such a session is never reported.
    */
   record Welcome(String sessionId, String nodeId, String fqdn, String dataSecret, long heartbeatMillis,
-                 int links, List<Integer> ports, String gatewayId, long epoch, Map<Integer, String> refused)
+                 int links, List<Integer> ports, String gatewayId, long epoch, Map<Integer, String> refused,
+                 List<String> features)
       implements ControlMessage {
     public Welcome {
       ports = List.copyOf(ports);
       refused = refused == null ? Map.of() : Map.copyOf(refused);
+      features = features == null ? List.of() : List.copyOf(features);
+    }
+
+    /** A Welcome that refuses no port and offers no optional {@code features}. */
+    public Welcome(String sessionId, String nodeId, String fqdn, String dataSecret, long heartbeatMillis,
+                   int links, List<Integer> ports, String gatewayId, long epoch) {
+      this(sessionId, nodeId, fqdn, dataSecret, heartbeatMillis, links, ports, gatewayId, epoch, Map.of(), List.of());
+    }
+
+    /** A Welcome that offers no optional {@code features}. */
+    public Welcome(String sessionId, String nodeId, String fqdn, String dataSecret, long heartbeatMillis,
+                   int links, List<Integer> ports, String gatewayId, long epoch, Map<Integer, String> refused) {
+      this(sessionId, nodeId, fqdn, dataSecret, heartbeatMillis, links, ports, gatewayId, epoch, refused, List.of());
     }
 
     /** A Welcome that refuses no port. */
     public Welcome(String sessionId, String nodeId, String fqdn, String dataSecret, long heartbeatMillis,
-                   int links, List<Integer> ports, String gatewayId, long epoch) {
-      this(sessionId, nodeId, fqdn, dataSecret, heartbeatMillis, links, ports, gatewayId, epoch, Map.of());
+                   int links, List<Integer> ports, String gatewayId, long epoch, List<String> features) {
+      this(sessionId, nodeId, fqdn, dataSecret, heartbeatMillis, links, ports, gatewayId, epoch, Map.of(), features);
     }
 
     public JsonObject toJson() {
-      return new JsonObject().put("type", "welcome").put("sessionId", sessionId).put("nodeId", nodeId)
+      JsonObject json = new JsonObject().put("type", "welcome").put("sessionId", sessionId).put("nodeId", nodeId)
           .put("fqdn", fqdn).put("dataSecret", dataSecret).put("heartbeatMillis", heartbeatMillis)
           .put("links", links).put("ports", new JsonArray(ports)).put("gatewayId", gatewayId)
           .put("epoch", epoch).put("refused", PortRefusals.toJson(refused));
+      return features.isEmpty() ? json : json.put("features", new JsonArray(features));
+    }
+
+    /** True when the gateway understands {@code feature} (e.g. {@link #FEATURE_ACME_TXT}). */
+    public boolean offers(String feature) {
+      return features.contains(feature);
     }
 
     /** True when the gateway named the session (gateway id and epoch), so it can be reported lost. */
@@ -155,6 +175,29 @@ public sealed interface ControlMessage {
   record SignRequest(String csrPem) implements ControlMessage {
     public JsonObject toJson() {
       return new JsonObject().put("type", "sign-request").put("csrPem", csrPem);
+    }
+  }
+
+  /** {@link Welcome#features} value: the gateway takes {@link AcmeTxt} (older gateways would close the session on it). */
+  String FEATURE_ACME_TXT = "acme-txt";
+
+  /**
+   * Node → gateway: set ({@code present}) or remove the ACME dns-01 value {@code TXT value} at
+   * {@code _acme-challenge.name}, for the node's own name only (the registry checks). Sent only to
+   * a gateway whose Welcome offers {@link #FEATURE_ACME_TXT}. Answered by {@link AcmeTxtReply} with
+   * the same {@code id}.
+   */
+  record AcmeTxt(long id, String name, String value, boolean present) implements ControlMessage {
+    public JsonObject toJson() {
+      return new JsonObject().put("type", "acme-txt").put("id", id).put("name", name).put("value", value)
+          .put("present", present);
+    }
+  }
+
+  /** The answer to {@link AcmeTxt} {@code id}: done ({@code error} null), or why not. */
+  record AcmeTxtReply(long id, String error) implements ControlMessage {
+    public JsonObject toJson() {
+      return new JsonObject().put("type", "acme-txt-reply").put("id", id).put("error", error);
     }
   }
 
@@ -220,7 +263,7 @@ public sealed interface ControlMessage {
         case "welcome" -> new Welcome(required(json, "sessionId"), required(json, "nodeId"), required(json, "fqdn"),
             required(json, "dataSecret"), json.getLong("heartbeatMillis", 5000L), json.getInteger("links", 2),
             ints(json.getJsonArray("ports")), json.getString("gatewayId"), json.getLong("epoch", 0L),
-            PortRefusals.fromJson(json.getJsonObject("refused")));
+            PortRefusals.fromJson(json.getJsonObject("refused")), strings(json.getJsonArray("features")));
         case "refused" -> new Refused(required(json, "code"), json.getString("message", ""));
         case "ping" -> new Ping(json.getLong("seq", 0L));
         case "pong" -> new Pong(json.getLong("seq", 0L));
@@ -228,6 +271,9 @@ public sealed interface ControlMessage {
         case "serve-update" -> new ServeUpdate(ints(json.getJsonArray("ports")));
         case "sign-request" -> new SignRequest(required(json, "csrPem"));
         case "sign-reply" -> new SignReply(json.getString("certChainPem"), json.getString("error"));
+        case "acme-txt" -> new AcmeTxt(requiredLong(json, "id"), required(json, "name"), required(json, "value"),
+            json.getBoolean("present", false));
+        case "acme-txt-reply" -> new AcmeTxtReply(requiredLong(json, "id"), json.getString("error"));
         case "session-lost" -> new SessionLost(required(json, "gatewayId"), requiredLong(json, "epoch"),
             json.getString("reason", ""));
         case "probe" -> new Probe(requiredLong(json, "id"), json.getInteger("port", 0), json.getString("fingerprint"));
@@ -255,6 +301,19 @@ public sealed interface ControlMessage {
       throw new InvalidMessage("missing field " + field);
     }
     return value;
+  }
+
+  private static List<String> strings(JsonArray array) {
+    List<String> out = new ArrayList<>();
+    if (array != null) {
+      for (int i = 0; i < array.size(); i++) {
+        String value = array.getString(i);
+        if (value != null) {
+          out.add(value);
+        }
+      }
+    }
+    return out;
   }
 
   private static List<Integer> ints(JsonArray array) {

@@ -42,6 +42,12 @@ class ControlMessageTest {
             "fe-1", "127.0.0.1:5353", List.of("127.0.0.1"))),
         new ControlMessage.ProbeReply(8, dev.funnel.common.bus.ProbeResult.of(
             dev.funnel.common.bus.ProbeResult.Outcome.REGISTRY_REFUSED, "FUNNEL_OFF", "funnel is off for tailnet demo")),
+        new Welcome("s-3", "n-1", "web.demo.funnel.example", "data-secret", 5_000, 4, List.of(443), "gw-1", 18,
+            List.of(ControlMessage.FEATURE_ACME_TXT)),
+        new ControlMessage.AcmeTxt(7, "web.demo.funnel.example", "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0", true),
+        new ControlMessage.AcmeTxt(8, "web.demo.funnel.example", "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0", false),
+        new ControlMessage.AcmeTxtReply(7, null),
+        new ControlMessage.AcmeTxtReply(8, "a node may set _acme-challenge only for its own name"),
         new Refused("BAD_KEY", "unknown auth key"),
         new Ping(1),
         new Pong(Long.MAX_VALUE),
@@ -73,6 +79,21 @@ class ControlMessageTest {
     List<Class<?>> covered = new ArrayList<>();
     everyType().forEach(m -> covered.add(m.getClass()));
     assertThat(covered).containsAll(List.of(ControlMessage.class.getPermittedSubclasses()));
+  }
+
+  @Test
+  void oldAndNewPeersInteroperate() {
+    // An old gateway's Welcome has no features: a new node sees none offered (and sends no AcmeTxt).
+    Welcome old = (Welcome) ControlMessage.fromJson(new Welcome("s", "n", "web.x", "d", 1, 1, List.of(), "gw", 1)
+        .toJson());
+    assertThat(old.features()).isEmpty();
+    assertThat(old.offers(ControlMessage.FEATURE_ACME_TXT)).isFalse();
+    assertThat(old.toJson().containsKey("features")).as("a Welcome without features writes none").isFalse();
+    // A new gateway's Welcome read the way an old node reads it: known fields only, the rest ignored.
+    io.vertx.core.json.JsonObject json = new Welcome("s", "n", "web.x", "d", 1, 1, List.of(443), "gw", 1,
+        List.of(ControlMessage.FEATURE_ACME_TXT)).toJson();
+    assertThat(json.getJsonArray("features").getList()).containsExactly("acme-txt");
+    assertThat(((Welcome) ControlMessage.fromJson(json)).ports()).containsExactly(443);
   }
 
   @Test

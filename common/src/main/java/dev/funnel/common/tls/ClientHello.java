@@ -1,14 +1,18 @@
-package dev.funnel.frontend;
+package dev.funnel.common.tls;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.vertx.core.buffer.Buffer;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 
 /**
- * Finds the SNI host name in the first bytes a TLS client sends, without terminating TLS.
+ * Finds the SNI host name (and the ALPN protocols offered) in the first bytes a TLS client sends,
+ * without terminating TLS. Used by the frontend (routing by SNI) and by the node agent (a
+ * ClientHello that offers only {@code acme-tls/1} is the ACME CA's tls-alpn-01 validation).
  *
  * <p>Two layers, after Netty's {@code SslClientHelloHandler} / {@code AbstractSniHandler}:
  * <ol>
@@ -29,15 +33,17 @@ import java.util.Set;
 public final class ClientHello {
 
   /** TLS record header: type(1) legacy_version(2) length(2). */
-  static final int RECORD_HEADER_BYTES = 5;
+  public static final int RECORD_HEADER_BYTES = 5;
   /** RFC 8446 §5.1: "The length MUST NOT exceed 2^14 bytes." */
-  static final int MAX_RECORD_FRAGMENT = 1 << 14;
+  public static final int MAX_RECORD_FRAGMENT = 1 << 14;
   /** Handshake header: msg_type(1) length(3). */
-  static final int HANDSHAKE_HEADER_BYTES = 4;
+  public static final int HANDSHAKE_HEADER_BYTES = 4;
 
   static final int CONTENT_TYPE_HANDSHAKE = 22;
   static final int HANDSHAKE_CLIENT_HELLO = 1;
   static final int EXTENSION_SERVER_NAME = 0;
+  /** RFC 7301 §3.1: application_layer_protocol_negotiation(16). */
+  static final int EXTENSION_ALPN = 16;
   static final int NAME_TYPE_HOST_NAME = 0;
 
   private ClientHello() {
@@ -59,12 +65,28 @@ public final class ClientHello {
    *
    * @param serverName  the host_name exactly as sent (not yet normalised)
    * @param helloLength bytes of the handshake message, header included
+   * @param protocols   the ALPN protocol names offered, in the client's order (empty: no ALPN
+   *                    extension); decoded as ISO-8859-1
    */
-  public record Found(String serverName, int helloLength) implements Result {
+  public record Found(String serverName, int helloLength, List<String> protocols) implements Result {
+    public Found {
+      protocols = List.copyOf(protocols);
+    }
+
+    public Found(String serverName, int helloLength) {
+      this(serverName, helloLength, List.of());
+    }
   }
 
   /** A whole, well-formed ClientHello without a server_name extension. */
-  public record NoSni(int helloLength) implements Result {
+  public record NoSni(int helloLength, List<String> protocols) implements Result {
+    public NoSni {
+      protocols = List.copyOf(protocols);
+    }
+
+    public NoSni(int helloLength) {
+      this(helloLength, List.of());
+    }
   }
 
   /** The first byte is not a TLS handshake record (plain HTTP, SSLv2-style hello, noise). */
@@ -267,6 +289,7 @@ public final class ClientHello {
       }
       Set<Integer> seen = new HashSet<>();
       String serverName = null;
+      List<String> protocols = List.of();
       while (extensions.hasRemaining()) {
         int type = extensions.u16("extension type");
         Reader data = extensions.sub(extensions.u16("extension length"), "extension 0x" + hex4(type));
@@ -276,9 +299,12 @@ public final class ClientHello {
         }
         if (type == EXTENSION_SERVER_NAME) {
           serverName = hostName(data);
+        } else if (type == EXTENSION_ALPN) {
+          protocols = protocolNames(data);
         }
       }
-      return serverName == null ? new NoSni(message.length) : new Found(serverName, message.length);
+      return serverName == null ? new NoSni(message.length, protocols)
+          : new Found(serverName, message.length, protocols);
     } catch (Bad bad) {
       return new Malformed(bad.getMessage());
     }
@@ -335,6 +361,37 @@ public final class ClientHello {
       hostName = name;
     }
     return hostName;
+  }
+
+  /**
+   * The protocol names in an application_layer_protocol_negotiation extension's data.
+   *
+   * <p>RFC 7301 §3.1:
+   * <pre>
+   * opaque ProtocolName&lt;1..2^8-1&gt;;
+   *
+   * struct {
+   *     ProtocolName protocol_name_list&lt;2..2^16-1&gt;
+   * } ProtocolNameList;
+   * </pre>
+   */
+  private static List<String> protocolNames(Reader data) {
+    Reader list = data.sub(data.u16("ALPN list length"), "ALPN list");
+    if (data.hasRemaining()) {
+      throw new Bad("ALPN: " + data.remaining() + " trailing bytes after the list");
+    }
+    if (!list.hasRemaining()) {
+      throw new Bad("ALPN: empty list");
+    }
+    List<String> names = new ArrayList<>();
+    while (list.hasRemaining()) {
+      int length = list.u8("ALPN protocol name length");
+      if (length == 0) {
+        throw new Bad("ALPN: empty protocol name");
+      }
+      names.add(list.string(length, "ALPN protocol name"));
+    }
+    return names;
   }
 
   /** Reads big-endian fields from {@code [position, limit)}, refusing any read past the limit. */
