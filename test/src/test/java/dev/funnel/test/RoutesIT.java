@@ -151,8 +151,8 @@ class RoutesIT {
 
     FunnelProcess.Result list = serve("list");
     assertThat(list.exit()).as(list.all()).isZero();
-    assertThat(list.stdout()).anyMatch(l -> l.matches("443 +https://" + Pattern.quote(NAME) + "/hello +text:hi from the node +-"))
-        .anyMatch(l -> l.matches("443 +https://" + Pattern.quote(NAME) + "/static +file://" + Pattern.quote(site.toString()) + " +-"))
+    assertThat(list.stdout()).anyMatch(l -> l.matches("443 +https://" + Pattern.quote(NAME) + "/hello +text:hi from the node +- +yes"))
+        .anyMatch(l -> l.matches("443 +https://" + Pattern.quote(NAME) + "/static +file://" + Pattern.quote(site.toString()) + " +- +yes"))
         .anyMatch(l -> l.contains("/api ") && l.contains("http://127.0.0.1:" + api.port()));
 
     FunnelProcess.Result rm = serve("rm", "443:/hello");
