@@ -28,8 +28,8 @@ import picocli.CommandLine.Model.CommandSpec;
  * directory and, after every renewal, writes them again and runs the command.
  */
 @Command(name = "cert", mixinStandardHelpOptions = true,
-    description = {"Write this node's current TLS certificate and key for a local server that terminates TLS itself",
-        "(a tcp:// target), like `tailscale cert`. Both files are written mode 0600.",
+    description = {"Write this node's current TLS certificate and key for a local TLS server behind tcp://.",
+        "Like `tailscale cert`: for a local server that terminates TLS itself. Both files are written mode 0600.",
         "With --on-renew, keeps running: after every renewal it writes them again and runs CMD."},
     exitCodeListHeading = "%nExit status:%n",
     exitCodeList = {"0:written", "1:no certificate in the state directory, or the renewal failed", "2:usage error"},
