@@ -298,7 +298,22 @@ class ConsoleIT {
         }
       }
     }
-    new WebDriverWait(browser, WAIT).until(org.openqa.selenium.support.ui.ExpectedConditions.stalenessOf(page));
+    // The old page is gone once its <html> is stale. Chromium sometimes answers a question about a
+    // node of the page being replaced with "Node with given id does not belong to the document"
+    // (a plain WebDriverException, seen once in a full run) instead of a stale-element error: gone too.
+    new WebDriverWait(browser, WAIT).until(d -> {
+      try {
+        page.isEnabled();
+        return false;
+      } catch (org.openqa.selenium.StaleElementReferenceException e) {
+        return true;
+      } catch (org.openqa.selenium.WebDriverException e) {
+        if (String.valueOf(e.getMessage()).contains("does not belong to the document")) {
+          return true;
+        }
+        throw e;
+      }
+    });
   }
 
   private String text(String css) {
