@@ -11,8 +11,12 @@ import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.micrometer.VertxPrometheusOptions;
 
 /**
- * Builds the {@link Vertx} every Funnel process runs on: Prometheus metrics on, native transport
- * preferred, and every message codec registered exactly once.
+ * Builds the {@link Vertx} every Funnel process runs on: Prometheus metrics on, and every message
+ * codec registered exactly once. Vert.x's loops run on NIO even though Netty's epoll is on the class
+ * path (the data plane's {@code DataPlane} uses it): Netty 4.2's epoll handler can hand a closed
+ * socket's pending event to a new socket that reused its number in the same batch, and Vert.x opens
+ * sockets inline (the terminator's backend connections), where Funnel cannot apply the guard the
+ * data plane has ({@code StaleEventGuard}).
  */
 public final class FunnelVertx {
 
@@ -21,7 +25,7 @@ public final class FunnelVertx {
 
   public static VertxOptions options() {
     return new VertxOptions()
-        .setPreferNativeTransport(true)
+        .setPreferNativeTransport(false)
         .setMetricsOptions(new MicrometerMetricsOptions()
             .setEnabled(true)
             .setJvmMetricsEnabled(true)

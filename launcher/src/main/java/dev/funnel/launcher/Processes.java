@@ -1,5 +1,6 @@
 package dev.funnel.launcher;
 
+import dev.funnel.common.net.DataPlane;
 import io.vertx.core.Vertx;
 import java.net.BindException;
 import java.util.concurrent.CountDownLatch;
@@ -52,12 +53,9 @@ final class Processes {
   }
 
   private static void logTransport(Vertx vertx) {
-    Throwable cause = vertx.unavailableNativeTransportCause();
     System.Logger log = System.getLogger(Processes.class.getName());
-    log.log(System.Logger.Level.INFO, "transport: " + (vertx.isNativeTransportEnabled() ? "native epoll" : "NIO"));
-    if (!vertx.isNativeTransportEnabled()) {
-      log.log(System.Logger.Level.DEBUG, "native transport: " + (cause == null ? "none on the class path" : cause));
-    }
+    log.log(System.Logger.Level.INFO, "transport: " + (DataPlane.epoll() ? "epoll" : "NIO") + " for the data plane, "
+        + (vertx.isNativeTransportEnabled() ? "epoll" : "NIO") + " for the control plane");
   }
 
   /** Runs {@code start}; on failure prints one line saying why and exits 1 (a {@link Failure}: its code). */

@@ -1,6 +1,7 @@
 package dev.funnel.node;
 
 import dev.funnel.common.net.DataPlane;
+import dev.funnel.common.net.EarlyReads;
 import dev.funnel.common.net.HostPort;
 import dev.funnel.common.net.PeekedConnection;
 import dev.funnel.common.net.Splice;
@@ -14,14 +15,11 @@ import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.socket.nio.NioDomainSocketChannel;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
 import io.netty.handler.codec.http2.Http2Headers;
 import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
-import java.net.UnixDomainSocketAddress;
 import java.nio.file.Path;
 
 /**
@@ -126,7 +124,7 @@ final class IngressStream {
         return;
       }
       // The terminator in this process: over its Unix domain socket when it has one (no TCP stack).
-      dial = socket != null ? UnixDomainSocketAddress.of(socket)
+      dial = socket != null ? DataPlane.domainSocketAddress(socket)
           : InetSocketAddress.createUnresolved(listener.host(), listener.port());
       proxyVersion = 2;
     } else {
@@ -141,15 +139,15 @@ final class IngressStream {
                     int proxyVersion, boolean answered) {
     HostPort target = offer.target();
     NodeOptions options = agent.options();
-    boolean overSocket = dial instanceof UnixDomainSocketAddress;
+    boolean overSocket = DataPlane.isDomainSocket(dial);
     Channel channel = stream.channel();
     Bootstrap bootstrap = new Bootstrap()
         .group(channel.eventLoop())
-        .channel(overSocket ? NioDomainSocketChannel.class : DataPlane.channel())
+        .channel(overSocket ? DataPlane.domainSocketChannel() : DataPlane.channel())
         .option(ChannelOption.AUTO_READ, false)
         .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, options.getLocalDialTimeoutMillis()))
-        .handler(new ChannelInboundHandlerAdapter());
+        .handler(new EarlyReads());
     if (!overSocket) {
       bootstrap.option(ChannelOption.TCP_NODELAY, true);
     }

@@ -1,5 +1,6 @@
 package dev.funnel.frontend;
 
+import dev.funnel.common.net.DataPlane;
 import static java.lang.System.Logger.Level.DEBUG;
 import static java.lang.System.Logger.Level.INFO;
 
@@ -7,11 +8,8 @@ import dev.funnel.common.options.FrontendOptions;
 import dev.funnel.frontend.FrontendMetrics.Outcome;
 import io.micrometer.core.instrument.Gauge;
 import io.netty.channel.Channel;
-import io.netty.channel.socket.nio.NioChannelOption;
-import io.netty.channel.socket.nio.NioSocketChannel;
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
-import jdk.net.ExtendedSocketOptions;
 
 /**
  * The frontend's accept-time gate: asks the {@link ConnectionLimiter} about each new public
@@ -26,8 +24,8 @@ import jdk.net.ExtendedSocketOptions;
  *
  * <p>The release hangs on the channel's close future: it fires exactly once, whoever closes the
  * channel and whatever state the connection is in, so the count can never leak. The keepalive
- * timing (idle, interval, probes) has no portable channel option; with the NIO transport it is set
- * through the JDK's {@link ExtendedSocketOptions}.
+ * timing (idle, interval, probes) has no portable channel option: {@link DataPlane#keepAliveTiming}
+ * sets it through epoll's options or the JDK's extended socket options.
  *
  * <p>Accept back-off: when {@code accept(2)} itself fails (EMFILE/ENFILE: out of file descriptors),
  * Netty's {@code ServerBootstrapAcceptor.exceptionCaught} turns auto-read off on the listening
@@ -100,13 +98,11 @@ final class Admission {
   }
 
   private void tuneKeepAlive(Channel channel) {
-    if (keepAliveIdleSeconds <= 0 || !(channel instanceof NioSocketChannel)) {
-      return;   // the kernel's timing (or a native transport's defaults); SO_KEEPALIVE is on either way
+    if (keepAliveIdleSeconds <= 0) {
+      return;   // the kernel's timing; SO_KEEPALIVE is on either way
     }
     try {
-      channel.config().setOption(NioChannelOption.of(ExtendedSocketOptions.TCP_KEEPIDLE), keepAliveIdleSeconds);
-      channel.config().setOption(NioChannelOption.of(ExtendedSocketOptions.TCP_KEEPINTERVAL), KEEPALIVE_INTERVAL_SECONDS);
-      channel.config().setOption(NioChannelOption.of(ExtendedSocketOptions.TCP_KEEPCOUNT), KEEPALIVE_PROBES);
+      DataPlane.keepAliveTiming(channel, keepAliveIdleSeconds, KEEPALIVE_INTERVAL_SECONDS, KEEPALIVE_PROBES);
     } catch (RuntimeException | Error unsupported) {
       LOG.log(DEBUG, "TCP keepalive timing not settable here: {0}", unsupported.toString());
     }

@@ -7,12 +7,12 @@ import dev.funnel.common.bus.ResolveFailure;
 import dev.funnel.common.bus.ResolveRequest;
 import dev.funnel.common.bus.Route;
 import dev.funnel.common.net.DataPlane;
+import dev.funnel.common.net.EarlyReads;
 import dev.funnel.common.net.GatewayLink;
 import dev.funnel.common.net.GatewayLinks;
 import dev.funnel.common.net.PeekedConnection;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.Promise;
@@ -103,7 +103,7 @@ final class Fakes extends AbstractVerticle {
         .option(ChannelOption.AUTO_READ, false)
         .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
         .option(ChannelOption.TCP_NODELAY, true)
-        .handler(new ChannelInboundHandlerAdapter())
+        .handler(new EarlyReads())   // the frontend splices it on another loop, after a hop
         .connect("127.0.0.1", backendPort)
         .addListener((ChannelFuture connected) -> {
           if (connected.isSuccess()) {

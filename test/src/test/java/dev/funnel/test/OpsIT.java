@@ -65,7 +65,7 @@ class OpsIT {
   @Timeout(value = 120, unit = TimeUnit.SECONDS)
   void serverAndNodeStartCleanAndSayWhenTheyStop() throws Exception {
     assertCleanStart(server);
-    assertThat(server.output()).doesNotContain("8,443").doesNotContain("15,000").contains("transport: NIO");
+    assertThat(server.output()).doesNotContain("8,443").doesNotContain("15,000").contains("transport: NIO for the data plane, NIO for the control plane");
     assertThat(server.output()).doesNotContain("no native transport");
 
     admin("tailnet", "add", "ops", "--funnel", "on");

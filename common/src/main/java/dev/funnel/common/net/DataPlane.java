@@ -6,9 +6,21 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollChannelOption;
+import io.netty.channel.epoll.EpollDomainSocketChannel;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioChannelOption;
+import io.netty.channel.socket.nio.NioDomainSocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.channel.unix.DomainSocketAddress;
+import java.net.SocketAddress;
+import java.net.UnixDomainSocketAddress;
+import java.nio.file.Path;
+import jdk.net.ExtendedSocketOptions;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.EventExecutor;
 import java.util.ArrayList;
@@ -26,6 +38,12 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <p>Each loop counts the tunnels it carried ({@link #tunnelsCarried}), so a dashboard shows
  * whether the load spreads over every core.
+ *
+ * <p>Transport: the JDK's NIO by default; {@code -Dfunnel.transport=epoll} runs the plane on
+ * Linux's native epoll where Netty's library loads, its handler wrapped by {@link StaleEventGuard}
+ * (Netty delivers a closed socket's pending event to a new socket that reused its number within
+ * one batch); a dialled socket keeps what epoll reads before its splice in {@link EarlyReads}.
+ * Vert.x's own loops (the control plane, the terminator) stay on NIO: see {@code FunnelVertx}.
  */
 public final class DataPlane {
 
@@ -36,6 +54,7 @@ public final class DataPlane {
   private static Map<EventExecutor, Integer> indexOf;
   private static LongAdder[] tunnels;
   private static List<Consumer<EventLoopGroup>> whenMade = new ArrayList<>();
+  private static final boolean EPOLL = chooseEpoll();
 
   private DataPlane() {
   }
@@ -58,7 +77,7 @@ public final class DataPlane {
   public static synchronized EventLoopGroup group() {
     if (group == null) {
       int loops = configured > 0 ? configured : Runtime.getRuntime().availableProcessors();
-      IoHandlerFactory io = NioIoHandler.newFactory();
+      IoHandlerFactory io = EPOLL ? StaleEventGuard.factory() : NioIoHandler.newFactory();
       group = new MultiThreadIoEventLoopGroup(loops, new DefaultThreadFactory("funnel-data", true), io);
       Map<EventExecutor, Integer> index = new IdentityHashMap<>();
       int i = 0;
@@ -97,16 +116,66 @@ public final class DataPlane {
   }
 
   public static Class<? extends ServerChannel> serverChannel() {
-    return NioServerSocketChannel.class;
+    return EPOLL ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
   }
 
   public static Class<? extends Channel> channel() {
-    return NioSocketChannel.class;
+    return EPOLL ? EpollSocketChannel.class : NioSocketChannel.class;
+  }
+
+  /** The channel type for a Unix domain socket client on these loops. */
+  public static Class<? extends Channel> domainSocketChannel() {
+    return EPOLL ? EpollDomainSocketChannel.class : NioDomainSocketChannel.class;
+  }
+
+  /** The address {@link #domainSocketChannel()} connects to for the socket file {@code path}. */
+  public static SocketAddress domainSocketAddress(Path path) {
+    return EPOLL ? new DomainSocketAddress(path.toFile()) : UnixDomainSocketAddress.of(path);
+  }
+
+  /** True for an address made by {@link #domainSocketAddress}. */
+  public static boolean isDomainSocket(SocketAddress address) {
+    return address instanceof DomainSocketAddress || address instanceof UnixDomainSocketAddress;
+  }
+
+  /** True when the data plane runs on native epoll. */
+  public static boolean epoll() {
+    return EPOLL;
+  }
+
+  /**
+   * Sets TCP keepalive timing on an accepted or dialled TCP channel of this plane (SO_KEEPALIVE
+   * must be on already): idle seconds before the first probe, seconds between probes, probes.
+   * Throws where the platform has no such options.
+   */
+  public static void keepAliveTiming(Channel channel, int idleSeconds, int intervalSeconds, int probes) {
+    if (channel instanceof EpollSocketChannel) {
+      channel.config().setOption(EpollChannelOption.TCP_KEEPIDLE, idleSeconds);
+      channel.config().setOption(EpollChannelOption.TCP_KEEPINTVL, intervalSeconds);
+      channel.config().setOption(EpollChannelOption.TCP_KEEPCNT, probes);
+    } else if (channel instanceof NioSocketChannel) {
+      channel.config().setOption(NioChannelOption.of(ExtendedSocketOptions.TCP_KEEPIDLE), idleSeconds);
+      channel.config().setOption(NioChannelOption.of(ExtendedSocketOptions.TCP_KEEPINTERVAL), intervalSeconds);
+      channel.config().setOption(NioChannelOption.of(ExtendedSocketOptions.TCP_KEEPCOUNT), probes);
+    }
   }
 
   /** For the start-up log. */
   public static String describe() {
-    return eventLoops() + " event loop(s), NIO";
+    return eventLoops() + " event loop(s), " + (EPOLL ? "epoll" : "NIO");
+  }
+
+  private static boolean chooseEpoll() {
+    String asked = System.getProperty("funnel.transport", "nio");
+    if (!asked.equalsIgnoreCase("epoll")) {
+      return false;
+    }
+    boolean available = Epoll.isAvailable();
+    if (!available) {
+      LOG.log(System.Logger.Level.WARNING, "-Dfunnel.transport=epoll: epoll is unavailable here ({0}); the data plane runs on NIO",
+          String.valueOf(Epoll.unavailabilityCause()));
+    }
+    return available;
   }
 
   /** Tunnels carried so far by loop {@code index} (0 ≤ index < {@link #eventLoops()}). */

@@ -84,11 +84,29 @@ public final class Splice {
     return tunnel.done;
   }
 
-  /** On the channel's own loop, so no read slips between the handler before and this one. */
+  /**
+   * On the channel's own loop, so no read slips between the handler before and this one; what an
+   * {@link EarlyReads} kept before then goes first.
+   */
   private static void install(Channel channel, Direction out, Direction in) {
     Runnable add = () -> {
       if (channel.pipeline().get(HANDLER_NAME) == null) {
         channel.pipeline().addLast(HANDLER_NAME, new Leg(out, in));
+      }
+      EarlyReads early = channel.pipeline().get(EarlyReads.class);
+      if (early != null) {
+        boolean[] any = new boolean[1];
+        boolean ended = early.handOver(chunk -> {
+          any[0] = true;
+          out.onRead(chunk);
+        });
+        channel.pipeline().remove(early);
+        if (any[0]) {
+          out.onReadComplete();
+        }
+        if (ended) {
+          out.inputEnded();
+        }
       }
       out.readIfWanted();
     };
