@@ -225,6 +225,9 @@ class PrometheusIT {
     assertThat(sum(server, "funnel_registry_routes")).isEqualTo(1);
     assertThat(sum(node, "funnel_node_sessions")).isEqualTo(1);
     assertThat(sum(server, "funnel_gateway_link_connections")).isEqualTo(2);
+    // The node told its gateway when its certificate (the server CA's, 90 days) expires.
+    assertThat(sum(server, "funnel_gateway_node_certificates\\{expires_within=\"later\"}")).isEqualTo(1);
+    assertThat(sum(server, "funnel_gateway_node_certificates")).isEqualTo(1);
     assertThat(sum(node, "funnel_node_link_connections")).isEqualTo(2);
     // The frontend's byte counters add up to what its access log says each routed tunnel carried.
     List<String> routed = this.server.output().lines()
