@@ -51,6 +51,26 @@ final class NodeCertificates {
     return new PemKeyCertOptions().setKeyPath(keyFile.toString()).setCertPath(certFile.toString());
   }
 
+  /**
+   * When the leaf certificate of {@code keyCert} expires: read from its first certificate file or
+   * value; empty when it has none or it does not parse. Blocking (reads a file).
+   */
+  static java.util.Optional<Instant> notAfter(io.vertx.core.net.KeyCertOptions keyCert) {
+    if (!(keyCert instanceof PemKeyCertOptions pem)) {
+      return java.util.Optional.empty();
+    }
+    try {
+      String chain = !pem.getCertPaths().isEmpty() ? Files.readString(Path.of(pem.getCertPaths().get(0)))
+          : !pem.getCertValues().isEmpty() ? pem.getCertValues().get(0).toString(StandardCharsets.US_ASCII) : null;
+      if (chain == null) {
+        return java.util.Optional.empty();
+      }
+      return DevCa.Pem.certificates(chain).stream().findFirst().map(leaf -> leaf.getNotAfter().toInstant());
+    } catch (IOException | RuntimeException e) {
+      return java.util.Optional.empty();
+    }
+  }
+
   /** True when {@code leaf} names {@code fqdn} in its subject alternative names. */
   static boolean names(X509Certificate leaf, String fqdn) {
     try {

@@ -62,6 +62,8 @@ final class NodeStack implements NodeControl.ServeControl {
 
   /** Bound on one serve change as a whole (certificate, terminator, the gateway's confirmation). */
   static final long SERVE_CHANGE_TIMEOUT_MILLIS = 30_000;
+  /** How often the certificate's expiry is read again (files renewed by another tool); sent to the gateways only when it changed. */
+  static final long CERTIFICATE_REPORT_MILLIS = TimeUnit.MINUTES.toMillis(10);
 
   record Settings(List<HostPort> servers, int sessions, String authKey, String hostname, Path ca, Path state,
                   ServeConfig serve, int proxyProtocol, Path cert, Path key, HostPort metricsListen,
@@ -183,6 +185,12 @@ final class NodeStack implements NodeControl.ServeControl {
     }
 
     NodeStack stack = new NodeStack(vertx, settings, options, agent, terminator, keyCert, settings.serve());
+    stack.reportCertificate();
+    // Certificate files may be replaced behind the node's back (--cert/--key renewed by another tool).
+    vertx.setPeriodic(CERTIFICATE_REPORT_MILLIS, id -> vertx.executeBlocking(() -> {
+      stack.reportCertificate();
+      return null;
+    }, false));
     stack.bindings.putAll(initialBindings);
     initialBindings.values().stream().map(Binding::terminator).distinct().forEach(stack.terminators::add);
     if (settings.acme() != null) {
@@ -224,6 +232,14 @@ final class NodeStack implements NodeControl.ServeControl {
       }
     }
     return NodeStatus.build(agent, prober, fqdn(), serve, certFile(), probe);
+  }
+
+  /**
+   * Tells the agent when the certificate the terminators present expires (it tells its gateways:
+   * {@code funnel_gateway_node_certificates}). Nothing while the node has none. Blocking.
+   */
+  private void reportCertificate() {
+    NodeCertificates.notAfter(keyCert).ifPresent(agent::certificateExpiry);
   }
 
   /** The certificate file the terminator answers with, or null while the node has none. */
@@ -271,6 +287,7 @@ final class NodeStack implements NodeControl.ServeControl {
       return running;
     }, false).compose(running -> Future.all(running.stream()
             .map(t -> t.verticle().updateKeyCert(next)).toList()))
+        .onSuccess(v -> agent.certificateExpiry(issued.chain().get(0).getNotAfter().toInstant()))
         .onSuccess(v -> LOG.log(Level.INFO, "the terminator(s) now present the new ACME certificate for " + fqdn()))
         .onFailure(e -> LOG.log(Level.WARNING, "the new ACME certificate could not be loaded: " + e.getMessage()
             + "; keeping the old one"));
@@ -399,6 +416,7 @@ final class NodeStack implements NodeControl.ServeControl {
     if (keyCert == null) {
       keyCert = initialKeyCert(agent, settings,
           settings.acme() == null ? null : new AcmeFiles(settings.acme().stateDir()), fqdn);
+      reportCertificate();
     }
     TerminatorVerticle added = new TerminatorVerticle(new TerminatorOptions()
         .setSocketDir(terminatorSocketDir(settings))

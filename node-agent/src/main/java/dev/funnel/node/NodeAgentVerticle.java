@@ -76,6 +76,8 @@ public class NodeAgentVerticle extends VerticleBase {
 
   private NetClient gatewayClient;
   private volatile HostPort acmeResponder;
+  /** The notAfter (epoch seconds) of the certificate the node's terminator presents; 0 while there is none. */
+  private volatile long certificateNotAfter;
   private volatile io.netty.handler.ssl.SslContext linkTls;
   private NodeKey nodeKey;
   private NodeMetrics metrics;
@@ -410,6 +412,31 @@ public class NodeAgentVerticle extends VerticleBase {
     return done.future();
   }
 
+  /**
+   * The certificate the node presents (its TLS terminator's) is valid until {@code notAfter}: every
+   * session that is up tells its gateway now, and every session welcomed later tells its own, so the
+   * server side can count certificates about to expire ({@code funnel_gateway_node_certificates})
+   * without scraping nodes. Gateways that do not offer it are not told. Any thread.
+   */
+  public void certificateExpiry(java.time.Instant notAfter) {
+    long seconds = notAfter.getEpochSecond();
+    if (seconds == certificateNotAfter) {
+      return;
+    }
+    certificateNotAfter = seconds;
+    if (context == null) {
+      return;   // not started yet: sessions send it when welcomed
+    }
+    context.runOnContext(v -> {
+      for (Slot slot : slots) {
+        Session s = slot.session;
+        if (slot.up && s != null) {
+          s.sendCertificateExpiry(seconds);
+        }
+      }
+    });
+  }
+
   // ---- for Session, LinkConnection and IngressStream ----
 
   HostPort acmeResponder() {
@@ -489,6 +516,9 @@ public class NodeAgentVerticle extends VerticleBase {
       logRefused(s);
       firstWelcome.tryComplete();
       reportLosses();
+      if (certificateNotAfter != 0) {
+        s.sendCertificateExpiry(certificateNotAfter);
+      }
       List<Integer> ports = currentPorts();
       if (!s.welcomedPorts().equals(ports)) {
         // The serve config changed while this session was logging in (its Hello carried the old ports).

@@ -82,6 +82,7 @@ final class Session {
   private final java.util.Map<Long, Pending<Void>> acmeTxts = new java.util.HashMap<>();
   private long nextAcmeTxtId = 1;
   private boolean acmeTxtOffered;
+  private boolean certificateExpiryOffered;
 
   private State state = State.AWAIT_CHALLENGE;
   private long loginTimer = -1;
@@ -241,6 +242,13 @@ final class Session {
     return promise.future();
   }
 
+  /** Tells the gateway when the node's certificate expires, if it is up and takes it; no answer. */
+  void sendCertificateExpiry(long notAfter) {
+    if (state == State.UP && certificateExpiryOffered) {
+      socket.write(new ControlMessage.CertificateExpiry(notAfter).encode());
+    }
+  }
+
   private <T> long deadline(Promise<T> promise, String message) {
     long timeout = agent.options().getLoginTimeoutMillis();
     return vertx.setTimer(timeout, id -> promise.tryFail(message + " within " + timeout + " ms"));
@@ -343,6 +351,7 @@ final class Session {
     welcomedPorts = w.ports();
     refused = w.refused();
     acmeTxtOffered = w.offers(ControlMessage.FEATURE_ACME_TXT);
+    certificateExpiryOffered = w.offers(ControlMessage.FEATURE_CERTIFICATE_EXPIRY);
   }
 
   private void heartbeat(long periodMillis) {

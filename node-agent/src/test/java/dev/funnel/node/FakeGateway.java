@@ -79,12 +79,15 @@ final class FakeGateway {
   volatile long heartbeatMillis = 5_000;
   volatile Refused refuseWith;
   volatile boolean answerPings = true;
+  /** What the Welcome offers ({@code Welcome.features}); none, as an older gateway, by default. */
+  volatile List<String> features = List.of();
 
   // What happened.
   private final List<Hello> hellos = new ArrayList<>();
   private final List<Boolean> proofsValid = new ArrayList<>();
   private final List<ServeUpdate> serveUpdates = new ArrayList<>();
   private final List<SessionLost> lossReports = new ArrayList<>();
+  private final List<Long> certificateExpiries = new ArrayList<>();
   private final List<Long> pongs = new ArrayList<>();
   private final List<Channel> controls = new ArrayList<>();
   private final List<LinkPeer> linkPeers = new ArrayList<>();
@@ -178,6 +181,11 @@ final class FakeGateway {
 
   synchronized List<ServeUpdate> serveUpdates() {
     return List.copyOf(serveUpdates);
+  }
+
+  /** The notAfter of every CertificateExpiry received, in order. */
+  synchronized List<Long> certificateExpiries() {
+    return List.copyOf(certificateExpiries);
   }
 
   synchronized List<SessionLost> lossReports() {
@@ -369,6 +377,8 @@ final class FakeGateway {
           }
         } else if (m instanceof SessionLost lost) {
           lossReports.add(lost);
+        } else if (m instanceof ControlMessage.CertificateExpiry expiry) {
+          certificateExpiries.add(expiry.notAfter());
         } else if (m instanceof ServeUpdate update) {
           serveUpdates.add(update);
           String hostname = hellos.get(hellos.size() - 1).hostname();
@@ -380,7 +390,7 @@ final class FakeGateway {
 
     private Welcome welcome(String hostname, List<Integer> ports) {
       return new Welcome(sessionIds.get(sessionIds.size() - 1), "node-" + hostname, hostname + "." + DOMAIN,
-          dataSecret, heartbeatMillis, links, ports, gatewayId, sessionIds.size());
+          dataSecret, heartbeatMillis, links, ports, gatewayId, sessionIds.size(), features);
     }
 
     private boolean verify(Hello hello) {

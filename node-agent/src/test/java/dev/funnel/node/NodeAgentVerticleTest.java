@@ -182,6 +182,51 @@ class NodeAgentVerticleTest {
 
   @Test
   @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void tellsAGatewayThatTakesItWhenItsCertificateExpiresOnChangeAndOnEveryNewSession(Vertx vertx,
+                                                                                   VertxTestContext ctx) {
+    gateway.features = List.of(ControlMessage.FEATURE_CERTIFICATE_EXPIRY);
+    java.time.Instant first = java.time.Instant.parse("2027-03-01T00:00:00Z");
+    java.time.Instant renewed = java.time.Instant.parse("2027-05-01T00:00:00Z");
+    deploy(vertx, options(tcp(443, 9)))
+        .compose(n -> linksUp(vertx))
+        .compose(v -> {
+          node.certificateExpiry(first);
+          node.certificateExpiry(first);   // unchanged: not sent again
+          node.certificateExpiry(renewed);
+          return gateway.when(() -> gateway.certificateExpiries().size() >= 2);
+        })
+        .compose(v -> {
+          // The session drops; the next one is told at once.
+          gateway.closeControl();
+          return gateway.when(() -> gateway.logins() == 2 && gateway.certificateExpiries().size() >= 3);
+        })
+        .onComplete(ctx.succeeding(v -> ctx.verify(() -> {
+          assertThat(gateway.certificateExpiries()).containsExactly(first.getEpochSecond(), renewed.getEpochSecond(),
+              renewed.getEpochSecond());
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void tellsAnOlderGatewayNothingAboutItsCertificate(Vertx vertx, VertxTestContext ctx) {
+    deploy(vertx, options(tcp(443, 9)))
+        .compose(n -> linksUp(vertx))
+        .compose(v -> {
+          node.certificateExpiry(java.time.Instant.parse("2027-03-01T00:00:00Z"));
+          // A ping round trip after it: anything sent before has arrived.
+          gateway.sendControl(new Ping(41));
+          return gateway.when(() -> gateway.pongs().contains(41L));
+        })
+        .onComplete(ctx.succeeding(v -> ctx.verify(() -> {
+          assertThat(gateway.certificateExpiries()).isEmpty();
+          assertThat(node.sessionUp().succeeded()).isTrue();
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
   void keepsAsManyLinkConnectionsAsConfigured(Vertx vertx, VertxTestContext ctx) {
     deploy(vertx, options(tcp(443, 9)).setLinks(3))
         .compose(n -> linksUp(vertx, 3))

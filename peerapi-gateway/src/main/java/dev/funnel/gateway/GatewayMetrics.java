@@ -6,6 +6,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
@@ -34,6 +35,11 @@ final class GatewayMetrics {
   private final AtomicInteger sessions = new AtomicInteger();
   /** Reads the link connections of this gateway's sessions (set at start). */
   private volatile java.util.function.IntSupplier linkConnections = () -> 0;
+  /**
+   * The notAfter (epoch seconds) of the certificate each session's node reported, by session id;
+   * bounded by the sessions this gateway holds (an entry leaves with its session).
+   */
+  private final Map<String, Long> certificates = new java.util.concurrent.ConcurrentHashMap<>();
   /** Tunnels accepted by a node and not yet closed: shared by every gateway on the registry ({@link Meters#tunnelsActive}). */
   private final AtomicInteger activeTunnels;
 
@@ -88,6 +94,27 @@ final class GatewayMetrics {
     sessions.set(count);
   }
 
+  /** The node of session {@code sessionId} presents a certificate valid until {@code notAfter} (epoch seconds). */
+  void certificate(String sessionId, long notAfter) {
+    certificates.put(sessionId, notAfter);
+  }
+
+  /** The session ended: its certificate is no longer counted. */
+  void certificateGone(String sessionId) {
+    certificates.remove(sessionId);
+  }
+
+  /** This gateway's sessions whose node's certificate expires in {@code window}, seen at {@code now}. */
+  int certificates(ExpiresWithin window, long now) {
+    int n = 0;
+    for (long notAfter : certificates.values()) {
+      if (ExpiresWithin.of(now, notAfter) == window) {
+        n++;
+      }
+    }
+    return n;
+  }
+
   void tunnelOpened() {
     activeTunnels.incrementAndGet();
   }
@@ -118,6 +145,11 @@ final class GatewayMetrics {
             m -> m.sessions.get(), Map.of());
         gateways.gauge(r, "funnel.gateway.link.connections", "Link connections (HTTP/2) of every node session",
             m -> m.linkConnections.getAsInt(), Map.of());
+        for (ExpiresWithin window : ExpiresWithin.values()) {
+          gateways.gauge(r, "funnel.gateway.node.certificates",
+              "Node sessions by how soon the certificate their node presents expires",
+              m -> m.certificates(window, Instant.now().getEpochSecond()), Map.of("expires_within", window.label()));
+        }
         return gateways;
       });
     }

@@ -356,6 +356,9 @@ public class GatewayVerticle extends VerticleBase {
       probes.probe(session, probe);
     } else if (message instanceof AcmeTxt txt) {
       acmeTxt(session, txt);
+    } else if (message instanceof ControlMessage.CertificateExpiry expiry) {
+      // Counted only (funnel_gateway_node_certificates); any value is harmless: one entry per session.
+      metrics.certificate(session.sessionId, expiry.notAfter());
     } else if (message instanceof Bye bye) {
       endSession(session, "node said bye (" + bye.reason() + ")");
     } else {
@@ -536,6 +539,7 @@ public class GatewayVerticle extends VerticleBase {
     sessionsByNode.remove(session.nodeId, session);
     directory.remove(session.links);
     metrics.sessions(sessionsByNode.size());
+    metrics.certificateGone(session.sessionId);
     session.control.close();
     LOG.log(Level.INFO, "session of " + session.nodeId + " (epoch " + session.epoch + ") ended: " + reason);
     return notifySessionClosed(session.nodeId, session.epoch);

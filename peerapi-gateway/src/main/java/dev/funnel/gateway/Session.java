@@ -61,7 +61,7 @@ final class Session {
   /** The node's Welcome; {@code gatewayId} and the epoch name the session, so the node can report it lost elsewhere. */
   ControlMessage.Welcome welcome(String gatewayId, long heartbeatMillis, int links) {
     return new ControlMessage.Welcome(sessionId, nodeId, fqdn, dataSecret, heartbeatMillis, links, ports, gatewayId,
-        epoch, refused, List.of(ControlMessage.FEATURE_ACME_TXT));
+        epoch, refused, List.of(ControlMessage.FEATURE_ACME_TXT, ControlMessage.FEATURE_CERTIFICATE_EXPIRY));
   }
 
   void send(ControlMessage message) {

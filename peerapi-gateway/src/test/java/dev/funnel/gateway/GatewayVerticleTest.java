@@ -440,6 +440,40 @@ class GatewayVerticleTest {
 
   @Test
   @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void theNodesCertificateExpiryIsCountedByWindowUntilItsSessionEnds(VertxTestContext test) {
+    long now = java.time.Instant.now().getEpochSecond();
+    deploy(options())
+        .compose(v -> login())
+        .compose(control -> {
+          assertThat(control.welcome().offers(ControlMessage.FEATURE_CERTIFICATE_EXPIRY)).isTrue();
+          control.connection().send(new ControlMessage.CertificateExpiry(now + 3 * 86_400));
+          // A Pong after it: the gateway has read the report (one connection, in order).
+          control.connection().send(new Ping(5));
+          return control.connection().next(Pong.class).compose(pong -> {
+            assertThat(certificates("7d")).isEqualTo(1);
+            assertThat(certificates("later") + certificates("30d") + certificates("1d") + certificates("expired"))
+                .isZero();
+            // Renewed: the newer report replaces the older one for this session.
+            control.connection().send(new ControlMessage.CertificateExpiry(now + 60 * 86_400));
+            control.connection().send(new Ping(6));
+            return control.connection().next(Pong.class);
+          }).compose(pong -> {
+            assertThat(certificates("7d")).isZero();
+            assertThat(certificates("later")).isEqualTo(1);
+            control.connection().send(new Bye("node stopping"));
+            return eventually(() -> Future.succeededFuture(gauge("funnel.gateway.node.sessions") == 0));
+          });
+        })
+        .map(then(v -> {
+          for (String window : List.of("expired", "1d", "7d", "30d", "later")) {
+            assertThat(certificates(window)).as(window).isZero();
+          }
+        }))
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
   void anAcmeTxtGoesToTheRegistryInTheNameOfThisSessionsNodeAndIsAnswered(VertxTestContext test) {
     deploy(options())
         .compose(v -> login())
@@ -1019,6 +1053,11 @@ class GatewayVerticleTest {
 
   private double gauge(String name) {
     return gateway.meterRegistry().get(name).gauge().value();
+  }
+
+  private double certificates(String window) {
+    return gateway.meterRegistry().get("funnel.gateway.node.certificates").tag("expires_within", window).gauge()
+        .value();
   }
 
   private double offers(String answer) {

@@ -38,6 +38,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.xbill.DNS.Address;
+import org.xbill.DNS.Rcode;
 
 /**
  * Authoritative DNS for the base domain over UDP and TCP (RFC 1035, RFC 7766), one verticle: parse
@@ -278,7 +279,7 @@ public final class DnsVerticle extends VerticleBase {
   Future<byte[]> answer(byte[] wire, String transport, InetAddress source) {
     DnsQuery.Result parsed = DnsQuery.parse(wire);
     if (parsed instanceof Malformed malformed) {
-      metrics.count(transport, Outcome.MALFORMED);
+      metrics.dropped(transport, DnsMetrics.Dropped.MALFORMED);
       LOG.log(Level.DEBUG, "dns {0} query from {1}: {2}; dropping", transport, source, malformed.reason());
       return Future.succeededFuture(null);
     }
@@ -287,11 +288,12 @@ public final class DnsVerticle extends VerticleBase {
     if (udpQuery && source != null) {
       switch (limiter.check(source, System.nanoTime())) {
         case DROP -> {
-          metrics.count(transport, Outcome.RATE_LIMITED);
+          metrics.dropped(transport, DnsMetrics.Dropped.RATE_LIMITED);
           return Future.succeededFuture(null);
         }
         case SLIP -> {
-          metrics.count(transport, Outcome.RATE_LIMITED);
+          metrics.answered(transport, query.type(), Rcode.NOERROR);
+          metrics.truncated(DnsMetrics.Truncated.RATE_LIMITED);
           return Future.succeededFuture(Answers.slip(query, zone));
         }
         default -> {
@@ -304,7 +306,10 @@ public final class DnsVerticle extends VerticleBase {
       Response response = Answers.decide(query, snapshot);
       int limit = udpQuery ? Answers.udpLimit(query, zone) : DnsQuery.MAX_MESSAGE;
       Encoded encoded = Answers.encode(query, response, limit, zone);
-      metrics.count(transport, encoded.truncated() ? Outcome.TRUNCATED : response.outcome());
+      metrics.answered(transport, query.type(), response.rcode());
+      if (encoded.truncated()) {
+        metrics.truncated(DnsMetrics.Truncated.TOO_LARGE);
+      }
       return encoded.wire();
     });
   }

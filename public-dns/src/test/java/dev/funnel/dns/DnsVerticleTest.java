@@ -101,8 +101,23 @@ class DnsVerticleTest {
     return m.getSection(Section.ANSWER).stream().map(Record::rdataToString).toList();
   }
 
-  private double count(String transport, Outcome outcome) {
-    return meters.get("funnel.dns.queries").tag("transport", transport).tag("outcome", outcome.label()).counter().count();
+  /** Replies sent over {@code transport} with {@code rcode}, every query type summed. */
+  private double count(String transport, String rcode) {
+    return meters.get("funnel.dns.queries").tag("transport", transport).tag("rcode", rcode).counters().stream()
+        .mapToDouble(io.micrometer.core.instrument.Counter::count).sum();
+  }
+
+  private double count(String transport, String type, String rcode) {
+    return meters.get("funnel.dns.queries").tag("transport", transport).tag("type", type).tag("rcode", rcode)
+        .counter().count();
+  }
+
+  private double dropped(String transport, String reason) {
+    return meters.get("funnel.dns.dropped").tag("transport", transport).tag("reason", reason).counter().count();
+  }
+
+  private double truncated(String reason) {
+    return meters.get("funnel.dns.truncated").tag("reason", reason).counter().count();
   }
 
   @Test
@@ -116,11 +131,48 @@ class DnsVerticleTest {
       assertThat(ask("nope.demo." + DOMAIN, Type.A, tcp).getRcode()).isEqualTo(Rcode.NXDOMAIN);
       assertThat(ask("example.com", Type.A, tcp).getRcode()).isEqualTo(Rcode.REFUSED);
     }
-    assertThat(count("udp", Outcome.ANSWERED)).isEqualTo(1);
-    assertThat(count("tcp", Outcome.ANSWERED)).isEqualTo(1);
-    assertThat(count("udp", Outcome.NXDOMAIN)).isEqualTo(1);
-    assertThat(count("tcp", Outcome.REFUSED)).isEqualTo(1);
+    for (String transport : List.of("udp", "tcp")) {
+      assertThat(count(transport, "A", "NOERROR")).isEqualTo(1);
+      assertThat(count(transport, "A", "NXDOMAIN")).isEqualTo(1);
+      assertThat(count(transport, "A", "REFUSED")).isEqualTo(1);
+      assertThat(count(transport, "NOERROR") + count(transport, "NXDOMAIN") + count(transport, "REFUSED"))
+          .as("nothing else counted over " + transport).isEqualTo(3);
+    }
     assertThat(lookups.get()).as("web.demo cached after the first lookup").isEqualTo(2);
+  }
+
+  @Test
+  void aQueryOfEachTypeIsCountedWithItsTypeAndTheRcodeSent() throws Exception {
+    start(Fixtures.options());
+    // The apex holds SOA, NS and CAA; A, AAAA, HTTPS and TXT there are NODATA (NOERROR); ANY gets one RRset.
+    for (String type : List.of("A", "AAAA", "HTTPS", "TXT", "CAA", "SOA", "NS", "ANY", "MX")) {
+      assertThat(ask(DOMAIN, Type.value(type), false).getRcode()).as(type).isEqualTo(Rcode.NOERROR);
+      String label = type.equals("MX") ? "other" : type;
+      assertThat(count("udp", label, "NOERROR")).as(type).isEqualTo(1);
+    }
+    assertThat(ask("nope." + DOMAIN, Type.HTTPS, false).getRcode()).isEqualTo(Rcode.NXDOMAIN);
+    assertThat(count("udp", "HTTPS", "NXDOMAIN")).isEqualTo(1);
+    assertThat(ask("example.com", Type.TXT, true).getRcode()).isEqualTo(Rcode.REFUSED);
+    assertThat(count("tcp", "TXT", "REFUSED")).isEqualTo(1);
+    // A NOTIFY (another opcode) is NOTIMP; EDNS version 1 is BADVERS (extended RCODE 16).
+    Message notify = Message.newQuery(Record.newRecord(Name.fromConstantString(DOMAIN + "."), Type.SOA, DClass.IN));
+    notify.getHeader().setOpcode(org.xbill.DNS.Opcode.NOTIFY);
+    assertThat(resolver(false).send(notify).getRcode()).isEqualTo(Rcode.NOTIMP);
+    assertThat(count("udp", "SOA", "NOTIMP")).isEqualTo(1);
+    Message v1 = Message.newQuery(Record.newRecord(Name.fromConstantString(DOMAIN + "."), Type.A, DClass.IN));
+    v1.addRecord(new org.xbill.DNS.OPTRecord(1232, 0, 1), Section.ADDITIONAL);
+    try (DatagramSocket socket = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+      socket.setSoTimeout(5000);
+      byte[] wire = v1.toWire();
+      socket.send(new DatagramPacket(wire, wire.length, InetAddress.getLoopbackAddress(), port));
+      byte[] buf = new byte[1500];
+      DatagramPacket reply = new DatagramPacket(buf, buf.length);
+      socket.receive(reply);
+      assertThat(new Message(java.util.Arrays.copyOf(buf, reply.getLength())).getRcode()).isEqualTo(Rcode.BADVERS);
+    }
+    assertThat(count("udp", "A", "BADVERS")).isEqualTo(1);
+    assertThat(count("udp", "NOERROR") + count("udp", "NXDOMAIN") + count("udp", "NOTIMP") + count("udp", "BADVERS"))
+        .as("each query counted once").isEqualTo(12);
   }
 
   @Test
@@ -163,7 +215,7 @@ class DnsVerticleTest {
     registry.clear();
     stub.unregister().await();
     assertThat(ask("gone.demo." + DOMAIN, Type.A, false).getRcode()).isEqualTo(Rcode.SERVFAIL);
-    assertThat(count("udp", Outcome.SERVFAIL)).isEqualTo(1);
+    assertThat(count("udp", "A", "SERVFAIL")).isEqualTo(1);
   }
 
   @Test
@@ -181,8 +233,10 @@ class DnsVerticleTest {
     Message m = resolver.send(Message.newQuery(Record.newRecord(Name.fromConstantString(longName + "."), Type.AAAA, DClass.IN)));
     assertThat(m.getHeader().getFlag(Flags.TC)).isFalse();
     assertThat(data(m)).hasSize(16);
-    assertThat(count("udp", Outcome.TRUNCATED)).isEqualTo(1);
-    assertThat(count("tcp", Outcome.ANSWERED)).isEqualTo(1);
+    assertThat(truncated("too_large")).isEqualTo(1);
+    assertThat(truncated("rate_limited")).isZero();
+    assertThat(count("udp", "AAAA", "NOERROR")).as("the truncated reply is a NOERROR reply").isEqualTo(1);
+    assertThat(count("tcp", "AAAA", "NOERROR")).isEqualTo(1);
   }
 
   @Test
@@ -204,7 +258,8 @@ class DnsVerticleTest {
     }
     // The drop is counted before any later query is answered (one event loop, in order).
     assertThat(ask(WEB, Type.A, false).getRcode()).isEqualTo(Rcode.NOERROR);
-    assertThat(count("udp", Outcome.MALFORMED)).isEqualTo(1);
+    assertThat(dropped("udp", "malformed")).isEqualTo(1);
+    assertThat(count("udp", "NOERROR")).as("only the good query is a reply").isEqualTo(1);
   }
 
   @Test
@@ -236,12 +291,16 @@ class DnsVerticleTest {
         }
       }
     }
-    double limited = count("udp", Outcome.RATE_LIMITED);
+    double drops = dropped("udp", "rate_limited");
+    double slips = truncated("rate_limited");
     // Exact counts are RateLimiterTest's (its clock is passed in); here: the burst got through, the
-    // rest was limited, and some of it slipped.
+    // rest was limited, and some of it slipped. Every query is counted once: a reply or a drop.
     assertThat(answered).as("the burst").isGreaterThanOrEqualTo(3).isLessThan(sent);
-    assertThat(answered + limited).isEqualTo(sent);
-    assertThat(slipped).isPositive().isLessThanOrEqualTo((int) limited);
+    assertThat(slipped).isPositive();
+    assertThat(slips).isEqualTo(slipped);
+    assertThat(count("udp", "A", "NOERROR")).as("answers and slips are replies").isEqualTo(answered + slipped);
+    assertThat(answered + slipped + drops).isEqualTo(sent);
+    assertThat(drops).isPositive();
     // TCP is not limited: a real client behind the prefix gets through.
     assertThat(data(ask(WEB, Type.A, true))).isNotEmpty();
   }

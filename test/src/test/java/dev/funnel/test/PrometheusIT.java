@@ -95,6 +95,8 @@ class PrometheusIT {
   private final Map<String, Integer> observed = new TreeMap<>();
   private final Map<String, String> observedBodies = new TreeMap<>();
   private long trafficDoneMillis;
+  /** dig was found and asked the server's DNS (Debian's dnsutils; .ci/run installs it). */
+  private boolean digAsked;
 
   @BeforeAll
   @Timeout(value = 150, unit = TimeUnit.SECONDS)
@@ -225,6 +227,18 @@ class PrometheusIT {
     assertThat(sum(server, "funnel_registry_routes")).isEqualTo(1);
     assertThat(sum(node, "funnel_node_sessions")).isEqualTo(1);
     assertThat(sum(server, "funnel_gateway_link_connections")).isEqualTo(2);
+    if (digAsked) {
+      assertThat(sum(server, "funnel_dns_queries_total\\{rcode=\"NOERROR\",transport=\"udp\",type=\"A\"}")).isEqualTo(1);
+      assertThat(sum(server, "funnel_dns_queries_total\\{rcode=\"NOERROR\",transport=\"udp\",type=\"HTTPS\"}"))
+          .isEqualTo(1);
+      assertThat(sum(server, "funnel_dns_queries_total\\{rcode=\"NXDOMAIN\",transport=\"udp\",type=\"A\"}")).isEqualTo(1);
+      assertThat(sum(server, "funnel_dns_queries_total\\{rcode=\"REFUSED\",transport=\"tcp\",type=\"TXT\"}")).isEqualTo(1);
+      assertThat(sum(server, "funnel_dns_queries_total")).as("nothing else asked").isEqualTo(4);
+      assertThat(sum(server, "funnel_dns_dropped_total")).isEqualTo(1);
+    }
+    // The node told its gateway when its certificate (the server CA's, 90 days) expires.
+    assertThat(sum(server, "funnel_gateway_node_certificates\\{expires_within=\"later\"}")).isEqualTo(1);
+    assertThat(sum(server, "funnel_gateway_node_certificates")).isEqualTo(1);
     assertThat(sum(node, "funnel_node_link_connections")).isEqualTo(2);
     // The frontend's byte counters add up to what its access log says each routed tunnel carried.
     List<String> routed = this.server.output().lines()
@@ -312,10 +326,39 @@ class PrometheusIT {
     }
     assertThat(configs).extracting(p -> p.getFileName().toString())
         .contains("prometheus.yml", "prometheus-cluster.yml");
-    for (Path config : configs) {
+    List<Path> all = new ArrayList<>(configs);
+    all.add(ROOT.resolve("deploy/prometheus/prometheus.yml"));
+    for (Path config : all) {
       Exec check = Exec.run(List.of(promtool.get().toString(), "check", "config", config.toString()));
       assertThat(check.exit()).as(check.output()).isZero();
-      assertThat(check.output()).contains("SUCCESS");
+      assertThat(check.output()).contains("SUCCESS").contains("rule files found");
+    }
+  }
+
+  @Test
+  void theAlertRulesPassTheirPromtoolTestsAndLoadInTheRealPrometheus() throws Exception {
+    Optional<Path> promtool = tool("promtool");
+    assumeTrue(promtool.isPresent(), "promtool not found: run .ci/run (it unpacks Debian's prometheus into "
+        + ROOT.resolve(".ci/tools/prometheus") + ")");
+    // promtool resolves rule_files relative to the working directory: run it in grafana/prometheus.
+    Process test = new ProcessBuilder(promtool.get().toString(), "test", "rules", "funnel-alerts.test.yml")
+        .directory(ROOT.resolve("grafana/prometheus").toFile()).redirectErrorStream(true).start();
+    String out = new String(test.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(test.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    assertThat(test.exitValue()).as(out).isZero();
+    assertThat(out).contains("SUCCESS");
+    if (prometheus != null) {
+      // Every rule loaded and evaluated against the real scrapes without an error; no certificate
+      // alert (the node's is good for 90 days).
+      JsonObject rules = new JsonObject(get(prometheusPort, "/api/v1/rules").body());
+      List<JsonObject> loaded = new ArrayList<>();
+      for (JsonObject group : objects(rules.getJsonObject("data").getJsonArray("groups"))) {
+        loaded.addAll(objects(group.getJsonArray("rules")));
+      }
+      assertThat(loaded).extracting(r -> r.getString("name")).contains("FunnelNodeCertificateExpiringSoon",
+          "FunnelNodeCertificateExpired", "FunnelDnsPushFailing", "FunnelDnsServfail", "FunnelAcmeOrdersFailing");
+      assertThat(loaded).allSatisfy(r -> assertThat(r.getString("health")).as(r.encode()).isNotEqualTo("err"));
+      assertThat(value("sum(funnel_gateway_node_certificates{expires_within=~\"expired|1d|7d\"})")).isZero();
     }
   }
 
@@ -370,6 +413,7 @@ class PrometheusIT {
     assertThat(config).as("the shipped config names the ports this test rewrites").contains(
         "127.0.0.1:" + serverMetrics, "127.0.0.1:" + nodeMetrics, "scrape_interval: 1s");
     Path configFile = Files.writeString(dir.resolve("prometheus.yml"), config);
+    Files.copy(ROOT.resolve("grafana/prometheus/funnel-alerts.yml"), dir.resolve("funnel-alerts.yml"));
     Files.createDirectories(logs);
     for (int attempt = 0; attempt < 3 && prometheus == null; attempt++) {
       prometheusPort = freePort();
@@ -444,6 +488,27 @@ class PrometheusIT {
       socket.getOutputStream().write("GET / HTTP/1.1\r\nHost: web\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
       assertThat(socket.getInputStream().readAllBytes()).isEmpty();
     }
+    // DNS, asked by the real dig when there is one: the node's name (A, and HTTPS as browsers ask),
+    // a name nobody has, a name outside the zone over TCP, and a datagram that is not DNS.
+    if (Exec.run(List.of("sh", "-c", "command -v dig")).exit() == 0) {
+      int dns = Integer.parseInt(server.fromReadyLine("dns 127\\.0\\.0\\.1:(\\d+) \\(udp, tcp\\)"));
+      assertThat(dig(dns, NAME, "A")).contains("status: NOERROR");
+      assertThat(dig(dns, NAME, "HTTPS")).contains("status: NOERROR");
+      assertThat(dig(dns, "nobody.demo." + DOMAIN, "A")).contains("status: NXDOMAIN");
+      assertThat(dig(dns, "example.com", "TXT", "+tcp")).contains("status: REFUSED");
+      try (java.net.DatagramSocket socket = new java.net.DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+        byte[] junk = "not a dns query".getBytes(StandardCharsets.US_ASCII);
+        socket.send(new java.net.DatagramPacket(junk, junk.length, InetAddress.getLoopbackAddress(), dns));
+      }
+      digAsked = true;
+    }
+  }
+
+  private static String dig(int port, String name, String type, String... extra) throws Exception {
+    List<String> command = new ArrayList<>(List.of("dig", "@127.0.0.1", "-p", String.valueOf(port), "+norec",
+        "+tries=1", "+time=5", name, type));
+    command.addAll(List.of(extra));
+    return Exec.run(command).output();
   }
 
   /** Every connection counted at the frontend, and the node's tunnels ended (their bytes count at the end). */
@@ -454,7 +519,8 @@ class PrometheusIT {
       return sum(serverScrape, "funnel_frontend_connections_total") == CONNECTIONS
           && sum(serverScrape, "funnel_tunnels_active") == 0
           && sum(nodeScrape, "funnel_tunnels_active") == 0
-          && sum(nodeScrape, "funnel_terminator_tcp_bytes_total") > 0;
+          && sum(nodeScrape, "funnel_terminator_tcp_bytes_total") > 0
+          && (!digAsked || sum(serverScrape, "funnel_dns_dropped_total\\{reason=\"malformed\",transport=\"udp\"}") == 1);
     });
   }
 

@@ -15,7 +15,7 @@ import dev.funnel.common.bus.ProbeResult;
  * <pre>
  * control connection:  gateway → Challenge;  node → Hello;  gateway → Welcome | Refused;
  *                      then Ping/Pong both ways, ServeUpdate,
- *                      SignRequest, AcmeTxt, SessionLost and Probe (node → gateway), SignReply, AcmeTxtReply, ProbeReply and
+ *                      SignRequest, AcmeTxt, SessionLost, Probe and CertificateExpiry (node → gateway), SignReply, AcmeTxtReply, ProbeReply and
  *                      Bye (gateway → node).
  * link connection:     gateway → Challenge; node → DataHello; then HTTP/2 (the node is the server,
  *                      the gateway opens one stream per tunnel: {@link IngressOffer}).
@@ -201,6 +201,22 @@ public sealed interface ControlMessage {
     }
   }
 
+  /** {@link Welcome#features} value: the gateway takes {@link CertificateExpiry} (older gateways would close the session on it). */
+  String FEATURE_CERTIFICATE_EXPIRY = "certificate-expiry";
+
+  /**
+   * Node → gateway: the certificate the node's TLS terminator presents expires at {@code notAfter}
+   * (epoch seconds). Sent once the session is welcomed and again whenever the certificate changes,
+   * only to a gateway whose Welcome offers {@link #FEATURE_CERTIFICATE_EXPIRY}. The gateway counts its
+   * sessions by how soon that is ({@code funnel_gateway_node_certificates}), so operators see the
+   * fleet's certificates without scraping nodes. No answer.
+   */
+  record CertificateExpiry(long notAfter) implements ControlMessage {
+    public JsonObject toJson() {
+      return new JsonObject().put("type", "certificate-expiry").put("notAfter", notAfter);
+    }
+  }
+
   /** The signed chain (PEM), or an error saying why not. */
   record SignReply(String certChainPem, String error) implements ControlMessage {
     public JsonObject toJson() {
@@ -279,6 +295,7 @@ public sealed interface ControlMessage {
         case "probe" -> new Probe(requiredLong(json, "id"), json.getInteger("port", 0), json.getString("fingerprint"));
         case "probe-reply" -> new ProbeReply(requiredLong(json, "id"),
             ProbeResult.fromJson(json.getJsonObject("result", new JsonObject())));
+        case "certificate-expiry" -> new CertificateExpiry(requiredLong(json, "notAfter"));
         case "bye" -> new Bye(json.getString("reason", ""));
         default -> throw new InvalidMessage("unknown message type " + type);
       };

@@ -48,6 +48,7 @@ class ControlMessageTest {
         new ControlMessage.AcmeTxt(8, "web.demo.funnel.example", "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0", false),
         new ControlMessage.AcmeTxtReply(7, null),
         new ControlMessage.AcmeTxtReply(8, "a node may set _acme-challenge only for its own name"),
+        new ControlMessage.CertificateExpiry(1_796_000_000L),
         new Refused("BAD_KEY", "unknown auth key"),
         new Ping(1),
         new Pong(Long.MAX_VALUE),
