@@ -27,7 +27,7 @@ final class ConsoleLoginFlags {
   String issuer;
 
   @Option(names = "--" + CLIENT_ID, paramLabel = "ID",
-      description = "Client id registered at the provider; its redirect URI is http(s)://ADMIN-ADDRESS/ui/oidc/callback.")
+      description = "Client id registered at the provider (redirect URI: the admin URL + /ui/oidc/callback).")
   String clientId;
 
   @Option(names = "--" + SECRET_FILE, paramLabel = "FILE",
