@@ -93,6 +93,8 @@ class ConsoleOidcIT {
       assertThat(session.isHttpOnly()).isTrue();
       assertThat(session.getSameSite()).isEqualTo("Strict");
       screenshot(browser, "oidc-signed-in");
+      assertThat(server.output()).as("a normal start with a provider up, and a sign-in: quiet")
+          .doesNotContain("WARNING").doesNotContain("SEVERE");
 
       // Signed in for real: another page, then sign out.
       browser.driver.get(origin + "/ui/tailnets");
