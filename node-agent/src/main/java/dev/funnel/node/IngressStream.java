@@ -147,11 +147,11 @@ final class IngressStream {
         .group(channel.eventLoop())
         .channel(overSocket ? NioDomainSocketChannel.class : DataPlane.channel())
         .option(ChannelOption.AUTO_READ, false)
-        .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, options.getLocalDialTimeoutMillis()))
         .handler(new ChannelInboundHandlerAdapter());
     if (!overSocket) {
-      bootstrap.option(ChannelOption.TCP_NODELAY, true);
+      // Netty's NioDomainSocketChannel knows neither option (it would log a WARNING per connection).
+      bootstrap.option(ChannelOption.TCP_NODELAY, true).option(ChannelOption.ALLOW_HALF_CLOSURE, true);
     }
     bootstrap.connect(dial)
         .addListener((ChannelFuture connected) -> {

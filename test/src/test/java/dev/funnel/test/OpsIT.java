@@ -303,6 +303,8 @@ class OpsIT {
     assertThat(output.lines().filter(l -> BAD_LEVEL.matcher(l).find()).toList()).as(output).isEmpty();
     assertThat(output.lines().filter(l -> READY.matcher(l).find()).toList()).as(output).hasSize(1);
     assertThat(p.stdout().stream().filter(l -> READY.matcher(l).find()).toList()).as(output).hasSize(1);
+    // No duplicated log lines (a second handler would print every line twice): the transport line once.
+    assertThat(output.lines().filter(l -> l.contains("transport: ")).toList()).as(output).hasSize(1);
   }
 
   private static void assertStops(FunnelProcess p, String command) throws Exception {
