@@ -34,7 +34,7 @@ import org.junit.jupiter.api.Timeout;
  * and {@code status} asked at once (on loopback Hazelcast sees the refused connection within about
  * a second, about the time the {@code status} JVM takes to start) and again once the operator's
  * status no longer counts it live; a new frontend makes the probe succeed again, and a clean stop
- * of it (SIGTERM) is named the same way.
+ * of it (SIGTERM) is named the same way. Last, with the gateway killed the probe names the gateway.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -51,6 +51,7 @@ class StatusFrontendIT {
   private Path nodeState;
   private HttpServer backend;
   private FunnelProcess frontend;
+  private FunnelProcess gateway;
 
   @BeforeAll
   void start() throws Exception {
@@ -58,12 +59,12 @@ class StatusFrontendIT {
     state = dir.resolve("state");
     nodeState = dir.resolve("node");
     Files.createDirectories(logs);
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 5; i++) {
       clusterPorts.add(ClusterIT.freePort());
     }
     FunnelProcess registry = track(FunnelProcess.start("registry", logs, ClusterIT.JVM,
         clusterArgs("registry", 0, "--domain", DOMAIN, "--admin-listen", "127.0.0.1:0")));
-    FunnelProcess gateway = track(FunnelProcess.start("gateway", logs, ClusterIT.JVM,
+    gateway = track(FunnelProcess.start("gateway", logs, ClusterIT.JVM,
         clusterArgs("gateway", 1, "--gateway-listen", "127.0.0.1:0")));
     frontend = startFrontend("frontend-1", 2);
     assertThat(registry.isAlive()).isTrue();
@@ -156,6 +157,19 @@ class StatusFrontendIT {
     assertThat(frontend.output()).contains("funnel frontend stopped");
     assertFrontendNamed(status("--json"));
     assertThat(String.join("\n", status().stdout())).contains("FAILED at the frontend");
+  }
+
+  @Test
+  @Order(5)
+  void withTheGatewayGoneTheProbeNamesTheGateway() throws Exception {
+    frontend = startFrontend("frontend-3", 4);
+    probeUntilOk();
+    gateway.kill();
+    FunnelProcess.Result run = status("--json");
+    assertThat(run.exit()).as(run.all()).isEqualTo(1);
+    JsonObject probe = probeOf(run);
+    assertThat(probe.getString("hop")).as(probe.encodePrettily()).isEqualTo("gateway");
+    assertThat(String.join("\n", status().stdout())).contains("FAILED at the gateway");
   }
 
   // ---------------------------------------------------------------- helpers
