@@ -242,6 +242,26 @@ final class NodeStack implements NodeControl.ServeControl {
    */
   private static KeyCertOptions initialKeyCert(NodeAgentVerticle agent, Settings settings, AcmeFiles acmeFiles,
                                                String fqdn) {
+    KeyCertOptions chosen = chooseKeyCert(agent, settings, acmeFiles, fqdn);
+    if (chosen instanceof PemKeyCertOptions pem && !pem.getCertPaths().isEmpty()) {
+      reportCertificate(agent, Path.of(pem.getCertPaths().get(0)));
+    }
+    return chosen;
+  }
+
+  /** Tells the agent (so the registries) when the certificate in {@code certFile} expires; unreadable: said at DEBUG. */
+  private static void reportCertificate(NodeAgentVerticle agent, Path certFile) {
+    try (java.io.InputStream in = java.nio.file.Files.newInputStream(certFile)) {
+      java.security.cert.X509Certificate leaf = (java.security.cert.X509Certificate)
+          java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in);
+      agent.certificate(leaf.getNotAfter().toInstant());
+    } catch (java.io.IOException | java.security.cert.CertificateException | ClassCastException e) {
+      LOG.log(Level.DEBUG, "cannot read the expiry of " + certFile + ": " + e.getMessage());
+    }
+  }
+
+  private static KeyCertOptions chooseKeyCert(NodeAgentVerticle agent, Settings settings, AcmeFiles acmeFiles,
+                                              String fqdn) {
     if (settings.cert() != null) {
       return new PemKeyCertOptions().setCertPath(settings.cert().toString()).setKeyPath(settings.key().toString());
     }
@@ -259,6 +279,9 @@ final class NodeStack implements NodeControl.ServeControl {
    * swap runs on a worker, as the stack's lock may be held by a serve change.
    */
   private void useCertificate(AcmeClient.Issued issued) {
+    if (!issued.chain().isEmpty()) {
+      agent.certificate(issued.chain().get(0).getNotAfter().toInstant());
+    }
     KeyCertOptions next = new PemKeyCertOptions()
         .setKeyValue(io.vertx.core.buffer.Buffer.buffer(DevCa.pem(issued.domainKey().getPrivate())))
         .setCertValue(io.vertx.core.buffer.Buffer.buffer(issued.chainPem()));

@@ -87,6 +87,9 @@ public class NodeAgentVerticle extends VerticleBase {
    * set up, or up), the server it is on or will dial next, its own backoff and reconnect timer.
    * Mutated on the event loop only; {@code session} and {@code up} are read by the accessors.
    */
+  /** When this node's certificate expires (epoch seconds), 0 while unknown; see {@link #certificate}. */
+  private volatile long certNotAfter;
+
   private final class Slot {
     final Backoff backoff = new Backoff(options.getBackoffMinMillis(), options.getBackoffMaxMillis(), new SecureRandom());
     volatile Session session;
@@ -476,6 +479,27 @@ public class NodeAgentVerticle extends VerticleBase {
     return sortedPorts(serve.get());
   }
 
+  /**
+   * The certificate this node's public name answers with now expires at {@code notAfter}: every
+   * session's gateway is told now, and each new session's once welcomed (the registries show the days
+   * left). Any thread.
+   */
+  public void certificate(java.time.Instant notAfter) {
+    long seconds = notAfter.getEpochSecond();
+    certNotAfter = seconds;
+    if (vertx == null) {
+      return;   // not deployed yet: each session's welcome sends it
+    }
+    vertx.runOnContext(v -> {
+      for (Slot slot : slots) {
+        Session s = slot.session;
+        if (slot.up && s != null) {
+          s.sendCertInfo(seconds);
+        }
+      }
+    });
+  }
+
   /** A session was welcomed (for the first time, or again after a ServeUpdate). */
   void welcomed(Session s, boolean first) {
     Slot slot = slotOf(s);
@@ -492,6 +516,10 @@ public class NodeAgentVerticle extends VerticleBase {
       logRefused(s);
       firstWelcome.tryComplete();
       reportLosses();
+      long notAfter = certNotAfter;
+      if (notAfter > 0) {
+        s.sendCertInfo(notAfter);
+      }
       List<Integer> ports = currentPorts();
       if (!s.welcomedPorts().equals(ports)) {
         // The serve config changed while this session was logging in (its Hello carried the old ports).

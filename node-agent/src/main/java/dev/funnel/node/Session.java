@@ -82,6 +82,7 @@ final class Session {
   private final java.util.Map<Long, Pending<Void>> acmeTxts = new java.util.HashMap<>();
   private long nextAcmeTxtId = 1;
   private boolean acmeTxtOffered;
+  private volatile boolean certInfoOffered;
 
   private State state = State.AWAIT_CHALLENGE;
   private long loginTimer = -1;
@@ -186,6 +187,13 @@ final class Session {
   void reportLost(SessionLost lost) {
     if (state == State.UP) {
       socket.write(lost.encode());
+    }
+  }
+
+  /** Tells the gateway when this node's certificate expires (only while up, and only if it takes it). */
+  void sendCertInfo(long notAfter) {
+    if (state == State.UP && certInfoOffered) {
+      socket.write(new ControlMessage.CertInfo(notAfter).encode());
     }
   }
 
@@ -343,6 +351,7 @@ final class Session {
     welcomedPorts = w.ports();
     refused = w.refused();
     acmeTxtOffered = w.offers(ControlMessage.FEATURE_ACME_TXT);
+    certInfoOffered = w.offers(ControlMessage.FEATURE_CERT_INFO);
   }
 
   private void heartbeat(long periodMillis) {

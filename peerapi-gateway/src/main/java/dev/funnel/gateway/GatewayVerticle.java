@@ -356,6 +356,8 @@ public class GatewayVerticle extends VerticleBase {
       probes.probe(session, probe);
     } else if (message instanceof AcmeTxt txt) {
       acmeTxt(session, txt);
+    } else if (message instanceof ControlMessage.CertInfo cert) {
+      certInfo(session, cert.notAfter());
     } else if (message instanceof Bye bye) {
       endSession(session, "node said bye (" + bye.reason() + ")");
     } else {
@@ -444,6 +446,28 @@ public class GatewayVerticle extends VerticleBase {
    * instead of when the cluster notices the other gateway is gone. The registry decides whether it
    * accepts the report; the node hears nothing back.
    */
+  /** Reports per session at most (a node sends one per welcome and per new certificate). */
+  static final int MAX_CERT_REPORTS = 64;
+
+  /**
+   * The node's certificate expiry, published to the registries under the session's node id (never
+   * one from the message). A value repeated, out of range (before 2000, after 2200) or past
+   * {@link #MAX_CERT_REPORTS} per session is ignored.
+   */
+  private void certInfo(Session session, long notAfter) {
+    if (notAfter == session.certNotAfter) {
+      return;
+    }
+    if (notAfter < 946_684_800L || notAfter > 7_258_118_400L || session.certReports >= MAX_CERT_REPORTS) {
+      LOG.log(Level.INFO, "node {0}: certificate expiry {1} ignored (out of range or too many reports)",
+          session.fqdn, String.valueOf(notAfter));
+      return;
+    }
+    session.certNotAfter = notAfter;
+    session.certReports++;
+    vertx.eventBus().publish(Addresses.NODE_CERT, new dev.funnel.common.bus.NodeCertReport(session.nodeId, notAfter));
+  }
+
   private void reportLoss(Session session, SessionLost lost) {
     if (session.lossReportsInFlight >= MAX_LOSS_REPORTS_IN_FLIGHT) {
       LOG.log(Level.INFO, "session-loss report of " + session.nodeId + " about " + lost.gatewayId() + ": "

@@ -42,6 +42,9 @@ final class Session {
   boolean ended;
   /** A probe of this node is running ({@link ProbeRelay}: one at a time, a few per window). */
   boolean probing;
+  /** The last certificate expiry this node reported (epoch seconds; 0: none), and how many it reported. */
+  long certNotAfter;
+  int certReports;
   int probes;
   long probeWindowStart = System.nanoTime();
 
@@ -61,7 +64,7 @@ final class Session {
   /** The node's Welcome; {@code gatewayId} and the epoch name the session, so the node can report it lost elsewhere. */
   ControlMessage.Welcome welcome(String gatewayId, long heartbeatMillis, int links) {
     return new ControlMessage.Welcome(sessionId, nodeId, fqdn, dataSecret, heartbeatMillis, links, ports, gatewayId,
-        epoch, refused, List.of(ControlMessage.FEATURE_ACME_TXT));
+        epoch, refused, List.of(ControlMessage.FEATURE_ACME_TXT, ControlMessage.FEATURE_CERT_INFO));
   }
 
   void send(ControlMessage message) {

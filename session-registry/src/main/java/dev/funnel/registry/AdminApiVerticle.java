@@ -258,7 +258,8 @@ public final class AdminApiVerticle extends VerticleBase {
         .put("fqdn", v.fqdn()).put("online", v.online()).put("gateways", new JsonArray(v.gateways()))
         .put("ports", new JsonArray(v.ports()))
         .put("refused", dev.funnel.common.bus.PortRefusals.toJson(v.refused())).put("keyId", v.node().keyId())
-        .put("createdAt", time(v.node().createdAt()));
+        .put("createdAt", time(v.node().createdAt()))
+        .put("certificateExpiresAt", time(v.certNotAfter())).put("certificateDaysLeft", v.certDaysLeft(Instant.now()));
   }
 
   private static String time(Instant t) {

@@ -168,6 +168,10 @@ class StatusIT {
     JsonObject cert = status.getJsonObject("certificate");
     assertThat(cert.getString("issuer")).contains("Funnel development CA");
     assertThat(cert.getLong("daysLeft")).isPositive();
+    // The operator sees the same certificate's days left (the node tells its gateway, the gateway the registry).
+    assertThat(nodeJson("web").getLong("certificateDaysLeft")).as("admin node list --json")
+        .isCloseTo(cert.getLong("daysLeft"), org.assertj.core.api.Assertions.within(1L));
+    assertThat(nodeJson("web").getString("certificateExpiresAt")).isNotBlank();
     JsonObject dns = status.getJsonObject("dns");
     assertThat(dns.getBoolean("run")).isTrue();
     assertThat(dns.getString("listen")).isEqualTo("127.0.0.1:" + dnsPort);

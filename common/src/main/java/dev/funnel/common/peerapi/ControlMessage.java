@@ -171,6 +171,18 @@ public sealed interface ControlMessage {
     }
   }
 
+  /**
+   * Node → gateway: the certificate its public name answers with now expires at {@code notAfter}
+   * (epoch seconds). Sent after each welcome and whenever the certificate changes, only to a gateway
+   * whose Welcome offers {@link #FEATURE_CERT_INFO}; the gateway tells the registries (the console
+   * and {@code GET /v1/nodes} show the days left).
+   */
+  record CertInfo(long notAfter) implements ControlMessage {
+    public JsonObject toJson() {
+      return new JsonObject().put("type", "cert-info").put("notAfter", notAfter);
+    }
+  }
+
   /** Node asks the server's CA to sign a PKCS#10 CSR (PEM) for its own name. */
   record SignRequest(String csrPem) implements ControlMessage {
     public JsonObject toJson() {
@@ -180,6 +192,8 @@ public sealed interface ControlMessage {
 
   /** {@link Welcome#features} value: the gateway takes {@link AcmeTxt} (older gateways would close the session on it). */
   String FEATURE_ACME_TXT = "acme-txt";
+  /** {@link Welcome#features} value: the gateway takes {@link CertInfo}. */
+  String FEATURE_CERT_INFO = "cert-info";
 
   /**
    * Node → gateway: set ({@code present}) or remove the ACME dns-01 value {@code TXT value} at
@@ -269,6 +283,7 @@ public sealed interface ControlMessage {
         case "pong" -> new Pong(json.getLong("seq", 0L));
         case "data-hello" -> new DataHello(required(json, "sessionId"), required(json, "dataSecret"));
         case "serve-update" -> new ServeUpdate(ints(json.getJsonArray("ports")));
+        case "cert-info" -> new CertInfo(requiredLong(json, "notAfter"));
         case "sign-request" -> new SignRequest(required(json, "csrPem"));
         case "sign-reply" -> new SignReply(json.getString("certChainPem"), json.getString("error"));
         case "acme-txt" -> new AcmeTxt(requiredLong(json, "id"), required(json, "name"), required(json, "value"),

@@ -53,6 +53,7 @@ class ControlMessageTest {
         new Pong(Long.MAX_VALUE),
         new DataHello("s-1", "data-secret"),
         new ServeUpdate(List.of(10000)),
+        new ControlMessage.CertInfo(1_900_000_000L),
         new SignRequest("-----BEGIN CERTIFICATE REQUEST-----\n...\n"),
         new SignReply("-----BEGIN CERTIFICATE-----\n...\n", null),
         new SignReply(null, "not your name"),
