@@ -100,6 +100,18 @@ class StatusFrontendIT {
   void theProbeSucceedsThroughTheClusteredFrontend() throws Exception {
     JsonObject probe = probeUntilOk();
     assertThat(probe.getJsonObject("server").getString("frontendId")).isNotBlank();
+    // Across processes: the node's certificate expiry, gateway → registry over the clustered event bus.
+    Long days = null;
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (days == null && System.nanoTime() < deadline) {
+      JsonObject node = new JsonObject(String.join("\n", admin("node", "list", "--json").stdout()))
+          .getJsonArray("nodes").getJsonObject(0);
+      days = node.getLong("certificateDaysLeft");
+      if (days == null) {
+        Thread.sleep(250);
+      }
+    }
+    assertThat(days).as("certificateDaysLeft in admin node list --json").isNotNull().isPositive();
   }
 
   @Test
