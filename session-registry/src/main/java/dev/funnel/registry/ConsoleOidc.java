@@ -196,7 +196,7 @@ final class ConsoleOidc {
             refuse(ctx, 502, "the ID token " + problem, "The OpenID Connect provider's answer could not be verified.");
             return;
           }
-          String email = idToken.getString("email");
+          String email = idToken.getValue("email") instanceof String e ? e : null;
           boolean verified = !Boolean.FALSE.equals(idToken.getValue("email_verified"));
           if (!allowed(allowEmails, email, verified)) {
             refuse(ctx, 403, "email not allowed", (email == null ? "The provider gave no email address"
