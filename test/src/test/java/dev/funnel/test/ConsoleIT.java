@@ -184,7 +184,7 @@ class ConsoleIT {
     waitUntil("the node shows online with its port", () -> browser.findElements(
         By.cssSelector("tr[data-node='web.acme'] .badge.on")).stream().map(WebElement::getText).toList()
         .containsAll(List.of("online", "443")));
-    // Its certificate's days left, as the node told its gateway (signed by the server's CA for a year).
+    // Its certificate's days left, as the node told its gateway (signed through it by the server's CA).
     // Read in one script call: htmx replaces the rows every 2 s, so an element found first may be gone.
     java.util.function.Supplier<String> cert = () -> String.valueOf(js(
         "const c = document.querySelector(\"tr[data-node='web.acme'] td.cert\"); return c ? c.textContent.trim() : '';"));
