@@ -258,6 +258,11 @@ final class NodeStack implements NodeControl.ServeControl {
    */
   private static KeyCertOptions initialKeyCert(NodeAgentVerticle agent, Settings settings, AcmeFiles acmeFiles,
                                                String fqdn) {
+    return chooseKeyCert(agent, settings, acmeFiles, fqdn);
+  }
+
+  private static KeyCertOptions chooseKeyCert(NodeAgentVerticle agent, Settings settings, AcmeFiles acmeFiles,
+                                              String fqdn) {
     if (settings.cert() != null) {
       return new PemKeyCertOptions().setCertPath(settings.cert().toString()).setKeyPath(settings.key().toString());
     }

@@ -56,6 +56,9 @@ final class RegistryCommand implements Callable<Integer> {
           + " (one registry only). Prefer FUNNEL_STORE in the environment: it carries a password.")
   String store;
 
+  @Mixin
+  ConsoleLoginFlags consoleLogin;
+
   @Option(names = "--lease-ms", paramLabel = "MILLIS",
       description = "A session whose gateway stops renewing is withdrawn after this (default: " + RegistryOptions.DEFAULT_LEASE_MILLIS + ").")
   String leaseMillis;
@@ -74,6 +77,7 @@ final class RegistryCommand implements Callable<Integer> {
         .setStateDir(state)
         .setAdminListen(config.hostPort("admin-listen", DEFAULT_ADMIN_LISTEN))
         .setLeaseMillis(config.number("lease-ms", RegistryOptions.DEFAULT_LEASE_MILLIS));
+    ConsoleLoginFlags.applyTo(options, config);
     if (options.getLeaseMillis() < 100) {
       throw new IllegalArgumentException("lease-ms: at least 100");
     }

@@ -61,6 +61,9 @@ final class ServerCommand implements Callable<Integer> {
   LimitFlags limits;
 
   @Mixin
+  ConsoleLoginFlags consoleLogin;
+
+  @Mixin
   DnsFlags dns;
 
   @Mixin
@@ -70,9 +73,11 @@ final class ServerCommand implements Callable<Integer> {
   public Integer call() {
     ServerStack.Settings settings = new ServerStack.Settings(state, domain.toLowerCase(),
         Flags.publicListeners(publicListeners), gatewayListen, adminListen, metricsListen, !noAccessLog,
-        clientHelloTimeoutMillis, limits);
+        clientHelloTimeoutMillis, limits, consoleLogin::applyTo);
     DataPlane.configure(Flags.eventLoops(eventLoops));
     try {
+      // A wrong --console-* flag is a usage error too.
+      consoleLogin.applyTo(new dev.funnel.common.options.RegistryOptions());
       // A wrong --dns-push* flag (or an unreadable secret file) is a usage error, found before anything starts.
       dns.pushOptions(settings.domain());
     } catch (IllegalArgumentException e) {

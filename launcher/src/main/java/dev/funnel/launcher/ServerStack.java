@@ -34,7 +34,15 @@ final class ServerStack {
   /** What {@code funnel server} (and the demo) are told on the command line. */
   record Settings(Path state, String domain, Map<Integer, HostPort> publicListeners, HostPort gatewayListen,
                   HostPort adminListen, HostPort metricsListen, boolean accessLog, long clientHelloTimeoutMillis,
-                  LimitFlags limits) {
+                  LimitFlags limits, java.util.function.UnaryOperator<RegistryOptions> registry) {
+
+    /** Without console sign-in options beyond the token. */
+    Settings(Path state, String domain, Map<Integer, HostPort> publicListeners, HostPort gatewayListen,
+             HostPort adminListen, HostPort metricsListen, boolean accessLog, long clientHelloTimeoutMillis,
+             LimitFlags limits) {
+      this(state, domain, publicListeners, gatewayListen, adminListen, metricsListen, accessLog,
+          clientHelloTimeoutMillis, limits, o -> o);
+    }
 
     /** With the default limits. */
     Settings(Path state, String domain, Map<Integer, HostPort> publicListeners, HostPort gatewayListen,
@@ -80,10 +88,10 @@ final class ServerStack {
     DevCa ca = DevCa.loadOrCreate(settings.state());
     DevCa.KeyAndChain gatewayCert = ca.issue(gatewayNames(settings.gatewayListen()), Duration.ofDays(365));
 
-    RegistryOptions registryOptions = new RegistryOptions()
+    RegistryOptions registryOptions = settings.registry().apply(new RegistryOptions()
         .setDomain(settings.domain())
         .setStateDir(settings.state())
-        .setAdminListen(settings.adminListen());
+        .setAdminListen(settings.adminListen()));
     RegistryService registry = RegistryService.open(vertx, registryOptions).await();
     opened.set(registry);
     vertx.deployVerticle(new RegistryVerticle(registryOptions, registry)).await();

@@ -45,7 +45,8 @@ final class ServiceConfig {
       FrontendLimitFlags.SOURCE_BURST, FrontendLimitFlags.IDLE_TIMEOUT, FrontendLimitFlags.TAILNET_BANDWIDTH,
       GatewayLimitFlags.MAX_TUNNELS_PER_NODE, DnsFlags.LISTEN, DnsFlags.FRONTENDS, DnsFlags.NAMESERVERS,
       DnsFlags.HOSTMASTER, DnsFlags.GATEWAY_REGIONS, DnsFlags.CAA, DnsFlags.TTL, DnsFlags.MAX_UDP, DnsFlags.RATE,
-      DnsFlags.BURST, DnsFlags.SLIP, DnsFlags.PUSH, DnsFlags.PUSH_ZONE, DnsFlags.PUSH_TSIG);
+      DnsFlags.BURST, DnsFlags.SLIP, DnsFlags.PUSH, DnsFlags.PUSH_ZONE, DnsFlags.PUSH_TSIG,
+      ConsoleLoginFlags.ISSUER, ConsoleLoginFlags.CLIENT_ID, ConsoleLoginFlags.SECRET_FILE, ConsoleLoginFlags.ALLOW_EMAIL);
 
   private static final long LOAD_TIMEOUT_SECONDS = 30;
 

@@ -145,11 +145,14 @@ final class IngressStream {
         .group(channel.eventLoop())
         .channel(overSocket ? DataPlane.domainSocketChannel() : DataPlane.channel())
         .option(ChannelOption.AUTO_READ, false)
-        .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, options.getLocalDialTimeoutMillis()))
         .handler(new EarlyReads());
     if (!overSocket) {
-      bootstrap.option(ChannelOption.TCP_NODELAY, true);
+      bootstrap.option(ChannelOption.TCP_NODELAY, true).option(ChannelOption.ALLOW_HALF_CLOSURE, true);
+    } else if (DataPlane.epoll()) {
+      // Netty's NioDomainSocketChannel knows neither option (it would log a WARNING per connection);
+      // the epoll one half-closes like TCP.
+      bootstrap.option(ChannelOption.ALLOW_HALF_CLOSURE, true);
     }
     bootstrap.connect(dial)
         .addListener((ChannelFuture connected) -> {

@@ -98,6 +98,9 @@ public class NodeAgentVerticle extends VerticleBase {
     /** Where this slot's rotation through {@code servers} continues. */
     int nextServer;
     long reconnectTimer = -1;
+    /** Login failures already said at WARNING (before the first session; a few kinds at most). */
+    static final int LOGIN_FAILURES_REMEMBERED = 16;
+    final java.util.Set<String> loginFailures = new java.util.HashSet<>();
 
     Slot(int index) {
       this.nextServer = index;
@@ -608,7 +611,13 @@ public class NodeAgentVerticle extends VerticleBase {
       LOG.log(Level.WARNING, "session with {0} ended: {1}; reconnecting to {2} in {3} ms (attempt {4}; {5} of {6}"
           + " sessions up)", server, reason, next, delay, slot.backoff.attempts(), upSessions(), slots.size());
     } else {
-      LOG.log(Level.WARNING, "cannot log in at {0}: {1}; retrying at {2} in {3} ms (attempt {4})",
+      // One WARNING per kind of failure, naming the flag and what to do; the retries after it at INFO.
+      boolean first = slot.loginFailures.size() < Slot.LOGIN_FAILURES_REMEMBERED && slot.loginFailures.add(reason);
+      if (first) {
+        LOG.log(Level.WARNING, "--server {0}: cannot log in: {1}; check that funnel server or funnel gateway runs"
+            + " there (its ready line names the gateway HOST:PORT); retrying with backoff", server, reason);
+      }
+      LOG.log(first ? Level.DEBUG : Level.INFO, "cannot log in at {0}: {1}; retrying at {2} in {3} ms (attempt {4})",
           server, reason, next, delay, slot.backoff.attempts());
     }
     slot.reconnectTimer = vertx.setTimer(delay, id -> {

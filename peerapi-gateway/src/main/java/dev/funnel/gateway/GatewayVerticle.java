@@ -92,6 +92,7 @@ public class GatewayVerticle extends VerticleBase {
   private GatewayRefusals refusals;
   private TunnelOpener opener;
   private ProbeRelay probes;
+  private CertificateReports certificates;
   private dev.funnel.common.ops.StatsPublisher stats;
   private NodeListener nodeListener;
   private int nodePort = -1;
@@ -139,6 +140,7 @@ public class GatewayVerticle extends VerticleBase {
     refusals = new GatewayRefusals(metrics.registry());
     opener = new TunnelOpener(options, directory, metrics, refusals);
     probes = new ProbeRelay(vertx);
+    certificates = new CertificateReports(vertx, metrics);
     MessageConsumer<SessionKick> kicks = vertx.eventBus().consumer(Addresses.SESSION_KICK, this::onKick);
     HostPort listen = options.getListen();
     boolean withLink = options.getLinkListen() != null;
@@ -357,8 +359,7 @@ public class GatewayVerticle extends VerticleBase {
     } else if (message instanceof AcmeTxt txt) {
       acmeTxt(session, txt);
     } else if (message instanceof ControlMessage.CertificateExpiry expiry) {
-      // Counted only (funnel_gateway_node_certificates); any value is harmless: one entry per session.
-      metrics.certificate(session.sessionId, expiry.notAfter());
+      certificates.report(session, expiry.notAfter());
     } else if (message instanceof Bye bye) {
       endSession(session, "node said bye (" + bye.reason() + ")");
     } else {
@@ -539,7 +540,7 @@ public class GatewayVerticle extends VerticleBase {
     sessionsByNode.remove(session.nodeId, session);
     directory.remove(session.links);
     metrics.sessions(sessionsByNode.size());
-    metrics.certificateGone(session.sessionId);
+    certificates.ended(session);
     session.control.close();
     LOG.log(Level.INFO, "session of " + session.nodeId + " (epoch " + session.epoch + ") ended: " + reason);
     return notifySessionClosed(session.nodeId, session.epoch);

@@ -103,6 +103,14 @@ final class ProbeRelay {
       return ProbeResult.of(Outcome.TIMEOUT, null, "no frontend answered the probe within " + PROBE_TIMEOUT_MILLIS
           + " ms");
     }
-    return ProbeResult.of(Outcome.NO_FRONTEND, null, "no frontend is running to probe from (" + err.getMessage() + ")");
+    return ProbeResult.of(Outcome.NO_FRONTEND, null, unansweredDetail(err));
+  }
+
+  /** One line for people: none registered, or one registered but unreachable (killed, not yet dropped). */
+  static String unansweredDetail(Throwable err) {
+    if (err instanceof ReplyException re && re.failureType() == ReplyFailure.NO_HANDLERS) {
+      return "no frontend is running to probe from (none in the cluster)";
+    }
+    return "no frontend is running to probe from (the one found could not be reached: " + err.getMessage() + ")";
   }
 }

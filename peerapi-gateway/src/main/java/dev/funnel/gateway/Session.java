@@ -42,6 +42,9 @@ final class Session {
   boolean ended;
   /** A probe of this node is running ({@link ProbeRelay}: one at a time, a few per window). */
   boolean probing;
+  /** The last certificate expiry this node reported (epoch seconds; 0: none), and how many it reported. */
+  long certNotAfter;
+  int certReports;
   int probes;
   long probeWindowStart = System.nanoTime();
 

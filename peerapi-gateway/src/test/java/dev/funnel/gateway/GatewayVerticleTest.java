@@ -474,6 +474,33 @@ class GatewayVerticleTest {
 
   @Test
   @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void aNodesCertificateExpiryIsPublishedInTheNameOfThisSessionsNode(VertxTestContext test) {
+    java.util.List<dev.funnel.common.bus.NodeCertReport> reports = new java.util.concurrent.CopyOnWriteArrayList<>();
+    Promise<Void> second = Promise.promise();
+    vertx.eventBus().<Object>consumer(Addresses.NODE_CERT, m -> {
+      reports.add((dev.funnel.common.bus.NodeCertReport) m.body());
+      if (reports.size() == 2) {
+        second.tryComplete();
+      }
+    });
+    deploy(options())
+        .compose(v -> login())
+        .compose(control -> {
+          assertThat(control.welcome().offers(ControlMessage.FEATURE_CERTIFICATE_EXPIRY)).isTrue();
+          control.connection().send(new ControlMessage.CertificateExpiry(1_900_000_000L));
+          control.connection().send(new ControlMessage.CertificateExpiry(1_900_000_000L));   // the same again: not published
+          control.connection().send(new ControlMessage.CertificateExpiry(5L));               // out of range: ignored
+          control.connection().send(new ControlMessage.CertificateExpiry(1_900_086_400L));
+          return second.future();
+        })
+        .map(then(v -> assertThat(reports).containsExactly(
+            new dev.funnel.common.bus.NodeCertReport(NODE_ID, 1_900_000_000L),
+            new dev.funnel.common.bus.NodeCertReport(NODE_ID, 1_900_086_400L))))
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
   void anAcmeTxtGoesToTheRegistryInTheNameOfThisSessionsNodeAndIsAnswered(VertxTestContext test) {
     deploy(options())
         .compose(v -> login())

@@ -114,6 +114,7 @@ class ProbeRelayTest {
     }).onComplete(test.succeeding(reply -> test.verify(() -> {
       assertThat(reply.id()).isEqualTo(5);
       assertThat(reply.result().outcome()).isEqualTo(Outcome.NO_FRONTEND);
+      assertThat(reply.result().detail()).isEqualTo("no frontend is running to probe from (none in the cluster)");
       assertThat(reply.result().dnsListen()).as("no DNS handler: Funnel runs no DNS").isNull();
       test.completeNow();
     })));

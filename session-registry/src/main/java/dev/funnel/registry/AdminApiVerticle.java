@@ -90,7 +90,7 @@ public final class AdminApiVerticle extends VerticleBase {
   public Future<?> start() {
     authGuard = AdminAuthGuard.create(options);
     figures = new ConsoleFigures(Meters.registry(), System::nanoTime);
-    console = new ConsoleRoutes(vertx, service, authGuard, () -> token, figures, consoleMaxSessions);
+    console = new ConsoleRoutes(vertx, service, authGuard, () -> token, figures, consoleMaxSessions, options);
     return vertx.executeBlocking(() -> {
       token = AdminFiles.loadOrCreateToken(options.getStateDir());
       openapi = readOpenApi();
@@ -108,6 +108,7 @@ public final class AdminApiVerticle extends VerticleBase {
         return url;
       });
     }).onSuccess(url -> {
+      console.start();
       figures.record();
       figuresTimer = vertx.setPeriodic(ConsoleFigures.SAMPLE_MILLIS, id -> figures.record());
       LOG.log(Level.INFO, "admin API on {0} (console {0}/ui/)", url);
@@ -257,7 +258,8 @@ public final class AdminApiVerticle extends VerticleBase {
         .put("fqdn", v.fqdn()).put("online", v.online()).put("gateways", new JsonArray(v.gateways()))
         .put("ports", new JsonArray(v.ports()))
         .put("refused", dev.funnel.common.bus.PortRefusals.toJson(v.refused())).put("keyId", v.node().keyId())
-        .put("createdAt", time(v.node().createdAt()));
+        .put("createdAt", time(v.node().createdAt()))
+        .put("certificateExpiresAt", time(v.certNotAfter())).put("certificateDaysLeft", v.certDaysLeft(Instant.now()));
   }
 
   private static String time(Instant t) {

@@ -91,6 +91,18 @@ final class ConsolePages {
 
   /** The sign-in page; {@code error} (may be null) says why the last attempt failed. */
   static Html signIn(String csrf, String error) {
+    return signIn(csrf, error, false);
+  }
+
+  /** The sign-in page, with the OpenID Connect button when {@code oidc}. */
+  static Html signIn(String csrf, String error, boolean oidc) {
+    // A link, not a form: the CSP's form-action 'self' would stop a form's redirect to the provider.
+    Html provider = !oidc ? Html.EMPTY : Html.of("""
+        <div class="card narrow provider">
+        <p class="hint">Or sign in with your account at the organisation's OpenID Connect provider
+        (only the addresses this server allows).</p>
+        <a class="button" id="oidc-sign-in" href="/ui/oidc/sign-in">Sign in with OpenID Connect</a>
+        </div>""");
     return page("Sign in", null, csrf, error == null ? null : new Flash(false, error), Html.of("""
         <form method="post" action="/ui/sign-in" class="card narrow">{}
         <label for="token">Admin token</label>
@@ -98,7 +110,28 @@ final class ConsolePages {
         <p class="hint">The token is in the file <code>admin-token</code> in the server's state directory
         (<code>--state</code>, default <code>.funnel</code>).</p>
         <button type="submit">Sign in</button>
-        </form>""", csrfField(csrf)));
+        </form>
+        {}""", csrfField(csrf), provider));
+  }
+
+  /**
+   * After an OpenID Connect sign-in: moves on to the overview by itself ({@code meta refresh}, no
+   * script), so the browser's next request starts on the console and carries its SameSite=Strict cookie.
+   */
+  static Html signedIn() {
+    return Html.of("""
+        <!doctype html>
+        <html lang="en">
+        <head>
+        <meta charset="utf-8">
+        <meta http-equiv="refresh" content="0;url=/ui/">
+        <title>Signed in · Funnel admin</title>
+        <link rel="icon" href="/ui/static/favicon.svg" type="image/svg+xml">
+        <link rel="stylesheet" href="/ui/static/console.css">
+        </head>
+        <body><main><p>Signed in. <a href="/ui/">Continue to the console</a>.</p></main></body>
+        </html>
+        """);
   }
 
   /** The overview: live figures that refresh by themselves. */

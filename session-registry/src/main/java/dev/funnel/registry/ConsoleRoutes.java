@@ -1,5 +1,6 @@
 package dev.funnel.registry;
 
+import dev.funnel.common.options.RegistryOptions;
 import dev.funnel.registry.ConsolePages.Flash;
 import dev.funnel.registry.store.Tailnet;
 import io.vertx.core.Future;
@@ -14,11 +15,11 @@ import io.vertx.ext.web.handler.CSPHandler;
 import io.vertx.ext.web.handler.CSRFHandler;
 import io.vertx.ext.web.handler.SessionHandler;
 import io.vertx.ext.web.handler.StaticHandler;
+import io.vertx.ext.web.sstore.ClusteredSessionStore;
 import io.vertx.ext.web.sstore.LocalSessionStore;
 import io.vertx.ext.web.sstore.SessionStore;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
-import java.security.SecureRandom;
 import java.time.Instant;
 import java.util.Base64;
 import java.util.List;
@@ -48,8 +49,8 @@ final class ConsoleRoutes {
 
   private static final Logger LOG = System.getLogger(ConsoleRoutes.class.getName());
 
-  /** The session cookie's name. */
-  
+  /** The cluster-wide map of console sessions (clustered registries). */
+  static final String CLUSTERED_SESSIONS = "funnel.console.sessions";
   /** The CSRF cookie's name. */
   static final String CSRF_COOKIE = "funnel-console-csrf";
   /** A console session ends after this long unused. */
@@ -68,14 +69,22 @@ final class ConsoleRoutes {
   private final ConsoleFigures figures;
   private final SessionStore sessions;
   private final ConsoleSignIn signIn;
+  private final ConsoleOidc oidc;
+  private final Supplier<String> token;
 
   ConsoleRoutes(Vertx vertx, RegistryService service, AdminAuthGuard guard, Supplier<String> token,
-                ConsoleFigures figures, int maxSessions) {
+                ConsoleFigures figures, int maxSessions, RegistryOptions options) {
     this.vertx = vertx;
     this.service = service;
     this.figures = figures;
-    this.sessions = LocalSessionStore.create(vertx, "funnel.console.sessions." + System.identityHashCode(this));
-    this.signIn = new ConsoleSignIn(guard, token, sessions, maxSessions);
+    this.token = token;
+    // Clustered (funnel registry --cluster): one session store for every registry, so a signed-in
+    // admin stays signed in whichever registry behind the admin address a request lands on.
+    this.sessions = vertx.isClustered() ? ClusteredSessionStore.create(vertx, CLUSTERED_SESSIONS)
+        : LocalSessionStore.create(vertx, "funnel.console.sessions." + System.identityHashCode(this));
+    this.oidc = options.getConsoleOidc() == null ? null
+        : new ConsoleOidc(vertx, options.getConsoleOidc(), options.getConsoleAllowEmails(), sessions);
+    this.signIn = new ConsoleSignIn(guard, token, sessions, maxSessions, oidc != null);
   }
 
   /**
@@ -94,8 +103,18 @@ final class ConsoleRoutes {
     }
   }
 
-  /** Frees the session store (its reaper timer). */
+  /** Starts the OpenID Connect provider's discovery, when one is configured (in the background). */
+  void start() {
+    if (oidc != null) {
+      oidc.start();
+    }
+  }
+
+  /** Frees the session store (its reaper timer) and the provider. */
   void close() {
+    if (oidc != null) {
+      oidc.close();
+    }
     sessions.close();
   }
 
@@ -121,12 +140,16 @@ final class ConsoleRoutes {
     router.route().handler(SessionHandler.create(sessions).setSessionCookieName(ConsoleSignIn.SESSION_COOKIE)
         .setSessionCookiePath(ConsolePages.BASE).setCookieSecureFlag(true).setCookieHttpOnlyFlag(true)
         .setCookieSameSite(CookieSameSite.STRICT).setSessionTimeout(SESSION_TIMEOUT_MILLIS));
-    router.route().handler(CSRFHandler.create(vertx, randomSecret()).setCookieName(CSRF_COOKIE)
+    router.route().handler(CSRFHandler.create(vertx, csrfSecret(token.get())).setCookieName(CSRF_COOKIE)
         .setCookiePath(ConsolePages.BASE).setCookieHttpOnly(true).setCookieSecure(true)
         .setTimeout(SESSION_TIMEOUT_MILLIS));
 
-    router.get("/sign-in").handler(ctx -> html(ctx, 200, ConsolePages.signIn(csrf(ctx), null)));
+    router.get("/sign-in").handler(ctx -> html(ctx, 200, signIn.page(ctx, null)));
     router.post("/sign-in").handler(signIn::signIn);
+    if (oidc != null) {
+      router.get("/oidc/sign-in").handler(oidc::begin);
+      router.get("/oidc/callback").handler(oidc::callback);
+    }
     router.route().handler(signIn::requireSignIn);
     router.post("/sign-out").handler(ctx -> {
       ctx.session().destroy();
@@ -283,9 +306,20 @@ final class ConsoleRoutes {
     }
   }
 
-  private static String randomSecret() {
-    byte[] bytes = new byte[32];
-    new SecureRandom().nextBytes(bytes);
-    return Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
+  /**
+   * The CSRF tokens' signing key: derived from the admin token (HMAC-SHA256 over a fixed label), so
+   * every registry sharing the token (the state directory's {@code admin-token}) accepts the forms
+   * another one rendered, and a new token makes new keys. Never the token itself.
+   */
+  static String csrfSecret(String adminToken) {
+    try {
+      javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+      mac.init(new javax.crypto.spec.SecretKeySpec(adminToken.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+          "HmacSHA256"));
+      return Base64.getUrlEncoder().withoutPadding().encodeToString(
+          mac.doFinal("funnel console csrf v1".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    } catch (java.security.GeneralSecurityException e) {
+      throw new IllegalStateException("HmacSHA256 is not available in this JVM", e);
+    }
   }
 }

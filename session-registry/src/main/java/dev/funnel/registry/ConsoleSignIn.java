@@ -33,12 +33,19 @@ final class ConsoleSignIn {
   private final Supplier<String> token;
   private final SessionStore sessions;
   private final int maxSessions;
+  private final boolean oidc;
 
-  ConsoleSignIn(AdminAuthGuard guard, Supplier<String> token, SessionStore sessions, int maxSessions) {
+  ConsoleSignIn(AdminAuthGuard guard, Supplier<String> token, SessionStore sessions, int maxSessions, boolean oidc) {
     this.guard = guard;
     this.token = token;
     this.sessions = sessions;
     this.maxSessions = maxSessions;
+    this.oidc = oidc;
+  }
+
+  /** The sign-in page (with the OpenID Connect button when configured). */
+  Html page(RoutingContext ctx, String error) {
+    return ConsolePages.signIn(ConsoleRoutes.csrf(ctx), error, oidc);
   }
 
   /**
@@ -68,7 +75,7 @@ final class ConsoleSignIn {
     OptionalLong wait = guard.blockedSeconds(ctx);
     if (wait.isPresent()) {
       ctx.response().putHeader("Retry-After", Long.toString(wait.getAsLong()));
-      ConsoleRoutes.html(ctx, 429, ConsolePages.signIn(ConsoleRoutes.csrf(ctx), "Too many wrong tokens from this address: try again in "
+      ConsoleRoutes.html(ctx, 429, page(ctx, "Too many wrong tokens from this address: try again in "
           + wait.getAsLong() + " s."));
       return;
     }
@@ -78,7 +85,7 @@ final class ConsoleSignIn {
       LOG.log(Level.INFO, "admin console sign-in from {0}: {1}; rejecting", ctx.request().remoteAddress(),
           presented == null ? "no token" : "wrong token");
       guard.failed(ctx, presented == null);
-      ConsoleRoutes.html(ctx, 401, ConsolePages.signIn(ConsoleRoutes.csrf(ctx), presented == null ? "Enter the admin token."
+      ConsoleRoutes.html(ctx, 401, page(ctx, presented == null ? "Enter the admin token."
           : "That is not the admin token of this server."));
       return;
     }

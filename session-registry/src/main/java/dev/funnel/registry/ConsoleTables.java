@@ -140,20 +140,21 @@ final class ConsoleTables {
     return ConsolePages.page("Nodes", Tab.NODES, csrf, flash, Html.of("""
         <div class="card">
         <table>
-        <thead><tr><th>Node</th><th>Public name</th><th>Status</th><th>Gateways</th><th>Public ports</th><th>Enrolled</th><th></th></tr></thead>
+        <thead><tr><th>Node</th><th>Public name</th><th>Status</th><th>Gateways</th><th>Public ports</th><th>Certificate</th><th>Enrolled</th><th></th></tr></thead>
         <tbody id="node-rows" hx-get="/ui/nodes/rows" hx-trigger="every 2s" hx-swap="innerHTML">{}</tbody>
         </table>
         </div>
         <p class="hint">Refreshes every 2 s. Removing a node frees its name and ends its sessions; its auth key decides
-        whether it can enrol again. Certificates are made on each node (signed through its gateway, or by ACME): the registry
-        does not see them, so their days left are not shown here.</p>""",
+        whether it can enrol again. Certificates are made on each node (signed through its gateway, or by ACME); each node
+        says through its gateway when its certificate expires (— until it has, or for a node with no certificate:
+        <code>tcp://</code> targets only).</p>""",
         nodeRows(csrf, nodes, tailnets)));
   }
 
   /** The rows alone, for the page's own refresh. */
   static Html nodeRows(String csrf, List<RegistryService.NodeView> nodes, Map<String, Tailnet> tailnets) {
     if (nodes.isEmpty()) {
-      return Html.of("<tr><td colspan=\"7\" class=\"none\">No nodes yet: start one with "
+      return Html.of("<tr><td colspan=\"8\" class=\"none\">No nodes yet: start one with "
           + "<code>funnel node --authkey KEY …</code>.</td></tr>");
     }
     return Html.each(nodes, v -> nodeRow(csrf, v, tailnets.get(v.node().tailnet())));
@@ -168,11 +169,24 @@ final class ConsoleTables {
             .orElse(Html.of("<span class=\"badge on\">{}</span> ", p)));
     return Html.of("""
         <tr data-node="{}"><td class="name">{}</td><td><code>{}</code></td>
-        <td><span class="badge {}">{}</span></td><td class="muted">{}</td><td>{}</td><td class="muted">{}</td>
+        <td><span class="badge {}">{}</span></td><td class="muted">{}</td><td>{}</td><td class="cert">{}</td><td class="muted">{}</td>
         <td class="actions"><form method="post" action="/ui/nodes/{}/delete" class="inline">{}<button type="submit" class="small danger">Remove</button></form></td></tr>
         """, shortName, shortName, v.fqdn(), v.online() ? "on" : "off", v.online() ? "online" : "offline",
-        v.gateways().isEmpty() ? "—" : String.join(", ", v.gateways()), ports, when(v.node().createdAt()),
-        shortName, csrfField(csrf));
+        v.gateways().isEmpty() ? "—" : String.join(", ", v.gateways()), ports, certificate(v, java.time.Instant.now()),
+        when(v.node().createdAt()), shortName, csrfField(csrf));
+  }
+
+  /** Days left on the node's certificate (a warning badge under 14 days, expired in red), or — while unknown. */
+  static Html certificate(RegistryService.NodeView v, java.time.Instant now) {
+    Long days = v.certDaysLeft(now);
+    if (days == null) {
+      return Html.of("<span class=\"muted\">—</span>");
+    }
+    if (days < 0) {
+      return Html.of("<span class=\"badge off\">expired</span>");
+    }
+    return Html.of("<span class=\"badge {}\" title=\"expires {}\">{} day{} left</span>", days < 14 ? "off" : "on",
+        when(v.certNotAfter()), days, days == 1 ? "" : "s");
   }
 
   /** Why the tailnet's policy refuses clients on {@code port}; empty when it lets them through. */

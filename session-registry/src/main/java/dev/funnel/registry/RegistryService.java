@@ -719,8 +719,32 @@ public final class RegistryService {
 
   /** A node identity with its live state. {@code gateways} newest first; {@code ports} of the newest session. */
   /** {@code refused}: the ports it funnels that the public side does not route, with why ({@link PortRefusals}). */
+  /**
+   * @param certNotAfter when the node's certificate expires, as it last said through a gateway; null
+   *                     while unknown (not said since this registry started, or no certificate: tcp:// only)
+   */
   public record NodeView(NodeIdentity node, String fqdn, boolean online, List<String> gateways, List<Integer> ports,
-                         Map<Integer, String> refused) {
+                         Map<Integer, String> refused, java.time.Instant certNotAfter) {
+
+    public NodeView(NodeIdentity node, String fqdn, boolean online, List<String> gateways, List<Integer> ports,
+                    Map<Integer, String> refused) {
+      this(node, fqdn, online, gateways, ports, refused, null);
+    }
+
+    /** Whole days until the certificate expires (negative once expired); null when unknown. */
+    public Long certDaysLeft(java.time.Instant now) {
+      return certNotAfter == null ? null : Math.floorDiv(certNotAfter.getEpochSecond() - now.getEpochSecond(), 86_400L);
+    }
+  }
+
+  /** Nodes' certificate expiries (epoch seconds) as their gateways reported them; only known nodes. */
+  private final Map<String, Long> certNotAfter = new java.util.concurrent.ConcurrentHashMap<>();
+
+  /** A gateway's {@code NodeCertReport}: kept for a node this registry knows, ignored otherwise. */
+  public void certificateReported(String nodeId, long notAfter) {
+    if (nodeId != null && snapshot.nodeById(nodeId).isPresent()) {
+      certNotAfter.put(nodeId, notAfter);
+    }
   }
 
   /**
@@ -752,8 +776,9 @@ public final class RegistryService {
         .forEach(n -> {
           List<Live> live = sessions.live(n.id(), now);
           List<Integer> ports = live.isEmpty() ? List.of() : live.get(0).ports();
+          Long cert = certNotAfter.get(n.id());
           out.add(new NodeView(n, n.fqdn(domain), !live.isEmpty(), live.stream().map(Live::gatewayId).toList(),
-              ports, refusedPorts(n.tailnet(), ports)));
+              ports, refusedPorts(n.tailnet(), ports), cert == null ? null : java.time.Instant.ofEpochSecond(cert)));
         });
     return out;
   }

@@ -73,6 +73,11 @@ public final class RegistryVerticle extends VerticleBase {
       service.clusterStats().heard(heard, System.currentTimeMillis());
     }));
     consumers.add(bus.consumer(Addresses.REGISTRY_ACME_CHALLENGE, this::onAcmeChallenge));
+    consumers.add(bus.consumer(Addresses.NODE_CERT, message -> {
+      if (message.body() instanceof dev.funnel.common.bus.NodeCertReport report) {
+        service.certificateReported(report.nodeId(), report.notAfter());
+      }
+    }));
     consumers.add(bus.consumer(Addresses.SESSION_WITHDRAWN, message -> {
       SessionWithdrawn withdrawn = body(message, SessionWithdrawn.class, SessionWithdrawn::fromJson);
       if (withdrawn != null) {

@@ -98,4 +98,18 @@ class ConsoleRenderingTest {
     AuthKeyInfo k = new AuthKeyInfo("k1", "acme", reusable, expires, used, revoked, T.minusSeconds(7200));
     assertThat(ConsoleTables.state(k, T)).isEqualTo(state);
   }
+
+  @Test
+  void aNodesCertificateShowsItsDaysLeft() {
+    java.time.Instant now = java.time.Instant.parse("2026-12-01T00:00:00Z");
+    NodeIdentity node = new NodeIdentity("n1", "web", "acme", "pk", "k1", T);
+    record Row(java.time.Instant notAfter, String shown) {
+    }
+    for (Row row : List.of(new Row(null, "—"), new Row(now.plus(java.time.Duration.ofDays(60)), "60 days left"),
+        new Row(now.plus(java.time.Duration.ofHours(36)), "1 day left"), new Row(now.minusSeconds(1), "expired"))) {
+      RegistryService.NodeView v = new RegistryService.NodeView(node, "web.acme.funnel.test", true, List.of(), List.of(),
+          java.util.Map.of(), row.notAfter());
+      assertThat(ConsoleTables.certificate(v, now).value()).as(String.valueOf(row.notAfter())).contains(row.shown());
+    }
+  }
 }

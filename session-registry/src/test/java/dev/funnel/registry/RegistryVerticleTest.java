@@ -367,6 +367,27 @@ class RegistryVerticleTest {
   }
 
   @Test
+  void aNodesCertificateExpiryFromItsGatewayShowsInTheNodeList() throws Exception {
+    start(60_000);
+    NodeSession web = webOnline(new TestNode());
+    assertThat(service.nodes().get(0).certNotAfter()).as("unknown until reported").isNull();
+    long notAfter = java.time.Instant.now().plus(Duration.ofDays(30)).plusSeconds(60).getEpochSecond();
+    vertx.eventBus().publish(Addresses.NODE_CERT, new dev.funnel.common.bus.NodeCertReport("no-such-node", notAfter));
+    vertx.eventBus().publish(Addresses.NODE_CERT, new dev.funnel.common.bus.NodeCertReport(web.nodeId(), notAfter));
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(TestSupport.WAIT_SECONDS);
+    while (service.nodes().get(0).certNotAfter() == null && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+    RegistryService.NodeView view = service.nodes().get(0);
+    assertThat(view.certNotAfter()).isEqualTo(java.time.Instant.ofEpochSecond(notAfter));
+    assertThat(view.certDaysLeft(java.time.Instant.now())).isEqualTo(30);
+    io.vertx.core.json.JsonObject json = AdminApiVerticle.nodeJson(view);
+    assertThat(json.getLong("certificateDaysLeft")).isEqualTo(30);
+    assertThat(json.getString("certificateExpiresAt")).isEqualTo(java.time.Instant.ofEpochSecond(notAfter).toString());
+    assertThat(service.nodes()).hasSize(1);
+  }
+
+  @Test
   void aOneOffKeyRacedByManyNodesEnrolsExactlyOne() {
     start(60_000);
     tailnet("demo", true, 443);

@@ -184,8 +184,16 @@ class ConsoleIT {
     waitUntil("the node shows online with its port", () -> browser.findElements(
         By.cssSelector("tr[data-node='web.acme'] .badge.on")).stream().map(WebElement::getText).toList()
         .containsAll(List.of("online", "443")));
+    // Its certificate's days left, as the node told its gateway (signed through it by the server's CA).
+    // Read in one script call: htmx replaces the rows every 2 s, so an element found first may be gone.
+    java.util.function.Supplier<String> cert = () -> String.valueOf(js(
+        "const c = document.querySelector(\"tr[data-node='web.acme'] td.cert\"); return c ? c.textContent.trim() : '';"));
+    waitUntil("the node's certificate shows", () -> cert.get().matches("\\d+ days left"));
     assertThat(pageStillMarked()).as("no reload").isTrue();
     assertThat(text("tr[data-node='web.acme']")).contains(WEB).contains("443");
+    long daysLeft = rest("GET", "/v1/nodes").getJsonArray("nodes").getJsonObject(0).getLong("certificateDaysLeft");
+    assertThat(cert.get()).isEqualTo(daysLeft + " days left");
+    assertThat(daysLeft).isPositive();
     screenshot("nodes");
 
     // Live figures: tunnels through the frontend and a refusal move them, without a reload.

@@ -155,6 +155,16 @@ class OpsIT {
 
   @Test
   @Timeout(value = 60, unit = TimeUnit.SECONDS)
+  void aCaThatIsNotPemIsAUsageError() throws Exception {
+    Path junk = Files.writeString(dir.resolve("junk-ca.pem"), "not a certificate\n");
+    FunnelProcess.Result r = FunnelProcess.run(logs, "node", "--server", gateway(), "--hostname", "web",
+        "--ca", junk.toString(), "--state", dir.resolve("node-junk-ca").toString(), "--funnel", "443=http://127.0.0.1:9");
+    assertOneLineError(r, 2, "funnel node: --ca " + junk + ": not a PEM certificate (no -----BEGIN CERTIFICATE-----"
+        + " block); pass the server's ca.pem");
+  }
+
+  @Test
+  @Timeout(value = 60, unit = TimeUnit.SECONDS)
   void aStateDirectoryThatCannotBeWritten() throws Exception {
     // Tests may run as root, for whom permission bits do not stop a write: a file where the
     // directory's parent should be cannot be written by anyone.
@@ -228,10 +238,14 @@ class OpsIT {
         "--authkey", "fnl-auth-unused", "--hostname", "web", "--ca", state.resolve(DevCa.CA_FILE).toString(),
         "--state", dir.resolve("node-retrying").toString(), "--funnel", "443=http://127.0.0.1:9"));
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (!node.output().contains("retrying") && System.nanoTime() < deadline) {
+    while (!node.output().contains("(attempt 3)") && System.nanoTime() < deadline) {
       Thread.sleep(200);
     }
-    assertThat(node.output()).contains("retrying");
+    assertThat(node.output()).contains("(attempt 3)");
+    // An unreachable gateway: one WARNING naming the flag, the value and what to do; the retries at INFO.
+    assertThat(node.output().lines().filter(l -> BAD_LEVEL.matcher(l).find()).toList()).as(node.output())
+        .singleElement().satisfies(l -> assertThat(l).contains("--server 127.0.0.1:" + closed + ": cannot log in:")
+            .contains("check that funnel server or funnel gateway runs there"));
     assertStops(node, "node");
     assertThat(node.output()).doesNotContain("cannot start").doesNotContain("un-deployed");
   }
@@ -289,6 +303,8 @@ class OpsIT {
     assertThat(output.lines().filter(l -> BAD_LEVEL.matcher(l).find()).toList()).as(output).isEmpty();
     assertThat(output.lines().filter(l -> READY.matcher(l).find()).toList()).as(output).hasSize(1);
     assertThat(p.stdout().stream().filter(l -> READY.matcher(l).find()).toList()).as(output).hasSize(1);
+    // No duplicated log lines (a second handler would print every line twice): the transport line once.
+    assertThat(output.lines().filter(l -> l.contains("transport: ")).toList()).as(output).hasSize(1);
   }
 
   private static void assertStops(FunnelProcess p, String command) throws Exception {

@@ -168,6 +168,10 @@ class StatusIT {
     JsonObject cert = status.getJsonObject("certificate");
     assertThat(cert.getString("issuer")).contains("Funnel development CA");
     assertThat(cert.getLong("daysLeft")).isPositive();
+    // The operator sees the same certificate's days left (the node tells its gateway, the gateway the registry).
+    assertThat(nodeJson("web").getLong("certificateDaysLeft")).as("admin node list --json")
+        .isCloseTo(cert.getLong("daysLeft"), org.assertj.core.api.Assertions.within(1L));
+    assertThat(nodeJson("web").getString("certificateExpiresAt")).isNotBlank();
     JsonObject dns = status.getJsonObject("dns");
     assertThat(dns.getBoolean("run")).isTrue();
     assertThat(dns.getString("listen")).isEqualTo("127.0.0.1:" + dnsPort);
@@ -190,6 +194,32 @@ class StatusIT {
     assertThat(ok.exit()).as(ok.all()).isZero();
     assertThat(ok.stdout().get(0)).isEqualTo(WEB + ": OK");
     assertThat(ok.stdout()).anyMatch(l -> l.matches("  probe: +OK, this node's certificate came back in \\d+ ms .*"));
+    // What is public, route by route: the URL, each path, its target and its gate.
+    String http = "http://127.0.0.1:" + backend.getAddress().getPort();
+    for (String[] serve : new String[][] {{"add", "443:/api=text:hello from the api"},
+        {"gate", "443:/api", "--deny-cidr", "10.99.0.0/16"}}) {
+      List<String> args = new ArrayList<>(List.of("node", "serve"));
+      args.addAll(List.of(serve));
+      args.addAll(List.of("--state", webState.toString()));
+      FunnelProcess.Result r = FunnelProcess.run(logs, args.toArray(String[]::new));
+      assertThat(r.exit()).as(r.all()).isZero();
+    }
+    FunnelProcess.Result routes = FunnelProcess.run(logs, "status", "--state", webState.toString(), "--json",
+        "--no-probe");
+    JsonObject port443 = byPort(new JsonObject(String.join("\n", routes.stdout()))).get(443);
+    assertThat(port443.getString("url")).isEqualTo("https://" + WEB + "/");
+    Map<String, JsonObject> byPath = new HashMap<>();
+    port443.getJsonArray("routes").forEach(r -> byPath.put(((JsonObject) r).getString("path"), (JsonObject) r));
+    assertThat(byPath).containsOnlyKeys("/", "/api");
+    assertThat(byPath.get("/").getString("target")).isEqualTo(http);
+    assertThat(byPath.get("/").getString("gate")).isEqualTo("none");
+    assertThat(byPath.get("/api").getString("target")).startsWith("text:");
+    assertThat(byPath.get("/api").getString("gate")).contains("deny-cidr 10.99.0.0/16");
+    FunnelProcess.Result routesText = FunnelProcess.run(logs, "status", "--state", webState.toString(), "--no-probe");
+    assertThat(routesText.stdout()).contains("https://" + WEB + "/", "  / → " + http + "  (gate: none)")
+        .anyMatch(l -> l.startsWith("  /api → text:") && l.endsWith("(gate: deny-cidr 10.99.0.0/16)"));
+    FunnelProcess.Result rm = FunnelProcess.run(logs, "node", "serve", "rm", "443:/api", "--state", webState.toString());
+    assertThat(rm.exit()).as(rm.all()).isZero();
   }
 
   @Test

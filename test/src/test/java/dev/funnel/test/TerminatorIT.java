@@ -212,6 +212,15 @@ class TerminatorIT {
     assertThat(upgrade.headers().getAll("X-Forwarded-For")).containsExactly("127.0.0.1");
     assertThat(upgrade.headers().getAll("Funnel-Request")).containsExactly("?1");
     assertThat(upgrade.headers().getAll("Host")).containsExactly(NAME);
+
+    // The close went through the node without a SEVERE line or a stack trace (a request after it
+    // has gone through the same node, so the close was handled before its output is read).
+    Exec after = curl(List.of("-o", "/dev/null", "-w", "%{http_code}", "https://" + NAME + "/after-ws"));
+    assertThat(after.output()).isEqualTo("200");
+    assertThat(node.output()).as("node output after a WebSocket close").doesNotContain("SEVERE").doesNotContain("\tat ")
+        .doesNotContain("Unknown channel option");
+    assertThat(server.output()).as("server output after a WebSocket close").doesNotContain("SEVERE")
+        .doesNotContain("\tat ");
   }
 
   @Test

@@ -86,6 +86,11 @@ final class UpgradeRelay {
     client.request(options)
         .compose(backendRequest -> {
           backendRequest.authority(request.authority());
+          // After the 101 the request's connection is the spliced socket: its close would otherwise be
+          // logged by Vert.x as an unhandled SEVERE "Connection was closed". Failures before the
+          // answer come through connect()'s future.
+          backendRequest.exceptionHandler(e -> LOG.log(Level.DEBUG, "upgrade to backend {0}: {1}", target,
+              e.getMessage()));
           long timer = vertx.setTimer(responseTimeoutMillis,
               id -> backendRequest.reset(0, new TimeoutException("no answer to the upgrade")));
           return backendRequest.connect().andThen(ar -> vertx.cancelTimer(timer));

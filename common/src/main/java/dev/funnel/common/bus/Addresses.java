@@ -79,6 +79,12 @@ public final class Addresses {
   public static final String CONTROL_CHANGED = "funnel.registry.control-changed";
 
   /**
+   * Published by a gateway when a node said when its certificate expires ({@link NodeCertReport});
+   * every registry keeps it for the node (console, {@code GET /v1/nodes}).
+   */
+  public static final String NODE_CERT = "funnel.registry.node-cert";
+
+  /**
    * Published by a registry when a gateway's process left the cluster (killed, cut off), with the
    * gateway id as the body (a String): frontends stop waiting on opens sent to it and try another
    * gateway at once, instead of waiting out the open timeout.
@@ -133,6 +139,6 @@ public final class Addresses {
     return List.of(REGISTRY_RESOLVE, REGISTRY_LOGIN, REGISTRY_RENEW, REGISTRY_SESSION_CLOSED,
         REGISTRY_SESSION_LOST, REGISTRY_PORTS, REGISTRY_NAME, REGISTRY_ROUTABLE, REGISTRY_ACME_CHALLENGE, ROUTES_CHANGED, SESSION_WITHDRAWN,
         SESSION_KICK, CONTROL_CHANGED, GATEWAY_LEFT, REGISTRY_LEFT, DNS_CHALLENGE, FRONTEND_PROBE, DNS_LOOKUP,
-        MEMBER_STATS);
+        MEMBER_STATS, NODE_CERT);
   }
 }

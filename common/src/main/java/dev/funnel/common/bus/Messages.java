@@ -23,6 +23,7 @@ public final class Messages {
     register(bus, SessionLossReport.class, SessionLossReport::fromJson);
     register(bus, SessionWithdrawn.class, SessionWithdrawn::fromJson);
     register(bus, PortsUpdate.class, PortsUpdate::fromJson);
+    register(bus, NodeCertReport.class, NodeCertReport::fromJson);
     register(bus, RouteChanged.class, RouteChanged::fromJson);
     register(bus, SessionKick.class, SessionKick::fromJson);
     register(bus, OpenRequest.class, OpenRequest::fromJson);

@@ -2,6 +2,7 @@ package dev.funnel.common.options;
 
 import dev.funnel.common.net.HostPort;
 import java.nio.file.Path;
+import java.util.List;
 
 /** Options of the session registry. */
 public class RegistryOptions {
@@ -22,6 +23,8 @@ public class RegistryOptions {
   private HostPort adminListen = new HostPort("127.0.0.1", 7080);
   private int adminAuthFailureBurst = DEFAULT_ADMIN_AUTH_FAILURE_BURST;
   private long adminAuthFailureRefillMillis = DEFAULT_ADMIN_AUTH_FAILURE_REFILL_MILLIS;
+  private OidcOptions consoleOidc;
+  private List<String> consoleAllowEmails = List.of();
 
   public String getDomain() { return domain; }
   public RegistryOptions setDomain(String domain) { this.domain = domain; return this; }
@@ -41,4 +44,12 @@ public class RegistryOptions {
   /** See {@link #DEFAULT_CLUSTER_TIMEOUT_MILLIS}. */
   public long getClusterTimeoutMillis() { return clusterTimeoutMillis; }
   public RegistryOptions setClusterTimeoutMillis(long millis) { this.clusterTimeoutMillis = millis; return this; }
+
+  /** The admin console's OpenID Connect provider; null: token sign-in only. */
+  public OidcOptions getConsoleOidc() { return consoleOidc; }
+  public RegistryOptions setConsoleOidc(OidcOptions oidc) { this.consoleOidc = oidc; return this; }
+
+  /** Who may sign in to the console through {@link #getConsoleOidc()}: exact addresses, lower case; {@code *} anyone. */
+  public List<String> getConsoleAllowEmails() { return consoleAllowEmails; }
+  public RegistryOptions setConsoleAllowEmails(List<String> emails) { this.consoleAllowEmails = List.copyOf(emails); return this; }
 }

@@ -171,6 +171,7 @@ public sealed interface ControlMessage {
     }
   }
 
+
   /** Node asks the server's CA to sign a PKCS#10 CSR (PEM) for its own name. */
   record SignRequest(String csrPem) implements ControlMessage {
     public JsonObject toJson() {
@@ -209,7 +210,8 @@ public sealed interface ControlMessage {
    * (epoch seconds). Sent once the session is welcomed and again whenever the certificate changes,
    * only to a gateway whose Welcome offers {@link #FEATURE_CERTIFICATE_EXPIRY}. The gateway counts its
    * sessions by how soon that is ({@code funnel_gateway_node_certificates}), so operators see the
-   * fleet's certificates without scraping nodes. No answer.
+   * fleet's certificates without scraping nodes, and tells the registries (the console and
+   * {@code GET /v1/nodes} show the days left). No answer.
    */
   record CertificateExpiry(long notAfter) implements ControlMessage {
     public JsonObject toJson() {

@@ -1,5 +1,6 @@
 package dev.funnel.terminator.auth;
 
+import dev.funnel.common.auth.IdTokens;
 import dev.funnel.common.options.OidcOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -7,7 +8,6 @@ import io.vertx.core.http.Cookie;
 import io.vertx.core.http.CookieSameSite;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.HostAndPort;
 import io.vertx.ext.auth.oauth2.OAuth2Auth;
@@ -23,7 +23,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
@@ -65,7 +64,7 @@ public final class OidcLogin {
   static final int BACKGROUND_ATTEMPTS = 12;
   static final long MAX_BACKOFF_MILLIS = 30_000;
   /** Clock skew allowed on the ID token's {@code exp}. */
-  static final long LEEWAY_SECONDS = 60;
+  static final long LEEWAY_SECONDS = IdTokens.LEEWAY_SECONDS;
   /** The longest session cookie value made (browsers keep about 4 KiB per cookie, name and attributes included). */
   static final int MAX_COOKIE_CHARS = 3800;
 
@@ -257,23 +256,7 @@ public final class OidcLogin {
    * nor checks the nonce or the expiry.
    */
   static String checkIdToken(JsonObject idToken, String nonce, String clientId, Instant now) {
-    if (idToken == null) {
-      return "is missing or failed verification (signature, issuer or audience)";
-    }
-    Object aud = idToken.getValue("aud");
-    boolean forUs = aud instanceof String s ? s.equals(clientId)
-        : aud instanceof JsonArray a && a.contains(clientId);
-    if (!forUs) {
-      return "is not for client " + clientId;
-    }
-    if (nonce == null || !nonce.equals(idToken.getValue("nonce"))) {
-      return "does not carry this sign-in's nonce";
-    }
-    Object exp = idToken.getValue("exp");
-    if (!(exp instanceof Number n) || n.longValue() + LEEWAY_SECONDS < now.getEpochSecond()) {
-      return "has expired";
-    }
-    return null;
+    return IdTokens.problem(idToken, nonce, clientId, now);
   }
 
   private Future<Void> attempt(int n) {
@@ -361,11 +344,7 @@ public final class OidcLogin {
   }
 
   static String challenge(String verifier) {
-    try {
-      return Base64.getUrlEncoder().withoutPadding().encodeToString(
-          MessageDigest.getInstance("SHA-256").digest(verifier.getBytes(StandardCharsets.US_ASCII)));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return IdTokens.challenge(verifier);
   }
+
 }
