@@ -9,7 +9,6 @@ import dev.funnel.common.bus.NodeSession;
 import dev.funnel.common.bus.PortsUpdate;
 import dev.funnel.common.bus.SessionClosed;
 import dev.funnel.common.bus.SessionKick;
-import dev.funnel.common.bus.SessionLossReport;
 import dev.funnel.common.net.DataLegTls;
 import dev.funnel.common.net.DataPlane;
 import dev.funnel.common.net.GatewayLinks;
@@ -26,28 +25,20 @@ import dev.funnel.common.peerapi.ControlMessage.Pong;
 import dev.funnel.common.peerapi.ControlMessage.Refused;
 import dev.funnel.common.peerapi.ControlMessage.ServeUpdate;
 import dev.funnel.common.peerapi.ControlMessage.SessionLost;
-import dev.funnel.common.peerapi.ControlMessage.SignReply;
 import dev.funnel.common.peerapi.ControlMessage.SignRequest;
 import dev.funnel.common.peerapi.ControlMessage.AcmeTxt;
-import dev.funnel.common.peerapi.ControlMessage.AcmeTxtReply;
-import dev.funnel.common.bus.AcmeChallengeRequest;
 import dev.funnel.common.peerapi.FrameReader;
 import dev.funnel.common.tls.DevCa;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
-import io.vertx.core.eventbus.ReplyException;
-import io.vertx.core.eventbus.ReplyFailure;
 import java.lang.System.Logger.Level;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
@@ -73,12 +64,6 @@ public class GatewayVerticle extends VerticleBase {
 
   /** Renewals never run more often than this, whatever lease the registry grants. */
   private static final long MIN_RENEW_INTERVAL_MILLIS = 50;
-  /** Requests to registries when the one picked cannot be reached (each such failure is immediate). */
-  static final int REGISTRY_ATTEMPTS = 3;
-  /** A node's session-loss reports waiting on the registry at once; more are dropped (a node has few sessions). */
-  static final int MAX_LOSS_REPORTS_IN_FLIGHT = 4;
-  /** AcmeTxt requests one session may have waiting on the registry. */
-  static final int MAX_ACME_TXT_IN_FLIGHT = 4;
   /** Serve updates one session may send per {@link #SERVE_UPDATE_WINDOW_MILLIS}; more end the session. */
   static final int MAX_SERVE_UPDATES = 20;
   static final long SERVE_UPDATE_WINDOW_MILLIS = 10_000;
@@ -93,6 +78,8 @@ public class GatewayVerticle extends VerticleBase {
   private TunnelOpener opener;
   private ProbeRelay probes;
   private CertificateReports certificates;
+  private RegistryRequests registry;
+  private NodeRequests requests;
   private dev.funnel.common.ops.StatsPublisher stats;
   private NodeListener nodeListener;
   private int nodePort = -1;
@@ -141,6 +128,8 @@ public class GatewayVerticle extends VerticleBase {
     opener = new TunnelOpener(options, directory, metrics, refusals);
     probes = new ProbeRelay(vertx);
     certificates = new CertificateReports(vertx, metrics);
+    registry = new RegistryRequests(vertx, options.getRegistryTimeoutMillis());
+    requests = new NodeRequests(vertx, options.getGatewayId(), signingCa, registry);
     MessageConsumer<SessionKick> kicks = vertx.eventBus().consumer(Addresses.SESSION_KICK, this::onKick);
     HostPort listen = options.getListen();
     boolean withLink = options.getLinkListen() != null;
@@ -267,7 +256,7 @@ public class GatewayVerticle extends VerticleBase {
     socket.closeHandler(() -> closedMeanwhile[0] = true);
     NodeLogin login = new NodeLogin(hello.authKey(), hello.hostname(), hello.ports(), options.getGatewayId(),
         hello.nodePublicKey(), nonce, hello.proof());
-    this.<NodeSession>askRegistry(Addresses.REGISTRY_LOGIN, login)
+    registry.<NodeSession>ask(Addresses.REGISTRY_LOGIN, login)
         .onSuccess(granted -> {
           if (closedMeanwhile[0] || stopping) {
             LOG.log(Level.INFO, "node " + granted.nodeId() + " left before its session began");
@@ -351,13 +340,13 @@ public class GatewayVerticle extends VerticleBase {
       }
       updatePorts(session, update.ports());
     } else if (message instanceof SignRequest request) {
-      sign(session, request.csrPem());
+      requests.sign(session, request.csrPem());
     } else if (message instanceof SessionLost lost) {
-      reportLoss(session, lost);
+      requests.reportLoss(session, lost);
     } else if (message instanceof ControlMessage.Probe probe) {
       probes.probe(session, probe);
     } else if (message instanceof AcmeTxt txt) {
-      acmeTxt(session, txt);
+      requests.acmeTxt(session, txt);
     } else if (message instanceof ControlMessage.CertificateExpiry expiry) {
       certificates.report(session, expiry.notAfter());
     } else if (message instanceof Bye bye) {
@@ -400,7 +389,7 @@ public class GatewayVerticle extends VerticleBase {
       return;
     }
     session.renewing = true;
-    askRegistry(Addresses.REGISTRY_RENEW, new LeaseRenewal(session.nodeId, options.getGatewayId(), session.epoch))
+    registry.ask(Addresses.REGISTRY_RENEW, new LeaseRenewal(session.nodeId, options.getGatewayId(), session.epoch))
         .onComplete(renewed -> {
           session.renewing = false;
           if (renewed.succeeded() || session.ended) {
@@ -422,7 +411,7 @@ public class GatewayVerticle extends VerticleBase {
 
   /** The node changed what it funnels: the registry decides, the node hears the result as a new Welcome. */
   private void updatePorts(Session session, List<Integer> ports) {
-    this.<NodeSession>askRegistry(Addresses.REGISTRY_PORTS,
+    registry.<NodeSession>ask(Addresses.REGISTRY_PORTS,
             new PortsUpdate(session.nodeId, options.getGatewayId(), session.epoch, ports))
         .onComplete(updated -> {
           if (session.ended) {
@@ -439,90 +428,6 @@ public class GatewayVerticle extends VerticleBase {
                 + updated.cause().getMessage() + "; keeping " + session.ports);
           }
           session.send(session.welcome(options.getGatewayId(), options.getHeartbeatMillis(), options.getLinksPerNode()));
-        });
-  }
-
-  /**
-   * The node says its session with another gateway dropped: tell the registry, naming the node from
-   * this authenticated session (never from the message), so the registry withdraws that route now
-   * instead of when the cluster notices the other gateway is gone. The registry decides whether it
-   * accepts the report; the node hears nothing back.
-   */
-  private void reportLoss(Session session, SessionLost lost) {
-    if (session.lossReportsInFlight >= MAX_LOSS_REPORTS_IN_FLIGHT) {
-      LOG.log(Level.INFO, "session-loss report of " + session.nodeId + " about " + lost.gatewayId() + ": "
-          + MAX_LOSS_REPORTS_IN_FLIGHT + " already waiting on the registry; rejecting");
-      return;
-    }
-    session.lossReportsInFlight++;
-    SessionLossReport report = new SessionLossReport(session.nodeId, lost.gatewayId(), lost.epoch(),
-        options.getGatewayId(), session.epoch, lost.reason());
-    askRegistry(Addresses.REGISTRY_SESSION_LOST, report).onComplete(answered -> {
-      session.lossReportsInFlight--;
-      if (answered.succeeded()) {
-        LOG.log(Level.INFO, "node " + session.nodeId + " lost its session on " + lost.gatewayId() + " (epoch "
-            + lost.epoch() + ": " + lost.reason() + "); the registry withdrew that route");
-      } else {
-        LOG.log(Level.INFO, "node " + session.nodeId + "'s report that its session on " + lost.gatewayId()
-            + " was lost: the registry did not take it (" + answered.cause().getMessage() + ")");
-      }
-    });
-  }
-
-  /**
-   * A node's dns-01 value for its own name: passed to the registry with this session's identity
-   * (the registry checks the name and hands it to public DNS); answered with AcmeTxtReply. At most
-   * {@link #MAX_ACME_TXT_IN_FLIGHT} wait on the registry per session.
-   */
-  private void acmeTxt(Session session, AcmeTxt txt) {
-    if (session.acmeTxtInFlight >= MAX_ACME_TXT_IN_FLIGHT) {
-      session.send(new AcmeTxtReply(txt.id(), "too many ACME challenge requests at once"));
-      return;
-    }
-    session.acmeTxtInFlight++;
-    AcmeChallengeRequest request = new AcmeChallengeRequest(session.nodeId, options.getGatewayId(), session.epoch,
-        txt.name(), txt.value(), txt.present());
-    askRegistry(Addresses.REGISTRY_ACME_CHALLENGE, request).onComplete(answered -> {
-      session.acmeTxtInFlight--;
-      if (session.ended) {
-        return;
-      }
-      if (answered.succeeded()) {
-        session.send(new AcmeTxtReply(txt.id(), null));
-      } else {
-        LOG.log(Level.INFO, "ACME challenge of " + session.nodeId + ": " + answered.cause().getMessage() + "; rejecting");
-        session.send(new AcmeTxtReply(txt.id(), answered.cause().getMessage()));
-      }
-    });
-  }
-
-  /** Signs the node's CSR, for its own name only, off the event loop; one request at a time per session. */
-  private void sign(Session session, String csrPem) {
-    if (signingCa == null) {
-      session.send(new SignReply(null, "this gateway cannot sign certificates"));
-      return;
-    }
-    if (session.signing) {
-      session.send(new SignReply(null, "a certificate request is already being signed"));
-      return;
-    }
-    session.signing = true;
-    Set<String> ownName = Set.of(session.fqdn.toLowerCase(Locale.ROOT));
-    vertx.executeBlocking(() -> signingCa.signRequest(csrPem, ownName, DevCa.LEAF_VALIDITY), false)
-        .onComplete(signed -> {
-          session.signing = false;
-          if (session.ended) {
-            return;
-          }
-          if (signed.succeeded()) {
-            LOG.log(Level.INFO, "signed a certificate for " + session.fqdn);
-            session.send(new SignReply(signed.result(), null));
-            return;
-          }
-          String reason = signed.cause() instanceof IllegalArgumentException
-              ? signed.cause().getMessage() : "the request could not be signed";
-          LOG.log(Level.INFO, "certificate request of " + session.nodeId + ": " + reason + "; rejecting");
-          session.send(new SignReply(null, reason));
         });
   }
 
@@ -547,7 +452,7 @@ public class GatewayVerticle extends VerticleBase {
   }
 
   private Future<Void> notifySessionClosed(String nodeId, long epoch) {
-    return askRegistry(Addresses.REGISTRY_SESSION_CLOSED, new SessionClosed(nodeId, options.getGatewayId(), epoch))
+    return registry.ask(Addresses.REGISTRY_SESSION_CLOSED, new SessionClosed(nodeId, options.getGatewayId(), epoch))
         .<Void>mapEmpty()
         .recover(err -> {
           LOG.log(Level.WARNING, "telling the registry that " + nodeId + " (epoch " + epoch + ") left failed: "
@@ -568,31 +473,6 @@ public class GatewayVerticle extends VerticleBase {
   }
 
   // ---------------------------------------------------------------- helpers
-
-  private <T> Future<T> askRegistry(String address, Object body) {
-    return askRegistry(address, body, REGISTRY_ATTEMPTS);
-  }
-
-  /**
-   * One request to a registry. One that was never delivered (no registry listening, or the one the
-   * event bus picked is unreachable: both fail at once) is sent again, to the next registry, up to
-   * {@code attemptsLeft} in all; safe for every request, since none reached a registry. A timeout is
-   * not retried (the request may have been handled).
-   */
-  private <T> Future<T> askRegistry(String address, Object body, int attemptsLeft) {
-    DeliveryOptions delivery = new DeliveryOptions().setSendTimeout(options.getRegistryTimeoutMillis());
-    return vertx.eventBus().<T>request(address, body, delivery).transform(answer -> {
-      if (answer.succeeded()) {
-        return Future.succeededFuture(answer.result().body());
-      }
-      if (attemptsLeft > 1 && answer.cause() instanceof ReplyException re
-          && (re.failureType() == ReplyFailure.NO_HANDLERS || re.failureType() == ReplyFailure.ERROR)) {
-        LOG.log(Level.DEBUG, () -> "request to " + address + " not delivered (" + re.getMessage() + "); sending again");
-        return askRegistry(address, body, attemptsLeft - 1);
-      }
-      return Future.failedFuture(answer.cause());
-    });
-  }
 
   private static boolean isLeaseUnknown(Throwable failure) {
     return FailureCode.of(failure).flatMap(LoginFailure::fromCode).orElse(null) == LoginFailure.LEASE_UNKNOWN;
