@@ -24,6 +24,8 @@ final class NodeLinks {
   /** Opens in progress plus accepted tunnels not yet closed. */
   final AtomicInteger tunnels = new AtomicInteger();
   private volatile boolean ended;
+  /** Where {@link #pick}'s scan starts next (ties go round). */
+  private final AtomicInteger turn = new AtomicInteger();
   /** Opens waiting for a first live link connection (a session just logged in, or redialling); guarded by this. */
   private final List<Runnable> waiting = new ArrayList<>();
 
@@ -91,15 +93,23 @@ final class NodeLinks {
 
   /**
    * The live connection carrying the fewest streams, other than {@code avoid}; null when there is
-   * none (no link up, or the session ended).
+   * none (no link up, or the session ended). Ties go round the connections in turn: opens that
+   * come at once all read the counts before any of their streams exists (a stream is created on
+   * its connection's loop), and would otherwise all land on the first connection, so on one loop.
    */
   Channel pick(Channel avoid) {
     if (ended) {
       return null;
     }
+    Object[] all = connections.toArray();
+    if (all.length == 0) {
+      return null;
+    }
+    int start = Math.floorMod(turn.getAndIncrement(), all.length);
     Channel best = null;
     int fewest = Integer.MAX_VALUE;
-    for (Channel c : connections) {
+    for (int i = 0; i < all.length; i++) {
+      Channel c = (Channel) all[(start + i) % all.length];
       if (c == avoid || !c.isActive()) {
         continue;
       }

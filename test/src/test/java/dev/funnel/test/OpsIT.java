@@ -47,7 +47,7 @@ class OpsIT {
     state = dir.resolve("server");
     server = track(FunnelProcess.start("server", logs, JVM, "server", "--state", state.toString(),
         "--public", "443=127.0.0.1:0", "--gateway-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
-        "--dns-listen", "127.0.0.1:0"));
+        "--dns-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"));
   }
 
   @AfterAll

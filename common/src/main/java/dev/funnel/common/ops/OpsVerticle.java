@@ -94,7 +94,8 @@ public final class OpsVerticle extends VerticleBase {
     server = vertx.createHttpServer();
     return probes.compose(v -> server.requestHandler(router).listen(listen.port(), listen.host()))
         .onSuccess(bound -> LOG.log(System.Logger.Level.INFO, "ops endpoint on http://{0}:{1,number,#}"
-            + " (/metrics, /health, /ready)", listen.host(), bound.actualPort()));
+            // Not the path /ready: the ready line must be the only line with that word (scripts wait for it).
+            + " (/metrics, and the health and readiness checks)", listen.host(), bound.actualPort()));
   }
 
   @Override
