@@ -6,8 +6,8 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * The registry's durable state: tailnets (the admin's opt-in and ports), auth keys (as hashes) and
- * node identities. Every method blocks on I/O: call it only from a worker thread
+ * The registry's durable state: tailnets (the admin's opt-in and ports), auth keys (as hashes),
+ * node identities and their custom domains (aliases). Every method blocks on I/O: call it only from a worker thread
  * ({@code vertx.executeBlocking}), never from an event loop. A method returns only after its change
  * is committed, so an acknowledged write survives the process being killed.
  *
@@ -64,6 +64,18 @@ public interface ControlStore extends AutoCloseable {
 
   /** Forgets the node {@code name.tailnet}; returns it, or empty when there was none. */
   Optional<NodeIdentity> deleteNode(String name, String tailnet);
+
+  /** Every custom domain, by alias. */
+  List<AliasRecord> aliases();
+
+  /** Inserts {@code alias}; false (and nothing written) when that alias exists. */
+  boolean insertAlias(AliasRecord alias);
+
+  /** Records a check's result (state, reason, time); false when there is no such alias. */
+  boolean updateAlias(AliasRecord alias);
+
+  /** Forgets an alias; returns it, or empty when there was none. */
+  Optional<AliasRecord> deleteAlias(String alias);
 
   @Override
   void close();
