@@ -37,13 +37,19 @@ final class NodeCertificates {
   }
 
   static PemKeyCertOptions obtain(NodeAgentVerticle agent, Path state, String fqdn) {
+    return obtain(agent, state, List.of(fqdn));
+  }
+
+  /** As {@link #obtain(NodeAgentVerticle, Path, String)}, for the node's name and its verified aliases ({@code names}, the node's first). */
+  static PemKeyCertOptions obtain(NodeAgentVerticle agent, Path state, List<String> names) {
+    String fqdn = String.join(", ", names);
     Path keyFile = state.resolve(KEY_FILE);
     Path certFile = state.resolve(CERT_FILE);
-    if (stillGood(certFile, fqdn)) {
+    if (names.stream().allMatch(name -> stillGood(certFile, name))) {
       LOG.info("using the certificate for " + fqdn + " in " + certFile);
     } else {
       KeyPair pair = DevCa.newKeyPair();
-      String chain = agent.signCertificate(DevCa.newRequest(pair, List.of(fqdn))).await();
+      String chain = agent.signCertificate(DevCa.newRequest(pair, names)).await();
       writeAtomically(keyFile, DevCa.pem(pair.getPrivate()), true);
       writeAtomically(certFile, chain, false);
       LOG.info("the server signed a certificate for " + fqdn + "; saved in " + certFile);

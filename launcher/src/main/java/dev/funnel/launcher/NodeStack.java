@@ -65,7 +65,19 @@ final class NodeStack implements NodeControl.ServeControl {
 
   record Settings(List<HostPort> servers, int sessions, String authKey, String hostname, Path ca, Path state,
                   ServeConfig serve, int proxyProtocol, Path cert, Path key, HostPort metricsListen,
-                  int links, LoginSettings login, AcmeSettings acme) {
+                  int links, LoginSettings login, AcmeSettings acme, List<String> domainAliases) {
+
+    public Settings {
+      domainAliases = domainAliases == null ? List.of() : List.copyOf(domainAliases);
+    }
+
+    /** Without custom domains. */
+    Settings(List<HostPort> servers, int sessions, String authKey, String hostname, Path ca, Path state,
+             ServeConfig serve, int proxyProtocol, Path cert, Path key, HostPort metricsListen,
+             int links, LoginSettings login, AcmeSettings acme) {
+      this(servers, sessions, authKey, hostname, ca, state, serve, proxyProtocol, cert, key, metricsListen, links,
+          login, acme, List.of());
+    }
 
     /** Without login or ACME settings: {@code --auth …=oidc} routes are refused, basic and bearer work. */
     Settings(List<HostPort> servers, int sessions, String authKey, String hostname, Path ca, Path state,
@@ -142,6 +154,7 @@ final class NodeStack implements NodeControl.ServeControl {
         .setSessions(settings.sessions())
         .setAuthKey(settings.authKey())
         .setHostname(settings.hostname())
+        .setDomainAliases(settings.domainAliases())
         .setTrust(new PemTrustOptions().addCertPath(settings.ca().toString()))
         .setStateDir(settings.state())
         .setServe(passThrough)
@@ -190,6 +203,8 @@ final class NodeStack implements NodeControl.ServeControl {
       stack.acme = new AcmeVerticle(settings.acme(), agent, fqdn, stack::useCertificate);
       vertx.deployVerticle(stack.acme).await();
     }
+    agent.aliases().onVerifiedChange(stack::aliasesVerified);
+    stack.aliasesVerified(agent.aliases().verified());
     stack.control = new NodeControl(settings.state(), stack);
     vertx.deployVerticle(stack.control).await();
     started.set(true);
@@ -274,6 +289,40 @@ final class NodeStack implements NodeControl.ServeControl {
         .onSuccess(v -> LOG.log(Level.INFO, "the terminator(s) now present the new ACME certificate for " + fqdn()))
         .onFailure(e -> LOG.log(Level.WARNING, "the new ACME certificate could not be loaded: " + e.getMessage()
             + "; keeping the old one"));
+  }
+
+  /**
+   * The node's verified custom domains changed: the terminators serve them (HTTP requests for them
+   * pass the name check), and the certificate must name them: with ACME a new order runs (aliases by
+   * tls-alpn-01); with the server's CA a new certificate naming the node and its aliases is signed
+   * through the session. With --cert/--key the operator's certificate stays as it is.
+   */
+  private void aliasesVerified(Set<String> aliases) {
+    List<Terminator> running;
+    synchronized (this) {
+      running = new ArrayList<>(terminators);
+    }
+    running.forEach(t -> t.verticle().updateAliasNames(aliases));
+    if (acme != null) {
+      acme.aliasesChanged(aliases);
+      return;
+    }
+    if (settings.cert() != null || running.isEmpty()) {
+      return;
+    }
+    vertx.executeBlocking(() -> {
+      List<String> names = new ArrayList<>();
+      names.add(fqdn());
+      aliases.stream().sorted().forEach(names::add);
+      KeyCertOptions next = NodeCertificates.obtain(agent, settings.state(), names);
+      synchronized (this) {
+        keyCert = next;
+      }
+      return next;
+    }, false).compose(next -> Future.all(running.stream().map(t -> t.verticle().updateKeyCert(next)).toList()))
+        .onSuccess(v -> LOG.log(Level.INFO, "the terminator(s) now present a certificate for " + fqdn()
+            + (aliases.isEmpty() ? "" : " and " + String.join(", ", aliases.stream().sorted().toList()))))
+        .onFailure(e -> LOG.log(Level.WARNING, "no certificate for the aliases " + aliases + ": " + e.getMessage()));
   }
 
   /** Orders a new ACME certificate now and waits for it (funnel cert --renew). Blocking. */
@@ -405,6 +454,7 @@ final class NodeStack implements NodeControl.ServeControl {
         .setRoutes(Map.of(port, config))
         .setKeyCert(keyCert)
         .setServerNames(Set.of(fqdn))
+        .setAliasNames(agent.aliases().verified())
         .setGates(gates(settings)));
     String id;
     try {
