@@ -84,6 +84,11 @@ public class FrontendVerticle extends VerticleBase {
     return Map.copyOf(actualPorts);
   }
 
+  /** How many custom domains this frontend routes now (tests). */
+  int aliasesKnown() {
+    return aliases.size();
+  }
+
   /** The registry the meters are on (the Vert.x default one, or a private one when metrics are off). */
   io.micrometer.core.instrument.MeterRegistry meterRegistry() {
     return metrics.registry();
