@@ -27,12 +27,17 @@ final class AdminAliasCommand {
     String alias;
 
     @Override
-    void run(ApiClient client, PrintWriter out) {
+    void check() {
       int dot = node.indexOf('.');
-      if (dot <= 0) {
-        throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+      if (dot <= 0 || dot == node.length() - 1) {
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(),
             "--node must be NAME.TAILNET, got '" + node + "'");
       }
+    }
+
+    @Override
+    void run(ApiClient client, PrintWriter out) {
+      int dot = node.indexOf('.');
       String tailnet = node.substring(dot + 1);
       int next = tailnet.indexOf('.');
       if (next >= 0) {
