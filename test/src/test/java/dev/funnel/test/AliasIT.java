@@ -176,6 +176,10 @@ class AliasIT {
         ALIAS + ":443:127.0.0.1:" + publicPort, "-w", "%{http_code}", "https://" + ALIAS + "/"));
     assertThat(page.exit()).as(page.output()).isZero();
     assertThat(page.output()).contains("hello").endsWith("200");
+
+    FunnelProcess.Result status = FunnelProcess.run(logs, "status", "--state", dir.resolve("node-state").toString(),
+        "--no-probe");
+    assertThat(status.all()).contains("alias: " + ALIAS + " verified");
   }
 
   @Test
