@@ -3,6 +3,8 @@ package dev.funnel.launcher;
 import dev.funnel.common.tls.DevCa;
 import dev.funnel.node.NodeAgentVerticle;
 import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -55,6 +57,29 @@ final class NodeCertificates {
       LOG.info("the server signed a certificate for " + fqdn + "; saved in " + certFile);
     }
     return new PemKeyCertOptions().setKeyPath(keyFile.toString()).setCertPath(certFile.toString());
+  }
+
+  /**
+   * As {@link #obtain(NodeAgentVerticle, Path, List)}, without blocking the caller (any thread but
+   * a worker may not wait on the agent's future): files on a worker, the signature through the session.
+   */
+  static Future<PemKeyCertOptions> obtainAsync(Vertx vertx, NodeAgentVerticle agent, Path state, List<String> names) {
+    Path keyFile = state.resolve(KEY_FILE);
+    Path certFile = state.resolve(CERT_FILE);
+    PemKeyCertOptions files = new PemKeyCertOptions().setKeyPath(keyFile.toString()).setCertPath(certFile.toString());
+    return vertx.executeBlocking(() -> names.stream().allMatch(name -> stillGood(certFile, name)), false)
+        .compose(good -> {
+          if (good) {
+            return Future.succeededFuture(files);
+          }
+          KeyPair pair = DevCa.newKeyPair();
+          return agent.signCertificate(DevCa.newRequest(pair, names)).compose(chain -> vertx.executeBlocking(() -> {
+            writeAtomically(keyFile, DevCa.pem(pair.getPrivate()), true);
+            writeAtomically(certFile, chain, false);
+            LOG.info("the server signed a certificate for " + String.join(", ", names) + "; saved in " + certFile);
+            return files;
+          }, false));
+        });
   }
 
   /** True when {@code leaf} names {@code fqdn} in its subject alternative names. */

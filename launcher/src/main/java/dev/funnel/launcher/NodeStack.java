@@ -204,7 +204,9 @@ final class NodeStack implements NodeControl.ServeControl {
       vertx.deployVerticle(stack.acme).await();
     }
     agent.aliases().onVerifiedChange(stack::aliasesVerified);
-    stack.aliasesVerified(agent.aliases().verified());
+    if (!agent.aliases().verified().isEmpty()) {
+      stack.aliasesVerified(agent.aliases().verified());   // heard before the listener was added
+    }
     stack.control = new NodeControl(settings.state(), stack);
     vertx.deployVerticle(stack.control).await();
     started.set(true);
@@ -310,16 +312,15 @@ final class NodeStack implements NodeControl.ServeControl {
     if (settings.cert() != null || running.isEmpty()) {
       return;
     }
-    vertx.executeBlocking(() -> {
-      List<String> names = new ArrayList<>();
-      names.add(fqdn());
-      aliases.stream().sorted().forEach(names::add);
-      KeyCertOptions next = NodeCertificates.obtain(agent, settings.state(), names);
+    List<String> names = new ArrayList<>();
+    names.add(fqdn());
+    aliases.stream().sorted().forEach(names::add);
+    NodeCertificates.obtainAsync(vertx, agent, settings.state(), names).<KeyCertOptions>map(next -> {
       synchronized (this) {
         keyCert = next;
       }
       return next;
-    }, false).compose(next -> Future.all(running.stream().map(t -> t.verticle().updateKeyCert(next)).toList()))
+    }).compose(next -> Future.all(running.stream().map(t -> t.verticle().updateKeyCert(next)).toList()))
         .onSuccess(v -> LOG.log(Level.INFO, "the terminator(s) now present a certificate for " + fqdn()
             + (aliases.isEmpty() ? "" : " and " + String.join(", ", aliases.stream().sorted().toList()))))
         .onFailure(e -> LOG.log(Level.WARNING, "no certificate for the aliases " + aliases + ": " + e.getMessage()));

@@ -36,7 +36,8 @@ import org.junit.jupiter.api.Timeout;
  * pending → TXT and CNAME published → verified → the node's ACME order names it and Pebble
  * validates it through the funnel → curl trusting only Pebble's root gets the page at
  * https://blog.example.test/ → a name of a node whose tailnet has Funnel off is never routed even
- * with both records → the TXT deleted → refused again after the next check.
+ * with both records → a node without ACME gets a certificate naming its alias from the server's CA →
+ * the TXT deleted → refused again after the next check.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -62,6 +63,7 @@ class AliasIT {
   private FunnelProcess server;
   private FunnelProcess node;
   private FunnelProcess offNode;
+  private FunnelProcess devNode;
   private Process pebble;
   private int publicPort;
   private int gatewayPort;
@@ -119,7 +121,7 @@ class AliasIT {
 
   @AfterAll
   void stopAll() throws Exception {
-    for (AutoCloseable c : new AutoCloseable[] {offNode, node, server, unbound, knot}) {
+    for (AutoCloseable c : new AutoCloseable[] {devNode, offNode, node, server, unbound, knot}) {
       if (c != null) {
         c.close();
       }
@@ -200,6 +202,28 @@ class AliasIT {
 
   @Test
   @Order(4)
+  void withoutAcmeTheServersCaSignsACertificateNamingTheVerifiedAlias() throws Exception {
+    String key = admin("key", "add", "--tailnet", "demo").lastLine().trim();
+    String devAlias = "dev." + ZONE;
+    String devName = "dev.demo." + DOMAIN;
+    devNode = FunnelProcess.start("dev-node", logs, List.of(), "node", "--server", "127.0.0.1:" + gatewayPort,
+        "--authkey", key, "--hostname", "dev", "--ca", state.resolve("ca.pem").toString(),
+        "--state", dir.resolve("dev-node-state").toString(), "--funnel", "443=http://127.0.0.1:" + backend.port(),
+        "--domain-alias", devAlias);
+    waitFor(() -> devNode.output().contains("alias " + devAlias + " pending"), "the dev node's pending line");
+    nsupdate("update add " + devAlias + ". 1 CNAME " + devName + ".",
+        "update add _funnel-challenge." + devAlias + ". 1 TXT \"" + alias(devAlias).getString("token") + "\"");
+    waitFor(() -> devNode.output().contains("alias " + devAlias + " verified"), "the dev node's verified line");
+    String presented = until(() -> handshake(devAlias), out -> out.contains("DNS:" + devAlias), 30);
+    assertThat(presented).contains("DNS:" + devName);
+    // Trusting the server's CA (as a test client may), the page comes through under the alias.
+    Exec page = Exec.run(List.of("curl", "-sS", "--max-time", "20", "--cacert", state.resolve("ca.pem").toString(),
+        "--connect-to", devAlias + ":443:127.0.0.1:" + publicPort, "-w", "%{http_code}", "https://" + devAlias + "/"));
+    assertThat(page.output()).contains("hello").endsWith("200");
+  }
+
+  @Test
+  @Order(5)
   void deletingTheTxtStopsRoutingAfterTheNextCheck() throws Exception {
     String token = alias(ALIAS).getString("token");
     nsupdate("update delete _funnel-challenge." + ALIAS + ". TXT \"" + token + "\"");
