@@ -84,15 +84,21 @@ final class AdminAliasCommand {
 
   @Command(name = "rm", mixinStandardHelpOptions = true,
       description = "Forget a custom domain: routing through it stops at once.",
-      footer = {"", "Example:", "  funnel admin alias rm blog.example.com"})
+      footer = {"", "Examples:", "  funnel admin alias rm blog.example.com",
+          "  funnel admin alias rm --node lab.demo blog.example.com   # only that node's claim"})
   static final class Remove extends AdminAction {
+    @Option(names = "--node", paramLabel = "NAME.TAILNET",
+        description = "Only this node's claim (default: every node's).")
+    String node;
+
     @Parameters(paramLabel = "ALIAS", description = "The custom domain.")
     String alias;
 
     @Override
     void run(ApiClient client, PrintWriter out) {
-      client.delete("/v1/aliases/" + ApiClient.segment(alias));
-      out.println("removed alias " + alias);
+      client.delete("/v1/aliases/" + ApiClient.segment(alias)
+          + (node == null ? "" : "?node=" + java.net.URLEncoder.encode(node, java.nio.charset.StandardCharsets.UTF_8)));
+      out.println("removed alias " + alias + (node == null ? "" : " of " + node));
     }
   }
 }

@@ -13,7 +13,8 @@ import java.util.Set;
 /**
  * The admin API's custom-domain routes (mounted by {@link AdminApiVerticle} behind its token check
  * and body limit): {@code GET /v1/aliases}, {@code POST /v1/aliases} {@code {tailnet, node, alias}}
- * → 201 with the token and the records to publish, {@code DELETE /v1/aliases/{alias}} → 204.
+ * → 201 with the token and the records to publish, {@code DELETE /v1/aliases/{alias}[?node=NAME.TAILNET]}
+ * → 204 (every node's claim, or that node's).
  */
 final class AdminAliasRoutes {
 
@@ -30,10 +31,22 @@ final class AdminAliasRoutes {
       String alias = AdminApiVerticle.string(body, "alias", true);
       respond(ctx, 201, service.aliases().add(tailnet, node, alias));
     });
-    router.delete("/v1/aliases/:alias").handler(ctx ->
-        service.aliases().remove(ctx.pathParam("alias"))
-            .onSuccess(gone -> ctx.response().setStatusCode(204).end())
-            .onFailure(ctx::fail));
+    router.delete("/v1/aliases/:alias").handler(ctx -> {
+      String node = ctx.queryParams().get("node");
+      String name = null;
+      String tailnet = null;
+      if (node != null) {
+        String[] parts = node.split("\\.", -1);
+        if (parts.length < 2) {
+          throw AdminException.badRequest("node must be NAME.TAILNET, got '" + node + "'");
+        }
+        name = AdminApiVerticle.label(parts[0], "node name");
+        tailnet = AdminApiVerticle.label(parts[1], "tailnet name");
+      }
+      service.aliases().remove(ctx.pathParam("alias"), tailnet, name)
+          .onSuccess(gone -> ctx.response().setStatusCode(204).end())
+          .onFailure(ctx::fail);
+    });
   }
 
   static JsonObject json(AliasInfo a) {

@@ -37,7 +37,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Verified aliases are re-checked every {@code aliasCheckInterval}; unproven ones sooner (2 s,
  * doubling, up to the interval). A failed re-check takes the alias out of the set at once.
  *
- * <p>State: an immutable map replaced under {@link #lock}; store calls from workers only. Lookups
+ * <p>Several nodes may claim one alias, each with its own token: only the node the alias's CNAME
+ * points at can ever prove it, so a claim made first blocks nobody (no squatting of names one does
+ * not control); once one claim is verified, new claims of that alias by other nodes are refused.
+ *
+ * <p>State: an immutable map of claims (key: alias and node id) replaced under {@link #lock}; store calls from workers only. Lookups
  * run on workers, at most {@code maxAliasLookups} at once. Every registry of a cluster checks (a
  * state change is written to the shared store and the others reload it).
  */
@@ -51,6 +55,7 @@ public final class AliasService {
   private final RegistryService registry;
   private final DnsAliasLookup lookup;
   private final Object lock = new Object();
+  /** Every claim by {@link #key}. */
   private volatile Map<String, AliasRecord> byAlias = Map.of();
   /** Names a node asked for that were not taken, with why (answered to the node, never stored). */
   private final Map<String, List<AliasInfo>> refusedByNode = new ConcurrentHashMap<>();
@@ -74,7 +79,8 @@ public final class AliasService {
 
   /** Every alias with its state, sorted by alias. */
   public List<AliasInfo> list() {
-    return byAlias.values().stream().map(this::info).sorted(java.util.Comparator.comparing(AliasInfo::alias)).toList();
+    return byAlias.values().stream().map(this::info)
+        .sorted(java.util.Comparator.comparing(AliasInfo::alias).thenComparing(a -> String.valueOf(a.node()))).toList();
   }
 
   /** The aliases of node {@code nodeId}: stored ones, then names it asked for that were refused. */
@@ -97,8 +103,10 @@ public final class AliasService {
       }
       boolean on = registry.tailnetNow(a.tailnet()).map(Tailnet::funnel).orElse(false);
       Optional<NodeIdentity> node = registry.nodeById(a.nodeId());
-      if (on && node.isPresent()) {
-        out.put(a.alias(), node.get().fqdn(registry.domain()));
+      if (on && node.isPresent() && out.putIfAbsent(a.alias(), node.get().fqdn(registry.domain())) != null) {
+        // Two proven claims: only while DNS moved between two checks (one CNAME names one node). The first keeps it.
+        LOG.log(Level.WARNING, "alias {0} is verified for two nodes; routing it to {1} until the next check",
+            a.alias(), out.get(a.alias()));
       }
     }
     return new VerifiedAliases(out);
@@ -145,24 +153,44 @@ public final class AliasService {
         .onSuccess(added -> changed(Set.of(identity.get().id())));
   }
 
-  /** Forgets {@code alias}; routing through it stops at once. */
-  public Future<AliasInfo> remove(String alias) {
+  /**
+   * Forgets {@code alias}: every node's claim, or only node {@code node} of {@code tailnet}'s when
+   * both are given; routing through it stops at once. Returns the claims removed.
+   */
+  public Future<List<AliasInfo>> remove(String alias, String tailnet, String node) {
     String name = Hostnames.normalise(alias).orElse(alias);
+    Optional<String> only = node == null ? Optional.empty()
+        : Optional.of(registry.node(node, tailnet).map(NodeIdentity::id)
+            .orElseThrow(() -> AdminException.notFound("no node " + node + "." + tailnet)));
     return vertx.executeBlocking(() -> {
       synchronized (lock) {
-        AliasRecord gone = registry.store().deleteAlias(name)
-            .orElseThrow(() -> AdminException.notFound("no alias " + name));
-        AliasInfo info = info(gone);
+        List<AliasInfo> removed = new ArrayList<>();
+        Set<String> nodes = new java.util.HashSet<>();
         Map<String, AliasRecord> next = new TreeMap<>(byAlias);
-        next.remove(name);
+        for (AliasRecord claim : byAlias.values()) {
+          if (!claim.alias().equals(name) || only.isPresent() && !only.get().equals(claim.nodeId())) {
+            continue;
+          }
+          registry.store().deleteAlias(claim.alias(), claim.nodeId());
+          next.remove(key(claim));
+          removed.add(info(claim));
+          nodes.add(claim.nodeId());
+          LOG.log(Level.INFO, "alias {0} of node {1} removed", name, claim.nodeId());
+        }
+        if (removed.isEmpty()) {
+          throw AdminException.notFound("no alias " + name + (node == null ? "" : " for " + node + "." + tailnet));
+        }
         byAlias = Map.copyOf(next);
-        LOG.log(Level.INFO, "alias {0} of node {1} removed", name, gone.nodeId());
-        return new Object[] {info, gone.nodeId()};
+        return new Object[] {removed, nodes};
       }
     }, false).map(pair -> {
       registry.publishControlChanged();
-      changed(Set.of((String) pair[1]));
-      return (AliasInfo) pair[0];
+      @SuppressWarnings("unchecked")
+      Set<String> nodes = (Set<String>) pair[1];
+      changed(nodes);
+      @SuppressWarnings("unchecked")
+      List<AliasInfo> removed = (List<AliasInfo>) pair[0];
+      return removed;
     });
   }
 
@@ -197,9 +225,9 @@ public final class AliasService {
       synchronized (lock) {
         for (AliasRecord a : byAlias.values()) {
           if (a.nodeId().equals(nodeId) && AliasRecord.ORIGIN_NODE.equals(a.origin()) && !wanted.contains(a.alias())) {
-            registry.store().deleteAlias(a.alias());
+            registry.store().deleteAlias(a.alias(), nodeId);
             Map<String, AliasRecord> next = new TreeMap<>(byAlias);
-            next.remove(a.alias());
+            next.remove(key(a));
             byAlias = Map.copyOf(next);
             LOG.log(Level.INFO, "alias {0} dropped: node {1} no longer asks for it", a.alias(), node.get().shortName());
           }
@@ -225,12 +253,14 @@ public final class AliasService {
         "alias '" + printable(raw) + "' is not a host name outside " + registry.domain()
             + " (lower-case labels, at least two)"));
     synchronized (lock) {
-      AliasRecord existing = byAlias.get(name);
+      AliasRecord existing = byAlias.get(key(name, node.id()));
       if (existing != null) {
-        if (existing.nodeId().equals(node.id())) {
-          return existing;
-        }
-        throw AdminException.conflict("alias " + name + " belongs to another node");
+        return existing;
+      }
+      boolean provenElsewhere = byAlias.values().stream().anyMatch(a -> a.alias().equals(name)
+          && !a.nodeId().equals(node.id()) && AliasRecord.VERIFIED.equals(a.state()));
+      if (provenElsewhere) {
+        throw AdminException.conflict("alias " + name + " is verified for another node");
       }
       long ofNode = byAlias.values().stream().filter(a -> a.nodeId().equals(node.id())).count();
       if (ofNode >= options.getMaxAliasesPerNode()) {
@@ -244,12 +274,12 @@ public final class AliasService {
           lookup == null ? "not checked: this registry has no --alias-resolver" : "not checked yet", null, origin,
           Instant.now().truncatedTo(ChronoUnit.MILLIS));
       if (!registry.store().insertAlias(record)) {
-        throw AdminException.conflict("alias " + name + " was just taken");
+        throw AdminException.conflict("alias " + name + " was just added for this node by another registry");
       }
       Map<String, AliasRecord> next = new TreeMap<>(byAlias);
-      next.put(name, record);
+      next.put(key(record), record);
       byAlias = Map.copyOf(next);
-      schedule.put(name, new long[] {0, 0});
+      schedule.put(key(record), new long[] {0, 0});
       LOG.log(Level.INFO, "alias {0} added for node {1} ({2}); pending until {3}", name, node.shortName(), origin,
           "_funnel-challenge." + name + " TXT and a CNAME to " + node.fqdn(registry.domain()) + " are seen");
       registry.publishControlChanged();
@@ -261,16 +291,16 @@ public final class AliasService {
   void reloadBlocking() {
     List<AliasRecord> all = registry.store().aliases();
     Map<String, AliasRecord> next = new TreeMap<>();
-    all.forEach(a -> next.put(a.alias(), a));
+    all.forEach(a -> next.put(key(a), a));
     Set<String> nodes = new java.util.HashSet<>();
     synchronized (lock) {
       for (AliasRecord a : byAlias.values()) {
-        AliasRecord now = next.get(a.alias());
+        AliasRecord now = next.get(key(a));
         if (now == null || !now.state().equals(a.state())) {
           nodes.add(a.nodeId());
         }
       }
-      next.values().stream().filter(a -> !byAlias.containsKey(a.alias())).forEach(a -> nodes.add(a.nodeId()));
+      next.values().stream().filter(a -> !byAlias.containsKey(key(a))).forEach(a -> nodes.add(a.nodeId()));
       byAlias = Map.copyOf(next);
     }
     schedule.keySet().retainAll(next.keySet());
@@ -289,17 +319,18 @@ public final class AliasService {
     }
     long now = System.currentTimeMillis();
     for (AliasRecord a : byAlias.values()) {
-      long[] due = schedule.computeIfAbsent(a.alias(), k -> new long[] {0, 0});
-      if (due[0] > now || checking.contains(a.alias())) {
+      String key = key(a);
+      long[] due = schedule.computeIfAbsent(key, k -> new long[] {0, 0});
+      if (due[0] > now || checking.contains(key)) {
         continue;
       }
       if (inFlight.incrementAndGet() > options.getMaxAliasLookups()) {
         inFlight.decrementAndGet();
         return;
       }
-      checking.add(a.alias());
+      checking.add(key);
       check(a).onComplete(done -> {
-        checking.remove(a.alias());
+        checking.remove(key);
         inFlight.decrementAndGet();
         if (done.failed()) {
           LOG.log(Level.WARNING, "checking alias " + a.alias() + " failed: " + done.cause());
@@ -312,6 +343,7 @@ public final class AliasService {
 
   private Future<Void> check(AliasRecord a) {
     String alias = a.alias();
+    String key = key(a);
     String target = registry.nodeById(a.nodeId()).map(n -> n.fqdn(registry.domain())).orElse(null);
     boolean funnelOn = registry.tailnetNow(a.tailnet()).map(Tailnet::funnel).orElse(false);
     if (target == null) {
@@ -320,16 +352,16 @@ public final class AliasService {
     return vertx.executeBlocking(() -> funnelOn ? lookup.lookup(alias) : AliasCheck.Lookup.failed("not asked"), false)
         .compose(found -> vertx.executeBlocking(() -> {
           AliasCheck.Outcome outcome = AliasCheck.judge(alias, a.token(), target, funnelOn, found);
-          int inARow = outcome.inconclusive() ? inconclusive.merge(alias, 1, Integer::sum) : 0;
+          int inARow = outcome.inconclusive() ? inconclusive.merge(key, 1, Integer::sum) : 0;
           if (!outcome.inconclusive()) {
-            inconclusive.remove(alias);
+            inconclusive.remove(key);
           }
           checks(outcome.verified() ? "verified" : outcome.inconclusive() ? "lookup_failed" : "unproven")
               .incrementAndGet();
           boolean stateChanged;
           String nodeId;
           synchronized (lock) {
-            AliasRecord current = byAlias.get(alias);
+            AliasRecord current = byAlias.get(key);
             if (current == null || !current.token().equals(a.token())) {
               return null;   // removed (or removed and added again) meanwhile
             }
@@ -341,9 +373,9 @@ public final class AliasService {
               registry.store().updateAlias(checked);
             }
             Map<String, AliasRecord> map = new TreeMap<>(byAlias);
-            map.put(alias, checked);
+            map.put(key, checked);
             byAlias = Map.copyOf(map);
-            long[] due = schedule.computeIfAbsent(alias, k -> new long[] {0, 0});
+            long[] due = schedule.computeIfAbsent(key, k -> new long[] {0, 0});
             due[1] = next.state() == State.VERIFIED ? 0 : due[1] + 1;
             due[0] = System.currentTimeMillis() + AliasCheck.delayMillis(next.state(), (int) due[1] - 1,
                 options.getAliasCheckIntervalMillis());
@@ -387,6 +419,15 @@ public final class AliasService {
       vertx.eventBus().publish(Addresses.ALIASES_CHANGED, now);
       LOG.log(Level.INFO, "aliases routed now: {0}", now.targets().isEmpty() ? "none" : now.targets().keySet());
     }
+  }
+
+  /** A claim's key: the alias and the claiming node. */
+  private static String key(AliasRecord a) {
+    return key(a.alias(), a.nodeId());
+  }
+
+  private static String key(String alias, String nodeId) {
+    return alias + " " + nodeId;
   }
 
   /** 160 random bits, hex: the token an owner publishes. */

@@ -391,15 +391,30 @@ class AdminApiVerticleTest {
     assertThat(shop.json().getString("origin")).isEqualTo("admin");
     assertThat(post("/v1/aliases", new JsonObject().put("tailnet", "demo").put("node", "web").put("alias", "shop.example.com"))
         .json().getString("token")).as("the same alias again: unchanged").isEqualTo(shop.json().getString("token"));
-    assertThat(post("/v1/aliases", new JsonObject().put("tailnet", "demo").put("node", "api").put("alias", "blog.example.com"))
-        .status()).as("another node's").isEqualTo(409);
+    assertThat(service.aliases().verified().targets()).as("nothing routed before a check").isEmpty();
+    Response rival = post("/v1/aliases", new JsonObject().put("tailnet", "demo").put("node", "api").put("alias", "blog.example.com"));
+    assertThat(rival.status()).as("another node's pending claim blocks nobody").isEqualTo(201);
+    assertThat(rival.json().getString("token")).isNotEqualTo(blog.getString("token"));
+    assertThat(rival.json().getString("target")).isEqualTo("api.demo." + DOMAIN);
+    // Once a claim is verified (as a check through the resolver would record it), other nodes' new claims are refused.
+    await(vertx.executeBlocking(() -> {
+      service.store().aliases().stream().filter(a -> a.alias().equals("shop.example.com")).findFirst()
+          .ifPresent(a -> service.store().updateAlias(a.withCheck(dev.funnel.registry.store.AliasRecord.VERIFIED, "ok",
+              java.time.Instant.now())));
+      service.aliases().reloadBlocking();
+      return null;
+    }));
+    assertThat(post("/v1/aliases", new JsonObject().put("tailnet", "demo").put("node", "api").put("alias", "shop.example.com"))
+        .status()).as("verified for another node").isEqualTo(409);
+    assertThat(service.aliases().verified().targets()).containsOnlyKeys("shop.example.com");
+    assertThat(call(HttpMethod.DELETE, "/v1/aliases/blog.example.com?node=api.demo").status()).isEqualTo(204);
+    assertThat(call(HttpMethod.DELETE, "/v1/aliases/blog.example.com?node=api.demo").status()).isEqualTo(404);
     assertThat(post("/v1/aliases", new JsonObject().put("tailnet", "demo").put("node", "nobody").put("alias", "a.example.com"))
         .status()).isEqualTo(404);
     assertThat(post("/v1/aliases", new JsonObject().put("tailnet", "demo").put("node", "api").put("alias", "api.demo." + DOMAIN))
         .status()).as("a name under the base domain").isEqualTo(400);
     assertThat(post("/v1/aliases", new JsonObject().put("tailnet", "demo").put("node", "api").put("alias", "com"))
         .status()).isEqualTo(400);
-    assertThat(service.aliases().verified().targets()).as("nothing routed before a check").isEmpty();
 
     // The node logs in again asking for nothing: its own alias goes, the admin's stays.
     await(vertx.eventBus().<NodeSession>request(Addresses.REGISTRY_LOGIN,

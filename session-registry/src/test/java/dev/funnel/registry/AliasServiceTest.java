@@ -92,7 +92,7 @@ class AliasServiceTest {
     assertThat(nextPublished()).isEqualTo(routed);
 
     // Removing the alias, or its node, takes it out too.
-    await(service.aliases().remove("blog.example.com"));
+    await(service.aliases().remove("blog.example.com", null, null));
     assertThat(nextPublished()).isEmpty();
     markVerified("shop.example.com");
     assertThat(nextPublished()).containsKey("shop.example.com");

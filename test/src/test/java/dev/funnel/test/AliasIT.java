@@ -153,6 +153,11 @@ class AliasIT {
     // The node's own name works (its ACME certificate comes first); the alias is refused at the frontend.
     waitFor(() -> handshake(NAME).contains("DNS:" + NAME), "the node's own certificate");
     assertThat(handshake(ALIAS)).as("the pending alias").contains("unrecognized name");
+    // Another tenant's node claiming the name first blocks nobody: it gets its own token, and only the
+    // node the CNAME names can ever prove it.
+    FunnelProcess.Result rival = admin("alias", "add", "--node", "lab.shut", ALIAS);
+    assertThat(rival.all()).contains("alias " + ALIAS + " for " + OFF_NAME + ": pending");
+    assertThat(alias(ALIAS, OFF_NAME).getString("token")).isNotEqualTo(alias.getString("token"));
     // One record alone proves nothing.
     nsupdate("update add " + ALIAS + ". 1 CNAME " + NAME + ".");
     Thread.sleep(3_000);
@@ -168,6 +173,8 @@ class AliasIT {
     nsupdate("update add _funnel-challenge." + ALIAS + ". 1 TXT \"" + token + "\"");
     waitFor(() -> node.output().contains("alias " + ALIAS + " verified"), "the node's verified line");
     assertThat(alias(ALIAS).getString("state")).isEqualTo("verified");
+    waitFor(() -> alias(ALIAS, OFF_NAME).getString("checkedAt") != null, "a check of the rival claim");
+    assertThat(alias(ALIAS, OFF_NAME).getString("state")).as("the rival claim").isEqualTo("pending");
 
     String presented = until(() -> handshake(ALIAS), out -> out.contains("DNS:" + ALIAS)
         && out.contains("Pebble Intermediate"), 90);
@@ -245,15 +252,28 @@ class AliasIT {
         + "echo \"$out\" | openssl x509 -noout -issuer -ext subjectAltName 2>/dev/null")).output();
   }
 
+  /** The claim of {@code name}: its only one, or the one not made by the Funnel-off node (the rival's). */
   private JsonObject alias(String name) throws Exception {
+    return alias(name, null);
+  }
+
+  /** The claim of {@code name} whose target (the claiming node's public name) is {@code target}; any when null. */
+  private JsonObject alias(String name, String target) throws Exception {
     FunnelProcess.Result list = admin("alias", "list", "--json");
     JsonArray all = new JsonObject(String.join("\n", list.stdout())).getJsonArray("aliases");
+    List<JsonObject> claims = new ArrayList<>();
     for (int i = 0; i < all.size(); i++) {
-      if (all.getJsonObject(i).getString("alias").equals(name)) {
-        return all.getJsonObject(i);
+      JsonObject a = all.getJsonObject(i);
+      if (a.getString("alias").equals(name) && (target == null || a.getString("target").equals(target))) {
+        claims.add(a);
       }
     }
-    throw new AssertionError("no alias " + name + " in " + list.all());
+    JsonObject found = claims.size() == 1 ? claims.get(0)
+        : claims.stream().filter(a -> !a.getString("target").equals(OFF_NAME)).findFirst().orElse(null);
+    if (found == null) {
+      throw new AssertionError("no alias " + name + " in " + list.all());
+    }
+    return found;
   }
 
   private void nsupdate(String... updates) throws Exception {

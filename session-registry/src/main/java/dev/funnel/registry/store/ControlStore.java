@@ -65,17 +65,20 @@ public interface ControlStore extends AutoCloseable {
   /** Forgets the node {@code name.tailnet}; returns it, or empty when there was none. */
   Optional<NodeIdentity> deleteNode(String name, String tailnet);
 
-  /** Every custom domain, by alias. */
+  /**
+   * Every claim of a custom domain, by alias then node. Several nodes may claim one alias (only the
+   * one its CNAME points at can ever be verified), so a claim is (alias, node).
+   */
   List<AliasRecord> aliases();
 
-  /** Inserts {@code alias}; false (and nothing written) when that alias exists. */
+  /** Inserts a claim; false (and nothing written) when that node already claims that alias. */
   boolean insertAlias(AliasRecord alias);
 
-  /** Records a check's result (state, reason, time); false when there is no such alias. */
+  /** Records a check's result (state, reason, time) of a claim; false when there is no such claim. */
   boolean updateAlias(AliasRecord alias);
 
-  /** Forgets an alias; returns it, or empty when there was none. */
-  Optional<AliasRecord> deleteAlias(String alias);
+  /** Forgets node {@code nodeId}'s claim of {@code alias}; returns it, or empty when there was none. */
+  Optional<AliasRecord> deleteAlias(String alias, String nodeId);
 
   @Override
   void close();

@@ -395,7 +395,7 @@ public class JdbcControlStore implements ControlStore {
   public List<AliasRecord> aliases() {
     return tx("listing aliases", c -> {
       List<AliasRecord> out = new ArrayList<>();
-      try (PreparedStatement ps = c.prepareStatement(ALIAS_COLUMNS + " ORDER BY alias");
+      try (PreparedStatement ps = c.prepareStatement(ALIAS_COLUMNS + " ORDER BY alias, node_id");
            ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
           out.add(new AliasRecord(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
@@ -409,8 +409,9 @@ public class JdbcControlStore implements ControlStore {
   @Override
   public boolean insertAlias(AliasRecord alias) {
     return tx("adding an alias", c -> {
-      try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM aliases WHERE alias = ?")) {
+      try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM aliases WHERE alias = ? AND node_id = ?")) {
         ps.setString(1, alias.alias());
+        ps.setString(2, alias.nodeId());
         try (ResultSet rs = ps.executeQuery()) {
           if (rs.next()) {
             return false;
@@ -438,22 +439,24 @@ public class JdbcControlStore implements ControlStore {
   public boolean updateAlias(AliasRecord alias) {
     return tx("recording an alias check", c -> {
       try (PreparedStatement ps = c.prepareStatement(
-          "UPDATE aliases SET state = ?, reason = ?, checked_at = ? WHERE alias = ?")) {
+          "UPDATE aliases SET state = ?, reason = ?, checked_at = ? WHERE alias = ? AND node_id = ?")) {
         ps.setString(1, alias.state());
         ps.setString(2, clip(alias.reason()));
         setTime(ps, 3, alias.checkedAt());
         ps.setString(4, alias.alias());
+        ps.setString(5, alias.nodeId());
         return ps.executeUpdate() == 1;
       }
     });
   }
 
   @Override
-  public Optional<AliasRecord> deleteAlias(String alias) {
+  public Optional<AliasRecord> deleteAlias(String alias, String nodeId) {
     return tx("removing an alias", c -> {
       Optional<AliasRecord> found = Optional.empty();
-      try (PreparedStatement ps = c.prepareStatement(ALIAS_COLUMNS + " WHERE alias = ?")) {
+      try (PreparedStatement ps = c.prepareStatement(ALIAS_COLUMNS + " WHERE alias = ? AND node_id = ?")) {
         ps.setString(1, alias);
+        ps.setString(2, nodeId);
         try (ResultSet rs = ps.executeQuery()) {
           if (rs.next()) {
             found = Optional.of(new AliasRecord(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
@@ -462,8 +465,9 @@ public class JdbcControlStore implements ControlStore {
         }
       }
       if (found.isPresent()) {
-        try (PreparedStatement ps = c.prepareStatement("DELETE FROM aliases WHERE alias = ?")) {
+        try (PreparedStatement ps = c.prepareStatement("DELETE FROM aliases WHERE alias = ? AND node_id = ?")) {
           ps.setString(1, alias);
+          ps.setString(2, nodeId);
           ps.executeUpdate();
         }
       }

@@ -59,7 +59,7 @@ public final class Migrations {
       new Migration(2, "custom domains (aliases)", List.of(
           """
           CREATE TABLE IF NOT EXISTS aliases (
-            alias       VARCHAR(253) NOT NULL PRIMARY KEY,
+            alias       VARCHAR(253) NOT NULL,
             tailnet     VARCHAR(63) NOT NULL REFERENCES tailnets (name),
             node_id     VARCHAR(32) NOT NULL REFERENCES nodes (id),
             token       VARCHAR(64) NOT NULL,
@@ -67,7 +67,8 @@ public final class Migrations {
             reason      VARCHAR(500),
             checked_at  TIMESTAMP WITH TIME ZONE,
             origin      VARCHAR(16) NOT NULL,
-            created_at  TIMESTAMP WITH TIME ZONE NOT NULL
+            created_at  TIMESTAMP WITH TIME ZONE NOT NULL,
+            CONSTRAINT aliases_pk PRIMARY KEY (alias, node_id)
           )""",
           "CREATE INDEX IF NOT EXISTS aliases_node_id ON aliases (node_id)",
           "CREATE INDEX IF NOT EXISTS aliases_tailnet ON aliases (tailnet)")));

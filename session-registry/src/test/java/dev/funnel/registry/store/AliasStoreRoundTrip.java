@@ -7,8 +7,8 @@ import java.util.List;
 import java.util.function.Supplier;
 
 /**
- * The alias round trip every {@link ControlStore} must pass (H2 and PostgreSQL): insert (a second
- * insert of the name refused), a check recorded, read back after a reopen, removal, and removal with
+ * The alias round trip every {@link ControlStore} must pass (H2 and PostgreSQL): claims inserted (a
+ * second claim of the name by the same node refused, by another node taken), a check recorded, read back after a reopen, removal, and removal with
  * the node or the tailnet that holds it. Uses tailnet {@code tailnet} (must not exist) and removes it.
  */
 final class AliasStoreRoundTrip {
@@ -30,8 +30,13 @@ final class AliasStoreRoundTrip {
       assertThat(store.enrol(keyHash, "m-" + tailnet, "lab", "PK2-" + tailnet, T0)).isInstanceOf(Enrolment.Enrolled.class);
 
       assertThat(store.insertAlias(blog)).isTrue();
-      assertThat(store.insertAlias(new AliasRecord(blog.alias(), tailnet, "m-" + tailnet, "other", AliasRecord.PENDING,
-          null, null, AliasRecord.ORIGIN_ADMIN, T0))).as("the name is taken").isFalse();
+      assertThat(store.insertAlias(new AliasRecord(blog.alias(), tailnet, "n-" + tailnet, "again", AliasRecord.PENDING,
+          null, null, AliasRecord.ORIGIN_ADMIN, T0))).as("the same node's claim again").isFalse();
+      AliasRecord rival = new AliasRecord(blog.alias(), tailnet, "m-" + tailnet, "funnel-" + "ef".repeat(20),
+          AliasRecord.PENDING, null, null, AliasRecord.ORIGIN_ADMIN, T0);
+      assertThat(store.insertAlias(rival)).as("another node's claim").isTrue();
+      assertThat(store.aliases()).as("by alias, then node").containsExactly(rival, blog);
+      assertThat(store.deleteAlias(rival.alias(), rival.nodeId())).contains(rival);
       assertThat(store.aliases()).containsExactly(blog);
       assertThat(store.updateAlias(blog.withCheck(AliasRecord.VERIFIED, "TXT and CNAME found", T1))).isTrue();
       assertThat(store.updateAlias(new AliasRecord("nothing.example", tailnet, "n-" + tailnet, "t",
@@ -40,8 +45,9 @@ final class AliasStoreRoundTrip {
     AliasRecord verified = blog.withCheck(AliasRecord.VERIFIED, "TXT and CNAME found", T1);
     try (ControlStore store = open.get()) {
       assertThat(store.aliases()).as("after a reopen").containsExactly(verified);
-      assertThat(store.deleteAlias(blog.alias())).contains(verified);
-      assertThat(store.deleteAlias(blog.alias())).isEmpty();
+      assertThat(store.deleteAlias(blog.alias(), "m-" + tailnet)).as("not that node's").isEmpty();
+      assertThat(store.deleteAlias(blog.alias(), blog.nodeId())).contains(verified);
+      assertThat(store.deleteAlias(blog.alias(), blog.nodeId())).isEmpty();
       assertThat(store.aliases()).isEmpty();
 
       // Removed with its node, and with its tailnet.
