@@ -33,7 +33,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Custom domains (aliases): a node's owner asks for {@code blog.example.com} (the node's
  * {@code --domain-alias}, or the admin API), gets a token, publishes {@code _funnel-challenge.ALIAS
  * TXT token} and {@code ALIAS CNAME NODE.TAILNET.DOMAIN}; {@link #tick} checks both through the
- * configured resolver and only a verified alias is in {@link #verified()}, the set frontends route.
+ * configured resolver ({@link AliasChecker}) and only a verified alias is in {@link #verified()}, the set frontends route.
  * Verified aliases are re-checked every {@code aliasCheckInterval}; unproven ones sooner (2 s,
  * doubling, up to the interval). A failed re-check takes the alias out of the set at once.
  *
@@ -54,18 +54,13 @@ public final class AliasService {
   private final RegistryOptions options;
   private final RegistryService registry;
   private final DnsAliasLookup lookup;
+  private final AliasChecker checker;
   private final Object lock = new Object();
   /** Every claim by {@link #key}. */
   private volatile Map<String, AliasRecord> byAlias = Map.of();
   /** Names a node asked for that were not taken, with why (answered to the node, never stored). */
   private final Map<String, List<AliasInfo>> refusedByNode = new ConcurrentHashMap<>();
-  /** When each alias is due, and how many unproven checks it had in a row (memory only). */
-  private final Map<String, long[]> schedule = new ConcurrentHashMap<>();
-  private final Map<String, Integer> inconclusive = new ConcurrentHashMap<>();
-  private final Set<String> checking = ConcurrentHashMap.newKeySet();
-  private final AtomicInteger inFlight = new AtomicInteger();
   private volatile VerifiedAliases published = VerifiedAliases.NONE;
-  private final Map<String, AtomicInteger> checkCounts = new ConcurrentHashMap<>();
 
   AliasService(Vertx vertx, RegistryOptions options, RegistryService registry) {
     this.vertx = vertx;
@@ -73,6 +68,7 @@ public final class AliasService {
     this.registry = registry;
     this.lookup = options.getAliasResolver() == null ? null
         : new DnsAliasLookup(options.getAliasResolver(), options.getAliasLookupTimeoutMillis());
+    this.checker = new AliasChecker(vertx, options, this, lookup);
   }
 
   // ---------------------------------------------------------------- reading
@@ -119,7 +115,12 @@ public final class AliasService {
 
   /** Checks done, by result ({@code verified}, {@code unproven}, {@code lookup_failed}) (metrics). */
   AtomicInteger checks(String result) {
-    return checkCounts.computeIfAbsent(result, r -> new AtomicInteger());
+    return checker.checks(result);
+  }
+
+  /** The periodic checks; {@link RegistryVerticle} ticks it. */
+  public AliasChecker checker() {
+    return checker;
   }
 
   private AliasInfo info(AliasRecord a) {
@@ -279,7 +280,7 @@ public final class AliasService {
       Map<String, AliasRecord> next = new TreeMap<>(byAlias);
       next.put(key(record), record);
       byAlias = Map.copyOf(next);
-      schedule.put(key(record), new long[] {0, 0});
+      checker.due(key(record));
       LOG.log(Level.INFO, "alias {0} added for node {1} ({2}); pending until {3}", name, node.shortName(), origin,
           "_funnel-challenge." + name + " TXT and a CNAME to " + node.fqdn(registry.domain()) + " are seen");
       registry.publishControlChanged();
@@ -303,101 +304,68 @@ public final class AliasService {
       next.values().stream().filter(a -> !byAlias.containsKey(key(a))).forEach(a -> nodes.add(a.nodeId()));
       byAlias = Map.copyOf(next);
     }
-    schedule.keySet().retainAll(next.keySet());
+    checker.retain(next.keySet());
     changed(nodes);
   }
 
   // ---------------------------------------------------------------- checking
 
-  /**
-   * One round: every alias that is due and not being checked is looked up on a worker (at most
-   * {@code maxAliasLookups} at once; the rest wait for the next round). Call every second or so.
-   */
-  public void tick() {
-    if (lookup == null) {
-      return;
-    }
-    long now = System.currentTimeMillis();
-    for (AliasRecord a : byAlias.values()) {
-      String key = key(a);
-      long[] due = schedule.computeIfAbsent(key, k -> new long[] {0, 0});
-      if (due[0] > now || checking.contains(key)) {
-        continue;
-      }
-      if (inFlight.incrementAndGet() > options.getMaxAliasLookups()) {
-        inFlight.decrementAndGet();
-        return;
-      }
-      checking.add(key);
-      check(a).onComplete(done -> {
-        checking.remove(key);
-        inFlight.decrementAndGet();
-        if (done.failed()) {
-          LOG.log(Level.WARNING, "checking alias " + a.alias() + " failed: " + done.cause());
-          due[0] = System.currentTimeMillis() + AliasCheck.delayMillis(State.PENDING, (int) due[1]++,
-              options.getAliasCheckIntervalMillis());
-        }
-      });
-    }
+  /** Every claim now (the checker's round reads this snapshot). */
+  Iterable<AliasRecord> claims() {
+    return byAlias.values();
   }
 
-  private Future<Void> check(AliasRecord a) {
-    String alias = a.alias();
-    String key = key(a);
-    String target = registry.nodeById(a.nodeId()).map(n -> n.fqdn(registry.domain())).orElse(null);
-    boolean funnelOn = registry.tailnetNow(a.tailnet()).map(Tailnet::funnel).orElse(false);
-    if (target == null) {
-      return Future.succeededFuture();
+  /** What a check needs besides the claim: the node's public name (null: node gone) and whether Funnel is on. */
+  record CheckInput(String target, boolean funnelOn) {
+  }
+
+  CheckInput inputFor(AliasRecord claim) {
+    return new CheckInput(registry.nodeById(claim.nodeId()).map(n -> n.fqdn(registry.domain())).orElse(null),
+        registry.tailnetNow(claim.tailnet()).map(Tailnet::funnel).orElse(false));
+  }
+
+  /**
+   * Records a check of {@code claim} (worker thread): the next state by {@link AliasCheck#next}, written
+   * to the store when it or its reason moved, and, when the state moved, everyone told. Returns the new
+   * state, or null when the claim was removed (or removed and added again) meanwhile.
+   */
+  State recordCheck(AliasRecord claim, AliasCheck.Outcome outcome, int inconclusiveInARow) {
+    String key = key(claim);
+    AliasCheck.Next next;
+    boolean stateChanged;
+    synchronized (lock) {
+      AliasRecord current = byAlias.get(key);
+      if (current == null || !current.token().equals(claim.token())) {
+        return null;
+      }
+      next = AliasCheck.next(stateOf(current.state()), outcome, inconclusiveInARow);
+      String state = next.state().label();
+      stateChanged = !state.equals(current.state());
+      AliasRecord checked = current.withCheck(state, next.reason(), Instant.now().truncatedTo(ChronoUnit.MILLIS));
+      if (stateChanged || !java.util.Objects.equals(current.reason(), next.reason())) {
+        registry.store().updateAlias(checked);
+      }
+      Map<String, AliasRecord> map = new TreeMap<>(byAlias);
+      map.put(key, checked);
+      byAlias = Map.copyOf(map);
+      if (stateChanged) {
+        LOG.log(next.state() == State.VERIFIED ? Level.INFO : Level.WARNING, "alias {0} of node {1}: {2} -> {3} ({4})",
+            claim.alias(), claim.nodeId(), current.state(), state, next.reason());
+      } else {
+        LOG.log(Level.DEBUG, "alias {0} of node {1} still {2} ({3})", claim.alias(), claim.nodeId(), state,
+            next.reason());
+      }
     }
-    return vertx.executeBlocking(() -> funnelOn ? lookup.lookup(alias) : AliasCheck.Lookup.failed("not asked"), false)
-        .compose(found -> vertx.executeBlocking(() -> {
-          AliasCheck.Outcome outcome = AliasCheck.judge(alias, a.token(), target, funnelOn, found);
-          int inARow = outcome.inconclusive() ? inconclusive.merge(key, 1, Integer::sum) : 0;
-          if (!outcome.inconclusive()) {
-            inconclusive.remove(key);
-          }
-          checks(outcome.verified() ? "verified" : outcome.inconclusive() ? "lookup_failed" : "unproven")
-              .incrementAndGet();
-          boolean stateChanged;
-          String nodeId;
-          synchronized (lock) {
-            AliasRecord current = byAlias.get(key);
-            if (current == null || !current.token().equals(a.token())) {
-              return null;   // removed (or removed and added again) meanwhile
-            }
-            AliasCheck.Next next = AliasCheck.next(stateOf(current.state()), outcome, inARow);
-            String state = next.state().label();
-            stateChanged = !state.equals(current.state());
-            AliasRecord checked = current.withCheck(state, next.reason(), Instant.now().truncatedTo(ChronoUnit.MILLIS));
-            if (stateChanged || !java.util.Objects.equals(current.reason(), next.reason())) {
-              registry.store().updateAlias(checked);
-            }
-            Map<String, AliasRecord> map = new TreeMap<>(byAlias);
-            map.put(key, checked);
-            byAlias = Map.copyOf(map);
-            long[] due = schedule.computeIfAbsent(key, k -> new long[] {0, 0});
-            due[1] = next.state() == State.VERIFIED ? 0 : due[1] + 1;
-            due[0] = System.currentTimeMillis() + AliasCheck.delayMillis(next.state(), (int) due[1] - 1,
-                options.getAliasCheckIntervalMillis());
-            nodeId = current.nodeId();
-            if (stateChanged) {
-              LOG.log(next.state() == State.VERIFIED ? Level.INFO : Level.WARNING, "alias {0}: {1} -> {2} ({3})",
-                  alias, current.state(), state, next.reason());
-            } else {
-              LOG.log(Level.DEBUG, "alias {0} still {1} ({2})", alias, state, next.reason());
-            }
-          }
-          if (stateChanged) {
-            registry.publishControlChanged();
-          }
-          return stateChanged ? nodeId : null;
-        }, false))
-        .map(nodeId -> {
-          if (nodeId != null) {
-            changed(Set.of(nodeId));
-          }
-          return null;
-        });
+    if (stateChanged) {
+      registry.publishControlChanged();
+      changed(Set.of(claim.nodeId()));
+    }
+    return next.state();
+  }
+
+  /** A claim's key: the alias and the claiming node. */
+  static String key(AliasRecord a) {
+    return key(a.alias(), a.nodeId());
   }
 
   /**
@@ -419,11 +387,6 @@ public final class AliasService {
       vertx.eventBus().publish(Addresses.ALIASES_CHANGED, now);
       LOG.log(Level.INFO, "aliases routed now: {0}", now.targets().isEmpty() ? "none" : now.targets().keySet());
     }
-  }
-
-  /** A claim's key: the alias and the claiming node. */
-  private static String key(AliasRecord a) {
-    return key(a.alias(), a.nodeId());
   }
 
   private static String key(String alias, String nodeId) {

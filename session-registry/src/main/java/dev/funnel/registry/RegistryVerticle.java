@@ -87,7 +87,7 @@ public final class RegistryVerticle extends VerticleBase {
         .onFailure(err -> LOG.log(Level.ERROR, "reloading the snapshot after a change by registry "
             + message.body() + " failed", err))));
     aliasTimer = vertx.setPeriodic(Math.max(100, Math.min(1_000, options.getAliasCheckIntervalMillis())),
-        id -> service.aliases().tick());
+        id -> service.aliases().checker().tick());
     sweepTimer = vertx.setPeriodic(service.sweepPeriodMillis(), id -> service.sweep()
         .onFailure(err -> LOG.log(Level.WARNING, "lease sweep failed: " + err + "; retrying next period")));
     return Future.all(consumers.stream().map(MessageConsumer::completion).toList())
