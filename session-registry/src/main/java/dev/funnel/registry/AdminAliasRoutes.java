@@ -25,11 +25,8 @@ final class AdminAliasRoutes {
     router.get("/v1/aliases").handler(ctx -> send(ctx, 200, new JsonObject().put("aliases",
         new JsonArray(service.aliases().list().stream().map(AdminAliasRoutes::json).toList()))));
     router.post("/v1/aliases").handler(ctx -> {
-      JsonObject body = AdminApiVerticle.object(ctx, Set.of("tailnet", "node", "alias"));
-      String tailnet = AdminApiVerticle.label(AdminApiVerticle.string(body, "tailnet", true), "tailnet name");
-      String node = AdminApiVerticle.label(AdminApiVerticle.string(body, "node", true), "node name");
-      String alias = AdminApiVerticle.string(body, "alias", true);
-      respond(ctx, 201, service.aliases().add(tailnet, node, alias));
+      AddRequest add = addRequest(ctx.body() == null ? null : ctx.body().buffer(), service.domain());
+      respond(ctx, 201, service.aliases().add(add.tailnet(), add.node(), add.alias()));
     });
     router.delete("/v1/aliases/:alias").handler(ctx -> {
       String node = ctx.queryParams().get("node");
@@ -47,6 +44,25 @@ final class AdminAliasRoutes {
           .onSuccess(gone -> ctx.response().setStatusCode(204).end())
           .onFailure(ctx::fail);
     });
+  }
+
+  /** A checked {@code POST /v1/aliases} body. */
+  record AddRequest(String tailnet, String node, String alias) {
+  }
+
+  /**
+   * The body of {@code POST /v1/aliases}, checked: a strict JSON object, tailnet and node DNS labels,
+   * the alias a host name outside {@code domain}; {@link AdminException} (400) otherwise.
+   */
+  static AddRequest addRequest(io.vertx.core.buffer.Buffer raw, String domain) {
+    JsonObject body = AdminApiVerticle.object(raw, Set.of("tailnet", "node", "alias"));
+    String tailnet = AdminApiVerticle.label(AdminApiVerticle.string(body, "tailnet", true), "tailnet name");
+    String node = AdminApiVerticle.label(AdminApiVerticle.string(body, "node", true), "node name");
+    String alias = AdminApiVerticle.string(body, "alias", true);
+    String name = dev.funnel.common.Hostnames.alias(alias, domain).orElseThrow(() -> AdminException.badRequest(
+        "alias '" + alias.replaceAll("[^\\x20-\\x7e]", "?") + "' is not a host name outside " + domain
+            + " (lower-case labels, at least two)"));
+    return new AddRequest(tailnet, node, name);
   }
 
   static JsonObject json(AliasInfo a) {
