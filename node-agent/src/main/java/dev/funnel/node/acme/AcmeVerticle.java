@@ -147,7 +147,9 @@ public final class AcmeVerticle extends VerticleBase {
         AcmeClient.Issued issued = result.result();
         X509Certificate leaf = issued.chain().get(0);
         metrics.expiresAt(leaf.getNotAfter().toInstant());
-        LOG.log(Level.INFO, "ACME: new certificate for " + fqdn + " from " + leaf.getIssuerX500Principal().getName()
+        String named = aliases.stream().filter(alias -> covers(leaf, alias)).map(alias -> ", " + alias)
+            .collect(java.util.stream.Collectors.joining());
+        LOG.log(Level.INFO, "ACME: new certificate for " + fqdn + named + " from " + leaf.getIssuerX500Principal().getName()
             + ", valid until " + leaf.getNotAfter().toInstant() + "; saved in " + files.cert());
         try {
           onIssued.accept(issued);
