@@ -72,6 +72,22 @@ public final class Hostnames {
     return Optional.of(new FunnelName(node, tailnet, domain));
   }
 
+  /**
+   * A custom domain a node may ask for, normalised: at least two labels, not an IP literal, and
+   * neither the base {@code domain} nor a name under it (those are Funnel's own). Empty otherwise.
+   */
+  public static Optional<String> alias(String name, String domain) {
+    Optional<String> normal = normalise(name);
+    if (normal.isEmpty() || normal.get().indexOf('.') < 0) {
+      return Optional.empty();
+    }
+    String n = normal.get();
+    if (n.equals(domain) || n.endsWith("." + domain)) {
+      return Optional.empty();
+    }
+    return normal;
+  }
+
   /** A public node name, {@code node.tailnet.domain}. */
   public record FunnelName(String node, String tailnet, String domain) {
     public String fqdn() {

@@ -45,6 +45,25 @@ class HostnamesTest {
     assertThat(Hostnames.normalise(in)).isEmpty();
   }
 
+  @ParameterizedTest
+  @CsvSource({
+      "blog.example.com, blog.example.com",
+      "Blog.Example.COM., blog.example.com",
+      "example.com, example.com",
+      "a.b.c.d.example.co.uk, a.b.c.d.example.co.uk",
+      "funnel.example.org, funnel.example.org"})
+  void aliases(String in, String out) {
+    assertThat(Hostnames.alias(in, "funnel.example")).contains(out);
+  }
+
+  @ParameterizedTest
+  @NullAndEmptySource
+  @ValueSource(strings = {"localhost", "com", "funnel.example", "web.demo.funnel.example", "x.funnel.example",
+      "FUNNEL.example.", "1.2.3.4", "_funnel-challenge.blog.example.com", "*.example.com", "blog..example.com"})
+  void notAliases(String in) {
+    assertThat(Hostnames.alias(in, "funnel.example")).isEmpty();
+  }
+
   @org.junit.jupiter.api.Test
   void normaliseCapsTheLength() {
     String label = "a".repeat(63);

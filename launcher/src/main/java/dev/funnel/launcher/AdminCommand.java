@@ -30,7 +30,8 @@ import picocli.CommandLine.TypeConversionException;
     scope = ScopeType.INHERIT, synopsisSubcommandLabel = "COMMAND",
     description = {"Manage who may funnel: tailnets (Funnel on or off, allowed public ports), node auth keys "
         + "and node identities, through the admin API of a running `funnel server` (or `funnel registry`)."},
-    subcommands = {AdminTailnetCommand.class, AdminKeyCommand.class, AdminNodeCommand.class, AdminStatusCommand.class},
+    subcommands = {AdminTailnetCommand.class, AdminKeyCommand.class, AdminNodeCommand.class, AdminAliasCommand.class,
+        AdminStatusCommand.class},
     exitCodeListHeading = "%nExit status:%n",
     exitCodeList = {"0:done", "1:the admin API refused the request, or cannot be reached", "2:usage error"},
     footer = {"",

@@ -16,6 +16,10 @@ final class LimitFlags {
   @Mixin
   GatewayLimitFlags gateway = new GatewayLimitFlags();
 
+  /** Not a limit, but the registry's half of {@code funnel server}'s tunables: custom-domain checks. */
+  @Mixin
+  AliasFlags aliases = new AliasFlags();
+
   /** The frontend's limits set on {@code options}; returns it. */
   FrontendOptions applyTo(FrontendOptions options) {
     return frontend.applyTo(options);

@@ -3,6 +3,8 @@ package dev.funnel.launcher;
 import dev.funnel.common.tls.DevCa;
 import dev.funnel.node.NodeAgentVerticle;
 import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -37,13 +39,19 @@ final class NodeCertificates {
   }
 
   static PemKeyCertOptions obtain(NodeAgentVerticle agent, Path state, String fqdn) {
+    return obtain(agent, state, List.of(fqdn));
+  }
+
+  /** As {@link #obtain(NodeAgentVerticle, Path, String)}, for the node's name and its verified aliases ({@code names}, the node's first). */
+  static PemKeyCertOptions obtain(NodeAgentVerticle agent, Path state, List<String> names) {
+    String fqdn = String.join(", ", names);
     Path keyFile = state.resolve(KEY_FILE);
     Path certFile = state.resolve(CERT_FILE);
-    if (stillGood(certFile, fqdn)) {
+    if (names.stream().allMatch(name -> stillGood(certFile, name))) {
       LOG.info("using the certificate for " + fqdn + " in " + certFile);
     } else {
       KeyPair pair = DevCa.newKeyPair();
-      String chain = agent.signCertificate(DevCa.newRequest(pair, List.of(fqdn))).await();
+      String chain = agent.signCertificate(DevCa.newRequest(pair, names)).await();
       writeAtomically(keyFile, DevCa.pem(pair.getPrivate()), true);
       writeAtomically(certFile, chain, false);
       LOG.info("the server signed a certificate for " + fqdn + "; saved in " + certFile);
@@ -69,6 +77,29 @@ final class NodeCertificates {
     } catch (IOException | RuntimeException e) {
       return java.util.Optional.empty();
     }
+  }
+
+  /**
+   * As {@link #obtain(NodeAgentVerticle, Path, List)}, without blocking the caller (any thread but
+   * a worker may not wait on the agent's future): files on a worker, the signature through the session.
+   */
+  static Future<PemKeyCertOptions> obtainAsync(Vertx vertx, NodeAgentVerticle agent, Path state, List<String> names) {
+    Path keyFile = state.resolve(KEY_FILE);
+    Path certFile = state.resolve(CERT_FILE);
+    PemKeyCertOptions files = new PemKeyCertOptions().setKeyPath(keyFile.toString()).setCertPath(certFile.toString());
+    return vertx.executeBlocking(() -> names.stream().allMatch(name -> stillGood(certFile, name)), false)
+        .compose(good -> {
+          if (good) {
+            return Future.succeededFuture(files);
+          }
+          KeyPair pair = DevCa.newKeyPair();
+          return agent.signCertificate(DevCa.newRequest(pair, names)).compose(chain -> vertx.executeBlocking(() -> {
+            writeAtomically(keyFile, DevCa.pem(pair.getPrivate()), true);
+            writeAtomically(certFile, chain, false);
+            LOG.info("the server signed a certificate for " + String.join(", ", names) + "; saved in " + certFile);
+            return files;
+          }, false));
+        });
   }
 
   /** True when {@code leaf} names {@code fqdn} in its subject alternative names. */

@@ -96,6 +96,12 @@ final class NodeCommand implements Callable<Integer> {
       description = "This node's name: a DNS label; its public name is NAME.TAILNET.DOMAIN. Required.")
   String hostname;
 
+  @Option(names = "--domain-alias", paramLabel = "NAME",
+      description = "A custom domain for this node, e.g. blog.example.com; repeatable. The node prints the two records"
+          + " to publish (_funnel-challenge.NAME TXT and NAME CNAME to this node's name); routed once the server"
+          + " has seen both.")
+  List<String> domainAliases;
+
   @Option(names = "--ca", paramLabel = "FILE",
       description = "CA that signed the gateway's certificate (the server's ca.pem). Required.")
   Path ca;
@@ -194,6 +200,7 @@ final class NodeCommand implements Callable<Integer> {
     eventLoops = c.integer("event-loops", eventLoops);
     authKey = c.string("authkey", authKey);
     hostname = c.string("hostname", hostname);
+    domainAliases = c.entries("domain-alias", domainAliases);
     ca = c.path("ca", ca);
     state = c.path("state", state);
     funnels = c.entries("funnel", funnels);
@@ -220,6 +227,24 @@ final class NodeCommand implements Callable<Integer> {
 
   @Mixin
   LoginFlags login;
+
+  /** The --domain-alias values, lower case, each a host name of two labels or more; a usage error otherwise. */
+  private List<String> domainAliases(List<String> given) {
+    List<String> out = new ArrayList<>();
+    for (String raw : given == null ? List.<String>of() : given) {
+      String name = dev.funnel.common.Hostnames.normalise(raw.trim()).filter(n -> n.contains("."))
+          .orElseThrow(() -> new ParameterException(spec.commandLine(), "--domain-alias: '" + raw
+              + "' is not a host name such as blog.example.com"));
+      if (!out.contains(name)) {
+        out.add(name);
+      }
+    }
+    if (out.size() > dev.funnel.common.options.RegistryOptions.DEFAULT_MAX_ALIASES_PER_NODE) {
+      throw new ParameterException(spec.commandLine(), "--domain-alias: at most "
+          + dev.funnel.common.options.RegistryOptions.DEFAULT_MAX_ALIASES_PER_NODE + " per node");
+    }
+    return out;
+  }
 
   @Override
   public Integer call() {
@@ -262,7 +287,7 @@ final class NodeCommand implements Callable<Integer> {
     NodeStack.Settings settings = new NodeStack.Settings(gateways, keep,
         authKey == null || authKey.isBlank() ? null : authKey.trim(), hostname.toLowerCase(), ca, state,
         ServeFlags.parse(funnels, gateFlags()), proxyProtocol, cert, key, metricsListen, links, login.settings(state),
-        acmeSettings);
+        acmeSettings, domainAliases(domainAliases));
     Preflight.serve(settings.serve());
     GateSupport.check(settings.serve());
     DataPlane.configure(Flags.eventLoops(eventLoops));

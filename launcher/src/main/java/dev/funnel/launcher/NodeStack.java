@@ -67,7 +67,19 @@ final class NodeStack implements NodeControl.ServeControl {
 
   record Settings(List<HostPort> servers, int sessions, String authKey, String hostname, Path ca, Path state,
                   ServeConfig serve, int proxyProtocol, Path cert, Path key, HostPort metricsListen,
-                  int links, LoginSettings login, AcmeSettings acme) {
+                  int links, LoginSettings login, AcmeSettings acme, List<String> domainAliases) {
+
+    public Settings {
+      domainAliases = domainAliases == null ? List.of() : List.copyOf(domainAliases);
+    }
+
+    /** Without custom domains. */
+    Settings(List<HostPort> servers, int sessions, String authKey, String hostname, Path ca, Path state,
+             ServeConfig serve, int proxyProtocol, Path cert, Path key, HostPort metricsListen,
+             int links, LoginSettings login, AcmeSettings acme) {
+      this(servers, sessions, authKey, hostname, ca, state, serve, proxyProtocol, cert, key, metricsListen, links,
+          login, acme, List.of());
+    }
 
     /** Without login or ACME settings: {@code --auth …=oidc} routes are refused, basic and bearer work. */
     Settings(List<HostPort> servers, int sessions, String authKey, String hostname, Path ca, Path state,
@@ -144,6 +156,7 @@ final class NodeStack implements NodeControl.ServeControl {
         .setSessions(settings.sessions())
         .setAuthKey(settings.authKey())
         .setHostname(settings.hostname())
+        .setDomainAliases(settings.domainAliases())
         .setTrust(new PemTrustOptions().addCertPath(settings.ca().toString()))
         .setStateDir(settings.state())
         .setServe(passThrough)
@@ -197,6 +210,10 @@ final class NodeStack implements NodeControl.ServeControl {
       // In the background: the node serves meanwhile (with the certificate it had, or the server CA's).
       stack.acme = new AcmeVerticle(settings.acme(), agent, fqdn, stack::useCertificate);
       vertx.deployVerticle(stack.acme).await();
+    }
+    agent.aliases().onVerifiedChange(stack::aliasesVerified);
+    if (!agent.aliases().verified().isEmpty()) {
+      stack.aliasesVerified(agent.aliases().verified());   // heard before the listener was added
     }
     stack.control = new NodeControl(settings.state(), stack);
     vertx.deployVerticle(stack.control).await();
@@ -296,6 +313,39 @@ final class NodeStack implements NodeControl.ServeControl {
         .onSuccess(v -> LOG.log(Level.INFO, "the terminator(s) now present the new ACME certificate for " + fqdn()))
         .onFailure(e -> LOG.log(Level.WARNING, "the new ACME certificate could not be loaded: " + e.getMessage()
             + "; keeping the old one"));
+  }
+
+  /**
+   * The node's verified custom domains changed: the terminators serve them (HTTP requests for them
+   * pass the name check), and the certificate must name them: with ACME a new order runs (aliases by
+   * tls-alpn-01); with the server's CA a new certificate naming the node and its aliases is signed
+   * through the session. With --cert/--key the operator's certificate stays as it is.
+   */
+  private void aliasesVerified(Set<String> aliases) {
+    List<Terminator> running;
+    synchronized (this) {
+      running = new ArrayList<>(terminators);
+    }
+    running.forEach(t -> t.verticle().updateAliasNames(aliases));
+    if (acme != null) {
+      acme.aliasesChanged(aliases);
+      return;
+    }
+    if (settings.cert() != null || running.isEmpty()) {
+      return;
+    }
+    List<String> names = new ArrayList<>();
+    names.add(fqdn());
+    aliases.stream().sorted().forEach(names::add);
+    NodeCertificates.obtainAsync(vertx, agent, settings.state(), names).<KeyCertOptions>map(next -> {
+      synchronized (this) {
+        keyCert = next;
+      }
+      return next;
+    }).compose(next -> Future.all(running.stream().map(t -> t.verticle().updateKeyCert(next)).toList()))
+        .onSuccess(v -> LOG.log(Level.INFO, "the terminator(s) now present a certificate for " + fqdn()
+            + (aliases.isEmpty() ? "" : " and " + String.join(", ", aliases.stream().sorted().toList()))))
+        .onFailure(e -> LOG.log(Level.WARNING, "no certificate for the aliases " + aliases + ": " + e.getMessage()));
   }
 
   /** Orders a new ACME certificate now and waits for it (funnel cert --renew). Blocking. */
@@ -428,6 +478,7 @@ final class NodeStack implements NodeControl.ServeControl {
         .setRoutes(Map.of(port, config))
         .setKeyCert(keyCert)
         .setServerNames(Set.of(fqdn))
+        .setAliasNames(agent.aliases().verified())
         .setGates(gates(settings)));
     String id;
     try {

@@ -92,6 +92,10 @@ final class NodeStatus {
     }
     JsonObject out = new JsonObject().put("fqdn", fqdn).put("ok", ok).put("public", ports).put("sessions", sessions)
         .put("certificate", certificate);
+    JsonArray aliases = new JsonArray();
+    agent.aliases().all().forEach(a -> aliases.add(new JsonObject().put("alias", a.alias()).put("state", a.state().label())
+        .put("reason", a.reason()).put("records", a.token() == null ? null : a.records())));
+    out.put("aliases", aliases);
     out.put("dns", dns != null ? dns : new JsonObject().put("run", (Boolean) null)
         .put("note", probe ? "unknown (no probe reached the server)" : "not probed (--no-probe)"));
     return out;

@@ -63,6 +63,15 @@ final class RegistryCommand implements Callable<Integer> {
       description = "A session whose gateway stops renewing is withdrawn after this (default: " + RegistryOptions.DEFAULT_LEASE_MILLIS + ").")
   String leaseMillis;
 
+  @Option(names = "--" + AliasFlags.RESOLVER, paramLabel = "HOST:PORT",
+      description = "Recursive DNS resolver custom domains are checked through (TXT at _funnel-challenge.ALIAS, CNAME "
+          + "to the node's name); without it aliases stay pending.")
+  String aliasResolver;
+
+  @Option(names = "--" + AliasFlags.INTERVAL, paramLabel = "DURATION",
+      description = "Re-check verified aliases this often (default: 5m; units ms, s, m, h).")
+  String aliasCheckInterval;
+
   @Override
   public Integer call() {
     return ClusterLaunch.run(spec, "registry", RegistryCommand::prepare);
@@ -78,6 +87,7 @@ final class RegistryCommand implements Callable<Integer> {
         .setAdminListen(config.hostPort("admin-listen", DEFAULT_ADMIN_LISTEN))
         .setLeaseMillis(config.number("lease-ms", RegistryOptions.DEFAULT_LEASE_MILLIS));
     ConsoleLoginFlags.applyTo(options, config);
+    AliasFlags.apply(options, config.hostPort(AliasFlags.RESOLVER, null), config.string(AliasFlags.INTERVAL, null));
     if (options.getLeaseMillis() < 100) {
       throw new IllegalArgumentException("lease-ms: at least 100");
     }

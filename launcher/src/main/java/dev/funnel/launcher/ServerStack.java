@@ -92,6 +92,7 @@ final class ServerStack {
         .setDomain(settings.domain())
         .setStateDir(settings.state())
         .setAdminListen(settings.adminListen()));
+    settings.limits().aliases.applyTo(registryOptions);
     RegistryService registry = RegistryService.open(vertx, registryOptions).await();
     opened.set(registry);
     vertx.deployVerticle(new RegistryVerticle(registryOptions, registry)).await();

@@ -39,7 +39,7 @@ final class ServiceConfig {
   /** Every setting any clustered service reads. */
   static final Set<String> KNOWN = Set.of(
       "config", "debug", "log-format", "cluster", "cluster-host", "cluster-port", "cluster-members", "cluster-name", "bus-port", "state",
-      "metrics-listen", "event-loops", "domain", "admin-listen", "store", "lease-ms", "gateway-listen", "gateway-id", "cert", "key",
+      "metrics-listen", "event-loops", "domain", "admin-listen", "store", "lease-ms", AliasFlags.RESOLVER, AliasFlags.INTERVAL, "gateway-listen", "gateway-id", "cert", "key",
       "link-listen", "link-advertise", "link-ca", "link-cert", "link-key", "public", "frontend-id", "no-access-log", "clienthello-timeout-ms",
       FrontendLimitFlags.MAX_CONNECTIONS, FrontendLimitFlags.MAX_CONNECTIONS_PER_SOURCE, FrontendLimitFlags.SOURCE_RATE,
       FrontendLimitFlags.SOURCE_BURST, FrontendLimitFlags.IDLE_TIMEOUT, FrontendLimitFlags.TAILNET_BANDWIDTH,

@@ -116,6 +116,14 @@ final class StatusCommand implements Callable<Integer> {
       out.println("certificate: issued by " + cert.getString("issuer") + ", " + cert.getLong("daysLeft") + " days left"
           + " (until " + cert.getString("notAfter") + ")");
     }
+    JsonArray aliases = s.getJsonArray("aliases", new JsonArray());
+    for (int i = 0; i < aliases.size(); i++) {
+      JsonObject a = aliases.getJsonObject(i);
+      String state = a.getString("state", "?");
+      out.println("alias: " + a.getString("alias") + " " + state
+          + ("verified".equals(state) ? "" : " (" + a.getString("reason", "") + ")"
+              + (a.getString("records") == null || "refused".equals(state) ? "" : "; publish " + a.getString("records"))));
+    }
     JsonObject dns = s.getJsonObject("dns", new JsonObject());
     if (Boolean.TRUE.equals(dns.getBoolean("run"))) {
       JsonArray addresses = dns.getJsonArray("addresses", new JsonArray());

@@ -27,7 +27,7 @@ import java.nio.file.Path;
  *
  * <ol>
  *   <li>not a well-formed {@code POST /v0/ingress} → 400 / 404 / 405;</li>
- *   <li>target host is not this session's name → 403;</li>
+ *   <li>target host is not this session's name nor one of its verified custom domains → 403;</li>
  *   <li>target port not in the current serve snapshot → 403;</li>
  *   <li>a stream port ({@code tcp://}, {@code tls-terminated-tcp://}) whose gate ({@link TcpGate}:
  *       CIDR lists, connection rate) refuses the offer's client address → 403;</li>
@@ -67,7 +67,8 @@ final class IngressStream {
     }
     IngressOffer offer = ((IngressOffer.Offer) parsed).offer();
     HostPort target = offer.target();
-    if (fqdn == null || !target.host().equalsIgnoreCase(fqdn)) {
+    if (fqdn == null || !target.host().equalsIgnoreCase(fqdn)
+        && !agent.aliases().verified().contains(target.host().toLowerCase(java.util.Locale.ROOT))) {
       refuse(offer, stream, IngressAnswer.FORBIDDEN, "offer for " + IngressOffer.printable(target.toString())
           + ", but this node is " + fqdn);
       return;

@@ -73,6 +73,8 @@ public class NodeAgentVerticle extends VerticleBase {
   private final ArrayDeque<PendingLoss> lossesToReport = new ArrayDeque<>();
   /** Offers answered while a probe runs ({@link PublicPathProbe}). */
   private final OfferLog offers = new OfferLog();
+  /** The custom domains the registry knows for this node, with their state. */
+  private final NodeAliases aliases = new NodeAliases();
 
   private NetClient gatewayClient;
   private volatile HostPort acmeResponder;
@@ -181,6 +183,11 @@ public class NodeAgentVerticle extends VerticleBase {
   /** Completes when the first session is welcomed; fails if the first login is refused. */
   public Future<Void> sessionUp() {
     return firstWelcome.future();
+  }
+
+  /** This node's custom domains (the registry's word, through the gateway). */
+  public NodeAliases aliases() {
+    return aliases;
   }
 
   /** The public name a session that is up was welcomed as; empty while no session is up. */

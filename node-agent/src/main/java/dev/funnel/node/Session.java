@@ -279,7 +279,8 @@ final class Session {
       NodeKey key = agent.nodeKey();
       state = State.AWAIT_WELCOME;
       socket.write(new Hello(ControlMessage.VERSION, agent.authKeyForLogin(), agent.options().getHostname(),
-          agent.currentPorts(), key.publicKeyBase64(), key.prove(c.nonce())).encode());
+          agent.currentPorts(), key.publicKeyBase64(), key.prove(c.nonce()), agent.options().getDomainAliases())
+          .encode());
     } else if (message instanceof Welcome w && state == State.AWAIT_WELCOME) {
       cancel(loginTimer);
       loginTimer = -1;
@@ -312,6 +313,8 @@ final class Session {
         cancel(pending.timer());
         pending.promise().tryComplete(reply.result());
       }
+    } else if (message instanceof ControlMessage.Aliases a && state == State.UP) {
+      agent.aliases().update(a.aliases());
     } else if (message instanceof AcmeTxtReply r && state == State.UP) {
       Pending<Void> pending = acmeTxts.remove(r.id());
       if (pending == null) {

@@ -374,6 +374,38 @@ class NodeAgentVerticleTest {
   }
 
   @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void anOfferForACustomDomainIsAcceptedOnlyWhileTheRegistrySaysItIsVerified(Vertx vertx, VertxTestContext ctx) {
+    RecordingTarget target = new RecordingTarget(vertx);
+    java.util.function.Function<dev.funnel.common.bus.AliasInfo.State, dev.funnel.common.bus.AliasInfo> blog = state ->
+        new dev.funnel.common.bus.AliasInfo("blog.example.com", "demo", "web", FQDN, "funnel-00", state, "", 0, "node");
+    target.listen()
+        .compose(t -> deploy(vertx, options(tcp(443, t.port()))))
+        .compose(n -> linksUp(vertx))
+        .compose(v -> gateway.offer(offer("blog.example.com:443", CLIENT)))
+        .compose(unknown -> {
+          ctx.verify(() -> assertThat(status(unknown)).as("an alias the node has not heard of").isEqualTo(403));
+          node.aliases().update(List.of(blog.apply(dev.funnel.common.bus.AliasInfo.State.PENDING)));
+          return gateway.offer(offer("blog.example.com:443", CLIENT));
+        })
+        .compose(pending -> {
+          ctx.verify(() -> assertThat(status(pending)).as("pending").isEqualTo(403));
+          node.aliases().update(List.of(blog.apply(dev.funnel.common.bus.AliasInfo.State.VERIFIED)));
+          return gateway.offer(offer("Blog.Example.com:443", CLIENT));
+        })
+        .compose(verified -> {
+          ctx.verify(() -> assertThat(status(verified)).as("verified").isEqualTo(200));
+          node.aliases().update(List.of(blog.apply(dev.funnel.common.bus.AliasInfo.State.FAILED)));
+          return gateway.offer(offer("blog.example.com:443", CLIENT));
+        })
+        .onComplete(ctx.succeeding(failed -> ctx.verify(() -> {
+          assertThat(status(failed)).as("failed its re-check").isEqualTo(403);
+          assertThat(node.aliases().verified()).isEmpty();
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
   @Timeout(value = 15, timeUnit = TimeUnit.SECONDS)
   void aTcpPortsGateRefusesBeforeTheLocalDial(Vertx vertx, VertxTestContext ctx) {
     RecordingTarget target = new RecordingTarget(vertx);

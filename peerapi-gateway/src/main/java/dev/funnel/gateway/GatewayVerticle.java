@@ -1,6 +1,7 @@
 package dev.funnel.gateway;
 
 import dev.funnel.common.bus.Addresses;
+import dev.funnel.common.bus.AliasStatus;
 import dev.funnel.common.bus.FailureCode;
 import dev.funnel.common.bus.LeaseRenewal;
 import dev.funnel.common.bus.LoginFailure;
@@ -71,6 +72,8 @@ public class GatewayVerticle extends VerticleBase {
   private final GatewayOptions options;
   private final DevCa signingCa;
   private final Map<String, Session> sessionsByNode = new HashMap<>();
+  /** Alias states the registry publishes, passed to the node whose session is here. */
+  private MessageConsumer<Object> aliasStatus;
   private final LinkDirectory directory = new LinkDirectory();
   private final GatewayLinks localLinks;
   private GatewayMetrics metrics;
@@ -131,9 +134,12 @@ public class GatewayVerticle extends VerticleBase {
     registry = new RegistryRequests(vertx, options.getRegistryTimeoutMillis());
     requests = new NodeRequests(vertx, options.getGatewayId(), signingCa, registry);
     MessageConsumer<SessionKick> kicks = vertx.eventBus().consumer(Addresses.SESSION_KICK, this::onKick);
+    aliasStatus = vertx.eventBus().consumer(Addresses.ALIAS_STATUS, message -> sendAliases(
+        message.body() instanceof AliasStatus a ? a
+            : message.body() instanceof io.vertx.core.json.JsonObject json ? AliasStatus.fromJson(json) : null));
     HostPort listen = options.getListen();
     boolean withLink = options.getLinkListen() != null;
-    return kicks.completion()
+    return kicks.completion().compose(v -> aliasStatus.completion())
         .compose(v -> vertx.executeBlocking(() -> new SslContext[] {
             LinkTls.server(vertx, options.getKeyCert(), null),
             withLink ? LinkTls.server(vertx, options.getKeyCert(), options.getLinkTrust()) : null}))
@@ -255,7 +261,7 @@ public class GatewayVerticle extends VerticleBase {
     boolean[] closedMeanwhile = {false};
     socket.closeHandler(() -> closedMeanwhile[0] = true);
     NodeLogin login = new NodeLogin(hello.authKey(), hello.hostname(), hello.ports(), options.getGatewayId(),
-        hello.nodePublicKey(), nonce, hello.proof());
+        hello.nodePublicKey(), nonce, hello.proof(), hello.aliases());
     registry.<NodeSession>ask(Addresses.REGISTRY_LOGIN, login)
         .onSuccess(granted -> {
           if (closedMeanwhile[0] || stopping) {
@@ -265,6 +271,13 @@ public class GatewayVerticle extends VerticleBase {
             return;
           }
           admit(socket, reader, early, granted);
+          Session admitted = sessionsByNode.get(granted.nodeId());
+          if (hello.aliases() != null && admitted != null && !admitted.ended) {
+            admitted.aliasAware = true;
+            registry.<AliasStatus>ask(Addresses.REGISTRY_NODE_ALIASES, granted.nodeId())
+                .onSuccess(status -> sendAliases(status))
+                .onFailure(err -> LOG.log(Level.WARNING, "aliases of " + granted.nodeId() + " not fetched: " + err));
+          }
         })
         .onFailure(err -> {
           Integer code = FailureCode.of(err).orElse(-1);
@@ -459,6 +472,18 @@ public class GatewayVerticle extends VerticleBase {
               + err.getMessage() + "; its lease will lapse");
           return Future.succeededFuture();
         });
+  }
+
+  /** Passes a node's alias states to its session here, if it has one and its node understands them. */
+  private void sendAliases(AliasStatus status) {
+    Session session = status == null || status.nodeId() == null ? null : sessionsByNode.get(status.nodeId());
+    if (session != null && !session.ended) {
+      session.verifiedAliases = status.aliases().stream().filter(dev.funnel.common.bus.AliasInfo::verified)
+          .map(dev.funnel.common.bus.AliasInfo::alias).collect(java.util.stream.Collectors.toUnmodifiableSet());
+      if (session.aliasAware) {
+        session.send(new ControlMessage.Aliases(status.aliases()));
+      }
+    }
   }
 
   private void onKick(Message<SessionKick> message) {

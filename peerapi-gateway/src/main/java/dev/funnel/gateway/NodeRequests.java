@@ -95,7 +95,7 @@ final class NodeRequests {
     });
   }
 
-  /** Signs the node's CSR, for its own name only, off the event loop; one request at a time per session. */
+  /** Signs the node's CSR, for its own name (and its verified custom domains) only, off the event loop; one request at a time per session. */
   void sign(Session session, String csrPem) {
     if (signingCa == null) {
       session.send(new SignReply(null, "this gateway cannot sign certificates"));
@@ -106,7 +106,8 @@ final class NodeRequests {
       return;
     }
     session.signing = true;
-    Set<String> ownName = Set.of(session.fqdn.toLowerCase(Locale.ROOT));
+    Set<String> ownName = new java.util.HashSet<>(session.verifiedAliases);   // verified custom domains too
+    ownName.add(session.fqdn.toLowerCase(Locale.ROOT));
     vertx.executeBlocking(() -> signingCa.signRequest(csrPem, ownName, DevCa.LEAF_VALIDITY), false)
         .onComplete(signed -> {
           session.signing = false;

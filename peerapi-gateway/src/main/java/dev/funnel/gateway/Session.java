@@ -40,6 +40,10 @@ final class Session {
   int serveUpdates;
   long serveUpdateWindowStart = System.nanoTime();
   boolean ended;
+  /** The node's Hello carried {@code aliases}: it understands {@link ControlMessage.Aliases}. */
+  boolean aliasAware;
+  /** The node's verified custom domains as the registry last said: the server's CA signs them too. */
+  java.util.Set<String> verifiedAliases = java.util.Set.of();
   /** A probe of this node is running ({@link ProbeRelay}: one at a time, a few per window). */
   boolean probing;
   /** The last certificate expiry this node reported (epoch seconds; 0: none), and how many it reported. */

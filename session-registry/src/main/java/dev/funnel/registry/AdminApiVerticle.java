@@ -158,6 +158,8 @@ public final class AdminApiVerticle extends VerticleBase {
         new JsonArray(service.nodes().stream().map(AdminApiVerticle::nodeJson).toList()))));
     router.delete("/v1/nodes/:node").handler(this::deleteNode);
 
+    AdminAliasRoutes.mount(router, service);
+
     router.get("/v1/status").handler(ctx -> send(ctx, 200, StatusView.json(
         service.clusterStats().summary(System.currentTimeMillis()), service.nodes(), service.domain())));
 

@@ -19,7 +19,10 @@ import java.util.Locale;
  *   <li>{@code funnel_registry_tailnets}: tailnets known;</li>
  *   <li>{@code funnel_registry_resolves_total{result}}: resolve requests answered (frontends ask on
  *       cache misses only);</li>
- *   <li>{@code funnel_registry_logins_total{result}}: node logins answered.</li>
+ *   <li>{@code funnel_registry_logins_total{result}}: node logins answered;</li>
+ *   <li>{@code funnel_registry_aliases{state}}: custom domains by state (pending, verified, failed);</li>
+ *   <li>{@code funnel_registry_alias_checks_total{result}}: alias checks by result (verified,
+ *       unproven, lookup_failed).</li>
  * </ul>
  * Every result is registered up front, so the first scrape shows each at zero.
  */
@@ -42,6 +45,20 @@ final class RegistryMetrics {
     Gauge.builder("funnel.registry.tailnets", service, s -> s.tailnets().size())
         .description("Tailnets known to the registry")
         .register(registry);
+    for (String state : java.util.List.of(dev.funnel.registry.store.AliasRecord.PENDING,
+        dev.funnel.registry.store.AliasRecord.VERIFIED, dev.funnel.registry.store.AliasRecord.FAILED)) {
+      Gauge.builder("funnel.registry.aliases", service, s -> s.aliases().count(state))
+          .description("Custom domains (aliases) known to the registry, by state")
+          .tag("state", state)
+          .register(registry);
+    }
+    for (String result : java.util.List.of("verified", "unproven", "lookup_failed")) {
+      io.micrometer.core.instrument.FunctionCounter.builder("funnel.registry.alias.checks", service,
+              s -> s.aliases().checks(result).get())
+          .description("Custom-domain checks done, by result")
+          .tag("result", result)
+          .register(registry);
+    }
     RegistryMetrics metrics = new RegistryMetrics(registry);
     metrics.resolveCounter("found");
     for (ResolveFailure failure : ResolveFailure.values()) {

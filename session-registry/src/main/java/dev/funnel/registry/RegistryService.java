@@ -87,6 +87,8 @@ public final class RegistryService {
   private final String registryId = Secrets.newNodeId();
   /** What this registry heard of every service's figures (admin status; which public ports are listened on). */
   private final ClusterStats clusterStats = new ClusterStats();
+  /** Custom domains: their records, checks and the set frontends route. */
+  private final AliasService aliases;
 
   private RegistryService(Vertx vertx, RegistryOptions options, ControlStore store, Snapshot snapshot,
                           SessionTable sessions) {
@@ -96,6 +98,7 @@ public final class RegistryService {
     this.store = store;
     this.snapshot = snapshot;
     this.sessions = sessions;
+    this.aliases = new AliasService(vertx, options, this);
   }
 
   /** Opens the embedded H2 store in {@code options.getStateDir()} and loads it. */
@@ -135,7 +138,9 @@ public final class RegistryService {
       Snapshot loaded = Snapshot.of(store.tailnets(), store.nodes());
       LOG.log(Level.INFO, "registry store open (schema version {0}): {1} tailnets, {2} nodes",
           store.schemaVersion(), loaded.tailnets().size(), loaded.nodesById().size());
-      return new RegistryService(vertx, options, store, loaded, sessions);
+      RegistryService service = new RegistryService(vertx, options, store, loaded, sessions);
+      service.aliases.reloadBlocking();
+      return service;
     });
   }
 
@@ -599,6 +604,7 @@ public final class RegistryService {
         LOG.log(Level.DEBUG, "snapshot reloaded after a change by registry {0}: {1} tailnets, {2} nodes",
             fromRegistry, snapshot.tailnets().size(), snapshot.nodesById().size());
       }
+      aliases.reloadBlocking();
       vertx.eventBus().publish(Addresses.ROUTES_CHANGED, RouteChanged.ALL);
       return null;
     });
@@ -645,6 +651,7 @@ public final class RegistryService {
         LOG.log(Level.INFO, "tailnet {0} changed (funnel {1}, ports {2})", name, changed.funnel() ? "on" : "off",
             changed.ports());
         vertx.eventBus().publish(Addresses.ROUTES_CHANGED, RouteChanged.ALL);
+        aliases.publishIfMoved();
         return changed;
       }
     });
@@ -660,6 +667,7 @@ public final class RegistryService {
         publishControlChanged();
         LOG.log(Level.INFO, "tailnet {0} removed with {1} nodes", name, nodes.size());
         nodes.forEach(n -> kick(n, "tailnet " + name + " was removed"));
+        aliases.reloadBlocking();
         vertx.eventBus().publish(Addresses.ROUTES_CHANGED, RouteChanged.ALL);
         return null;
       }
@@ -796,6 +804,7 @@ public final class RegistryService {
         publishControlChanged();
         LOG.log(Level.INFO, "node {0} ({1}) removed", node.shortName(), node.id());
         kick(node, "node " + node.shortName() + " was removed");
+        aliases.reloadBlocking();
         return node;
       }
     });
@@ -822,7 +831,7 @@ public final class RegistryService {
     }
   }
 
-  private void publishControlChanged() {
+  void publishControlChanged() {
     vertx.eventBus().publish(Addresses.CONTROL_CHANGED, registryId);
   }
 
@@ -886,6 +895,31 @@ public final class RegistryService {
   private static String normaliseDomain(String domain) {
     String d = domain.toLowerCase(Locale.ROOT);
     return d.endsWith(".") ? d.substring(0, d.length() - 1) : d;
+  }
+
+  /** The durable store; for {@link AliasService} (call from a worker only). */
+  ControlStore store() {
+    return store;
+  }
+
+  /** The node identity {@code nodeId}, from the snapshot. */
+  Optional<NodeIdentity> nodeById(String nodeId) {
+    return snapshot.nodeById(nodeId);
+  }
+
+  /** The node {@code name} of {@code tailnet}, from the snapshot. */
+  Optional<NodeIdentity> node(String name, String tailnet) {
+    return snapshot.node(name, tailnet);
+  }
+
+  /** The tailnet {@code name}, from the snapshot. */
+  Optional<Tailnet> tailnetNow(String name) {
+    return snapshot.tailnet(name);
+  }
+
+  /** The custom domains (aliases) of this registry's nodes. */
+  public AliasService aliases() {
+    return aliases;
   }
 
   /** Sessions held (live or awaiting the sweep); for tests and metrics. */

@@ -48,6 +48,7 @@ public final class RegistryVerticle extends VerticleBase {
   private final RegistryService service;
   private final List<MessageConsumer<?>> consumers = new ArrayList<>();
   private long sweepTimer = -1;
+  private long aliasTimer = -1;
   private RegistryMetrics metrics;
   private dev.funnel.common.ops.StatsPublisher stats;
 
@@ -64,6 +65,9 @@ public final class RegistryVerticle extends VerticleBase {
     consumers.add(bus.consumer(Addresses.REGISTRY_NAME, this::onName));
     consumers.add(bus.consumer(Addresses.REGISTRY_ROUTABLE, m -> m.reply(new RoutableNames(service.routableNames()))));
     consumers.add(bus.consumer(Addresses.REGISTRY_LOGIN, this::onLogin));
+    consumers.add(bus.consumer(Addresses.REGISTRY_ALIASES, m -> m.reply(service.aliases().verified())));
+    consumers.add(bus.consumer(Addresses.REGISTRY_NODE_ALIASES, m -> m.reply(
+        service.aliases().statusOf(m.body() instanceof String id ? id : ""))));
     consumers.add(bus.consumer(Addresses.REGISTRY_RENEW, this::onRenew));
     consumers.add(bus.consumer(Addresses.REGISTRY_SESSION_CLOSED, this::onSessionClosed));
     consumers.add(bus.consumer(Addresses.REGISTRY_SESSION_LOST, this::onSessionLost));
@@ -87,6 +91,8 @@ public final class RegistryVerticle extends VerticleBase {
     consumers.add(bus.<String>consumer(Addresses.CONTROL_CHANGED, message -> service.controlChanged(message.body())
         .onFailure(err -> LOG.log(Level.ERROR, "reloading the snapshot after a change by registry "
             + message.body() + " failed", err))));
+    aliasTimer = vertx.setPeriodic(Math.max(100, Math.min(1_000, options.getAliasCheckIntervalMillis())),
+        id -> service.aliases().checker().tick());
     sweepTimer = vertx.setPeriodic(service.sweepPeriodMillis(), id -> service.sweep()
         .onFailure(err -> LOG.log(Level.WARNING, "lease sweep failed: " + err + "; retrying next period")));
     return Future.all(consumers.stream().map(MessageConsumer::completion).toList())
@@ -99,6 +105,7 @@ public final class RegistryVerticle extends VerticleBase {
   @Override
   public Future<?> stop() {
     vertx.cancelTimer(sweepTimer);
+    vertx.cancelTimer(aliasTimer);
     if (stats != null) {
       stats.stop();
     }
@@ -146,7 +153,8 @@ public final class RegistryVerticle extends VerticleBase {
       message.reply(LoginFailure.BAD_REQUEST.exception("malformed login"));
       return;
     }
-    service.login(login).onComplete(ar -> {
+    service.login(login).compose(session -> service.aliases().syncFromNode(session.nodeId(), login.aliases())
+        .map(session)).onComplete(ar -> {
       metrics.loggedIn(ar);
       answer(message, ar);
     });

@@ -159,7 +159,7 @@ class AdminApiVerticleTest {
     @SuppressWarnings("unchecked")
     Map<String, Map<String, Object>> paths = (Map<String, Map<String, Object>>) yaml.get("paths");
     assertThat(paths).containsKeys("/v1/tailnets", "/v1/tailnets/{name}", "/v1/keys", "/v1/keys/{id}", "/v1/nodes",
-        "/v1/nodes/{node}", "/v1/openapi.yaml", "/health", "/ready");
+        "/v1/nodes/{node}", "/v1/aliases", "/v1/aliases/{alias}", "/v1/openapi.yaml", "/health", "/ready");
     assertThat(paths.get("/v1/tailnets")).containsKeys("get", "post");
     assertThat(paths.get("/v1/tailnets/{name}")).containsKeys("get", "patch", "delete");
     assertThat(paths.get("/v1/keys")).containsKeys("get", "post");
@@ -355,5 +355,94 @@ class AdminApiVerticleTest {
     assertThat(call(HttpMethod.GET, "/v1/nodes").json().getJsonArray("nodes")).isEmpty();
     assertThat(call(HttpMethod.DELETE, "/v1/nodes/web.demo." + DOMAIN).status()).as("full name accepted, gone")
         .isEqualTo(404);
+  }
+
+  @Test
+  void aliasesComeFromTheNodesLoginAndTheAdminAndAreCheckedBeforeTheyAreTaken() throws Exception {
+    BlockingQueue<dev.funnel.common.bus.AliasStatus> statuses = new LinkedBlockingQueue<>();
+    await(vertx.eventBus().<dev.funnel.common.bus.AliasStatus>consumer(Addresses.ALIAS_STATUS,
+        m -> statuses.add(m.body())).completion());
+    createTailnet("demo", true, 443);
+    String key = post("/v1/keys", new JsonObject().put("tailnet", "demo").put("reusable", true)).json().getString("key");
+    TestSupport.TestNode webKey = new TestSupport.TestNode();
+    NodeSession web = await(vertx.eventBus().<NodeSession>request(Addresses.REGISTRY_LOGIN,
+        withAliases(webKey.login(key, "web", List.of(443), "gw1"),
+            List.of("Blog.Example.com", "under_score.example", "x.demo." + DOMAIN))).map(Message::body));
+    await(vertx.eventBus().<NodeSession>request(Addresses.REGISTRY_LOGIN,
+        new TestSupport.TestNode().login(key, "api", List.of(443), "gw1")).map(Message::body));
+
+    dev.funnel.common.bus.AliasStatus status = await(vertx.eventBus()
+        .<dev.funnel.common.bus.AliasStatus>request(Addresses.REGISTRY_NODE_ALIASES, web.nodeId()).map(Message::body));
+    assertThat(status.aliases()).extracting(a -> a.alias() + " " + a.state().label())
+        .containsExactly("blog.example.com pending", "under_score.example refused", "x.demo." + DOMAIN + " refused");
+    assertThat(statuses.poll(TestSupport.WAIT_SECONDS, TimeUnit.SECONDS)).isNotNull();
+
+    JsonObject blog = call(HttpMethod.GET, "/v1/aliases").json().getJsonArray("aliases").getJsonObject(0);
+    assertThat(blog.getString("alias")).isEqualTo("blog.example.com");
+    assertThat(blog.getString("target")).isEqualTo("web.demo." + DOMAIN);
+    assertThat(blog.getString("origin")).isEqualTo("node");
+    assertThat(blog.getString("state")).isEqualTo("pending");
+    assertThat(blog.getString("reason")).contains("no --alias-resolver");
+    assertThat(blog.getString("token")).matches("funnel-[0-9a-f]{40}");
+    assertThat(blog.getJsonArray("records").getJsonObject(0).getString("name")).isEqualTo("_funnel-challenge.blog.example.com");
+
+    Response shop = post("/v1/aliases", new JsonObject().put("tailnet", "demo").put("node", "web").put("alias", "shop.example.com"));
+    assertThat(shop.status()).isEqualTo(201);
+    assertThat(shop.json().getString("origin")).isEqualTo("admin");
+    assertThat(post("/v1/aliases", new JsonObject().put("tailnet", "demo").put("node", "web").put("alias", "shop.example.com"))
+        .json().getString("token")).as("the same alias again: unchanged").isEqualTo(shop.json().getString("token"));
+    assertThat(service.aliases().verified().targets()).as("nothing routed before a check").isEmpty();
+    Response rival = post("/v1/aliases", new JsonObject().put("tailnet", "demo").put("node", "api").put("alias", "blog.example.com"));
+    assertThat(rival.status()).as("another node's pending claim blocks nobody").isEqualTo(201);
+    assertThat(rival.json().getString("token")).isNotEqualTo(blog.getString("token"));
+    assertThat(rival.json().getString("target")).isEqualTo("api.demo." + DOMAIN);
+    // Once a claim is verified (as a check through the resolver would record it), other nodes' new claims are refused.
+    await(vertx.executeBlocking(() -> {
+      service.store().aliases().stream().filter(a -> a.alias().equals("shop.example.com")).findFirst()
+          .ifPresent(a -> service.store().updateAlias(a.withCheck(dev.funnel.registry.store.AliasRecord.VERIFIED, "ok",
+              java.time.Instant.now())));
+      service.aliases().reloadBlocking();
+      return null;
+    }));
+    assertThat(post("/v1/aliases", new JsonObject().put("tailnet", "demo").put("node", "api").put("alias", "shop.example.com"))
+        .status()).as("verified for another node").isEqualTo(409);
+    assertThat(service.aliases().verified().targets()).containsOnlyKeys("shop.example.com");
+    assertThat(call(HttpMethod.DELETE, "/v1/aliases/blog.example.com?node=api.demo").status()).isEqualTo(204);
+    assertThat(call(HttpMethod.DELETE, "/v1/aliases/blog.example.com?node=api.demo").status()).isEqualTo(404);
+    assertThat(post("/v1/aliases", new JsonObject().put("tailnet", "demo").put("node", "nobody").put("alias", "a.example.com"))
+        .status()).isEqualTo(404);
+    assertThat(post("/v1/aliases", new JsonObject().put("tailnet", "demo").put("node", "api").put("alias", "api.demo." + DOMAIN))
+        .status()).as("a name under the base domain").isEqualTo(400);
+    assertThat(post("/v1/aliases", new JsonObject().put("tailnet", "demo").put("node", "api").put("alias", "com"))
+        .status()).isEqualTo(400);
+
+    // The node logs in again asking for nothing: its own alias goes, the admin's stays.
+    await(vertx.eventBus().<NodeSession>request(Addresses.REGISTRY_LOGIN,
+        withAliases(webKey.login(null, "web", List.of(443), "gw1"), List.of())).map(Message::body));
+    assertThat(call(HttpMethod.GET, "/v1/aliases").json().getJsonArray("aliases")).extracting(a -> ((JsonObject) a).getString("alias"))
+        .containsExactly("shop.example.com");
+    assertThat(call(HttpMethod.DELETE, "/v1/aliases/shop.example.com").status()).isEqualTo(204);
+    assertThat(call(HttpMethod.DELETE, "/v1/aliases/shop.example.com").status()).isEqualTo(404);
+    assertThat(call(HttpMethod.GET, "/v1/aliases").json().getJsonArray("aliases")).isEmpty();
+  }
+
+  @Test
+  void aNodeMayHoldAtMostTheConfiguredNumberOfAliases() throws Exception {
+    createTailnet("demo", true, 443);
+    String key = post("/v1/keys", new JsonObject().put("tailnet", "demo").put("reusable", true)).json().getString("key");
+    await(vertx.eventBus().<NodeSession>request(Addresses.REGISTRY_LOGIN,
+        new TestSupport.TestNode().login(key, "web", List.of(443), "gw1")).map(Message::body));
+    for (int i = 0; i < RegistryOptions.DEFAULT_MAX_ALIASES_PER_NODE; i++) {
+      assertThat(post("/v1/aliases", new JsonObject().put("tailnet", "demo").put("node", "web")
+          .put("alias", "a" + i + ".example.com")).status()).isEqualTo(201);
+    }
+    Response over = post("/v1/aliases", new JsonObject().put("tailnet", "demo").put("node", "web").put("alias", "z.example.com"));
+    assertThat(over.status()).isEqualTo(400);
+    assertThat(over.json().getJsonObject("error").getString("message")).contains("the most allowed");
+  }
+
+  private static dev.funnel.common.bus.NodeLogin withAliases(dev.funnel.common.bus.NodeLogin login, List<String> aliases) {
+    return new dev.funnel.common.bus.NodeLogin(login.authKey(), login.hostname(), login.ports(), login.gatewayId(),
+        login.nodePublicKey(), login.challenge(), login.proof(), aliases);
   }
 }

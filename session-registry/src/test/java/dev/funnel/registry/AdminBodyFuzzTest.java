@@ -29,6 +29,10 @@ class AdminBodyFuzzTest {
     refusedOnlyAsBadRequest(() -> createTailnet(body));
     refusedOnlyAsBadRequest(() -> updateTailnet(body));
     refusedOnlyAsBadRequest(() -> createKey(body));
+    refusedOnlyAsBadRequest(() -> {
+      AdminAliasRoutes.AddRequest add = AdminAliasRoutes.addRequest(body, "funnel.example");
+      assertThat(Hostnames.alias(add.alias(), "funnel.example")).contains(add.alias());
+    });
   }
 
   private static void createTailnet(Buffer body) {

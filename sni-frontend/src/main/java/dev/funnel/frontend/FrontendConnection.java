@@ -1,5 +1,6 @@
 package dev.funnel.frontend;
 
+import dev.funnel.common.Hostnames;
 import dev.funnel.common.tls.ClientHello;
 import static java.lang.System.Logger.Level.DEBUG;
 import static java.lang.System.Logger.Level.INFO;
@@ -51,7 +52,13 @@ final class FrontendConnection extends ChannelInboundHandlerAdapter {
 
   /** What every connection shares: an immutable view of the options, the cache, the meters, the links. */
   record Shared(Vertx vertx, FrontendOptions options, String domain, RouteCache routes, FrontendMetrics metrics,
-                GoneGateways gone, TailnetShaper shaper, Function<String, GatewayLink> links) {
+                GoneGateways gone, TailnetShaper shaper, Function<String, GatewayLink> links, AliasTable aliases) {
+
+    /** Without custom domains. */
+    Shared(Vertx vertx, FrontendOptions options, String domain, RouteCache routes, FrontendMetrics metrics,
+           GoneGateways gone, TailnetShaper shaper, Function<String, GatewayLink> links) {
+      this(vertx, options, domain, routes, metrics, gone, shaper, links, new AliasTable());
+    }
 
     /** The gateway {@code gatewayId}: in this JVM when it runs here, else over the network. */
     GatewayLink link(String gatewayId) {
@@ -172,15 +179,19 @@ final class FrontendConnection extends ChannelInboundHandlerAdapter {
 
   private void onHello(String serverName) {
     Optional<String> name = ServerNames.routable(serverName, shared.domain());
-    sni = name.orElseGet(() -> serverName.substring(0, Math.min(serverName.length(), 255)));
-    if (name.isEmpty()) {
+    // A verified custom domain routes to its node; the node is offered the alias itself.
+    Optional<String> alias = name.isPresent() ? Optional.empty() : shared.aliases().target(serverName);
+    String offered = alias.isPresent() ? Hostnames.normalise(serverName).orElseThrow() : name.orElse(null);
+    sni = offered != null ? offered : serverName.substring(0, Math.min(serverName.length(), 255));
+    if (name.isEmpty() && alias.isEmpty()) {
       refuse(TlsAlert.UNRECOGNIZED_NAME, Outcome.BAD_NAME,
-          "server name " + ServerNames.forLog(serverName) + " is not NODE.TAILNET." + shared.domain());
+          "server name " + ServerNames.forLog(serverName) + " is not NODE.TAILNET." + shared.domain()
+              + " nor a verified alias");
       return;
     }
-    String host = name.get();
+    String host = name.orElseGet(alias::get);
     state = State.ROUTING;
-    routing = new Routing(shared, host, publicPort, client, channel.eventLoop());
+    routing = new Routing(shared, host, offered, publicPort, client, channel.eventLoop());
     routing.start().onComplete(opened -> channel.eventLoop().execute(() -> {
       if (opened.succeeded()) {
         splice(host, opened.result());

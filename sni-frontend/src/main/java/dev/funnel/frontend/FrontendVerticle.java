@@ -58,6 +58,8 @@ public class FrontendVerticle extends VerticleBase {
   private final Map<Integer, Integer> actualPorts = new ConcurrentHashMap<>();
   private final List<Channel> listeners = new CopyOnWriteArrayList<>();
   private RouteCache routes;
+  /** Custom domains routed now (the registry's verified set). */
+  private final AliasTable aliases = new AliasTable();
   /** Set once in start(), before any listener is bound; read on the data-plane loops. */
   private volatile RemoteGatewayLinks remote;
   private GoneGateways gone;
@@ -82,6 +84,11 @@ public class FrontendVerticle extends VerticleBase {
     return Map.copyOf(actualPorts);
   }
 
+  /** How many custom domains this frontend routes now (tests). */
+  int aliasesKnown() {
+    return aliases.size();
+  }
+
   /** The registry the meters are on (the Vert.x default one, or a private one when metrics are off). */
   io.micrometer.core.instrument.MeterRegistry meterRegistry() {
     return metrics.registry();
@@ -100,7 +107,7 @@ public class FrontendVerticle extends VerticleBase {
       remote = tls == null ? null : new RemoteGatewayLinks(vertx, options, tls);
       FrontendConnection.Shared shared = new FrontendConnection.Shared(vertx, options, domain, routes, metrics,
           gone, new TailnetShaper(options.getTailnetBytesPerSecond(), metrics.registry(), System::nanoTime),
-          this::link);
+          this::link, aliases);
       List<Future<?>> ready = new ArrayList<>(consumers());
       for (Map.Entry<Integer, HostPort> listener : options.getPublicListeners().entrySet()) {
         ready.add(listen(listener.getKey(), listener.getValue(), shared));
@@ -131,6 +138,7 @@ public class FrontendVerticle extends VerticleBase {
 
   private List<Future<?>> consumers() {
     List<Future<?>> ready = new ArrayList<>();
+    ready.add(aliases.listen(vertx, options.getResolveTimeoutMillis(), options.getFrontendId()));
     MessageConsumer<Object> changes = vertx.eventBus().consumer(Addresses.ROUTES_CHANGED, this::onRouteChanged);
     ready.add(changes.completion());
     MessageConsumer<Object> left = vertx.eventBus().consumer(Addresses.GATEWAY_LEFT, message -> {
@@ -219,6 +227,7 @@ public class FrontendVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
+    aliases.close();
     if (stats != null) {
       stats.stop();
     }

@@ -47,6 +47,7 @@ final class Routing {
   private final FrontendConnection.Shared shared;
   private final FrontendOptions options;
   private final String host;
+  private final String offered;
   private final int publicPort;
   private final String client;
   private final EventLoop loop;
@@ -54,9 +55,19 @@ final class Routing {
   private volatile Route route;
 
   Routing(FrontendConnection.Shared shared, String host, int publicPort, String client, EventLoop loop) {
+    this(shared, host, host, publicPort, client, loop);
+  }
+
+  /**
+   * {@code host}: the node's public name, resolved; {@code offered}: the name the node is offered
+   * (the same, or a verified custom domain of it).
+   */
+  Routing(FrontendConnection.Shared shared, String host, String offered, int publicPort, String client,
+          EventLoop loop) {
     this.shared = shared;
     this.options = shared.options();
     this.host = host;
+    this.offered = offered;
     this.publicPort = publicPort;
     this.client = client;
     this.loop = loop;
@@ -145,7 +156,7 @@ final class Routing {
 
   private Future<Opened> openOnce(Route target) {
     String gateway = target.gatewayId();
-    OpenRequest request = new OpenRequest(target.nodeId(), target.epoch(), host, publicPort, client,
+    OpenRequest request = new OpenRequest(target.nodeId(), target.epoch(), offered, publicPort, client,
         options.getFrontendId());
     @SuppressWarnings("unchecked")
     Future<PeekedConnection>[] sent = new Future[1];

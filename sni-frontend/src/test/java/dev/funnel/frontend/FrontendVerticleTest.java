@@ -285,6 +285,56 @@ class FrontendVerticleTest {
   }
 
   @Test
+  void anUnverifiedAliasIsRefusedWithoutAskingTheRegistry() throws Exception {
+    assertAlert(Hellos.jdk("TLSv1.3", "blog.example.com").getBytes(), TlsAlert.UNRECOGNIZED_NAME);
+
+    assertThat(resolves.get()).isZero();
+    assertThat(count("bad_name")).isEqualTo(1);
+    assertStillServes();
+  }
+
+  @Test
+  void aVerifiedAliasRoutesToItsNodeOfferingTheAliasAndStopsWhenTheRegistryWithdrawsIt() throws Exception {
+    publishAliases(Map.of("blog.example.com", NAME), 1);
+    byte[] hello = Hellos.jdk("TLSv1.3", "Blog.Example.Com").getBytes();
+    byte[] down = random(2000, 11);
+    CompletableFuture<byte[]> node = backend.async(() -> {
+      try (Socket s = backend.accept()) {
+        byte[] got = readExactly(s, hello.length);
+        s.getOutputStream().write(down);
+        return got;
+      }
+    });
+    try (Socket client = connect(port443())) {
+      client.getOutputStream().write(hello);
+      assertThat(readToEnd(client)).isEqualTo(down);
+    }
+    assertThat(await(node)).as("the hello, exactly as sent").isEqualTo(hello);
+    assertThat(opens.get(0).targetHost()).as("the node is offered the alias").isEqualTo("blog.example.com");
+    assertThat(opens.get(0).nodeId()).isEqualTo("node-7");
+    assertThat(awaitAccessLine()).contains("sni=blog.example.com", "outcome=routed");
+
+    // Another name of the same domain is still refused locally; the withdrawn alias is too.
+    accessLines.clear();
+    int asked = resolves.get();
+    assertAlert(Hellos.jdk("TLSv1.3", "shop.example.com").getBytes(), TlsAlert.UNRECOGNIZED_NAME);
+    publishAliases(Map.of(), 0);
+    assertAlert(hello, TlsAlert.UNRECOGNIZED_NAME);
+    assertThat(resolves.get()).as("no registry traffic for refused names").isEqualTo(asked);
+  }
+
+  /** Publishes the registry's verified set and waits (bounded) until the frontend holds {@code expected} aliases. */
+  void publishAliases(Map<String, String> targets, int expected) throws Exception {
+    vertx.eventBus().publish(dev.funnel.common.bus.Addresses.ALIASES_CHANGED,
+        new dev.funnel.common.bus.VerifiedAliases(targets));
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    while (frontend.aliasesKnown() != expected && System.nanoTime() < deadline) {
+      Thread.sleep(5);
+    }
+    assertThat(frontend.aliasesKnown()).isEqualTo(expected);
+  }
+
+  @Test
   void funnelOffGetsHandshakeFailure() throws Exception {
     registry.put(NAME, ResolveFailure.FUNNEL_OFF);
 

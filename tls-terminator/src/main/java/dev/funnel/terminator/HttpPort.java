@@ -96,7 +96,7 @@ final class HttpPort implements Handler<HttpServerRequest> {
           + " is a stream, not HTTP"));
     }
     Router r = Router.router(vertx);
-    r.route().handler(new PortGuard(publicPort, options.getServerNames(), metrics));
+    r.route().handler(new PortGuard(publicPort, options::serves, metrics));
     List<Future<List<Handler<RoutingContext>>>> chains = new ArrayList<>();
     for (ServeRoute route : next.routes()) {
       chains.add(gates.build(next.effective(route), new GateContext(vertx, r, publicPort, route.path(),

@@ -22,12 +22,17 @@ final class PortGuard implements Handler<RoutingContext> {
   static final String EXCHANGE = "funnel.exchange";
 
   private final int publicPort;
-  private final Set<String> serverNames;
+  private final java.util.function.Predicate<String> serves;
   private final TerminatorMetrics metrics;
 
   PortGuard(int publicPort, Set<String> serverNames, TerminatorMetrics metrics) {
+    this(publicPort, Set.copyOf(serverNames)::contains, metrics);
+  }
+
+  /** {@code serves}: whether a (lower-case) host is one of the node's names, asked per request. */
+  PortGuard(int publicPort, java.util.function.Predicate<String> serves, TerminatorMetrics metrics) {
     this.publicPort = publicPort;
-    this.serverNames = Set.copyOf(serverNames);
+    this.serves = serves;
     this.metrics = metrics;
   }
 
@@ -50,7 +55,7 @@ final class PortGuard implements Handler<RoutingContext> {
       return;
     }
     String host = ForwardedHeaders.authorityHost(authority.host());
-    if (!serverNames.contains(host)) {
+    if (!serves.test(host)) {
       LOG.log(Level.INFO, "port {0}: request for {1}, which is not this node''s name; rejecting with 421",
           String.valueOf(publicPort), host);
       HttpForwarder.plain(ctx.response(), 421, "421 Misdirected Request: this connection does not serve that host.\n");

@@ -65,6 +65,8 @@ public class TerminatorOptions {
   private GateChain gates = GateChain.standard();
   private KeyCertOptions keyCert;
   private Set<String> serverNames = new LinkedHashSet<>();
+  private java.util.concurrent.atomic.AtomicReference<Set<String>> aliasNames =
+      new java.util.concurrent.atomic.AtomicReference<>(Set.of());
   private long backendConnectTimeoutMillis = DEFAULT_BACKEND_CONNECT_TIMEOUT_MILLIS;
   private long backendResponseTimeoutMillis = DEFAULT_BACKEND_RESPONSE_TIMEOUT_MILLIS;
   private long proxyHeaderTimeoutMillis = DEFAULT_PROXY_HEADER_TIMEOUT_MILLIS;
@@ -86,6 +88,7 @@ public class TerminatorOptions {
     this.gates = other.gates;
     this.keyCert = other.keyCert == null ? null : other.keyCert.copy();
     this.serverNames = new LinkedHashSet<>(other.serverNames);
+    this.aliasNames = other.aliasNames;   // shared: a change reaches every replica
     this.backendConnectTimeoutMillis = other.backendConnectTimeoutMillis;
     this.backendResponseTimeoutMillis = other.backendResponseTimeoutMillis;
     this.proxyHeaderTimeoutMillis = other.proxyHeaderTimeoutMillis;
@@ -206,6 +209,25 @@ public class TerminatorOptions {
     }
     this.serverNames = normalised;
     return this;
+  }
+
+  /**
+   * The node's verified custom domains, served like its public names; changed at run time
+   * ({@link TerminatorVerticle#updateAliasNames}) and shared by copies of these options.
+   */
+  public Set<String> getAliasNames() { return aliasNames.get(); }
+  public TerminatorOptions setAliasNames(Set<String> names) {
+    Set<String> normalised = new LinkedHashSet<>();
+    for (String name : names) {
+      normalised.add(normaliseName(name));
+    }
+    aliasNames.set(Set.copyOf(normalised));
+    return this;
+  }
+
+  /** True when {@code host} (lower case) is one of the node's names or verified aliases. */
+  public boolean serves(String host) {
+    return serverNames.contains(host) || aliasNames.get().contains(host);
   }
 
   public long getBackendConnectTimeoutMillis() { return backendConnectTimeoutMillis; }

@@ -26,6 +26,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Set;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -252,6 +253,14 @@ public class TerminatorVerticle extends VerticleBase {
       updates.add(server.updateSSLOptions(sslOptions(newKeyCert, false), true));
     }
     return Future.all(updates).<Void>mapEmpty().onSuccess(v -> keyCert = newKeyCert);
+  }
+
+  /**
+   * The node's verified custom domains now: HTTP requests for them are served like the node's own
+   * name (every replica; the next request). The certificate is the caller's business.
+   */
+  public void updateAliasNames(Set<String> aliases) {
+    options.setAliasNames(aliases);
   }
 
   private void reloadFromFiles() {

@@ -289,6 +289,23 @@ class TerminatorVerticleTest {
 
   @Test
   @Timeout(value = 20, unit = TimeUnit.SECONDS)
+  void aCustomDomainIsServedOnlyWhileItIsAVerifiedAlias() throws Exception {
+    RequestOptions blog = new RequestOptions().setURI("/").putHeader("Host", "blog.example.com");
+    try {
+      assertThat(await(call(h1, relay443, blog, null)).status()).as("not (yet) an alias").isEqualTo(421);
+      terminator.updateAliasNames(java.util.Set.of("Blog.Example.com"));
+      assertThat(await(call(h1, relay443, blog, null)).status()).as("verified: the next request").isEqualTo(200);
+      assertThat(backend.seen.poll(5, TimeUnit.SECONDS).headers().get("Host")).isEqualTo("blog.example.com");
+      terminator.updateAliasNames(java.util.Set.of());
+      assertThat(await(call(h1, relay443, blog, null)).status()).as("withdrawn").isEqualTo(421);
+      assertThat(backend.seen).isEmpty();
+    } finally {
+      terminator.updateAliasNames(java.util.Set.of());
+    }
+  }
+
+  @Test
+  @Timeout(value = 20, unit = TimeUnit.SECONDS)
   void hopByHopResponseHeadersDoNotReachAnHttp2Client() {
     Answer answer = await(call(h2, relay443, new RequestOptions().setURI("/hop"), null));
     assertThat(answer.status()).isEqualTo(200);

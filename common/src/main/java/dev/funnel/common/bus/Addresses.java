@@ -60,6 +60,18 @@ public final class Addresses {
    */
   public static final String REGISTRY_ACME_CHALLENGE = "funnel.registry.acme-challenge";
 
+  /** Any body → {@link VerifiedAliases}: every custom domain routed now (frontends ask at start). */
+  public static final String REGISTRY_ALIASES = "funnel.registry.aliases";
+
+  /** Published {@link VerifiedAliases} whenever the set of routed custom domains changes (and after each check round). */
+  public static final String ALIASES_CHANGED = "funnel.registry.aliases-changed";
+
+  /** A node id (String) → {@link AliasStatus}: that node's custom domains (its gateway asks after a login). */
+  public static final String REGISTRY_NODE_ALIASES = "funnel.registry.node-aliases";
+
+  /** Published {@link AliasStatus} when a node's custom domains change state; the gateway holding its session passes it on. */
+  public static final String ALIAS_STATUS = "funnel.registry.alias-status";
+
   /** Published {@link RouteChanged}: drop cached routes for a host (or all). */
   public static final String ROUTES_CHANGED = "funnel.registry.routes-changed";
 
@@ -139,6 +151,6 @@ public final class Addresses {
     return List.of(REGISTRY_RESOLVE, REGISTRY_LOGIN, REGISTRY_RENEW, REGISTRY_SESSION_CLOSED,
         REGISTRY_SESSION_LOST, REGISTRY_PORTS, REGISTRY_NAME, REGISTRY_ROUTABLE, REGISTRY_ACME_CHALLENGE, ROUTES_CHANGED, SESSION_WITHDRAWN,
         SESSION_KICK, CONTROL_CHANGED, GATEWAY_LEFT, REGISTRY_LEFT, DNS_CHALLENGE, FRONTEND_PROBE, DNS_LOOKUP,
-        MEMBER_STATS, NODE_CERT);
+        MEMBER_STATS, NODE_CERT, REGISTRY_ALIASES, ALIASES_CHANGED, REGISTRY_NODE_ALIASES, ALIAS_STATUS);
   }
 }

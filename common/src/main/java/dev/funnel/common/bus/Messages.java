@@ -36,6 +36,9 @@ public final class Messages {
     register(bus, DnsLookup.class, DnsLookup::fromJson);
     register(bus, MemberStats.class, MemberStats::fromJson);
     register(bus, AcmeChallengeRequest.class, AcmeChallengeRequest::fromJson);
+    register(bus, AliasInfo.class, AliasInfo::fromJson);
+    register(bus, AliasStatus.class, AliasStatus::fromJson);
+    register(bus, VerifiedAliases.class, VerifiedAliases::fromJson);
   }
 
   private static <T extends BusMessage> void register(EventBus bus, Class<T> type, Function<io.vertx.core.json.JsonObject, T> from) {

@@ -30,6 +30,7 @@ public class NodeOptions {
   private int sessions = 1;
   private String authKey;
   private String hostname;
+  private java.util.List<String> domainAliases = java.util.List.of();
   private TrustOptions trust;
   private Path stateDir = Path.of(".funnel-node");
   private Map<Integer, ServeTarget> serve = new LinkedHashMap<>();
@@ -55,6 +56,12 @@ public class NodeOptions {
   public NodeOptions setSessions(int sessions) { this.sessions = sessions; return this; }
   public String getAuthKey() { return authKey; }
   public NodeOptions setAuthKey(String authKey) { this.authKey = authKey; return this; }
+  /** Custom domains this node asks for ({@code --domain-alias}); routed once the registry verified them. */
+  public java.util.List<String> getDomainAliases() { return domainAliases; }
+  public NodeOptions setDomainAliases(java.util.List<String> aliases) {
+    this.domainAliases = aliases == null ? java.util.List.of() : java.util.List.copyOf(aliases);
+    return this;
+  }
   public String getHostname() { return hostname; }
   public NodeOptions setHostname(String hostname) { this.hostname = hostname; return this; }
   /** Trust for the gateway's certificate (the server's CA). */

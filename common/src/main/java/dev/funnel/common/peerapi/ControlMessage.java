@@ -51,21 +51,49 @@ public sealed interface ControlMessage {
   }
 
   /** Node's login. {@code nodePublicKey}/{@code proof} are base64 (X.509 SubjectPublicKeyInfo / signature over the nonce). */
+  /**
+   * {@code aliases}: the custom domains the node asks for ({@code --domain-alias}); a node that sends
+   * the field (even empty) understands {@link Aliases}. Null from an older node: the gateway then
+   * never sends it {@link Aliases}, and the registry leaves its aliases as they are.
+   */
   record Hello(int version, String authKey, String hostname, List<Integer> ports, String nodePublicKey,
-               String proof) implements ControlMessage {
+               String proof, List<String> aliases) implements ControlMessage {
     public Hello {
       ports = List.copyOf(ports);
+      aliases = aliases == null ? null : List.copyOf(aliases);
+    }
+
+    /** A Hello of a node that knows no custom domains. */
+    public Hello(int version, String authKey, String hostname, List<Integer> ports, String nodePublicKey,
+                 String proof) {
+      this(version, authKey, hostname, ports, nodePublicKey, proof, null);
     }
 
     public JsonObject toJson() {
-      return new JsonObject().put("type", "hello").put("version", version).put("authKey", authKey)
+      JsonObject json = new JsonObject().put("type", "hello").put("version", version).put("authKey", authKey)
           .put("hostname", hostname).put("ports", new JsonArray(ports))
           .put("nodePublicKey", nodePublicKey).put("proof", proof);
+      return aliases == null ? json : json.put("aliases", new JsonArray(aliases));
     }
 
     @Override
     public String toString() {
-      return "Hello[hostname=" + hostname + ", ports=" + ports + "]";
+      return "Hello[hostname=" + hostname + ", ports=" + ports + (aliases == null ? "" : ", aliases=" + aliases) + "]";
+    }
+  }
+
+  /**
+   * Gateway → node: every custom domain of the node with its state (after login and on each
+   * change). Sent only to a node whose {@link Hello} carried {@code aliases}.
+   */
+  record Aliases(List<dev.funnel.common.bus.AliasInfo> aliases) implements ControlMessage {
+    public Aliases {
+      aliases = List.copyOf(aliases);
+    }
+
+    public JsonObject toJson() {
+      return new JsonObject().put("type", "aliases")
+          .put("aliases", dev.funnel.common.bus.AliasStatus.listToJson(aliases));
     }
   }
 
@@ -277,7 +305,9 @@ public sealed interface ControlMessage {
         case "challenge" -> new Challenge(required(json, "nonce"));
         case "hello" -> new Hello(json.getInteger("version", 0), json.getString("authKey"),
             required(json, "hostname"), ints(json.getJsonArray("ports")), json.getString("nodePublicKey"),
-            json.getString("proof"));
+            json.getString("proof"), json.getJsonArray("aliases") == null ? null
+                : strings(json.getJsonArray("aliases")));
+        case "aliases" -> new Aliases(dev.funnel.common.bus.AliasStatus.listFromJson(json.getJsonArray("aliases")));
         case "welcome" -> new Welcome(required(json, "sessionId"), required(json, "nodeId"), required(json, "fqdn"),
             required(json, "dataSecret"), json.getLong("heartbeatMillis", 5000L), json.getInteger("links", 2),
             ints(json.getJsonArray("ports")), json.getString("gatewayId"), json.getLong("epoch", 0L),

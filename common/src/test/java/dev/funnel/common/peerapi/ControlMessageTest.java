@@ -31,6 +31,13 @@ class ControlMessageTest {
     return Stream.of(
         new Challenge("nonce-123"),
         new Hello(ControlMessage.VERSION, "tskey-secret", "web", List.of(443, 8443), "cHVi", "cHJvb2Y="),
+        new Hello(ControlMessage.VERSION, null, "web", List.of(443), "cHVi", "cHJvb2Y=", List.of("blog.example.com")),
+        new Hello(ControlMessage.VERSION, null, "web", List.of(443), "cHVi", "cHJvb2Y=", List.of()),
+        new ControlMessage.Aliases(List.of(new dev.funnel.common.bus.AliasInfo("blog.example.com", "demo", "web",
+            "web.demo.funnel.example", "funnel-00ff", dev.funnel.common.bus.AliasInfo.State.PENDING, "no TXT", 0, "node"),
+            new dev.funnel.common.bus.AliasInfo("x.example", "demo", "web", "web.demo.funnel.example", null,
+                dev.funnel.common.bus.AliasInfo.State.REFUSED, "belongs to another node", 0, "node"))),
+        new ControlMessage.Aliases(List.of()),
         new Welcome("s-1", "n-1", "web.demo.funnel.example", "data-secret", 5_000, 4, List.of(443), "gw-1", 17),
         new Welcome("s-2", "n-1", "web.demo.funnel.example", "data-secret", 5_000, 4, List.of(), null, 0),
         new Welcome("s-3", "n-1", "web.demo.funnel.example", "data-secret", 5_000, 2, List.of(443, 8443), "gw-1", 18,
@@ -95,6 +102,20 @@ class ControlMessageTest {
         List.of(ControlMessage.FEATURE_ACME_TXT)).toJson();
     assertThat(json.getJsonArray("features").getList()).containsExactly("acme-txt");
     assertThat(((Welcome) ControlMessage.fromJson(json)).ports()).containsExactly(443);
+  }
+
+  @Test
+  void aliasesInTheHelloAreOptional() {
+    // An old node's Hello has no aliases field: null (the registry leaves its aliases alone, the gateway sends no Aliases).
+    Hello old = (Hello) ControlMessage.fromJson(new Hello(ControlMessage.VERSION, null, "web", List.of(443), "p", "q")
+        .toJson());
+    assertThat(old.aliases()).isNull();
+    assertThat(old.toJson().containsKey("aliases")).isFalse();
+    // A new node's Hello, read by an old gateway: known fields only.
+    io.vertx.core.json.JsonObject json = new Hello(ControlMessage.VERSION, null, "web", List.of(443), "p", "q",
+        List.of("blog.example.com")).toJson();
+    assertThat(json.getJsonArray("aliases").getList()).containsExactly("blog.example.com");
+    assertThat(((Hello) ControlMessage.fromJson(json)).hostname()).isEqualTo("web");
   }
 
   @Test

@@ -77,14 +77,30 @@ public final class AcmeClient {
 
   /** Runs one order for {@code fqdn} with challenge {@code type}, and saves the result in the state directory. */
   public Issued order(String fqdn, String type, Responder responder) throws AcmeException, InterruptedException {
+    return order(fqdn, List.of(), type, responder);
+  }
+
+  /**
+   * Runs one order for {@code fqdn} and its verified custom domains {@code aliases} (one certificate
+   * naming them all), and saves the result. The node's own name is proven with {@code type}; each
+   * alias with tls-alpn-01 through the funnel (dns-01 cannot work for a name in someone else's zone).
+   */
+  public Issued order(String fqdn, List<String> aliases, String type, Responder responder)
+      throws AcmeException, InterruptedException {
     Login account = login();
-    Order order = account.newOrder().domain(fqdn).create();
-    LOG.log(System.Logger.Level.INFO, "ACME order for " + fqdn + " (" + type + "): " + order.getStatus());
+    List<String> names = new java.util.ArrayList<>();
+    names.add(fqdn);
+    aliases.stream().filter(a -> !a.equalsIgnoreCase(fqdn)).sorted().forEach(names::add);
+    Order order = account.newOrder().domains(names).create();
+    LOG.log(System.Logger.Level.INFO, "ACME order for " + String.join(", ", names) + " (" + type + "): "
+        + order.getStatus());
     for (Authorization authorization : order.getAuthorizations()) {
       if (authorization.getStatus() == Status.VALID) {
         continue;
       }
-      authorize(authorization, fqdn, type, responder);
+      String name = authorization.getIdentifier().getDomain();
+      boolean own = name.equalsIgnoreCase(fqdn);
+      authorize(authorization, name, own ? type : TlsAlpn01Challenge.TYPE, responder);
     }
     Status ready = order.waitUntilReady(settings.timeout());
     if (ready == Status.INVALID) {

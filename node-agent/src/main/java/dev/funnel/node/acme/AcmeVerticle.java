@@ -44,6 +44,8 @@ public final class AcmeVerticle extends VerticleBase {
   private int failures;
   private Promise<AcmeClient.Issued> running;
   private Instant nextRenewal;
+  /** The node's verified custom domains the certificate must name too (sorted); replaced on change. */
+  private volatile List<String> aliases = List.of();
 
   public AcmeVerticle(AcmeSettings settings, NodeAgentVerticle agent, String fqdn,
                       Consumer<AcmeClient.Issued> onIssued) {
@@ -71,6 +73,23 @@ public final class AcmeVerticle extends VerticleBase {
         });
   }
 
+  /**
+   * The node's verified custom domains changed ({@code NodeAliases}): when the saved certificate
+   * does not name all of them, a new order runs now. Any thread.
+   */
+  public void aliasesChanged(java.util.Set<String> verified) {
+    List<String> next = verified.stream().sorted().toList();
+    if (next.equals(aliases)) {
+      return;
+    }
+    aliases = next;
+    context.runOnContext(v -> vertx.executeBlocking(() -> current().isPresent(), false).onSuccess(covered -> {
+      if (!covered && running == null) {
+        schedule(Instant.now(), "the certificate does not name every verified alias " + next);
+      }
+    }));
+  }
+
   @Override
   public Future<?> stop() {
     vertx.cancelTimer(timer);
@@ -80,7 +99,9 @@ public final class AcmeVerticle extends VerticleBase {
 
   /** The saved certificate for this node's name, if there is one that is not expired. Blocking. */
   public Optional<List<X509Certificate>> current() {
+    List<String> must = aliases;
     return files.chain().filter(chain -> covers(chain.get(0), fqdn)
+        && must.stream().allMatch(alias -> covers(chain.get(0), alias))
         && chain.get(0).getNotAfter().toInstant().isAfter(Instant.now()));
   }
 
@@ -126,14 +147,21 @@ public final class AcmeVerticle extends VerticleBase {
         AcmeClient.Issued issued = result.result();
         X509Certificate leaf = issued.chain().get(0);
         metrics.expiresAt(leaf.getNotAfter().toInstant());
-        LOG.log(Level.INFO, "ACME: new certificate for " + fqdn + " from " + leaf.getIssuerX500Principal().getName()
+        String named = aliases.stream().filter(alias -> covers(leaf, alias)).map(alias -> ", " + alias)
+            .collect(java.util.stream.Collectors.joining());
+        LOG.log(Level.INFO, "ACME: new certificate for " + fqdn + named + " from " + leaf.getIssuerX500Principal().getName()
             + ", valid until " + leaf.getNotAfter().toInstant() + "; saved in " + files.cert());
         try {
           onIssued.accept(issued);
         } catch (RuntimeException e) {
           LOG.log(Level.WARNING, "ACME: using the new certificate failed: " + e.getMessage());
         }
-        planRenewal(leaf);
+        List<String> must = aliases;
+        if (agent.serves(443) && !must.stream().allMatch(alias -> covers(leaf, alias))) {
+          schedule(Instant.now(), "an alias was verified while the order ran " + must);
+        } else {
+          planRenewal(leaf);
+        }
         mine.complete(issued);
       } else {
         failures++;
@@ -159,7 +187,9 @@ public final class AcmeVerticle extends VerticleBase {
         continue;
       }
       try {
-        AcmeClient.Issued issued = client.order(fqdn, type, responder);
+        // Aliases are proven with tls-alpn-01 through the funnel, so only while port 443 is funnelled.
+        List<String> names = agent.serves(443) ? aliases : List.of();
+        AcmeClient.Issued issued = client.order(fqdn, names, type, responder);
         orders(type, "issued").increment();
         return issued;
       } catch (AcmeRateLimitedException e) {

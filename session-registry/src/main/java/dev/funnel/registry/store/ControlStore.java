@@ -6,8 +6,8 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * The registry's durable state: tailnets (the admin's opt-in and ports), auth keys (as hashes) and
- * node identities. Every method blocks on I/O: call it only from a worker thread
+ * The registry's durable state: tailnets (the admin's opt-in and ports), auth keys (as hashes),
+ * node identities and their custom domains (aliases). Every method blocks on I/O: call it only from a worker thread
  * ({@code vertx.executeBlocking}), never from an event loop. A method returns only after its change
  * is committed, so an acknowledged write survives the process being killed.
  *
@@ -64,6 +64,21 @@ public interface ControlStore extends AutoCloseable {
 
   /** Forgets the node {@code name.tailnet}; returns it, or empty when there was none. */
   Optional<NodeIdentity> deleteNode(String name, String tailnet);
+
+  /**
+   * Every claim of a custom domain, by alias then node. Several nodes may claim one alias (only the
+   * one its CNAME points at can ever be verified), so a claim is (alias, node).
+   */
+  List<AliasRecord> aliases();
+
+  /** Inserts a claim; false (and nothing written) when that node already claims that alias. */
+  boolean insertAlias(AliasRecord alias);
+
+  /** Records a check's result (state, reason, time) of a claim; false when there is no such claim. */
+  boolean updateAlias(AliasRecord alias);
+
+  /** Forgets node {@code nodeId}'s claim of {@code alias}; returns it, or empty when there was none. */
+  Optional<AliasRecord> deleteAlias(String alias, String nodeId);
 
   @Override
   void close();

@@ -174,7 +174,8 @@ public class JdbcControlStore implements ControlStore {
         ps.setString(1, name);
         nodes = readNodes(ps);
       }
-      for (String sql : List.of("DELETE FROM nodes WHERE tailnet = ?", "DELETE FROM auth_keys WHERE tailnet = ?",
+      for (String sql : List.of("DELETE FROM aliases WHERE tailnet = ?", "DELETE FROM nodes WHERE tailnet = ?",
+          "DELETE FROM auth_keys WHERE tailnet = ?",
           "DELETE FROM tailnets WHERE name = ?")) {
         try (PreparedStatement ps = c.prepareStatement(sql)) {
           ps.setString(1, name);
@@ -363,9 +364,11 @@ public class JdbcControlStore implements ControlStore {
         found = readNodes(ps).stream().findFirst();
       }
       if (found.isPresent()) {
-        try (PreparedStatement ps = c.prepareStatement("DELETE FROM nodes WHERE id = ?")) {
-          ps.setString(1, found.get().id());
-          ps.executeUpdate();
+        for (String sql : List.of("DELETE FROM aliases WHERE node_id = ?", "DELETE FROM nodes WHERE id = ?")) {
+          try (PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, found.get().id());
+            ps.executeUpdate();
+          }
         }
       }
       return found;
@@ -381,6 +384,99 @@ public class JdbcControlStore implements ControlStore {
       }
     }
     return out;
+  }
+
+  // ---------------------------------------------------------------- aliases
+
+  private static final String ALIAS_COLUMNS =
+      "SELECT alias, tailnet, node_id, token, state, reason, checked_at, origin, created_at FROM aliases";
+
+  @Override
+  public List<AliasRecord> aliases() {
+    return tx("listing aliases", c -> {
+      List<AliasRecord> out = new ArrayList<>();
+      try (PreparedStatement ps = c.prepareStatement(ALIAS_COLUMNS + " ORDER BY alias, node_id");
+           ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.add(new AliasRecord(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
+              rs.getString(5), rs.getString(6), time(rs, 7), rs.getString(8), time(rs, 9)));
+        }
+      }
+      return out;
+    });
+  }
+
+  @Override
+  public boolean insertAlias(AliasRecord alias) {
+    return tx("adding an alias", c -> {
+      try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM aliases WHERE alias = ? AND node_id = ?")) {
+        ps.setString(1, alias.alias());
+        ps.setString(2, alias.nodeId());
+        try (ResultSet rs = ps.executeQuery()) {
+          if (rs.next()) {
+            return false;
+          }
+        }
+      }
+      try (PreparedStatement ps = c.prepareStatement("INSERT INTO aliases (alias, tailnet, node_id, token, state, "
+          + "reason, checked_at, origin, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+        ps.setString(1, alias.alias());
+        ps.setString(2, alias.tailnet());
+        ps.setString(3, alias.nodeId());
+        ps.setString(4, alias.token());
+        ps.setString(5, alias.state());
+        ps.setString(6, clip(alias.reason()));
+        setTime(ps, 7, alias.checkedAt());
+        ps.setString(8, alias.origin());
+        setTime(ps, 9, alias.createdAt());
+        ps.executeUpdate();
+      }
+      return true;
+    });
+  }
+
+  @Override
+  public boolean updateAlias(AliasRecord alias) {
+    return tx("recording an alias check", c -> {
+      try (PreparedStatement ps = c.prepareStatement(
+          "UPDATE aliases SET state = ?, reason = ?, checked_at = ? WHERE alias = ? AND node_id = ?")) {
+        ps.setString(1, alias.state());
+        ps.setString(2, clip(alias.reason()));
+        setTime(ps, 3, alias.checkedAt());
+        ps.setString(4, alias.alias());
+        ps.setString(5, alias.nodeId());
+        return ps.executeUpdate() == 1;
+      }
+    });
+  }
+
+  @Override
+  public Optional<AliasRecord> deleteAlias(String alias, String nodeId) {
+    return tx("removing an alias", c -> {
+      Optional<AliasRecord> found = Optional.empty();
+      try (PreparedStatement ps = c.prepareStatement(ALIAS_COLUMNS + " WHERE alias = ? AND node_id = ?")) {
+        ps.setString(1, alias);
+        ps.setString(2, nodeId);
+        try (ResultSet rs = ps.executeQuery()) {
+          if (rs.next()) {
+            found = Optional.of(new AliasRecord(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
+                rs.getString(5), rs.getString(6), time(rs, 7), rs.getString(8), time(rs, 9)));
+          }
+        }
+      }
+      if (found.isPresent()) {
+        try (PreparedStatement ps = c.prepareStatement("DELETE FROM aliases WHERE alias = ? AND node_id = ?")) {
+          ps.setString(1, alias);
+          ps.setString(2, nodeId);
+          ps.executeUpdate();
+        }
+      }
+      return found;
+    });
+  }
+
+  private static String clip(String reason) {
+    return reason == null || reason.length() <= 500 ? reason : reason.substring(0, 500);
   }
 
   // ---------------------------------------------------------------- plumbing

@@ -55,7 +55,23 @@ public final class Migrations {
             CONSTRAINT nodes_name_tailnet UNIQUE (name, tailnet)
           )""",
           "CREATE INDEX IF NOT EXISTS nodes_key_id ON nodes (key_id)",
-          "CREATE INDEX IF NOT EXISTS auth_keys_tailnet ON auth_keys (tailnet)")));
+          "CREATE INDEX IF NOT EXISTS auth_keys_tailnet ON auth_keys (tailnet)")),
+      new Migration(2, "custom domains (aliases)", List.of(
+          """
+          CREATE TABLE IF NOT EXISTS aliases (
+            alias       VARCHAR(253) NOT NULL,
+            tailnet     VARCHAR(63) NOT NULL REFERENCES tailnets (name),
+            node_id     VARCHAR(32) NOT NULL REFERENCES nodes (id),
+            token       VARCHAR(64) NOT NULL,
+            state       VARCHAR(16) NOT NULL,
+            reason      VARCHAR(500),
+            checked_at  TIMESTAMP WITH TIME ZONE,
+            origin      VARCHAR(16) NOT NULL,
+            created_at  TIMESTAMP WITH TIME ZONE NOT NULL,
+            CONSTRAINT aliases_pk PRIMARY KEY (alias, node_id)
+          )""",
+          "CREATE INDEX IF NOT EXISTS aliases_node_id ON aliases (node_id)",
+          "CREATE INDEX IF NOT EXISTS aliases_tailnet ON aliases (tailnet)")));
 
   private Migrations() {
   }

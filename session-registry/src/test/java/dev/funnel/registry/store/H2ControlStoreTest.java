@@ -51,6 +51,11 @@ class H2ControlStoreTest {
   }
 
   @Test
+  void aliasesRoundTrip() {
+    AliasStoreRoundTrip.check(() -> H2ControlStore.open(state), "aliases");
+  }
+
+  @Test
   void migrationsAreIdempotent() throws Exception {
     H2ControlStore.open(state).close();
     H2ControlStore.open(state).close();

@@ -127,6 +127,11 @@ class PostgresControlStoreTest {
   }
 
   @Test
+  void aliasesRoundTrip() {
+    AliasStoreRoundTrip.check(() -> PostgresControlStore.open(url()), "aliases");
+  }
+
+  @Test
   void aRestartedDatabaseIsReconnectedAfterTheFailureItCaused() throws Exception {
     try (PostgresControlStore store = PostgresControlStore.open(url())) {
       store.ping();
