@@ -135,12 +135,24 @@ public final class Links {
     }
   }
 
+  /**
+   * RST_STREAM frames a link connection accepts per window before Netty closes it as a rapid-reset
+   * flood: none (0 turns the check off). A tunnel whose client or local server closes abruptly ends
+   * its stream with RST_STREAM, so a busy link receives hundreds a second in normal use; Netty's
+   * default (200 per 30 s, meant for public HTTP/2 servers) closed busy links, failing every tunnel
+   * on them. A reset here costs no more than any other frame: the side that receives a reset only
+   * closes a stream it already holds (a node never opens streams; a gateway's frontends are its own).
+   */
+  static final int MAX_RST_FRAMES_PER_WINDOW = 0;
+
   public static Http2FrameCodec serverCodec(Http2Settings settings) {
-    return Http2FrameCodecBuilder.forServer().initialSettings(settings).validateHeaders(true).build();
+    return Http2FrameCodecBuilder.forServer().initialSettings(settings).validateHeaders(true)
+        .decoderEnforceMaxRstFramesPerWindow(MAX_RST_FRAMES_PER_WINDOW, 0).build();
   }
 
   public static Http2FrameCodec clientCodec(Http2Settings settings) {
-    return Http2FrameCodecBuilder.forClient().initialSettings(settings).validateHeaders(true).build();
+    return Http2FrameCodecBuilder.forClient().initialSettings(settings).validateHeaders(true)
+        .decoderEnforceMaxRstFramesPerWindow(MAX_RST_FRAMES_PER_WINDOW, 0).build();
   }
 
   /** Raises the connection's receive window from the protocol's 64 KiB to {@code window} (call once it is active). */
