@@ -149,6 +149,7 @@ final class LinkConnection {
       NodeOptions options = agent.options();
       ChannelPipeline pipeline = ctx.pipeline();
       pipeline.remove(this);
+      pipeline.addLast(Links.FLUSH, Links.flushConsolidation());
       pipeline.addLast(Links.KEEPALIVE, Links.keepalive(options.getPingIntervalMillis(), options.getDeadAfterMillis(),
           () -> LOG.log(Level.INFO, "link connection to " + channel.remoteAddress() + " went silent; closing it")));
       pipeline.addLast(Links.CODEC, Links.serverCodec(Links.settings(options.getStreamWindowBytes(),

@@ -65,6 +65,7 @@ final class FrontendLinkServer {
       protected void initChannel(Channel ch) {
         ch.pipeline().addLast(LinkTls.serverHandler(tls, ch.alloc(), options.getLoginTimeoutMillis()));
         ch.pipeline().addLast(new OnlyFrontends());
+        ch.pipeline().addLast(Links.FLUSH, Links.flushConsolidation());
         ch.pipeline().addLast(Links.KEEPALIVE, Links.keepalive(options.getPingIntervalMillis(),
             options.getDeadAfterMillis(), () -> { }));
         ch.pipeline().addLast(Links.CODEC, Links.serverCodec(Links.settings(options.getStreamWindowBytes(),

@@ -160,6 +160,7 @@ final class NodeListener {
       Buffer leftover = reader.remainder();
       ChannelPipeline pipeline = ctx.pipeline();
       pipeline.remove(this);
+      pipeline.addLast(Links.FLUSH, Links.flushConsolidation());
       pipeline.addLast(Links.KEEPALIVE, Links.keepalive(options.getPingIntervalMillis(), options.getDeadAfterMillis(),
           () -> LOG.log(Level.INFO, "link connection of " + links.nodeId + " went silent; closing it")));
       pipeline.addLast(Links.CODEC, Links.clientCodec(Links.settings(options.getStreamWindowBytes(),

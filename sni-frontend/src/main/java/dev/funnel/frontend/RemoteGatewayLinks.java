@@ -231,6 +231,7 @@ final class RemoteGatewayLinks {
           channel.close();
           return;
         }
+        channel.pipeline().addLast(Links.FLUSH, Links.flushConsolidation());
         channel.pipeline().addLast(Links.KEEPALIVE, Links.keepalive(Links.DEFAULT_PING_INTERVAL_MILLIS,
             Links.DEFAULT_DEAD_AFTER_MILLIS,
             () -> LOG.log(INFO, "link connection to gateway {0} went silent; closing it", gatewayId)));

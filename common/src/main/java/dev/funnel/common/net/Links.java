@@ -10,6 +10,7 @@ import io.netty.handler.codec.http2.DefaultHttp2WindowUpdateFrame;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2Settings;
+import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.util.UncheckedBooleanSupplier;
 
 /**
@@ -39,6 +40,7 @@ public final class Links {
 
   public static final String CODEC = "funnel-h2";
   public static final String KEEPALIVE = "funnel-keepalive";
+  public static final String FLUSH = "funnel-flush";
 
   private Links() {
   }
@@ -160,6 +162,17 @@ public final class Links {
     if (window > INITIAL_WINDOW) {
       connection.writeAndFlush(new DefaultHttp2WindowUpdateFrame(window - INITIAL_WINDOW));
     }
+  }
+
+  /**
+   * Flushes the streams of one link connection ask for in one event-loop turn become one: one TLS
+   * record run and one {@code write} instead of one per stream (Netty's {@code FlushConsolidationHandler};
+   * a flush asked for outside a read of this connection waits for a task on its loop, not for a timer).
+   * Profiled on the bench's new-tunnels run, the link's flushes (TLS wrap plus a write syscall each)
+   * were the largest share of the node's CPU. Goes right after the TLS handler, before the keepalive.
+   */
+  public static ChannelHandler flushConsolidation() {
+    return new FlushConsolidationHandler(FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true);
   }
 
   /** The keepalive handler, to go right after the TLS handler (it sees every decrypted byte). */

@@ -24,6 +24,7 @@ import java.net.Socket;
 import java.util.Arrays;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -196,6 +197,63 @@ class SpliceTest {
       client.getOutputStream().write(up);
       client.shutdownOutput();
       assertThat(got.poll(20, TimeUnit.SECONDS)).isEqualTo(up);
+    }
+  }
+
+  /**
+   * The client sends its bytes and its FIN at once; the server half-closes first and reads only
+   * later, through small socket buffers, so when both ways have ended the splice still holds some of
+   * the client's bytes for the server. Every byte still arrives before the tunnel closes.
+   */
+  @org.junit.jupiter.api.Test
+  void bytesStillQueuedWhenBothWaysHaveEndedAreDelivered() throws Exception {
+    byte[] up = random(48 * 1024, 5);
+    ServerSocket server = new ServerSocket();
+    server.setReceiveBufferSize(4096);
+    server.bind(new InetSocketAddress("127.0.0.1", 0));
+    CompletableFuture<byte[]> received = new CompletableFuture<>();
+    CountDownLatch serverEnded = new CountDownLatch(1);
+    Thread t = new Thread(() -> {
+      try (server; Socket s = server.accept()) {
+        Thread.sleep(300);   // the client's bytes and FIN reach the splice, which cannot pass them all on
+        s.shutdownOutput();
+        serverEnded.countDown();
+        Thread.sleep(300);   // the server's FIN reaches the client: both ways have ended
+        received.complete(s.getInputStream().readAllBytes());
+      } catch (Exception e) {
+        received.completeExceptionally(e);
+      }
+    });
+    t.setDaemon(true);
+    t.start();
+    Channel listener = new ServerBootstrap()
+        .group(DataPlane.group())
+        .channel(DataPlane.serverChannel())
+        .childOption(ChannelOption.AUTO_READ, false)
+        .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+        .childHandler(new ChannelInitializer<>() {
+          @Override
+          protected void initChannel(Channel client) {
+            new Bootstrap().group(client.eventLoop()).channel(DataPlane.channel())
+                .option(ChannelOption.AUTO_READ, false)
+                .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .option(ChannelOption.SO_SNDBUF, 4096)
+                .handler(new ChannelInboundHandlerAdapter())
+                .connect(server.getLocalSocketAddress())
+                .addListener(f -> Splice.start(PeekedConnection.fresh(client),
+                    PeekedConnection.fresh(((io.netty.channel.ChannelFuture) f).channel()), n -> { }, n -> { }));
+          }
+        })
+        .bind("127.0.0.1", 0).sync().channel();
+    servers.add(listener);
+    try (Socket client = new Socket("127.0.0.1", ((InetSocketAddress) listener.localAddress()).getPort())) {
+      client.getOutputStream().write(up);
+      client.shutdownOutput();
+      assertThat(client.getInputStream().read()).as("the server's FIN").isEqualTo(-1);
+      assertThat(serverEnded.await(5, TimeUnit.SECONDS)).isTrue();
+      byte[] got = received.get(20, TimeUnit.SECONDS);
+      assertThat(got.length).as("bytes the server read").isEqualTo(up.length);
+      assertThat(Arrays.equals(got, up)).as("every byte the client sent, in order").isTrue();
     }
   }
 
