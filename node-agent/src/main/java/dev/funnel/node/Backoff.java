@@ -22,12 +22,18 @@ final class Backoff {
 
   /** The delay before the next attempt, in milliseconds; each call doubles the ceiling up to max. */
   long next() {
+    long ceiling = ceiling(min, max, attempt);
+    attempt++;
+    return ceiling == min ? min : min + random.nextLong(ceiling - min + 1);
+  }
+
+  /** The upper bound of attempt {@code attempt}'s delay (from 0): {@code min(max, min·2ⁿ)}. A pure function. */
+  static long ceiling(long min, long max, int attempt) {
     long ceiling = min;
     for (int i = 0; i < attempt && ceiling < max; i++) {
       ceiling = Math.min(max, ceiling * 2);
     }
-    attempt++;
-    return ceiling == min ? min : min + random.nextLong(ceiling - min + 1);
+    return ceiling;
   }
 
   /** How many delays were handed out since the last reset. */

@@ -73,13 +73,13 @@ final class IngressStream {
           + ", but this node is " + fqdn);
       return;
     }
-    ServeTarget serveTarget = agent.serveSnapshot().get(target.port());
+    ServeTarget serveTarget = agent.serveState().snapshot().get(target.port());
     if (serveTarget == null) {
       refuse(offer, stream, IngressAnswer.FORBIDDEN, "port " + target.port() + " is not funnelled by this node");
       return;
     }
     if (serveTarget.kind().isStream()) {
-      java.util.Optional<String> refusal = agent.tcpGate(target.port()).flatMap(gate -> gate.refusal(offer.source()));
+      java.util.Optional<String> refusal = agent.serveState().gate(target.port()).flatMap(gate -> gate.refusal(offer.source()));
       if (refusal.isPresent()) {
         // The gate logged this refusal (rate-bounded), with the client's address: not logged twice.
         answerRefusal(offer, stream, IngressAnswer.FORBIDDEN, "port " + target.port() + ": the node's gate refused this client ("

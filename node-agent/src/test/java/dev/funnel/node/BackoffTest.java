@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 class BackoffTest {
 
@@ -52,5 +54,22 @@ class BackoffTest {
     Backoff backoff = new Backoff(500, 100, new Random(1));
     assertThat(backoff.next()).isEqualTo(500);
     assertThat(backoff.next()).isEqualTo(500);
+  }
+
+  @ParameterizedTest(name = "min {0}, max {1}, attempt {2} → {3}")
+  @CsvSource({
+      "100, 1000, 0, 100",
+      "100, 1000, 1, 200",
+      "100, 1000, 2, 400",
+      "100, 1000, 3, 800",
+      "100, 1000, 4, 1000",
+      "100, 1000, 40, 1000",
+      "500, 30000, 5, 16000",
+      "500, 30000, 6, 30000",
+      "500, 500, 3, 500",
+      "1, 1, 0, 1",
+  })
+  void ceilingDoublesFromTheMinimumUpToTheMaximum(long min, long max, int attempt, long ceiling) {
+    assertThat(Backoff.ceiling(min, max, attempt)).isEqualTo(ceiling);
   }
 }
