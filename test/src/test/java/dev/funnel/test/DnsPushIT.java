@@ -3,6 +3,7 @@ package dev.funnel.test;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.funnel.dns.push.Knot;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;

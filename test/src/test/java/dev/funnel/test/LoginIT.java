@@ -2,6 +2,7 @@ package dev.funnel.test;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.funnel.terminator.auth.Browser;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
