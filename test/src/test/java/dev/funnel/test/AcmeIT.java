@@ -11,7 +11,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -106,13 +105,10 @@ class AcmeIT {
         nginx.destroyForcibly();
       }
     }
-    for (AutoCloseable c : new AutoCloseable[] {tcpCertWatch, tcpNode, certWatch, dnsNode, node, server}) {
+    for (AutoCloseable c : new AutoCloseable[] {tcpCertWatch, tcpNode, certWatch, dnsNode, node, server, pebble}) {
       if (c != null) {
         c.close();
       }
-    }
-    if (pebble != null) {
-      pebble.close();
     }
     if (backend != null) {
       backend.close();
@@ -345,18 +341,11 @@ class AcmeIT {
   }
 
   private String dig(String name, String type, String... extra) throws Exception {
-    List<String> command = new ArrayList<>(List.of("dig", "@127.0.0.1", "-p", String.valueOf(dnsPort), "+norec",
-        "+tries=1", "+time=5", name, type));
-    command.addAll(List.of(extra));
-    return Exec.run(command).output();
+    return Dig.ask(dnsPort, name, type, extra);
   }
 
   private FunnelProcess.Result admin(String... args) throws Exception {
-    List<String> all = new ArrayList<>(List.of("admin", "--state", state.toString()));
-    all.addAll(List.of(args));
-    FunnelProcess.Result result = FunnelProcess.run(logs, all.toArray(String[]::new));
-    assertThat(result.exit()).as(result.all()).isZero();
-    return result;
+    return FunnelProcess.admin(logs, state, args);
   }
 
   private static int freePort() throws IOException {

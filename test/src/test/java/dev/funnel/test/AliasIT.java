@@ -117,13 +117,10 @@ class AliasIT {
 
   @AfterAll
   void stopAll() throws Exception {
-    for (AutoCloseable c : new AutoCloseable[] {devNode, offNode, node, server, unbound, knot}) {
+    for (AutoCloseable c : new AutoCloseable[] {devNode, offNode, node, server, unbound, knot, pebble}) {
       if (c != null) {
         c.close();
       }
-    }
-    if (pebble != null) {
-      pebble.close();
     }
     if (backend != null) {
       backend.close();
@@ -307,10 +304,6 @@ class AliasIT {
   }
 
   private FunnelProcess.Result admin(String... args) throws Exception {
-    List<String> all = new ArrayList<>(List.of("admin", "--state", state.toString()));
-    all.addAll(List.of(args));
-    FunnelProcess.Result result = FunnelProcess.run(logs, all.toArray(String[]::new));
-    assertThat(result.exit()).as(result.all()).isZero();
-    return result;
+    return FunnelProcess.admin(logs, state, args);
   }
 }
