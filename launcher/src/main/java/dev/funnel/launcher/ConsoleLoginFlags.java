@@ -3,7 +3,6 @@ package dev.funnel.launcher;
 import dev.funnel.common.options.AuthOptions;
 import dev.funnel.common.options.OidcOptions;
 import dev.funnel.common.options.RegistryOptions;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,9 +16,10 @@ import picocli.CommandLine.Option;
  */
 final class ConsoleLoginFlags {
 
-  static final String ISSUER = "console-oidc-issuer";
-  static final String CLIENT_ID = "console-oidc-client-id";
-  static final String SECRET_FILE = "console-oidc-secret-file";
+  static final String PREFIX = "console-" + OidcProviderFlags.NODE_PREFIX;
+  static final String ISSUER = PREFIX + "issuer";
+  static final String CLIENT_ID = PREFIX + "client-id";
+  static final String SECRET_FILE = PREFIX + "secret-file";
   static final String ALLOW_EMAIL = "console-allow-email";
 
   @Option(names = "--" + ISSUER, paramLabel = "URL",
@@ -31,7 +31,7 @@ final class ConsoleLoginFlags {
   String clientId;
 
   @Option(names = "--" + SECRET_FILE, paramLabel = "FILE",
-      description = "File holding the client secret (first line); leave out for a public client.")
+      description = OidcProviderFlags.SECRET_FILE_HELP)
   Path secretFile;
 
   @Option(names = "--" + ALLOW_EMAIL, paramLabel = "ADDR[,ADDR…]",
@@ -55,31 +55,19 @@ final class ConsoleLoginFlags {
     if (allowEmail != null) {
       allowEmail.forEach(v -> AuthOptions.csv(v).forEach(e -> emails.add(e.toLowerCase(Locale.ROOT))));
     }
-    if (issuer == null && clientId == null && secretFile == null) {
+    if (!OidcProviderFlags.given(issuer, clientId, secretFile)) {
       if (!emails.isEmpty()) {
         throw new IllegalArgumentException("--" + ALLOW_EMAIL + " needs --" + ISSUER + " URL --" + CLIENT_ID
             + " ID (the console's OpenID Connect provider)");
       }
       return options;
     }
-    if (issuer == null) {
-      throw new IllegalArgumentException("--" + CLIENT_ID + " and --" + SECRET_FILE + " need --" + ISSUER
-          + " URL (the provider's issuer)");
-    }
-    if (secretFile != null && !Files.isReadable(Path.of(secretFile))) {
-      throw new IllegalArgumentException("--" + SECRET_FILE + " " + secretFile
-          + ": cannot read it; give a file holding the client secret");
-    }
+    OidcProviderFlags.check(PREFIX, issuer, secretFile);
     if (emails.isEmpty()) {
       throw new IllegalArgumentException("--" + ISSUER + " needs --" + ALLOW_EMAIL
           + " ADDR (who may sign in to the console; * lets in anyone the provider signs in)");
     }
-    OidcOptions oidc;
-    try {
-      oidc = OidcOptions.of(issuer, clientId, secretFile);
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(e.getMessage().replace("--oidc-", "--console-oidc-"));
-    }
+    OidcOptions oidc = OidcProviderFlags.options(PREFIX, issuer, clientId, secretFile);
     return options.setConsoleOidc(oidc).setConsoleAllowEmails(emails);
   }
 }

@@ -3,7 +3,6 @@ package dev.funnel.launcher;
 import dev.funnel.common.options.AuthOptions;
 import dev.funnel.common.options.OidcOptions;
 import dev.funnel.terminator.auth.LoginSettings;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
@@ -21,9 +20,10 @@ import picocli.CommandLine.Option;
  */
 final class LoginFlags {
 
-  static final String ISSUER = "oidc-issuer";
-  static final String CLIENT_ID = "oidc-client-id";
-  static final String SECRET_FILE = "oidc-secret-file";
+  static final String PREFIX = OidcProviderFlags.NODE_PREFIX;
+  static final String ISSUER = PREFIX + "issuer";
+  static final String CLIENT_ID = PREFIX + "client-id";
+  static final String SECRET_FILE = PREFIX + "secret-file";
   static final String SESSION = "oidc-session";
   static final String ALLOW_EMAIL = "allow-email";
   static final String ALLOW_DOMAIN = "allow-domain";
@@ -44,7 +44,7 @@ final class LoginFlags {
   String clientId;
 
   @Option(names = "--" + SECRET_FILE, paramLabel = "FILE",
-      description = "File holding the client secret (first line); leave out for a public client.")
+      description = OidcProviderFlags.SECRET_FILE_HELP)
   Path secretFile;
 
   @Option(names = "--" + SESSION, paramLabel = "DURATION",
@@ -74,16 +74,10 @@ final class LoginFlags {
    */
   LoginSettings settings(Path stateDir) {
     OidcOptions oidc = null;
-    if (issuer != null || clientId != null || secretFile != null) {
-      if (issuer == null) {
-        throw new IllegalArgumentException("--" + CLIENT_ID + " and --" + SECRET_FILE + " need --" + ISSUER
-            + " URL (the provider's issuer)");
-      }
-      if (secretFile != null && !Files.isReadable(secretFile)) {
-        throw new IllegalArgumentException("--" + SECRET_FILE + " " + secretFile
-            + ": cannot read it; give a file holding the client secret");
-      }
-      oidc = OidcOptions.of(issuer, clientId, secretFile == null ? null : secretFile.toString());
+    String secret = secretFile == null ? null : secretFile.toString();
+    if (OidcProviderFlags.given(issuer, clientId, secret)) {
+      OidcProviderFlags.check(PREFIX, issuer, secret);
+      oidc = OidcProviderFlags.options(PREFIX, issuer, clientId, secret);
       if (session != null) {
         oidc = oidc.withSessionTtl(duration(session));
       }

@@ -6,6 +6,7 @@ import dev.funnel.common.serve.GateMeter;
 import dev.funnel.common.serve.GatePolicy;
 import dev.funnel.common.serve.ServeFlags;
 import dev.funnel.common.net.HostPort;
+import dev.funnel.common.net.TunnelEnd;
 import dev.funnel.common.options.NodeOptions;
 import dev.funnel.common.options.ServeTarget;
 import dev.funnel.common.peerapi.ControlMessage;

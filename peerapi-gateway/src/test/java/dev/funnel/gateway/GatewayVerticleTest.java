@@ -19,6 +19,7 @@ import dev.funnel.common.net.GatewayLinks;
 import dev.funnel.common.net.LinkTls;
 import dev.funnel.common.net.PeekedConnection;
 import dev.funnel.common.net.StreamOpener;
+import dev.funnel.common.net.TunnelEnd;
 import dev.funnel.common.options.GatewayOptions;
 import dev.funnel.common.peerapi.ControlFrames;
 import dev.funnel.common.peerapi.ControlMessage;

@@ -12,6 +12,7 @@ import dev.funnel.common.net.DataPlane;
 import dev.funnel.common.net.GatewayLinks;
 import dev.funnel.common.net.HostPort;
 import dev.funnel.common.net.PeekedConnection;
+import dev.funnel.common.net.TunnelEnd;
 import dev.funnel.common.options.GatewayOptions;
 import dev.funnel.common.options.NodeOptions;
 import dev.funnel.common.options.ServeTarget;

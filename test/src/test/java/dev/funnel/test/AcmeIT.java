@@ -11,10 +11,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
@@ -58,8 +56,6 @@ class AcmeIT {
   private Path state;
   private Path nodeState;
   private Path logs;
-  private Path pebbleCa;
-  private Path pebbleRoot;
   private Vertx vertx;
   private RecordingHttpBackend backend;
   private FunnelProcess server;
@@ -69,11 +65,10 @@ class AcmeIT {
   private FunnelProcess tcpNode;
   private FunnelProcess tcpCertWatch;
   private Process nginx;
-  private Process pebble;
+  private Pebble pebble;
   private int publicPort;
   private int gatewayPort;
   private int dnsPort;
-  private int acmePort;
   private String authKey;
 
   @BeforeAll
@@ -96,56 +91,10 @@ class AcmeIT {
     publicPort = Integer.parseInt(server.fromReadyLine("public 443 on 127\\.0\\.0\\.1:(\\d+)"));
     gatewayPort = Integer.parseInt(server.fromReadyLine("gateway 127\\.0\\.0\\.1:(\\d+)"));
     dnsPort = Integer.parseInt(server.fromReadyLine("dns 127\\.0\\.0\\.1:(\\d+) \\(udp, tcp\\)"));
-    startPebble();
+    pebble = Pebble.start(dir, logs, "AcmeIT", publicPort, dnsPort);
 
     admin("tailnet", "add", "demo", "--funnel", "on", "--ports", "443");
     authKey = admin("key", "add", "--tailnet", "demo", "--reusable").lastLine().trim();
-  }
-
-  /** Pebble on 127.0.0.1 with a listener certificate made here (Debian ships none), validating at the frontend. */
-  private void startPebble() throws Exception {
-    Path pebbleDir = dir.resolve("pebble");
-    Files.createDirectories(pebbleDir);
-    pebbleCa = pebbleDir.resolve("listener-ca.pem");
-    Path caKey = pebbleDir.resolve("listener-ca-key.pem");
-    Path key = pebbleDir.resolve("key.pem");
-    Path csr = pebbleDir.resolve("req.csr");
-    Path cert = pebbleDir.resolve("cert.pem");
-    Path ext = pebbleDir.resolve("ext.cnf");
-    Files.writeString(ext, "subjectAltName=DNS:localhost,IP:127.0.0.1\n");
-    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
-        caKey.toString(), "-out", pebbleCa.toString(), "-days", "2", "-subj", "/CN=AcmeIT Pebble listener CA");
-    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key.toString(),
-        "-out", csr.toString(), "-subj", "/CN=localhost");
-    openssl("x509", "-req", "-in", csr.toString(), "-CA", pebbleCa.toString(), "-CAkey", caKey.toString(),
-        "-CAcreateserial", "-out", cert.toString(), "-days", "2", "-extfile", ext.toString());
-    acmePort = freePort();
-    int managementPort = freePort();
-    Path config = pebbleDir.resolve("pebble-config.json");
-    Files.writeString(config, "{\"pebble\": {"
-        + "\"listenAddress\": \"127.0.0.1:" + acmePort + "\", "
-        + "\"managementListenAddress\": \"127.0.0.1:" + managementPort + "\", "
-        + "\"certificate\": \"" + cert + "\", \"privateKey\": \"" + key + "\", "
-        + "\"httpPort\": " + freePort() + ", \"tlsPort\": " + publicPort + ", "
-        + "\"ocspResponderURL\": \"\", \"externalAccountBindingRequired\": false}}");
-    ProcessBuilder builder = new ProcessBuilder("pebble", "-config", config.toString(),
-        "-dnsserver", "127.0.0.1:" + dnsPort)
-        .redirectErrorStream(true).redirectOutput(logs.resolve("pebble.log").toFile());
-    Map<String, String> env = builder.environment();
-    env.put("PEBBLE_VA_NOSLEEP", "1");
-    env.put("PEBBLE_WFE_NONCEREJECT", "0");
-    env.put("PEBBLE_AUTHZREUSE", "0");
-    pebble = builder.start();
-    pebbleRoot = pebbleDir.resolve("root.pem");
-    String root = "";
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    while (!root.contains("BEGIN CERTIFICATE") && System.nanoTime() < deadline) {
-      Thread.sleep(200);
-      root = Exec.run(List.of("curl", "-sS", "--max-time", "5", "--cacert", pebbleCa.toString(),
-          "https://127.0.0.1:" + managementPort + "/roots/0")).output();
-    }
-    assertThat(root).as("Pebble's root from its management port").contains("BEGIN CERTIFICATE");
-    Files.writeString(pebbleRoot, root);
   }
 
   @AfterAll
@@ -156,15 +105,9 @@ class AcmeIT {
         nginx.destroyForcibly();
       }
     }
-    for (AutoCloseable c : new AutoCloseable[] {tcpCertWatch, tcpNode, certWatch, dnsNode, node, server}) {
+    for (AutoCloseable c : new AutoCloseable[] {tcpCertWatch, tcpNode, certWatch, dnsNode, node, server, pebble}) {
       if (c != null) {
         c.close();
-      }
-    }
-    if (pebble != null) {
-      pebble.destroy();
-      if (!pebble.waitFor(10, TimeUnit.SECONDS)) {
-        pebble.destroyForcibly();
       }
     }
     if (backend != null) {
@@ -181,7 +124,7 @@ class AcmeIT {
     node = FunnelProcess.start("node", logs, List.of(), "node", "--server", "127.0.0.1:" + gatewayPort,
         "--authkey", authKey, "--hostname", "web", "--ca", state.resolve("ca.pem").toString(),
         "--state", nodeState.toString(), "--funnel", "443=http://127.0.0.1:" + backend.port(),
-        "--acme", "--acme-directory", "https://127.0.0.1:" + acmePort + "/dir", "--acme-ca", pebbleCa.toString(),
+        "--acme", "--acme-directory", pebble.directory(), "--acme-ca", pebble.ca.toString(),
         "--acme-email", "ops@example.com", "--acme-challenge", "tls-alpn-01");
     String presented = presentedUntil(NAME, out -> out.contains("Pebble Intermediate"));
     assertThat(presented).as("issuer is Pebble's intermediate").contains("issuer=CN = Pebble Intermediate CA");
@@ -225,7 +168,7 @@ class AcmeIT {
     CompletableFuture<Exec> download = CompletableFuture.supplyAsync(() -> {
       try {
         return Exec.run(List.of("curl", "-sS", "--http1.1", "--max-time", "150", "--limit-rate", "1M", "-o", "/dev/null",
-            "--cacert", pebbleRoot.toString(), "--connect-to", NAME + ":443:127.0.0.1:" + publicPort,
+            "--cacert", pebble.root.toString(), "--connect-to", NAME + ":443:127.0.0.1:" + publicPort,
             "-w", "%{http_code} %{size_download}", "https://" + NAME + "/download?bytes=" + bytes));
       } catch (Exception e) {
         throw new IllegalStateException(e);
@@ -265,7 +208,7 @@ class AcmeIT {
     dnsNode = FunnelProcess.start("dns-node", logs, List.of(), "node", "--server", "127.0.0.1:" + gatewayPort,
         "--authkey", authKey, "--hostname", "txt", "--ca", state.resolve("ca.pem").toString(),
         "--state", dir.resolve("dns-node-state").toString(), "--funnel", "443=http://127.0.0.1:" + backend.port(),
-        "--acme", "--acme-directory", "https://127.0.0.1:" + acmePort + "/dir", "--acme-ca", pebbleCa.toString(),
+        "--acme", "--acme-directory", pebble.directory(), "--acme-ca", pebble.ca.toString(),
         "--acme-challenge", "dns-01");
     String presented = presentedUntil(DNS_NAME, out -> out.contains("Pebble Intermediate"));
     assertThat(presented).contains("DNS:" + DNS_NAME);
@@ -301,7 +244,7 @@ class AcmeIT {
     tcpNode = FunnelProcess.start("tcp-node", logs, List.of(), "node", "--server", "127.0.0.1:" + gatewayPort,
         "--authkey", authKey, "--hostname", "tls", "--ca", state.resolve("ca.pem").toString(),
         "--state", tcpState.toString(), "--funnel", "443=tcp://127.0.0.1:" + nginxPort,
-        "--acme", "--acme-directory", "https://127.0.0.1:" + acmePort + "/dir", "--acme-ca", pebbleCa.toString(),
+        "--acme", "--acme-directory", pebble.directory(), "--acme-ca", pebble.ca.toString(),
         "--acme-challenge", "tls-alpn-01");
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
     while (!tcpNode.output().contains("ACME: new certificate for " + tcpName) && System.nanoTime() < deadline) {
@@ -393,30 +336,16 @@ class AcmeIT {
 
   private Exec curl(String url) throws Exception {
     String host = url.replaceFirst("https://", "").replaceFirst("/.*", "");
-    return Exec.run(List.of("curl", "-sS", "--max-time", "20", "--cacert", pebbleRoot.toString(), "--connect-to",
+    return Exec.run(List.of("curl", "-sS", "--max-time", "20", "--cacert", pebble.root.toString(), "--connect-to",
         host + ":443:127.0.0.1:" + publicPort, "-w", "%{http_code}", url));
   }
 
   private String dig(String name, String type, String... extra) throws Exception {
-    List<String> command = new ArrayList<>(List.of("dig", "@127.0.0.1", "-p", String.valueOf(dnsPort), "+norec",
-        "+tries=1", "+time=5", name, type));
-    command.addAll(List.of(extra));
-    return Exec.run(command).output();
+    return Dig.ask(dnsPort, name, type, extra);
   }
 
   private FunnelProcess.Result admin(String... args) throws Exception {
-    List<String> all = new ArrayList<>(List.of("admin", "--state", state.toString()));
-    all.addAll(List.of(args));
-    FunnelProcess.Result result = FunnelProcess.run(logs, all.toArray(String[]::new));
-    assertThat(result.exit()).as(result.all()).isZero();
-    return result;
-  }
-
-  private static void openssl(String... args) throws Exception {
-    List<String> command = new ArrayList<>(List.of("openssl"));
-    command.addAll(List.of(args));
-    Exec result = Exec.run(command);
-    assertThat(result.exit()).as(String.join(" ", command) + "\n" + result.output()).isZero();
+    return FunnelProcess.admin(logs, state, args);
   }
 
   private static int freePort() throws IOException {

@@ -3,11 +3,10 @@ package dev.funnel.test;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.funnel.dns.push.Knot;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -54,8 +53,6 @@ class AliasIT {
   private Path dir;
   private Path state;
   private Path logs;
-  private Path pebbleCa;
-  private Path pebbleRoot;
   private Vertx vertx;
   private RecordingHttpBackend backend;
   private Knot knot;
@@ -64,11 +61,10 @@ class AliasIT {
   private FunnelProcess node;
   private FunnelProcess offNode;
   private FunnelProcess devNode;
-  private Process pebble;
+  private Pebble pebble;
   private int publicPort;
   private int gatewayPort;
   private int dnsPort;
-  private int acmePort;
 
   @BeforeAll
   void start() throws Exception {
@@ -98,7 +94,7 @@ class AliasIT {
     stubs.put(ZONE, knot.port);
     stubs.put(DOMAIN, dnsPort);
     unbound = Unbound.start(dir.resolve("unbound"), resolverPort, stubs);
-    startPebble();
+    pebble = Pebble.start(dir, logs, "AliasIT", publicPort, unbound.port);
 
     admin("tailnet", "add", "demo", "--funnel", "on", "--ports", "443");
     admin("tailnet", "add", "shut", "--funnel", "off", "--ports", "443");
@@ -109,27 +105,21 @@ class AliasIT {
         "--authkey", key, "--hostname", "web", "--ca", state.resolve("ca.pem").toString(),
         "--state", dir.resolve("node-state").toString(), "--funnel", "443=http://127.0.0.1:" + backend.port(),
         "--domain-alias", ALIAS,
-        "--acme", "--acme-directory", "https://127.0.0.1:" + acmePort + "/dir", "--acme-ca", pebbleCa.toString(),
+        "--acme", "--acme-directory", pebble.directory(), "--acme-ca", pebble.ca.toString(),
         "--acme-email", "ops@example.com", "--acme-challenge", "tls-alpn-01");
     offNode = FunnelProcess.start("off-node", logs, List.of(), "node", "--server", "127.0.0.1:" + gatewayPort,
         "--authkey", shutKey, "--hostname", "lab", "--ca", state.resolve("ca.pem").toString(),
         "--state", dir.resolve("off-node-state").toString(), "--funnel", "443=http://127.0.0.1:" + backend.port(),
         "--domain-alias", OFF_ALIAS,
-        "--acme", "--acme-directory", "https://127.0.0.1:" + acmePort + "/dir", "--acme-ca", pebbleCa.toString(),
+        "--acme", "--acme-directory", pebble.directory(), "--acme-ca", pebble.ca.toString(),
         "--acme-email", "ops@example.com", "--acme-challenge", "tls-alpn-01");
   }
 
   @AfterAll
   void stopAll() throws Exception {
-    for (AutoCloseable c : new AutoCloseable[] {devNode, offNode, node, server, unbound, knot}) {
+    for (AutoCloseable c : new AutoCloseable[] {devNode, offNode, node, server, unbound, knot, pebble}) {
       if (c != null) {
         c.close();
-      }
-    }
-    if (pebble != null) {
-      pebble.destroy();
-      if (!pebble.waitFor(10, TimeUnit.SECONDS)) {
-        pebble.destroyForcibly();
       }
     }
     if (backend != null) {
@@ -181,7 +171,7 @@ class AliasIT {
     assertThat(presented).contains("DNS:" + NAME).contains("DNS:" + ALIAS);
     assertThat(node.output()).contains("ACME order for " + NAME + ", " + ALIAS);
 
-    Exec page = Exec.run(List.of("curl", "-sS", "--max-time", "20", "--cacert", pebbleRoot.toString(), "--connect-to",
+    Exec page = Exec.run(List.of("curl", "-sS", "--max-time", "20", "--cacert", pebble.root.toString(), "--connect-to",
         ALIAS + ":443:127.0.0.1:" + publicPort, "-w", "%{http_code}", "https://" + ALIAS + "/"));
     assertThat(page.exit()).as(page.output()).isZero();
     assertThat(page.output()).contains("hello").endsWith("200");
@@ -314,69 +304,6 @@ class AliasIT {
   }
 
   private FunnelProcess.Result admin(String... args) throws Exception {
-    List<String> all = new ArrayList<>(List.of("admin", "--state", state.toString()));
-    all.addAll(List.of(args));
-    FunnelProcess.Result result = FunnelProcess.run(logs, all.toArray(String[]::new));
-    assertThat(result.exit()).as(result.all()).isZero();
-    return result;
-  }
-
-  /** Pebble on 127.0.0.1 (as AcmeIT starts it), resolving through Unbound, validating tls-alpn-01 at the frontend. */
-  private void startPebble() throws Exception {
-    Path pebbleDir = dir.resolve("pebble");
-    Files.createDirectories(pebbleDir);
-    pebbleCa = pebbleDir.resolve("listener-ca.pem");
-    Path caKey = pebbleDir.resolve("listener-ca-key.pem");
-    Path key = pebbleDir.resolve("key.pem");
-    Path csr = pebbleDir.resolve("req.csr");
-    Path cert = pebbleDir.resolve("cert.pem");
-    Path ext = pebbleDir.resolve("ext.cnf");
-    Files.writeString(ext, "subjectAltName=DNS:localhost,IP:127.0.0.1\n");
-    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
-        caKey.toString(), "-out", pebbleCa.toString(), "-days", "2", "-subj", "/CN=AliasIT Pebble listener CA");
-    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key.toString(),
-        "-out", csr.toString(), "-subj", "/CN=localhost");
-    openssl("x509", "-req", "-in", csr.toString(), "-CA", pebbleCa.toString(), "-CAkey", caKey.toString(),
-        "-CAcreateserial", "-out", cert.toString(), "-days", "2", "-extfile", ext.toString());
-    acmePort = freePort();
-    int managementPort = freePort();
-    Path config = pebbleDir.resolve("pebble-config.json");
-    Files.writeString(config, "{\"pebble\": {"
-        + "\"listenAddress\": \"127.0.0.1:" + acmePort + "\", "
-        + "\"managementListenAddress\": \"127.0.0.1:" + managementPort + "\", "
-        + "\"certificate\": \"" + cert + "\", \"privateKey\": \"" + key + "\", "
-        + "\"httpPort\": " + freePort() + ", \"tlsPort\": " + publicPort + ", "
-        + "\"ocspResponderURL\": \"\", \"externalAccountBindingRequired\": false}}");
-    ProcessBuilder builder = new ProcessBuilder("pebble", "-config", config.toString(),
-        "-dnsserver", "127.0.0.1:" + unbound.port)
-        .redirectErrorStream(true).redirectOutput(logs.resolve("pebble.log").toFile());
-    Map<String, String> env = builder.environment();
-    env.put("PEBBLE_VA_NOSLEEP", "1");
-    env.put("PEBBLE_WFE_NONCEREJECT", "0");
-    env.put("PEBBLE_AUTHZREUSE", "0");
-    pebble = builder.start();
-    pebbleRoot = pebbleDir.resolve("root.pem");
-    String root = "";
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    while (!root.contains("BEGIN CERTIFICATE") && System.nanoTime() < deadline) {
-      Thread.sleep(200);
-      root = Exec.run(List.of("curl", "-sS", "--max-time", "5", "--cacert", pebbleCa.toString(),
-          "https://127.0.0.1:" + managementPort + "/roots/0")).output();
-    }
-    assertThat(root).as("Pebble's root from its management port").contains("BEGIN CERTIFICATE");
-    Files.writeString(pebbleRoot, root);
-  }
-
-  private static void openssl(String... args) throws Exception {
-    List<String> command = new ArrayList<>(List.of("openssl"));
-    command.addAll(List.of(args));
-    Exec result = Exec.run(command);
-    assertThat(result.exit()).as(String.join(" ", command) + "\n" + result.output()).isZero();
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      return socket.getLocalPort();
-    }
+    return FunnelProcess.admin(logs, state, args);
   }
 }

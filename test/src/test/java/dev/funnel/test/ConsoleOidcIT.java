@@ -2,6 +2,7 @@ package dev.funnel.test;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.funnel.terminator.auth.Browser;
 import java.io.File;
 import java.net.InetAddress;
 import java.net.URLEncoder;

@@ -8,7 +8,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
@@ -112,9 +111,9 @@ class DnsIT {
     node = FunnelProcess.start("node", logs, List.of(), "node", "--server", "127.0.0.1:" + gatewayPort,
         "--authkey", key, "--hostname", HOST, "--ca", state.resolve("ca.pem").toString(),
         "--state", dir.resolve("node-state").toString(), "--funnel", "443=tcp://127.0.0.1:9");
-    String a = digUntil(NAME, "A", out -> out.contains("status: NOERROR"));
+    String a = Dig.until(dnsPort, NAME, "A", out -> out.contains("status: NOERROR"));
     assertThat(a).contains("flags: qr aa;");
-    assertThat(answers(a)).containsExactlyInAnyOrder("192.0.2.10", "192.0.2.11");
+    assertThat(Dig.answers(a)).containsExactlyInAnyOrder("192.0.2.10", "192.0.2.11");
     assertThat(a.replaceAll("[ \t]+", " ")).contains(" 60 IN A 192.0.2.10");
     assertThat(serial(dig(DOMAIN, "SOA"))).as("the serial moved with the records").isGreaterThan(firstSerial);
     String txt = dig(NAME, "TXT");
@@ -129,10 +128,10 @@ class DnsIT {
   void anAnswerTooLargeForUdpIsTruncatedAndDigRetriesOverTcp() throws Exception {
     String aaaa = dig(NAME, "AAAA", "+noedns");
     assertThat(aaaa).contains("Truncated, retrying in TCP mode");
-    assertThat(answers(aaaa)).hasSize(16);
+    assertThat(Dig.answers(aaaa)).hasSize(16);
     String withEdns = dig(NAME, "AAAA");
     assertThat(withEdns).doesNotContain("Truncated");
-    assertThat(answers(withEdns)).hasSize(16);
+    assertThat(Dig.answers(withEdns)).hasSize(16);
   }
 
   @Test
@@ -140,50 +139,14 @@ class DnsIT {
   void whenTheNodeGoesAwayItsNameStopsExisting() throws Exception {
     node.close();
     node = null;
-    String gone = digUntil(NAME, "A", out -> out.contains("status: NXDOMAIN"));
-    assertThat(answers(gone)).isEmpty();
+    String gone = Dig.until(dnsPort, NAME, "A", out -> out.contains("status: NXDOMAIN"));
+    assertThat(Dig.answers(gone)).isEmpty();
   }
 
   // ------------------------------------------------------------ helpers
 
   private String dig(String name, String type, String... extra) throws Exception {
-    List<String> command = new ArrayList<>(List.of("dig", "@127.0.0.1", "-p", String.valueOf(dnsPort), "+norec",
-        "+tries=1", "+time=5", name, type));
-    command.addAll(List.of(extra));
-    Exec result = Exec.run(command);
-    return result.output();
-  }
-
-  /** Asks until {@code done} holds (a node's session reaches the registry on its own time); at most 30 s. */
-  private String digUntil(String name, String type, Predicate<String> done) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    String out = dig(name, type);
-    while (!done.test(out) && System.nanoTime() < deadline) {
-      Thread.sleep(200);
-      out = dig(name, type);
-    }
-    assertThat(done.test(out)).as(out).isTrue();
-    return out;
-  }
-
-  /** The data of the answer section's A/AAAA records. */
-  private static List<String> answers(String digOutput) {
-    List<String> out = new ArrayList<>();
-    boolean inAnswer = false;
-    for (String line : digOutput.lines().toList()) {
-      if (line.startsWith(";; ANSWER SECTION:")) {
-        inAnswer = true;
-        continue;
-      }
-      if (inAnswer && (line.isBlank() || line.startsWith(";;"))) {
-        inAnswer = false;
-      }
-      if (inAnswer) {
-        String[] fields = line.split("\\s+");
-        out.add(fields[fields.length - 1]);
-      }
-    }
-    return out;
+    return Dig.ask(dnsPort, name, type, extra);
   }
 
   private static long serial(String digOutput) {
@@ -193,10 +156,6 @@ class DnsIT {
   }
 
   private FunnelProcess.Result admin(String... args) throws Exception {
-    List<String> all = new ArrayList<>(List.of("admin", "--state", state.toString()));
-    all.addAll(List.of(args));
-    FunnelProcess.Result result = FunnelProcess.run(logs, all.toArray(String[]::new));
-    assertThat(result.exit()).as(result.all()).isZero();
-    return result;
+    return FunnelProcess.admin(logs, state, args);
   }
 }

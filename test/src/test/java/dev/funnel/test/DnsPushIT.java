@@ -3,6 +3,7 @@ package dev.funnel.test;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.funnel.dns.push.Knot;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -13,7 +14,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
@@ -89,9 +89,9 @@ class DnsPushIT {
   @Test
   @Order(1)
   void theApexGetsItsCaaAndTheOperatorsOwnRecordsStay() throws Exception {
-    String caa = digUntil(DOMAIN, "CAA", out -> !answers(out).isEmpty());
-    assertThat(answers(caa)).containsExactly("\"letsencrypt.org\"");
-    assertThat(answers(dig("www." + ZONE, "A"))).containsExactly("192.0.2.80");
+    String caa = Dig.until(knot.port, DOMAIN, "CAA", out -> !Dig.answers(out).isEmpty());
+    assertThat(Dig.answers(caa)).containsExactly("\"letsencrypt.org\"");
+    assertThat(Dig.answers(dig("www." + ZONE, "A"))).containsExactly("192.0.2.80");
     assertThat(dig(NAME, "A")).contains("status: NXDOMAIN");
   }
 
@@ -101,13 +101,14 @@ class DnsPushIT {
     admin("tailnet", "add", "demo", "--funnel", "on", "--ports", "443");
     authkey = admin("key", "add", "--tailnet", "demo", "--reusable").lastLine().trim();
     startNode();
-    assertThat(answers(digUntil(NAME, "A", out -> out.contains("status: NOERROR")))).containsExactly(FRONTEND);
+    assertThat(Dig.answers(Dig.until(knot.port, NAME, "A", out -> out.contains("status: NOERROR"))))
+        .containsExactly(FRONTEND);
     assertThat(dig(NAME, "A").replaceAll("[ \t]+", " ")).contains(" 60 IN A " + FRONTEND);
-    assertThat(answers(dig(NAME, "AAAA"))).containsExactly("2001:db8::10");
+    assertThat(Dig.answers(dig(NAME, "AAAA"))).containsExactly("2001:db8::10");
 
     node.close();
     node = null;
-    digUntil(NAME, "A", out -> out.contains("status: NXDOMAIN"));
+    Dig.until(knot.port, NAME, "A", out -> out.contains("status: NXDOMAIN"));
     assertThat(dig(NAME, "AAAA")).contains("status: NXDOMAIN");
     assertThat(pushes("pushed")).isGreaterThanOrEqualTo(3);
   }
@@ -116,7 +117,7 @@ class DnsPushIT {
   @Order(3)
   void afterAKilledServerTheZoneConvergesWithWhatChangedWhileItWasDown() throws Exception {
     startNode();
-    digUntil(NAME, "A", out -> out.contains("status: NOERROR"));
+    Dig.until(knot.port, NAME, "A", out -> out.contains("status: NOERROR"));
 
     server.kill();
     // While Funnel is down: the node goes away, and someone adds a record of Funnel's shape by hand.
@@ -124,21 +125,21 @@ class DnsPushIT {
     node = null;
     Exec added = nsupdate(keyFile(knot.secret), "update add " + GHOST + " 60 A 192.0.2.66");
     assertThat(added.exit()).as(added.output()).isZero();
-    assertThat(answers(dig(GHOST, "A"))).containsExactly("192.0.2.66");
-    assertThat(answers(dig(NAME, "A"))).as("still there: nobody told the primary").containsExactly(FRONTEND);
+    assertThat(Dig.answers(dig(GHOST, "A"))).containsExactly("192.0.2.66");
+    assertThat(Dig.answers(dig(NAME, "A"))).as("still there: nobody told the primary").containsExactly(FRONTEND);
 
     startServer();
-    digUntil(NAME, "A", out -> out.contains("status: NXDOMAIN"));
-    digUntil(GHOST, "A", out -> out.contains("status: NXDOMAIN"));
-    assertThat(answers(dig("www." + ZONE, "A"))).containsExactly("192.0.2.80");
-    assertThat(answers(dig(DOMAIN, "CAA"))).containsExactly("\"letsencrypt.org\"");
+    Dig.until(knot.port, NAME, "A", out -> out.contains("status: NXDOMAIN"));
+    Dig.until(knot.port, GHOST, "A", out -> out.contains("status: NXDOMAIN"));
+    assertThat(Dig.answers(dig("www." + ZONE, "A"))).containsExactly("192.0.2.80");
+    assertThat(Dig.answers(dig(DOMAIN, "CAA"))).containsExactly("\"letsencrypt.org\"");
   }
 
   @Test
   @Order(4)
   void whileThePrimaryIsDownPushesRetryAndConvergeWhenItIsBack() throws Exception {
     startNode();
-    digUntil(NAME, "A", out -> out.contains("status: NOERROR"));
+    Dig.until(knot.port, NAME, "A", out -> out.contains("status: NOERROR"));
 
     knot.kill();
     node.close();
@@ -150,8 +151,8 @@ class DnsPushIT {
     assertThat(pushes("unreachable")).as("retried while the primary was down").isGreaterThanOrEqualTo(2);
 
     knot.restart();
-    assertThat(answers(dig(NAME, "A"))).as("Knot kept the old record in its journal").containsExactly(FRONTEND);
-    digUntil(NAME, "A", out -> out.contains("status: NXDOMAIN"));
+    assertThat(Dig.answers(dig(NAME, "A"))).as("Knot kept the old record in its journal").containsExactly(FRONTEND);
+    Dig.until(knot.port, NAME, "A", out -> out.contains("status: NXDOMAIN"));
     assertThat(server.output()).as("one warning for the failure kind, not one per retry")
         .containsOnlyOnce("dns push to 127.0.0.1:" + knot.port + " failed");
   }
@@ -192,40 +193,7 @@ class DnsPushIT {
   }
 
   private String dig(String name, String type) throws Exception {
-    return Exec.run(List.of("dig", "@127.0.0.1", "-p", String.valueOf(knot.port), "+norec", "+tries=1", "+time=5",
-        name, type)).output();
-  }
-
-  /** Asks Knot until {@code done} holds (pushes follow events on their own time); at most 30 s. */
-  private String digUntil(String name, String type, Predicate<String> done) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    String out = dig(name, type);
-    while (!done.test(out) && System.nanoTime() < deadline) {
-      Thread.sleep(200);
-      out = dig(name, type);
-    }
-    assertThat(done.test(out)).as(name + " " + type + ":\n" + out).isTrue();
-    return out;
-  }
-
-  /** The last field of each answer-section record (A/AAAA data; a CAA's value). */
-  private static List<String> answers(String digOutput) {
-    List<String> out = new ArrayList<>();
-    boolean inAnswer = false;
-    for (String line : digOutput.lines().toList()) {
-      if (line.startsWith(";; ANSWER SECTION:")) {
-        inAnswer = true;
-        continue;
-      }
-      if (inAnswer && (line.isBlank() || line.startsWith(";;"))) {
-        inAnswer = false;
-      }
-      if (inAnswer) {
-        String[] fields = line.split("\\s+");
-        out.add(fields[fields.length - 1]);
-      }
-    }
-    return out;
+    return Dig.ask(knot.port, name, type);
   }
 
   /** A key file for nsupdate -k with the TSIG key's name and {@code secret}. */
@@ -258,10 +226,6 @@ class DnsPushIT {
   }
 
   private FunnelProcess.Result admin(String... args) throws Exception {
-    List<String> all = new ArrayList<>(List.of("admin", "--state", state.toString()));
-    all.addAll(List.of(args));
-    FunnelProcess.Result result = FunnelProcess.run(logs, all.toArray(String[]::new));
-    assertThat(result.exit()).as(result.all()).isZero();
-    return result;
+    return FunnelProcess.admin(logs, state, args);
   }
 }

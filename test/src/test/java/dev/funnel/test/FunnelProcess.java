@@ -1,5 +1,7 @@
 package dev.funnel.test;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -71,6 +73,23 @@ final class FunnelProcess implements AutoCloseable {
     p.process.getInputStream().close();
     Thread.sleep(50);
     return new Result(p.process.exitValue(), p.stdout(), p.output(), exitedAt);
+  }
+
+  /** Runs {@code funnel admin --state STATE ARGS…} and requires exit 0 (its output in the failure). */
+  static Result admin(Path logDir, Path state, String... args) throws Exception {
+    List<String> all = new ArrayList<>(List.of("admin", "--state", state.toString()));
+    all.addAll(List.of(args));
+    Result result = run(logDir, all.toArray(String[]::new));
+    assertThat(result.exit()).as(result.all()).isZero();
+    return result;
+  }
+
+  /** Runs {@code funnel node serve ARGS… --state NODE_STATE} (the running node's control); any exit. */
+  static Result serve(Path logDir, Path nodeState, String... args) throws Exception {
+    List<String> all = new ArrayList<>(List.of("node", "serve"));
+    all.addAll(List.of(args));
+    all.addAll(List.of("--state", nodeState.toString()));
+    return run(logDir, all.toArray(String[]::new));
   }
 
   /** {@code exitedAtNanos}: {@link System#nanoTime()} when the process was seen to have exited. */

@@ -286,11 +286,7 @@ class OpsIT {
   }
 
   private FunnelProcess.Result admin(String... args) throws Exception {
-    List<String> all = new ArrayList<>(List.of("admin", "--state", state.toString()));
-    all.addAll(List.of(args));
-    FunnelProcess.Result r = FunnelProcess.run(logs, all.toArray(String[]::new));
-    assertThat(r.exit()).as(r.all()).isZero();
-    return r;
+    return FunnelProcess.admin(logs, state, args);
   }
 
   private FunnelProcess track(FunnelProcess p) {

@@ -26,9 +26,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntPredicate;
-import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -195,7 +193,7 @@ class OptInIT {
     new Random(5).nextBytes(sent);
     try (SSLSocket socket = connect(public8443)) {
       assertThat(socket.getSession().getPeerPrincipal().getName()).isEqualTo("CN=" + WEB);
-      CompletableFuture<byte[]> back = CompletableFuture.supplyAsync(() -> readN(socket, sent.length));
+      CompletableFuture<byte[]> back = CompletableFuture.supplyAsync(() -> TestTls.readN(socket, sent.length));
       socket.getOutputStream().write(sent);
       socket.getOutputStream().flush();
       assertThat(back.get(30, TimeUnit.SECONDS)).isEqualTo(sent);
@@ -453,7 +451,7 @@ class OptInIT {
     recorder.received.clear();
     try (SSLSocket socket = connect(port)) {
       assertThat(socket.getSession().getPeerPrincipal().getName()).contains(WEB);
-      CompletableFuture<byte[]> reply = CompletableFuture.supplyAsync(() -> readN(socket, down));
+      CompletableFuture<byte[]> reply = CompletableFuture.supplyAsync(() -> TestTls.readN(socket, down));
       DataOutputStream out = new DataOutputStream(socket.getOutputStream());
       out.write('P');
       out.writeLong(up);
@@ -470,23 +468,7 @@ class OptInIT {
   }
 
   private SSLSocket connect(int port) throws IOException {
-    SSLSocket socket = (SSLSocket) client.getSocketFactory().createSocket(InetAddress.getLoopbackAddress(), port);
-    SSLParameters params = socket.getSSLParameters();
-    params.setServerNames(List.of(new SNIHostName(WEB)));
-    params.setEndpointIdentificationAlgorithm("HTTPS");
-    params.setProtocols(new String[] {"TLSv1.3"});
-    socket.setSSLParameters(params);
-    socket.setSoTimeout(30_000);
-    socket.startHandshake();
-    return socket;
-  }
-
-  private static byte[] readN(SSLSocket socket, int n) {
-    try {
-      return socket.getInputStream().readNBytes(n);
-    } catch (IOException e) {
-      throw new RuntimeException(e);
-    }
+    return TestTls.connect(client, port, WEB, 30_000);
   }
 
   /** A plain TCP echo server on 127.0.0.1:0: the target behind a node's tls-terminated-tcp port. */

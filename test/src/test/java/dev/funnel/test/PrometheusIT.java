@@ -373,11 +373,7 @@ class PrometheusIT {
   }
 
   private FunnelProcess.Result admin(String... args) throws Exception {
-    List<String> all = new ArrayList<>(List.of("admin", "--state", state.toString()));
-    all.addAll(List.of(args));
-    FunnelProcess.Result result = FunnelProcess.run(logs, all.toArray(String[]::new));
-    assertThat(result.exit()).as(result.all()).isZero();
-    return result;
+    return FunnelProcess.admin(logs, state, args);
   }
 
   /** The node logs its ops endpoint before it dials a gateway: that is the port to ask while it is not ready. */
@@ -505,10 +501,7 @@ class PrometheusIT {
   }
 
   private static String dig(int port, String name, String type, String... extra) throws Exception {
-    List<String> command = new ArrayList<>(List.of("dig", "@127.0.0.1", "-p", String.valueOf(port), "+norec",
-        "+tries=1", "+time=5", name, type));
-    command.addAll(List.of(extra));
-    return Exec.run(command).output();
+    return Dig.ask(port, name, type, extra);
   }
 
   /** Every connection counted at the frontend, and the node's tunnels ended (their bytes count at the end). */

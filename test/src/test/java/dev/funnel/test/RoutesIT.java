@@ -170,10 +170,7 @@ class RoutesIT {
   }
 
   private FunnelProcess.Result serve(String... args) throws Exception {
-    List<String> all = new ArrayList<>(List.of("node", "serve"));
-    all.addAll(List.of(args));
-    all.addAll(List.of("--state", nodeState.toString()));
-    return FunnelProcess.run(logs, all.toArray(String[]::new));
+    return FunnelProcess.serve(logs, nodeState, args);
   }
 
   private Path caPem() {
@@ -181,10 +178,6 @@ class RoutesIT {
   }
 
   private FunnelProcess.Result admin(String... args) throws Exception {
-    List<String> all = new ArrayList<>(List.of("admin", "--state", state.toString()));
-    all.addAll(List.of(args));
-    FunnelProcess.Result result = FunnelProcess.run(logs, all.toArray(String[]::new));
-    assertThat(result.exit()).as(result.all()).isZero();
-    return result;
+    return FunnelProcess.admin(logs, state, args);
   }
 }

@@ -19,7 +19,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
@@ -27,9 +26,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -152,7 +149,7 @@ class SpineIT {
     new Random(1).nextBytes(sent);
     recorder.received.clear();
     try (SSLSocket socket = connect(public8443)) {
-      CompletableFuture<byte[]> reply = CompletableFuture.supplyAsync(() -> readN(socket, down));
+      CompletableFuture<byte[]> reply = CompletableFuture.supplyAsync(() -> TestTls.readN(socket, down));
       DataOutputStream out = new DataOutputStream(socket.getOutputStream());
       out.write('P');
       out.writeLong(up);
@@ -253,31 +250,11 @@ class SpineIT {
   }
 
   private FunnelProcess.Result admin(String... args) throws Exception {
-    List<String> all = new ArrayList<>(List.of("admin", "--state", state.toString()));
-    all.addAll(List.of(args));
-    FunnelProcess.Result result = FunnelProcess.run(logs, all.toArray(String[]::new));
-    assertThat(result.exit()).as(result.all()).isZero();
-    return result;
+    return FunnelProcess.admin(logs, state, args);
   }
 
   private SSLSocket connect(int port) throws IOException {
-    SSLSocket socket = (SSLSocket) client.getSocketFactory().createSocket(InetAddress.getLoopbackAddress(), port);
-    SSLParameters params = socket.getSSLParameters();
-    params.setServerNames(List.of(new SNIHostName(NAME)));
-    params.setEndpointIdentificationAlgorithm("HTTPS");
-    params.setProtocols(new String[] {"TLSv1.3"});
-    socket.setSSLParameters(params);
-    socket.setSoTimeout(60_000);
-    socket.startHandshake();
-    return socket;
-  }
-
-  private static byte[] readN(SSLSocket socket, int n) {
-    try {
-      return socket.getInputStream().readNBytes(n);
-    } catch (IOException e) {
-      throw new RuntimeException(e);
-    }
+    return TestTls.connect(client, port, NAME, 60_000);
   }
 
   /** Sends a real ClientHello for {@code name}; returns the alert description the frontend answers with. */

@@ -1,6 +1,9 @@
 package dev.funnel.test;
 
 import dev.funnel.common.tls.DevCa;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,6 +16,7 @@ import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManagerFactory;
 
 /** TLS material for tests: server contexts from PEM, clients that trust the dev CA, raw ClientHellos. */
@@ -59,5 +63,30 @@ final class TestTls {
     byte[] bytes = new byte[out.remaining()];
     out.get(bytes);
     return bytes;
+  }
+
+  /**
+   * A TLS 1.3 connection from {@code client} to 127.0.0.1:{@code port} naming {@code sni} (and checking the
+   * certificate against it), handshaken, reads timing out after {@code timeoutMillis}.
+   */
+  static SSLSocket connect(SSLContext client, int port, String sni, int timeoutMillis) throws IOException {
+    SSLSocket socket = (SSLSocket) client.getSocketFactory().createSocket(InetAddress.getLoopbackAddress(), port);
+    SSLParameters params = socket.getSSLParameters();
+    params.setServerNames(List.of(new SNIHostName(sni)));
+    params.setEndpointIdentificationAlgorithm("HTTPS");
+    params.setProtocols(new String[] {"TLSv1.3"});
+    socket.setSSLParameters(params);
+    socket.setSoTimeout(timeoutMillis);
+    socket.startHandshake();
+    return socket;
+  }
+
+  /** Exactly {@code n} bytes from {@code socket} (fewer at its end); an I/O error unchecked, for use in a supplier. */
+  static byte[] readN(SSLSocket socket, int n) {
+    try {
+      return socket.getInputStream().readNBytes(n);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 }

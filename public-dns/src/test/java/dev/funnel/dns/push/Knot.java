@@ -13,19 +13,20 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A real Knot DNS primary for tests (Debian's {@code knot}): {@code knotd} with a configuration
+ * A real Knot DNS primary for tests (Debian's {@code knot}; the end-to-end tests in test/ use it too,
+ * through this module's test-jar): {@code knotd} with a configuration
  * written here, listening on 127.0.0.1 and a free port, its run and storage directories in
  * {@code dir}, one zone that accepts updates and transfers signed by one TSIG key. Updates are
  * kept in the journal (so a restart keeps them); the zone file is never written.
  */
-final class Knot implements AutoCloseable {
+public final class Knot implements AutoCloseable {
 
-  static final String KEY = "funnel-push";
+  public static final String KEY = "funnel-push";
 
-  final Path dir;
-  final String zone;
-  final String secret;
-  int port;
+  public final Path dir;
+  public final String zone;
+  public final String secret;
+  public int port;
   private Process process;
 
   private Knot(Path dir, String zone) {
@@ -37,7 +38,7 @@ final class Knot implements AutoCloseable {
   }
 
   /** knotd, or null when Knot is not installed. */
-  static Path binary() {
+  public static Path binary() {
     for (String candidate : List.of("/usr/sbin/knotd", "/usr/bin/knotd", "/usr/local/sbin/knotd")) {
       if (Files.isExecutable(Path.of(candidate))) {
         return Path.of(candidate);
@@ -47,7 +48,7 @@ final class Knot implements AutoCloseable {
   }
 
   /** Starts Knot for {@code zone}, its zone file holding SOA, NS and the extra lines {@code records}. */
-  static Knot start(Path dir, String zone, String... records) throws Exception {
+  public static Knot start(Path dir, String zone, String... records) throws Exception {
     Knot knot = new Knot(dir, zone);
     Files.createDirectories(dir);
     StringBuilder file = new StringBuilder()
@@ -70,8 +71,15 @@ final class Knot implements AutoCloseable {
     }
   }
 
-  /** Starts knotd again on the same port (after {@link #stop}). */
-  void restart() throws Exception {
+  /** Sends SIGKILL (no clean shutdown) and waits for knotd to be gone. */
+  public void kill() throws InterruptedException {
+    if (process != null && process.isAlive()) {
+      process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    }
+  }
+
+  /** Starts knotd again on the same port (after {@link #stop} or {@link #kill}). */
+  public void restart() throws Exception {
     launch();
   }
 
@@ -133,7 +141,7 @@ final class Knot implements AutoCloseable {
   }
 
   /** Stops knotd (SIGTERM) and waits for it. */
-  void stop() throws InterruptedException {
+  public void stop() throws InterruptedException {
     if (process != null && process.isAlive()) {
       process.destroy();
       if (!process.waitFor(10, TimeUnit.SECONDS)) {
@@ -142,7 +150,7 @@ final class Knot implements AutoCloseable {
     }
   }
 
-  String log() throws IOException {
+  public String log() throws IOException {
     return Files.readString(dir.resolve("knotd.log"));
   }
 

@@ -1,7 +1,5 @@
-package dev.funnel.node;
+package dev.funnel.common.net;
 
-import dev.funnel.common.net.Http2StreamBytes;
-import dev.funnel.common.net.PeekedConnection;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -19,17 +17,18 @@ import java.util.concurrent.atomic.AtomicLong;
  * The frontend's end of an opened tunnel, for tests: reads everything the node sends (the bytes
  * peeked with the answer first) until the end of input, and writes a payload in chunks only while
  * the channel is writable (as the splice does), then optionally ends its output (half-close).
+ * Shared through this module's test-jar by node-agent's and peerapi-gateway's tests.
  */
-final class TunnelEnd extends ChannelInboundHandlerAdapter {
+public final class TunnelEnd extends ChannelInboundHandlerAdapter {
 
   private static final int CHUNK = 16 * 1024;
 
-  final Channel channel;
+  public final Channel channel;
   private final ByteArrayOutputStream received = new ByteArrayOutputStream();
   private final Promise<byte[]> inputEnded = Promise.promise();
   private final Promise<Void> closed = Promise.promise();
   /** Bytes handed to the channel so far. */
-  final AtomicLong written = new AtomicLong();
+  public final AtomicLong written = new AtomicLong();
   private final AtomicLong receivedCount = new AtomicLong();
   private byte[] payload;
   private int offset;
@@ -41,7 +40,7 @@ final class TunnelEnd extends ChannelInboundHandlerAdapter {
   }
 
   /** Takes over {@code connection} (its AUTO_READ is off and nothing reads it yet). */
-  static TunnelEnd attach(PeekedConnection connection) {
+  public static TunnelEnd attach(PeekedConnection connection) {
     TunnelEnd end = new TunnelEnd(connection.channel());
     Channel channel = connection.channel();
     channel.closeFuture().addListener(f -> {
@@ -62,7 +61,7 @@ final class TunnelEnd extends ChannelInboundHandlerAdapter {
   }
 
   /** Sends {@code bytes} as the channel's writability allows; then ends the output if {@code thenEnd}. */
-  TunnelEnd send(byte[] bytes, boolean thenEnd) {
+  public TunnelEnd send(byte[] bytes, boolean thenEnd) {
     channel.eventLoop().execute(() -> {
       payload = bytes;
       offset = 0;
@@ -74,24 +73,24 @@ final class TunnelEnd extends ChannelInboundHandlerAdapter {
   }
 
   /** Everything received, once the peer ended its output. */
-  Future<byte[]> inputEnded() {
+  public Future<byte[]> inputEnded() {
     return inputEnded.future();
   }
 
-  Future<Void> closed() {
+  public Future<Void> closed() {
     return closed.future();
   }
 
-  long received() {
+  public long received() {
     return receivedCount.get();
   }
 
   /** Stops reading (a slow reader): the peer's window fills and its writes must wait. */
-  void pauseReading() {
+  public void pauseReading() {
     channel.eventLoop().execute(() -> channel.config().setAutoRead(false));
   }
 
-  void resumeReading() {
+  public void resumeReading() {
     channel.eventLoop().execute(() -> {
       channel.config().setAutoRead(true);
       channel.read();
@@ -117,7 +116,7 @@ final class TunnelEnd extends ChannelInboundHandlerAdapter {
     }
   }
 
-  void endOutput() {
+  public void endOutput() {
     channel.eventLoop().execute(() -> {
       if (channel instanceof DuplexChannel duplex) {
         duplex.shutdownOutput();
