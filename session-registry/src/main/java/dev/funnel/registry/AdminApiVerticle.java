@@ -255,7 +255,7 @@ public final class AdminApiVerticle extends VerticleBase {
         .put("createdAt", time(k.createdAt()));
   }
 
-  static JsonObject nodeJson(RegistryService.NodeView v) {
+  static JsonObject nodeJson(NodeView v) {
     return new JsonObject().put("id", v.node().id()).put("name", v.node().name()).put("tailnet", v.node().tailnet())
         .put("fqdn", v.fqdn()).put("online", v.online()).put("gateways", new JsonArray(v.gateways()))
         .put("ports", new JsonArray(v.ports()))

@@ -256,9 +256,9 @@ final class ConsoleRoutes {
   // ---------------------------------------------------------------- plumbing
 
   private Html figuresHtml() {
-    List<RegistryService.NodeView> nodes = service.nodes();
+    List<NodeView> nodes = service.nodes();
     ConsolePages.Counts counts = new ConsolePages.Counts(nodes.size(),
-        (int) nodes.stream().filter(RegistryService.NodeView::online).count(), service.sessionCount(),
+        (int) nodes.stream().filter(NodeView::online).count(), service.sessionCount(),
         service.tailnets().size());
     return ConsolePages.figures(counts, figures.now());
   }

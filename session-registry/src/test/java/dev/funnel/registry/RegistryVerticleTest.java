@@ -378,7 +378,7 @@ class RegistryVerticleTest {
     while (service.nodes().get(0).certNotAfter() == null && System.nanoTime() < deadline) {
       Thread.sleep(20);
     }
-    RegistryService.NodeView view = service.nodes().get(0);
+    NodeView view = service.nodes().get(0);
     assertThat(view.certNotAfter()).isEqualTo(java.time.Instant.ofEpochSecond(notAfter));
     assertThat(view.certDaysLeft(java.time.Instant.now())).isEqualTo(30);
     io.vertx.core.json.JsonObject json = AdminApiVerticle.nodeJson(view);
