@@ -264,7 +264,7 @@ final class ConsoleRoutes {
   }
 
   private static String tailnet(RoutingContext ctx) {
-    return AdminApiVerticle.label(ctx.pathParam("name"), "tailnet name");
+    return AdminBodies.label(ctx.pathParam("name"), "tailnet name");
   }
 
   static String csrf(RoutingContext ctx) {

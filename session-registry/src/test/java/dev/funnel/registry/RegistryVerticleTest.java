@@ -381,7 +381,7 @@ class RegistryVerticleTest {
     NodeView view = service.nodes().get(0);
     assertThat(view.certNotAfter()).isEqualTo(java.time.Instant.ofEpochSecond(notAfter));
     assertThat(view.certDaysLeft(java.time.Instant.now())).isEqualTo(30);
-    io.vertx.core.json.JsonObject json = AdminApiVerticle.nodeJson(view);
+    io.vertx.core.json.JsonObject json = AdminNodeRoutes.json(view);
     assertThat(json.getLong("certificateDaysLeft")).isEqualTo(30);
     assertThat(json.getString("certificateExpiresAt")).isEqualTo(java.time.Instant.ofEpochSecond(notAfter).toString());
     assertThat(service.nodes()).hasSize(1);
