@@ -1,12 +1,9 @@
 package dev.funnel.registry;
 
 import dev.funnel.common.bus.AliasInfo;
-import io.vertx.core.Future;
-import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
-import io.vertx.ext.web.RoutingContext;
 import java.time.Instant;
 import java.util.Set;
 
@@ -22,11 +19,12 @@ final class AdminAliasRoutes {
   }
 
   static void mount(Router router, RegistryService service) {
-    router.get("/v1/aliases").handler(ctx -> send(ctx, 200, new JsonObject().put("aliases",
+    router.get("/v1/aliases").handler(ctx -> AdminReplies.send(ctx, 200, new JsonObject().put("aliases",
         new JsonArray(service.aliases().list().stream().map(AdminAliasRoutes::json).toList()))));
     router.post("/v1/aliases").handler(ctx -> {
       AddRequest add = addRequest(ctx.body() == null ? null : ctx.body().buffer(), service.domain());
-      respond(ctx, 201, service.aliases().add(add.tailnet(), add.node(), add.alias()));
+      AdminReplies.respond(ctx, 201, service.aliases().add(add.tailnet(), add.node(), add.alias()),
+          AdminAliasRoutes::json);
     });
     router.delete("/v1/aliases/:alias").handler(ctx -> {
       String node = ctx.queryParams().get("node");
@@ -37,8 +35,8 @@ final class AdminAliasRoutes {
         if (parts.length < 2) {
           throw AdminException.badRequest("node must be NAME.TAILNET, got '" + node + "'");
         }
-        name = AdminApiVerticle.label(parts[0], "node name");
-        tailnet = AdminApiVerticle.label(parts[1], "tailnet name");
+        name = AdminBodies.label(parts[0], "node name");
+        tailnet = AdminBodies.label(parts[1], "tailnet name");
       }
       service.aliases().remove(ctx.pathParam("alias"), tailnet, name)
           .onSuccess(gone -> ctx.response().setStatusCode(204).end())
@@ -55,10 +53,10 @@ final class AdminAliasRoutes {
    * the alias a host name outside {@code domain}; {@link AdminException} (400) otherwise.
    */
   static AddRequest addRequest(io.vertx.core.buffer.Buffer raw, String domain) {
-    JsonObject body = AdminApiVerticle.object(raw, Set.of("tailnet", "node", "alias"));
-    String tailnet = AdminApiVerticle.label(AdminApiVerticle.string(body, "tailnet", true), "tailnet name");
-    String node = AdminApiVerticle.label(AdminApiVerticle.string(body, "node", true), "node name");
-    String alias = AdminApiVerticle.string(body, "alias", true);
+    JsonObject body = AdminBodies.object(raw, Set.of("tailnet", "node", "alias"));
+    String tailnet = AdminBodies.label(AdminBodies.string(body, "tailnet", true), "tailnet name");
+    String node = AdminBodies.label(AdminBodies.string(body, "node", true), "node name");
+    String alias = AdminBodies.string(body, "alias", true);
     String name = dev.funnel.common.Hostnames.alias(alias, domain).orElseThrow(() -> AdminException.badRequest(
         "alias '" + alias.replaceAll("[^\\x20-\\x7e]", "?") + "' is not a host name outside " + domain
             + " (lower-case labels, at least two)"));
@@ -75,11 +73,4 @@ final class AdminAliasRoutes {
             .add(new JsonObject().put("name", a.alias()).put("type", "CNAME").put("value", a.target())));
   }
 
-  private static void respond(RoutingContext ctx, int status, Future<AliasInfo> result) {
-    result.onSuccess(a -> send(ctx, status, json(a))).onFailure(ctx::fail);
-  }
-
-  private static void send(RoutingContext ctx, int status, JsonObject json) {
-    ctx.response().setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, "application/json").end(json.encode());
-  }
 }

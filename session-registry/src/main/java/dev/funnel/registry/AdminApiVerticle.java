@@ -1,21 +1,16 @@
 package dev.funnel.registry;
 
-import dev.funnel.common.Hostnames;
-import dev.funnel.common.PublicPorts;
+import static dev.funnel.registry.AdminReplies.error;
+
 import dev.funnel.common.net.HostPort;
 import dev.funnel.common.ops.Meters;
 import dev.funnel.common.options.RegistryOptions;
-import dev.funnel.registry.store.AuthKeyInfo;
-import dev.funnel.registry.store.Tailnet;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
-import io.vertx.core.json.DecodeException;
-import io.vertx.core.json.Json;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.healthchecks.Status;
 import io.vertx.ext.web.Router;
@@ -27,19 +22,16 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
-import java.math.BigInteger;
-import java.time.Duration;
-import java.time.Instant;
 import java.util.Set;
-import java.util.TreeSet;
-import java.util.function.Function;
 
 /**
  * The admin REST API (Vert.x Web) on {@code options.getAdminListen()}: tailnets, auth keys and
  * nodes under {@code /v1}, each call authorised by the bearer token in {@code <stateDir>/admin-token};
  * {@code /v1/openapi.yaml}, {@code /health} and {@code /ready} need no token. Errors are
  * {@code {"error":{"code":…,"message":…}}} and never carry a stack trace. Routes and fields are
- * described in {@code openapi.yaml}.
+ * described in {@code openapi.yaml}. This class listens, checks the token and maps failures; the
+ * routes of each resource are in {@link AdminTailnetRoutes}, {@link AdminKeyRoutes},
+ * {@link AdminNodeRoutes} and {@link AdminAliasRoutes}, the console's in {@link ConsoleRoutes}.
  */
 public final class AdminApiVerticle extends VerticleBase {
 
@@ -52,6 +44,7 @@ public final class AdminApiVerticle extends VerticleBase {
   /** An idle admin connection is closed after this. */
   public static final int IDLE_TIMEOUT_SECONDS = 60;
   /** Tailnet ports when a create call names none. */
+  /** The ports a new tailnet allows when the request names none. */
   public static final Set<Integer> DEFAULT_PORTS = Set.of(443);
 
   private final RegistryOptions options;
@@ -140,28 +133,10 @@ public final class AdminApiVerticle extends VerticleBase {
     router.route("/v1/*").handler(this::authenticate);
     router.route("/v1/*").handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES));
 
-    router.post("/v1/tailnets").handler(this::createTailnet);
-    router.get("/v1/tailnets").handler(ctx -> send(ctx, 200, new JsonObject().put("tailnets",
-        new JsonArray(service.tailnets().stream().map(AdminApiVerticle::tailnetJson).toList()))));
-    router.get("/v1/tailnets/:name").handler(ctx -> respond(ctx, 200,
-        service.tailnet(label(ctx.pathParam("name"), "tailnet name")), AdminApiVerticle::tailnetJson));
-    router.patch("/v1/tailnets/:name").handler(this::updateTailnet);
-    router.delete("/v1/tailnets/:name").handler(ctx -> respond(ctx, 204,
-        service.deleteTailnet(label(ctx.pathParam("name"), "tailnet name")), v -> null));
-
-    router.post("/v1/keys").handler(this::createKey);
-    router.get("/v1/keys").handler(ctx -> respond(ctx, 200, service.keys(), keys -> new JsonObject()
-        .put("keys", new JsonArray(keys.stream().map(AdminApiVerticle::keyJson).toList()))));
-    router.delete("/v1/keys/:id").handler(ctx -> respond(ctx, 204, service.revokeKey(ctx.pathParam("id")), k -> null));
-
-    router.get("/v1/nodes").handler(ctx -> send(ctx, 200, new JsonObject().put("nodes",
-        new JsonArray(service.nodes().stream().map(AdminApiVerticle::nodeJson).toList()))));
-    router.delete("/v1/nodes/:node").handler(this::deleteNode);
-
+    AdminTailnetRoutes.mount(router, service);
+    AdminKeyRoutes.mount(router, service);
+    AdminNodeRoutes.mount(router, service);
     AdminAliasRoutes.mount(router, service);
-
-    router.get("/v1/status").handler(ctx -> send(ctx, 200, StatusView.json(
-        service.clusterStats().summary(System.currentTimeMillis()), service.nodes(), service.domain())));
 
     router.route().failureHandler(this::onFailure);
     router.errorHandler(404, ctx -> error(ctx, 404, "NOT_FOUND", "no route " + ctx.request().method() + " "
@@ -192,102 +167,6 @@ public final class AdminApiVerticle extends VerticleBase {
     ctx.next();
   }
 
-  // ---------------------------------------------------------------- handlers
-
-  private void createTailnet(RoutingContext ctx) {
-    JsonObject body = object(ctx, Set.of("name", "funnel", "ports"));
-    String name = label(string(body, "name", true), "tailnet name");
-    Boolean funnel = bool(body, "funnel");
-    Set<Integer> ports = ports(body, "ports");
-    respond(ctx, 201, service.createTailnet(name, funnel != null && funnel, ports == null ? DEFAULT_PORTS : ports),
-        AdminApiVerticle::tailnetJson);
-  }
-
-  private void updateTailnet(RoutingContext ctx) {
-    String name = label(ctx.pathParam("name"), "tailnet name");
-    JsonObject body = object(ctx, Set.of("funnel", "ports"));
-    respond(ctx, 200, service.updateTailnet(name, bool(body, "funnel"), ports(body, "ports")),
-        AdminApiVerticle::tailnetJson);
-  }
-
-  private void createKey(RoutingContext ctx) {
-    JsonObject body = object(ctx, Set.of("tailnet", "reusable", "expirySeconds"));
-    String tailnet = label(string(body, "tailnet", true), "tailnet name");
-    Boolean reusable = bool(body, "reusable");
-    Long expirySeconds = integer(body, "expirySeconds");
-    if (expirySeconds != null && (expirySeconds <= 0 || expirySeconds > RegistryService.MAX_KEY_EXPIRY_SECONDS)) {
-      throw AdminException.badRequest("expirySeconds must be between 1 and " + RegistryService.MAX_KEY_EXPIRY_SECONDS);
-    }
-    respond(ctx, 201, service.createKey(tailnet, reusable != null && reusable,
-        expirySeconds == null ? null : Duration.ofSeconds(expirySeconds)), k -> new JsonObject()
-        .put("id", k.info().id())
-        .put("key", k.key())
-        .put("tailnet", k.info().tailnet())
-        .put("reusable", k.info().reusable())
-        .put("expiresAt", time(k.info().expiresAt())));
-  }
-
-  private void deleteNode(RoutingContext ctx) {
-    String name = ctx.pathParam("node");
-    String suffix = "." + service.domain();
-    if (name.endsWith(suffix)) {
-      name = name.substring(0, name.length() - suffix.length());
-    }
-    int dot = name.indexOf('.');
-    if (dot <= 0 || name.indexOf('.', dot + 1) >= 0) {
-      throw AdminException.badRequest("node must be NAME.TAILNET, got '" + ctx.pathParam("node") + "'");
-    }
-    String node = label(name.substring(0, dot), "node name");
-    String tailnet = label(name.substring(dot + 1), "tailnet name");
-    respond(ctx, 204, service.deleteNode(node, tailnet), n -> null);
-  }
-
-  // ---------------------------------------------------------------- JSON out
-
-  static JsonObject tailnetJson(Tailnet t) {
-    return new JsonObject().put("name", t.name()).put("funnel", t.funnel()).put("ports", new JsonArray(t.ports()))
-        .put("createdAt", time(t.createdAt()));
-  }
-
-  static JsonObject keyJson(AuthKeyInfo k) {
-    return new JsonObject().put("id", k.id()).put("tailnet", k.tailnet()).put("reusable", k.reusable())
-        .put("expiresAt", time(k.expiresAt())).put("usedAt", time(k.usedAt())).put("revokedAt", time(k.revokedAt()))
-        .put("createdAt", time(k.createdAt()));
-  }
-
-  static JsonObject nodeJson(RegistryService.NodeView v) {
-    return new JsonObject().put("id", v.node().id()).put("name", v.node().name()).put("tailnet", v.node().tailnet())
-        .put("fqdn", v.fqdn()).put("online", v.online()).put("gateways", new JsonArray(v.gateways()))
-        .put("ports", new JsonArray(v.ports()))
-        .put("refused", dev.funnel.common.bus.PortRefusals.toJson(v.refused())).put("keyId", v.node().keyId())
-        .put("createdAt", time(v.node().createdAt()))
-        .put("certificateExpiresAt", time(v.certNotAfter())).put("certificateDaysLeft", v.certDaysLeft(Instant.now()));
-  }
-
-  private static String time(Instant t) {
-    return t == null ? null : t.toString();
-  }
-
-  private <T> void respond(RoutingContext ctx, int status, Future<T> result, Function<T, JsonObject> json) {
-    result.onSuccess(r -> send(ctx, status, json.apply(r))).onFailure(ctx::fail);
-  }
-
-  private static void send(RoutingContext ctx, int status, JsonObject json) {
-    if (status == 204 || json == null) {
-      ctx.response().setStatusCode(status).end();
-    } else {
-      ctx.response().setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, "application/json").end(json.encode());
-    }
-  }
-
-  private static void error(RoutingContext ctx, int status, String code, String message) {
-    if (ctx.response().headWritten()) {
-      ctx.response().reset();
-      return;
-    }
-    send(ctx, status, new JsonObject().put("error", new JsonObject().put("code", code).put("message", message)));
-  }
-
   private void onFailure(RoutingContext ctx) {
     Throwable failure = ctx.failure();
     int status = ctx.statusCode();
@@ -307,97 +186,6 @@ public final class AdminApiVerticle extends VerticleBase {
       LOG.log(Level.ERROR, "admin API " + ctx.request().method() + " " + ctx.normalizedPath() + " failed", failure);
       error(ctx, 500, "INTERNAL", "internal error; see the registry's log");
     }
-  }
-
-  // ---------------------------------------------------------------- JSON in, strictly
-
-  /** The body as a JSON object with no field outside {@code allowed}; 400 otherwise. */
-  static JsonObject object(RoutingContext ctx, Set<String> allowed) {
-    return object(ctx.body() == null ? null : ctx.body().buffer(), allowed);
-  }
-
-  /** {@code body} as a JSON object with no field outside {@code allowed}; {@link AdminException} (400) otherwise. */
-  static JsonObject object(Buffer body, Set<String> allowed) {
-    if (body == null || body.length() == 0) {
-      throw AdminException.badRequest("a JSON object body is required");
-    }
-    Object parsed;
-    try {
-      parsed = Json.decodeValue(body);
-    } catch (DecodeException e) {
-      throw AdminException.badRequest("the body is not valid JSON");
-    }
-    if (!(parsed instanceof JsonObject json)) {
-      throw AdminException.badRequest("the body must be a JSON object");
-    }
-    for (String field : json.fieldNames()) {
-      if (!allowed.contains(field)) {
-        throw AdminException.badRequest("unknown field '" + field + "' (allowed: " + new TreeSet<>(allowed) + ")");
-      }
-    }
-    return json;
-  }
-
-  static String string(JsonObject json, String field, boolean required) {
-    Object v = json.getValue(field);
-    if (v == null) {
-      if (required) {
-        throw AdminException.badRequest("field '" + field + "' is required");
-      }
-      return null;
-    }
-    if (!(v instanceof String s)) {
-      throw AdminException.badRequest("field '" + field + "' must be a string");
-    }
-    return s;
-  }
-
-  static Boolean bool(JsonObject json, String field) {
-    Object v = json.getValue(field);
-    if (v != null && !(v instanceof Boolean)) {
-      throw AdminException.badRequest("field '" + field + "' must be true or false");
-    }
-    return (Boolean) v;
-  }
-
-  static Long integer(JsonObject json, String field) {
-    Object v = json.getValue(field);
-    if (v == null) {
-      return null;
-    }
-    if (v instanceof Integer || v instanceof Long || (v instanceof BigInteger b && b.bitLength() < 64)) {
-      return ((Number) v).longValue();
-    }
-    throw AdminException.badRequest("field '" + field + "' must be an integer");
-  }
-
-  static Set<Integer> ports(JsonObject json, String field) {
-    Object v = json.getValue(field);
-    if (v == null) {
-      return null;
-    }
-    if (!(v instanceof JsonArray array)) {
-      throw AdminException.badRequest("field '" + field + "' must be an array of ports");
-    }
-    Set<Integer> ports = new TreeSet<>();
-    for (Object p : array) {
-      if (!(p instanceof Integer port)) {
-        throw AdminException.badRequest("field '" + field + "' must hold integers, got " + Json.encode(p));
-      }
-      if (!PublicPorts.isAllowed(port)) {
-        throw AdminException.badRequest("port " + port + " is not a Funnel port (443, 8443, 10000)");
-      }
-      ports.add(port);
-    }
-    return ports;
-  }
-
-  static String label(String value, String what) {
-    if (!Hostnames.isLabel(value)) {
-      throw AdminException.badRequest(what + " '" + value
-          + "' is not a DNS label ([a-z0-9-], 1-63 characters, no hyphen at either end)");
-    }
-    return value;
   }
 
   // ---------------------------------------------------------------- plumbing

@@ -52,7 +52,7 @@ public final class AliasService {
 
   private final Vertx vertx;
   private final RegistryOptions options;
-  private final RegistryService registry;
+  private final RegistryState registry;
   private final DnsAliasLookup lookup;
   private final AliasChecker checker;
   private final Object lock = new Object();
@@ -62,7 +62,7 @@ public final class AliasService {
   private final Map<String, List<AliasInfo>> refusedByNode = new ConcurrentHashMap<>();
   private volatile VerifiedAliases published = VerifiedAliases.NONE;
 
-  AliasService(Vertx vertx, RegistryOptions options, RegistryService registry) {
+  AliasService(Vertx vertx, RegistryOptions options, RegistryState registry) {
     this.vertx = vertx;
     this.options = options;
     this.registry = registry;
@@ -99,7 +99,7 @@ public final class AliasService {
       }
       boolean on = registry.tailnetNow(a.tailnet()).map(Tailnet::funnel).orElse(false);
       Optional<NodeIdentity> node = registry.nodeById(a.nodeId());
-      if (on && node.isPresent() && out.putIfAbsent(a.alias(), node.get().fqdn(registry.domain())) != null) {
+      if (on && node.isPresent() && out.putIfAbsent(a.alias(), node.get().fqdn(registry.domain)) != null) {
         // Two proven claims: only while DNS moved between two checks (one CNAME names one node). The first keeps it.
         LOG.log(Level.WARNING, "alias {0} is verified for two nodes; routing it to {1} until the next check",
             a.alias(), out.get(a.alias()));
@@ -126,7 +126,7 @@ public final class AliasService {
   private AliasInfo info(AliasRecord a) {
     Optional<NodeIdentity> node = registry.nodeById(a.nodeId());
     return new AliasInfo(a.alias(), a.tailnet(), node.map(NodeIdentity::name).orElse(null),
-        node.map(n -> n.fqdn(registry.domain())).orElse(null), a.token(), stateOf(a.state()), a.reason(),
+        node.map(n -> n.fqdn(registry.domain)).orElse(null), a.token(), stateOf(a.state()), a.reason(),
         a.checkedAt() == null ? 0 : a.checkedAt().toEpochMilli(), a.origin());
   }
 
@@ -172,7 +172,7 @@ public final class AliasService {
           if (!claim.alias().equals(name) || only.isPresent() && !only.get().equals(claim.nodeId())) {
             continue;
           }
-          registry.store().deleteAlias(claim.alias(), claim.nodeId());
+          registry.store.deleteAlias(claim.alias(), claim.nodeId());
           next.remove(key(claim));
           removed.add(info(claim));
           nodes.add(claim.nodeId());
@@ -214,19 +214,19 @@ public final class AliasService {
       List<AliasInfo> refused = new ArrayList<>();
       Set<String> wanted = new java.util.HashSet<>();
       for (String raw : asked) {
-        Optional<String> name = Hostnames.alias(raw, registry.domain());
+        Optional<String> name = Hostnames.alias(raw, registry.domain);
         name.ifPresent(wanted::add);
         try {
           addBlocking(node.get(), raw, AliasRecord.ORIGIN_NODE);
         } catch (AdminException e) {
           refused.add(new AliasInfo(name.orElse(printable(raw)), node.get().tailnet(), node.get().name(),
-              node.get().fqdn(registry.domain()), null, State.REFUSED, e.getMessage(), 0, AliasRecord.ORIGIN_NODE));
+              node.get().fqdn(registry.domain), null, State.REFUSED, e.getMessage(), 0, AliasRecord.ORIGIN_NODE));
         }
       }
       synchronized (lock) {
         for (AliasRecord a : byAlias.values()) {
           if (a.nodeId().equals(nodeId) && AliasRecord.ORIGIN_NODE.equals(a.origin()) && !wanted.contains(a.alias())) {
-            registry.store().deleteAlias(a.alias(), nodeId);
+            registry.store.deleteAlias(a.alias(), nodeId);
             Map<String, AliasRecord> next = new TreeMap<>(byAlias);
             next.remove(key(a));
             byAlias = Map.copyOf(next);
@@ -250,8 +250,8 @@ public final class AliasService {
 
   /** Adds one alias (worker thread); returns it, or the existing record when the node already has it. */
   private AliasRecord addBlocking(NodeIdentity node, String raw, String origin) {
-    String name = Hostnames.alias(raw, registry.domain()).orElseThrow(() -> AdminException.badRequest(
-        "alias '" + printable(raw) + "' is not a host name outside " + registry.domain()
+    String name = Hostnames.alias(raw, registry.domain).orElseThrow(() -> AdminException.badRequest(
+        "alias '" + printable(raw) + "' is not a host name outside " + registry.domain
             + " (lower-case labels, at least two)"));
     synchronized (lock) {
       AliasRecord existing = byAlias.get(key(name, node.id()));
@@ -274,7 +274,7 @@ public final class AliasService {
       AliasRecord record = new AliasRecord(name, node.tailnet(), node.id(), newToken(), AliasRecord.PENDING,
           lookup == null ? "not checked: this registry has no --alias-resolver" : "not checked yet", null, origin,
           Instant.now().truncatedTo(ChronoUnit.MILLIS));
-      if (!registry.store().insertAlias(record)) {
+      if (!registry.store.insertAlias(record)) {
         throw AdminException.conflict("alias " + name + " was just added for this node by another registry");
       }
       Map<String, AliasRecord> next = new TreeMap<>(byAlias);
@@ -282,7 +282,7 @@ public final class AliasService {
       byAlias = Map.copyOf(next);
       checker.due(key(record));
       LOG.log(Level.INFO, "alias {0} added for node {1} ({2}); pending until {3}", name, node.shortName(), origin,
-          "_funnel-challenge." + name + " TXT and a CNAME to " + node.fqdn(registry.domain()) + " are seen");
+          "_funnel-challenge." + name + " TXT and a CNAME to " + node.fqdn(registry.domain) + " are seen");
       registry.publishControlChanged();
       return record;
     }
@@ -290,7 +290,7 @@ public final class AliasService {
 
   /** Reads every alias from the store again (worker thread): at open, after another registry's change, after removals. */
   void reloadBlocking() {
-    List<AliasRecord> all = registry.store().aliases();
+    List<AliasRecord> all = registry.store.aliases();
     Map<String, AliasRecord> next = new TreeMap<>();
     all.forEach(a -> next.put(key(a), a));
     Set<String> nodes = new java.util.HashSet<>();
@@ -320,7 +320,7 @@ public final class AliasService {
   }
 
   CheckInput inputFor(AliasRecord claim) {
-    return new CheckInput(registry.nodeById(claim.nodeId()).map(n -> n.fqdn(registry.domain())).orElse(null),
+    return new CheckInput(registry.nodeById(claim.nodeId()).map(n -> n.fqdn(registry.domain)).orElse(null),
         registry.tailnetNow(claim.tailnet()).map(Tailnet::funnel).orElse(false));
   }
 
@@ -343,7 +343,7 @@ public final class AliasService {
       stateChanged = !state.equals(current.state());
       AliasRecord checked = current.withCheck(state, next.reason(), Instant.now().truncatedTo(ChronoUnit.MILLIS));
       if (stateChanged || !java.util.Objects.equals(current.reason(), next.reason())) {
-        registry.store().updateAlias(checked);
+        registry.store.updateAlias(checked);
       }
       Map<String, AliasRecord> map = new TreeMap<>(byAlias);
       map.put(key, checked);

@@ -42,7 +42,7 @@ final class ConsoleForms {
   }
 
   static NewTailnet newTailnet(MultiMap form) {
-    return new NewTailnet(AdminApiVerticle.label(trimmed(form, "name"), "tailnet name"), checkbox(form, "funnel"),
+    return new NewTailnet(AdminBodies.label(trimmed(form, "name"), "tailnet name"), checkbox(form, "funnel"),
         ports(form.getAll("ports")));
   }
 
@@ -79,7 +79,7 @@ final class ConsoleForms {
     if (!EXPIRIES.containsKey(expiry)) {
       throw AdminException.badRequest("expiry must be one of " + EXPIRIES.keySet() + ", got '" + expiry + "'");
     }
-    return new NewKey(AdminApiVerticle.label(trimmed(form, "tailnet"), "tailnet name"), checkbox(form, "reusable"),
+    return new NewKey(AdminBodies.label(trimmed(form, "tailnet"), "tailnet name"), checkbox(form, "reusable"),
         EXPIRIES.get(expiry));
   }
 
@@ -90,8 +90,8 @@ final class ConsoleForms {
     if (dot <= 0 || v.indexOf('.', dot + 1) >= 0) {
       throw AdminException.badRequest("node must be NAME.TAILNET, got '" + v + "'");
     }
-    return new String[] {AdminApiVerticle.label(v.substring(0, dot), "node name"),
-        AdminApiVerticle.label(v.substring(dot + 1), "tailnet name")};
+    return new String[] {AdminBodies.label(v.substring(0, dot), "node name"),
+        AdminBodies.label(v.substring(dot + 1), "tailnet name")};
   }
 
   private static boolean checkbox(MultiMap form, String field) {

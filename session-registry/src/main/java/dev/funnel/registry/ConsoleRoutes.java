@@ -256,15 +256,15 @@ final class ConsoleRoutes {
   // ---------------------------------------------------------------- plumbing
 
   private Html figuresHtml() {
-    List<RegistryService.NodeView> nodes = service.nodes();
+    List<NodeView> nodes = service.nodes();
     ConsolePages.Counts counts = new ConsolePages.Counts(nodes.size(),
-        (int) nodes.stream().filter(RegistryService.NodeView::online).count(), service.sessionCount(),
+        (int) nodes.stream().filter(NodeView::online).count(), service.sessionCount(),
         service.tailnets().size());
     return ConsolePages.figures(counts, figures.now());
   }
 
   private static String tailnet(RoutingContext ctx) {
-    return AdminApiVerticle.label(ctx.pathParam("name"), "tailnet name");
+    return AdminBodies.label(ctx.pathParam("name"), "tailnet name");
   }
 
   static String csrf(RoutingContext ctx) {

@@ -136,7 +136,7 @@ final class ConsoleTables {
 
   // ---------------------------------------------------------------- nodes
 
-  static Html nodes(String csrf, Flash flash, List<RegistryService.NodeView> nodes, Map<String, Tailnet> tailnets) {
+  static Html nodes(String csrf, Flash flash, List<NodeView> nodes, Map<String, Tailnet> tailnets) {
     return ConsolePages.page("Nodes", Tab.NODES, csrf, flash, Html.of("""
         <div class="card">
         <table>
@@ -152,7 +152,7 @@ final class ConsoleTables {
   }
 
   /** The rows alone, for the page's own refresh. */
-  static Html nodeRows(String csrf, List<RegistryService.NodeView> nodes, Map<String, Tailnet> tailnets) {
+  static Html nodeRows(String csrf, List<NodeView> nodes, Map<String, Tailnet> tailnets) {
     if (nodes.isEmpty()) {
       return Html.of("<tr><td colspan=\"8\" class=\"none\">No nodes yet: start one with "
           + "<code>funnel node --authkey KEY …</code>.</td></tr>");
@@ -160,7 +160,7 @@ final class ConsoleTables {
     return Html.each(nodes, v -> nodeRow(csrf, v, tailnets.get(v.node().tailnet())));
   }
 
-  private static Html nodeRow(String csrf, RegistryService.NodeView v, Tailnet tailnet) {
+  private static Html nodeRow(String csrf, NodeView v, Tailnet tailnet) {
     String shortName = v.node().shortName();
     Html ports = v.ports().isEmpty() ? Html.of("<span class=\"muted\">—</span>")
         : Html.each(v.ports(), p -> refusal(tailnet, p)
@@ -177,7 +177,7 @@ final class ConsoleTables {
   }
 
   /** Days left on the node's certificate (a warning badge under 14 days, expired in red), or — while unknown. */
-  static Html certificate(RegistryService.NodeView v, java.time.Instant now) {
+  static Html certificate(NodeView v, java.time.Instant now) {
     Long days = v.certDaysLeft(now);
     if (days == null) {
       return Html.of("<span class=\"muted\">—</span>");

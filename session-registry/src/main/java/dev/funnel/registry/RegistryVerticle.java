@@ -125,12 +125,12 @@ public final class RegistryVerticle extends VerticleBase {
         answer(message, ar);
         return;
       }
-      RegistryService.Resolution resolution = ar.result();
-      if (resolution instanceof RegistryService.Found found) {
+      Resolution resolution = ar.result();
+      if (resolution instanceof Resolution.Found found) {
         metrics.resolved(null);
         message.reply(found.route());
       } else {
-        RegistryService.Refused refused = (RegistryService.Refused) resolution;
+        Resolution.Refused refused = (Resolution.Refused) resolution;
         metrics.resolved(refused.failure());
         LOG.log(Level.DEBUG, "resolve {0}:{1}: {2}; rejecting", request.host(), request.port(), refused.reason());
         message.reply(refused.failure().exception(refused.reason()));

@@ -15,7 +15,7 @@ final class StatusView {
   private StatusView() {
   }
 
-  static JsonObject json(ClusterStats.Summary summary, List<RegistryService.NodeView> nodes, String domain) {
+  static JsonObject json(ClusterStats.Summary summary, List<NodeView> nodes, String domain) {
     JsonArray members = new JsonArray();
     for (ClusterStats.Member m : summary.members()) {
       members.add(new JsonObject().put("id", m.id()).put("role", m.role()).put("ready", m.ready())
@@ -23,11 +23,11 @@ final class StatusView {
           .put("publicPorts", new JsonArray(m.publicPorts())).put("tunnelsOpen", m.tunnelsOpen())
           .put("sessions", m.sessions()));
     }
-    long online = nodes.stream().filter(RegistryService.NodeView::online).count();
+    long online = nodes.stream().filter(NodeView::online).count();
     JsonObject refusals = new JsonObject();
     summary.refusalsLastMinute().forEach(refusals::put);
     JsonArray refusedPorts = new JsonArray();
-    for (RegistryService.NodeView n : nodes) {
+    for (NodeView n : nodes) {
       if (n.online()) {
         n.refused().forEach((port, reason) -> refusedPorts.add(new JsonObject().put("node", n.fqdn()).put("port", port)
             .put("reason", reason)));

@@ -36,24 +36,24 @@ class AdminBodyFuzzTest {
   }
 
   private static void createTailnet(Buffer body) {
-    JsonObject json = AdminApiVerticle.object(body, Set.of("name", "funnel", "ports"));
-    String name = AdminApiVerticle.label(AdminApiVerticle.string(json, "name", true), "tailnet name");
+    JsonObject json = AdminBodies.object(body, Set.of("name", "funnel", "ports"));
+    String name = AdminBodies.label(AdminBodies.string(json, "name", true), "tailnet name");
     assertThat(Hostnames.isLabel(name)).isTrue();
-    AdminApiVerticle.bool(json, "funnel");
-    portsAreFunnelPorts(AdminApiVerticle.ports(json, "ports"));
+    AdminBodies.bool(json, "funnel");
+    portsAreFunnelPorts(AdminBodies.ports(json, "ports"));
   }
 
   private static void updateTailnet(Buffer body) {
-    JsonObject json = AdminApiVerticle.object(body, Set.of("funnel", "ports"));
-    AdminApiVerticle.bool(json, "funnel");
-    portsAreFunnelPorts(AdminApiVerticle.ports(json, "ports"));
+    JsonObject json = AdminBodies.object(body, Set.of("funnel", "ports"));
+    AdminBodies.bool(json, "funnel");
+    portsAreFunnelPorts(AdminBodies.ports(json, "ports"));
   }
 
   private static void createKey(Buffer body) {
-    JsonObject json = AdminApiVerticle.object(body, Set.of("tailnet", "reusable", "expirySeconds"));
-    AdminApiVerticle.label(AdminApiVerticle.string(json, "tailnet", true), "tailnet name");
-    AdminApiVerticle.bool(json, "reusable");
-    Long expiry = AdminApiVerticle.integer(json, "expirySeconds");
+    JsonObject json = AdminBodies.object(body, Set.of("tailnet", "reusable", "expirySeconds"));
+    AdminBodies.label(AdminBodies.string(json, "tailnet", true), "tailnet name");
+    AdminBodies.bool(json, "reusable");
+    Long expiry = AdminBodies.integer(json, "expirySeconds");
     if (expiry != null && (expiry <= 0 || expiry > RegistryService.MAX_KEY_EXPIRY_SECONDS)) {
       throw AdminException.badRequest("expirySeconds out of range");   // as the handler does
     }

@@ -57,7 +57,7 @@ class ConsoleRenderingTest {
   @Test
   void aNodeNamedLikeAScriptIsShownEscaped() {
     NodeIdentity node = new NodeIdentity("n1", EVIL, "acme", "pk", "k1", T);
-    RegistryService.NodeView view = new RegistryService.NodeView(node, EVIL + ".acme.funnel.test", true,
+    NodeView view = new NodeView(node, EVIL + ".acme.funnel.test", true,
         List.of("gw-<b>"), List.of(443), Map.of());
     String rows = ConsoleTables.nodeRows("csrf", List.of(view), Map.of()).value();
     assertThat(rows).contains(EVIL_ESCAPED).contains("gw-&lt;b&gt;").doesNotContain("<script>alert")
@@ -81,7 +81,7 @@ class ConsoleRenderingTest {
     assertThat(ConsoleTables.refusal(null, 443)).isEqualTo(Optional.of("tailnet unknown"));
 
     NodeIdentity node = new NodeIdentity("n1", "web", "acme", "pk", "k1", T);
-    String rows = ConsoleTables.nodeRows("c", List.of(new RegistryService.NodeView(node, "web.acme.funnel.test", true,
+    String rows = ConsoleTables.nodeRows("c", List.of(new NodeView(node, "web.acme.funnel.test", true,
         List.of("gw1"), List.of(443, 8443), Map.of())), Map.of("acme", on443)).value();
     assertThat(rows).contains("<span class=\"badge on\">443</span>").contains("8443 refused</span><span class=\"why\">the tailnet does not allow this port");
   }
@@ -107,7 +107,7 @@ class ConsoleRenderingTest {
     }
     for (Row row : List.of(new Row(null, "—"), new Row(now.plus(java.time.Duration.ofDays(60)), "60 days left"),
         new Row(now.plus(java.time.Duration.ofHours(36)), "1 day left"), new Row(now.minusSeconds(1), "expired"))) {
-      RegistryService.NodeView v = new RegistryService.NodeView(node, "web.acme.funnel.test", true, List.of(), List.of(),
+      NodeView v = new NodeView(node, "web.acme.funnel.test", true, List.of(), List.of(),
           java.util.Map.of(), row.notAfter());
       assertThat(ConsoleTables.certificate(v, now).value()).as(String.valueOf(row.notAfter())).contains(row.shown());
     }

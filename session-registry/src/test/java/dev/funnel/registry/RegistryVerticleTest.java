@@ -378,10 +378,10 @@ class RegistryVerticleTest {
     while (service.nodes().get(0).certNotAfter() == null && System.nanoTime() < deadline) {
       Thread.sleep(20);
     }
-    RegistryService.NodeView view = service.nodes().get(0);
+    NodeView view = service.nodes().get(0);
     assertThat(view.certNotAfter()).isEqualTo(java.time.Instant.ofEpochSecond(notAfter));
     assertThat(view.certDaysLeft(java.time.Instant.now())).isEqualTo(30);
-    io.vertx.core.json.JsonObject json = AdminApiVerticle.nodeJson(view);
+    io.vertx.core.json.JsonObject json = AdminNodeRoutes.json(view);
     assertThat(json.getLong("certificateDaysLeft")).isEqualTo(30);
     assertThat(json.getString("certificateExpiresAt")).isEqualTo(java.time.Instant.ofEpochSecond(notAfter).toString());
     assertThat(service.nodes()).hasSize(1);
