@@ -1,7 +1,9 @@
 package dev.funnel.gateway;
 
 import io.netty.channel.Channel;
+import io.netty.handler.codec.http2.Http2ConnectionAdapter;
 import io.netty.handler.codec.http2.Http2FrameCodec;
+import io.netty.handler.codec.http2.Http2Stream;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.ArrayList;
@@ -50,8 +52,27 @@ final class NodeLinks {
       connections.add(connection);
     }
     connection.closeFuture().addListener(f -> connections.remove(connection));
+    whenStreamsClose(connection);
     wake();
     return true;
+  }
+
+  /**
+   * A stream leaves its connection's count only once its last frame (END_STREAM or RST_STREAM) is
+   * written, which a consolidated flush may do a loop turn after the tunnel ended: the idle check
+   * of an ended session runs again then.
+   */
+  private void whenStreamsClose(Channel connection) {
+    Http2FrameCodec codec = connection.pipeline().get(Http2FrameCodec.class);
+    if (codec == null) {
+      return;
+    }
+    connection.eventLoop().execute(() -> codec.connection().addListener(new Http2ConnectionAdapter() {
+      @Override
+      public void onStreamClosed(Http2Stream stream) {
+        streamEnded(connection);
+      }
+    }));
   }
 
   /**
