@@ -76,6 +76,11 @@ class SpliceTest {
    * server that splices the stream to {@code target}.
    */
   private int listener(int target, boolean viaStream, AtomicLong counted) throws Exception {
+    return listener(target, viaStream, counted, 0);
+  }
+
+  /** As above; a direct splice dials {@code target} with that send buffer (0: the system's). */
+  private int listener(int target, boolean viaStream, AtomicLong counted, int sendBuffer) throws Exception {
     Channel link = viaStream ? linkTo(target) : null;
     Channel server = new ServerBootstrap()
         .group(DataPlane.group())
@@ -86,7 +91,7 @@ class SpliceTest {
           @Override
           protected void initChannel(Channel client) {
             if (link == null) {
-              connectPlain(target, client.eventLoop()).addListener(f -> Splice.start(PeekedConnection.fresh(client),
+              connectPlain(target, client.eventLoop(), sendBuffer).addListener(f -> Splice.start(PeekedConnection.fresh(client),
                   PeekedConnection.fresh(((io.netty.channel.ChannelFuture) f).channel()), counted::addAndGet, counted::addAndGet));
             } else {
               Http2Headers request = new DefaultHttp2Headers().method("POST").path("/v0/test");
@@ -103,7 +108,15 @@ class SpliceTest {
   }
 
   private static io.netty.channel.ChannelFuture connectPlain(int port, io.netty.channel.EventLoop loop) {
-    return new Bootstrap().group(loop).channel(DataPlane.channel())
+    return connectPlain(port, loop, 0);
+  }
+
+  private static io.netty.channel.ChannelFuture connectPlain(int port, io.netty.channel.EventLoop loop, int sendBuffer) {
+    Bootstrap bootstrap = new Bootstrap();
+    if (sendBuffer > 0) {
+      bootstrap.option(ChannelOption.SO_SNDBUF, sendBuffer);
+    }
+    return bootstrap.group(loop).channel(DataPlane.channel())
         .option(ChannelOption.AUTO_READ, false)
         .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
         .handler(new ChannelInboundHandlerAdapter())
@@ -226,27 +239,8 @@ class SpliceTest {
     });
     t.setDaemon(true);
     t.start();
-    Channel listener = new ServerBootstrap()
-        .group(DataPlane.group())
-        .channel(DataPlane.serverChannel())
-        .childOption(ChannelOption.AUTO_READ, false)
-        .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-        .childHandler(new ChannelInitializer<>() {
-          @Override
-          protected void initChannel(Channel client) {
-            new Bootstrap().group(client.eventLoop()).channel(DataPlane.channel())
-                .option(ChannelOption.AUTO_READ, false)
-                .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .option(ChannelOption.SO_SNDBUF, 4096)
-                .handler(new ChannelInboundHandlerAdapter())
-                .connect(server.getLocalSocketAddress())
-                .addListener(f -> Splice.start(PeekedConnection.fresh(client),
-                    PeekedConnection.fresh(((io.netty.channel.ChannelFuture) f).channel()), n -> { }, n -> { }));
-          }
-        })
-        .bind("127.0.0.1", 0).sync().channel();
-    servers.add(listener);
-    try (Socket client = new Socket("127.0.0.1", ((InetSocketAddress) listener.localAddress()).getPort())) {
+    int port = listener(server.getLocalPort(), false, new AtomicLong(), 4096);
+    try (Socket client = new Socket("127.0.0.1", port)) {
       client.getOutputStream().write(up);
       client.shutdownOutput();
       assertThat(client.getInputStream().read()).as("the server's FIN").isEqualTo(-1);
