@@ -58,9 +58,9 @@ final class NodeLinks {
   }
 
   /**
-   * A stream leaves its connection's count only once its last frame (END_STREAM or RST_STREAM) is
-   * written, which a consolidated flush may do a loop turn after the tunnel ended: the idle check
-   * of an ended session runs again then.
+   * Each time a stream leaves the connection's count, an ended session's connection closes if it
+   * was the last. The count, not the tunnel's end, decides: a stream leaves it only once its last
+   * frame (END_STREAM or RST_STREAM) is written, which a consolidated flush may do a loop turn later.
    */
   private void whenStreamsClose(Channel connection) {
     Http2FrameCodec codec = connection.pipeline().get(Http2FrameCodec.class);
@@ -156,8 +156,8 @@ final class NodeLinks {
     wake();
   }
 
-  /** After a tunnel ended on {@code connection}: close it if the session is gone and it is idle. */
-  void streamEnded(Channel connection) {
+  /** A stream left {@code connection}'s count: close it if the session is gone and it is idle. */
+  private void streamEnded(Channel connection) {
     if (ended) {
       closeIfIdle(connection);
     }

@@ -113,7 +113,6 @@ final class TunnelOpener implements GatewayLink {
         } else {
           StreamOpener.Refused refused = (StreamOpener.Refused) answer;
           links.tunnels.decrementAndGet();
-          links.streamEnded(connection);
           metrics.offerAnswered(Integer.toString(refused.status()));
           refuse(result, request, OpenFailure.REFUSED, "node answered " + refused.status()
               + reason(IngressAnswer.reason(refused.headers())));
@@ -128,7 +127,6 @@ final class TunnelOpener implements GatewayLink {
         return;
       }
       links.tunnels.decrementAndGet();
-      links.streamEnded(connection);
       if (unanswered.timedOut()) {
         metrics.offerAnswered("timeout");
         refuse(result, request, OpenFailure.OFFER_TIMEOUT, "node did not answer the offer within "
@@ -148,7 +146,6 @@ final class TunnelOpener implements GatewayLink {
     stream.channel().closeFuture().addListener(f -> {
       links.tunnels.decrementAndGet();
       metrics.tunnelClosed();
-      links.streamEnded(connection);
     });
     if (!result.trySuccess(stream)) {
       stream.bytes().release();
