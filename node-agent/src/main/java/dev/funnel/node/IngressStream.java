@@ -91,7 +91,8 @@ final class IngressStream {
     if (responder != null && target.port() == ACME_PORT) {
       // An order of this node waits for tls-alpn-01: the CA's validation is the connection whose
       // ClientHello offers only acme-tls/1 (RFC 8737 §3); it goes to the challenge responder. The
-      // client's first bytes come only after the answer, so this offer is answered 200 first; a
+      // hello usually comes with the offer (HelloPeek reads on for it otherwise, which a frontend
+      // that waits for the answer before sending needs), so this offer is answered 200 first; a
       // local target that is down then ends the stream instead of answering 503.
       agent.metrics().offer(IngressAnswer.OK);
       agent.offers().answered(offer.source(), target.port(), IngressAnswer.OK);

@@ -14,6 +14,8 @@ import dev.funnel.common.net.StreamHead;
 import dev.funnel.common.options.GatewayOptions;
 import dev.funnel.common.peerapi.IngressAnswer;
 import dev.funnel.common.peerapi.OpenStream;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -102,9 +104,12 @@ final class FrontendLinkServer {
           "not an open"), true));
       return;
     }
-    opener.open(request.get(), stream.eventLoop()).addListener(opened -> {
+    // What the frontend sent with its open (the client's first bytes) goes with the offer to the node.
+    ByteBuf first = frontend.bytes();
+    long sent = first.readableBytes();
+    opener.open(request.get(), first, stream.eventLoop()).addListener(opened -> {
+      first.release();
       if (!opened.isSuccess()) {
-        frontend.bytes().release();
         Throwable cause = opened.cause();
         OpenFailure failure = FailureCode.of(cause).flatMap(OpenFailure::fromCode).orElse(OpenFailure.NO_DATA_CONNECTION);
         stream.writeAndFlush(new DefaultHttp2HeadersFrame(OpenStream.refusal(failure, String.valueOf(cause.getMessage())),
@@ -113,13 +118,14 @@ final class FrontendLinkServer {
       }
       PeekedConnection node = (PeekedConnection) opened.getNow();
       if (!stream.isActive()) {
-        frontend.bytes().release();
         node.bytes().release();
         node.channel().close();
         return;
       }
       stream.writeAndFlush(new DefaultHttp2HeadersFrame(IngressAnswer.accept(), false));
-      Splice.start(frontend, node, metrics::inbound, metrics::outbound);
+      metrics.inbound(sent);
+      Splice.start(new PeekedConnection(stream, Unpooled.EMPTY_BUFFER, frontend.inputEnded()), node,
+          metrics::inbound, metrics::outbound);
     });
   }
 

@@ -9,6 +9,7 @@ import dev.funnel.common.net.StreamOpener;
 import dev.funnel.common.options.GatewayOptions;
 import dev.funnel.common.peerapi.IngressAnswer;
 import dev.funnel.common.peerapi.IngressOffer;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.Future;
@@ -20,7 +21,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Opens a tunnel to a node: the ingress offer as one HTTP/2 stream on the node's least busy live
- * link connection. A stream whose connection dies before the node answered is offered once more on
+ * link connection, the client's first bytes right behind it. A stream whose connection dies before the node answered is offered once more on
  * another connection; an open that finds no live link (a session just up, its links on their way)
  * waits for one as long as an offer may take. The result is the node's stream after its {@code 200}; every refusal is an
  * {@link OpenFailure}. Runs on any loop; {@link GatewayLink} for the frontend in this JVM, and behind
@@ -43,8 +44,12 @@ final class TunnelOpener implements GatewayLink {
   }
 
   @Override
-  public Future<PeekedConnection> open(OpenRequest request, EventLoop loop) {
+  public Future<PeekedConnection> open(OpenRequest request, ByteBuf first, EventLoop loop) {
     Promise<PeekedConnection> result = loop.newPromise();
+    // The client's first bytes go with the offer, on every attempt: this open's own reference, let
+    // go once it is decided.
+    ByteBuf early = first.retainedDuplicate();
+    result.addListener(decided -> early.release());
     NodeLinks links = directory.byNode(request.nodeId()).orElse(null);
     if (links == null || links.epoch != request.epoch()) {
       return refuse(result, request, OpenFailure.NODE_GONE, "no session of " + request.nodeId() + " at epoch "
@@ -64,9 +69,9 @@ final class TunnelOpener implements GatewayLink {
           + (tunnels - 1) + " tunnels");
     }
     if (links.pick(null) != null) {
-      attempt(result, request, links, offer, null, System.nanoTime());
+      attempt(result, request, links, offer, early, null, System.nanoTime());
     } else {
-      awaitLink(result, request, links, offer, loop);
+      awaitLink(result, request, links, offer, early, loop);
     }
     return result;
   }
@@ -77,27 +82,27 @@ final class TunnelOpener implements GatewayLink {
    * for the next link as long as an offer may take, then tries; none by then is NO_DATA_CONNECTION.
    */
   private void awaitLink(Promise<PeekedConnection> result, OpenRequest request, NodeLinks links, IngressOffer offer,
-                         EventLoop loop) {
+                         ByteBuf early, EventLoop loop) {
     long started = System.nanoTime();
     AtomicBoolean decided = new AtomicBoolean();
     Runnable[] waiter = new Runnable[1];
     ScheduledFuture<?> timer = loop.schedule(() -> {
       if (decided.compareAndSet(false, true)) {
         links.stopWaiting(waiter[0]);
-        attempt(result, request, links, offer, null, started);
+        attempt(result, request, links, offer, early, null, started);
       }
     }, options.getOfferTimeoutMillis(), TimeUnit.MILLISECONDS);
     waiter[0] = () -> {
       if (decided.compareAndSet(false, true)) {
         timer.cancel(false);
-        loop.execute(() -> attempt(result, request, links, offer, null, started));
+        loop.execute(() -> attempt(result, request, links, offer, early, null, started));
       }
     };
     links.whenLinked(waiter[0]);
   }
 
   private void attempt(Promise<PeekedConnection> result, OpenRequest request, NodeLinks links, IngressOffer offer,
-                       Channel avoid, long startedNanos) {
+                       ByteBuf early, Channel avoid, long startedNanos) {
     Channel connection = links.pick(avoid);
     if (connection == null) {
       links.tunnels.decrementAndGet();
@@ -105,7 +110,7 @@ final class TunnelOpener implements GatewayLink {
           + (avoid == null ? "" : " but the one that just failed"));
       return;
     }
-    StreamOpener.open(connection, offer.toHeaders(), options.getOfferTimeoutMillis()).addListener(done -> {
+    StreamOpener.open(connection, offer.toHeaders(), early.retainedDuplicate(), options.getOfferTimeoutMillis()).addListener(done -> {
       if (done.isSuccess()) {
         StreamOpener.Answer answer = (StreamOpener.Answer) done.getNow();
         if (answer instanceof StreamOpener.Accepted accepted) {
@@ -123,7 +128,7 @@ final class TunnelOpener implements GatewayLink {
       if (unanswered.retryable() && avoid == null) {
         LOG.log(Level.DEBUG, () -> "offer to " + request.nodeId() + " on " + connection.remoteAddress() + ": "
             + unanswered.getMessage() + "; offering on another link connection");
-        attempt(result, request, links, offer, connection, startedNanos);
+        attempt(result, request, links, offer, early, connection, startedNanos);
         return;
       }
       links.tunnels.decrementAndGet();

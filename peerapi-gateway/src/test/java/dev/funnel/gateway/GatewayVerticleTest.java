@@ -1039,7 +1039,7 @@ class GatewayVerticleTest {
   /** An open through the gateway's in-JVM link, as the frontend in this JVM makes it. */
   private Future<PeekedConnection> open(OpenRequest request) {
     Promise<PeekedConnection> opened = Promise.promise();
-    localLinks.local(GATEWAY_ID).orElseThrow().open(request, DataPlane.group().next()).addListener(f -> {
+    localLinks.local(GATEWAY_ID).orElseThrow().open(request, io.netty.buffer.Unpooled.EMPTY_BUFFER, DataPlane.group().next()).addListener(f -> {
       if (f.isSuccess()) {
         opened.complete((PeekedConnection) f.getNow());
       } else {

@@ -185,6 +185,31 @@ class NodeGatewayLinkTest {
 
   @Test
   @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
+  void theClientsFirstBytesGoWithTheOpenAndReachTheTargetFirst(VertxTestContext ctx) {
+    byte[] first = random(5_000, 3);
+    byte[] rest = random(20_000, 4);
+    io.netty.buffer.ByteBuf hello = io.netty.buffer.Unpooled.wrappedBuffer(first);
+    open(hello)
+        .map(stream -> {
+          assertThat(hello.refCnt()).as("the caller's buffer is still the caller's").isEqualTo(1);
+          hello.release();
+          return stream;
+        })
+        .compose(stream -> TunnelEnd.attach(stream).send(rest, true).inputEnded())
+        .map(back -> {
+          byte[] expected = new byte[first.length + rest.length];
+          System.arraycopy(first, 0, expected, 0, first.length);
+          System.arraycopy(rest, 0, expected, first.length, rest.length);
+          assertThat(back.length).isEqualTo(expected.length);
+          assertThat(Arrays.equals(back, expected)).as("the open's bytes first, then the stream's, in order").isTrue();
+          return back;
+        })
+        .compose(v -> eventually(() -> nodeCounter("funnel.tunnel.bytes", "inbound") == first.length + rest.length))
+        .onComplete(ctx.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
   void eightMebibytesEachWayWithHalfClose(VertxTestContext ctx) {
     byte[] payload = random(8 << 20, 8);
     open()
@@ -269,9 +294,14 @@ class NodeGatewayLinkTest {
   // ---------------------------------------------------------------- helpers
 
   private Future<PeekedConnection> open() {
+    return open(io.netty.buffer.Unpooled.EMPTY_BUFFER);
+  }
+
+  /** An open as the frontend makes it, carrying {@code first} (the caller keeps it: GatewayLink). */
+  private Future<PeekedConnection> open(io.netty.buffer.ByteBuf first) {
     Promise<PeekedConnection> opened = Promise.promise();
     localLinks.local(GATEWAY_ID).orElseThrow()
-        .open(new OpenRequest(NODE_ID, EPOCH, FQDN, 443, CLIENT, "fe-seam"), DataPlane.group().next())
+        .open(new OpenRequest(NODE_ID, EPOCH, FQDN, 443, CLIENT, "fe-seam"), first, DataPlane.group().next())
         .addListener(f -> {
           if (f.isSuccess()) {
             opened.complete((PeekedConnection) f.getNow());

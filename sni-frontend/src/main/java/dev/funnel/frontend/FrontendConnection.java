@@ -87,6 +87,8 @@ final class FrontendConnection extends ChannelInboundHandlerAdapter {
   private String client = "unknown";
   /** Every byte read from the client so far, exactly as received: the node gets these first. */
   private ByteBuf received;
+  /** How many of {@link #received}'s bytes went to the node with the open (the ClientHello). */
+  private int sentWithOpen;
   private State state = State.READING;
   private boolean inputEnded;
   private int parseAt = 1;
@@ -192,7 +194,8 @@ final class FrontendConnection extends ChannelInboundHandlerAdapter {
     String host = name.orElseGet(alias::get);
     state = State.ROUTING;
     routing = new Routing(shared, host, offered, publicPort, client, channel.eventLoop());
-    routing.start().onComplete(opened -> channel.eventLoop().execute(() -> {
+    sentWithOpen = received.readableBytes();
+    routing.start(received.retainedSlice()).onComplete(opened -> channel.eventLoop().execute(() -> {
       if (opened.succeeded()) {
         splice(host, opened.result());
       } else {
@@ -218,13 +221,17 @@ final class FrontendConnection extends ChannelInboundHandlerAdapter {
     metrics.tunnelOpened();
     Route used = opened.route();
     Pacer[] paced = shared.shaper().pacers(tailnet(host));
-    ByteBuf hello = received;
+    // The hello went with the open; what came after it (a read in flight) is the node's next.
+    ByteBuf rest = received.skipBytes(sentWithOpen);
     received = null;
-    Splice.start(new PeekedConnection(channel, hello, inputEnded), node, metrics::inbound, metrics::outbound,
+    long sent = sentWithOpen;
+    metrics.inbound(sent);
+    Splice.start(new PeekedConnection(channel, rest, inputEnded), node, metrics::inbound, metrics::outbound,
         paced[0], paced[1]).addListener(done -> {
           Splice.Stats stats = done.isSuccess() ? (Splice.Stats) done.getNow() : new Splice.Stats(0, 0);
           metrics.tunnelClosed();
-          access.line(Outcome.ROUTED, null, sni, client, used, setupNanos, stats.aToB(), stats.bToA(), acceptedNanos);
+          access.line(Outcome.ROUTED, null, sni, client, used, setupNanos, sent + stats.aToB(), stats.bToA(),
+              acceptedNanos);
         });
   }
 

@@ -132,7 +132,7 @@ public class FrontendVerticle extends VerticleBase {
   /** Gateway {@code gatewayId}: the one in this JVM, else over a link connection, else one that always fails uncoded. */
   private GatewayLink link(String gatewayId) {
     return gatewayLinks.local(gatewayId).orElseGet(() -> remote != null ? remote.link(gatewayId)
-        : (request, loop) -> loop.newFailedFuture(new IllegalStateException("gateway " + gatewayId
+        : (request, first, loop) -> loop.newFailedFuture(new IllegalStateException("gateway " + gatewayId
             + " is not in this process and no link TLS is configured")));
   }
 

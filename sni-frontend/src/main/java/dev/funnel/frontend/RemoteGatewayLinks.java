@@ -15,6 +15,7 @@ import dev.funnel.common.options.FrontendOptions;
 import dev.funnel.common.peerapi.IngressAnswer;
 import dev.funnel.common.peerapi.OpenStream;
 import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
@@ -76,7 +77,7 @@ final class RemoteGatewayLinks {
 
   /** Gateway {@code gatewayId} as a link (cheap; the connections are shared by every caller). */
   GatewayLink link(String gatewayId) {
-    return (request, loop) -> open(gatewayId, request, loop);
+    return (request, first, loop) -> open(gatewayId, request, first, loop);
   }
 
   /** Closes every connection; opens after this fail. */
@@ -98,16 +99,18 @@ final class RemoteGatewayLinks {
     }
   }
 
-  Future<PeekedConnection> open(String gatewayId, OpenRequest request, EventLoop loop) {
+  Future<PeekedConnection> open(String gatewayId, OpenRequest request, ByteBuf first, EventLoop loop) {
     Promise<PeekedConnection> result = loop.newPromise();
+    ByteBuf early = first.retainedDuplicate();   // goes with the open (GatewayLink: not the caller's)
     connection(gatewayId).addListener(dialled -> {
       if (!dialled.isSuccess()) {
+        early.release();
         result.tryFailure(new IllegalStateException("no link connection to gateway " + gatewayId + ": "
             + reason(dialled.cause())));
         return;
       }
       Channel connection = (Channel) dialled.getNow();
-      StreamOpener.open(connection, OpenStream.toHeaders(request), openTimeoutMillis).addListener(done -> {
+      StreamOpener.open(connection, OpenStream.toHeaders(request), early, openTimeoutMillis).addListener(done -> {
         if (!done.isSuccess()) {
           result.tryFailure(new IllegalStateException("gateway " + gatewayId + " did not answer the open: "
               + reason(done.cause())));

@@ -14,6 +14,7 @@ import dev.funnel.common.net.GatewayLink;
 import dev.funnel.common.net.PeekedConnection;
 import dev.funnel.common.options.FrontendOptions;
 import dev.funnel.frontend.FrontendMetrics.Outcome;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.vertx.core.Future;
@@ -51,6 +52,8 @@ final class Routing {
   private final int publicPort;
   private final String client;
   private final EventLoop loop;
+  /** The client's first bytes, sent with each open (set by {@link #start}). */
+  private ByteBuf first;
   /** The route last resolved (for the access log of a refusal); written by whichever thread resolved. */
   private volatile Route route;
 
@@ -77,8 +80,13 @@ final class Routing {
     return route;
   }
 
-  Future<Opened> start() {
-    return resolve(false, null).compose(found -> open(found, false));
+  /**
+   * Resolves the route and opens the tunnel; {@code first} (the client's bytes read so far) goes with
+   * every open (GatewayLink). Takes {@code first}: released once routing is decided.
+   */
+  Future<Opened> start(ByteBuf first) {
+    this.first = first;
+    return resolve(false, null).compose(found -> open(found, false)).andThen(decided -> first.release());
   }
 
   /** The route for {@code host:publicPort}: cached (unless {@code fresh}), or asked of the registry (then cached). */
@@ -199,7 +207,7 @@ final class Routing {
     ScheduledFuture<?> timer = loop.schedule(() -> {
       result.tryFail(new NoAnswer("no answer within " + timeout + " ms"));
     }, timeout, TimeUnit.MILLISECONDS);
-    link.open(request, loop).addListener(done -> {
+    link.open(request, first, loop).addListener(done -> {
       timer.cancel(false);
       if (done.isSuccess()) {
         PeekedConnection node = (PeekedConnection) done.getNow();

@@ -12,6 +12,7 @@ import dev.funnel.common.net.GatewayLink;
 import dev.funnel.common.net.GatewayLinks;
 import dev.funnel.common.net.PeekedConnection;
 import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
@@ -79,8 +80,8 @@ final class Fakes extends AbstractVerticle {
       // SILENT: never answer; the frontend's send timeout decides
     });
     for (String gateway : List.of("gw-1", "gw-2")) {
-      links.register(gateway, (request, loop) -> silentGateways.contains(gateway) ? silent(request, loop)
-          : open(request, loop));
+      links.register(gateway, (request, first, loop) -> silentGateways.contains(gateway) ? silent(request, loop)
+          : open(request, first.retainedDuplicate(), loop));
     }
   }
 
@@ -89,11 +90,13 @@ final class Fakes extends AbstractVerticle {
     return loop.newPromise();
   }
 
-  private io.netty.util.concurrent.Future<PeekedConnection> open(OpenRequest request, EventLoop loop) {
+  /** Like a gateway and its node: the client's first bytes go to the backend before the stream is handed over. */
+  private io.netty.util.concurrent.Future<PeekedConnection> open(OpenRequest request, ByteBuf first, EventLoop loop) {
     opens.add(request);
     Promise<PeekedConnection> result = loop.newPromise();
     OpenFailure failure = gatewayFailures.poll();
     if (failure != null) {
+      first.release();
       result.setFailure(failure.exception("test gateway says " + failure));
       return result;
     }
@@ -107,8 +110,10 @@ final class Fakes extends AbstractVerticle {
         .connect("127.0.0.1", backendPort)
         .addListener((ChannelFuture connected) -> {
           if (connected.isSuccess()) {
+            connected.channel().writeAndFlush(first);
             result.setSuccess(PeekedConnection.fresh(connected.channel()));
           } else {
+            first.release();
             result.setFailure(OpenFailure.REFUSED.exception("backend down"));
           }
         }), Math.max(1, gatewayDelayMillis), TimeUnit.MILLISECONDS);

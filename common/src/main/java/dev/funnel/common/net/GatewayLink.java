@@ -1,6 +1,7 @@
 package dev.funnel.common.net;
 
 import dev.funnel.common.bus.OpenRequest;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.Future;
 
@@ -13,13 +14,19 @@ import io.netty.util.concurrent.Future;
 public interface GatewayLink {
 
   /**
-   * Opens a stream to the node {@code request} names. Completes with the stream as a
+   * Opens a stream to the node {@code request} names, sending {@code first} (the client's bytes read
+   * so far: its ClientHello) with the open, before the node's answer. Completes with the stream as a
    * {@link PeekedConnection} (AUTO_READ off, reading and writing bytes like a socket, holding any
    * bytes the node sent right after its answer), or fails with an {@code OpenFailure}-coded
    * exception ({@code FailureCode.of}); a failure that is not coded means the gateway could not be
    * reached. Never blocks; completion may come on any thread.
    *
+   * <p>{@code first} is not taken: the link keeps its own reference ({@code retainedDuplicate}) from
+   * the call on, and the caller still owns its buffer. Once the open succeeded those bytes are on
+   * their way to the node, so the caller must not send them again; after a failure nothing of them
+   * counts as sent (another open may carry them).
+   *
    * @param loop where the caller runs (the client's channel); the result's listeners may run there
    */
-  Future<PeekedConnection> open(OpenRequest request, EventLoop loop);
+  Future<PeekedConnection> open(OpenRequest request, ByteBuf first, EventLoop loop);
 }

@@ -1,9 +1,13 @@
 package dev.funnel.common.net;
 
 import dev.funnel.common.peerapi.IngressAnswer;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2StreamChannel;
@@ -16,7 +20,10 @@ import java.util.concurrent.TimeUnit;
 /**
  * Opens one stream on an HTTP/2 link connection (as its client), sends a request head and reads
  * the answer's head within a deadline. Used by the gateway to offer a tunnel to a node and by a
- * frontend to open one through a gateway.
+ * frontend to open one through a gateway. The client's first bytes (its ClientHello) may go with
+ * the head, as DATA in the same flush, before the answer: the peer holds them, within the stream's
+ * window, until it has decided, and drops them with the stream when it refuses. A tunnel's setup
+ * then costs one round trip over the link, not two.
  */
 public final class StreamOpener {
 
@@ -59,8 +66,17 @@ public final class StreamOpener {
   private StreamOpener() {
   }
 
-  /** Opens a stream on {@code connection}, writes {@code request} (no END_STREAM), awaits the answer's head. */
+  /** {@link #open(Channel, Http2Headers, ByteBuf, long)} without early bytes. */
   public static Future<Answer> open(Channel connection, Http2Headers request, long timeoutMillis) {
+    return open(connection, request, Unpooled.EMPTY_BUFFER, timeoutMillis);
+  }
+
+  /**
+   * Opens a stream on {@code connection}, writes {@code request} (no END_STREAM) and, in the same
+   * flush, {@code early} as DATA when it holds any, then awaits the answer's head. Takes
+   * {@code early}: it is written or released, whatever happens.
+   */
+  public static Future<Answer> open(Channel connection, Http2Headers request, ByteBuf early, long timeoutMillis) {
     Promise<Answer> answer = connection.eventLoop().newPromise();
     ScheduledFuture<?>[] timer = new ScheduledFuture<?>[1];
     new Http2StreamChannelBootstrap(connection)
@@ -93,6 +109,7 @@ public final class StreamOpener {
         .open()
         .addListener(opened -> {
           if (!opened.isSuccess()) {
+            early.release();
             answer.tryFailure(new Unanswered("could not open a stream: " + opened.cause(), true, false));
             return;
           }
@@ -102,7 +119,16 @@ public final class StreamOpener {
               stream.close();
             }
           }, timeoutMillis, TimeUnit.MILLISECONDS);
-          stream.writeAndFlush(new DefaultHttp2HeadersFrame(request, false)).addListener(written -> {
+          DefaultHttp2HeadersFrame head = new DefaultHttp2HeadersFrame(request, false);
+          ChannelFuture sent;
+          if (early.isReadable()) {
+            stream.write(head);
+            sent = stream.writeAndFlush(new DefaultHttp2DataFrame(early, false));
+          } else {
+            early.release();
+            sent = stream.writeAndFlush(head);
+          }
+          sent.addListener(written -> {
             if (!written.isSuccess()) {
               cancel(timer);
               answer.tryFailure(new Unanswered("could not send the request: " + written.cause(), true, false));
