@@ -87,7 +87,11 @@ final class FrontendConnection extends ChannelInboundHandlerAdapter {
   private String client = "unknown";
   /** Every byte read from the client so far, exactly as received: the node gets these first. */
   private ByteBuf received;
-  /** How many of {@link #received}'s bytes went to the node with the open (the ClientHello). */
+  /**
+   * How many bytes went to the node with the open (the ClientHello, handed to {@link Routing}, which
+   * owns them from then on; {@link #received} starts again empty, so no other thread ever reads a
+   * buffer this loop still writes to).
+   */
   private int sentWithOpen;
   private State state = State.READING;
   private boolean inputEnded;
@@ -195,7 +199,9 @@ final class FrontendConnection extends ChannelInboundHandlerAdapter {
     state = State.ROUTING;
     routing = new Routing(shared, host, offered, publicPort, client, channel.eventLoop());
     sentWithOpen = received.readableBytes();
-    routing.start(received.retainedSlice()).onComplete(opened -> channel.eventLoop().execute(() -> {
+    ByteBuf hello = received;
+    received = channel.alloc().heapBuffer(0);
+    routing.start(hello).onComplete(opened -> channel.eventLoop().execute(() -> {
       if (opened.succeeded()) {
         splice(host, opened.result());
       } else {
@@ -222,7 +228,7 @@ final class FrontendConnection extends ChannelInboundHandlerAdapter {
     Route used = opened.route();
     Pacer[] paced = shared.shaper().pacers(tailnet(host));
     // The hello went with the open; what came after it (a read in flight) is the node's next.
-    ByteBuf rest = received.skipBytes(sentWithOpen);
+    ByteBuf rest = received;
     received = null;
     long sent = sentWithOpen;
     metrics.inbound(sent);
@@ -269,7 +275,8 @@ final class FrontendConnection extends ChannelInboundHandlerAdapter {
     cancelHelloTimer();
     shared.metrics().connection(publicPort, outcome);
     LOG.log(INFO, "{0} on :{1}: {2}{3}", client, publicPort, reason, action);
-    access.line(outcome, reason, sni, client, route(), -1, received.readableBytes(), bytesOut, acceptedNanos);
+    access.line(outcome, reason, sni, client, route(), -1, sentWithOpen + received.readableBytes(), bytesOut,
+        acceptedNanos);
     release();
     return true;
   }
@@ -283,7 +290,7 @@ final class FrontendConnection extends ChannelInboundHandlerAdapter {
       shared.metrics().connection(publicPort, Outcome.CLIENT_CLOSED);
       LOG.log(DEBUG, "{0} on :{1}: client closed {2}", client, publicPort, when);
       access.line(Outcome.CLIENT_CLOSED, "client closed " + when, sni, client, route(), -1,
-          received.readableBytes(), 0, acceptedNanos);
+          sentWithOpen + received.readableBytes(), 0, acceptedNanos);
     }
     release();
     ctx.fireChannelInactive();
