@@ -10,7 +10,6 @@ import io.netty.handler.codec.http2.DefaultHttp2WindowUpdateFrame;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2Settings;
-import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.util.UncheckedBooleanSupplier;
 
 /**
@@ -166,13 +165,13 @@ public final class Links {
 
   /**
    * Flushes the streams of one link connection ask for in one event-loop turn become one: one TLS
-   * record run and one {@code write} instead of one per stream (Netty's {@code FlushConsolidationHandler};
-   * a flush asked for outside a read of this connection waits for a task on its loop, not for a timer).
-   * Profiled on the bench's new-tunnels run, the link's flushes (TLS wrap plus a write syscall each)
-   * were the largest share of the node's CPU. Goes right after the TLS handler, before the keepalive.
+   * record run and one {@code write} instead of one per stream, except once a bulk stream has a full
+   * frame's worth waiting ({@link LinkFlushes}). Profiled on the bench's new-tunnels run, the link's
+   * flushes (TLS wrap plus a write syscall each) were the largest share of the node's CPU. Goes
+   * right after the TLS handler, before the keepalive.
    */
   public static ChannelHandler flushConsolidation() {
-    return new FlushConsolidationHandler(FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true);
+    return new LinkFlushes();
   }
 
   /** The keepalive handler, to go right after the TLS handler (it sees every decrypted byte). */
