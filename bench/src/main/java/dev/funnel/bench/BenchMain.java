@@ -96,6 +96,7 @@ public final class BenchMain {
     String loadStart = Proc.loadAverage();
     Path tmp = Files.createTempDirectory("funnel-bench-");
     Path logs = root.resolve("bench/target/logs");
+    FunnelRig.script = root.resolve("funnel");
     Files.createDirectories(logs);
     try (var old = Files.list(logs)) {
       for (Path f : old.toList()) {
@@ -132,6 +133,11 @@ public final class BenchMain {
       Suite suite = new Suite(client, plan, backend.pid());
       if (hold != null) {
         return hold(hold, jar, tmp, logs, tlsPort, httpPort, trust);
+      }
+      if (!selected.contains("direct") && (selected.contains("funnel-1jvm") || selected.contains("funnel-cluster"))) {
+        // The first path warms the load client; without direct first, a Funnel path's soon-after-start
+        // rate would also measure the client's own JIT warm-up.
+        suite.warmClient(Ingress.direct(tlsPort, WEB, trust), benchTls);
       }
       String clusterMissing = selected.contains("funnel-cluster") ? FunnelRig.clusterUnavailableReason(jar) : null;
 
@@ -265,6 +271,7 @@ public final class BenchMain {
               + "; access log off; limit flags: " + rig.limits
               + "; clients from " + LoadClient.SOURCES + " loopback addresses")
           .maxTunnels(rig.maxTunnelsPerNode())
+          .freshSince(rig.lastNodeStartedNanos())
           .heapPinned(heapPinned());
     } catch (Exception e) {
       rig.close();
