@@ -205,7 +205,7 @@ final class Suite {
   void warmClient(Ingress direct, SslContext tls) throws Exception {
     LoadClient.Target target = new LoadClient.Target(direct.port(), direct.serverName(), tls);
     double seconds = plan.warmSeconds() / 3;
-    log(direct, "warm-up of the load client for " + seconds + " s (direct is not in this run)");
+    log(direct, String.format(java.util.Locale.ROOT, "warm-up of the load client for %.1f s (direct is not in this run)", seconds));
     long until = System.nanoTime() + (long) (seconds * 1e9);
     do {
       bulk(target, 8, plan.warmBytes() / 8);
@@ -329,9 +329,8 @@ final class Suite {
         String pid = String.valueOf(e.getValue());
         try {
           Child.run(List.of("jcmd", pid, "GC.run"), Map.of(), 60_000);
-          String info = Child.run(List.of("jcmd", pid, "GC.heap_info"), Map.of(), 60_000);
-          Matcher m = HEAP_USED.matcher(info);
-          used.put(e.getKey(), m.find() ? Long.parseLong(m.group(1)) : 0L);
+          trimNativeHeap(pid);
+          used.put(e.getKey(), heapUsedKib(Child.run(List.of("jcmd", pid, "GC.heap_info"), Map.of(), 60_000)));
         } catch (IOException err) {
           System.err.println("bench: jcmd on " + pid + " failed: " + err.getMessage());
         }
@@ -339,6 +338,32 @@ final class Suite {
     }
     Thread.sleep(1000);
     return used;
+  }
+
+  /**
+   * Live heap in KiB from {@code jcmd PID GC.heap_info}: the sum over its generations (the serial and
+   * parallel collectors print a young and an old one, G1 one heap).
+   */
+  static long heapUsedKib(String heapInfo) {
+    long sum = 0;
+    Matcher m = HEAP_USED.matcher(heapInfo);
+    while (m.find()) {
+      sum += Long.parseLong(m.group(1));
+    }
+    return sum;
+  }
+
+  /**
+   * Hands glibc's freed memory back to the system ({@code System.trim_native_heap}, JDK 17.0.9 and
+   * later), so both readings see the same state whatever {@code -XX:TrimNativeHeapInterval} did in
+   * between. A JVM without the command is left alone.
+   */
+  private static void trimNativeHeap(String pid) {
+    try {
+      Child.run(List.of("jcmd", pid, "System.trim_native_heap"), Map.of(), 60_000);
+    } catch (IOException e) {
+      // older JVM
+    }
   }
 
   private static final Pattern HEAP_USED = Pattern.compile("total \\d+K, used (\\d+)K");
