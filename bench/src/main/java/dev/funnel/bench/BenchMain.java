@@ -103,10 +103,11 @@ public final class BenchMain {
         Files.deleteIfExists(f);
       }
     }
-    // A private copy: another build replacing the jar mid-run must not change what is measured.
+    // A private copy: another build replacing the jar mid-run must not change what is measured. Its
+    // time stamp is kept: a JVM's class-data archive (CDS, AOT cache) checks it.
     Path jar = Files.copy(funnelJar != null ? funnelJar : root.resolve("launcher/target/funnel.jar"),
         tmp.resolve("funnel.jar"),
-        StandardCopyOption.REPLACE_EXISTING);
+        StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.COPY_ATTRIBUTES);
 
     DevCa ca = DevCa.loadOrCreate(tmp.resolve("bench-ca"));
     DevCa.KeyAndChain cert = ca.issue(List.of(WEB, APP), Duration.ofDays(2));

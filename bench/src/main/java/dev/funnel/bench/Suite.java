@@ -205,7 +205,8 @@ final class Suite {
   void warmClient(Ingress direct, SslContext tls) throws Exception {
     LoadClient.Target target = new LoadClient.Target(direct.port(), direct.serverName(), tls);
     double seconds = plan.warmSeconds() / 3;
-    log(direct, String.format(java.util.Locale.ROOT, "warm-up of the load client for %.1f s (direct is not in this run)", seconds));
+    log(direct, String.format(java.util.Locale.ROOT,
+        "warm-up of the load client for %.1f s (direct is not in this run)", seconds));
     long until = System.nanoTime() + (long) (seconds * 1e9);
     do {
       bulk(target, 8, plan.warmBytes() / 8);
