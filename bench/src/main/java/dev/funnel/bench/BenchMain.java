@@ -268,7 +268,8 @@ public final class BenchMain {
       String serverName = rig.addNode("web", "tcp://127.0.0.1:" + tlsPort);
       engines.addAll(rig.engineLines());
       return new Ingress.Simple(name, rig.publicPort(), serverName, trust, rig.processes(), List.of(rig), true,
-          "funnel JVM flags: " + (funnelOpts.isEmpty() ? "(defaults)" : String.join(" ", funnelOpts))
+          "funnel JVM flags: ./funnel's defaults for the command, then "
+              + (funnelOpts.isEmpty() ? "nothing" : String.join(" ", funnelOpts))
               + "; access log off; limit flags: " + rig.limits
               + "; clients from " + LoadClient.SOURCES + " loopback addresses")
           .maxTunnels(rig.maxTunnelsPerNode())
