@@ -96,16 +96,18 @@ public final class BenchMain {
     String loadStart = Proc.loadAverage();
     Path tmp = Files.createTempDirectory("funnel-bench-");
     Path logs = root.resolve("bench/target/logs");
+    FunnelRig.script = root.resolve("funnel");
     Files.createDirectories(logs);
     try (var old = Files.list(logs)) {
       for (Path f : old.toList()) {
         Files.deleteIfExists(f);
       }
     }
-    // A private copy: another build replacing the jar mid-run must not change what is measured.
+    // A private copy: another build replacing the jar mid-run must not change what is measured. Its
+    // time stamp is kept: a JVM's class-data archive (CDS, AOT cache) checks it.
     Path jar = Files.copy(funnelJar != null ? funnelJar : root.resolve("launcher/target/funnel.jar"),
         tmp.resolve("funnel.jar"),
-        StandardCopyOption.REPLACE_EXISTING);
+        StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.COPY_ATTRIBUTES);
 
     DevCa ca = DevCa.loadOrCreate(tmp.resolve("bench-ca"));
     DevCa.KeyAndChain cert = ca.issue(List.of(WEB, APP), Duration.ofDays(2));
@@ -132,6 +134,11 @@ public final class BenchMain {
       Suite suite = new Suite(client, plan, backend.pid());
       if (hold != null) {
         return hold(hold, jar, tmp, logs, tlsPort, httpPort, trust);
+      }
+      if (!selected.contains("direct") && (selected.contains("funnel-1jvm") || selected.contains("funnel-cluster"))) {
+        // The first path warms the load client; without direct first, a Funnel path's soon-after-start
+        // rate would also measure the client's own JIT warm-up.
+        suite.warmClient(Ingress.direct(tlsPort, WEB, trust), benchTls);
       }
       String clusterMissing = selected.contains("funnel-cluster") ? FunnelRig.clusterUnavailableReason(jar) : null;
 
@@ -261,10 +268,12 @@ public final class BenchMain {
       String serverName = rig.addNode("web", "tcp://127.0.0.1:" + tlsPort);
       engines.addAll(rig.engineLines());
       return new Ingress.Simple(name, rig.publicPort(), serverName, trust, rig.processes(), List.of(rig), true,
-          "funnel JVM flags: " + (funnelOpts.isEmpty() ? "(defaults)" : String.join(" ", funnelOpts))
+          "funnel JVM flags: ./funnel's defaults for the command, then "
+              + (funnelOpts.isEmpty() ? "nothing" : String.join(" ", funnelOpts))
               + "; access log off; limit flags: " + rig.limits
               + "; clients from " + LoadClient.SOURCES + " loopback addresses")
           .maxTunnels(rig.maxTunnelsPerNode())
+          .freshSince(rig.lastNodeStartedNanos())
           .heapPinned(heapPinned());
     } catch (Exception e) {
       rig.close();

@@ -10,8 +10,9 @@ import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
- * Funnel's processes for one layout, started through the real {@code funnel} command (the launcher's
- * jar, run with the benchmark's JVM flags): {@code funnel server} (one JVM) or the clustered
+ * Funnel's processes for one layout, started through the real {@code funnel} command (the repository's
+ * {@code ./funnel} script running the benchmark's private copy of the launcher's jar, so with the JVM
+ * defaults a user gets, then the benchmark's JVM flags): {@code funnel server} (one JVM) or the clustered
  * {@code registry}, {@code gateway} and {@code frontend}, a tailnet and key made with
  * {@code funnel admin}, and nodes added on demand.
  */
@@ -29,6 +30,8 @@ final class FunnelRig implements AutoCloseable {
   private final Path state;
   private final Map<String, Child> server = new LinkedHashMap<>();
   private final List<Child> nodes = new ArrayList<>();
+  private long startedNanos;
+  private long lastNodeStartedNanos;
   private int publicPort;
   private int gatewayPort;
   private String authKey;
@@ -167,6 +170,7 @@ final class FunnelRig implements AutoCloseable {
 
   /** Starts node {@code hostname} funnelling public 443 to {@code target}; its public name is returned. */
   String addNode(String hostname, String target) throws IOException {
+    lastNodeStartedNanos = System.nanoTime();
     Child node = start("funnel-node-" + hostname, List.of("node", "--server", "127.0.0.1:" + gatewayPort,
         "--ca", caPem().toString(), "--authkey", authKey, "--hostname", hostname,
         "--state", dir.resolve("node-" + hostname).toString(), "--funnel", "443=" + target));
@@ -176,6 +180,16 @@ final class FunnelRig implements AutoCloseable {
 
   int publicPort() {
     return publicPort;
+  }
+
+  /** {@link System#nanoTime()} when this layout's first process was started. */
+  long startedNanos() {
+    return startedNanos;
+  }
+
+  /** {@link System#nanoTime()} when the last node was started (its process, not its ready line); 0 before. */
+  long lastNodeStartedNanos() {
+    return lastNodeStartedNanos;
   }
 
   Path caPem() {
@@ -214,38 +228,46 @@ final class FunnelRig implements AutoCloseable {
   }
 
   private String admin(String... args) throws IOException {
-    List<String> command = new ArrayList<>(java());
+    List<String> command = new ArrayList<>(List.of(script.toString()));
     command.addAll(List.of("admin", "--state", state.toString()));
     command.addAll(List.of(args));
-    return Child.run(command, Map.of(), 60_000);
+    return Child.run(command, environment(), 60_000);
   }
 
   private String help(String command) {
     try {
-      List<String> c = new ArrayList<>(java());
+      List<String> c = new ArrayList<>(List.of(script.toString()));
       c.addAll(List.of(command, "--help"));
-      return Child.run(c, Map.of(), 60_000);
+      return Child.run(c, environment(), 60_000);
     } catch (IOException e) {
       return "";
     }
   }
 
   private Child start(String name, List<String> args) throws IOException {
-    List<String> command = new ArrayList<>(java());
+    List<String> command = new ArrayList<>(List.of(script.toString()));
     command.addAll(args);
+    if (startedNanos == 0) {
+      startedNanos = System.nanoTime();
+    }
     // Log files per layout (funnel-1jvm.funnel-node-web.err.log, …): one run's layouts do not overwrite each other.
-    return Child.start(dir.getFileName() + "." + name, logs, Map.of(), command, READY, START_MILLIS);
+    // ./funnel execs java, so the child's pid is the JVM's.
+    return Child.start(dir.getFileName() + "." + name, logs, environment(), command, READY, START_MILLIS);
   }
 
   /** The JVM Funnel's processes run on ({@code --funnel-java}): {@code java} from PATH, as ./funnel runs it. */
   static String javaExecutable = "java";
 
-  private List<String> java() {
-    List<String> command = new ArrayList<>();
-    command.add(javaExecutable);
-    command.addAll(javaOptions);
-    command.addAll(List.of("-jar", jar.toString()));
-    return command;
+  /** The repository's {@code funnel} script (its JVM defaults, per command); set by the runner from {@code --root}. */
+  static Path script = Path.of("funnel").toAbsolutePath();
+
+  /**
+   * What {@code ./funnel} is told: the private jar (so it neither builds nor runs the work tree's jar), the
+   * JVM, and the benchmark's flags, which come after the script's defaults and so win.
+   */
+  private Map<String, String> environment() {
+    return Map.of("FUNNEL_JAR", jar.toString(), "FUNNEL_JAVA", javaExecutable,
+        "FUNNEL_JAVA_OPTS", String.join(" ", javaOptions));
   }
 
   private static String firstLine(String s) {

@@ -38,6 +38,14 @@ interface Ingress extends AutoCloseable {
     return false;
   }
 
+  /**
+   * {@link System#nanoTime()} when the path's last process was started fresh (a Funnel path: its node),
+   * for the new-tunnel rate soon after a start; 0 when the figure does not apply.
+   */
+  default long freshSinceNanos() {
+    return 0;
+  }
+
   /** Tunnels the path lets one node carry at once (idle tunnels are opened up to this). */
   default int maxTunnels() {
     return Integer.MAX_VALUE;
@@ -267,6 +275,7 @@ interface Ingress extends AutoCloseable {
     private final String note;
     private int maxTunnels = Integer.MAX_VALUE;
     private boolean heapPinned;
+    private long freshSince;
 
     Simple(String name, int port, String serverName, Path trust, Map<String, Long> processes,
            List<? extends AutoCloseable> owned, boolean jvm, String note) {
@@ -323,6 +332,16 @@ interface Ingress extends AutoCloseable {
     @Override
     public boolean heapPinned() {
       return heapPinned;
+    }
+
+    @Override
+    public long freshSinceNanos() {
+      return freshSince;
+    }
+
+    Simple freshSince(long nanos) {
+      this.freshSince = nanos;
+      return this;
     }
 
     Simple heapPinned(boolean pinned) {

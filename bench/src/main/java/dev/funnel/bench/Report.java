@@ -15,6 +15,10 @@ final class Report {
 
   static final List<String> PATHS = List.of("direct", "haproxy", "haproxy-tunnel", "nginx", "funnel-1jvm",
       "funnel-cluster");
+  /**
+   * Figures of every path, compared between paths. A Funnel path also has {@code tunnels_per_s_after_start}
+   * and {@code warmup_ratio} (its JVMs' warm-up; the other paths do not JIT).
+   */
   static final List<String> FIGURES = List.of("throughput_1stream_mib_s", "throughput_8stream_mib_s", "tunnels_per_s",
       "setup_p50_ms", "setup_p99_ms", "setup_p999_ms", "rss_kib_per_idle_tunnel", "cpu_s_per_gib",
       "cpu_us_per_tunnel");
@@ -71,6 +75,7 @@ final class Report {
     t.add(target("funnel-1jvm setup p99 - direct's <= 1 ms", added(one, direct), 1.0, false));
     t.add(target("funnel-cluster setup p99 - direct's <= 2 ms", added(cluster, direct), 2.0, false));
     t.add(target("funnel-1jvm tunnels_per_s >= 0.5 x haproxy", ratio(one, haproxy, "tunnels_per_s"), 0.5, true));
+    t.add(target("funnel-1jvm new tunnels/s 10 s after start / warm >= 0.8", value(one, "warmup_ratio"), 0.8, true));
     t.add(target("funnel-1jvm RSS per idle tunnel <= 30 KiB", value(one, "rss_kib_per_idle_tunnel"), 30.0, false));
     t.add(target("funnel-cluster RSS per idle tunnel <= 30 KiB", value(cluster, "rss_kib_per_idle_tunnel"), 30.0,
         false));

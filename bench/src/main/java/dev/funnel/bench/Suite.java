@@ -56,11 +56,18 @@ final class Suite {
           .put("https_seconds", httpSeconds)
           .put("https_warmup_seconds", httpWarmSeconds)
           .put("https_connections", httpConnections)
+          .put("tunnels_after_start", "Funnel paths: " + AFTER_START_MILLIS / 1000 + " s after the node process"
+              + " started (the server a few seconds before), new tunnels for " + AFTER_START_WINDOW_MILLIS / 1000.0
+              + " s, " + tunnelConcurrency + " at a time, before the warm-up")
           .put("small_response_bytes", SMALL);
     }
   }
 
   static final int SMALL = 128;
+  /** The new-tunnel rate soon after a start is measured this long after the path's last process started. */
+  static final long AFTER_START_MILLIS = 10_000;
+  /** ... for this long (the tunnels started in this window count). */
+  static final long AFTER_START_WINDOW_MILLIS = 3_000;
 
   private final LoadClient client;
   private final Plan plan;
@@ -82,6 +89,8 @@ final class Suite {
       details.put("configuration", path.note());
     }
     details.put("processes", new JsonObject(new LinkedHashMap<>(path.processes())));
+
+    Double afterStart = path.isJvm() && path.freshSinceNanos() != 0 ? tunnelsAfterStart(path, target, details) : null;
 
     // JIT compilers need a while: the Funnel JVMs on their path, the client and backend on the first path.
     double warmSeconds = path.isJvm() || first ? plan.warmSeconds() : plan.warmSeconds() / 3;
@@ -151,6 +160,10 @@ final class Suite {
     }
     Map<String, Double> tcpu = tunnelCpu.stop();
     figures.put("tunnels_per_s", best(rates));
+    if (afterStart != null) {
+      figures.put("tunnels_per_s_after_start", afterStart);
+      figures.put("warmup_ratio", warmupRatio(afterStart, best(rates)));
+    }
     // CPU of the path's own processes (not the client, not the backend) per tunnel opened in this phase.
     figures.put("cpu_us_per_tunnel", cpuMicrosPerTunnel(path, tcpu.get("path"), tunnelsOpened));
     details.put("tunnels_per_s_runs", rounded(rates))
@@ -186,6 +199,60 @@ final class Suite {
     idle(path, target, figures, details);
     details.put("load_average_after", Proc.loadAverage());
     return new JsonObject[] {figures, details};
+  }
+
+  /** Warm-up of the load client alone, against {@code direct}, when no path before a Funnel path does it. */
+  void warmClient(Ingress direct, SslContext tls) throws Exception {
+    LoadClient.Target target = new LoadClient.Target(direct.port(), direct.serverName(), tls);
+    double seconds = plan.warmSeconds() / 3;
+    log(direct, String.format(java.util.Locale.ROOT,
+        "warm-up of the load client for %.1f s (direct is not in this run)", seconds));
+    long until = System.nanoTime() + (long) (seconds * 1e9);
+    do {
+      bulk(target, 8, plan.warmBytes() / 8);
+      check(client.many(plan.warmTunnels(), plan.tunnelConcurrency(), 120_000,
+          () -> client.exchange(target, SMALL, false, 30_000)), "client warm-up tunnels");
+    } while (System.nanoTime() < until);
+    first = false;
+  }
+
+  /**
+   * New tunnels per second soon after a fresh start: waits until {@link #AFTER_START_MILLIS} after the
+   * path's last process started (a node that took longer to get ready is measured at once, and its
+   * age recorded), then opens tunnels for {@link #AFTER_START_WINDOW_MILLIS}, as the new-tunnel runs do.
+   */
+  private Double tunnelsAfterStart(Ingress path, LoadClient.Target target, JsonObject details) throws Exception {
+    long waitNanos = path.freshSinceNanos() + TimeUnit.MILLISECONDS.toNanos(AFTER_START_MILLIS) - System.nanoTime();
+    if (waitNanos > 0) {
+      log(path, "new tunnels " + AFTER_START_MILLIS / 1000 + " s after the start, in "
+          + Math.round(waitNanos / 1e9) + " s");
+      TimeUnit.NANOSECONDS.sleep(waitNanos);
+    }
+    double age = (System.nanoTime() - path.freshSinceNanos()) / 1e9;
+    CpuMeter cpu = CpuMeter.start(path, backendPid);
+    LoadClient.Batch batch = client.many(AFTER_START_CAP, plan.tunnelConcurrency(), AFTER_START_WINDOW_MILLIS,
+        60_000, () -> client.exchange(target, SMALL, false, 30_000));
+    Map<String, Double> c = cpu.stop();
+    double rate = Stats.round(Stats.perSecond(batch.done().size(), batch.elapsedNanos()), 1);
+    details.put("after_start", new JsonObject()
+        .put("seconds_since_node_start", Stats.round(age, 2))
+        .put("tunnels", batch.done().size())
+        .put("failures", batch.failed())
+        .put("first_failure", batch.firstFailure())
+        .put("cpu_us_per_tunnel", cpuMicrosPerTunnel(path, c.get("path"), batch.done().size()))
+        .put("cpu_ms_per_tunnel_by_process", perTunnel(cpu.byProcess(), Math.max(1, batch.done().size()))));
+    return rate;
+  }
+
+  /** Upper bound on the tunnels of the after-start window (its time budget ends it first). */
+  private static final int AFTER_START_CAP = 50_000;
+
+  /** Soon-after-start rate ÷ warm rate, or null when the warm rate is missing. */
+  static Double warmupRatio(Double afterStart, double warm) {
+    if (afterStart == null || !(warm > 0)) {
+      return null;
+    }
+    return Stats.round(afterStart / warm, 3);
   }
 
   private void idle(Ingress path, LoadClient.Target target, JsonObject figures, JsonObject details) throws Exception {
@@ -263,9 +330,8 @@ final class Suite {
         String pid = String.valueOf(e.getValue());
         try {
           Child.run(List.of("jcmd", pid, "GC.run"), Map.of(), 60_000);
-          String info = Child.run(List.of("jcmd", pid, "GC.heap_info"), Map.of(), 60_000);
-          Matcher m = HEAP_USED.matcher(info);
-          used.put(e.getKey(), m.find() ? Long.parseLong(m.group(1)) : 0L);
+          trimNativeHeap(pid);
+          used.put(e.getKey(), heapUsedKib(Child.run(List.of("jcmd", pid, "GC.heap_info"), Map.of(), 60_000)));
         } catch (IOException err) {
           System.err.println("bench: jcmd on " + pid + " failed: " + err.getMessage());
         }
@@ -273,6 +339,32 @@ final class Suite {
     }
     Thread.sleep(1000);
     return used;
+  }
+
+  /**
+   * Live heap in KiB from {@code jcmd PID GC.heap_info}: the sum over its generations (the serial and
+   * parallel collectors print a young and an old one, G1 one heap).
+   */
+  static long heapUsedKib(String heapInfo) {
+    long sum = 0;
+    Matcher m = HEAP_USED.matcher(heapInfo);
+    while (m.find()) {
+      sum += Long.parseLong(m.group(1));
+    }
+    return sum;
+  }
+
+  /**
+   * Hands glibc's freed memory back to the system ({@code System.trim_native_heap}, JDK 17.0.9 and
+   * later), so both readings see the same state whatever {@code -XX:TrimNativeHeapInterval} did in
+   * between. A JVM without the command is left alone.
+   */
+  private static void trimNativeHeap(String pid) {
+    try {
+      Child.run(List.of("jcmd", pid, "System.trim_native_heap"), Map.of(), 60_000);
+    } catch (IOException e) {
+      // older JVM
+    }
   }
 
   private static final Pattern HEAP_USED = Pattern.compile("total \\d+K, used (\\d+)K");

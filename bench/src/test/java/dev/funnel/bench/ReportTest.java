@@ -69,4 +69,28 @@ class ReportTest {
     assertThat(o.containsKey("cpu_us_per_tunnel")).isTrue();
     assertThat(o.getDouble("cpu_us_per_tunnel")).isNull();
   }
+
+  @Test
+  void warmUpTargetComparesTheRateSoonAfterAStartWithTheWarmRate() {
+    JsonObject paths = paths();
+    paths.getJsonObject("funnel-1jvm").put("tunnels_per_s_after_start", 360.0)
+        .put("warmup_ratio", Suite.warmupRatio(360.0, 450));
+    var targets = Report.targets(paths, new JsonObject().putNull("nginx_rps").putNull("funnel_terminator_rps"));
+    JsonObject warmUp = targets.stream().map(JsonObject.class::cast)
+        .filter(t -> t.getString("target").contains("after start")).findFirst().orElseThrow();
+    assertThat(warmUp.getDouble("value")).isEqualTo(0.8);
+    assertThat(warmUp.getBoolean("met")).isTrue();
+    paths.getJsonObject("funnel-1jvm").put("warmup_ratio", Suite.warmupRatio(225.0, 450));
+    warmUp = Report.targets(paths, new JsonObject()).stream().map(JsonObject.class::cast)
+        .filter(t -> t.getString("target").contains("after start")).findFirst().orElseThrow();
+    assertThat(warmUp.getDouble("value")).isEqualTo(0.5);
+    assertThat(warmUp.getBoolean("met")).isFalse();
+  }
+
+  @Test
+  void warmUpRatioIsNullWithoutBothRates() {
+    assertThat(Suite.warmupRatio(null, 450)).isNull();
+    assertThat(Suite.warmupRatio(100.0, 0)).isNull();
+    assertThat(Suite.warmupRatio(100.0, Double.NaN)).isNull();
+  }
 }

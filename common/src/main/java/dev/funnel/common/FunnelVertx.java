@@ -40,10 +40,25 @@ public final class FunnelVertx {
    * agent (127.0.0.1). The terminator exports its own request metrics ({@code funnel_terminator_*}).
    */
   public static VertxOptions nodeOptions() {
-    VertxOptions options = options();
+    VertxOptions options = options()
+        .setWorkerPoolSize(NODE_WORKER_THREADS)
+        .setInternalBlockingPoolSize(NODE_INTERNAL_BLOCKING_THREADS);
     ((MicrometerMetricsOptions) options.getMetricsOptions()).addDisabledMetricsCategory(MetricsDomain.HTTP_SERVER);
     return options;
   }
+
+  /**
+   * Worker threads of a node (Vert.x's default is 20): its blocking work is file reads, certificate
+   * checks, ACME orders and the local control's requests, a few at a time. A thread once started
+   * stays (stack, thread-local buffers), and a node runs on small machines.
+   */
+  public static final int NODE_WORKER_THREADS = 8;
+
+  /**
+   * Vert.x's own blocking pool in a node (default 20; an idle node had started 12 of them, for the
+   * terminators' TLS contexts and file reads at start-up, all parked afterwards).
+   */
+  public static final int NODE_INTERNAL_BLOCKING_THREADS = 4;
 
   /** A local (non-clustered) instance, codecs registered. */
   public static Vertx local() {
