@@ -3,11 +3,9 @@ package dev.funnel.gateway;
 import dev.funnel.common.bus.Addresses;
 import dev.funnel.common.bus.AliasStatus;
 import dev.funnel.common.bus.FailureCode;
-import dev.funnel.common.bus.LeaseRenewal;
 import dev.funnel.common.bus.LoginFailure;
 import dev.funnel.common.bus.NodeLogin;
 import dev.funnel.common.bus.NodeSession;
-import dev.funnel.common.bus.PortsUpdate;
 import dev.funnel.common.bus.SessionClosed;
 import dev.funnel.common.bus.SessionKick;
 import dev.funnel.common.net.DataLegTls;
@@ -16,24 +14,16 @@ import dev.funnel.common.net.GatewayLinks;
 import dev.funnel.common.net.HostPort;
 import dev.funnel.common.net.LinkTls;
 import io.netty.handler.ssl.SslContext;
-import java.util.concurrent.TimeUnit;
 import dev.funnel.common.options.GatewayOptions;
 import dev.funnel.common.peerapi.ControlMessage;
 import dev.funnel.common.peerapi.ControlMessage.Bye;
 import dev.funnel.common.peerapi.ControlMessage.Hello;
-import dev.funnel.common.peerapi.ControlMessage.Ping;
-import dev.funnel.common.peerapi.ControlMessage.Pong;
 import dev.funnel.common.peerapi.ControlMessage.Refused;
-import dev.funnel.common.peerapi.ControlMessage.ServeUpdate;
-import dev.funnel.common.peerapi.ControlMessage.SessionLost;
-import dev.funnel.common.peerapi.ControlMessage.SignRequest;
-import dev.funnel.common.peerapi.ControlMessage.AcmeTxt;
 import dev.funnel.common.peerapi.FrameReader;
 import dev.funnel.common.tls.DevCa;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import java.lang.System.Logger.Level;
@@ -65,9 +55,6 @@ public class GatewayVerticle extends VerticleBase {
 
   /** Renewals never run more often than this, whatever lease the registry grants. */
   private static final long MIN_RENEW_INTERVAL_MILLIS = 50;
-  /** Serve updates one session may send per {@link #SERVE_UPDATE_WINDOW_MILLIS}; more end the session. */
-  static final int MAX_SERVE_UPDATES = 20;
-  static final long SERVE_UPDATE_WINDOW_MILLIS = 10_000;
 
   private final GatewayOptions options;
   private final DevCa signingCa;
@@ -83,6 +70,7 @@ public class GatewayVerticle extends VerticleBase {
   private CertificateReports certificates;
   private RegistryRequests registry;
   private NodeRequests requests;
+  private SessionControl control;
   private dev.funnel.common.ops.StatsPublisher stats;
   private NodeListener nodeListener;
   private int nodePort = -1;
@@ -133,6 +121,7 @@ public class GatewayVerticle extends VerticleBase {
     certificates = new CertificateReports(vertx, metrics);
     registry = new RegistryRequests(vertx, options.getRegistryTimeoutMillis());
     requests = new NodeRequests(vertx, options.getGatewayId(), signingCa, registry);
+    control = new SessionControl(options, registry, requests, probes, certificates, this::endSession);
     MessageConsumer<SessionKick> kicks = vertx.eventBus().consumer(Addresses.SESSION_KICK, this::onKick);
     aliasStatus = vertx.eventBus().consumer(Addresses.ALIAS_STATUS, message -> sendAliases(
         message.body() instanceof AliasStatus a ? a
@@ -306,142 +295,21 @@ public class GatewayVerticle extends VerticleBase {
     metrics.sessions(sessionsByNode.size());
     refusals.loggedIn();
     session.send(session.welcome(options.getGatewayId(), options.getHeartbeatMillis(), options.getLinksPerNode()));
-    session.heartbeatTimer = vertx.setPeriodic(options.getHeartbeatMillis(), id -> heartbeat(session));
+    session.heartbeatTimer = vertx.setPeriodic(options.getHeartbeatMillis(), id -> control.heartbeat(session));
     if (session.leaseMillis > 0) {
       session.renewTimer = vertx.setPeriodic(Math.max(session.leaseMillis / 3, MIN_RENEW_INTERVAL_MILLIS),
-          id -> renewLease(session));
+          id -> control.renewLease(session));
     }
     socket.closeHandler(() -> endSession(session, "control connection closed"));
-    socket.handler(chunk -> onControlBytes(session, reader, chunk));
+    socket.handler(chunk -> control.onControlBytes(session, reader, chunk));
     LOG.log(Level.INFO, "node " + session.nodeId + " (" + session.fqdn + ") from " + socket.remoteAddress()
         + " logged in, epoch " + session.epoch + ", ports " + session.ports);
     for (ControlMessage message : early) {
       if (!session.ended) {
-        onControlMessage(session, message);
+        control.onControlMessage(session, message);
       }
     }
     socket.resume();
-  }
-
-  private void onControlBytes(Session session, FrameReader reader, Buffer chunk) {
-    List<ControlMessage> messages;
-    try {
-      messages = reader.feed(chunk);
-    } catch (ControlMessage.InvalidMessage e) {
-      protocolViolation(session, e.getMessage());
-      return;
-    }
-    session.lastHeardNanos = System.nanoTime();
-    for (ControlMessage message : messages) {
-      if (session.ended) {
-        return;
-      }
-      onControlMessage(session, message);
-    }
-  }
-
-  private void onControlMessage(Session session, ControlMessage message) {
-    if (message instanceof Ping ping) {
-      session.send(new Pong(ping.seq()));
-    } else if (message instanceof Pong) {
-      // liveness only: lastHeardNanos is already updated
-    } else if (message instanceof ServeUpdate update) {
-      if (serveUpdateFlood(session)) {
-        protocolViolation(session, "more than " + MAX_SERVE_UPDATES + " serve updates in "
-            + SERVE_UPDATE_WINDOW_MILLIS + " ms");
-        return;
-      }
-      updatePorts(session, update.ports());
-    } else if (message instanceof SignRequest request) {
-      requests.sign(session, request.csrPem());
-    } else if (message instanceof SessionLost lost) {
-      requests.reportLoss(session, lost);
-    } else if (message instanceof ControlMessage.Probe probe) {
-      probes.probe(session, probe);
-    } else if (message instanceof AcmeTxt txt) {
-      requests.acmeTxt(session, txt);
-    } else if (message instanceof ControlMessage.CertificateExpiry expiry) {
-      certificates.report(session, expiry.notAfter());
-    } else if (message instanceof Bye bye) {
-      endSession(session, "node said bye (" + bye.reason() + ")");
-    } else {
-      protocolViolation(session, "unexpected " + typeOf(message) + " on a control connection");
-    }
-  }
-
-  /** Counts a serve update; true when the session sent too many in the current window. */
-  private static boolean serveUpdateFlood(Session session) {
-    long now = System.nanoTime();
-    if (now - session.serveUpdateWindowStart > TimeUnit.MILLISECONDS.toNanos(SERVE_UPDATE_WINDOW_MILLIS)) {
-      session.serveUpdateWindowStart = now;
-      session.serveUpdates = 0;
-    }
-    return ++session.serveUpdates > MAX_SERVE_UPDATES;
-  }
-
-  private void protocolViolation(Session session, String reason) {
-    LOG.log(Level.INFO, "control connection of " + session.nodeId + ": " + reason + "; closing");
-    session.send(new Bye("protocol error: " + reason));
-    endSession(session, "protocol error");
-  }
-
-  /** Pings the node, and ends a session that has been silent for the session timeout. */
-  private void heartbeat(Session session) {
-    long silentMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - session.lastHeardNanos);
-    if (silentMillis >= options.getSessionTimeoutMillis()) {
-      session.send(new Bye("silent for " + silentMillis + " ms"));
-      endSession(session, "silent for " + silentMillis + " ms");
-      return;
-    }
-    session.send(new Ping(session.nextPingSeq++));
-  }
-
-  /** Extends the lease; a lease the registry no longer knows ends the session (the node logs in again). */
-  private void renewLease(Session session) {
-    if (session.renewing) {
-      return;
-    }
-    session.renewing = true;
-    registry.ask(Addresses.REGISTRY_RENEW, new LeaseRenewal(session.nodeId, options.getGatewayId(), session.epoch))
-        .onComplete(renewed -> {
-          session.renewing = false;
-          if (renewed.succeeded() || session.ended) {
-            return;
-          }
-          if (isLeaseUnknown(renewed.cause())) {
-            leaseLost(session);
-            return;
-          }
-          LOG.log(Level.WARNING, "renewing the lease of " + session.nodeId + " failed: "
-              + renewed.cause().getMessage() + "; retrying next tick");
-        });
-  }
-
-  private void leaseLost(Session session) {
-    session.send(new Bye("lease lost"));
-    endSession(session, "the registry lost its lease");
-  }
-
-  /** The node changed what it funnels: the registry decides, the node hears the result as a new Welcome. */
-  private void updatePorts(Session session, List<Integer> ports) {
-    registry.<NodeSession>ask(Addresses.REGISTRY_PORTS,
-            new PortsUpdate(session.nodeId, options.getGatewayId(), session.epoch, ports))
-        .onComplete(updated -> {
-          if (session.ended) {
-            return;
-          }
-          if (updated.succeeded()) {
-            session.ports = updated.result().ports();
-            session.refused = updated.result().refused();
-          } else if (isLeaseUnknown(updated.cause())) {
-            leaseLost(session);
-            return;
-          } else {
-            LOG.log(Level.INFO, "ports update of " + session.nodeId + " to " + ports + " refused: "
-                + updated.cause().getMessage() + "; keeping " + session.ports);
-          }
-          session.send(session.welcome(options.getGatewayId(), options.getHeartbeatMillis(), options.getLinksPerNode()));
-        });
   }
 
   /**
@@ -498,14 +366,6 @@ public class GatewayVerticle extends VerticleBase {
   }
 
   // ---------------------------------------------------------------- helpers
-
-  private static boolean isLeaseUnknown(Throwable failure) {
-    return FailureCode.of(failure).flatMap(LoginFailure::fromCode).orElse(null) == LoginFailure.LEASE_UNKNOWN;
-  }
-
-  private static String typeOf(ControlMessage message) {
-    return message.toJson().getString("type");
-  }
 
   // ---------------------------------------------------------------- for tests
 

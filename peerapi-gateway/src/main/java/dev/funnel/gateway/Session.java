@@ -36,7 +36,7 @@ final class Session {
   int acmeTxtInFlight;
   /** A certificate request of this node is being signed (one at a time). */
   boolean signing;
-  /** Serve updates in the current window ({@link GatewayVerticle#MAX_SERVE_UPDATES} per window at most). */
+  /** Serve updates in the current window ({@link SessionControl#MAX_SERVE_UPDATES} per window at most). */
   int serveUpdates;
   long serveUpdateWindowStart = System.nanoTime();
   boolean ended;
