@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.vertx.core.Vertx;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -15,6 +16,8 @@ import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -163,31 +166,60 @@ class AcmeIT {
     assertThat(Files.readString(certOut)).isEqualTo(Files.readString(nodeState.resolve("acme-cert.pem")));
     assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(keyOut))).isEqualTo("rw-------");
 
-    // A long download, paced by the client, stays open across the renewal.
+    // A long download, paced by the client, stays open across the renewal: curl writes the body into
+    // a pipe that this test reads slowly (about 1 MiB/s; curl stops reading the socket while the pipe
+    // is full) until the new certificate is seen, and then as fast as it comes.
     long bytes = 64L * 1024 * 1024;
+    Path downloadErr = dir.resolve("out").resolve("download.err");
+    Process curl = new ProcessBuilder("curl", "-sS", "--http1.1", "--max-time", "150", "-o", "-",
+        "--cacert", pebble.root.toString(), "--connect-to", NAME + ":443:127.0.0.1:" + publicPort,
+        "-w", "%{stderr}%{http_code} %{size_download}", "https://" + NAME + "/download?bytes=" + bytes)
+        .redirectError(downloadErr.toFile()).start();
+    curl.getOutputStream().close();
+    AtomicBoolean paced = new AtomicBoolean(true);
+    AtomicLong received = new AtomicLong();
+    String after;
     CompletableFuture<Exec> download = CompletableFuture.supplyAsync(() -> {
-      try {
-        return Exec.run(List.of("curl", "-sS", "--http1.1", "--max-time", "150", "--limit-rate", "1M", "-o", "/dev/null",
-            "--cacert", pebble.root.toString(), "--connect-to", NAME + ":443:127.0.0.1:" + publicPort,
-            "-w", "%{http_code} %{size_download}", "https://" + NAME + "/download?bytes=" + bytes));
+      try (InputStream body = curl.getInputStream()) {
+        byte[] buffer = new byte[64 * 1024];
+        for (int n = body.read(buffer); n >= 0; n = body.read(buffer)) {
+          received.addAndGet(n);
+          if (paced.get()) {
+            Thread.sleep(50);
+          }
+        }
+        if (!curl.waitFor(60, TimeUnit.SECONDS)) {
+          curl.destroyForcibly();
+        }
+        return new Exec(curl.exitValue(), Files.readString(downloadErr));
       } catch (Exception e) {
         throw new IllegalStateException(e);
       }
     });
-    Thread.sleep(2000);
-    assertThat(download).as("the download is still running when the renewal starts").isNotDone();
-    FunnelProcess.Result renewed = FunnelProcess.run(logs, "cert", "--state", nodeState.toString(), "--renew",
-        "--cert-file", dir.resolve("out").resolve("once.crt").toString(),
-        "--key-file", dir.resolve("out").resolve("once.key").toString());
-    assertThat(renewed.exit()).as(renewed.all()).isZero();
-    assertThat(renewed.all()).contains("renewed: " + NAME);
-    String after = serial(presentedUntil(NAME, out -> !before.equals(serial(out))));
-    assertThat(after).as("new handshakes get the new certificate").isNotEqualTo(before);
-    assertThat(download).as("the open download was not dropped by the swap").isNotDone();
+    try {
+      long underway = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (received.get() < 1024 * 1024 && !download.isDone() && System.nanoTime() < underway) {
+        Thread.sleep(50);
+      }
+      assertThat(received.get()).as("the download is under way before the renewal").isGreaterThanOrEqualTo(1024 * 1024);
+      assertThat(download).as("the download is still running when the renewal starts").isNotDone();
+      FunnelProcess.Result renewed = FunnelProcess.run(logs, "cert", "--state", nodeState.toString(), "--renew",
+          "--cert-file", dir.resolve("out").resolve("once.crt").toString(),
+          "--key-file", dir.resolve("out").resolve("once.key").toString());
+      assertThat(renewed.exit()).as(renewed.all()).isZero();
+      assertThat(renewed.all()).contains("renewed: " + NAME);
+      after = serial(presentedUntil(NAME, out -> !before.equals(serial(out))));
+      assertThat(after).as("new handshakes get the new certificate").isNotEqualTo(before);
+      assertThat(download).as("the open download was not dropped by the swap").isNotDone();
+      assertThat(received.get()).as("bytes received while paced, of " + bytes).isLessThan(bytes);
+    } finally {
+      paced.set(false);
+    }
 
     Exec done = download.get(160, TimeUnit.SECONDS);
     assertThat(done.exit()).as(done.output()).isZero();
     assertThat(done.output()).isEqualTo("200 " + bytes);
+    assertThat(received.get()).as("bytes read from curl").isEqualTo(bytes);
 
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
     while (!Files.exists(marker) && System.nanoTime() < deadline) {

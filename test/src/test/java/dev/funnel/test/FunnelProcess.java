@@ -27,6 +27,19 @@ final class FunnelProcess implements AutoCloseable {
   static final Path JAR = Path.of(System.getProperty("funnel.jar", "../launcher/target/funnel.jar"));
   static final String JAVA = ProcessHandle.current().info().command().orElse("java");
 
+  /**
+   * JVM flags every test process gets ahead of its test's own (a test's flag wins): test processes
+   * live seconds, so C1 alone (about 40% less CPU to start and answer the first requests), and the
+   * classes of a started {@code funnel demo} mapped from an AppCDS archive ({@link #classArchive}). A test whose process moves much data through a
+   * JIT-heavy path can put {@code -XX:TieredStopAtLevel=4} back in its own flags.
+   * {@code -Dfunnel.it.fastJvm=false} turns all of this off.
+   */
+  static final boolean FAST_JVM = Boolean.parseBoolean(System.getProperty("funnel.it.fastJvm", "true"));
+
+  private static final Path CLASS_ARCHIVE = Path.of("target", "funnel-it-classes.jsa");
+  private static final Object ARCHIVE_LOCK = new Object();
+  private static Boolean classArchiveReady;
+
   private final String name;
   private final Process process;
   private final List<String> lines = new CopyOnWriteArrayList<>();
@@ -49,6 +62,13 @@ final class FunnelProcess implements AutoCloseable {
   }
 
   static FunnelProcess spawn(String name, Path logDir, List<String> jvmFlags, String... args) throws IOException {
+    List<String> flags = new ArrayList<>(defaultJvmFlags());
+    flags.addAll(jvmFlags);
+    return spawnWith(flags, name, logDir, args);
+  }
+
+  private static FunnelProcess spawnWith(List<String> jvmFlags, String name, Path logDir, String... args)
+      throws IOException {
     List<String> command = new ArrayList<>();
     command.add(JAVA);
     command.addAll(jvmFlags);
@@ -60,6 +80,68 @@ final class FunnelProcess implements AutoCloseable {
     env.remove("FUNNEL_AUTHKEY");
     Files.createDirectories(logDir);
     return new FunnelProcess(name, builder.start(), logDir.resolve(name + ".log"));
+  }
+
+  static List<String> defaultJvmFlags() {
+    if (!FAST_JVM) {
+      return List.of();
+    }
+    List<String> flags = new ArrayList<>(List.of("-XX:TieredStopAtLevel=1"));
+    if (classArchive()) {
+      // -Xshare:auto (the default): a process that cannot map the archive runs without it, silently.
+      flags.addAll(List.of("-XX:SharedArchiveFile=" + CLASS_ARCHIVE.toAbsolutePath(), "-Xlog:cds=off",
+          "-Xlog:cds+dynamic=off"));
+    }
+    return flags;
+  }
+
+  /**
+   * Makes (once per test JVM, and only when the jar is newer than it) a dynamic AppCDS archive of the
+   * classes a {@code funnel demo} loads while it starts, serves one request and stops: registry,
+   * gateway, frontend, node, terminator, Vert.x, Netty. Every later test process maps those classes
+   * instead of loading and verifying them from the jar. False (and no archive is used) if it fails.
+   */
+  static boolean classArchive() {
+    synchronized (ARCHIVE_LOCK) {   // not FunnelProcess.class: the output pumps write the logs under that
+      if (classArchiveReady == null) {
+        classArchiveReady = makeClassArchive();
+      }
+      return classArchiveReady;
+    }
+  }
+
+  private static boolean makeClassArchive() {
+    boolean made = false;
+    try {
+      if (Files.exists(CLASS_ARCHIVE)
+          && Files.getLastModifiedTime(CLASS_ARCHIVE).compareTo(Files.getLastModifiedTime(JAR)) > 0) {
+        return true;
+      }
+      Files.deleteIfExists(CLASS_ARCHIVE);
+      Path dir = Files.createTempDirectory("funnel-cds");
+      Path logs = Path.of("target", "e2e-logs", "class-archive");
+      long started = System.nanoTime();
+      FunnelProcess demo = spawnWith(List.of("-XX:TieredStopAtLevel=1",
+              "-XX:ArchiveClassesAtExit=" + CLASS_ARCHIVE.toAbsolutePath(), "-Xlog:cds=off", "-Xlog:cds+dynamic=off"),
+          "demo", logs, "demo", "--state", dir.resolve("state").toString(), "--public", "127.0.0.1:0",
+          "--gateway-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0");
+      try {
+        demo.awaitReady(Duration.ofSeconds(90));
+        String curl = demo.stdout().stream().map(String::trim).filter(l -> l.startsWith("curl ")).findFirst().orElse("");
+        if (!curl.isEmpty()) {
+          Exec.run(List.of(curl.split("\\s+")));
+        }
+      } finally {
+        demo.terminate(Duration.ofSeconds(60));
+        demo.close();
+      }
+      made = Files.exists(CLASS_ARCHIVE) && Files.size(CLASS_ARCHIVE) > 0;
+      System.out.println("[funnel-it] class archive " + CLASS_ARCHIVE + (made ? " made" : " not made")
+          + " in " + (System.nanoTime() - started) / 1_000_000 + " ms");
+    } catch (Exception e) {
+      System.out.println("[funnel-it] no class archive, test processes start without one: " + e);
+    }
+    return made;
   }
 
   /** Runs {@code funnel ARGS…} to completion (e.g. the admin client); returns exit code and output. */
