@@ -233,10 +233,13 @@ final class Suite {
     LoadClient.Batch batch = client.many(AFTER_START_CAP, plan.tunnelConcurrency(), AFTER_START_WINDOW_MILLIS,
         60_000, () -> client.exchange(target, SMALL, false, 30_000));
     Map<String, Double> c = cpu.stop();
-    double rate = Stats.round(Stats.perSecond(batch.done().size(), batch.elapsedNanos()), 1);
+    // Four significant digits, like the warm rate (Stats.round counts significant digits, not decimals:
+    // with 1, 303 tunnels/s was reported as 300).
+    double rate = Stats.round(Stats.perSecond(batch.done().size(), batch.elapsedNanos()), 4);
     details.put("after_start", new JsonObject()
         .put("seconds_since_node_start", Stats.round(age, 2))
         .put("tunnels", batch.done().size())
+        .put("seconds", Stats.round(batch.elapsedNanos() / 1e9, 3))
         .put("failures", batch.failed())
         .put("first_failure", batch.firstFailure())
         .put("cpu_us_per_tunnel", cpuMicrosPerTunnel(path, c.get("path"), batch.done().size()))
