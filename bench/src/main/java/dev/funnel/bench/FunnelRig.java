@@ -30,7 +30,6 @@ final class FunnelRig implements AutoCloseable {
   private final Path state;
   private final Map<String, Child> server = new LinkedHashMap<>();
   private final List<Child> nodes = new ArrayList<>();
-  private long startedNanos;
   private long lastNodeStartedNanos;
   private int publicPort;
   private int gatewayPort;
@@ -182,11 +181,6 @@ final class FunnelRig implements AutoCloseable {
     return publicPort;
   }
 
-  /** {@link System#nanoTime()} when this layout's first process was started. */
-  long startedNanos() {
-    return startedNanos;
-  }
-
   /** {@link System#nanoTime()} when the last node was started (its process, not its ready line); 0 before. */
   long lastNodeStartedNanos() {
     return lastNodeStartedNanos;
@@ -247,9 +241,6 @@ final class FunnelRig implements AutoCloseable {
   private Child start(String name, List<String> args) throws IOException {
     List<String> command = new ArrayList<>(List.of(script.toString()));
     command.addAll(args);
-    if (startedNanos == 0) {
-      startedNanos = System.nanoTime();
-    }
     // Log files per layout (funnel-1jvm.funnel-node-web.err.log, …): one run's layouts do not overwrite each other.
     // ./funnel execs java, so the child's pid is the JVM's.
     return Child.start(dir.getFileName() + "." + name, logs, environment(), command, READY, START_MILLIS);

@@ -97,15 +97,7 @@ final class Suite {
     first = false;
     log(path, "sanity check, then warm-up for " + warmSeconds + " s (JIT compilers settle)");
     check(client.many(1, 1, 30_000, () -> client.exchange(target, SMALL, false, 30_000)), "first exchange");
-    long warmUntil = System.nanoTime() + (long) (warmSeconds * 1e9);
-    int warmRounds = 0;
-    do {
-      bulk(target, 8, plan.warmBytes() / 8);
-      check(client.many(plan.warmTunnels(), plan.tunnelConcurrency(), 120_000,
-          () -> client.exchange(target, SMALL, false, 30_000)), "warm-up tunnels");
-      warmRounds++;
-    } while (System.nanoTime() < warmUntil);
-    details.put("warmup_rounds", warmRounds);
+    details.put("warmup_rounds", warm(target, warmSeconds, "warm-up tunnels"));
 
     bulkRetries.clear();
     // Bulk throughput; CPU of every process over all bulk runs.
@@ -207,13 +199,21 @@ final class Suite {
     double seconds = plan.warmSeconds() / 3;
     log(direct, String.format(java.util.Locale.ROOT,
         "warm-up of the load client for %.1f s (direct is not in this run)", seconds));
+    warm(target, seconds, "client warm-up tunnels");
+    first = false;
+  }
+
+  /** Warm-up rounds (the plan's warm-up bytes over 8 streams, then new tunnels) for at least {@code seconds}; how many ran. */
+  private int warm(LoadClient.Target target, double seconds, String what) throws Exception {
     long until = System.nanoTime() + (long) (seconds * 1e9);
+    int rounds = 0;
     do {
       bulk(target, 8, plan.warmBytes() / 8);
       check(client.many(plan.warmTunnels(), plan.tunnelConcurrency(), 120_000,
-          () -> client.exchange(target, SMALL, false, 30_000)), "client warm-up tunnels");
+          () -> client.exchange(target, SMALL, false, 30_000)), what);
+      rounds++;
     } while (System.nanoTime() < until);
-    first = false;
+    return rounds;
   }
 
   /**
