@@ -203,7 +203,10 @@ final class Suite {
     first = false;
   }
 
-  /** Warm-up rounds (the plan's warm-up bytes over 8 streams, then new tunnels) for at least {@code seconds}; how many ran. */
+  /**
+   * Warm-up rounds (the plan's warm-up bytes over 8 streams, then new tunnels) for at least
+   * {@code seconds}; how many ran.
+   */
   private int warm(LoadClient.Target target, double seconds, String what) throws Exception {
     long until = System.nanoTime() + (long) (seconds * 1e9);
     int rounds = 0;
