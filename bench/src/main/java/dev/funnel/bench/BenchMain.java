@@ -123,7 +123,8 @@ public final class BenchMain {
         key.toString()));
     JsonObject paths = new JsonObject();
     JsonObject details = new JsonObject();
-    JsonObject httpsFigures = new JsonObject().putNull("nginx_rps").putNull("funnel_terminator_rps");
+    JsonObject httpsFigures = new JsonObject().putNull("nginx_rps").putNull("funnel_terminator_rps")
+        .putNull("funnel_terminator_upload_http2_over_http1");
     List<String> engines = new ArrayList<>();
     try (Child backend = Child.start("backend", logs, Map.of(), backendCommand,
         Pattern.compile("bench backend ready"), 60_000);
@@ -316,6 +317,14 @@ public final class BenchMain {
         JsonObject r = http(client, plan, funnel, Net.client(rig.caPem().toFile()));
         figures.put("funnel_terminator_rps", r.getDouble("rps"));
         d.put("funnel_terminator", r);
+        try {
+          JsonObject up = Upload.measure(funnel, rig.caPem(), tmp, plan.quick() ? 1 : 3, !plan.quick());
+          figures.put("funnel_terminator_upload_http2_over_http1", up.getDouble("http2_over_http1"));
+          d.put("funnel_terminator_upload", up);
+        } catch (IOException e) {
+          System.err.println("bench: funnel-terminator upload failed: " + e.getMessage());
+          d.put("funnel_terminator_upload", new JsonObject().put("note", "failed: " + e.getMessage()));
+        }
       }
     } catch (Exception e) {
       System.err.println("bench: funnel-terminator failed: " + e);

@@ -17,9 +17,12 @@ final class ListenerOptions {
   private ListenerOptions() {
   }
 
-  /** An HTTP port: ALPN {@code h2}, {@code http/1.1}; no compression either way; 100-continue answered. */
+  /**
+   * An HTTP port: ALPN {@code h2}, {@code http/1.1}; HTTP/2 windows from the options; no compression
+   * either way; 100-continue answered.
+   */
   static HttpServerOptions http(TerminatorOptions options, int listenPort, SSLEngineOptions engine, KeyCertOptions keyCert) {
-    return new HttpServerOptions()
+    HttpServerOptions http = new HttpServerOptions()
         .setHost(options.getBindHost())
         .setPort(listenPort)
         .setUseProxyProtocol(true)
@@ -34,9 +37,13 @@ final class ListenerOptions {
         .setSslEngineOptions(engine)
         .setUseAlpn(true)
         .setAlpnVersions(List.of(HttpVersion.HTTP_2, HttpVersion.HTTP_1_1))
+        .setHttp2ConnectionWindowSize(options.getHttp2ConnectionWindowBytes())
         .setKeyCertOptions(keyCert)
         .setSslHandshakeTimeout(options.getTlsHandshakeTimeoutMillis())
         .setSslHandshakeTimeoutUnit(TimeUnit.MILLISECONDS);
+    // Vert.x's default settings (100 concurrent streams) with a larger stream window.
+    http.getInitialSettings().setInitialWindowSize(options.getHttp2StreamWindowBytes());
+    return http;
   }
 
   /** A {@code tls-terminated-tcp://} port. */

@@ -202,6 +202,18 @@ class TerminatorVerticleTest {
   }
 
   @Test
+  @Timeout(value = 20, unit = TimeUnit.SECONDS)
+  void http2ClientsAreOfferedTheLargerStreamWindowAndVertxsStreamCap() {
+    Answer answer = await(call(h2, relay443, new RequestOptions().setMethod(HttpMethod.GET).setURI("/settings"), null));
+    assertThat(answer.status()).isEqualTo(200);
+    io.vertx.core.http.Http2Settings settings = answer.response().request().connection().remoteSettings();
+    assertThat(settings.getInitialWindowSize()).isEqualTo(TerminatorOptions.DEFAULT_HTTP2_STREAM_WINDOW_BYTES)
+        .isGreaterThan(io.vertx.core.http.Http2Settings.DEFAULT_INITIAL_WINDOW_SIZE);
+    assertThat(settings.getMaxConcurrentStreams())
+        .isEqualTo(io.vertx.core.http.HttpServerOptions.DEFAULT_INITIAL_SETTINGS_MAX_CONCURRENT_STREAMS);
+  }
+
+  @Test
   @Timeout(value = 30, unit = TimeUnit.SECONDS)
   void bodiesStreamIntactBothWaysOverHttp11AndHttp2() {
     Buffer upload = Fixture.pattern(6 * 1024 * 1024 + 123);
