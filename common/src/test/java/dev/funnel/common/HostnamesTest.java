@@ -3,6 +3,9 @@ package dev.funnel.common;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.Optional;
+import java.util.Random;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.NullAndEmptySource;
@@ -97,5 +100,30 @@ class HostnamesTest {
       "web..funnel.example, funnel.example"})
   void refusesNamesNotExactlyNodeTailnetDomain(String name, String domain) {
     assertThat(Hostnames.parse(name, domain)).isEmpty();
+  }
+
+  /** The label and IPv4 checks are hand-written for speed; they agree with the regexes they replaced. */
+  @Test
+  void handWrittenChecksAgreeWithTheRegexesOnRandomNames() {
+    Pattern label = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
+    Pattern ipv4 = Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}");
+    String alphabet = "ab09-.Z_";
+    Random random = new Random(15);
+    for (int n = 0; n < 200_000; n++) {
+      int length = random.nextInt(n % 10 == 0 ? 70 : 16);
+      StringBuilder b = new StringBuilder();
+      for (int i = 0; i < length; i++) {
+        b.append(n % 3 == 0 ? "0123456789.".charAt(random.nextInt(11)) : alphabet.charAt(random.nextInt(alphabet.length())));
+      }
+      String s = b.toString();
+      assertThat(Hostnames.isLabel(s)).as("isLabel(\"%s\")", s).isEqualTo(label.matcher(s).matches());
+      assertThat(Hostnames.looksLikeIpv4(s)).as("looksLikeIpv4(\"%s\")", s).isEqualTo(ipv4.matcher(s).matches());
+    }
+    for (String literal : new String[] {"1.2.3.4", "255.255.255.255", "0.0.0.0", "1.2.3.4."}) {
+      assertThat(Hostnames.normalise(literal)).isEmpty();
+    }
+    for (String name : new String[] {"1.2.3.4.5", "1.2.3", "1234.1.1.1"}) {
+      assertThat(Hostnames.normalise(name)).contains(name);
+    }
   }
 }

@@ -188,6 +188,8 @@ class ClientHelloTest {
             Malformed.class, "duplicate server_name extension"),
         Arguments.of("duplicate other extension", Hellos.records(Hellos.helloWith(groups, sniExtension, groups)),
             Malformed.class, "duplicate extension 0x000a"),
+        Arguments.of("extension longer than the block", Hellos.records(Hellos.helloWith(sniExtension,
+            HexFormat.of().parseHex("000a001000"))), Malformed.class, "reading extension 0x000a: truncated"),
         Arguments.of("SNI entry of type 1", Hellos.records(Hellos.helloWith(
             Hellos.extension(0, Hellos.serverNameList(1, NAME)))), Malformed.class, "name_type 1"),
         Arguments.of("host_name then type 1", Hellos.records(Hellos.helloWith(

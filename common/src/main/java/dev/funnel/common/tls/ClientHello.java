@@ -292,7 +292,11 @@ public final class ClientHello {
       List<String> protocols = List.of();
       while (extensions.hasRemaining()) {
         int type = extensions.u16("extension type");
-        Reader data = extensions.sub(extensions.u16("extension length"), "extension 0x" + hex4(type));
+        int length = extensions.u16("extension length");
+        if (length > extensions.remaining()) {   // named only on failure: a name per extension cost ~2 % of a frontend's CPU
+          throw new Bad("reading extension 0x" + hex4(type) + ": truncated");
+        }
+        Reader data = extensions.sub(length, "extension");
         if (!seen.add(type)) {
           throw new Bad(type == EXTENSION_SERVER_NAME ? "duplicate server_name extension"
               : "duplicate extension 0x" + hex4(type));
