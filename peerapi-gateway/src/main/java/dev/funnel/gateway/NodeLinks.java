@@ -4,6 +4,7 @@ import io.netty.channel.Channel;
 import io.netty.handler.codec.http2.Http2ConnectionAdapter;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2Stream;
+import io.netty.util.concurrent.EventExecutor;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.ArrayList;
@@ -113,34 +114,63 @@ final class NodeLinks {
   }
 
   /**
-   * The live connection carrying the fewest streams, other than {@code avoid}; null when there is
-   * none (no link up, or the session ended). Ties go round the connections in turn: opens that
-   * come at once all read the counts before any of their streams exists (a stream is created on
-   * its connection's loop), and would otherwise all land on the first connection, so on one loop.
+   * How many more streams than the least loaded connection one on the caller's own loop may carry
+   * and still be chosen: a tunnel whose client and stream share a loop is spliced without a task
+   * handed between threads for every write and read, while the spread over loops still follows the
+   * clients' (accepted round the loops) once streams pile up.
    */
+  static final int SAME_LOOP_SLACK = 32;
+
+  /** {@link #pick(Channel, EventExecutor)} without a loop to prefer. */
   Channel pick(Channel avoid) {
+    return pick(avoid, null);
+  }
+
+  /**
+   * The live connection for a new stream, other than {@code avoid}; null when there is none (no
+   * link up, or the session ended). One on {@code near} (the client's loop) unless it carries more
+   * than {@link #SAME_LOOP_SLACK} streams above the least loaded; else the least loaded. Ties go
+   * round the connections in turn: opens that come at once all read the counts before any of their
+   * streams exists (a stream is created on its connection's loop), and would otherwise all land on
+   * the first connection, so on one loop.
+   */
+  Channel pick(Channel avoid, EventExecutor near) {
     if (ended) {
       return null;
     }
     Object[] all = connections.toArray();
-    if (all.length == 0) {
-      return null;
-    }
-    int start = Math.floorMod(turn.getAndIncrement(), all.length);
-    Channel best = null;
-    int fewest = Integer.MAX_VALUE;
+    int[] streams = new int[all.length];
+    boolean[] onNear = new boolean[all.length];
     for (int i = 0; i < all.length; i++) {
-      Channel c = (Channel) all[(start + i) % all.length];
-      if (c == avoid || !c.isActive()) {
+      Channel c = (Channel) all[i];
+      streams[i] = c == avoid || !c.isActive() ? -1 : activeStreams(c);
+      onNear[i] = near != null && c.eventLoop() == near;
+    }
+    int chosen = choose(streams, onNear, all.length == 0 ? 0 : Math.floorMod(turn.getAndIncrement(), all.length));
+    return chosen < 0 ? null : (Channel) all[chosen];
+  }
+
+  /**
+   * The decision of {@link #pick}, pure: {@code streams[i]} is connection i's open streams (−1: not
+   * a candidate), {@code onNear[i]} whether it runs on the caller's loop, {@code start} where the
+   * scan for the least loaded begins (ties go to the first seen). −1 when there is no candidate.
+   */
+  static int choose(int[] streams, boolean[] onNear, int start) {
+    int best = -1;
+    int nearest = -1;
+    for (int k = 0; k < streams.length; k++) {
+      int i = (start + k) % streams.length;
+      if (streams[i] < 0) {
         continue;
       }
-      int streams = activeStreams(c);
-      if (streams < fewest) {
-        best = c;
-        fewest = streams;
+      if (best < 0 || streams[i] < streams[best]) {
+        best = i;
+      }
+      if (onNear[i] && (nearest < 0 || streams[i] < streams[nearest])) {
+        nearest = i;
       }
     }
-    return best;
+    return nearest >= 0 && streams[nearest] <= streams[best] + SAME_LOOP_SLACK ? nearest : best;
   }
 
   /** The session ended: no new tunnels; connections close once they carry no stream. */

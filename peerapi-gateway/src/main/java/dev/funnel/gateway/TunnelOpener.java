@@ -69,7 +69,7 @@ final class TunnelOpener implements GatewayLink {
           + (tunnels - 1) + " tunnels");
     }
     if (links.pick(null) != null) {
-      attempt(result, request, links, offer, early, null, System.nanoTime());
+      attempt(result, request, links, offer, early, null, loop, System.nanoTime());
     } else {
       awaitLink(result, request, links, offer, early, loop);
     }
@@ -89,21 +89,22 @@ final class TunnelOpener implements GatewayLink {
     ScheduledFuture<?> timer = loop.schedule(() -> {
       if (decided.compareAndSet(false, true)) {
         links.stopWaiting(waiter[0]);
-        attempt(result, request, links, offer, early, null, started);
+        attempt(result, request, links, offer, early, null, loop, started);
       }
     }, options.getOfferTimeoutMillis(), TimeUnit.MILLISECONDS);
     waiter[0] = () -> {
       if (decided.compareAndSet(false, true)) {
         timer.cancel(false);
-        loop.execute(() -> attempt(result, request, links, offer, early, null, started));
+        loop.execute(() -> attempt(result, request, links, offer, early, null, loop, started));
       }
     };
     links.whenLinked(waiter[0]);
   }
 
+  /** One offer on a link connection, preferably on {@code loop} (the caller's: no thread hop in the splice). */
   private void attempt(Promise<PeekedConnection> result, OpenRequest request, NodeLinks links, IngressOffer offer,
-                       ByteBuf early, Channel avoid, long startedNanos) {
-    Channel connection = links.pick(avoid);
+                       ByteBuf early, Channel avoid, EventLoop loop, long startedNanos) {
+    Channel connection = links.pick(avoid, loop);
     if (connection == null) {
       links.tunnels.decrementAndGet();
       refuse(result, request, OpenFailure.NO_DATA_CONNECTION, request.nodeId() + " has no live link connection"
@@ -128,7 +129,7 @@ final class TunnelOpener implements GatewayLink {
       if (unanswered.retryable() && avoid == null) {
         LOG.log(Level.DEBUG, () -> "offer to " + request.nodeId() + " on " + connection.remoteAddress() + ": "
             + unanswered.getMessage() + "; offering on another link connection");
-        attempt(result, request, links, offer, early, connection, startedNanos);
+        attempt(result, request, links, offer, early, connection, loop, startedNanos);
         return;
       }
       links.tunnels.decrementAndGet();

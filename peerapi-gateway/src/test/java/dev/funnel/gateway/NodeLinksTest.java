@@ -46,4 +46,52 @@ class NodeLinksTest {
     links.end();
     assertThat(links.pick(null)).isNull();
   }
+
+  @Test
+  void aConnectionOnTheCallersLoopIsChosenEveryTime() {
+    NodeLinks links = new NodeLinks("s", "n", 1, "secret");
+    Channel a = new EmbeddedChannel();
+    Channel b = new EmbeddedChannel();
+    links.add(a, 8);
+    links.add(b, 8);
+    for (int i = 0; i < 6; i++) {
+      assertThat(links.pick(null, b.eventLoop())).isSameAs(b);
+      assertThat(links.pick(null, a.eventLoop())).isSameAs(a);
+    }
+    // Avoided (a retry after it failed): the other one, whatever its loop.
+    assertThat(links.pick(b, b.eventLoop())).isSameAs(a);
+    // A loop no connection runs on: least loaded, ties in turn.
+    List<Channel> picked = new ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      picked.add(links.pick(null, new EmbeddedChannel().eventLoop()));
+    }
+    assertThat(picked).filteredOn(c -> c == a).hasSize(4);
+  }
+
+  @Test
+  void theCallersLoopWinsUntilItsConnectionCarriesMoreThanTheSlackAboveTheLeastLoaded() {
+    int slack = NodeLinks.SAME_LOOP_SLACK;
+    boolean[] secondIsNear = {false, true};
+    // {streams of connection 0, streams of connection 1} -> chosen index
+    int[][] table = {
+        {0, 0, 1},
+        {0, slack, 1},
+        {0, slack + 1, 0},
+        {10, 10 + slack, 1},
+        {10, 11 + slack, 0},
+        {5, 3, 1},
+        {-1, 100, 1},        // 0 is no candidate (closed or avoided)
+        {100, -1, 0},        // the near one is no candidate: the other
+        {-1, -1, -1},
+    };
+    for (int[] row : table) {
+      assertThat(NodeLinks.choose(new int[] {row[0], row[1]}, secondIsNear, 0)).as("streams %d, %d", row[0], row[1])
+          .isEqualTo(row[2]);
+    }
+    // No near connection: the least loaded; ties go to where the scan starts.
+    assertThat(NodeLinks.choose(new int[] {3, 3}, new boolean[2], 1)).isEqualTo(1);
+    assertThat(NodeLinks.choose(new int[] {3, 3}, new boolean[2], 0)).isEqualTo(0);
+    assertThat(NodeLinks.choose(new int[] {4, 3}, new boolean[2], 0)).isEqualTo(1);
+    assertThat(NodeLinks.choose(new int[0], new boolean[0], 0)).isEqualTo(-1);
+  }
 }

@@ -102,7 +102,7 @@ final class RemoteGatewayLinks {
   Future<PeekedConnection> open(String gatewayId, OpenRequest request, ByteBuf first, EventLoop loop) {
     Promise<PeekedConnection> result = loop.newPromise();
     ByteBuf early = first.retainedDuplicate();   // goes with the open (GatewayLink: not the caller's)
-    connection(gatewayId).addListener(dialled -> {
+    connection(gatewayId, loop).addListener(dialled -> {
       if (!dialled.isSuccess()) {
         early.release();
         result.tryFailure(new IllegalStateException("no link connection to gateway " + gatewayId + ": "
@@ -134,21 +134,31 @@ final class RemoteGatewayLinks {
     return result;
   }
 
-  /** A connection to {@code gatewayId}: an empty slot dials, else the slots are taken in turn. */
-  private Future<Channel> connection(String gatewayId) {
+  /**
+   * A connection to {@code gatewayId}: one that is up on {@code loop} (the client's: the splice then
+   * needs no hop between threads), else the slots in turn; an empty slot dials, on {@code loop}.
+   */
+  private Future<Channel> connection(String gatewayId, EventLoop clientLoop) {
+    EventLoop loop = DataPlane.own(clientLoop);
     Promise<Channel> dial;
     synchronized (this) {
       if (closed) {
         return GlobalEventExecutor.INSTANCE.newFailedFuture(new IllegalStateException("the frontend is stopping"));
       }
       Pool pool = pools.computeIfAbsent(gatewayId, id -> new Pool(linksPerGateway));
+      for (Future<Channel> slot : pool.slots) {
+        if (slot != null && slot.isSuccess() && ((Channel) slot.getNow()).isActive()
+            && ((Channel) slot.getNow()).eventLoop() == loop) {
+          return slot;
+        }
+      }
       int index = pool.next;
       pool.next = (pool.next + 1) % linksPerGateway;
       Future<Channel> slot = pool.slots.get(index);
       if (slot != null && !(slot.isSuccess() && !((Channel) slot.getNow()).isActive())) {
         return slot;   // up, or dialling; one that is closing is replaced at once (its close listener may not have run)
       }
-      dial = DataPlane.group().next().newPromise();
+      dial = loop.newPromise();
       pool.slots.set(index, dial);
       dial.addListener(f -> {
         if (!f.isSuccess()) {
@@ -161,7 +171,7 @@ final class RemoteGatewayLinks {
         }
       });
     }
-    dial(gatewayId, dial);
+    dial(gatewayId, dial, loop);
     return dial;
   }
 
@@ -176,7 +186,7 @@ final class RemoteGatewayLinks {
   }
 
   /** Asks where the gateway's link listens, then connects, handshakes and speaks HTTP/2; all within the dial timeout. */
-  private void dial(String gatewayId, Promise<Channel> dial) {
+  private void dial(String gatewayId, Promise<Channel> dial, EventLoop loop) {
     long started = System.nanoTime();
     ScheduledFuture<?> deadline = DataPlane.group().schedule(() -> {
       dial.tryFailure(new IllegalStateException("not up within " + dialTimeoutMillis + " ms"));
@@ -197,13 +207,13 @@ final class RemoteGatewayLinks {
             return;
           }
           long left = dialTimeoutMillis - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
-          connect(gatewayId, address, Math.max(1, left), dial);
+          connect(gatewayId, address, Math.max(1, left), dial, loop);
         });
   }
 
-  private void connect(String gatewayId, HostPort address, long timeoutMillis, Promise<Channel> dial) {
+  private void connect(String gatewayId, HostPort address, long timeoutMillis, Promise<Channel> dial, EventLoop loop) {
     ChannelFuture connecting = new Bootstrap()
-        .group(DataPlane.group())
+        .group(loop)
         .channel(DataPlane.channel())
         .option(ChannelOption.TCP_NODELAY, true)
         .option(ChannelOption.SO_KEEPALIVE, true)

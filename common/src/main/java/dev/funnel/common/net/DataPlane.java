@@ -178,6 +178,15 @@ public final class DataPlane {
     return available;
   }
 
+  /**
+   * {@code loop} when it is one of the data plane's loops, else the group's next: a channel of
+   * {@link #channel()} can only be registered on these (an epoll channel needs an epoll loop).
+   */
+  public static EventLoop own(EventLoop loop) {
+    EventLoopGroup loops = group();
+    return loop != null && indexOf.containsKey(loop) ? loop : loops.next();
+  }
+
   /** Tunnels carried so far by loop {@code index} (0 ≤ index < {@link #eventLoops()}). */
   public static long tunnelsCarried(int index) {
     group();
