@@ -81,9 +81,13 @@ final class Upload {
   /** curl's {@code -w "%{http_version} %{size_upload} %{time_total}"} line → seconds, checked. */
   static double parse(String line, String version) throws IOException {
     String[] f = line.split(" ");
-    if (f.length != 3 || !f[0].equals(version) || Long.parseLong(f[1]) != BYTES) {
-      throw new IOException("upload over HTTP/" + version + " did not complete: curl said '" + line + "'");
+    try {
+      if (f.length == 3 && f[0].equals(version) && Long.parseLong(f[1]) == BYTES) {
+        return Double.parseDouble(f[2]);
+      }
+    } catch (NumberFormatException e) {
+      // fall through: not curl's line
     }
-    return Double.parseDouble(f[2]);
+    throw new IOException("upload over HTTP/" + version + " did not complete: curl said '" + line + "'");
   }
 }

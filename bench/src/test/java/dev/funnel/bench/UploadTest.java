@@ -22,6 +22,8 @@ class UploadTest {
     // curl fell back to HTTP/1.1 (no h2 in ALPN): not an HTTP/2 figure.
     assertThatThrownBy(() -> Upload.parse("1.1 200000000 1.0", "2")).isInstanceOf(IOException.class);
     assertThatThrownBy(() -> Upload.parse("", "2")).isInstanceOf(IOException.class);
+    assertThatThrownBy(() -> Upload.parse("2 lots 1.0", "2")).isInstanceOf(IOException.class);
+    assertThatThrownBy(() -> Upload.parse("2 200000000 soon", "2")).isInstanceOf(IOException.class);
   }
 
   @Test

@@ -54,16 +54,17 @@ public class TerminatorOptions {
   /**
    * HTTP/2 receive window of each request stream (SETTINGS_INITIAL_WINDOW_SIZE). HTTP/2's default,
    * 64 KiB, lets an upload move one window per round trip; through a tunnel a 200 MB upload took 3.2×
-   * as long over HTTP/2 as over HTTP/1.1, which has no such window (1 MiB: 1.7×, 4 MiB: 1.0–1.1×;
-   * bench/README.md). 4 MiB carries ~1.6 Gbit/s at 20 ms. Vert.x returns credit as the proxy hands
-   * bytes on to the backend, so a backend that reads slowly holds at most this much per stream.
+   * as long over HTTP/2 as over HTTP/1.1, which has no such window (1 MiB: 1.7×; 4 MiB: 0.94–1.28×
+   * over five runs; bench/README.md). 4 MiB carries ~1.6 Gbit/s at 20 ms. Vert.x gives credit back
+   * as each DATA frame reaches the request's handler, and vertx-http-proxy pauses the request while
+   * the backend's connection is full, so a backend that reads slowly holds at most this much per stream.
    */
   public static final int DEFAULT_HTTP2_STREAM_WINDOW_BYTES = 4 * 1024 * 1024;
   /**
    * HTTP/2 receive window of a client's connection, over all its streams: the most one connection
    * holds when the backend does not read (a TCP socket's receive buffer grows to 6 MiB on Linux).
    * Four times the stream window: equal to it, the 200 MB upload took 1.22–1.24× as long as over
-   * HTTP/1.1, against 1.02–1.10× (bench/README.md).
+   * HTTP/1.1, against 1.02–1.10× in the same pair of runs (bench/README.md).
    */
   public static final int DEFAULT_HTTP2_CONNECTION_WINDOW_BYTES = 16 * 1024 * 1024;
   /**
