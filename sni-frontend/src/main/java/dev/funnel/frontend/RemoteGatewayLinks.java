@@ -25,6 +25,7 @@ import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.util.concurrent.Promise;
@@ -136,10 +137,12 @@ final class RemoteGatewayLinks {
 
   /**
    * A connection to {@code gatewayId}: one that is up on {@code loop} (the client's: the splice then
-   * needs no hop between threads), else the slots in turn; an empty slot dials, on {@code loop}.
+   * needs no hop between threads), else the slots in turn; an empty slot dials, on the client's loop
+   * unless another slot is on it already ({@link #dialLoop}).
    */
   private Future<Channel> connection(String gatewayId, EventLoop clientLoop) {
     EventLoop loop = DataPlane.own(clientLoop);
+    EventLoop dialOn;
     Promise<Channel> dial;
     synchronized (this) {
       if (closed) {
@@ -158,8 +161,16 @@ final class RemoteGatewayLinks {
       if (slot != null && !(slot.isSuccess() && !((Channel) slot.getNow()).isActive())) {
         return slot;   // up, or dialling; one that is closing is replaced at once (its close listener may not have run)
       }
-      dial = loop.newPromise();
+      List<EventLoop> taken = new ArrayList<>();
+      for (int i = 0; i < pool.slots.size(); i++) {
+        if (i != index && pool.slots.get(i) != null) {
+          taken.add(pool.loops.get(i));
+        }
+      }
+      dialOn = dialLoop(loop, taken, DataPlane.group());
+      dial = dialOn.newPromise();
       pool.slots.set(index, dial);
+      pool.loops.set(index, dialOn);
       dial.addListener(f -> {
         if (!f.isSuccess()) {
           forget(gatewayId, index, dial);
@@ -171,14 +182,33 @@ final class RemoteGatewayLinks {
         }
       });
     }
-    dial(gatewayId, dial, loop);
+    dial(gatewayId, dial, dialOn);
     return dial;
+  }
+
+  /**
+   * The loop a new link connection is dialled on: the client's, unless another of the gateway's
+   * slots is on it (up or dialling) — then a data-plane loop no slot is on, so that opens that come
+   * at once from one loop do not put every link, and all its TLS, on that loop; the client's when
+   * every loop has one.
+   */
+  static EventLoop dialLoop(EventLoop client, List<EventLoop> taken, Iterable<? extends EventExecutor> loops) {
+    if (!taken.contains(client)) {
+      return client;
+    }
+    for (EventExecutor loop : loops) {
+      if (loop instanceof EventLoop l && !taken.contains(l)) {
+        return l;
+      }
+    }
+    return client;
   }
 
   private synchronized void forget(String gatewayId, int index, Future<Channel> connection) {
     Pool pool = pools.get(gatewayId);
     if (pool != null && pool.slots.get(index) == connection) {
       pool.slots.set(index, null);
+      pool.loops.set(index, null);
       if (pool.slots.stream().allMatch(slot -> slot == null)) {
         pools.remove(gatewayId);   // a gateway that went away leaves nothing behind
       }
@@ -273,11 +303,14 @@ final class RemoteGatewayLinks {
   /** One gateway's connection slots, taken in turn. */
   private static final class Pool {
     final List<Future<Channel>> slots = new ArrayList<>();
+    /** The loop each slot's connection is on (null: empty slot). */
+    final List<EventLoop> loops = new ArrayList<>();
     int next;
 
     Pool(int size) {
       for (int i = 0; i < size; i++) {
         slots.add(null);
+        loops.add(null);
       }
     }
   }

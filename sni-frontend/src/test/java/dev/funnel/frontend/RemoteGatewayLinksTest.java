@@ -17,6 +17,10 @@ import dev.funnel.common.net.HostPort;
 import dev.funnel.common.net.LinkTls;
 import dev.funnel.common.options.FrontendOptions;
 import dev.funnel.common.tls.DevCa;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.net.PemKeyCertOptions;
@@ -24,6 +28,7 @@ import io.vertx.core.net.PemTrustOptions;
 import java.net.Socket;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -199,6 +204,27 @@ class RemoteGatewayLinksTest {
     try (Socket client = connect(frontend.actualPorts().get(443))) {
       client.getOutputStream().write(Hellos.jdk("TLSv1.3", NAME).getBytes());
       assertThat(readToEnd(client)).isEqualTo(alert.record());
+    }
+  }
+
+  @Test
+  void aNewLinkIsDialledOnTheClientsLoopUnlessAnotherSlotIsOnItAlready() {
+    EventLoopGroup group = new MultiThreadIoEventLoopGroup(3, NioIoHandler.newFactory());
+    try {
+      List<EventLoop> loops = new ArrayList<>();
+      group.forEach(e -> loops.add((EventLoop) e));
+      EventLoop a = loops.get(0);
+      EventLoop b = loops.get(1);
+      EventLoop c = loops.get(2);
+      assertThat(RemoteGatewayLinks.dialLoop(a, List.of(), group)).isSameAs(a);
+      assertThat(RemoteGatewayLinks.dialLoop(a, List.of(b), group)).isSameAs(a);
+      // Two opens at once from loop a: the second link goes to a loop no slot is on.
+      assertThat(RemoteGatewayLinks.dialLoop(a, List.of(a), group)).isSameAs(b);
+      assertThat(RemoteGatewayLinks.dialLoop(a, List.of(a, b), group)).isSameAs(c);
+      // Every loop has a link already: the client's.
+      assertThat(RemoteGatewayLinks.dialLoop(a, List.of(a, b, c), group)).isSameAs(a);
+    } finally {
+      group.shutdownGracefully(0, 0, TimeUnit.SECONDS);
     }
   }
 }
