@@ -317,14 +317,9 @@ public final class BenchMain {
         JsonObject r = http(client, plan, funnel, Net.client(rig.caPem().toFile()));
         figures.put("funnel_terminator_rps", r.getDouble("rps"));
         d.put("funnel_terminator", r);
-        try {
-          JsonObject up = Upload.measure(funnel, rig.caPem(), tmp, plan.quick() ? 1 : 3, !plan.quick());
-          figures.put("funnel_terminator_upload_http2_over_http1", up.getDouble("http2_over_http1"));
-          d.put("funnel_terminator_upload", up);
-        } catch (IOException e) {
-          System.err.println("bench: funnel-terminator upload failed: " + e.getMessage());
-          d.put("funnel_terminator_upload", new JsonObject().put("note", "failed: " + e.getMessage()));
-        }
+        JsonObject up = Upload.measureOrNote(funnel, rig.caPem(), tmp, plan.quick() ? 1 : 3, !plan.quick());
+        figures.put("funnel_terminator_upload_http2_over_http1", up.getDouble("http2_over_http1"));
+        d.put("funnel_terminator_upload", up);
       }
     } catch (Exception e) {
       System.err.println("bench: funnel-terminator failed: " + e);

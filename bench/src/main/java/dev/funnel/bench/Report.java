@@ -58,8 +58,7 @@ final class Report {
     if (p == null || base == null) {
       return null;
     }
-    double r = Stats.ratio(p.getDouble(figure), base.getDouble(figure));
-    return Double.isNaN(r) ? null : Stats.round(r, 3);
+    return Stats.shownRatio(p.getDouble(figure), base.getDouble(figure));
   }
 
   /**
@@ -91,10 +90,8 @@ final class Report {
     }
     t.add(target("funnel-1jvm cpu_us_per_tunnel <= 0.35 x haproxy-tunnel", ratio(one, tunnel, "cpu_us_per_tunnel"),
         0.35, false));
-    Double terminator = https.getDouble("funnel_terminator_rps");
-    Double nginx = https.getDouble("nginx_rps");
-    double r = Stats.ratio(terminator, nginx);
-    t.add(target("funnel terminator HTTPS rps >= 0.6 x nginx", Double.isNaN(r) ? null : Stats.round(r, 3), 0.6, true));
+    t.add(target("funnel terminator HTTPS rps >= 0.6 x nginx",
+        Stats.shownRatio(https.getDouble("funnel_terminator_rps"), https.getDouble("nginx_rps")), 0.6, true));
     t.add(target("funnel terminator 200 MB upload, HTTP/2 time / HTTP/1.1 time <= 1.25",
         https.getDouble("funnel_terminator_upload_http2_over_http1"), 1.25, false));
     t.add(target("funnel-1jvm new tunnels/s 10 s after start / warm >= 0.8", value(one, "warmup_ratio"), 0.8, true));

@@ -49,6 +49,12 @@ final class Stats {
     return value / base;
   }
 
+  /** {@link #ratio} to 3 significant digits as reports show it; null when it cannot be taken (JSON has no NaN). */
+  static Double shownRatio(Double value, Double base) {
+    double r = ratio(value, base);
+    return Double.isNaN(r) ? null : round(r, 3);
+  }
+
   /** Rounds to {@code digits} significant digits (keeps JSON and tables readable); NaN stays NaN. */
   static double round(double value, int digits) {
     if (Double.isNaN(value) || Double.isInfinite(value) || value == 0) {

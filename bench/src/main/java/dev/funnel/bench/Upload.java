@@ -55,7 +55,7 @@ final class Upload {
           .put("bytes", BYTES)
           .put("http1_seconds", Stats.round(best1, 3))
           .put("http2_seconds", Stats.round(best2, 3))
-          .put("http2_over_http1", ratio(best2, best1))
+          .put("http2_over_http1", Stats.shownRatio(best2, best1))
           .put("http1_runs", new JsonArray(h1.stream().map(s -> Stats.round(s, 3)).toList()))
           .put("http2_runs", new JsonArray(h2.stream().map(s -> Stats.round(s, 3)).toList()));
     } finally {
@@ -63,9 +63,14 @@ final class Upload {
     }
   }
 
-  static Double ratio(double http2Seconds, double http1Seconds) {
-    double r = Stats.ratio(http2Seconds, http1Seconds);
-    return Double.isNaN(r) ? null : Stats.round(r, 3);
+  /** {@link #measure}, or a {@code note} saying why it failed (so no {@code http2_over_http1}). */
+  static JsonObject measureOrNote(Ingress path, Path caPem, Path dir, int reps, boolean warm) {
+    try {
+      return measure(path, caPem, dir, reps, warm);
+    } catch (IOException e) {
+      System.err.println("bench: " + path.name() + " upload failed: " + e.getMessage());
+      return new JsonObject().put("note", "failed: " + e.getMessage());
+    }
   }
 
   /** Seconds for one upload; an error, a short upload or the wrong protocol is an exception. */

@@ -28,8 +28,8 @@ class UploadTest {
 
   @Test
   void theRatioIsHttp2sTimeOverHttp1sAndTheTargetIsMetAtOrBelowOneAndAQuarter() {
-    assertThat(Upload.ratio(2.5, 1.0)).isEqualTo(2.5);
-    assertThat(Upload.ratio(1.0, 0)).isNull();
+    assertThat(Stats.shownRatio(2.5, 1.0)).isEqualTo(2.5);
+    assertThat(Stats.shownRatio(1.0, 0.0)).isNull();
     for (double[] c : new double[][] {{1.25, 1}, {3.0, 0}}) {
       JsonObject https = new JsonObject().putNull("nginx_rps").putNull("funnel_terminator_rps")
           .put("funnel_terminator_upload_http2_over_http1", c[0]);

@@ -149,9 +149,9 @@ final class RemoteGatewayLinks {
         return GlobalEventExecutor.INSTANCE.newFailedFuture(new IllegalStateException("the frontend is stopping"));
       }
       Pool pool = pools.computeIfAbsent(gatewayId, id -> new Pool(linksPerGateway));
-      for (Future<Channel> slot : pool.slots) {
-        if (slot != null && slot.isSuccess() && ((Channel) slot.getNow()).isActive()
-            && ((Channel) slot.getNow()).eventLoop() == loop) {
+      for (int i = 0; i < linksPerGateway; i++) {
+        Future<Channel> slot = pool.slots.get(i);
+        if (pool.loops.get(i) == loop && slot.isSuccess() && ((Channel) slot.getNow()).isActive()) {
           return slot;
         }
       }
@@ -161,12 +161,8 @@ final class RemoteGatewayLinks {
       if (slot != null && !(slot.isSuccess() && !((Channel) slot.getNow()).isActive())) {
         return slot;   // up, or dialling; one that is closing is replaced at once (its close listener may not have run)
       }
-      List<EventLoop> taken = new ArrayList<>();
-      for (int i = 0; i < pool.slots.size(); i++) {
-        if (i != index && pool.slots.get(i) != null) {
-          taken.add(pool.loops.get(i));
-        }
-      }
+      List<EventLoop> taken = new ArrayList<>(pool.loops);   // the other slots' (null: empty)
+      taken.set(index, null);
       dialOn = dialLoop(loop, taken, DataPlane.group());
       dial = dialOn.newPromise();
       pool.slots.set(index, dial);
@@ -303,7 +299,7 @@ final class RemoteGatewayLinks {
   /** One gateway's connection slots, taken in turn. */
   private static final class Pool {
     final List<Future<Channel>> slots = new ArrayList<>();
-    /** The loop each slot's connection is on (null: empty slot). */
+    /** The loop each slot's connection is on; null exactly when the slot is. */
     final List<EventLoop> loops = new ArrayList<>();
     int next;
 
