@@ -84,6 +84,11 @@ public class FrontendVerticle extends VerticleBase {
     return Map.copyOf(actualPorts);
   }
 
+  /** How many routes this frontend has cached now (tests). */
+  int routesCached() {
+    return routes.size();
+  }
+
   /** How many custom domains this frontend routes now (tests). */
   int aliasesKnown() {
     return aliases.size();

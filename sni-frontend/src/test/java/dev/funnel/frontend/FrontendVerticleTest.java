@@ -482,11 +482,11 @@ class FrontendVerticleTest {
     assertStillServes();
     assertThat(resolves.get()).as("second connection used the cache").isEqualTo(1);
 
-    vertx.eventBus().publish(Addresses.ROUTES_CHANGED, new RouteChanged(NAME));
+    publishRouteChange(new RouteChanged(NAME));
     assertStillServes();
     assertThat(resolves.get()).isEqualTo(2);
 
-    vertx.eventBus().publish(Addresses.ROUTES_CHANGED, RouteChanged.ALL);
+    publishRouteChange(RouteChanged.ALL);
     assertStillServes();
     assertThat(resolves.get()).isEqualTo(3);
   }
@@ -529,6 +529,20 @@ class FrontendVerticleTest {
   }
 
   // --- helpers --------------------------------------------------------------------------------------
+
+  /**
+   * Publishes {@code change} and waits until the frontend has dropped its cached route: the event
+   * reaches the verticle's loop, while the next client may be accepted on another data-plane loop first.
+   */
+  void publishRouteChange(RouteChanged change) throws InterruptedException {
+    assertThat(frontend.routesCached()).isEqualTo(1);
+    vertx.eventBus().publish(Addresses.ROUTES_CHANGED, change);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    while (frontend.routesCached() != 0 && System.nanoTime() < deadline) {
+      Thread.sleep(5);
+    }
+    assertThat(frontend.routesCached()).as("cached routes after the change").isZero();
+  }
 
   /** Sends {@code hello}, then expects exactly one fatal alert record with {@code alert}, then EOF. */
   void assertAlert(byte[] hello, TlsAlert alert) throws Exception {
