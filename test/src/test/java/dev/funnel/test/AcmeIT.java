@@ -80,7 +80,7 @@ class AcmeIT {
       assumeTrue(Exec.run(List.of("sh", "-c", "command -v " + tool)).exit() == 0,
           tool + " is not installed (Debian: pebble, openssl, curl, dnsutils; .ci/run installs them)");
     }
-    dir = Files.createTempDirectory("funnel-acme");
+    dir = TempDirs.create("funnel-acme");
     state = dir.resolve("state");
     nodeState = dir.resolve("node-state");
     logs = Path.of("target", "e2e-logs", "acme");

@@ -74,7 +74,7 @@ class AliasIT {
     }
     assumeTrue(Knot.binary() != null, "knotd is not installed (Debian: knot; .ci/run installs it)");
     assumeTrue(Unbound.binary() != null, "unbound is not installed (Debian: unbound; .ci/run installs it)");
-    dir = Files.createTempDirectory("funnel-alias");
+    dir = TempDirs.create("funnel-alias");
     state = dir.resolve("state");
     logs = Path.of("target", "e2e-logs", "alias");
     Files.createDirectories(logs);

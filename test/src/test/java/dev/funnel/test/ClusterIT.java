@@ -135,7 +135,7 @@ class ClusterIT {
   @BeforeAll
   void startCluster() throws Exception {
     assumeTrue(Postgres.binDir().isPresent(), "PostgreSQL is not installed (.ci/run installs Debian's postgresql)");
-    dir = Files.createTempDirectory("funnel-cluster");
+    dir = TempDirs.create("funnel-cluster");
     state = dir.resolve("state");
     Files.createDirectories(logs);
     postgres = Postgres.start(logs, freePort());
@@ -188,9 +188,7 @@ class ClusterIT {
       postgres.close();
     }
     if (dir != null) {
-      try (var files = Files.walk(dir)) {
-        files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-      }
+      TempDirs.deleteTree(dir);
     }
     if (!figures.isEmpty()) {
       StringBuilder out = new StringBuilder("ClusterIT figures (2 cores, loopback, 9 JVMs)\n");

@@ -49,7 +49,7 @@ class ConsoleClusterIT {
     assumeTrue(Postgres.binDir().isPresent(), "PostgreSQL is not installed (.ci/run installs Debian's postgresql)");
     assumeTrue(Files.isExecutable(Path.of(Browser.CHROMIUM)) && Files.isExecutable(Path.of(Browser.CHROMEDRIVER)),
         "chromium and chromium-driver (Debian) are not installed: .ci/run installs them");
-    Path dir = Files.createTempDirectory("funnel-console-cluster");
+    Path dir = TempDirs.create("funnel-console-cluster");
     Path state = dir.resolve("state");
     postgres = Postgres.start(logs, ClusterIT.freePort());
     List<Integer> ports = List.of(ClusterIT.freePort(), ClusterIT.freePort());

@@ -87,7 +87,7 @@ class ConsoleIT {
       exchange.close();
     });
     app.start();
-    dir = Files.createTempDirectory("funnel-console");
+    dir = TempDirs.create("funnel-console");
     state = dir.resolve("state");
     logs = Path.of("target", "e2e-logs", "console");
     shots = Path.of("target", "console-screenshots");

@@ -54,7 +54,7 @@ class ConsoleOidcIT {
     Assumptions.assumeTrue(Files.isExecutable(Path.of(Browser.CHROMIUM)) && Files.isExecutable(Path.of(Browser.CHROMEDRIVER)),
         "chromium and chromium-driver (Debian) are not installed: .ci/run installs them");
     Files.createDirectories(shots);
-    Path dir = Files.createTempDirectory("funnel-console-oidc");
+    Path dir = TempDirs.create("funnel-console-oidc");
     Path state = dir.resolve("state");
     provider = new MockOAuth2Server(OAuth2Config.Companion.fromJson("{\"interactiveLogin\":true}"));
     provider.start(InetAddress.getByName("127.0.0.1"), 0);
@@ -142,7 +142,7 @@ class ConsoleOidcIT {
 
   @Test
   void aProviderWithoutAnAllowListIsAUsageError() throws Exception {
-    FunnelProcess.Result run = FunnelProcess.run(logs, "server", "--state", Files.createTempDirectory("funnel-oidc-usage")
+    FunnelProcess.Result run = FunnelProcess.run(logs, "server", "--state", TempDirs.create("funnel-oidc-usage")
         .toString(), "--console-oidc-issuer", issuer, "--console-oidc-client-id", CLIENT);
     assertThat(run.exit()).as(run.all()).isEqualTo(2);
     assertThat(run.all()).contains("funnel server: --console-oidc-issuer needs --console-allow-email ADDR")

@@ -21,7 +21,7 @@ class DemoIT {
   @Test
   @Timeout(value = 120, unit = TimeUnit.SECONDS)
   void theCurlLineItPrintsWorksAndSigtermStopsItCleanly() throws Exception {
-    Path state = Files.createTempDirectory("funnel-demo").resolve("state");
+    Path state = TempDirs.create("funnel-demo").resolve("state");
     Path logs = Path.of("target", "e2e-logs", "demo");
     try (FunnelProcess demo = FunnelProcess.start("demo", logs, List.of(), "demo", "--state", state.toString(),
         "--public", "127.0.0.1:0", "--gateway-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0")) {

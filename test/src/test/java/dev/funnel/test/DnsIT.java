@@ -53,7 +53,7 @@ class DnsIT {
   void startServer() throws Exception {
     assumeTrue(Exec.run(List.of("sh", "-c", "command -v dig")).exit() == 0,
         "dig is not installed (Debian: apt-get install dnsutils; .ci/run installs it)");
-    dir = Files.createTempDirectory("funnel-dns");
+    dir = TempDirs.create("funnel-dns");
     state = dir.resolve("state");
     logs = Path.of("target", "e2e-logs", "dns");
     Files.createDirectories(logs);

@@ -66,7 +66,7 @@ class DnsPushIT {
       assumeTrue(Exec.run(List.of("sh", "-c", "command -v " + tool)).exit() == 0,
           tool + " is not installed (Debian: apt-get install dnsutils; .ci/run installs it)");
     }
-    dir = Files.createTempDirectory("funnel-dns-push");
+    dir = TempDirs.create("funnel-dns-push");
     state = dir.resolve("state");
     logs = Path.of("target", "e2e-logs", "dns-push");
     Files.createDirectories(logs);

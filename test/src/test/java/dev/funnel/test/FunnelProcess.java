@@ -118,7 +118,7 @@ final class FunnelProcess implements AutoCloseable {
         return true;
       }
       Files.deleteIfExists(CLASS_ARCHIVE);
-      Path dir = Files.createTempDirectory("funnel-cds");
+      Path dir = TempDirs.create("funnel-cds");
       Path logs = Path.of("target", "e2e-logs", "class-archive");
       long started = System.nanoTime();
       FunnelProcess demo = spawnWith(List.of("-XX:TieredStopAtLevel=1",

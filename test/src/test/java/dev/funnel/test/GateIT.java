@@ -48,7 +48,7 @@ class GateIT {
 
   @BeforeAll
   void start() throws Exception {
-    dir = Files.createTempDirectory("funnel-gates");
+    dir = TempDirs.create("funnel-gates");
     state = dir.resolve("state");
     nodeState = dir.resolve("node-state");
     logs = Path.of("target", "e2e-logs", "gates");

@@ -100,7 +100,7 @@ class HostileIT {
 
   @BeforeAll
   void start() throws Exception {
-    dir = Files.createTempDirectory("funnel-hostile");
+    dir = TempDirs.create("funnel-hostile");
     state = dir.resolve("state");
     logs = Path.of("target", "e2e-logs", "hostile");
     Files.createDirectories(logs);

@@ -55,7 +55,7 @@ class LoginIT {
 
   @BeforeAll
   void start() throws Exception {
-    dir = Files.createTempDirectory("funnel-login");
+    dir = TempDirs.create("funnel-login");
     state = dir.resolve("state");
     logs = Path.of("target", "e2e-logs", "login");
     vertx = Vertx.vertx();

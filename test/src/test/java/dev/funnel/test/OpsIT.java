@@ -43,7 +43,7 @@ class OpsIT {
 
   @BeforeAll
   void startServer() throws Exception {
-    dir = Files.createTempDirectory("funnel-ops");
+    dir = TempDirs.create("funnel-ops");
     state = dir.resolve("server");
     server = track(FunnelProcess.start("server", logs, JVM, "server", "--state", state.toString(),
         "--public", "443=127.0.0.1:0", "--gateway-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",

@@ -84,7 +84,7 @@ class OptInIT {
 
   @BeforeAll
   void startServerAndNode() throws Exception {
-    dir = Files.createTempDirectory("funnel-optin");
+    dir = TempDirs.create("funnel-optin");
     state = dir.resolve("state");
     webState = dir.resolve("web-state");
     logs = Path.of("target", "e2e-logs", "optin");

@@ -64,7 +64,7 @@ final class Postgres implements AutoCloseable {
   static Postgres start(Path logDir, int port) throws Exception {
     Path bin = binDir().orElseThrow(() -> new IllegalStateException("PostgreSQL is not installed"));
     boolean root = "root".equals(System.getProperty("user.name"));
-    Path dir = Files.createTempDirectory("funnel-pg");
+    Path dir = TempDirs.create("funnel-pg");
     if (root) {
       UserPrincipal postgres = dir.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("postgres");
       Files.setOwner(dir, postgres);
@@ -105,9 +105,7 @@ final class Postgres implements AutoCloseable {
     try {
       stopServer();
     } finally {
-      try (Stream<Path> files = Files.walk(dir)) {
-        files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-      }
+      TempDirs.deleteTree(dir);
     }
   }
 

@@ -101,7 +101,7 @@ class PrometheusIT {
   @BeforeAll
   @Timeout(value = 150, unit = TimeUnit.SECONDS)
   void startEverythingAndDriveTraffic() throws Exception {
-    dir = Files.createTempDirectory("funnel-prometheus");
+    dir = TempDirs.create("funnel-prometheus");
     state = dir.resolve("state");
     logs = Path.of("target", "e2e-logs", "prometheus");
     vertx = Vertx.vertx();

@@ -47,7 +47,7 @@ class RoutesIT {
 
   @BeforeAll
   void start() throws Exception {
-    dir = Files.createTempDirectory("funnel-routes");
+    dir = TempDirs.create("funnel-routes");
     state = dir.resolve("state");
     nodeState = dir.resolve("node-state");
     logs = Path.of("target", "e2e-logs", "routes");

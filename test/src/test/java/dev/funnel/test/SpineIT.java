@@ -67,7 +67,7 @@ class SpineIT {
 
   @BeforeAll
   void startServerAndNode() throws Exception {
-    dir = Files.createTempDirectory("funnel-spine");
+    dir = TempDirs.create("funnel-spine");
     state = dir.resolve("state");
     logs = Path.of("target", "e2e-logs", "spine");
     server = FunnelProcess.start("server", logs, List.of(), "server", "--state", state.toString(),

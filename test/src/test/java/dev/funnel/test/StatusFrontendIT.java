@@ -55,7 +55,7 @@ class StatusFrontendIT {
 
   @BeforeAll
   void start() throws Exception {
-    Path dir = Files.createTempDirectory("funnel-status-frontend");
+    Path dir = TempDirs.create("funnel-status-frontend");
     state = dir.resolve("state");
     nodeState = dir.resolve("node");
     Files.createDirectories(logs);

@@ -66,7 +66,7 @@ class StatusIT {
 
   @BeforeAll
   void start() throws Exception {
-    Path dir = Files.createTempDirectory("funnel-status");
+    Path dir = TempDirs.create("funnel-status");
     state = dir.resolve("state");
     webState = dir.resolve("web");
     rawState = dir.resolve("raw");

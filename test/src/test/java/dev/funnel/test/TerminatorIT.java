@@ -71,7 +71,7 @@ class TerminatorIT {
 
   @BeforeAll
   void startServerNodeAndBackends() throws Exception {
-    dir = Files.createTempDirectory("funnel-terminator");
+    dir = TempDirs.create("funnel-terminator");
     state = dir.resolve("state");
     nodeState = dir.resolve("node-state");
     logs = Path.of("target", "e2e-logs", "terminator");

@@ -158,6 +158,13 @@ public final class Splice {
         return;
       }
       Channel other = from.destination;
+      if (closing.get() || from.shut) {
+        // Nothing more goes to the other side (both are being closed, or its output is already shut
+        // after every byte): a flush would be a write after END_STREAM, which an HTTP/2 stream
+        // refuses with an exception and its stack trace (2.5% of the server's CPU per new tunnel).
+        other.close();
+        return;
+      }
       other.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
       ScheduledFuture<?> earlier = grace.getAndSet(other.eventLoop().schedule(() -> {
         other.close();

@@ -46,6 +46,10 @@ class SpliceTest {
   private static final int DOWN = 600 * 1024;
 
   private final java.util.List<Channel> servers = new java.util.ArrayList<>();
+  /** Writes on the listener's stream channels that failed (a write after END_STREAM, say). */
+  private final java.util.concurrent.atomic.AtomicInteger failedStreamWrites = new java.util.concurrent.atomic.AtomicInteger();
+  /** The listener's stream channels, to wait for their close. */
+  private final LinkedBlockingQueue<Channel> listenerStreams = new LinkedBlockingQueue<>();
 
   @AfterEach
   void tearDown() {
@@ -97,6 +101,21 @@ class SpliceTest {
               Http2Headers request = new DefaultHttp2Headers().method("POST").path("/v0/test");
               StreamOpener.open(link, request, 5_000).addListener(f -> {
                 StreamOpener.Accepted accepted = (StreamOpener.Accepted) f.getNow();
+                Channel stream = accepted.stream().channel();
+                stream.pipeline().addFirst(new io.netty.channel.ChannelOutboundHandlerAdapter() {
+                  @Override
+                  public void write(ChannelHandlerContext ctx, Object msg, io.netty.channel.ChannelPromise promise) {
+                    if (!promise.isVoid()) {
+                      promise.addListener(w -> {
+                        if (!w.isSuccess()) {
+                          failedStreamWrites.incrementAndGet();
+                        }
+                      });
+                    }
+                    ctx.write(msg, promise);
+                  }
+                });
+                listenerStreams.add(stream);
                 Splice.start(PeekedConnection.fresh(client), accepted.stream(), counted::addAndGet, counted::addAndGet);
               });
             }
@@ -181,6 +200,42 @@ class SpliceTest {
       assertThat(Arrays.equals(reply, down)).as("reply byte for byte").isTrue();
     }
     assertThat(counted.get()).as("bytes counted as they passed").isEqualTo(UP + DOWN);
+  }
+
+  /**
+   * The client's FIN has gone out as END_STREAM, then the client resets its connection, and the
+   * reset is seen when the reply is written to it: the stream (whose output has ended) is closed,
+   * and no write to it is refused.
+   */
+  @org.junit.jupiter.api.Test
+  void aClientThatResetsAfterItsFinClosesTheStreamWithoutAWriteAfterEndStream() throws Exception {
+    byte[] up = random(100, 6);
+    CompletableFuture<byte[]> received = new CompletableFuture<>();
+    CountDownLatch reset = new CountDownLatch(1);
+    ServerSocket server = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+    Thread t = new Thread(() -> {
+      try (server; Socket s = server.accept()) {
+        received.complete(s.getInputStream().readAllBytes());
+        reset.await(20, TimeUnit.SECONDS);
+        s.getOutputStream().write(random(64 * 1024, 7));
+        s.getInputStream().read();
+      } catch (Exception e) {
+        received.completeExceptionally(e);
+      }
+    });
+    t.setDaemon(true);
+    t.start();
+    int port = listener(server.getLocalPort(), true, new AtomicLong());
+    Socket client = new Socket("127.0.0.1", port);
+    client.getOutputStream().write(up);
+    client.shutdownOutput();
+    assertThat(received.get(20, TimeUnit.SECONDS)).isEqualTo(up);
+    client.setSoLinger(true, 0);
+    client.close();
+    reset.countDown();
+    Channel stream = listenerStreams.poll(20, TimeUnit.SECONDS);
+    assertThat(stream.closeFuture().await(20, TimeUnit.SECONDS)).as("the stream closed").isTrue();
+    assertThat(failedStreamWrites.get()).as("writes refused by the stream (after its END_STREAM)").isZero();
   }
 
   @ParameterizedTest(name = "via an HTTP/2 stream: {0}")
