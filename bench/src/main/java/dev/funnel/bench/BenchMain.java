@@ -19,6 +19,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 
 /**
@@ -63,6 +64,8 @@ public final class BenchMain {
   /** Developer aid: start one path (or "https" for the terminator), print how to reach it, wait for Enter. */
   private String hold;
   private Path funnelJar;
+  /** The private copy the Funnel paths run. */
+  private Path funnelJarCopy;
 
   private int run(String[] args) throws Exception {
     String funnelOptsText = System.getenv().getOrDefault("FUNNEL_JAVA_OPTS", DEFAULT_FUNNEL_JAVA_OPTS);
@@ -104,10 +107,12 @@ public final class BenchMain {
       }
     }
     // A private copy: another build replacing the jar mid-run must not change what is measured. Its
-    // time stamp is kept: a JVM's class-data archive (CDS, AOT cache) checks it.
+    // time stamp is kept and its path is the same in every run: a JVM's class-data archive (CDS, an
+    // AOT cache from FUNNEL_AOT_CACHE) checks both.
     Path jar = Files.copy(funnelJar != null ? funnelJar : root.resolve("launcher/target/funnel.jar"),
-        tmp.resolve("funnel.jar"),
+        root.resolve("bench/target/funnel-under-test.jar"),
         StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.COPY_ATTRIBUTES);
+    funnelJarCopy = jar;
 
     DevCa ca = DevCa.loadOrCreate(tmp.resolve("bench-ca"));
     DevCa.KeyAndChain cert = ca.issue(List.of(WEB, APP), Duration.ofDays(2));
@@ -272,7 +277,7 @@ public final class BenchMain {
           "funnel JVM flags: ./funnel's defaults for the command, then "
               + (funnelOpts.isEmpty() ? "nothing" : String.join(" ", funnelOpts))
               + "; access log off; limit flags: " + rig.limits
-              + "; clients from " + LoadClient.SOURCES + " loopback addresses")
+              + "; clients from " + LoadClient.SOURCES + " loopback addresses" + aotNote(rig.commands()))
           .maxTunnels(rig.maxTunnelsPerNode())
           .freshSince(rig.lastNodeStartedNanos())
           .heapPinned(heapPinned());
@@ -280,6 +285,21 @@ public final class BenchMain {
       rig.close();
       throw e;
     }
+  }
+
+  /**
+   * With FUNNEL_AOT_CACHE set (./funnel keeps an ahead-of-time cache per command and jar there):
+   * which of the path's commands found one for this jar when they started; the others record one.
+   */
+  private String aotNote(List<String> commands) throws IOException {
+    String dir = System.getenv("FUNNEL_AOT_CACHE");
+    if (dir == null || dir.isBlank()) {
+      return "";
+    }
+    String stamp = Files.size(funnelJarCopy) + "-" + Files.getLastModifiedTime(funnelJarCopy).to(TimeUnit.SECONDS);
+    List<String> loaded = commands.stream()
+        .filter(c -> Files.isRegularFile(Path.of(dir, c + "-" + stamp + ".aot"))).toList();
+    return "; FUNNEL_AOT_CACHE=" + dir + ": a cache loaded by " + loaded + ", recorded by this run for the others";
   }
 
   /** -Xms equal to -Xmx and -XX:+AlwaysPreTouch: the heap is resident from the start. */

@@ -158,6 +158,13 @@ final class FunnelRig implements AutoCloseable {
     return dev.funnel.common.options.GatewayOptions.DEFAULT_MAX_TUNNELS_PER_NODE;
   }
 
+  /** The commands this rig's processes run ({@code server}, {@code node}, …), in start order. */
+  private final List<String> commands = new ArrayList<>();
+
+  List<String> commands() {
+    return List.copyOf(commands);
+  }
+
   /** Per command, the limit flags it was started with. */
   final Map<String, String> limits = new LinkedHashMap<>();
 
@@ -239,6 +246,9 @@ final class FunnelRig implements AutoCloseable {
   }
 
   private Child start(String name, List<String> args) throws IOException {
+    if (!commands.contains(args.get(0))) {
+      commands.add(args.get(0));
+    }
     List<String> command = new ArrayList<>(List.of(script.toString()));
     command.addAll(args);
     // Log files per layout (funnel-1jvm.funnel-node-web.err.log, …): one run's layouts do not overwrite each other.

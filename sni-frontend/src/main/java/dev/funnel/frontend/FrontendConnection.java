@@ -220,6 +220,7 @@ final class FrontendConnection extends ChannelInboundHandlerAdapter {
     }
     state = State.SPLICED;
     channel.pipeline().remove(this);   // from here on the splice reads this channel
+    routing = null;   // this object lives as long as the tunnel (its access line): keep only what that needs
     long setupNanos = System.nanoTime() - helloNanos;
     FrontendMetrics metrics = shared.metrics();
     metrics.setup(setupNanos);
@@ -305,6 +306,7 @@ final class FrontendConnection extends ChannelInboundHandlerAdapter {
   private void cancelHelloTimer() {
     if (helloTimer != null) {
       helloTimer.cancel(false);
+      helloTimer = null;
     }
   }
 
