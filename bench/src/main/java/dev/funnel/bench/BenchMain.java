@@ -329,7 +329,7 @@ public final class BenchMain {
     }
     FunnelRig rig = null;
     try {
-      rig = FunnelRig.oneJvm(jar(tmp), funnelOpts, tmp.resolve("funnel-https"), logs);
+      rig = FunnelRig.oneJvm(funnelJarCopy, funnelOpts, tmp.resolve("funnel-https"), logs);
       String name = rig.addNode("app", "http://127.0.0.1:" + httpPort);
       engines.addAll(rig.engineLines());
       try (Ingress funnel = new Ingress.Simple("funnel-terminator", rig.publicPort(), name, rig.caPem(),
@@ -350,10 +350,6 @@ public final class BenchMain {
       }
     }
     details.put("https", d);
-  }
-
-  private static Path jar(Path tmp) {
-    return tmp.resolve("funnel.jar");
   }
 
   private static JsonObject http(LoadClient client, Suite.Plan plan, Ingress path, SslContext tls) throws Exception {

@@ -109,6 +109,15 @@ public final class DataPlane {
     }
   }
 
+  /** The loops, in the order of their index (makes the group if it does not exist yet). */
+  public static List<EventLoop> loops() {
+    List<EventLoop> all = new ArrayList<>();
+    for (EventExecutor loop : group()) {
+      all.add((EventLoop) loop);
+    }
+    return all;
+  }
+
   /** The number of loops (makes the group if it does not exist yet). */
   public static int eventLoops() {
     group();
@@ -185,6 +194,13 @@ public final class DataPlane {
   public static EventLoop own(EventLoop loop) {
     EventLoopGroup loops = group();
     return loop != null && indexOf.containsKey(loop) ? loop : loops.next();
+  }
+
+  /** The index of {@code loop} among the data plane's loops (as in its metrics' {@code loop} label); −1 for another. */
+  public static int loopIndex(EventExecutor loop) {
+    Map<EventExecutor, Integer> index = indexOf;
+    Integer i = index == null ? null : index.get(loop);
+    return i == null ? -1 : i;
   }
 
   /** Tunnels carried so far by loop {@code index} (0 ≤ index < {@link #eventLoops()}). */
