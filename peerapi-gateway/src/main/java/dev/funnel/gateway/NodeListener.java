@@ -18,7 +18,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
-import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
@@ -160,39 +159,8 @@ final class NodeListener {
       }
       Channel channel = ctx.channel();
       Buffer leftover = reader.remainder();
-      ctx.pipeline().remove(this);
-      EventLoop accepted = channel.eventLoop();
-      EventLoop loop = links.placeLink(accepted, DataPlane.loops());
-      channel.closeFuture().addListener(f -> links.releaseLoop(loop));
-      if (loop == accepted) {
-        speakHttp2(channel, links, leftover);
-        return;
-      }
-      // Another of this node's links already runs on this loop and some loop has none: move it
-      // there before it speaks HTTP/2 (nothing is read meanwhile), so clients on every loop find a
-      // link on their own (NodeLinks.pick).
-      channel.config().setAutoRead(false);
-      channel.deregister().addListener(off -> {
-        if (!off.isSuccess()) {
-          channel.close();
-          return;
-        }
-        loop.register(channel).addListener(on -> {
-          if (!on.isSuccess()) {
-            channel.close();
-            return;
-          }
-          LOG.log(Level.DEBUG, () -> "link connection of " + links.nodeId + " moved from data-plane loop "
-              + DataPlane.loopIndex(accepted) + " to " + DataPlane.loopIndex(loop));
-          speakHttp2(channel, links, leftover);
-          channel.config().setAutoRead(true);
-        });
-      });
-    }
-
-    /** From here the link connection speaks HTTP/2: this gateway the client, the node the server. */
-    private void speakHttp2(Channel channel, NodeLinks links, Buffer leftover) {
-      ChannelPipeline pipeline = channel.pipeline();
+      ChannelPipeline pipeline = ctx.pipeline();
+      pipeline.remove(this);
       pipeline.addLast(Links.FLUSH, Links.flushConsolidation());
       pipeline.addLast(Links.KEEPALIVE, Links.keepalive(options.getPingIntervalMillis(), options.getDeadAfterMillis(),
           () -> LOG.log(Level.INFO, "link connection of " + links.nodeId + " went silent; closing it")));

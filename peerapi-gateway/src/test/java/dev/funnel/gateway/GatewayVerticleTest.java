@@ -590,53 +590,6 @@ class GatewayVerticleTest {
         .onComplete(test.succeedingThenComplete());
   }
 
-  /**
-   * A node's links spread over the data plane's loops whatever loops they were accepted on: links
-   * dialled one after another, each accepted on the previous one's loop, end up the same number on
-   * every loop, and tunnels still open over them.
-   */
-  @Test
-  @Timeout(value = 20, timeUnit = TimeUnit.SECONDS)
-  void aNodesLinksAreSpreadOverTheLoops(VertxTestContext test) {
-    int loops = DataPlane.eventLoops();
-    int links = 2 * loops;
-    deploy(options().setMaxLinksPerNode(links))
-        .compose(v -> login())
-        .compose(control -> {
-          Future<Void> chain = Future.succeededFuture();
-          for (int i = 1; i <= links; i++) {
-            int n = i;
-            chain = chain.compose(v -> {
-              // The fake node dials on the data plane's group too: its connect and the accept take a
-              // loop each from the same round, so these make the next accept land where the last did.
-              for (int skip = 2; skip < loops; skip++) {
-                DataPlane.group().next();
-              }
-              return link(control.welcome(), h -> FakeNodeLink.ECHO).compose(l -> linksReach(n));
-            });
-          }
-          return chain;
-        })
-        .map(then(v -> {
-          List<Integer> placed = gateway.linkLoops(NODE_ID);
-          assertThat(placed).hasSize(links);
-          for (int loop = 0; loop < loops; loop++) {
-            int on = loop;
-            assertThat(placed.stream().filter(l -> l == on).count()).as("links on loop %d of %s", on, placed)
-                .isEqualTo(2);
-          }
-        }))
-        .compose(v -> {
-          List<Future<PeekedConnection>> opens = new java.util.ArrayList<>();
-          for (int i = 0; i < links; i++) {
-            opens.add(open());
-          }
-          return Future.all(opens);
-        })
-        .map(then(all -> assertThat(all.size()).isEqualTo(links)))
-        .onComplete(test.succeedingThenComplete());
-  }
-
   @Test
   @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
   void linkConnectionsBeyondThePerNodeBoundAreClosed(VertxTestContext test) {
