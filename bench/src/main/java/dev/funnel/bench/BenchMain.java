@@ -19,7 +19,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 
 /**
@@ -277,7 +276,7 @@ public final class BenchMain {
           "funnel JVM flags: ./funnel's defaults for the command, then "
               + (funnelOpts.isEmpty() ? "nothing" : String.join(" ", funnelOpts))
               + "; access log off; limit flags: " + rig.limits
-              + "; clients from " + LoadClient.SOURCES + " loopback addresses" + aotNote(rig.commands()))
+              + "; clients from " + LoadClient.SOURCES + " loopback addresses" + rig.aotNote())
           .maxTunnels(rig.maxTunnelsPerNode())
           .freshSince(rig.lastNodeStartedNanos())
           .heapPinned(heapPinned());
@@ -285,21 +284,6 @@ public final class BenchMain {
       rig.close();
       throw e;
     }
-  }
-
-  /**
-   * With FUNNEL_AOT_CACHE set (./funnel keeps an ahead-of-time cache per command and jar there):
-   * which of the path's commands found one for this jar when they started; the others record one.
-   */
-  private String aotNote(List<String> commands) throws IOException {
-    String dir = System.getenv("FUNNEL_AOT_CACHE");
-    if (dir == null || dir.isBlank()) {
-      return "";
-    }
-    String stamp = Files.size(funnelJarCopy) + "-" + Files.getLastModifiedTime(funnelJarCopy).to(TimeUnit.SECONDS);
-    List<String> loaded = commands.stream()
-        .filter(c -> Files.isRegularFile(Path.of(dir, c + "-" + stamp + ".aot"))).toList();
-    return "; FUNNEL_AOT_CACHE=" + dir + ": a cache loaded by " + loaded + ", recorded by this run for the others";
   }
 
   /** -Xms equal to -Xmx and -XX:+AlwaysPreTouch: the heap is resident from the start. */

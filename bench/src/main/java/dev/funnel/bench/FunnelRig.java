@@ -161,8 +161,20 @@ final class FunnelRig implements AutoCloseable {
   /** The commands this rig's processes run ({@code server}, {@code node}, …), in start order. */
   private final List<String> commands = new ArrayList<>();
 
-  List<String> commands() {
-    return List.copyOf(commands);
+  /**
+   * With FUNNEL_AOT_CACHE set (./funnel keeps an ahead-of-time cache per command and jar there): a
+   * note for the report saying which of this rig's commands found one for its jar when they started;
+   * the others record one. Empty otherwise.
+   */
+  String aotNote() throws IOException {
+    String dir = System.getenv("FUNNEL_AOT_CACHE");
+    if (dir == null || dir.isBlank()) {
+      return "";
+    }
+    String stamp = Files.size(jar) + "-" + Files.getLastModifiedTime(jar).to(java.util.concurrent.TimeUnit.SECONDS);
+    List<String> loaded = commands.stream()
+        .filter(c -> Files.isRegularFile(Path.of(dir, c + "-" + stamp + ".aot"))).toList();
+    return "; FUNNEL_AOT_CACHE=" + dir + ": a cache loaded by " + loaded + ", recorded by this run for the others";
   }
 
   /** Per command, the limit flags it was started with. */
