@@ -378,6 +378,12 @@ public class GatewayVerticle extends VerticleBase {
     return directory.byNode(nodeId).map(NodeLinks::size).orElse(0);
   }
 
+  /** The data-plane loop index of each link connection of {@code nodeId} (tests). */
+  List<Integer> linkLoops(String nodeId) {
+    return directory.byNode(nodeId).map(links -> links.connections().stream()
+        .map(c -> DataPlane.loopIndex(c.eventLoop())).toList()).orElse(List.of());
+  }
+
   /** The opener the frontend in this JVM uses (tests). */
   TunnelOpener opener() {
     return opener;

@@ -1,6 +1,7 @@
 package dev.funnel.gateway;
 
 import io.netty.channel.Channel;
+import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http2.Http2ConnectionAdapter;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2Stream;
@@ -8,6 +9,7 @@ import io.netty.util.concurrent.EventExecutor;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -29,6 +31,8 @@ final class NodeLinks {
   private volatile boolean ended;
   /** Where {@link #pick}'s scan starts next (ties go round). */
   private final AtomicInteger turn = new AtomicInteger();
+  /** The loop of each link connection placed and not closed yet, one entry each; guarded by this. */
+  private final List<EventExecutor> linkLoops = new ArrayList<>();
   /** Opens waiting for a first live link connection (a session just logged in, or redialling); guarded by this. */
   private final List<Runnable> waiting = new ArrayList<>();
 
@@ -107,6 +111,46 @@ final class NodeLinks {
 
   int size() {
     return connections.size();
+  }
+
+  /**
+   * The loop a link connection accepted on {@code accepted} should run on, among the data plane's
+   * {@code loops}, recorded until {@link #releaseLoop}: where it is, unless another loop carries
+   * fewer of this session's links (the accept order puts two of a node's links on one loop about
+   * one time in four with two loops, and clients on the other then find none on their own).
+   */
+  synchronized EventLoop placeLink(EventLoop accepted, List<EventLoop> loops) {
+    int at = loops.indexOf(accepted);
+    EventLoop chosen = accepted;
+    if (at >= 0) {
+      int[] placed = new int[loops.size()];
+      for (int i = 0; i < placed.length; i++) {
+        placed[i] = Collections.frequency(linkLoops, loops.get(i));
+      }
+      chosen = loops.get(placement(placed, at));
+    }
+    linkLoops.add(chosen);
+    return chosen;
+  }
+
+  /** A link connection placed on {@code loop} closed. */
+  synchronized void releaseLoop(EventExecutor loop) {
+    linkLoops.remove(loop);
+  }
+
+  /**
+   * The decision of {@link #placeLink}, pure: {@code placed[i]} is how many of the session's links
+   * loop i runs; a link accepted on loop {@code at} stays unless another carries fewer (then the
+   * first of the fewest).
+   */
+  static int placement(int[] placed, int at) {
+    int fewest = at;
+    for (int i = 0; i < placed.length; i++) {
+      if (placed[i] < placed[fewest]) {
+        fewest = i;
+      }
+    }
+    return fewest;
   }
 
   boolean ended() {

@@ -12,12 +12,14 @@ import dev.funnel.common.peerapi.ControlMessage.Hello;
 import dev.funnel.common.peerapi.ControlMessage;
 import dev.funnel.common.peerapi.FrameReader;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
+import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
@@ -89,6 +91,12 @@ final class NodeListener {
     private final String nonce = NodeSecrets.newSecret();
     private ScheduledFuture<?> deadline;
     private boolean decided;
+    /**
+     * While a link connection moves to another loop: what its TLS handler decrypted after the
+     * DataHello (the rest of the read in which it came, often the node's SETTINGS), for the HTTP/2
+     * codec once it is there. Null otherwise.
+     */
+    private Buffer held;
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
@@ -107,6 +115,11 @@ final class NodeListener {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
       ByteBuf bytes = (ByteBuf) msg;
+      if (held != null) {
+        held.appendBytes(ByteBufUtil.getBytes(bytes));
+        bytes.release();
+        return;
+      }
       if (decided) {
         bytes.release();
         return;
@@ -159,8 +172,44 @@ final class NodeListener {
       }
       Channel channel = ctx.channel();
       Buffer leftover = reader.remainder();
-      ChannelPipeline pipeline = ctx.pipeline();
-      pipeline.remove(this);
+      EventLoop accepted = channel.eventLoop();
+      EventLoop loop = links.placeLink(accepted, DataPlane.loops());
+      channel.closeFuture().addListener(f -> links.releaseLoop(loop));
+      if (loop == accepted) {
+        ctx.pipeline().remove(this);
+        speakHttp2(channel, links, leftover);
+        return;
+      }
+      // Another of this node's links already runs on this loop and some loop has none: move it
+      // there before it speaks HTTP/2, so clients on every loop find a link on their own
+      // (NodeLinks.pick). Reading stops; what the TLS handler still decrypts from the read under
+      // way is held here, not dropped, and reaches the codec after the move.
+      held = leftover;
+      channel.config().setAutoRead(false);
+      channel.deregister().addListener(off -> {
+        if (!off.isSuccess()) {
+          channel.close();
+          return;
+        }
+        loop.register(channel).addListener(on -> {
+          if (!on.isSuccess()) {
+            channel.close();
+            return;
+          }
+          LOG.log(Level.DEBUG, () -> "link connection of " + links.nodeId + " moved from data-plane loop "
+              + DataPlane.loopIndex(accepted) + " to " + DataPlane.loopIndex(loop));
+          Buffer bytes = held;
+          held = null;
+          channel.pipeline().remove(this);
+          speakHttp2(channel, links, bytes);
+          channel.config().setAutoRead(true);
+        });
+      });
+    }
+
+    /** From here the link connection speaks HTTP/2: this gateway the client, the node the server. */
+    private void speakHttp2(Channel channel, NodeLinks links, Buffer leftover) {
+      ChannelPipeline pipeline = channel.pipeline();
       pipeline.addLast(Links.FLUSH, Links.flushConsolidation());
       pipeline.addLast(Links.KEEPALIVE, Links.keepalive(options.getPingIntervalMillis(), options.getDeadAfterMillis(),
           () -> LOG.log(Level.INFO, "link connection of " + links.nodeId + " went silent; closing it")));

@@ -129,10 +129,13 @@ final class FakeNodeLink {
       FakeNodeLink link = new FakeNodeLink(channel);
       // Ready once the challenge is here: whether the gateway keeps the link is seen through closed().
       ready.tryComplete(link);
+      // The DataHello and the HTTP/2 preface (SETTINGS) leave as two TLS records, one right after
+      // the other, as a real node's do: they often reach the gateway in one read.
       ctx.writeAndFlush(Unpooled.wrappedBuffer(hello.encode().getBytes()));
       ctx.pipeline().remove(this);
-      ctx.pipeline().addLast(Links.CODEC, Links.serverCodec(Links.settings(Links.DEFAULT_STREAM_WINDOW_BYTES, 1000)));
-      ctx.pipeline().addLast(new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
+      channel.pipeline().addLast(Links.CODEC, Links.serverCodec(Links.settings(Links.DEFAULT_STREAM_WINDOW_BYTES, 1000)));
+      channel.flush();
+      channel.pipeline().addLast(new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
         @Override
         protected void initChannel(Http2StreamChannel stream) {
           stream.config().setAutoRead(false);

@@ -86,6 +86,8 @@ class GatewayVerticleTest {
   /** The TLS a node's link connections speak (the gateway's certificate checked against the test CA). */
   private static SslContext nodeTls;
   private String deploymentId;
+  /** Between fake nodes and the gateway, in the tests that need their records read together. */
+  private CoalescingForwarder forwarder;
 
   /** A node's control connection and the Welcome it got. */
   private record Control(NodeConnection connection, Welcome welcome) {
@@ -121,6 +123,13 @@ class GatewayVerticleTest {
         .setHostnameVerificationAlgorithm("HTTPS")
         .setTrustOptions(new PemTrustOptions().addCertPath(ca.caPemPath().toString())));
     registry = new FakeRegistry(vertx);
+  }
+
+  @org.junit.jupiter.api.AfterEach
+  void closeForwarder() throws java.io.IOException {
+    if (forwarder != null) {
+      forwarder.close();
+    }
   }
 
   // ---------------------------------------------------------------- login
@@ -590,6 +599,70 @@ class GatewayVerticleTest {
         .onComplete(test.succeedingThenComplete());
   }
 
+  /**
+   * A node's links spread over the data plane's loops whatever loops they were accepted on: links
+   * dialled one after another, each accepted on the previous one's loop, end up the same number on
+   * every loop, and tunnels still open over them.
+   */
+  @Test
+  @Timeout(value = 20, timeUnit = TimeUnit.SECONDS)
+  void aNodesLinksAreSpreadOverTheLoops(VertxTestContext test) {
+    int loops = DataPlane.eventLoops();
+    int links = 2 * loops;
+    // The node's DataHello and its HTTP/2 preface reach the gateway in one read, so the records
+    // decrypted after the DataHello arrive while a link moves to another loop.
+    deploy(options().setMaxLinksPerNode(links))
+        .compose(v -> {
+          try {
+            forwarder = new CoalescingForwarder(gateway.actualPort(), 10);
+          } catch (java.io.IOException e) {
+            return Future.failedFuture(e);
+          }
+          return login();
+        })
+        .compose(control -> {
+          Future<Void> chain = Future.succeededFuture();
+          for (int i = 1; i <= links; i++) {
+            int n = i;
+            chain = chain.compose(v -> {
+              // The fake node dials on the data plane's group too: its connect and the accept take a
+              // loop each from the same round, so these make the next accept land where the last did.
+              for (int skip = 2; skip < loops; skip++) {
+                DataPlane.group().next();
+              }
+              return FakeNodeLink.open(nodeTls, forwarder.port(), dataHello(control.welcome()), h -> FakeNodeLink.ECHO)
+                  .compose(l -> linksReach(n));
+            });
+          }
+          return chain;
+        })
+        .map(then(v -> {
+          List<Integer> placed = gateway.linkLoops(NODE_ID);
+          assertThat(placed).hasSize(links);
+          for (int loop = 0; loop < loops; loop++) {
+            int on = loop;
+            assertThat(placed.stream().filter(l -> l == on).count()).as("links on loop %d of %s", on, placed)
+                .isEqualTo(2);
+          }
+        }))
+        .compose(v -> {
+          // More than one stream window's worth each way (64 KiB before the node's SETTINGS arrive):
+          // a moved link that lost the node's SETTINGS on the way stalls here.
+          byte[] bulk = payload('b', 256 * 1024).getBytes();
+          List<Future<byte[]>> echoes = new java.util.ArrayList<>();
+          for (int i = 0; i < 2 * links; i++) {
+            echoes.add(open().compose(stream -> TunnelEnd.attach(stream).send(bulk, true).inputEnded()));
+          }
+          return Future.all(echoes).map(all -> {
+            for (int i = 0; i < all.size(); i++) {
+              assertThat((byte[]) all.resultAt(i)).as("echo %d", i).isEqualTo(bulk);
+            }
+            return null;
+          });
+        })
+        .onComplete(test.succeedingThenComplete());
+  }
+
   @Test
   @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
   void linkConnectionsBeyondThePerNodeBoundAreClosed(VertxTestContext test) {
@@ -1030,6 +1103,10 @@ class GatewayVerticleTest {
                                     Function<io.netty.handler.codec.http2.Http2Headers, Integer> answer) {
     return FakeNodeLink.open(nodeTls, gateway.actualPort(), new DataHello(welcome.sessionId(), welcome.dataSecret()),
         answer);
+  }
+
+  private static DataHello dataHello(Welcome welcome) {
+    return new DataHello(welcome.sessionId(), welcome.dataSecret());
   }
 
   private Future<PeekedConnection> open() {

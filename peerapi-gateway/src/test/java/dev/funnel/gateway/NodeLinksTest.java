@@ -94,4 +94,43 @@ class NodeLinksTest {
     assertThat(NodeLinks.choose(new int[] {4, 3}, new boolean[2], 0)).isEqualTo(1);
     assertThat(NodeLinks.choose(new int[0], new boolean[0], 0)).isEqualTo(-1);
   }
+
+  @Test
+  void aLinkStaysOnItsLoopUnlessAnotherCarriesFewerOfTheNodesLinks() {
+    // {links placed per loop…}, accepted on loop at -> where it runs
+    Object[][] table = {
+        {new int[] {0, 0}, 0, 0},
+        {new int[] {0, 0}, 1, 1},
+        {new int[] {1, 0}, 0, 1},       // the second link accepted on the first's loop moves
+        {new int[] {1, 0}, 1, 1},
+        {new int[] {1, 1}, 0, 0},       // a third link stays where it is
+        {new int[] {2, 1, 0, 1}, 0, 2}, // the first of the fewest
+        {new int[] {2, 0, 0, 1}, 3, 1},
+        {new int[] {1}, 0, 0},
+    };
+    for (Object[] row : table) {
+      int[] placed = (int[]) row[0];
+      assertThat(NodeLinks.placement(placed, (int) row[1])).as("%s at %d", java.util.Arrays.toString(placed), row[1])
+          .isEqualTo(row[2]);
+    }
+  }
+
+  @Test
+  void placedLoopsAreCountedUntilReleased() {
+    io.netty.channel.EventLoopGroup group = new io.netty.channel.MultiThreadIoEventLoopGroup(2,
+        io.netty.channel.nio.NioIoHandler.newFactory());
+    try {
+      List<io.netty.channel.EventLoop> loops = new ArrayList<>();
+      group.forEach(e -> loops.add((io.netty.channel.EventLoop) e));
+      NodeLinks links = new NodeLinks("s", "n", 1, "secret");
+      assertThat(links.placeLink(loops.get(0), loops)).isSameAs(loops.get(0));
+      assertThat(links.placeLink(loops.get(0), loops)).as("two accepted on one loop").isSameAs(loops.get(1));
+      links.releaseLoop(loops.get(0));
+      assertThat(links.placeLink(loops.get(1), loops)).as("the first closed: its loop is free").isSameAs(loops.get(0));
+      io.netty.channel.EventLoop elsewhere = new io.netty.channel.embedded.EmbeddedChannel().eventLoop();
+      assertThat(links.placeLink(elsewhere, loops)).as("a loop not the data plane's: left as it is").isSameAs(elsewhere);
+    } finally {
+      group.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.SECONDS);
+    }
+  }
 }
