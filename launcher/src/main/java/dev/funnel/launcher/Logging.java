@@ -99,11 +99,32 @@ final class Logging {
   /** Loggers whose level was set here: held so they are not collected (and their level lost). */
   private static final List<Logger> KEEP = new java.util.concurrent.CopyOnWriteArrayList<>();
 
+  /**
+   * How long after the JVM starts Hazelcast's "Not Member!" on a partition operation is left out: a
+   * member that is still joining gets the partition table from a member it does not list yet, and
+   * Hazelcast sends it again (seen once in ~20 clustered starts of OpsIT). Later, the same warning
+   * repeating can mean a member stuck outside its cluster (hazelcast/hazelcast#25347), so it shows.
+   */
+  static final long JOIN_QUIET_MILLIS = 60_000;
+
   static boolean wanted(LogRecord record) {
     if (record.getLevel().intValue() < Level.WARNING.intValue() || record.getMessage() == null) {
       return true;
     }
+    return wanted(record, java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime());
+  }
+
+  static boolean wanted(LogRecord record, long uptimeMillis) {
+    if (record.getLevel().intValue() < Level.WARNING.intValue() || record.getMessage() == null) {
+      return true;
+    }
     String logger = record.getLoggerName() == null ? "" : record.getLoggerName();
+    if (uptimeMillis < JOIN_QUIET_MILLIS && logger.startsWith("com.hazelcast.internal.partition.")
+        && (record.getMessage().contains("CallerNotMemberException")
+            || record.getThrown() != null
+                && record.getThrown().getClass().getSimpleName().equals("CallerNotMemberException"))) {
+      return false;
+    }
     for (String[] noise : NOISE) {
       if (logger.startsWith(noise[0]) && record.getMessage().contains(noise[1])) {
         return false;

@@ -38,6 +38,21 @@ class LoggingTest {
   }
 
   @Test
+  void aPartitionTableFromAMemberNotListedYetIsLeftOutOnlyWhileTheProcessStarts() {
+    // As OpsIT once saw it, from a frontend that had just joined a registry and a gateway.
+    LogRecord notMember = record(Level.WARNING, "com.hazelcast.internal.partition.operation.PartitionStateOperation",
+        "[127.0.0.1]:45581 [funnel] [5.3.8] com.hazelcast.spi.exception.CallerNotMemberException: Not Member! this:"
+            + " [127.0.0.1]:45581, caller: [127.0.0.1]:41571, partitionId: -1, operation:"
+            + " com.hazelcast.internal.partition.operation.PartitionStateOperation, service: hz:core:partitionService");
+    assertThat(Logging.wanted(notMember, 3_000)).isFalse();
+    assertThat(Logging.wanted(notMember, Logging.JOIN_QUIET_MILLIS)).as("a minute in: shown").isTrue();
+    assertThat(Logging.wanted(record(Level.WARNING, "com.hazelcast.map.impl.operation.PutOperation",
+        "CallerNotMemberException: Not Member!"), 3_000)).as("another service's: shown").isTrue();
+    assertThat(Logging.wanted(record(Level.WARNING, "com.hazelcast.internal.partition.InternalPartitionService",
+        "partition table lost"), 3_000)).isTrue();
+  }
+
+  @Test
   void jsonIsOneObjectPerLine() {
     Logging.configure(new Logging.Settings(false, true));
     try {
