@@ -87,7 +87,7 @@ class GatewayVerticleTest {
   private static SslContext nodeTls;
   private String deploymentId;
   /** Between fake nodes and the gateway, in the tests that need their records read together. */
-  private CoalescingForwarder forwarder;
+  private Forwarder forwarder;
 
   /** A node's control connection and the Welcome it got. */
   private record Control(NodeConnection connection, Welcome welcome) {
@@ -614,7 +614,7 @@ class GatewayVerticleTest {
     deploy(options().setMaxLinksPerNode(links))
         .compose(v -> {
           try {
-            forwarder = new CoalescingForwarder(gateway.actualPort(), 10);
+            forwarder = new Forwarder(gateway.actualPort(), 10);
           } catch (java.io.IOException e) {
             return Future.failedFuture(e);
           }

@@ -21,6 +21,7 @@ import dev.funnel.node.NodeAgentVerticle;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.channel.Channel;
+import io.netty.channel.EventLoop;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -30,6 +31,7 @@ import io.vertx.core.net.PemTrustOptions;
 import io.vertx.junit5.Timeout;
 import io.vertx.junit5.VertxExtension;
 import io.vertx.junit5.VertxTestContext;
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -38,7 +40,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -72,6 +76,8 @@ class NodeGatewayLinkTest {
   private NodeAgentVerticle node;
   private String nodeDeployment;
   private EchoBackend backend;
+  /** Between the node and the gateway, for the test that silences a link; null otherwise. */
+  private Forwarder forwarder;
 
   @BeforeAll
   static void makeCertificates() {
@@ -102,8 +108,17 @@ class NodeGatewayLinkTest {
     backend.listen()
         .compose(port -> vertx.deployVerticle(gateway).map(port))
         .compose(port -> {
+          int gatewayPort = gateway.actualPort();
+          if (throughForwarder(info)) {
+            try {
+              forwarder = new Forwarder(gatewayPort, 0);
+            } catch (java.io.IOException e) {
+              return Future.failedFuture(e);
+            }
+            gatewayPort = forwarder.port();
+          }
           node = new NodeAgentVerticle(new NodeOptions()
-              .setServers(List.of(new HostPort("127.0.0.1", gateway.actualPort())))
+              .setServers(List.of(new HostPort("127.0.0.1", gatewayPort)))
               .setAuthKey(GOOD_KEY)
               .setHostname("web")
               .setTrust(new PemTrustOptions().addCertPath(ca.caPemPath().toString()))
@@ -122,8 +137,11 @@ class NodeGatewayLinkTest {
   }
 
   @AfterEach
-  void tearDown() {
+  void tearDown() throws java.io.IOException {
     backend.close();
+    if (forwarder != null) {
+      forwarder.close();
+    }
   }
 
   @Test
@@ -162,17 +180,19 @@ class NodeGatewayLinkTest {
     byte[] payload = random(48 << 20, 7);
     open()
         .compose(stream -> {
-          TunnelEnd end = TunnelEnd.attach(stream);
-          end.pauseReading();
+          TunnelEnd end = TunnelEnd.attachPaused(stream);
           end.send(payload, true);
-          return eventually(() -> !end.channel.isWritable() && end.written.get() < payload.length
-              && end.received() == 0).map(end);
+          return within(20_000, () -> !end.channel.isWritable() && end.written.get() < payload.length
+              && end.received() == 0, () -> "the writer was not held back: writable " + end.channel.isWritable()
+              + ", written " + end.written.get() + ", received " + end.received()).map(end);
         })
         .compose(end -> {
           long heldAt = end.written.get();
           assertThat(heldAt).isLessThan(payload.length);
           end.resumeReading();
-          return end.inputEnded();
+          return end.inputEnded().timeout(30, TimeUnit.SECONDS)
+              .recover(failed -> Future.failedFuture(new AssertionError("after the reader resumed: written "
+                  + end.written.get() + ", received " + end.received(), failed)));
         })
         .map(back -> {
           assertThat(back.length).isEqualTo(payload.length);
@@ -285,6 +305,72 @@ class NodeGatewayLinkTest {
         .onComplete(ctx.succeedingThenComplete());
   }
 
+  @Test
+  @Timeout(value = 60, timeUnit = TimeUnit.SECONDS)
+  void aLinkThatGoesSilentIsFoundByTheOffersSentIntoItAndNoClientIsRefused(VertxTestContext ctx) {
+    // Every option at its default. One of the node's two links goes silent (a NAT dropped its
+    // mapping: the forwarder throws away whatever either side sends). Opens keep coming, some of
+    // them offered into the silent link: its keepalive probes it, closes it, and those offers go
+    // to the other link. No open fails; the node finds the link dead on its side and dials again.
+    Channel silent = gatewaySideLinks().get(0);
+    forwarder.silence(((InetSocketAddress) silent.remoteAddress()).getPort());
+    long silencedAt = System.nanoTime();
+    AtomicLong found = new AtomicLong();
+    silent.closeFuture().addListener(f -> found.set(System.nanoTime()));
+    // Opens come from every loop in turn (a frontend's clients are accepted on all of them), so
+    // some are offered into the silent link whichever loop it runs on.
+    List<EventLoop> loops = new ArrayList<>();
+    DataPlane.group().forEach(loop -> loops.add((EventLoop) loop));
+    int opens = 50;
+    List<Future<Long>> all = new ArrayList<>();
+    for (int i = 0; i < opens; i++) {
+      byte[] payload = random(1000 + i, 100 + i);
+      Promise<Long> done = Promise.promise();
+      all.add(done.future());
+      int at = i;
+      vertx.setTimer(1 + i * 100L, id -> {
+        long started = System.nanoTime();
+        open(io.netty.buffer.Unpooled.EMPTY_BUFFER, loops.get(at % loops.size()))
+            .compose(stream -> TunnelEnd.attach(stream).send(payload, true).inputEnded())
+            .map(back -> {
+              assertThat(back).as("an open's bytes came back").isEqualTo(payload);
+              return started;
+            })
+            .onComplete(done);
+      });
+    }
+    Future.all(all)
+        .map(done -> {
+          long foundAt = found.get();
+          assertThat(foundAt).as("the silent link was found and closed while opens came").isNotZero();
+          assertThat(gatewaySideLinks()).doesNotContain(silent);
+          // The first open started after the gateway closed the silent link, and how long it took.
+          long firstAfter = 0;
+          for (int i = 0; i < opens; i++) {
+            if (done.<Long>resultAt(i) - foundAt > 0) {
+              firstAfter = done.<Long>resultAt(i);
+              break;
+            }
+          }
+          System.out.printf("silent link found %d ms after it went silent; %s%n",
+              TimeUnit.NANOSECONDS.toMillis(foundAt - silencedAt),
+              firstAfter == 0 ? "no open started after that" : "next open started "
+                  + TimeUnit.NANOSECONDS.toMillis(firstAfter - foundAt) + " ms after");
+          return done;
+        })
+        // The node's own keepalive finds its end dead (nothing read for deadAfter) and dials again.
+        .compose(v -> linksUp(2))
+        .compose(v -> open())
+        .compose(stream -> TunnelEnd.attach(stream).send(random(3000, 9), true).inputEnded())
+        .map(back -> assertThat(back).hasSize(3000))
+        .onComplete(ctx.succeedingThenComplete());
+  }
+
+  /** The node dials the gateway through a {@link Forwarder} for the test that silences a link. */
+  private static boolean throughForwarder(TestInfo info) {
+    return info.getTestMethod().map(m -> m.getName().startsWith("aLinkThatGoesSilent")).orElse(false);
+  }
+
   /** One link per node for the test about refused links; the default otherwise. */
   private static int maxLinksPerNode(TestInfo info) {
     return info.getTestMethod().map(m -> m.getName().startsWith("aLinkTheGatewayRefuses")).orElse(false)
@@ -299,9 +385,14 @@ class NodeGatewayLinkTest {
 
   /** An open as the frontend makes it, carrying {@code first} (the caller keeps it: GatewayLink). */
   private Future<PeekedConnection> open(io.netty.buffer.ByteBuf first) {
+    return open(first, DataPlane.group().next());
+  }
+
+  /** An open made by a client accepted on {@code loop}. */
+  private Future<PeekedConnection> open(io.netty.buffer.ByteBuf first, EventLoop loop) {
     Promise<PeekedConnection> opened = Promise.promise();
     localLinks.local(GATEWAY_ID).orElseThrow()
-        .open(new OpenRequest(NODE_ID, EPOCH, FQDN, 443, CLIENT, "fe-seam"), first, DataPlane.group().next())
+        .open(new OpenRequest(NODE_ID, EPOCH, FQDN, 443, CLIENT, "fe-seam"), first, loop)
         .addListener(f -> {
           if (f.isSuccess()) {
             opened.complete((PeekedConnection) f.getNow());
@@ -343,6 +434,17 @@ class NodeGatewayLinkTest {
     return counter == null ? 0 : counter.count();
   }
 
+  /**
+   * {@link #eventually}, but a failure naming what was seen ({@code state}) when the condition
+   * does not hold within {@code millis}, where the test's timeout would say nothing.
+   */
+  private Future<Void> within(long millis, BooleanSupplier condition, Supplier<String> state) {
+    Promise<Void> promise = Promise.promise();
+    long timer = vertx.setTimer(millis, id -> promise.tryFail(new AssertionError(state.get())));
+    check(condition, promise);
+    return promise.future().onComplete(done -> vertx.cancelTimer(timer));
+  }
+
   /** Re-checks {@code condition} every 20 ms until it holds; the test's timeout bounds the wait. */
   private Future<Void> eventually(BooleanSupplier condition) {
     Promise<Void> promise = Promise.promise();
@@ -351,6 +453,9 @@ class NodeGatewayLinkTest {
   }
 
   private void check(BooleanSupplier condition, Promise<Void> promise) {
+    if (promise.future().isComplete()) {
+      return;
+    }
     if (condition.getAsBoolean()) {
       promise.tryComplete();
     } else {

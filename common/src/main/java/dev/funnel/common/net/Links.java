@@ -5,6 +5,7 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelConfig;
 import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.RecvByteBufAllocator;
 import io.netty.handler.codec.http2.DefaultHttp2WindowUpdateFrame;
 import io.netty.handler.codec.http2.Http2FrameCodec;
@@ -34,6 +35,12 @@ public final class Links {
   public static final long DEFAULT_PING_INTERVAL_MILLIS = 4_000;
   /** A connection silent this long (no frame, not even a PING ack) is dead and closed. */
   public static final long DEFAULT_DEAD_AFTER_MILLIS = 12_000;
+  /**
+   * While an offer on a link awaits its answer, a read must follow each PING within this (a round
+   * trip on a live link): a link that went silent is found before the offer timeout (5 s), and its
+   * offers go to another link.
+   */
+  public static final long DEFAULT_ANSWER_PROBE_MILLIS = 2_000;
   /** Initial HTTP/2 connection window (RFC 9113 §6.9.2). */
   private static final int INITIAL_WINDOW = 65_535;
 
@@ -176,6 +183,34 @@ public final class Links {
 
   /** The keepalive handler, to go right after the TLS handler (it sees every decrypted byte). */
   public static ChannelHandler keepalive(long pingIntervalMillis, long deadAfterMillis, Runnable onDead) {
-    return new LinkKeepalive(pingIntervalMillis, deadAfterMillis, onDead);
+    return new LinkKeepalive(pingIntervalMillis, deadAfterMillis, answerProbeMillis(pingIntervalMillis), onDead);
+  }
+
+  /**
+   * How often a link with offers awaiting their answer is probed, and how long a probe waits for
+   * a read: {@link #DEFAULT_ANSWER_PROBE_MILLIS}, or the ping interval when that is shorter (tests).
+   */
+  static long answerProbeMillis(long pingIntervalMillis) {
+    return Math.max(1, Math.min(DEFAULT_ANSWER_PROBE_MILLIS, pingIntervalMillis));
+  }
+
+  /**
+   * A stream just opened on {@code connection} awaits its answer: its keepalive probes the link
+   * until no answer is outstanding (LinkKeepalive). On the connection's loop; a connection without
+   * a keepalive is left alone.
+   */
+  static void awaitingAnswer(Channel connection) {
+    ChannelHandlerContext ctx = connection.pipeline().context(KEEPALIVE);
+    if (ctx != null && ctx.handler() instanceof LinkKeepalive keepalive) {
+      keepalive.awaitingAnswer(ctx);
+    }
+  }
+
+  /** The stream counted by {@link #awaitingAnswer} got its answer or gave up. On the connection's loop. */
+  static void answered(Channel connection) {
+    ChannelHandlerContext ctx = connection.pipeline().context(KEEPALIVE);
+    if (ctx != null && ctx.handler() instanceof LinkKeepalive keepalive) {
+      keepalive.answered();
+    }
   }
 }

@@ -114,6 +114,10 @@ public final class StreamOpener {
             return;
           }
           Http2StreamChannel stream = (Http2StreamChannel) opened.getNow();
+          // Until the answer, the link is probed: a link that went silent fails this offer as a
+          // retryable close long before the timer below (LinkKeepalive).
+          Links.awaitingAnswer(connection);
+          answer.addListener(done -> Links.answered(connection));
           timer[0] = stream.eventLoop().schedule(() -> {
             if (answer.tryFailure(new Unanswered("no answer within " + timeoutMillis + " ms", false, true))) {
               stream.close();

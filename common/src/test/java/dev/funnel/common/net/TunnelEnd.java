@@ -39,8 +39,20 @@ public final class TunnelEnd extends ChannelInboundHandlerAdapter {
     this.channel = channel;
   }
 
-  /** Takes over {@code connection} (its AUTO_READ is off and nothing reads it yet). */
+  /** Takes over {@code connection} (its AUTO_READ is off and nothing reads it yet) and reads it. */
   public static TunnelEnd attach(PeekedConnection connection) {
+    return attach(connection, true);
+  }
+
+  /**
+   * Takes over {@code connection} as a reader that has not started reading (a slow reader from
+   * its first byte): nothing is read until {@link #resumeReading}.
+   */
+  public static TunnelEnd attachPaused(PeekedConnection connection) {
+    return attach(connection, false);
+  }
+
+  private static TunnelEnd attach(PeekedConnection connection, boolean reading) {
     TunnelEnd end = new TunnelEnd(connection.channel());
     Channel channel = connection.channel();
     channel.closeFuture().addListener(f -> {
@@ -54,8 +66,10 @@ public final class TunnelEnd extends ChannelInboundHandlerAdapter {
       if (connection.inputEnded()) {
         end.inputEnded.tryComplete(end.receivedBytes());
       }
-      channel.config().setAutoRead(true);
-      channel.read();
+      if (reading) {
+        channel.config().setAutoRead(true);
+        channel.read();
+      }
     });
     return end;
   }
