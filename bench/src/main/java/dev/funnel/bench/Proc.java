@@ -5,6 +5,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Stream;
 
 /** Reads CPU time and resident memory of processes from {@code /proc} (Linux). */
 final class Proc {
@@ -25,8 +28,13 @@ final class Proc {
 
   /** User plus system CPU seconds used so far by {@code pid} (0 for a process that is gone). */
   static double cpuSeconds(long pid) {
+    return cpuSecondsOf(Path.of("/proc/" + pid + "/stat"));
+  }
+
+  /** utime + stime of a process's or a thread's {@code stat} file, in seconds (0 when unreadable). */
+  private static double cpuSecondsOf(Path statFile) {
     try {
-      String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+      String stat = Files.readString(statFile);
       // The command name (field 2) may contain spaces; the fields after its closing paren are fixed.
       String[] f = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
       long utime = Long.parseLong(f[11]);
@@ -35,6 +43,30 @@ final class Proc {
     } catch (IOException | RuntimeException e) {
       return 0;
     }
+  }
+
+  /**
+   * User plus system CPU seconds used so far by each thread of {@code pid} whose name starts with
+   * {@code namePrefix}, by name ({@code /proc/PID/task/TID/comm}: at most 15 characters; Funnel's
+   * data-plane loops are {@code funnel-data-P-N}). Empty for a process that is gone.
+   */
+  static Map<String, Double> threadCpuSeconds(long pid, String namePrefix) {
+    Map<String, Double> byThread = new TreeMap<>();
+    try (Stream<Path> tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+      for (Path task : (Iterable<Path>) tasks::iterator) {
+        try {
+          String name = Files.readString(task.resolve("comm")).trim();
+          if (name.startsWith(namePrefix)) {
+            byThread.merge(name, cpuSecondsOf(task.resolve("stat")), Double::sum);
+          }
+        } catch (IOException | RuntimeException e) {
+          // the thread ended meanwhile
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      // gone
+    }
+    return byThread;
   }
 
   /** CPU seconds summed over several processes. */
