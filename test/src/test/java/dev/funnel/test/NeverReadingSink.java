@@ -13,7 +13,8 @@ import java.util.List;
  * receive buffer of a few KiB, run as
  * its own process ({@link #start}) so that the sockets it holds count against its own open-file
  * limit, not the test's: {@code DataPlaneIT} holds 10,000 client sockets itself. Prints
- * {@code sink port N} once listening; exits when its stdin closes (the test went away).
+ * {@code sink port N ready} once listening; on a line {@code close} on its stdin, closes every
+ * socket it holds and prints {@code closed}; exits when its stdin closes (the test went away).
  */
 public final class NeverReadingSink {
 
@@ -28,21 +29,35 @@ public final class NeverReadingSink {
     server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 4096);
     System.out.println("sink port " + server.socket().getLocalPort() + " ready");
     System.out.flush();
-    Thread watchdog = new Thread(() -> {
+    List<SocketChannel> held = new ArrayList<>();
+    Thread commands = new Thread(() -> {
       try {
-        while (System.in.read() >= 0) {
-          // the test holds our stdin open while it runs
+        java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(System.in));
+        for (String line; (line = in.readLine()) != null; ) {
+          if (line.equals("close")) {
+            // The test is done with these: let go of their descriptors (never read, even now).
+            synchronized (held) {
+              for (SocketChannel socket : held) {
+                socket.close();
+              }
+              held.clear();
+            }
+            System.out.println("closed");
+            System.out.flush();
+          }
         }
       } catch (java.io.IOException e) {
-        // closed
+        // stdin closed
       }
       System.exit(0);
     });
-    watchdog.setDaemon(true);
-    watchdog.start();
-    List<SocketChannel> held = new ArrayList<>();
+    commands.setDaemon(true);
+    commands.start();
     while (true) {
-      held.add(server.accept());
+      SocketChannel accepted = server.accept();
+      synchronized (held) {
+        held.add(accepted);
+      }
     }
   }
 
