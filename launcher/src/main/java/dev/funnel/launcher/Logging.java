@@ -100,10 +100,14 @@ final class Logging {
   private static final List<Logger> KEEP = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   /**
-   * How long after the JVM starts Hazelcast's "Not Member!" on a partition operation is left out: a
-   * member that is still joining gets the partition table from a member it does not list yet, and
-   * Hazelcast sends it again (seen once in ~20 clustered starts of OpsIT). Later, the same warning
-   * repeating can mean a member stuck outside its cluster (hazelcast/hazelcast#25347), so it shows.
+   * How long after the JVM starts two warnings of Hazelcast's partition service are left out, both
+   * races of members joining at once that Hazelcast repairs itself: "Not Member!" on a partition
+   * operation (a member that is still joining gets the partition table from a member it does not
+   * list yet, and Hazelcast sends it again; seen once in ~20 clustered starts of OpsIT), and
+   * "Migration failed" (the master plans a migration while the next member joins, and plans again;
+   * seen once on 2026-12-04, four members joining within 6 s). Later, either repeating can mean a
+   * member stuck outside its cluster (hazelcast/hazelcast#25347) or partitions that do not settle,
+   * so they show.
    */
   static final long JOIN_QUIET_MILLIS = 60_000;
 
@@ -121,6 +125,7 @@ final class Logging {
     String logger = record.getLoggerName() == null ? "" : record.getLoggerName();
     if (uptimeMillis < JOIN_QUIET_MILLIS && logger.startsWith("com.hazelcast.internal.partition.")
         && (record.getMessage().contains("CallerNotMemberException")
+            || record.getMessage().contains("Migration failed")
             || record.getThrown() != null
                 && record.getThrown().getClass().getSimpleName().equals("CallerNotMemberException"))) {
       return false;

@@ -50,6 +50,12 @@ class LoggingTest {
         "CallerNotMemberException: Not Member!"), 3_000)).as("another service's: shown").isTrue();
     assertThat(Logging.wanted(record(Level.WARNING, "com.hazelcast.internal.partition.InternalPartitionService",
         "partition table lost"), 3_000)).isTrue();
+    // As OpsIT saw it on 2026-12-04, from the registry (the master) while the fourth member joined.
+    LogRecord migration = record(Level.WARNING, "com.hazelcast.internal.partition.impl.MigrationManager",
+        "[127.0.0.1]:41035 [funnel] [5.3.8] Migration failed: MigrationInfo{uuid=561abebb, partitionId=5,"
+            + " source=[127.0.0.1]:33107, destination=[127.0.0.1]:33985, status=ACTIVE}");
+    assertThat(Logging.wanted(migration, 8_000)).isFalse();
+    assertThat(Logging.wanted(migration, Logging.JOIN_QUIET_MILLIS)).as("a minute in: shown").isTrue();
   }
 
   @Test

@@ -101,6 +101,10 @@ public final class FunnelCluster {
     config.addMapConfig(new MapConfig("funnel.*").setBackupCount(ClusterMaps.BACKUP_COUNT).setAsyncBackupCount(0));
     NetworkConfig network = config.getNetworkConfig();
     network.setPort(options.getPort()).setPortAutoIncrement(false).setPortCount(1);
+    // A member restarted on its port binds while the old process's connections are in TIME_WAIT
+    // (Hazelcast's default would refuse for a minute or two: "Port … is already in use"; the
+    // launcher's own check of the address already allows it).
+    network.setReuseAddress(true);
     network.getInterfaces().setEnabled(true).setInterfaces(List.of(host));
     network.setPublicAddress(new HostPort(host, options.getPort()).toString());
     JoinConfig join = network.getJoin();
