@@ -9,7 +9,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -105,7 +104,7 @@ final class Suite {
     CpuMeter bulkCpu = CpuMeter.start(path, backendPid);
     List<Double> one = new ArrayList<>();
     List<Double> eight = new ArrayList<>();
-    Map<String, Map<String, Double>> eightByLoop = new LinkedHashMap<>();
+    LoopCpu eightByLoop = new LoopCpu();
     long moved = 0;
     for (int rep = 0; rep < plan.reps(); rep++) {
       log(path, "bulk, 1 stream of " + plan.bulk1Bytes() / MIB + " MiB");
@@ -113,9 +112,9 @@ final class Suite {
       one.add(b1.mibPerSecond);
       moved += b1.bytes;
       log(path, "bulk, 8 streams of " + plan.bulk8BytesEach() / MIB + " MiB");
-      Map<String, Map<String, Double>> loopsBefore = loopCpu(path);
+      LoopCpu.Reading loopsBefore = LoopCpu.read(path);
       Bulk b8 = bulk(target, 8, plan.bulk8BytesEach());
-      addLoopCpu(eightByLoop, loopsBefore, loopCpu(path));
+      eightByLoop.add(loopsBefore, LoopCpu.read(path));
       eight.add(b8.mibPerSecond);
       moved += b8.bytes;
     }
@@ -138,13 +137,7 @@ final class Suite {
         .put("bulk_runs_repeated_after_a_failure", new JsonArray(new ArrayList<>(bulkRetries)));
     if (path.isJvm()) {
       // Whether 8 bulk streams spread over every data-plane loop of each process.
-      JsonObject byLoop = new JsonObject();
-      eightByLoop.forEach((process, loops) -> {
-        JsonObject seconds = new JsonObject();
-        loops.forEach((loop, s) -> seconds.put(loop, Stats.round(s, 3)));
-        byLoop.put(process, seconds);
-      });
-      details.put("bulk_8stream_cpu_s_by_loop", byLoop);
+      details.put("bulk_8stream_cpu_s_by_loop", eightByLoop.toJson());
     }
 
     // New-tunnel rate.
@@ -472,24 +465,6 @@ final class Suite {
   }
 
   /** CPU seconds of the path's processes, the backend and this client between start and stop. */
-  /** CPU seconds so far of each data-plane loop thread ({@code funnel-data-…}) of each of the path's processes. */
-  private static Map<String, Map<String, Double>> loopCpu(Ingress path) {
-    Map<String, Map<String, Double>> all = new LinkedHashMap<>();
-    if (path.isJvm()) {
-      path.processes().forEach((label, pid) -> all.put(label, Proc.threadCpuSeconds(pid, "funnel-data")));
-    }
-    return all;
-  }
-
-  /** Adds {@code after − before} per process and loop into {@code sum}. */
-  private static void addLoopCpu(Map<String, Map<String, Double>> sum, Map<String, Map<String, Double>> before,
-                                 Map<String, Map<String, Double>> after) {
-    after.forEach((process, loops) -> loops.forEach((loop, seconds) -> {
-      double used = seconds - before.getOrDefault(process, Map.of()).getOrDefault(loop, 0.0);
-      sum.computeIfAbsent(process, p -> new TreeMap<>()).merge(loop, used, Double::sum);
-    }));
-  }
-
   static final class CpuMeter {
     private final Ingress path;
     private final long backendPid;

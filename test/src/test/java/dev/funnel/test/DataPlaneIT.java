@@ -109,7 +109,7 @@ class DataPlaneIT {
     node = FunnelProcess.start("node", logs, JVM, "node", "--server", "127.0.0.1:" + gatewayPort, "--authkey", key,
         "--hostname", "web", "--ca", state.resolve("ca.pem").toString(), "--state", dir.resolve("node").toString(),
         "--metrics-listen", "127.0.0.1:0", "--funnel", "443=tcp://127.0.0.1:" + sinkPort);
-    nodeMetrics = opsPort(node);
+    nodeMetrics = node.opsPort();
     hello = TestTls.clientHello(WEB);
     awaitLinks();
   }
@@ -409,20 +409,6 @@ class DataPlaneIT {
     Exec.run(List.of(jcmd, Long.toString(pid), "System.trim_native_heap"));
     Thread.sleep(200);
     return rssKiB(pid);
-  }
-
-  /** The node's metrics port, from its log line (the ready line comes before the ops endpoint's). */
-  private static int opsPort(FunnelProcess process) throws Exception {
-    Pattern ops = Pattern.compile("ops endpoint on http://127\\.0\\.0\\.1:(\\d+)");
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (System.nanoTime() < deadline) {
-      Matcher m = ops.matcher(process.output());
-      if (m.find()) {
-        return Integer.parseInt(m.group(1));
-      }
-      Thread.sleep(50);
-    }
-    throw new IllegalStateException("no ops endpoint line from the node:\n" + process.output());
   }
 
   private void figure(String line) throws IOException {

@@ -198,6 +198,26 @@ final class FunnelProcess implements AutoCloseable {
     return m.group(1);
   }
 
+  /**
+   * The port of this process's ops endpoint (metrics, health), from its log line: a node logs it
+   * before its session is up, so before its ready line. Waits up to 60 s.
+   */
+  int opsPort() throws Exception {
+    Pattern ops = Pattern.compile("ops endpoint on http://127\\.0\\.0\\.1:(\\d+)");
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (System.nanoTime() < deadline) {
+      Matcher m = ops.matcher(output());
+      if (m.find()) {
+        return Integer.parseInt(m.group(1));
+      }
+      if (!isAlive()) {
+        break;
+      }
+      Thread.sleep(50);
+    }
+    throw new IllegalStateException("no ops endpoint line from " + name + ":\n" + output());
+  }
+
   long pid() {
     return process.pid();
   }

@@ -125,7 +125,7 @@ class PrometheusIT {
         "--funnel", "443=http://127.0.0.1:" + web.port(),
         "--funnel", "8443=tls-terminated-tcp://127.0.0.1:" + echo.getLocalPort(),
         "--funnel", "10000=tcp://127.0.0.1:" + deadPort);
-    nodeMetrics = awaitOpsPort(node);
+    nodeMetrics = node.opsPort();
     record("node /ready before its session", nodeMetrics, "/ready");
     record("node /health before its session", nodeMetrics, "/health");
 
@@ -377,22 +377,6 @@ class PrometheusIT {
   }
 
   /** The node logs its ops endpoint before it dials a gateway: that is the port to ask while it is not ready. */
-  private static int awaitOpsPort(FunnelProcess process) throws Exception {
-    Pattern ops = Pattern.compile("ops endpoint on http://127\\.0\\.0\\.1:(\\d+)");
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (System.nanoTime() < deadline) {
-      Matcher m = ops.matcher(process.output());
-      if (m.find()) {
-        return Integer.parseInt(m.group(1));
-      }
-      if (!process.isAlive()) {
-        break;
-      }
-      Thread.sleep(50);
-    }
-    throw new IllegalStateException("no ops endpoint line from the node:\n" + process.output());
-  }
-
   private void record(String what, int port, String path) throws Exception {
     HttpResponse<String> response = get(port, path);
     observed.put(what, response.statusCode());

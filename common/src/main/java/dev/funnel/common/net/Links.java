@@ -208,9 +208,9 @@ public final class Links {
 
   /** The stream counted by {@link #awaitingAnswer} got its answer or gave up. On the connection's loop. */
   static void answered(Channel connection) {
-    ChannelHandlerContext ctx = connection.pipeline().context(KEEPALIVE);
-    if (ctx != null && ctx.handler() instanceof LinkKeepalive keepalive) {
+    if (connection.pipeline().get(KEEPALIVE) instanceof LinkKeepalive keepalive) {
       keepalive.answered();
     }
   }
+
 }
