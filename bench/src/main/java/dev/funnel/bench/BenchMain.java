@@ -49,6 +49,9 @@ public final class BenchMain {
       Backend.main(Arrays.copyOfRange(args, 1, args.length));
       return;
     }
+    if (args.length > 0 && (args[0].equals("tunnels") || args[0].equals("https"))) {
+      System.exit(HeldLoad.main(args[0], Arrays.copyOfRange(args, 1, args.length)));
+    }
     int code = new BenchMain().run(args);
     System.exit(code);
   }
@@ -304,7 +307,7 @@ public final class BenchMain {
                      Path trust, JsonObject figures, JsonObject details, List<String> engines) {
     JsonObject d = new JsonObject();
     try (Ingress nginx = Ingress.nginxHttps(tmp, logs, httpPort, APP, chain, key, trust)) {
-      JsonObject r = http(client, plan, nginx, Net.client(trust.toFile()));
+      JsonObject r = http(client, plan, nginx, Net.client(trust.toFile()), plan.httpWarmSeconds(false));
       figures.put("nginx_rps", r.getDouble("rps"));
       d.put("nginx", r);
     } catch (Exception e) {
@@ -318,7 +321,7 @@ public final class BenchMain {
       engines.addAll(rig.engineLines());
       try (Ingress funnel = new Ingress.Simple("funnel-terminator", rig.publicPort(), name, rig.caPem(),
           rig.processes(), List.of(), true, null)) {
-        JsonObject r = http(client, plan, funnel, Net.client(rig.caPem().toFile()));
+        JsonObject r = http(client, plan, funnel, Net.client(rig.caPem().toFile()), plan.httpWarmSeconds(true));
         figures.put("funnel_terminator_rps", r.getDouble("rps"));
         d.put("funnel_terminator", r);
         JsonObject up = Upload.measureOrNote(funnel, rig.caPem(), tmp, plan.quick() ? 1 : 3, !plan.quick());
@@ -336,11 +339,12 @@ public final class BenchMain {
     details.put("https", d);
   }
 
-  private static JsonObject http(LoadClient client, Suite.Plan plan, Ingress path, SslContext tls) throws Exception {
+  private static JsonObject http(LoadClient client, Suite.Plan plan, Ingress path, SslContext tls, double warmSeconds)
+      throws Exception {
     LoadClient.Target target = new LoadClient.Target(path.port(), path.serverName(), tls);
     Suite.log(path, "HTTPS warm-up, " + plan.httpConnections() + " keep-alive connections for "
-        + plan.httpWarmSeconds() + " s (JIT compilers settle)");
-    long warmErrors = client.http(target, plan.httpConnections(), 0, plan.httpWarmSeconds(), 120_000).errors();
+        + warmSeconds + " s (JIT compilers settle)");
+    long warmErrors = client.http(target, plan.httpConnections(), 0, warmSeconds, 120_000).errors();
     JsonArray runs = new JsonArray();
     double best = 0;
     long errors = warmErrors;

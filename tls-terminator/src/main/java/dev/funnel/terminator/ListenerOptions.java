@@ -19,7 +19,10 @@ final class ListenerOptions {
 
   /**
    * An HTTP port: ALPN {@code h2}, {@code http/1.1}; HTTP/2 windows from the options; no compression
-   * either way; 100-continue answered.
+   * either way; 100-continue answered. No WebSocket extensions either: the terminator relays an
+   * upgrade to the backend and never speaks WebSocket itself, so compression is the client's and the
+   * backend's to agree on, and Vert.x's extension handler would only inspect every request and
+   * response of every connection (profiled under keep-alive HTTPS load).
    */
   static HttpServerOptions http(TerminatorOptions options, int listenPort, SSLEngineOptions engine, KeyCertOptions keyCert) {
     HttpServerOptions http = new HttpServerOptions()
@@ -33,6 +36,8 @@ final class ListenerOptions {
         .setHandle100ContinueAutomatically(true)
         .setCompressionSupported(false)
         .setDecompressionSupported(false)
+        .setPerMessageWebSocketCompressionSupported(false)
+        .setPerFrameWebSocketCompressionSupported(false)
         .setSsl(true)
         .setSslEngineOptions(engine)
         .setUseAlpn(true)

@@ -267,6 +267,45 @@ class TerminatorVerticleTest {
     assertThat(seen.headers().get("Host")).isEqualTo(NAME + ":" + relay443.address().port());
   }
 
+  /**
+   * A browser offers {@code permessage-deflate}: the offer and the backend's answer pass through
+   * untouched (the terminator relays the upgrade and never speaks WebSocket itself), and compressed
+   * messages flow both ways.
+   */
+  @Test
+  @Timeout(value = 20, unit = TimeUnit.SECONDS)
+  void webSocketCompressionIsNegotiatedByTheClientAndTheBackendOnly() throws Exception {
+    WebSocketClient compressing = vertx.createWebSocketClient(new WebSocketClientOptions().setSsl(true)
+        .setTrustOptions(fixture.trust()).setTryUsePerMessageCompression(true));
+    int count = 100;
+    Promise<List<String>> received = Promise.promise();
+    List<String> messages = new ArrayList<>();
+    WebSocket ws = await(compressing.connect(new WebSocketConnectOptions()
+        .setHost(NAME).setPort(relay443.address().port()).setSsl(true).setURI("/ws/deflate")).onSuccess(socket -> {
+          socket.textMessageHandler(text -> {
+            messages.add(text);
+            if (messages.size() == count + 1) {
+              received.tryComplete(List.copyOf(messages));
+            }
+          });
+          for (int i = 0; i < count; i++) {
+            socket.writeTextMessage("message-" + i + "-" + "x".repeat(500));
+          }
+        }));
+    List<String> got = await(received.future());
+    assertThat(ws.headers().getAll("Sec-WebSocket-Extensions")).containsExactly("permessage-deflate");
+    ws.close();
+    await(compressing.close());
+
+    assertThat(got.get(0)).isEqualTo("hello");
+    for (int i = 0; i < count; i++) {
+      assertThat(got.get(i + 1)).isEqualTo("message-" + i + "-" + "x".repeat(500));
+    }
+    Fixture.Seen seen = backend.seen.poll(5, TimeUnit.SECONDS);
+    assertThat(seen).isNotNull();
+    assertThat(seen.headers().get("Sec-WebSocket-Extensions")).startsWith("permessage-deflate");
+  }
+
   @Test
   @Timeout(value = 20, unit = TimeUnit.SECONDS)
   void httpsInsecureTargetGetsThePathPrefix() throws Exception {
