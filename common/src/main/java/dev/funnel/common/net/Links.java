@@ -8,10 +8,14 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.RecvByteBufAllocator;
 import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.handler.codec.http2.DefaultHttp2Connection;
+import io.netty.handler.codec.http2.DefaultHttp2RemoteFlowController;
 import io.netty.handler.codec.http2.DefaultHttp2WindowUpdateFrame;
+import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2Settings;
+import io.netty.handler.codec.http2.WeightedFairQueueByteDistributor;
 import io.netty.util.UncheckedBooleanSupplier;
 
 /**
@@ -155,13 +159,47 @@ public final class Links {
   static final int MAX_RST_FRAMES_PER_WINDOW = 0;
 
   public static Http2FrameCodec serverCodec(Http2Settings settings) {
-    return withoutCopies(Http2FrameCodecBuilder.forServer().initialSettings(settings).validateHeaders(true)
+    return withoutCopies(new LinkCodecBuilder(true).initialSettings(settings).validateHeaders(true)
         .decoderEnforceMaxRstFramesPerWindow(MAX_RST_FRAMES_PER_WINDOW, 0).build());
   }
 
   public static Http2FrameCodec clientCodec(Http2Settings settings) {
-    return withoutCopies(Http2FrameCodecBuilder.forClient().initialSettings(settings).validateHeaders(true)
+    return withoutCopies(new LinkCodecBuilder(false).initialSettings(settings).validateHeaders(true)
         .decoderEnforceMaxRstFramesPerWindow(MAX_RST_FRAMES_PER_WINDOW, 0).build());
+  }
+
+  /**
+   * Bytes one stream may send in its turn when several streams of a link have DATA waiting. Netty's
+   * fair distributor gives each a turn of 1 KiB by default: with 8 bulk streams on a link, DATA
+   * frames came out ~1 KiB long, and the receiving side flushed ~3 KiB per write to its clients
+   * (a held cluster path: the frontend made 728,000 writes in 10 s for 2 GiB, 3.7 s of CPU per GiB
+   * against 0.9 with one stream). A turn of a whole frame keeps frames as large as one stream's.
+   */
+  static final int STREAM_TURN_BYTES = MAX_FRAME_BYTES;
+
+  /** Netty's frame codec builder with the link's own flow controller ({@link #STREAM_TURN_BYTES}). */
+  private static final class LinkCodecBuilder extends Http2FrameCodecBuilder {
+    private final boolean server;
+
+    LinkCodecBuilder(boolean server) {
+      this.server = server;
+      // As forServer()/forClient() have it: a close is a close, not a 30 s wait for open streams.
+      gracefulShutdownTimeoutMillis(0);
+      Http2Connection connection = new DefaultHttp2Connection(server);
+      WeightedFairQueueByteDistributor distributor = new WeightedFairQueueByteDistributor(connection);
+      distributor.allocationQuantum(STREAM_TURN_BYTES);
+      connection.remote().flowController(new DefaultHttp2RemoteFlowController(connection, distributor));
+      connection(connection);
+    }
+
+    /**
+     * The side, for the builder's per-side defaults (its limit on RST_STREAMs sent, say), as
+     * forServer()/forClient() would set it: the builder refuses {@code server(…)} beside a connection.
+     */
+    @Override
+    public boolean isServer() {
+      return server;
+    }
   }
 
   /**

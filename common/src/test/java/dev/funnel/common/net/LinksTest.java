@@ -8,8 +8,10 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
+import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
+import io.netty.handler.codec.http2.Http2DataFrame;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2StreamChannel;
@@ -113,5 +115,90 @@ class LinksTest {
     last.writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().method("POST").path("/answer"), true));
     assertThat(answered.await(10, TimeUnit.SECONDS)).as("a stream answered after the resets").isTrue();
     assertThat(link.isActive()).as("the link connection is up").isTrue();
+  }
+
+  /**
+   * Several streams with DATA waiting on one link each send frames as large as one stream alone
+   * would, not turns of Netty's default 1 KiB (which made a frontend write ~3 KiB at a time to each
+   * of 8 bulk clients).
+   */
+  @Test
+  void concurrentStreamsSendWholeFrames() throws Exception {
+    int streams = 8;
+    int framesPerStream = 16;
+    java.util.concurrent.atomic.AtomicLong dataBytes = new java.util.concurrent.atomic.AtomicLong();
+    AtomicInteger dataFrames = new AtomicInteger();
+    CountDownLatch ended = new CountDownLatch(streams);
+    Channel server = new ServerBootstrap()
+        .group(DataPlane.group())
+        .channel(DataPlane.serverChannel())
+        .childHandler(new ChannelInitializer<>() {
+          @Override
+          protected void initChannel(Channel ch) {
+            ch.pipeline().addLast(Links.serverCodec(Links.settings(Links.DEFAULT_STREAM_WINDOW_BYTES, 1000)));
+            ch.pipeline().addLast(new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
+              @Override
+              protected void initChannel(Http2StreamChannel stream) {
+                stream.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+                  @Override
+                  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                    if (msg instanceof Http2DataFrame data) {
+                      if (data.content().isReadable()) {
+                        dataFrames.incrementAndGet();
+                        dataBytes.addAndGet(data.content().readableBytes());
+                      }
+                      if (data.isEndStream()) {
+                        ended.countDown();
+                      }
+                    }
+                    io.netty.util.ReferenceCountUtil.release(msg);
+                  }
+                });
+              }
+            }));
+          }
+
+          @Override
+          public void channelActive(ChannelHandlerContext ctx) throws Exception {
+            Links.raiseConnectionWindow(ctx.channel(), Links.DEFAULT_CONNECTION_WINDOW_BYTES);
+            super.channelActive(ctx);
+          }
+        })
+        .bind("127.0.0.1", 0).sync().channel();
+    channels.add(server);
+    Channel link = new Bootstrap().group(DataPlane.group()).channel(DataPlane.channel())
+        .handler(new ChannelInitializer<>() {
+          @Override
+          protected void initChannel(Channel ch) {
+            ch.pipeline().addLast(Links.clientCodec(Links.settings(Links.DEFAULT_STREAM_WINDOW_BYTES, 1000)));
+            ch.pipeline().addLast(new Http2MultiplexHandler(new ChannelInboundHandlerAdapter()));
+          }
+        })
+        .connect(server.localAddress()).sync().channel();
+    channels.add(link);
+
+    java.util.List<Http2StreamChannel> open = new java.util.ArrayList<>();
+    for (int i = 0; i < streams; i++) {
+      Http2StreamChannel stream = new io.netty.handler.codec.http2.Http2StreamChannelBootstrap(link)
+          .handler(new ChannelInboundHandlerAdapter()).open().sync().getNow();
+      stream.writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().method("POST").path("/bulk"))).sync();
+      open.add(stream);
+    }
+    io.netty.buffer.ByteBuf zeros = io.netty.buffer.Unpooled.directBuffer(Links.MAX_FRAME_BYTES)
+        .writeZero(Links.MAX_FRAME_BYTES);
+    // Every stream's frames are queued before one flush: the flow controller shares the link among them.
+    link.eventLoop().submit(() -> {
+      for (int f = 0; f < framesPerStream; f++) {
+        for (Http2StreamChannel stream : open) {
+          stream.write(new DefaultHttp2DataFrame(zeros.retainedDuplicate(), f == framesPerStream - 1));
+        }
+      }
+      link.flush();
+    }).sync();
+    zeros.release();
+
+    assertThat(ended.await(30, TimeUnit.SECONDS)).as("every stream ended").isTrue();
+    assertThat(dataBytes.get()).isEqualTo((long) streams * framesPerStream * Links.MAX_FRAME_BYTES);
+    assertThat(dataBytes.get() / dataFrames.get()).as("mean DATA frame size").isGreaterThanOrEqualTo(16 * 1024L);
   }
 }
