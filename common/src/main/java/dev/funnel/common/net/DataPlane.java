@@ -14,7 +14,6 @@ import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioChannelOption;
 import io.netty.channel.socket.nio.NioDomainSocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.channel.unix.DomainSocketAddress;
 import java.net.SocketAddress;
@@ -125,11 +124,11 @@ public final class DataPlane {
   }
 
   public static Class<? extends ServerChannel> serverChannel() {
-    return EPOLL ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+    return EPOLL ? EpollServerSocketChannel.class : DataPlaneSockets.Listener.class;
   }
 
   public static Class<? extends Channel> channel() {
-    return EPOLL ? EpollSocketChannel.class : NioSocketChannel.class;
+    return EPOLL ? EpollSocketChannel.class : DataPlaneSockets.Socket.class;
   }
 
   /** The channel type for a Unix domain socket client on these loops. */

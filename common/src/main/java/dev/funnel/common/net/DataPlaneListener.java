@@ -66,22 +66,21 @@ public final class DataPlaneListener {
         return Future.failedFuture(taken);
       }
     }
-    List<Channel> bound = new ArrayList<>();
-    Future<Channel> first = bindOne(onLoop(template, loops.get(0)), at);
-    return first.compose(socket -> {
-      bound.add(socket);
-      HostPort same = new HostPort(at.host(), ((InetSocketAddress) socket.localAddress()).getPort());
+    return bindOne(onLoop(template, loops.get(0)), at).compose(first -> {
+      HostPort same = new HostPort(at.host(), ((InetSocketAddress) first.localAddress()).getPort());
       List<Future<Channel>> rest = new ArrayList<>();
       for (EventLoop loop : loops.subList(1, loops.size())) {
-        rest.add(bindOne(onLoop(template, loop), same).onSuccess(bound::add));
+        rest.add(bindOne(onLoop(template, loop), same));
       }
-      return Future.all(rest);
-    }).transform(done -> {
-      DataPlaneListener listener = new DataPlaneListener(bound);
-      if (done.succeeded()) {
-        return Future.succeededFuture(listener);
-      }
-      return listener.close().transform(closed -> Future.failedFuture(done.cause()));
+      // join, not all: every bind has ended before a failure closes the ones that succeeded
+      return Future.join(rest).transform(done -> {
+        List<Channel> bound = new ArrayList<>();
+        bound.add(first);
+        rest.stream().filter(Future::succeeded).map(Future::result).forEach(bound::add);
+        DataPlaneListener listener = new DataPlaneListener(bound);
+        return done.succeeded() ? Future.succeededFuture(listener)
+            : listener.close().transform(closed -> Future.<DataPlaneListener>failedFuture(done.cause()));
+      });
     });
   }
 
