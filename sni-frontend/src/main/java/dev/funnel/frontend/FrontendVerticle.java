@@ -7,7 +7,6 @@ import dev.funnel.common.bus.Addresses;
 import dev.funnel.common.bus.RouteChanged;
 import dev.funnel.common.bus.SessionWithdrawn;
 import dev.funnel.common.net.DataPlane;
-import dev.funnel.common.net.DataPlaneListener;
 import dev.funnel.common.net.GatewayLink;
 import dev.funnel.common.net.GatewayLinks;
 import dev.funnel.common.net.HostPort;
@@ -15,6 +14,7 @@ import dev.funnel.common.net.LinkTls;
 import dev.funnel.common.options.FrontendOptions;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
@@ -23,11 +23,13 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.micrometer.backends.BackendRegistries;
+import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -54,7 +56,7 @@ public class FrontendVerticle extends VerticleBase {
   private final FrontendOptions options;
   private final GatewayLinks gatewayLinks;
   private final Map<Integer, Integer> actualPorts = new ConcurrentHashMap<>();
-  private final List<DataPlaneListener> listeners = new CopyOnWriteArrayList<>();
+  private final List<Channel> listeners = new CopyOnWriteArrayList<>();
   private RouteCache routes;
   /** Custom domains routed now (the registry's verified set). */
   private final AliasTable aliases = new AliasTable();
@@ -164,18 +166,29 @@ public class FrontendVerticle extends VerticleBase {
   }
 
   /**
-   * One public port: a listening socket on every data-plane loop (each keeps what it accepts,
-   * {@link DataPlaneListener#bindEveryLoop}), each connection admitted (or closed at once),
-   * idle-bounded, and read by its {@link FrontendConnection}.
+   * One public port: a listener on every data-plane loop's share of accepts, each connection
+   * admitted (or closed at once), idle-bounded, and read by its {@link FrontendConnection}.
    */
   private Future<?> listen(int publicPort, HostPort bind, FrontendConnection.Shared shared) {
     long idleSeconds = options.getIdleTimeoutSeconds();
-    ServerBootstrap template = new ServerBootstrap()
+    Promise<Void> bound = Promise.promise();
+    new ServerBootstrap()
+        .group(DataPlane.group())
+        .channel(DataPlane.serverChannel())
         .childOption(ChannelOption.TCP_NODELAY, true)
         .childOption(ChannelOption.SO_KEEPALIVE, true)
         .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
         .childOption(ChannelOption.AUTO_READ, false)
-        .handler(new Admit(admission, publicPort))
+        .handler(new ChannelInboundHandlerAdapter() {
+          /** On the listener's loop, in accept order, before the child is registered anywhere. */
+          @Override
+          public void channelRead(ChannelHandlerContext ctx, Object accepted) {
+            if (accepted instanceof Channel child && !admission.admit(child, publicPort)) {
+              return;
+            }
+            ctx.fireChannelRead(accepted);
+          }
+        })
         .childHandler(new ChannelInitializer<>() {
           @Override
           protected void initChannel(Channel ch) {
@@ -185,33 +198,21 @@ public class FrontendVerticle extends VerticleBase {
             }
             ch.pipeline().addLast(new FrontendConnection(shared, publicPort));
           }
+        })
+        .bind(bind.host(), bind.port())
+        .addListener((ChannelFuture f) -> {
+          if (!f.isSuccess()) {
+            bound.tryFail(f.cause());
+            return;
+          }
+          listeners.add(f.channel());
+          int port = ((InetSocketAddress) f.channel().localAddress()).getPort();
+          actualPorts.put(publicPort, port);
+          LOG.log(INFO, "frontend {0}: public port {1} listening on {2} ({3})", options.getFrontendId(), publicPort,
+              new HostPort(bind.host(), port), DataPlane.describe());
+          bound.tryComplete();
         });
-    return DataPlaneListener.bindEveryLoop(template, bind).onSuccess(listener -> {
-      listeners.add(listener);
-      actualPorts.put(publicPort, listener.port());
-      LOG.log(INFO, "frontend {0}: public port {1} listening on {2} ({3})", options.getFrontendId(), publicPort,
-          new HostPort(bind.host(), listener.port()), DataPlane.describe());
-    });
-  }
-
-  /** On a listening socket's loop, in accept order, before the child is registered anywhere. */
-  @io.netty.channel.ChannelHandler.Sharable
-  private static final class Admit extends ChannelInboundHandlerAdapter {
-    private final Admission admission;
-    private final int publicPort;
-
-    Admit(Admission admission, int publicPort) {
-      this.admission = admission;
-      this.publicPort = publicPort;
-    }
-
-    @Override
-    public void channelRead(ChannelHandlerContext ctx, Object accepted) {
-      if (accepted instanceof Channel child && !admission.admit(child, publicPort)) {
-        return;
-      }
-      ctx.fireChannelRead(accepted);
-    }
+    return bound.future();
   }
 
   /** This frontend's figures for {@code funnel admin status}, from its own meters. */
@@ -239,8 +240,10 @@ public class FrontendVerticle extends VerticleBase {
       prober.close();
     }
     List<Future<?>> closed = new ArrayList<>();
-    for (DataPlaneListener listener : listeners) {
-      closed.add(listener.close());
+    for (Channel listener : listeners) {
+      Promise<Void> done = Promise.promise();
+      listener.close().addListener(f -> done.tryComplete());
+      closed.add(done.future());
     }
     listeners.clear();
     if (remote != null) {

@@ -15,7 +15,6 @@ import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.ChannelOutputShutdownEvent;
 import io.netty.channel.socket.ChannelOutputShutdownException;
 import io.netty.channel.socket.DuplexChannel;
-import io.netty.bootstrap.ServerBootstrap;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -44,15 +43,14 @@ class DataPlaneSocketsTest {
   @BeforeEach
   void connect() throws Exception {
     Assumptions.assumeFalse(DataPlane.epoll(), "NIO sockets only");
-    listener = DataPlaneListener.bindEveryLoop(new ServerBootstrap()
-        .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-        .childHandler(new ChannelInitializer<>() {
-          @Override
-          protected void initChannel(Channel ch) {
-            ch.pipeline().addLast(new Recorder(acceptedSaw));
-            acceptedSide.complete(ch);
-          }
-        }), new HostPort("127.0.0.1", 0)).await(5, TimeUnit.SECONDS);
+    listener = DataPlaneListener.bind(new HostPort("127.0.0.1", 0), new ChannelInitializer<>() {
+      @Override
+      protected void initChannel(Channel ch) {
+        ch.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+        ch.pipeline().addLast(new Recorder(acceptedSaw));
+        acceptedSide.complete(ch);
+      }
+    }).await(5, TimeUnit.SECONDS);
     ChannelFuture dial = new Bootstrap()
         .group(DataPlane.group())
         .channel(DataPlane.channel())
