@@ -7,6 +7,7 @@ import static java.lang.System.Logger.Level.INFO;
 import dev.funnel.common.options.FrontendOptions;
 import dev.funnel.frontend.FrontendMetrics.Outcome;
 import io.micrometer.core.instrument.Gauge;
+import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
@@ -24,8 +25,9 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>The release hangs on the channel's close future: it fires exactly once, whoever closes the
  * channel and whatever state the connection is in, so the count can never leak. The keepalive
- * timing (idle, interval, probes) has no portable channel option: {@link DataPlane#keepAliveTiming}
- * sets it through epoll's options or the JDK's extended socket options.
+ * timing (idle, interval, probes) has no portable channel option: on NIO it goes on the listening
+ * socket, which Linux copies to each accepted one ({@link DataPlane#keepAliveTimingOnListener});
+ * on epoll {@link DataPlane#keepAliveTiming} sets it on each connection.
  *
  * <p>Accept back-off: when {@code accept(2)} itself fails (EMFILE/ENFILE: out of file descriptors),
  * Netty's {@code ServerBootstrapAcceptor.exceptionCaught} turns auto-read off on the listening
@@ -46,6 +48,8 @@ final class Admission {
   private final ConnectionLimiter limiter;
   private final FrontendMetrics metrics;
   private final int keepAliveIdleSeconds;
+  /** Set before any listener binds, read on the loops that accept: the bind publishes it. */
+  private volatile boolean timedByListener;
   private long lastLogNanos = System.nanoTime() - LOG_INTERVAL_NANOS;
   private int unlogged;
 
@@ -97,9 +101,20 @@ final class Admission {
     return true;
   }
 
+  /**
+   * Gives a public listener the keepalive timing, where the platform lets accepted sockets inherit
+   * it; otherwise {@link #admit} sets it on each connection.
+   */
+  void tuneListener(ServerBootstrap listener) {
+    if (keepAliveIdleSeconds > 0 && DataPlane.keepAliveTimingOnListener(listener, keepAliveIdleSeconds,
+        KEEPALIVE_INTERVAL_SECONDS, KEEPALIVE_PROBES)) {
+      timedByListener = true;
+    }
+  }
+
   private void tuneKeepAlive(Channel channel) {
-    if (keepAliveIdleSeconds <= 0) {
-      return;   // the kernel's timing; SO_KEEPALIVE is on either way
+    if (keepAliveIdleSeconds <= 0 || timedByListener) {
+      return;   // the kernel's timing, or the listener's (inherited); SO_KEEPALIVE is on either way
     }
     try {
       DataPlane.keepAliveTiming(channel, keepAliveIdleSeconds, KEEPALIVE_INTERVAL_SECONDS, KEEPALIVE_PROBES);

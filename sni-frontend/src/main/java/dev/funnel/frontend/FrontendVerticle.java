@@ -172,10 +172,13 @@ public class FrontendVerticle extends VerticleBase {
   private Future<?> listen(int publicPort, HostPort bind, FrontendConnection.Shared shared) {
     long idleSeconds = options.getIdleTimeoutSeconds();
     Promise<Void> bound = Promise.promise();
-    new ServerBootstrap()
+    ServerBootstrap listener = new ServerBootstrap();
+    admission.tuneListener(listener);
+    listener
         .group(DataPlane.group())
         .channel(DataPlane.serverChannel())
-        .childOption(ChannelOption.TCP_NODELAY, true)
+        // TCP_NODELAY: Netty's socket config turns it on as it makes each channel (a second
+        // childOption would be a second setsockopt per connection). Keepalive timing: Admission.
         .childOption(ChannelOption.SO_KEEPALIVE, true)
         .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
         .childOption(ChannelOption.AUTO_READ, false)

@@ -18,6 +18,8 @@ import io.vertx.core.VertxOptions;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -29,6 +31,7 @@ import java.util.logging.Handler;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -183,6 +186,38 @@ class AdmissionTest {
     }
     assertThat(lines).isNotEmpty().hasSizeLessThan(60);
     assertThat(lines.get(0)).contains("127.0.0.5", "faster than its limit", "; rejecting");
+  }
+
+  /**
+   * The keepalive timing an admitted connection runs with, read from the kernel: the listener
+   * carries it on NIO (accepted sockets inherit it) and each connection on epoll; either way the
+   * accepted socket's keepalive timer is due after the configured idle time, not the kernel's
+   * default two hours. {@code /proc/net/tcp}'s (and {@code tcp6}'s) timer column is in clock ticks (USER_HZ, 100 on Linux).
+   */
+  @Test
+  void anAdmittedConnectionProbesAfterTheConfiguredIdleTime() throws Exception {
+    Path table = Path.of("/proc/net/tcp");
+    Assumptions.assumeTrue(Files.isReadable(table), "Linux's TCP table");
+    deploy(new FrontendOptions().setKeepAliveIdleSeconds(77));
+    try (Socket client = connectFrom("127.0.0.1")) {
+      awaitValue(this::openConnections, 1);
+      String local = String.format("0100007F:%04X", frontend.actualPorts().get(443));
+      String remote = String.format("0100007F:%04X", client.getLocalPort());
+      List<String> lines = new ArrayList<>(Files.readAllLines(table));
+      Path v6 = Path.of("/proc/net/tcp6");   // the JDK's dual-stack sockets: ::ffff:127.0.0.1 there
+      if (Files.isReadable(v6)) {
+        lines.addAll(Files.readAllLines(v6));
+      }
+      String timer = lines.stream()
+          .map(line -> line.trim().split("\\s+"))
+          .filter(f -> f.length > 5 && f[1].endsWith(local) && f[2].endsWith(remote))
+          .map(f -> f[5])
+          .findFirst().orElseThrow(() -> new AssertionError("no accepted socket " + local + " <- " + remote));
+      String[] kindAndTicks = timer.split(":");
+      assertThat(kindAndTicks[0]).as("the keepalive timer runs (" + timer + ")").isEqualTo("02");
+      long seconds = Long.parseLong(kindAndTicks[1], 16) / 100;
+      assertThat(seconds).as("seconds to the first probe (" + timer + ")").isBetween(60L, 77L);
+    }
   }
 
   @Test

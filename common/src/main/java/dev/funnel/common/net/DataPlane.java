@@ -1,5 +1,6 @@
 package dev.funnel.common.net;
 
+import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
@@ -166,6 +167,25 @@ public final class DataPlane {
       channel.config().setOption(NioChannelOption.of(ExtendedSocketOptions.TCP_KEEPINTERVAL), intervalSeconds);
       channel.config().setOption(NioChannelOption.of(ExtendedSocketOptions.TCP_KEEPCOUNT), probes);
     }
+  }
+
+  /**
+   * Puts TCP keepalive timing (as {@link #keepAliveTiming}) on a listener's socket instead, where
+   * Linux copies it to every socket the listener accepts: three {@code setsockopt}s fewer per
+   * connection (about 1 % of a frontend's CPU per new tunnel). True when it did so (NIO on Linux,
+   * where the JDK takes these options on a listening socket); false when each accepted channel
+   * still needs {@link #keepAliveTiming} (epoll's listener takes no such option). SO_KEEPALIVE
+   * itself is a socket-level flag the JDK refuses on a listener: set it as a child option.
+   */
+  public static boolean keepAliveTimingOnListener(ServerBootstrap listener, int idleSeconds, int intervalSeconds,
+                                                  int probes) {
+    if (EPOLL || !System.getProperty("os.name", "").toLowerCase(java.util.Locale.ROOT).contains("linux")) {
+      return false;
+    }
+    listener.option(NioChannelOption.of(ExtendedSocketOptions.TCP_KEEPIDLE), idleSeconds)
+        .option(NioChannelOption.of(ExtendedSocketOptions.TCP_KEEPINTERVAL), intervalSeconds)
+        .option(NioChannelOption.of(ExtendedSocketOptions.TCP_KEEPCOUNT), probes);
+    return true;
   }
 
   /** For the start-up log. */
