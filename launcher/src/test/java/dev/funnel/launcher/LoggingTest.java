@@ -56,6 +56,17 @@ class LoggingTest {
             + " source=[127.0.0.1]:33107, destination=[127.0.0.1]:33985, status=ACTIVE}");
     assertThat(Logging.wanted(migration, 8_000)).isFalse();
     assertThat(Logging.wanted(migration, Logging.JOIN_QUIET_MILLIS)).as("a minute in: shown").isTrue();
+    // As CI saw it on 2026-12-05, from a gateway 5 s after it joined, while the fourth member joined.
+    LogRecord mismatch = record(Level.WARNING, "com.hazelcast.internal.partition.operation.MigrationRequestOperation",
+        "[127.0.0.1]:37893 [funnel] [5.3.8] Failure while executing MigrationInfo{uuid=b5e0b79e, partitionId=5,"
+            + " source=[127.0.0.1]:37893, destination=[127.0.0.1]:40993, status=ACTIVE}");
+    mismatch.setThrown(new com.hazelcast.internal.partition.PartitionStateVersionMismatchException(0, 5));
+    assertThat(Logging.wanted(mismatch, 5_000)).isFalse();
+    assertThat(Logging.wanted(mismatch, Logging.JOIN_QUIET_MILLIS)).as("a minute in: shown").isTrue();
+    LogRecord otherFailure = record(Level.WARNING, "com.hazelcast.internal.partition.operation.MigrationRequestOperation",
+        "[127.0.0.1]:37893 [funnel] [5.3.8] Failure while executing MigrationInfo{uuid=b5e0b79e, partitionId=5}");
+    otherFailure.setThrown(new IllegalStateException("disk full"));
+    assertThat(Logging.wanted(otherFailure, 5_000)).as("another cause: shown").isTrue();
   }
 
   @Test
