@@ -31,7 +31,17 @@ public final class FunnelCommand implements Runnable {
   /** Help is laid out for this many columns, so descriptions and footers wrap between words. */
   static final int USAGE_WIDTH = 110;
 
+  /**
+   * Netty's JFR events (its buffer allocator's) off unless asked for with
+   * {@code -Dio.netty.jfr.enabled=true}: looking for JFR loads ~100 of the JDK's JFR classes, 1–2 MiB
+   * of an idle process (bench/README.md, "Footprint"), and the events are off in JFR's own settings.
+   */
+  static final String NETTY_JFR = "io.netty.jfr.enabled";
+
   public static void main(String[] args) {
+    if (System.getProperty(NETTY_JFR) == null) {
+      System.setProperty(NETTY_JFR, "false");
+    }
     Logging.configure(Logging.Settings.fromArgs(args));
     System.exit(commandLine().execute(args));
   }

@@ -297,7 +297,7 @@ final class NodeCommand implements Callable<Integer> {
     Preflight.pem("--acme-ca", acmeSettings == null ? null : acmeSettings.caFile(), "certificate");
     Preflight.free("--metrics-listen", metricsListen, false);
     Preflight.writable("--state", state);
-    Preflight.gatewayTrusted(gateways, ca);
+    GatewayProbe.check(gateways, ca);
     Vertx vertx = FunnelVertx.node();
     Processes.closeOnShutdown(vertx, "node");
     NodeStack node = Processes.startOrExit(vertx, "node", () -> NodeStack.start(vertx, settings));

@@ -14,19 +14,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.security.KeyStore;
-import java.security.cert.CertPathBuilderException;
-import java.security.cert.CertPathValidatorException;
-import java.security.cert.Certificate;
-import java.security.cert.CertificateException;
-import java.security.cert.CertificateFactory;
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLHandshakeException;
-import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManagerFactory;
 
 /**
  * Checks made before a long-running command creates anything (state directory, admin token,
@@ -34,9 +23,6 @@ import javax.net.ssl.TrustManagerFactory;
  * and what to do.
  */
 final class Preflight {
-
-  /** How long the node's certificate check waits for a gateway. */
-  static final int PROBE_TIMEOUT_MILLIS = 5000;
 
   /** The lock file {@code funnel server} and {@code funnel demo} hold in their state directory. */
   static final String LOCK_FILE = "funnel.lock";
@@ -210,63 +196,11 @@ final class Preflight {
     }
   }
 
-  private static String hint(String flag) {
+  static String hint(String flag) {
     return switch (flag) {
       case "--ca" -> "pass the server's ca.pem (in its --state directory) with --ca FILE";
       case "--key", "--link-key" -> "pass the PEM private key of the certificate with " + flag + " FILE";
       default -> "pass a PEM certificate with " + flag + " FILE";
     };
-  }
-
-  /**
-   * Connects to the gateways and checks their certificate against {@code ca}. A gateway that is not
-   * reachable is skipped (the node retries it); one whose certificate is not signed by {@code ca}
-   * fails at once, as retrying could never succeed.
-   */
-  static void gatewayTrusted(List<HostPort> gateways, Path ca) {
-    SSLContext context;
-    try {
-      KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
-      trust.load(null, null);
-      Collection<? extends Certificate> certs;
-      try (InputStream in = Files.newInputStream(ca)) {
-        certs = CertificateFactory.getInstance("X.509").generateCertificates(in);
-      }
-      int i = 0;
-      for (Certificate cert : certs) {
-        trust.setCertificateEntry("ca-" + i++, cert);
-      }
-      TrustManagerFactory factory = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-      factory.init(trust);
-      context = SSLContext.getInstance("TLS");
-      context.init(null, factory.getTrustManagers(), null);
-    } catch (CertificateException e) {
-      throw new Processes.Failure("--ca " + ca + ": not a PEM certificate (" + e.getMessage() + "); " + hint("--ca"), 2);
-    } catch (Exception e) {
-      throw new Processes.Failure("--ca " + ca + ": cannot use it (" + e.getMessage() + "); " + hint("--ca"), 2);
-    }
-    for (HostPort gateway : gateways) {
-      try (SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket()) {
-        socket.connect(new InetSocketAddress(gateway.host(), gateway.port()), PROBE_TIMEOUT_MILLIS);
-        socket.setSoTimeout(PROBE_TIMEOUT_MILLIS);
-        socket.startHandshake();
-      } catch (SSLHandshakeException e) {
-        if (untrusted(e)) {
-          throw new Processes.Failure("--ca " + ca + ": the gateway's certificate at " + gateway
-              + " is not signed by --ca " + ca + "; pass the ca.pem of the server this gateway belongs to", 1);
-        }
-      } catch (IOException e) {
-        // Not reachable yet, or it wants something of us: the node itself finds out and retries.
-      }
-    }
-  }
-
-  private static boolean untrusted(Throwable e) {
-    for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof CertPathValidatorException || t instanceof CertPathBuilderException) {
-        return true;
-      }
-    }
-    return false;
   }
 }

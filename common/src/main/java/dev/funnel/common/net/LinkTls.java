@@ -24,7 +24,8 @@ public final class LinkTls {
   private LinkTls() {
   }
 
-  private static SslProvider provider() {
+  /** The engine of this process's links: {@link DataLegTls}'s choice. */
+  public static SslProvider provider() {
     return DataLegTls.usesOpenSsl() ? SslProvider.OPENSSL : SslProvider.JDK;
   }
 
