@@ -74,7 +74,19 @@ public final class FunnelVertx {
    * 5.0.10 consume the client address a PROXY header carried, so the terminator could not see it.
    */
   public static Vertx node() {
-    return withCodecs(Vertx.builder().with(nodeOptions()).build());
+    return node(true);
+  }
+
+  /**
+   * As {@link #node()}; with {@code jvmMetrics} false, without the JVM's own meters (memory, GC,
+   * threads, class loading), for a node that exports no metrics ({@code funnel node} without
+   * {@code --metrics-listen}): nothing would read them, and their binders load ~70 JDK management
+   * classes and keep GC listeners.
+   */
+  public static Vertx node(boolean jvmMetrics) {
+    VertxOptions options = nodeOptions();
+    ((MicrometerMetricsOptions) options.getMetricsOptions()).setJvmMetricsEnabled(jvmMetrics);
+    return withCodecs(Vertx.builder().with(options).build());
   }
 
   /**

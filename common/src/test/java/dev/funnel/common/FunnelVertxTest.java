@@ -48,4 +48,24 @@ class FunnelVertxTest {
         .isLessThan(FunnelVertx.options().getInternalBlockingPoolSize());
     assertThat(FunnelVertx.nodeOptions().getWorkerPoolSize()).isLessThan(FunnelVertx.options().getWorkerPoolSize());
   }
+
+  @Test
+  void aNodeThatExportsNoMetricsKeepsNoJvmMeters() throws Exception {
+    for (boolean exported : new boolean[] {false, true}) {
+      Vertx vertx = FunnelVertx.node(exported);
+      try {
+        io.micrometer.core.instrument.MeterRegistry registry =
+            io.vertx.micrometer.backends.BackendRegistries.getDefaultNow();
+        List<String> jvm = registry.getMeters().stream().map(m -> m.getId().getName())
+            .filter(name -> name.startsWith("jvm.")).toList();
+        if (exported) {
+          assertThat(jvm).as("with --metrics-listen").contains("jvm.memory.used");
+        } else {
+          assertThat(jvm).as("without --metrics-listen").isEmpty();
+        }
+      } finally {
+        vertx.close().await(20, TimeUnit.SECONDS);
+      }
+    }
+  }
 }

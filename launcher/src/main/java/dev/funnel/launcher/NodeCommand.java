@@ -298,7 +298,7 @@ final class NodeCommand implements Callable<Integer> {
     Preflight.free("--metrics-listen", metricsListen, false);
     Preflight.writable("--state", state);
     GatewayProbe.check(gateways, ca);
-    Vertx vertx = FunnelVertx.node();
+    Vertx vertx = FunnelVertx.node(metricsListen != null);
     Processes.closeOnShutdown(vertx, "node");
     NodeStack node = Processes.startOrExit(vertx, "node", () -> NodeStack.start(vertx, settings));
     System.out.println(node.readyLine());
