@@ -1,5 +1,6 @@
 package dev.funnel.common.net;
 
+import dev.funnel.common.tls.NoClientCertificates;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
@@ -39,6 +40,9 @@ public final class LinkTls {
         .protocols("TLSv1.3");
     if (clientTrust != null) {
       builder.trustManager(clientTrust.getTrustManagerFactory(vertx)).clientAuth(ClientAuth.REQUIRE);
+    } else {
+      // Without one, Netty's OpenSSL context would load and keep the JDK's default trust store.
+      builder.trustManager(NoClientCertificates.INSTANCE);
     }
     return builder.build();
   }
