@@ -20,8 +20,6 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.handler.ssl.SslContext;
-import io.netty.handler.timeout.IdleStateEvent;
-import io.netty.handler.timeout.IdleStateHandler;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
@@ -35,7 +33,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The SNI frontend: one Netty listener per public port, on the data plane's loops
@@ -196,8 +193,7 @@ public class FrontendVerticle extends VerticleBase {
           @Override
           protected void initChannel(Channel ch) {
             if (idleSeconds > 0) {
-              ch.pipeline().addLast(new IdleStateHandler(0, 0, idleSeconds, TimeUnit.SECONDS));
-              ch.pipeline().addLast(IdleClose.INSTANCE);
+              ch.pipeline().addLast(new IdleTimeout(idleSeconds));
             }
             ch.pipeline().addLast(new FrontendConnection(shared, publicPort));
           }
@@ -253,22 +249,6 @@ public class FrontendVerticle extends VerticleBase {
       remote.close();
     }
     return Future.all(closed);
-  }
-
-  /** Closes a connection idle (nothing read, nothing written) for the idle timeout; before or after the splice. */
-  @io.netty.channel.ChannelHandler.Sharable
-  private static final class IdleClose extends ChannelInboundHandlerAdapter {
-    static final IdleClose INSTANCE = new IdleClose();
-
-    @Override
-    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-      if (evt instanceof IdleStateEvent) {
-        LOG.log(DEBUG, "{0}: idle; closing", ctx.channel().remoteAddress());
-        ctx.close();
-        return;
-      }
-      ctx.fireUserEventTriggered(evt);
-    }
   }
 
   /**
