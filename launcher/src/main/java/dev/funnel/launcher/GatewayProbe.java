@@ -129,7 +129,7 @@ final class GatewayProbe {
     }
   }
 
-  static boolean untrusted(Throwable e) {
+  private static boolean untrusted(Throwable e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
       if (t instanceof CertPathValidatorException || t instanceof CertPathBuilderException) {
         return true;
