@@ -49,7 +49,8 @@ public final class BenchMain {
       Backend.main(Arrays.copyOfRange(args, 1, args.length));
       return;
     }
-    if (args.length > 0 && (args[0].equals("tunnels") || args[0].equals("https"))) {
+    if (args.length > 0 && (args[0].equals("tunnels") || args[0].equals("https")
+        || args[0].equals("bulk"))) {
       System.exit(HeldLoad.main(args[0], Arrays.copyOfRange(args, 1, args.length)));
     }
     int code = new BenchMain().run(args);
@@ -131,7 +132,7 @@ public final class BenchMain {
     JsonObject paths = new JsonObject();
     JsonObject details = new JsonObject();
     JsonObject httpsFigures = new JsonObject().putNull("nginx_rps").putNull("funnel_terminator_rps")
-        .putNull("funnel_terminator_upload_http2_over_http1");
+        .putNull("funnel_terminator_upload_http2_over_http1").putNull("nginx_upload_http2_over_http1");
     List<String> engines = new ArrayList<>();
     try (Child backend = Child.start("backend", logs, Map.of(), backendCommand,
         Pattern.compile("bench backend ready"), 60_000);
@@ -310,6 +311,11 @@ public final class BenchMain {
       JsonObject r = http(client, plan, nginx, Net.client(trust.toFile()), plan.httpWarmSeconds(false));
       figures.put("nginx_rps", r.getDouble("rps"));
       d.put("nginx", r);
+      // The same uploads through nginx: what the client (curl) and this machine give HTTP/2 against
+      // HTTP/1.1 through a terminator that is not Funnel's.
+      JsonObject up = Upload.measureOrNote(nginx, trust, tmp, plan.quick() ? 1 : 3, !plan.quick());
+      figures.put("nginx_upload_http2_over_http1", up.getDouble("http2_over_http1"));
+      d.put("nginx_upload", up);
     } catch (Exception e) {
       System.err.println("bench: nginx-https failed: " + e);
       d.put("nginx", new JsonObject().put("note", "failed: " + e.getMessage()));

@@ -18,6 +18,9 @@ import java.util.List;
  *   <li>{@code https PORT SNI CA_PEM SECONDS ROUNDS [PID …]}: the HTTPS run's keep-alive load (32
  *       connections, new ones each round, 2 s before counting); requests per second and CPU µs per
  *       request of each PID (the whole round over the responses counted: an upper bound).</li>
+ *   <li>{@code bulk PORT SNI CA_PEM STREAMS MIB ROUNDS [PID …]}: the bulk runs' downloads, STREAMS
+ *       tunnels at once, MIB MiB each; each round's MiB/s (first request to last byte) and CPU
+ *       seconds per GiB of each PID.</li>
  * </ul>
  *
  * One client serves every round, so warm it with a few rounds first: its JIT competes for the cores.
@@ -29,21 +32,25 @@ final class HeldLoad {
 
   static int main(String command, String[] args) throws Exception {
     boolean tunnels = command.equals("tunnels");
-    if (args.length < (tunnels ? 6 : 5)) {
+    boolean bulk = command.equals("bulk");
+    if (args.length < (tunnels || bulk ? 6 : 5)) {
       System.err.println("usage: java -cp bench/target/funnel-bench.jar dev.funnel.bench.BenchMain "
           + (tunnels ? "tunnels PORT SNI CA_PEM COUNT ROUNDS CONCURRENCY [PID …]"
+          : bulk ? "bulk PORT SNI CA_PEM STREAMS MIB ROUNDS [PID …]"
           : "https PORT SNI CA_PEM SECONDS ROUNDS [PID …]"));
       return 2;
     }
     LoadClient.Target target = new LoadClient.Target(Integer.parseInt(args[0]), args[1],
         Net.client(new File(args[2])));
-    int rounds = Integer.parseInt(args[4]);
-    List<Long> pids = Arrays.stream(args).skip(tunnels ? 6 : 5).map(Long::parseLong).toList();
+    int rounds = Integer.parseInt(args[bulk ? 5 : 4]);
+    List<Long> pids = Arrays.stream(args).skip(tunnels || bulk ? 6 : 5).map(Long::parseLong).toList();
     int failures = 0;
     try (LoadClient client = new LoadClient(Runtime.getRuntime().availableProcessors())) {
       for (int round = 1; round <= rounds; round++) {
         double[] before = pids.stream().mapToDouble(Proc::cpuSeconds).toArray();
-        failures += tunnels
+        failures += bulk
+            ? bulkRound(client, target, round, Integer.parseInt(args[3]), Long.parseLong(args[4]), pids, before)
+            : tunnels
             ? tunnelRound(client, target, round, Integer.parseInt(args[3]), Integer.parseInt(args[5]), pids, before)
             : httpsRound(client, target, round, Double.parseDouble(args[3]), pids, before);
       }
@@ -70,6 +77,30 @@ final class HeldLoad {
           .forEach(c -> slow.append(String.format(" %d:%.2f", (c.start - started) / 1_000_000, c.setupNanos() / 1e6)));
       System.out.println(slow);
     }
+    return batch.failed();
+  }
+
+  private static int bulkRound(LoadClient client, LoadClient.Target target, int round, int streams, long mib,
+                               List<Long> pids, double[] before) throws InterruptedException {
+    long bytes = mib << 20;
+    long timeout = 30_000 + streams * mib * 1000;
+    LoadClient.Batch batch = client.many(streams, streams, timeout + 30_000,
+        () -> client.exchange(target, bytes, false, timeout));
+    long first = Long.MAX_VALUE;
+    long last = 0;
+    long received = 0;
+    for (LoadClient.Conn c : batch.done()) {
+      first = Math.min(first, c.requested);
+      last = Math.max(last, c.lastByte);
+      received += c.received;
+    }
+    StringBuilder cpu = new StringBuilder();
+    for (int i = 0; i < pids.size(); i++) {
+      cpu.append(String.format(" pid %d %.3f s/GiB", pids.get(i),
+          (Proc.cpuSeconds(pids.get(i)) - before[i]) * (1 << 30) / Math.max(1, received)));
+    }
+    System.out.printf("round %d: %d x %d MiB, %.0f MiB/s, %d failed;%s%n", round, streams, mib,
+        Stats.mibPerSecond(received, last - first), batch.failed(), cpu);
     return batch.failed();
   }
 

@@ -195,7 +195,13 @@ interface Ingress extends AutoCloseable {
         "nginx " + version("nginx", "-v") + ": stream, ssl_preread, 2 workers");
   }
 
-  /** nginx terminating TLS and proxying HTTP/1.1 (upstream keep-alive) to the HTTP backend. */
+  /**
+   * nginx terminating TLS (HTTP/1.1, and HTTP/2 for a client that offers it by ALPN) and proxying
+   * HTTP/1.1 (upstream keep-alive) to the HTTP backend. Request bodies stream to the backend as
+   * they arrive ({@code proxy_request_buffering off}), as Funnel's terminator streams them: nginx's
+   * default would first write a whole upload to a temporary file. The load client offers no ALPN,
+   * so the keep-alive run is HTTP/1.1 on both paths.
+   */
   static Ingress nginxHttps(Path dir, Path logs, int httpPort, String serverName, Path chain, Path key, Path trust)
       throws Exception {
     int port = Child.freePort();
@@ -206,9 +212,10 @@ interface Ingress extends AutoCloseable {
         "  keepalive_requests 1000000;",
         "  client_body_temp_path " + home.resolve("tmp") + ";",
         "  proxy_temp_path " + home.resolve("tmp") + ";",
+        "  client_max_body_size 0;",
         "  upstream app { server 127.0.0.1:" + httpPort + "; keepalive 64; }",
         "  server {",
-        "    listen 127.0.0.1:" + port + " ssl backlog=8192;",
+        "    listen 127.0.0.1:" + port + " ssl http2 backlog=8192;",
         "    server_name " + serverName + ";",
         "    ssl_certificate " + chain + ";",
         "    ssl_certificate_key " + key + ";",
@@ -216,6 +223,7 @@ interface Ingress extends AutoCloseable {
         "    location / {",
         "      proxy_pass http://app;",
         "      proxy_http_version 1.1;",
+        "      proxy_request_buffering off;",
         "      proxy_set_header Connection \"\";",
         "      proxy_set_header Host $host;",
         "      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
@@ -226,7 +234,8 @@ interface Ingress extends AutoCloseable {
     Child nginx = nginx("nginx-https", home, logs, body, false);
     Child.awaitListening(port, 10_000);
     return new Simple("nginx-https", port, serverName, trust, Map.of("nginx", nginx.pid()), List.of(nginx), false,
-        "nginx " + version("nginx", "-v") + ": TLS termination, proxy_pass HTTP/1.1 with upstream keepalive 64");
+        "nginx " + version("nginx", "-v") + ": TLS termination (HTTP/1.1, HTTP/2 by ALPN), proxy_pass HTTP/1.1 with"
+            + " upstream keepalive 64, request bodies streamed");
   }
 
   /** Connections a one-process proxy can hold: two sockets each within the open-file limit. */

@@ -58,6 +58,13 @@ class ReportTest {
     assertThat(md).contains("| vs haproxy-tunnel (same run) | new tunnels/s | 1 stream | 8 streams | CPU µs per tunnel |");
     assertThat(md).contains("| funnel-1jvm | 0.500× | 0.750× | 0.800× | 5.00× |");
     assertThat(md).contains("| haproxy | 2.00× | 1.63× | 1.71× | 0.250× |");
+    // The HTTPS table: requests per second and the upload ratio, nginx's beside Funnel's.
+    assertThat(md).contains("| nginx TLS → HTTP backend | – | – |");
+    String withUploads = Report.markdown(report.copy().put("https", new JsonObject().put("nginx_rps", 30000.0)
+        .put("funnel_terminator_rps", 12000.0).put("nginx_upload_http2_over_http1", 1.4)
+        .put("funnel_terminator_upload_http2_over_http1", 1.3)), "./bench/run --quick");
+    assertThat(withUploads).contains("| nginx TLS → HTTP backend | 30000 | 1.40 |");
+    assertThat(withUploads).contains("| funnel frontend → gateway → node terminator → HTTP backend | 12000 | 1.30 |");
     // Every row of the main table has as many cells as its header.
     md.lines().filter(l -> l.startsWith("| ") && l.contains("not measured: not selected"))
         .forEach(l -> assertThat(l.chars().filter(c -> c == '|').count()).isEqualTo(11));
