@@ -98,6 +98,9 @@ public final class FunnelCluster {
     config.setProperty("hazelcast.wait.seconds.before.join", "0");
     config.setProperty("hazelcast.max.wait.seconds.before.join", "0");
     config.setProperty("hazelcast.operation.call.timeout.millis", Long.toString(options.getOperationTimeoutMillis()));
+    // Hazelcast's own metrics (for its Management Center and JMX, neither of which Funnel uses; the
+    // services' meters are Micrometer's): collected every 5 s in every member, idle or not.
+    config.getMetricsConfig().setEnabled(false);
     config.addMapConfig(new MapConfig("funnel.*").setBackupCount(ClusterMaps.BACKUP_COUNT).setAsyncBackupCount(0));
     NetworkConfig network = config.getNetworkConfig();
     network.setPort(options.getPort()).setPortAutoIncrement(false).setPortCount(1);
