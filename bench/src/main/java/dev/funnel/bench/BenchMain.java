@@ -194,7 +194,8 @@ public final class BenchMain {
         }
       }
       if (https) {
-        https(client, plan, tmp, logs, httpPort, chain, key, trust, httpsFigures, details, engines);
+        HttpsRun.run(client, plan, tmp, logs, httpPort, chain, key, trust, funnelJarCopy, funnelOpts, httpsFigures,
+            details, engines);
       }
     }
 
@@ -302,77 +303,6 @@ public final class BenchMain {
       }
     }
     return funnelOpts.contains("-XX:+AlwaysPreTouch") && xms != null && xms.equals(xmx);
-  }
-
-  private void https(LoadClient client, Suite.Plan plan, Path tmp, Path logs, int httpPort, Path chain, Path key,
-                     Path trust, JsonObject figures, JsonObject details, List<String> engines) {
-    JsonObject d = new JsonObject();
-    try (Ingress nginx = Ingress.nginxHttps(tmp, logs, httpPort, APP, chain, key, trust)) {
-      JsonObject r = http(client, plan, nginx, Net.client(trust.toFile()), plan.httpWarmSeconds(false));
-      figures.put("nginx_rps", r.getDouble("rps"));
-      d.put("nginx", r);
-      // The same uploads through nginx: what the client (curl) and this machine give HTTP/2 against
-      // HTTP/1.1 through a terminator that is not Funnel's.
-      JsonObject up = Upload.measureOrNote(nginx, trust, tmp, plan.quick() ? 1 : 3, !plan.quick());
-      figures.put("nginx_upload_http2_over_http1", up.getDouble("http2_over_http1"));
-      d.put("nginx_upload", up);
-    } catch (Exception e) {
-      System.err.println("bench: nginx-https failed: " + e);
-      d.put("nginx", new JsonObject().put("note", "failed: " + e.getMessage()));
-    }
-    FunnelRig rig = null;
-    try {
-      rig = FunnelRig.oneJvm(funnelJarCopy, funnelOpts, tmp.resolve("funnel-https"), logs);
-      String name = rig.addNode("app", "http://127.0.0.1:" + httpPort);
-      engines.addAll(rig.engineLines());
-      try (Ingress funnel = new Ingress.Simple("funnel-terminator", rig.publicPort(), name, rig.caPem(),
-          rig.processes(), List.of(), true, null)) {
-        JsonObject r = http(client, plan, funnel, Net.client(rig.caPem().toFile()), plan.httpWarmSeconds(true));
-        figures.put("funnel_terminator_rps", r.getDouble("rps"));
-        d.put("funnel_terminator", r);
-        JsonObject up = Upload.measureOrNote(funnel, rig.caPem(), tmp, plan.quick() ? 1 : 3, !plan.quick());
-        figures.put("funnel_terminator_upload_http2_over_http1", up.getDouble("http2_over_http1"));
-        d.put("funnel_terminator_upload", up);
-      }
-    } catch (Exception e) {
-      System.err.println("bench: funnel-terminator failed: " + e);
-      d.put("funnel_terminator", new JsonObject().put("note", "failed: " + e.getMessage()));
-    } finally {
-      if (rig != null) {
-        rig.close();
-      }
-    }
-    details.put("https", d);
-  }
-
-  private static JsonObject http(LoadClient client, Suite.Plan plan, Ingress path, SslContext tls, double warmSeconds)
-      throws Exception {
-    LoadClient.Target target = new LoadClient.Target(path.port(), path.serverName(), tls);
-    Suite.log(path, "HTTPS warm-up, " + plan.httpConnections() + " keep-alive connections for "
-        + warmSeconds + " s (JIT compilers settle)");
-    long warmErrors = client.http(target, plan.httpConnections(), 0, warmSeconds, 120_000).errors();
-    JsonArray runs = new JsonArray();
-    double best = 0;
-    long errors = warmErrors;
-    Suite.CpuMeter cpu = Suite.CpuMeter.start(path, -1);
-    for (int rep = 0; rep < plan.reps(); rep++) {
-      Suite.log(path, "HTTPS, " + plan.httpConnections() + " keep-alive connections: new connections, 2 s, then "
-          + plan.httpSeconds() + " s counted");
-      LoadClient.HttpResult r = client.http(target, plan.httpConnections(), 2, plan.httpSeconds(), 120_000);
-      runs.add(Stats.round(r.requestsPerSecond(), 4));
-      best = Math.max(best, r.requestsPerSecond());
-      errors += r.errors();
-    }
-    Map<String, Double> used = cpu.stop();
-    JsonObject byProcess = new JsonObject();
-    cpu.byProcess().forEach((label, s) -> byProcess.put(label, Stats.round(s / used.get("wall"), 3)));
-    JsonObject result = new JsonObject().put("rps", Stats.round(best, 4)).put("runs", runs).put("errors", errors)
-        .put("client_cpu_cores", Stats.round(used.get("client") / used.get("wall"), 3))
-        .put("path_cpu_cores_by_process", byProcess);
-    if (path.note() != null) {
-      result.put("configuration", path.note());
-    }
-    return result;
   }
 
   /** Idle tunnels are bounded by the open-file limit: a proxy holds two sockets per tunnel. */

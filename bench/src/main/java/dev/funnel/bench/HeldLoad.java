@@ -86,21 +86,14 @@ final class HeldLoad {
     long timeout = 30_000 + streams * mib * 1000;
     LoadClient.Batch batch = client.many(streams, streams, timeout + 30_000,
         () -> client.exchange(target, bytes, false, timeout));
-    long first = Long.MAX_VALUE;
-    long last = 0;
-    long received = 0;
-    for (LoadClient.Conn c : batch.done()) {
-      first = Math.min(first, c.requested);
-      last = Math.max(last, c.lastByte);
-      received += c.received;
-    }
+    long received = batch.bytesReceived();
     StringBuilder cpu = new StringBuilder();
     for (int i = 0; i < pids.size(); i++) {
       cpu.append(String.format(" pid %d %.3f s/GiB", pids.get(i),
           (Proc.cpuSeconds(pids.get(i)) - before[i]) * (1 << 30) / Math.max(1, received)));
     }
     System.out.printf("round %d: %d x %d MiB, %.0f MiB/s, %d failed;%s%n", round, streams, mib,
-        Stats.mibPerSecond(received, last - first), batch.failed(), cpu);
+        batch.mibPerSecond(), batch.failed(), cpu);
     return batch.failed();
   }
 

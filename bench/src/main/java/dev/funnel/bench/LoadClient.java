@@ -64,6 +64,18 @@ final class LoadClient implements AutoCloseable {
 
   /** Successful connections and how many failed (with one example reason). */
   record Batch(List<Conn> done, int failed, String firstFailure, long elapsedNanos) {
+
+    /** Bytes the successful connections received. */
+    long bytesReceived() {
+      return done.stream().mapToLong(c -> c.received).sum();
+    }
+
+    /** Download rate of the batch: every byte received, from the first request to the last byte. */
+    double mibPerSecond() {
+      long first = done.stream().mapToLong(c -> c.requested).min().orElse(0);
+      long last = done.stream().mapToLong(c -> c.lastByte).max().orElse(0);
+      return Stats.mibPerSecond(bytesReceived(), last - first);
+    }
   }
 
   /**

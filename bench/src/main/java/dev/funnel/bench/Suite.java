@@ -416,15 +416,7 @@ final class Suite {
     long timeout = 30_000 + streams * bytesEach / MIB * 1000;
     LoadClient.Batch batch = check(client.many(streams, streams, timeout + 30_000,
         () -> client.exchange(target, bytesEach, false, timeout)), "bulk");
-    long first = Long.MAX_VALUE;
-    long last = 0;
-    long bytes = 0;
-    for (LoadClient.Conn c : batch.done()) {
-      first = Math.min(first, c.requested);
-      last = Math.max(last, c.lastByte);
-      bytes += c.received;
-    }
-    return new Bulk(Stats.round(Stats.mibPerSecond(bytes, last - first), 4), bytes);
+    return new Bulk(Stats.round(batch.mibPerSecond(), 4), batch.bytesReceived());
   }
 
   private static LoadClient.Batch check(LoadClient.Batch batch, String what) {
