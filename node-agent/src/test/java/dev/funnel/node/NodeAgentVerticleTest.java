@@ -14,6 +14,7 @@ import dev.funnel.common.peerapi.ControlMessage.Bye;
 import dev.funnel.common.peerapi.ControlMessage.Ping;
 import dev.funnel.common.peerapi.ControlMessage.Refused;
 import dev.funnel.common.peerapi.ControlMessage.ServeUpdate;
+import dev.funnel.common.net.PeekedConnection;
 import dev.funnel.common.net.StreamOpener;
 import dev.funnel.common.peerapi.IngressAnswer;
 import dev.funnel.common.peerapi.IngressOffer;
@@ -115,8 +116,8 @@ class NodeAgentVerticleTest {
 
   /** The stream of an accepted offer, or a failure naming the status. */
   private static Future<TunnelEnd> accepted(StreamOpener.Answer answer) {
-    if (answer instanceof StreamOpener.Accepted accepted) {
-      return Future.succeededFuture(TunnelEnd.attach(accepted.stream()));
+    if (answer instanceof StreamOpener.Accepted<?> accepted) {
+      return Future.succeededFuture(TunnelEnd.attach((PeekedConnection) accepted.stream()));
     }
     return Future.failedFuture("offer answered " + ((StreamOpener.Refused) answer).status());
   }

@@ -1,29 +1,14 @@
 package dev.funnel.gateway;
 
-import dev.funnel.common.bus.FailureCode;
-import dev.funnel.common.bus.OpenFailure;
-import dev.funnel.common.bus.OpenRequest;
 import dev.funnel.common.net.DataPlaneListener;
-import dev.funnel.common.net.GatewayLink;
-import dev.funnel.common.net.Http2StreamBytes;
 import dev.funnel.common.net.LinkTls;
 import dev.funnel.common.net.Links;
-import dev.funnel.common.net.PeekedConnection;
-import dev.funnel.common.net.Splice;
-import dev.funnel.common.net.StreamHead;
 import dev.funnel.common.options.GatewayOptions;
-import dev.funnel.common.peerapi.IngressAnswer;
 import dev.funnel.common.peerapi.OpenStream;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
-import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
-import io.netty.handler.codec.http2.Http2Headers;
-import io.netty.handler.codec.http2.Http2MultiplexHandler;
-import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
@@ -35,13 +20,13 @@ import java.security.cert.X509Certificate;
 import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
-import java.util.Optional;
 
 /**
  * Where frontends in other processes open tunnels: HTTP/2 over mutually authenticated TLS (both
  * certificates from the cluster's CA), this gateway the server. Each stream is one open
- * ({@link OpenStream}): the node's stream is opened through the {@link TunnelOpener}, the frontend
- * hears {@code 200} (or the coded refusal), and the two streams are spliced. A frontend learns a
+ * ({@link dev.funnel.common.peerapi.OpenStream}): the node's stream is opened through the
+ * {@link TunnelOpener}, the frontend hears {@code 200} (or the coded refusal), and the two streams
+ * are relayed frame by frame ({@link FrameSplice}, no child channel per stream). A frontend learns a
  * dead gateway from its closed connections, at once.
  */
 final class FrontendLinkServer {
@@ -50,11 +35,11 @@ final class FrontendLinkServer {
 
   private final GatewayOptions options;
   private final SslContext tls;
-  private final GatewayLink opener;
+  private final TunnelOpener opener;
   private final GatewayMetrics metrics;
   private DataPlaneListener server;
 
-  FrontendLinkServer(GatewayOptions options, SslContext tls, GatewayLink opener, GatewayMetrics metrics) {
+  FrontendLinkServer(GatewayOptions options, SslContext tls, TunnelOpener opener, GatewayMetrics metrics) {
     this.options = options;
     this.tls = tls;
     this.opener = opener;
@@ -72,17 +57,9 @@ final class FrontendLinkServer {
             options.getDeadAfterMillis(), () -> { }));
         ch.pipeline().addLast(Links.CODEC, Links.serverCodec(Links.settings(options.getStreamWindowBytes(),
             Links.DEFAULT_MAX_CONCURRENT_STREAMS)));
-        ch.pipeline().addLast(new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
-          @Override
-          protected void initChannel(Http2StreamChannel stream) {
-            stream.config().setAutoRead(false);
-            Links.batchReads(stream);
-            stream.pipeline().addLast(Http2StreamBytes.NAME, new Http2StreamBytes());
-            stream.pipeline().addLast(StreamHead.NAME, new StreamHead(
-                (head, peeked) -> onOpen(head, peeked), () -> { }));
-            stream.read();
-          }
-        }));
+        LinkStreams[] streams = new LinkStreams[1];
+        streams[0] = new LinkStreams((front, head) -> FrameSplice.opened(streams[0], front, head, opener, metrics));
+        ch.pipeline().addLast(LinkStreams.NAME, streams[0]);
       }
     }).map(listener -> {
       server = listener;
@@ -92,41 +69,6 @@ final class FrontendLinkServer {
 
   Future<Void> close() {
     return server == null ? Future.succeededFuture() : server.close();
-  }
-
-  private void onOpen(Http2Headers head, PeekedConnection frontend) {
-    Channel stream = frontend.channel();
-    Optional<OpenRequest> request = OpenStream.parse(head);
-    if (request.isEmpty()) {
-      frontend.bytes().release();
-      LOG.log(Level.INFO, "link stream from " + stream.parent().remoteAddress() + " is not an open; rejecting");
-      stream.writeAndFlush(new DefaultHttp2HeadersFrame(IngressAnswer.refuse(IngressAnswer.BAD_REQUEST,
-          "not an open"), true));
-      return;
-    }
-    // What the frontend sent with its open (the client's first bytes) goes with the offer to the node.
-    ByteBuf first = frontend.bytes();
-    long sent = first.readableBytes();
-    opener.open(request.get(), first, stream.eventLoop()).addListener(opened -> {
-      first.release();
-      if (!opened.isSuccess()) {
-        Throwable cause = opened.cause();
-        OpenFailure failure = FailureCode.of(cause).flatMap(OpenFailure::fromCode).orElse(OpenFailure.NO_DATA_CONNECTION);
-        stream.writeAndFlush(new DefaultHttp2HeadersFrame(OpenStream.refusal(failure, String.valueOf(cause.getMessage())),
-            true));
-        return;
-      }
-      PeekedConnection node = (PeekedConnection) opened.getNow();
-      if (!stream.isActive()) {
-        node.bytes().release();
-        node.channel().close();
-        return;
-      }
-      stream.writeAndFlush(new DefaultHttp2HeadersFrame(IngressAnswer.accept(), false));
-      metrics.inbound(sent);
-      Splice.start(new PeekedConnection(stream, Unpooled.EMPTY_BUFFER, frontend.inputEnded()), node,
-          metrics::inbound, metrics::outbound);
-    });
   }
 
   /**

@@ -215,7 +215,12 @@ final class NodeListener {
           () -> LOG.log(Level.INFO, "link connection of " + links.nodeId + " went silent; closing it")));
       pipeline.addLast(Links.CODEC, Links.clientCodec(Links.settings(options.getStreamWindowBytes(),
           Links.DEFAULT_MAX_CONCURRENT_STREAMS)));
-      pipeline.addLast(new Http2MultiplexHandler(new RefuseStreams()));
+      if (options.getLinkListen() != null) {
+        // Tunnels of frontends in other processes are relayed frame by frame (FrameSplice).
+        pipeline.addLast(LinkStreams.NAME, LinkStreams.refusingInbound());
+      } else {
+        pipeline.addLast(new Http2MultiplexHandler(new RefuseStreams()));
+      }
       Links.raiseConnectionWindow(channel, options.getConnectionWindowBytes());
       // Visible to opens only now: an open picks a connection from any thread, and a stream can
       // only be opened once the multiplex handler is in the pipeline.

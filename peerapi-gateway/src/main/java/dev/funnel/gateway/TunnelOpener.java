@@ -12,6 +12,7 @@ import dev.funnel.common.peerapi.IngressOffer;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -43,9 +44,78 @@ final class TunnelOpener implements GatewayLink {
     this.refusals = refusals;
   }
 
+  /**
+   * How an offer goes out on a link connection and what an accepted one is: a child channel (the
+   * frontend in this JVM splices it with its client) or a frame-level stream ({@link FrameSplice},
+   * for frontends in other processes).
+   */
+  private interface Offer<T> {
+    Future<StreamOpener.Answer> send(Channel connection, Http2Headers request, ByteBuf early, long timeoutMillis);
+
+    void whenClosed(T stream, Runnable hook);
+
+    void discard(T stream);
+  }
+
+  private static final Offer<PeekedConnection> CHANNEL = new Offer<>() {
+    @Override
+    public Future<StreamOpener.Answer> send(Channel connection, Http2Headers request, ByteBuf early, long timeoutMillis) {
+      return StreamOpener.open(connection, request, early, timeoutMillis);
+    }
+
+    @Override
+    public void whenClosed(PeekedConnection stream, Runnable hook) {
+      stream.channel().closeFuture().addListener(f -> hook.run());
+    }
+
+    @Override
+    public void discard(PeekedConnection stream) {
+      stream.bytes().release();
+      stream.channel().close();
+    }
+  };
+
+  private static final Offer<LinkStreams.End> FRAMES = new Offer<>() {
+    @Override
+    public Future<StreamOpener.Answer> send(Channel connection, Http2Headers request, ByteBuf early, long timeoutMillis) {
+      Promise<StreamOpener.Answer> answer = connection.eventLoop().newPromise();
+      LinkStreams streams = connection.pipeline().get(LinkStreams.class);
+      if (streams == null) {
+        early.release();
+        return answer.setFailure(new StreamOpener.Unanswered("the link connection closed", true, false));
+      }
+      if (connection.eventLoop().inEventLoop()) {
+        streams.open(request, early, timeoutMillis, answer);
+      } else {
+        connection.eventLoop().execute(() -> streams.open(request, early, timeoutMillis, answer));
+      }
+      return answer;
+    }
+
+    @Override
+    public void whenClosed(LinkStreams.End stream, Runnable hook) {
+      stream.whenClosed(hook);
+    }
+
+    @Override
+    public void discard(LinkStreams.End stream) {
+      stream.reset();
+      stream.discard();
+    }
+  };
+
   @Override
   public Future<PeekedConnection> open(OpenRequest request, ByteBuf first, EventLoop loop) {
-    Promise<PeekedConnection> result = loop.newPromise();
+    return open(request, first, loop, CHANNEL);
+  }
+
+  /** {@link #open(OpenRequest, ByteBuf, EventLoop)} for a {@link FrameSplice}: the node's stream as an end of frames. */
+  Future<LinkStreams.End> openFrames(OpenRequest request, ByteBuf first, EventLoop loop) {
+    return open(request, first, loop, FRAMES);
+  }
+
+  private <T> Future<T> open(OpenRequest request, ByteBuf first, EventLoop loop, Offer<T> how) {
+    Promise<T> result = loop.newPromise();
     // The client's first bytes go with the offer, on every attempt: this open's own reference, let
     // go once it is decided.
     ByteBuf early = first.retainedDuplicate();
@@ -69,9 +139,9 @@ final class TunnelOpener implements GatewayLink {
           + (tunnels - 1) + " tunnels");
     }
     if (links.pick(null) != null) {
-      attempt(result, request, links, offer, early, null, loop, System.nanoTime());
+      attempt(result, request, links, offer, early, null, loop, System.nanoTime(), how);
     } else {
-      awaitLink(result, request, links, offer, early, loop);
+      awaitLink(result, request, links, offer, early, loop, how);
     }
     return result;
   }
@@ -81,29 +151,29 @@ final class TunnelOpener implements GatewayLink {
    * once; its links follow within a handshake), or one whose links are redialling. The open waits
    * for the next link as long as an offer may take, then tries; none by then is NO_DATA_CONNECTION.
    */
-  private void awaitLink(Promise<PeekedConnection> result, OpenRequest request, NodeLinks links, IngressOffer offer,
-                         ByteBuf early, EventLoop loop) {
+  private <T> void awaitLink(Promise<T> result, OpenRequest request, NodeLinks links, IngressOffer offer,
+                             ByteBuf early, EventLoop loop, Offer<T> how) {
     long started = System.nanoTime();
     AtomicBoolean decided = new AtomicBoolean();
     Runnable[] waiter = new Runnable[1];
     ScheduledFuture<?> timer = loop.schedule(() -> {
       if (decided.compareAndSet(false, true)) {
         links.stopWaiting(waiter[0]);
-        attempt(result, request, links, offer, early, null, loop, started);
+        attempt(result, request, links, offer, early, null, loop, started, how);
       }
     }, options.getOfferTimeoutMillis(), TimeUnit.MILLISECONDS);
     waiter[0] = () -> {
       if (decided.compareAndSet(false, true)) {
         timer.cancel(false);
-        loop.execute(() -> attempt(result, request, links, offer, early, null, loop, started));
+        loop.execute(() -> attempt(result, request, links, offer, early, null, loop, started, how));
       }
     };
     links.whenLinked(waiter[0]);
   }
 
   /** One offer on a link connection, preferably on {@code loop} (the caller's: no thread hop in the splice). */
-  private void attempt(Promise<PeekedConnection> result, OpenRequest request, NodeLinks links, IngressOffer offer,
-                       ByteBuf early, Channel avoid, EventLoop loop, long startedNanos) {
+  private <T> void attempt(Promise<T> result, OpenRequest request, NodeLinks links, IngressOffer offer,
+                           ByteBuf early, Channel avoid, EventLoop loop, long startedNanos, Offer<T> how) {
     Channel connection = links.pick(avoid, loop);
     if (connection == null) {
       links.tunnels.decrementAndGet();
@@ -111,11 +181,13 @@ final class TunnelOpener implements GatewayLink {
           + (avoid == null ? "" : " but the one that just failed"));
       return;
     }
-    StreamOpener.open(connection, offer.toHeaders(), early.retainedDuplicate(), options.getOfferTimeoutMillis()).addListener(done -> {
+    how.send(connection, offer.toHeaders(), early.retainedDuplicate(), options.getOfferTimeoutMillis()).addListener(done -> {
       if (done.isSuccess()) {
         StreamOpener.Answer answer = (StreamOpener.Answer) done.getNow();
-        if (answer instanceof StreamOpener.Accepted accepted) {
-          accepted(result, links, connection, accepted.stream(), startedNanos);
+        if (answer instanceof StreamOpener.Accepted<?> accepted) {
+          @SuppressWarnings("unchecked")
+          T stream = (T) accepted.stream();
+          accepted(result, links, stream, startedNanos, how);
         } else {
           StreamOpener.Refused refused = (StreamOpener.Refused) answer;
           links.tunnels.decrementAndGet();
@@ -129,7 +201,7 @@ final class TunnelOpener implements GatewayLink {
       if (unanswered.retryable() && avoid == null) {
         LOG.log(Level.DEBUG, () -> "offer to " + request.nodeId() + " on " + connection.remoteAddress() + ": "
             + unanswered.getMessage() + "; offering on another link connection");
-        attempt(result, request, links, offer, early, connection, loop, startedNanos);
+        attempt(result, request, links, offer, early, connection, loop, startedNanos, how);
         return;
       }
       links.tunnels.decrementAndGet();
@@ -144,22 +216,20 @@ final class TunnelOpener implements GatewayLink {
     });
   }
 
-  private void accepted(Promise<PeekedConnection> result, NodeLinks links, Channel connection, PeekedConnection stream,
-                        long startedNanos) {
+  private <T> void accepted(Promise<T> result, NodeLinks links, T stream, long startedNanos, Offer<T> how) {
     metrics.offerAnswered("200");
     metrics.tunnelSetup(System.nanoTime() - startedNanos);
     metrics.tunnelOpened();
-    stream.channel().closeFuture().addListener(f -> {
+    how.whenClosed(stream, () -> {
       links.tunnels.decrementAndGet();
       metrics.tunnelClosed();
     });
     if (!result.trySuccess(stream)) {
-      stream.bytes().release();
-      stream.channel().close();
+      how.discard(stream);
     }
   }
 
-  private Future<PeekedConnection> refuse(Promise<PeekedConnection> result, OpenRequest request, OpenFailure failure,
+  private <T> Future<T> refuse(Promise<T> result, OpenRequest request, OpenFailure failure,
                                           String reason) {
     refusals.openRefused(failure);
     LOG.log(Level.INFO, "open of " + request.nodeId() + " for " + request.targetHost() + ":" + request.targetPort()

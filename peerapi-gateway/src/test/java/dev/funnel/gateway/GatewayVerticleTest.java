@@ -1003,7 +1003,7 @@ class GatewayVerticleTest {
                   assertThat(answer).isInstanceOf(StreamOpener.Accepted.class);
                   assertThat(node.offers).singleElement().satisfies(offer ->
                       assertThat(offer.get(IngressOffer.SRC_HEADER).toString()).isEqualTo(CLIENT));
-                  TunnelEnd end = TunnelEnd.attach(((StreamOpener.Accepted) answer).stream()).send(hello, true);
+                  TunnelEnd end = TunnelEnd.attach((PeekedConnection) ((StreamOpener.Accepted<?>) answer).stream()).send(hello, true);
                   return end.inputEnded();
                 })
                 .compose(back -> {
@@ -1020,6 +1020,70 @@ class GatewayVerticleTest {
                   return refused;
                 })))
         .onComplete(test.succeedingThenComplete());
+  }
+
+  /**
+   * The gateway relays a remote frontend's tunnel frame by frame (FrameSplice): megabytes both ways
+   * past both links' stream windows, byte-exact, with each side's END_STREAM passed on; a reset by
+   * the frontend resets the node's stream; a node link that dies resets the frontend's stream.
+   */
+  @Test
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
+  void aRemoteFrontendsTunnelIsRelayedFrameByFrame(VertxTestContext test) {
+    byte[] big = new byte[8 << 20];
+    new java.util.Random(7).nextBytes(big);
+    DevCa.KeyAndChain frontendKey = ca.issue(List.of("frontend.test.funnel.internal"), Duration.ofDays(1));
+    PemKeyCertOptions frontendCert = new PemKeyCertOptions()
+        .setKeyValue(Buffer.buffer(frontendKey.keyPem()))
+        .setCertValue(Buffer.buffer(frontendKey.chainPem()));
+    OpenRequest request = new OpenRequest(NODE_ID, EPOCH, FQDN, 443, CLIENT, "fe-elsewhere");
+    deploy(options().setLinkListen(new HostPort("127.0.0.1", 0)).setLinkTrust(trust()))
+        .compose(v -> login())
+        .compose(control -> link(control.welcome(), h -> FakeNodeLink.ECHO))
+        .compose(node -> linksReach(1)
+            .compose(v -> vertx.executeBlocking(() -> LinkTls.client(vertx, trust(), frontendCert)))
+            .compose(tls -> FrontendLinkClient.connect(tls, gateway.linkPort()))
+            .compose(link -> FrontendLinkClient.open(link, OpenStream.toHeaders(request))
+                .compose(answer -> {
+                  TunnelEnd end = TunnelEnd.attach(accepted(answer)).send(big, true);
+                  return end.inputEnded();
+                })
+                .compose(back -> {
+                  assertThat(back).as("8 MiB echoed through both links, then END_STREAM each way").isEqualTo(big);
+                  assertThat(node.echoed.get()).isEqualTo(big.length);
+                  return eventually(() -> Future.succeededFuture(activeStreams(node) == 0));
+                })
+                .compose(v -> FrontendLinkClient.open(link, OpenStream.toHeaders(request)))
+                .compose(answer -> {
+                  TunnelEnd end = TunnelEnd.attach(accepted(answer)).send(payload('r', 100_000).getBytes(), false);
+                  return eventually(() -> Future.succeededFuture(node.echoed.get() >= big.length + 100_000L))
+                      .compose(v -> {
+                        assertThat(activeStreams(node)).as("the node's stream while the tunnel is open").isEqualTo(1);
+                        end.channel.close();   // RST_STREAM from the frontend
+                        return eventually(() -> Future.succeededFuture(activeStreams(node) == 0));
+                      });
+                })
+                .compose(v -> FrontendLinkClient.open(link, OpenStream.toHeaders(request)))
+                .compose(answer -> {
+                  TunnelEnd end = TunnelEnd.attach(accepted(answer));
+                  node.close();   // the node's link connection dies
+                  return end.closed();
+                })
+                .map(v -> {
+                  assertThat(link.isActive()).as("the frontend's link outlives its streams").isTrue();
+                  link.close();
+                  return v;
+                })))
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  private static PeekedConnection accepted(StreamOpener.Answer answer) {
+    assertThat(answer).isInstanceOf(StreamOpener.Accepted.class);
+    return (PeekedConnection) ((StreamOpener.Accepted<?>) answer).stream();
+  }
+
+  private static int activeStreams(FakeNodeLink node) {
+    return node.channel.pipeline().get(io.netty.handler.codec.http2.Http2FrameCodec.class).connection().numActiveStreams();
   }
 
   @Test
@@ -1076,7 +1140,8 @@ class GatewayVerticleTest {
   }
 
   private Future<GatewayVerticle> deploy(GatewayOptions options, DevCa signingCa) {
-    gateway = new GatewayVerticle(options, signingCa, localLinks);
+    // A gateway with a link for other processes' frontends serves none in its own JVM.
+    gateway = new GatewayVerticle(options, signingCa, options.getLinkListen() != null ? null : localLinks);
     return vertx.deployVerticle(gateway).map(id -> {
       deploymentId = id;
       return gateway;

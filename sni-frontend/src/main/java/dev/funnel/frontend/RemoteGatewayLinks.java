@@ -118,10 +118,11 @@ final class RemoteGatewayLinks {
           return;
         }
         StreamOpener.Answer answer = (StreamOpener.Answer) done.getNow();
-        if (answer instanceof StreamOpener.Accepted accepted) {
-          if (!result.trySuccess(accepted.stream())) {
-            accepted.stream().bytes().release();
-            accepted.stream().channel().close();
+        if (answer instanceof StreamOpener.Accepted<?> accepted) {
+          PeekedConnection stream = (PeekedConnection) accepted.stream();
+          if (!result.trySuccess(stream)) {
+            stream.bytes().release();
+            stream.channel().close();
           }
         } else if (answer instanceof StreamOpener.Refused refused) {
           String why = IngressAnswer.reason(refused.headers());

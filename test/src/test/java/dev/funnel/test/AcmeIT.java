@@ -4,14 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.vertx.core.Vertx;
-import java.io.IOException;
 import java.io.InputStream;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -272,7 +269,7 @@ class AcmeIT {
     String nginxBin = Files.isExecutable(Path.of("/usr/sbin/nginx")) ? "/usr/sbin/nginx" : "nginx";
     String tcpName = "tls.demo." + DOMAIN;
     Path tcpState = dir.resolve("tcp-node-state");
-    int nginxPort = freePort();
+    int nginxPort = Ports.free();
     tcpNode = FunnelProcess.start("tcp-node", logs, List.of(), "node", "--server", "127.0.0.1:" + gatewayPort,
         "--authkey", authKey, "--hostname", "tls", "--ca", state.resolve("ca.pem").toString(),
         "--state", tcpState.toString(), "--funnel", "443=tcp://127.0.0.1:" + nginxPort,
@@ -378,12 +375,6 @@ class AcmeIT {
 
   private FunnelProcess.Result admin(String... args) throws Exception {
     return FunnelProcess.admin(logs, state, args);
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      return socket.getLocalPort();
-    }
   }
 
   /**

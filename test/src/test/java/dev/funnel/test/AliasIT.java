@@ -82,7 +82,7 @@ class AliasIT {
     backend = new RecordingHttpBackend(vertx);
     knot = Knot.start(dir.resolve("knot"), ZONE);
 
-    int resolverPort = Unbound.freePort();
+    int resolverPort = Ports.free();
     server = FunnelProcess.start("server", logs, List.of(), "server", "--state", state.toString(), "--domain", DOMAIN,
         "--public", "443=127.0.0.1:0", "--gateway-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
         "--dns-listen", "127.0.0.1:0", "--dns-frontends", "127.0.0.1",

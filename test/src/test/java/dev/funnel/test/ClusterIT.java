@@ -11,7 +11,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -138,7 +137,7 @@ class ClusterIT {
     dir = TempDirs.create("funnel-cluster");
     state = dir.resolve("state");
     Files.createDirectories(logs);
-    postgres = Postgres.start(logs, freePort());
+    postgres = Postgres.start(logs, Ports.free());
 
     cluster = startServers("");
     record("cluster formation (first member spawned → all 7 ready)", cluster.formedMillis + " ms");
@@ -363,7 +362,7 @@ class ClusterIT {
   private Cluster startServers(String prefix) throws Exception {
     Cluster c = new Cluster();
     for (int i = 0; i < 7; i++) {
-      c.clusterPorts.add(freePort());
+      c.clusterPorts.add(Ports.free());
     }
     long spawned = System.nanoTime();
     List<String> first = c.clusterArgs("registry", 0);
@@ -573,12 +572,6 @@ class ClusterIT {
     long wait = epochMillis - System.currentTimeMillis();
     if (wait > 0) {
       Thread.sleep(wait);
-    }
-  }
-
-  static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
     }
   }
 

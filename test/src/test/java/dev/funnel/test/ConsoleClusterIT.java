@@ -51,8 +51,8 @@ class ConsoleClusterIT {
         "chromium and chromium-driver (Debian) are not installed: .ci/run installs them");
     Path dir = TempDirs.create("funnel-console-cluster");
     Path state = dir.resolve("state");
-    postgres = Postgres.start(logs, ClusterIT.freePort());
-    List<Integer> ports = List.of(ClusterIT.freePort(), ClusterIT.freePort());
+    postgres = Postgres.start(logs, Ports.free());
+    List<Integer> ports = List.of(Ports.free(), Ports.free());
     String members = "127.0.0.1:" + ports.get(0) + ",127.0.0.1:" + ports.get(1);
     List<String> uis = new ArrayList<>();
     for (int i = 0; i < 2; i++) {

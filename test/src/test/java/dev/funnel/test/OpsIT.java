@@ -82,7 +82,7 @@ class OpsIT {
   void clusteredServicesStartClean() throws Exception {
     List<Integer> ports = new ArrayList<>();
     for (int i = 0; i < 4; i++) {
-      ports.add(ClusterIT.freePort());
+      ports.add(Ports.free());
     }
     String members = "127.0.0.1:" + ports.get(0) + ",127.0.0.1:" + ports.get(1);
     Path clusterState = dir.resolve("cluster");
@@ -233,7 +233,7 @@ class OpsIT {
   @Test
   @Timeout(value = 90, unit = TimeUnit.SECONDS)
   void stoppingARetryingNodeIsQuiet() throws Exception {
-    int closed = ClusterIT.freePort();
+    int closed = Ports.free();
     FunnelProcess node = track(FunnelProcess.spawn("node-retrying", logs, JVM, "node", "--server", "127.0.0.1:" + closed,
         "--authkey", "fnl-auth-unused", "--hostname", "web", "--ca", state.resolve(DevCa.CA_FILE).toString(),
         "--state", dir.resolve("node-retrying").toString(), "--funnel", "443=http://127.0.0.1:9"));

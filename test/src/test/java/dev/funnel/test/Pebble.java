@@ -55,14 +55,14 @@ final class Pebble implements AutoCloseable {
         "-out", csr.toString(), "-subj", "/CN=localhost");
     openssl("x509", "-req", "-in", csr.toString(), "-CA", ca.toString(), "-CAkey", caKey.toString(),
         "-CAcreateserial", "-out", cert.toString(), "-days", "2", "-extfile", ext.toString());
-    int acmePort = Unbound.freePort();
-    int managementPort = Unbound.freePort();
+    int acmePort = Ports.free();
+    int managementPort = Ports.free();
     Path config = pebbleDir.resolve("pebble-config.json");
     Files.writeString(config, "{\"pebble\": {"
         + "\"listenAddress\": \"127.0.0.1:" + acmePort + "\", "
         + "\"managementListenAddress\": \"127.0.0.1:" + managementPort + "\", "
         + "\"certificate\": \"" + cert + "\", \"privateKey\": \"" + key + "\", "
-        + "\"httpPort\": " + Unbound.freePort() + ", \"tlsPort\": " + tlsPort + ", "
+        + "\"httpPort\": " + Ports.free() + ", \"tlsPort\": " + tlsPort + ", "
         + "\"ocspResponderURL\": \"\", \"externalAccountBindingRequired\": false}}");
     ProcessBuilder builder = new ProcessBuilder("pebble", "-config", config.toString(),
         "-dnsserver", "127.0.0.1:" + dnsPort)

@@ -118,7 +118,7 @@ class PrometheusIT {
     first.close();
 
     // The node starts while no gateway listens: its ops endpoint is up, it is alive, not ready.
-    int deadPort = freePort();
+    int deadPort = Ports.free();
     node = FunnelProcess.spawn("node", logs, List.of(), "node", "--server", "127.0.0.1:" + gatewayPort,
         "--authkey", authKey, "--hostname", "web", "--ca", state.resolve("ca.pem").toString(),
         "--state", dir.resolve("node-state").toString(), "--metrics-listen", "127.0.0.1:0",
@@ -396,7 +396,7 @@ class PrometheusIT {
     Files.copy(ROOT.resolve("grafana/prometheus/funnel-alerts.yml"), dir.resolve("funnel-alerts.yml"));
     Files.createDirectories(logs);
     for (int attempt = 0; attempt < 3 && prometheus == null; attempt++) {
-      prometheusPort = freePort();
+      prometheusPort = Ports.free();
       Process started = new ProcessBuilder(binary.toString(), "--config.file=" + configFile,
           "--storage.tsdb.path=" + dir.resolve("tsdb-" + attempt), "--web.listen-address=127.0.0.1:" + prometheusPort,
           "--storage.tsdb.retention.time=1h")
@@ -632,12 +632,6 @@ class PrometheusIT {
     acceptor.setDaemon(true);
     acceptor.start();
     return server;
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    }
   }
 
   /** Sends a real ClientHello for {@code name}; returns the alert description the frontend answers with. */

@@ -8,7 +8,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -94,7 +93,7 @@ class SpineIT {
     download = new byte[MIB + 4321];
     new Random(7).nextBytes(download);
     Files.write(www.resolve("payload.bin"), download);
-    int opensslPort = freePort();
+    int opensslPort = Ports.free();
     opensslServer = new ProcessBuilder("openssl", "s_server", "-accept", "127.0.0.1:" + opensslPort,
         "-cert", cert.toString(), "-key", key.toString(), "-WWW", "-quiet")
         .directory(www.toFile()).redirectErrorStream(true)
@@ -292,12 +291,6 @@ class SpineIT {
       }
     }
     return count - 1;
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    }
   }
 
   private static void awaitListening(int port) throws Exception {

@@ -60,7 +60,7 @@ class StatusFrontendIT {
     nodeState = dir.resolve("node");
     Files.createDirectories(logs);
     for (int i = 0; i < 5; i++) {
-      clusterPorts.add(ClusterIT.freePort());
+      clusterPorts.add(Ports.free());
     }
     FunnelProcess registry = track(FunnelProcess.start("registry", logs, ClusterIT.JVM,
         clusterArgs("registry", 0, "--domain", DOMAIN, "--admin-listen", "127.0.0.1:0")));

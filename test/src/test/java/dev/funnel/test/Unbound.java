@@ -1,8 +1,6 @@
 package dev.funnel.test;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -37,13 +35,6 @@ final class Unbound implements AutoCloseable {
       }
     }
     return null;
-  }
-
-  /** A free loopback port (to hand to a process started before this resolver). */
-  static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    }
   }
 
   /** Starts unbound on 127.0.0.1:{@code port}, each zone of {@code stubs} (zone → port) served by 127.0.0.1:port. */

@@ -229,7 +229,7 @@ public final class DataPlane {
   }
 
   /** Counts one tunnel on {@code loop} (the loop its client-side channel runs on). */
-  static void countTunnel(EventLoop loop) {
+  public static void countTunnel(EventLoop loop) {
     Map<EventExecutor, Integer> index = indexOf;
     Integer i = index == null ? null : index.get(loop);
     if (i != null) {

@@ -253,7 +253,7 @@ public final class Links {
    * until no answer is outstanding (LinkKeepalive). On the connection's loop; a connection without
    * a keepalive is left alone.
    */
-  static void awaitingAnswer(Channel connection) {
+  public static void awaitingAnswer(Channel connection) {
     ChannelHandlerContext ctx = connection.pipeline().context(KEEPALIVE);
     if (ctx != null && ctx.handler() instanceof LinkKeepalive keepalive) {
       keepalive.awaitingAnswer(ctx);
@@ -261,7 +261,7 @@ public final class Links {
   }
 
   /** The stream counted by {@link #awaitingAnswer} got its answer or gave up. On the connection's loop. */
-  static void answered(Channel connection) {
+  public static void answered(Channel connection) {
     if (connection.pipeline().get(KEEPALIVE) instanceof LinkKeepalive keepalive) {
       keepalive.answered();
     }

@@ -31,8 +31,11 @@ public final class StreamOpener {
   public sealed interface Answer {
   }
 
-  /** {@code 200}: the stream, ready to splice (with whatever came right behind the answer). */
-  public record Accepted(Http2Headers headers, PeekedConnection stream) implements Answer {
+  /**
+   * {@code 200}: the stream, ready to splice (with whatever came right behind the answer): a
+   * {@link PeekedConnection} from {@link #open}, or a frame-level stream from another opener.
+   */
+  public record Accepted<S>(Http2Headers headers, S stream) implements Answer {
   }
 
   /** Any other status: the stream is closed. */
@@ -48,7 +51,7 @@ public final class StreamOpener {
     private final boolean retryable;
     private final boolean timedOut;
 
-    Unanswered(String message, boolean retryable, boolean timedOut) {
+    public Unanswered(String message, boolean retryable, boolean timedOut) {
       super(message, null, false, false);
       this.retryable = retryable;
       this.timedOut = timedOut;
@@ -90,7 +93,7 @@ public final class StreamOpener {
               cancel(timer);
               int status = IngressAnswer.status(headers);
               if (status == 200) {
-                if (!answer.trySuccess(new Accepted(headers, peeked))) {
+                if (!answer.trySuccess(new Accepted<>(headers, peeked))) {
                   peeked.bytes().release();
                   stream.close();
                 }

@@ -100,7 +100,8 @@ class SpliceTest {
             } else {
               Http2Headers request = new DefaultHttp2Headers().method("POST").path("/v0/test");
               StreamOpener.open(link, request, 5_000).addListener(f -> {
-                StreamOpener.Accepted accepted = (StreamOpener.Accepted) f.getNow();
+                @SuppressWarnings("unchecked")
+                StreamOpener.Accepted<PeekedConnection> accepted = (StreamOpener.Accepted<PeekedConnection>) f.getNow();
                 Channel stream = accepted.stream().channel();
                 stream.pipeline().addFirst(new io.netty.channel.ChannelOutboundHandlerAdapter() {
                   @Override
