@@ -1,5 +1,7 @@
 package dev.funnel.gateway;
 
+import dev.funnel.common.net.LinkStreams;
+
 import dev.funnel.common.bus.FailureCode;
 import dev.funnel.common.bus.OpenFailure;
 import dev.funnel.common.bus.OpenRequest;
@@ -73,7 +75,7 @@ final class FrameSplice implements LinkStreams.Listener {
   }
 
   private static void refuse(LinkStreams.End front, Http2Headers answer) {
-    if (!front.closed) {
+    if (!front.isClosed()) {
       front.write(new DefaultHttp2HeadersFrame(answer, true));
       front.flush();
     }
@@ -130,7 +132,7 @@ final class FrameSplice implements LinkStreams.Listener {
           return;
         }
         LinkStreams.End node = (LinkStreams.End) opened.getNow();
-        if (front.closed) {
+        if (front.isClosed()) {
           node.reset();
           node.discard();
           front.discard();
@@ -168,7 +170,7 @@ final class FrameSplice implements LinkStreams.Listener {
       if (last) {
         markEnded(end);
       }
-      if (to.closed || (n == 0 && !last)) {
+      if (to.isClosed() || (n == 0 && !last)) {
         data.release();
         end.consume(flow);
         return;
@@ -195,7 +197,7 @@ final class FrameSplice implements LinkStreams.Listener {
   /** {@code from}'s input ended: END_STREAM to {@code to}, behind every frame before it. */
   private void ended(LinkStreams.End from, LinkStreams.End to) {
     markEnded(from);
-    if (!to.closed) {
+    if (!to.isClosed()) {
       to.write(new DefaultHttp2DataFrame(true));
       to.flush();
     }

@@ -1,5 +1,7 @@
 package dev.funnel.gateway;
 
+import dev.funnel.common.net.LinkStreams;
+
 import dev.funnel.common.net.DataPlaneListener;
 import dev.funnel.common.net.LinkTls;
 import dev.funnel.common.net.Links;

@@ -1,5 +1,7 @@
 package dev.funnel.gateway;
 
+import dev.funnel.common.net.LinkStreams;
+
 import dev.funnel.common.bus.OpenFailure;
 import dev.funnel.common.bus.OpenRequest;
 import dev.funnel.common.net.GatewayLink;
@@ -78,18 +80,7 @@ final class TunnelOpener implements GatewayLink {
   private static final Offer<LinkStreams.End> FRAMES = new Offer<>() {
     @Override
     public Future<StreamOpener.Answer> send(Channel connection, Http2Headers request, ByteBuf early, long timeoutMillis) {
-      Promise<StreamOpener.Answer> answer = connection.eventLoop().newPromise();
-      LinkStreams streams = connection.pipeline().get(LinkStreams.class);
-      if (streams == null) {
-        early.release();
-        return answer.setFailure(new StreamOpener.Unanswered("the link connection closed", true, false));
-      }
-      if (connection.eventLoop().inEventLoop()) {
-        streams.open(request, early, timeoutMillis, answer);
-      } else {
-        connection.eventLoop().execute(() -> streams.open(request, early, timeoutMillis, answer));
-      }
-      return answer;
+      return LinkStreams.open(connection, request, early, timeoutMillis);
     }
 
     @Override

@@ -9,8 +9,11 @@ import dev.funnel.common.bus.Route;
 import dev.funnel.common.net.GatewayLink;
 import dev.funnel.common.net.HostPort;
 import dev.funnel.common.net.Pacer;
+import dev.funnel.common.net.LinkStreams;
+import dev.funnel.common.net.NodeStream;
 import dev.funnel.common.net.PeekedConnection;
 import dev.funnel.common.net.Splice;
+import dev.funnel.common.net.StreamSplice;
 import dev.funnel.common.options.FrontendOptions;
 import dev.funnel.common.tls.ClientHello.Found;
 import dev.funnel.common.tls.ClientHello.Malformed;
@@ -25,6 +28,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.vertx.core.Vertx;
 import java.net.InetSocketAddress;
@@ -213,7 +217,7 @@ final class FrontendConnection extends ChannelInboundHandlerAdapter {
   // --- hand-off -----------------------------------------------------------------------------------
 
   private void splice(String host, Routing.Opened opened) {
-    PeekedConnection node = opened.node();
+    NodeStream node = opened.node();
     if (state != State.ROUTING) {
       Routing.discard(node);  // the client left while we were opening
       return;
@@ -233,13 +237,16 @@ final class FrontendConnection extends ChannelInboundHandlerAdapter {
     received = null;
     long sent = sentWithOpen;
     metrics.inbound(sent);
-    Splice.start(new PeekedConnection(channel, rest, inputEnded), node, metrics::inbound, metrics::outbound,
-        paced[0], paced[1]).addListener(done -> {
-          Splice.Stats stats = done.isSuccess() ? (Splice.Stats) done.getNow() : new Splice.Stats(0, 0);
-          metrics.tunnelClosed();
-          access.line(Outcome.ROUTED, null, sni, client, used, setupNanos, sent + stats.aToB(), stats.bToA(),
-              acceptedNanos);
-        });
+    PeekedConnection peeked = new PeekedConnection(channel, rest, inputEnded);
+    Future<Splice.Stats> tunnel = node instanceof LinkStreams.End stream
+        ? StreamSplice.start(peeked, stream, metrics::inbound, metrics::outbound, paced[0], paced[1])
+        : Splice.start(peeked, (PeekedConnection) node, metrics::inbound, metrics::outbound, paced[0], paced[1]);
+    tunnel.addListener(done -> {
+      Splice.Stats stats = done.isSuccess() ? (Splice.Stats) done.getNow() : new Splice.Stats(0, 0);
+      metrics.tunnelClosed();
+      access.line(Outcome.ROUTED, null, sni, client, used, setupNanos, sent + stats.aToB(), stats.bToA(),
+          acceptedNanos);
+    });
   }
 
   // --- refusing -----------------------------------------------------------------------------------

@@ -7,9 +7,10 @@ import dev.funnel.common.bus.OpenRequest;
 import dev.funnel.common.net.DataPlane;
 import dev.funnel.common.net.GatewayLink;
 import dev.funnel.common.net.HostPort;
+import dev.funnel.common.net.LinkStreams;
 import dev.funnel.common.net.LinkTls;
 import dev.funnel.common.net.Links;
-import dev.funnel.common.net.PeekedConnection;
+import dev.funnel.common.net.NodeStream;
 import dev.funnel.common.net.StreamOpener;
 import dev.funnel.common.options.FrontendOptions;
 import dev.funnel.common.peerapi.IngressAnswer;
@@ -21,8 +22,6 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
-import io.netty.handler.codec.http2.Http2MultiplexHandler;
-import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.EventExecutor;
@@ -100,8 +99,8 @@ final class RemoteGatewayLinks {
     }
   }
 
-  Future<PeekedConnection> open(String gatewayId, OpenRequest request, ByteBuf first, EventLoop loop) {
-    Promise<PeekedConnection> result = loop.newPromise();
+  Future<LinkStreams.End> open(String gatewayId, OpenRequest request, ByteBuf first, EventLoop loop) {
+    Promise<LinkStreams.End> result = loop.newPromise();
     ByteBuf early = first.retainedDuplicate();   // goes with the open (GatewayLink: not the caller's)
     connection(gatewayId, loop).addListener(dialled -> {
       if (!dialled.isSuccess()) {
@@ -111,7 +110,7 @@ final class RemoteGatewayLinks {
         return;
       }
       Channel connection = (Channel) dialled.getNow();
-      StreamOpener.open(connection, OpenStream.toHeaders(request), early, openTimeoutMillis).addListener(done -> {
+      LinkStreams.open(connection, OpenStream.toHeaders(request), early, openTimeoutMillis).addListener(done -> {
         if (!done.isSuccess()) {
           result.tryFailure(new IllegalStateException("gateway " + gatewayId + " did not answer the open: "
               + reason(done.cause())));
@@ -119,10 +118,9 @@ final class RemoteGatewayLinks {
         }
         StreamOpener.Answer answer = (StreamOpener.Answer) done.getNow();
         if (answer instanceof StreamOpener.Accepted<?> accepted) {
-          PeekedConnection stream = (PeekedConnection) accepted.stream();
+          LinkStreams.End stream = (LinkStreams.End) accepted.stream();
           if (!result.trySuccess(stream)) {
-            stream.bytes().release();
-            stream.channel().close();
+            NodeStream.discard(stream);
           }
         } else if (answer instanceof StreamOpener.Refused refused) {
           String why = IngressAnswer.reason(refused.headers());
@@ -277,12 +275,9 @@ final class RemoteGatewayLinks {
             () -> LOG.log(INFO, "link connection to gateway {0} went silent; closing it", gatewayId)));
         channel.pipeline().addLast(Links.CODEC, Links.clientCodec(Links.settings(Links.DEFAULT_STREAM_WINDOW_BYTES,
             Links.DEFAULT_MAX_CONCURRENT_STREAMS)));
-        channel.pipeline().addLast(new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
-          @Override
-          protected void initChannel(Http2StreamChannel pushed) {
-            pushed.close();   // a gateway never opens streams towards a frontend
-          }
-        }));
+        // A gateway never opens streams towards a frontend; the frontend's own are relayed frame by
+        // frame (StreamSplice), with no child channel per tunnel.
+        channel.pipeline().addLast(LinkStreams.NAME, LinkStreams.refusingInbound());
         Links.raiseConnectionWindow(channel, Links.DEFAULT_CONNECTION_WINDOW_BYTES);
         if (dial.trySuccess(channel)) {
           LOG.log(INFO, "link connection to gateway {0} at {1} up", gatewayId, address);

@@ -1,9 +1,8 @@
-package dev.funnel.gateway;
+package dev.funnel.common.net;
 
-import dev.funnel.common.net.Links;
-import dev.funnel.common.net.StreamOpener;
 import dev.funnel.common.peerapi.IngressAnswer;
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
@@ -31,30 +30,27 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 
 /**
- * The streams of one link connection that the gateway relays frame by frame ({@link FrameSplice})
- * rather than through a Netty child channel each. A tunnel between a frontend in another process
- * and a node crosses the gateway as two streams, one on each link; as child channels each held a
- * pipeline, a config, promises and a read queue (~1 KiB of live heap per stream, a held cluster with
- * 5,000 idle tunnels). Here a stream is an {@link End}: the frame codec's stream and what its frames
- * go to.
+ * The streams of one link connection, each an {@link End} rather than a Netty child channel: a
+ * stream is the frame codec's stream and what its frames go to. As child channels each stream held
+ * a pipeline, a config, promises and a read queue (~0.8 KiB of live heap, a held cluster with 9,500
+ * idle tunnels). The gateway relays two ends frame by frame (its {@code FrameSplice}); a frontend
+ * splices its client's socket with one ({@link StreamSplice}).
  *
  * <p>Sits right after the frame codec, last in the pipeline: every stream of the connection is an
  * end (Netty's multiplex handler, which wants a child channel for each, cannot share a connection
- * with it). On a frontend link it takes every stream the frontend opens ({@code onInbound}); on a
- * node link the streams it opened ({@link #open}), and refuses any the node opens. So a gateway
- * whose node links carry frames serves no frontend in its own JVM (that one splices a child
- * channel); {@code GatewayVerticle} refuses to start with both.
+ * with it). It takes every stream the peer opens ({@code onInbound}), or refuses them
+ * ({@link #refusingInbound}), and opens streams of its own ({@link #open}).
  *
- * <p>Flow control is left to the relay: a DATA frame's bytes go back to its sender's window
- * ({@link End#consume}) once the frame was written on the other link, so a tunnel holds at most one
- * stream window in the gateway, as a child channel's read queue did.
+ * <p>Flow control is left to whoever listens to an end: a DATA frame's bytes go back to its
+ * sender's window ({@link End#consume}) once the frame was passed on, so a tunnel holds at most one
+ * stream window per direction, as a child channel's read queue did.
  */
-final class LinkStreams extends Http2ChannelDuplexHandler {
+public final class LinkStreams extends Http2ChannelDuplexHandler {
 
-  static final String NAME = "funnel-link-streams";
+  public static final String NAME = "funnel-link-streams";
 
   /** What an {@link End}'s frames go to. On the end's connection loop. */
-  interface Listener {
+  public interface Listener {
     /** A DATA, HEADERS, RST_STREAM or WINDOW_UPDATE frame of the stream; the listener releases it. */
     void onFrame(End end, Http2StreamFrame frame);
 
@@ -65,15 +61,17 @@ final class LinkStreams extends Http2ChannelDuplexHandler {
   private final BiConsumer<End, Http2HeadersFrame> onInbound;
   private final Map<Http2FrameStream, End> ends = new HashMap<>();
   private final List<Runnable> afterRead = new ArrayList<>(2);
+  /** Between a read's first frame and its read-complete. */
+  private boolean reading;
   private ChannelHandlerContext ctx;
 
   /** @param onInbound takes each stream the peer opens (its first HEADERS); on the connection's loop */
-  LinkStreams(BiConsumer<End, Http2HeadersFrame> onInbound) {
+  public LinkStreams(BiConsumer<End, Http2HeadersFrame> onInbound) {
     this.onInbound = onInbound;
   }
 
-  /** For a node link: the gateway opens every stream, and one the node opens is reset. */
-  static LinkStreams refusingInbound() {
+  /** For a connection whose peer opens no stream (the gateway's node links, a frontend's links): one it opens is reset. */
+  public static LinkStreams refusingInbound() {
     return new LinkStreams((end, head) -> {
       end.reset();
       end.discard();
@@ -85,17 +83,25 @@ final class LinkStreams extends Http2ChannelDuplexHandler {
     this.ctx = ctx;
   }
 
-  String remoteAddress() {
+  public String remoteAddress() {
     return ctx == null ? "?" : String.valueOf(ctx.channel().remoteAddress()).replaceFirst("^/", "");
   }
 
-  /** Runs {@code task} once the current read of the connection is complete (on its loop, during a read). */
-  void afterRead(Runnable task) {
-    afterRead.add(task);
+  /**
+   * Runs {@code task} once the current read of the connection is complete, or at once when no read
+   * is under way (a frame handed over from what was held). On the connection's loop.
+   */
+  public void afterRead(Runnable task) {
+    if (reading) {
+      afterRead.add(task);
+    } else {
+      task.run();
+    }
   }
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    reading = true;
     if (msg instanceof Http2StreamFrame frame && frame.stream() != null) {
       End end = ends.get(frame.stream());
       if (end != null) {
@@ -114,6 +120,7 @@ final class LinkStreams extends Http2ChannelDuplexHandler {
 
   @Override
   public void channelReadComplete(ChannelHandlerContext ctx) {
+    reading = false;
     if (!afterRead.isEmpty()) {
       Runnable[] tasks = afterRead.toArray(new Runnable[0]);
       afterRead.clear();
@@ -151,12 +158,32 @@ final class LinkStreams extends Http2ChannelDuplexHandler {
   }
 
   /**
+   * {@link #open(Http2Headers, ByteBuf, long, Promise)} on {@code connection}'s {@code LinkStreams},
+   * from any thread: a frame-level {@link StreamOpener#open}. Takes {@code early}.
+   */
+  public static io.netty.util.concurrent.Future<StreamOpener.Answer> open(Channel connection, Http2Headers request,
+                                                                          ByteBuf early, long timeoutMillis) {
+    Promise<StreamOpener.Answer> answer = connection.eventLoop().newPromise();
+    LinkStreams streams = connection.pipeline().get(LinkStreams.class);
+    if (streams == null) {
+      early.release();
+      return answer.setFailure(new StreamOpener.Unanswered("the link connection closed", true, false));
+    }
+    if (connection.eventLoop().inEventLoop()) {
+      streams.open(request, early, timeoutMillis, answer);
+    } else {
+      connection.eventLoop().execute(() -> streams.open(request, early, timeoutMillis, answer));
+    }
+    return answer;
+  }
+
+  /**
    * Opens a stream with {@code request} as its head and {@code early} as DATA in the same flush,
    * and awaits the answer's head within {@code timeoutMillis}, as {@link StreamOpener#open} does for
    * a child channel. On {@code 200} the answer holds the {@link End}, its later frames held until a
    * listener takes them. Takes {@code early}. On the connection's loop.
    */
-  void open(Http2Headers request, ByteBuf early, long timeoutMillis, Promise<StreamOpener.Answer> answer) {
+  public void open(Http2Headers request, ByteBuf early, long timeoutMillis, Promise<StreamOpener.Answer> answer) {
     if (ctx == null || !ctx.channel().isActive()) {
       early.release();
       answer.tryFailure(new StreamOpener.Unanswered("the link connection closed", true, false));
@@ -253,12 +280,12 @@ final class LinkStreams extends Http2ChannelDuplexHandler {
    * One stream of this connection. Its frames go to its listener, or are held (in order) while it
    * has none. Written to from any loop: a write from another thread is handed to this connection's.
    */
-  final class End {
-    final Http2FrameStream stream;
+  public final class End implements NodeStream {
+    private final Http2FrameStream stream;
     private Listener listener;
     private ArrayDeque<Object> held;
     /** Its CLOSED event came (or the connection closed). */
-    volatile boolean closed;
+    private volatile boolean closed;
     /** Runs once when it closes (set and run on the connection's loop). */
     private Runnable onClose;
 
@@ -297,7 +324,7 @@ final class LinkStreams extends Http2ChannelDuplexHandler {
     }
 
     /** Sets what takes the frames from now on, the held ones first; from any thread. */
-    void listen(Listener next) {
+    public void listen(Listener next) {
       if (!ctx.executor().inEventLoop()) {
         ctx.executor().execute(() -> listen(next));
         return;
@@ -317,7 +344,7 @@ final class LinkStreams extends Http2ChannelDuplexHandler {
     }
 
     /** Holds the frames that come from now on (in order) until the next {@link #listen}. On the loop. */
-    void hold() {
+    public void hold() {
       listener = null;
     }
 
@@ -325,12 +352,12 @@ final class LinkStreams extends Http2ChannelDuplexHandler {
      * Takes frames and drops them, their bytes returned to the window: the stream is done with
      * (refused or reset), and whatever its peer still sends before it learns so costs nothing.
      */
-    void discard() {
+    public void discard() {
       listen(DISCARD);
     }
 
     /** Runs {@code hook} once the stream has closed (at once if it has); from any thread. */
-    void whenClosed(Runnable hook) {
+    public void whenClosed(Runnable hook) {
       if (!ctx.executor().inEventLoop()) {
         ctx.executor().execute(() -> whenClosed(hook));
         return;
@@ -342,16 +369,21 @@ final class LinkStreams extends Http2ChannelDuplexHandler {
       }
     }
 
-    ChannelFuture write(Http2StreamFrame frame) {
+    /** {@link LinkStreams#afterRead} of this end's connection. */
+    public void afterRead(Runnable task) {
+      LinkStreams.this.afterRead(task);
+    }
+
+    public ChannelFuture write(Http2StreamFrame frame) {
       return ctx.write(frame.stream(stream));
     }
 
-    void flush() {
+    public void flush() {
       ctx.flush();
     }
 
     /** Returns {@code bytes} to the peer's window of this stream (a WINDOW_UPDATE when enough add up). */
-    void consume(int bytes) {
+    public void consume(int bytes) {
       if (bytes > 0 && !closed) {
         ctx.write(new DefaultHttp2WindowUpdateFrame(bytes).stream(stream), ctx.voidPromise());
         ctx.flush();
@@ -359,13 +391,18 @@ final class LinkStreams extends Http2ChannelDuplexHandler {
     }
 
     /** Ends the stream with RST_STREAM (CANCEL) unless it is closed already. */
-    void reset() {
+    public void reset() {
       if (!closed) {
         ctx.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.CANCEL).stream(stream), ctx.voidPromise());
       }
     }
 
-    ChannelHandlerContext context() {
+    /** Its CLOSED event came, or its connection closed. */
+    public boolean isClosed() {
+      return closed;
+    }
+
+    public ChannelHandlerContext context() {
       return ctx;
     }
   }
