@@ -188,7 +188,7 @@ final class FrameSplice implements LinkStreams.Listener {
         ended(end, to);
       }
     } else if (frame instanceof Http2ResetFrame) {
-      to.reset();
+      to.resetAfterWrites();
     } else {
       ReferenceCountUtil.release(frame);
     }
@@ -219,7 +219,7 @@ final class FrameSplice implements LinkStreams.Listener {
   @Override
   public void onClosed(LinkStreams.End end) {
     if (!(frontEnded && nodeEnded)) {
-      (end == front ? node : front).reset();
+      (end == front ? node : front).resetAfterWrites();
     }
   }
 

@@ -288,6 +288,8 @@ public final class LinkStreams extends Http2ChannelDuplexHandler {
     private volatile boolean closed;
     /** Runs once when it closes (set and run on the connection's loop). */
     private Runnable onClose;
+    /** The last frame written to it, for {@link #resetAfterWrites}. */
+    private volatile ChannelFuture lastWrite;
 
     End(Http2FrameStream stream) {
       this.stream = stream;
@@ -375,7 +377,9 @@ public final class LinkStreams extends Http2ChannelDuplexHandler {
     }
 
     public ChannelFuture write(Http2StreamFrame frame) {
-      return ctx.write(frame.stream(stream));
+      ChannelFuture written = ctx.write(frame.stream(stream));
+      lastWrite = written;
+      return written;
     }
 
     public void flush() {
@@ -388,6 +392,25 @@ public final class LinkStreams extends Http2ChannelDuplexHandler {
         ctx.write(new DefaultHttp2WindowUpdateFrame(bytes).stream(stream), ctx.voidPromise());
         ctx.flush();
       }
+    }
+
+    /**
+     * {@link #reset} once every frame written to this end so far has gone out: a reset drops the
+     * DATA the flow controller still queues, so a peer's last bytes (say a reply, then its close)
+     * would be lost. Within {@link Splice#CLOSE_GRACE_MILLIS} whatever the window does.
+     */
+    public void resetAfterWrites() {
+      ChannelFuture last = lastWrite;
+      if (last == null || last.isDone()) {
+        reset();
+        return;
+      }
+      ScheduledFuture<?> grace = ctx.executor().schedule(this::reset, Splice.CLOSE_GRACE_MILLIS, TimeUnit.MILLISECONDS);
+      last.addListener(done -> {
+        grace.cancel(false);
+        reset();
+      });
+      flush();
     }
 
     /** Ends the stream with RST_STREAM (CANCEL) unless it is closed already. */

@@ -316,7 +316,7 @@ public final class StreamSplice implements LinkStreams.Listener {
       timer.cancel(false);
     }
     if (!(socketEnded && streamEnded)) {
-      stream.reset();
+      stream.resetAfterWrites();   // what the socket sent before its close still goes
     }
     if (streamClosed) {
       finish();
