@@ -1,6 +1,5 @@
 package dev.funnel.common.net;
 
-import dev.funnel.common.peerapi.IngressAnswer;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -190,7 +189,7 @@ public final class LinkStreams extends Http2ChannelDuplexHandler {
       return;
     }
     End end = new End(newStream());
-    Opening opening = new Opening(answer);
+    LinkStreamOpening opening = new LinkStreamOpening(answer);
     end.listener = opening;
     ends.put(end.stream, end);
     ChannelFuture sent = ctx.write(new DefaultHttp2HeadersFrame(request, false).stream(end.stream));
@@ -223,57 +222,6 @@ public final class LinkStreams extends Http2ChannelDuplexHandler {
         end.reset();
       }
     }, timeoutMillis, TimeUnit.MILLISECONDS);
-  }
-
-  /** Until the answer's head: the open's frames. */
-  private final class Opening implements Listener {
-    private final Promise<StreamOpener.Answer> answer;
-    ScheduledFuture<?> timer;
-
-    Opening(Promise<StreamOpener.Answer> answer) {
-      this.answer = answer;
-    }
-
-    void cancel() {
-      if (timer != null) {
-        timer.cancel(false);
-      }
-    }
-
-    @Override
-    public void onFrame(End end, Http2StreamFrame frame) {
-      if (frame instanceof Http2HeadersFrame head) {
-        cancel();
-        int status = IngressAnswer.status(head.headers());
-        if (status == 200) {
-          end.listener = null;   // what follows is held for the splice
-          if (head.isEndStream()) {
-            end.deliver(head);
-          }
-          if (!answer.trySuccess(new StreamOpener.Accepted<>(head.headers(), end))) {
-            end.reset();
-          }
-        } else {
-          end.reset();
-          answer.trySuccess(new StreamOpener.Refused(head.headers(), status));
-        }
-        return;
-      }
-      ReferenceCountUtil.release(frame);
-      if (frame instanceof Http2DataFrame) {
-        cancel();
-        end.reset();
-        answer.tryFailure(new StreamOpener.Unanswered("DATA before the answer", false, false));
-      }
-    }
-
-    @Override
-    public void onClosed(End end) {
-      cancel();
-      boolean gone = !ctx.channel().isActive();
-      answer.tryFailure(new StreamOpener.Unanswered("the stream closed before an answer"
-          + (gone ? " (its connection closed)" : ""), gone, false));
-    }
   }
 
   /**

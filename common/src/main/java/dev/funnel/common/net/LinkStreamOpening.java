@@ -1,0 +1,66 @@
+package dev.funnel.common.net;
+
+import dev.funnel.common.peerapi.IngressAnswer;
+import io.netty.handler.codec.http2.Http2DataFrame;
+import io.netty.handler.codec.http2.Http2HeadersFrame;
+import io.netty.handler.codec.http2.Http2StreamFrame;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.Promise;
+import io.netty.util.concurrent.ScheduledFuture;
+
+/**
+ * What a stream opened by {@link LinkStreams#open} listens with until the answer's head: {@code 200}
+ * → {@link StreamOpener.Accepted} with the end, its later frames held for the splice; another
+ * status → {@link StreamOpener.Refused} and a reset; DATA first, or the stream's close →
+ * {@link StreamOpener.Unanswered}. On the connection's loop.
+ */
+final class LinkStreamOpening implements LinkStreams.Listener {
+  private final Promise<StreamOpener.Answer> answer;
+  /** The answer's deadline (set right after the request went out). */
+  ScheduledFuture<?> timer;
+
+  LinkStreamOpening(Promise<StreamOpener.Answer> answer) {
+    this.answer = answer;
+  }
+
+  void cancel() {
+    if (timer != null) {
+      timer.cancel(false);
+    }
+  }
+
+  @Override
+  public void onFrame(LinkStreams.End end, Http2StreamFrame frame) {
+    if (frame instanceof Http2HeadersFrame head) {
+      cancel();
+      int status = IngressAnswer.status(head.headers());
+      if (status == 200) {
+        end.hold();   // what follows is held for the splice
+        if (head.isEndStream()) {
+          end.deliver(head);
+        }
+        if (!answer.trySuccess(new StreamOpener.Accepted<>(head.headers(), end))) {
+          end.reset();
+        }
+      } else {
+        end.reset();
+        answer.trySuccess(new StreamOpener.Refused(head.headers(), status));
+      }
+      return;
+    }
+    ReferenceCountUtil.release(frame);
+    if (frame instanceof Http2DataFrame) {
+      cancel();
+      end.reset();
+      answer.tryFailure(new StreamOpener.Unanswered("DATA before the answer", false, false));
+    }
+  }
+
+  @Override
+  public void onClosed(LinkStreams.End end) {
+    cancel();
+    boolean gone = !end.context().channel().isActive();
+    answer.tryFailure(new StreamOpener.Unanswered("the stream closed before an answer"
+        + (gone ? " (its connection closed)" : ""), gone, false));
+  }
+}
