@@ -122,7 +122,7 @@ final class FrameSplice implements LinkStreams.Listener {
       }
       long sent = bytes.readableBytes();
       EventLoop loop = front.context().channel().eventLoop();
-      opener.openFrames(request, bytes, loop).addListener(opened -> {
+      opener.open(request, bytes, loop).addListener(opened -> {
         bytes.release();
         if (!opened.isSuccess()) {
           Throwable cause = opened.cause();

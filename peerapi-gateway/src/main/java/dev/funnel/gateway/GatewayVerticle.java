@@ -110,10 +110,6 @@ public class GatewayVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     String badOption = invalidOption(options);
-    if (badOption == null && options.getLinkListen() != null && localLinks != null) {
-      badOption = "a gateway serves either the frontend in its own JVM or frontends in other processes (a link"
-          + " listener), not both";
-    }
     if (badOption != null) {
       return Future.failedFuture(new IllegalArgumentException("gateway options: " + badOption));
     }

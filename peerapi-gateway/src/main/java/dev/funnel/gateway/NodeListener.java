@@ -22,7 +22,6 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoop;
-import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -217,15 +216,12 @@ final class NodeListener {
           () -> LOG.log(Level.INFO, "link connection of " + links.nodeId + " went silent; closing it")));
       pipeline.addLast(Links.CODEC, Links.clientCodec(Links.settings(options.getStreamWindowBytes(),
           Links.DEFAULT_MAX_CONCURRENT_STREAMS)));
-      if (options.getLinkListen() != null) {
-        // Tunnels of frontends in other processes are relayed frame by frame (FrameSplice).
-        pipeline.addLast(LinkStreams.NAME, LinkStreams.refusingInbound());
-      } else {
-        pipeline.addLast(new Http2MultiplexHandler(new RefuseStreams()));
-      }
+      // Every tunnel's stream is an end of frames (no child channel): spliced with the client's
+      // socket by the frontend in this JVM, relayed to a frontend link's stream (FrameSplice).
+      pipeline.addLast(LinkStreams.NAME, LinkStreams.refusingInbound());
       Links.raiseConnectionWindow(channel, options.getConnectionWindowBytes());
       // Visible to opens only now: an open picks a connection from any thread, and a stream can
-      // only be opened once the multiplex handler is in the pipeline.
+      // only be opened once LinkStreams is in the pipeline.
       if (!links.add(channel, options.getMaxLinksPerNode())) {
         LOG.log(Level.INFO, "connection from " + String.valueOf(channel.remoteAddress()).replaceFirst("^/", "")
             + " is one link connection too many for " + links.nodeId + " (limit " + options.getMaxLinksPerNode()
@@ -258,15 +254,6 @@ final class NodeListener {
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
       LOG.log(Level.DEBUG, () -> "connection from " + ctx.channel().remoteAddress() + ": " + cause);
-      ctx.close();
-    }
-  }
-
-  /** A node never opens streams on a link (the gateway does): any it tries is closed. */
-  @io.netty.channel.ChannelHandler.Sharable
-  static final class RefuseStreams extends ChannelInboundHandlerAdapter {
-    @Override
-    public void channelRegistered(ChannelHandlerContext ctx) {
       ctx.close();
     }
   }

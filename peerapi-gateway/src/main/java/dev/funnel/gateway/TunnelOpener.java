@@ -6,7 +6,6 @@ import dev.funnel.common.bus.OpenFailure;
 import dev.funnel.common.bus.OpenRequest;
 import dev.funnel.common.net.GatewayLink;
 import dev.funnel.common.net.HostPort;
-import dev.funnel.common.net.PeekedConnection;
 import dev.funnel.common.net.StreamOpener;
 import dev.funnel.common.options.GatewayOptions;
 import dev.funnel.common.peerapi.IngressAnswer;
@@ -46,67 +45,9 @@ final class TunnelOpener implements GatewayLink {
     this.refusals = refusals;
   }
 
-  /**
-   * How an offer goes out on a link connection and what an accepted one is: a child channel (the
-   * frontend in this JVM splices it with its client) or a frame-level stream ({@link FrameSplice},
-   * for frontends in other processes).
-   */
-  private interface Offer<T> {
-    Future<StreamOpener.Answer> send(Channel connection, Http2Headers request, ByteBuf early, long timeoutMillis);
-
-    void whenClosed(T stream, Runnable hook);
-
-    void discard(T stream);
-  }
-
-  private static final Offer<PeekedConnection> CHANNEL = new Offer<>() {
-    @Override
-    public Future<StreamOpener.Answer> send(Channel connection, Http2Headers request, ByteBuf early, long timeoutMillis) {
-      return StreamOpener.open(connection, request, early, timeoutMillis);
-    }
-
-    @Override
-    public void whenClosed(PeekedConnection stream, Runnable hook) {
-      stream.channel().closeFuture().addListener(f -> hook.run());
-    }
-
-    @Override
-    public void discard(PeekedConnection stream) {
-      stream.bytes().release();
-      stream.channel().close();
-    }
-  };
-
-  private static final Offer<LinkStreams.End> FRAMES = new Offer<>() {
-    @Override
-    public Future<StreamOpener.Answer> send(Channel connection, Http2Headers request, ByteBuf early, long timeoutMillis) {
-      return LinkStreams.open(connection, request, early, timeoutMillis);
-    }
-
-    @Override
-    public void whenClosed(LinkStreams.End stream, Runnable hook) {
-      stream.whenClosed(hook);
-    }
-
-    @Override
-    public void discard(LinkStreams.End stream) {
-      stream.reset();
-      stream.discard();
-    }
-  };
-
   @Override
-  public Future<PeekedConnection> open(OpenRequest request, ByteBuf first, EventLoop loop) {
-    return open(request, first, loop, CHANNEL);
-  }
-
-  /** {@link #open(OpenRequest, ByteBuf, EventLoop)} for a {@link FrameSplice}: the node's stream as an end of frames. */
-  Future<LinkStreams.End> openFrames(OpenRequest request, ByteBuf first, EventLoop loop) {
-    return open(request, first, loop, FRAMES);
-  }
-
-  private <T> Future<T> open(OpenRequest request, ByteBuf first, EventLoop loop, Offer<T> how) {
-    Promise<T> result = loop.newPromise();
+  public Future<LinkStreams.End> open(OpenRequest request, ByteBuf first, EventLoop loop) {
+    Promise<LinkStreams.End> result = loop.newPromise();
     // The client's first bytes go with the offer, on every attempt: this open's own reference, let
     // go once it is decided.
     ByteBuf early = first.retainedDuplicate();
@@ -130,9 +71,9 @@ final class TunnelOpener implements GatewayLink {
           + (tunnels - 1) + " tunnels");
     }
     if (links.pick(null) != null) {
-      attempt(result, request, links, offer, early, null, loop, System.nanoTime(), how);
+      attempt(result, request, links, offer, early, null, loop, System.nanoTime());
     } else {
-      awaitLink(result, request, links, offer, early, loop, how);
+      awaitLink(result, request, links, offer, early, loop);
     }
     return result;
   }
@@ -142,29 +83,29 @@ final class TunnelOpener implements GatewayLink {
    * once; its links follow within a handshake), or one whose links are redialling. The open waits
    * for the next link as long as an offer may take, then tries; none by then is NO_DATA_CONNECTION.
    */
-  private <T> void awaitLink(Promise<T> result, OpenRequest request, NodeLinks links, IngressOffer offer,
-                             ByteBuf early, EventLoop loop, Offer<T> how) {
+  private void awaitLink(Promise<LinkStreams.End> result, OpenRequest request, NodeLinks links, IngressOffer offer,
+                             ByteBuf early, EventLoop loop) {
     long started = System.nanoTime();
     AtomicBoolean decided = new AtomicBoolean();
     Runnable[] waiter = new Runnable[1];
     ScheduledFuture<?> timer = loop.schedule(() -> {
       if (decided.compareAndSet(false, true)) {
         links.stopWaiting(waiter[0]);
-        attempt(result, request, links, offer, early, null, loop, started, how);
+        attempt(result, request, links, offer, early, null, loop, started);
       }
     }, options.getOfferTimeoutMillis(), TimeUnit.MILLISECONDS);
     waiter[0] = () -> {
       if (decided.compareAndSet(false, true)) {
         timer.cancel(false);
-        loop.execute(() -> attempt(result, request, links, offer, early, null, loop, started, how));
+        loop.execute(() -> attempt(result, request, links, offer, early, null, loop, started));
       }
     };
     links.whenLinked(waiter[0]);
   }
 
   /** One offer on a link connection, preferably on {@code loop} (the caller's: no thread hop in the splice). */
-  private <T> void attempt(Promise<T> result, OpenRequest request, NodeLinks links, IngressOffer offer,
-                           ByteBuf early, Channel avoid, EventLoop loop, long startedNanos, Offer<T> how) {
+  private void attempt(Promise<LinkStreams.End> result, OpenRequest request, NodeLinks links, IngressOffer offer,
+                           ByteBuf early, Channel avoid, EventLoop loop, long startedNanos) {
     Channel connection = links.pick(avoid, loop);
     if (connection == null) {
       links.tunnels.decrementAndGet();
@@ -172,13 +113,12 @@ final class TunnelOpener implements GatewayLink {
           + (avoid == null ? "" : " but the one that just failed"));
       return;
     }
-    how.send(connection, offer.toHeaders(), early.retainedDuplicate(), options.getOfferTimeoutMillis()).addListener(done -> {
+    LinkStreams.open(connection, offer.toHeaders(), early.retainedDuplicate(), options.getOfferTimeoutMillis()).addListener(done -> {
       if (done.isSuccess()) {
         StreamOpener.Answer answer = (StreamOpener.Answer) done.getNow();
         if (answer instanceof StreamOpener.Accepted<?> accepted) {
-          @SuppressWarnings("unchecked")
-          T stream = (T) accepted.stream();
-          accepted(result, links, stream, startedNanos, how);
+          LinkStreams.End stream = (LinkStreams.End) accepted.stream();
+          accepted(result, links, stream, startedNanos);
         } else {
           StreamOpener.Refused refused = (StreamOpener.Refused) answer;
           links.tunnels.decrementAndGet();
@@ -192,7 +132,7 @@ final class TunnelOpener implements GatewayLink {
       if (unanswered.retryable() && avoid == null) {
         LOG.log(Level.DEBUG, () -> "offer to " + request.nodeId() + " on " + connection.remoteAddress() + ": "
             + unanswered.getMessage() + "; offering on another link connection");
-        attempt(result, request, links, offer, early, connection, loop, startedNanos, how);
+        attempt(result, request, links, offer, early, connection, loop, startedNanos);
         return;
       }
       links.tunnels.decrementAndGet();
@@ -207,20 +147,21 @@ final class TunnelOpener implements GatewayLink {
     });
   }
 
-  private <T> void accepted(Promise<T> result, NodeLinks links, T stream, long startedNanos, Offer<T> how) {
+  private void accepted(Promise<LinkStreams.End> result, NodeLinks links, LinkStreams.End stream, long startedNanos) {
     metrics.offerAnswered("200");
     metrics.tunnelSetup(System.nanoTime() - startedNanos);
     metrics.tunnelOpened();
-    how.whenClosed(stream, () -> {
+    stream.whenClosed(() -> {
       links.tunnels.decrementAndGet();
       metrics.tunnelClosed();
     });
     if (!result.trySuccess(stream)) {
-      how.discard(stream);
+      stream.reset();
+      stream.discard();
     }
   }
 
-  private <T> Future<T> refuse(Promise<T> result, OpenRequest request, OpenFailure failure,
+  private Future<LinkStreams.End> refuse(Promise<LinkStreams.End> result, OpenRequest request, OpenFailure failure,
                                           String reason) {
     refusals.openRefused(failure);
     LOG.log(Level.INFO, "open of " + request.nodeId() + " for " + request.targetHost() + ":" + request.targetPort()

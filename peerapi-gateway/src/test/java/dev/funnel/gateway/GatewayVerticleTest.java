@@ -17,7 +17,9 @@ import dev.funnel.common.net.HostPort;
 import dev.funnel.common.net.DataPlane;
 import dev.funnel.common.net.GatewayLinks;
 import dev.funnel.common.net.LinkTls;
+import dev.funnel.common.net.LinkStreams;
 import dev.funnel.common.net.PeekedConnection;
+import dev.funnel.common.net.SplicedEnd;
 import dev.funnel.common.net.StreamOpener;
 import dev.funnel.common.net.TunnelEnd;
 import dev.funnel.common.options.GatewayOptions;
@@ -1077,6 +1079,42 @@ class GatewayVerticleTest {
         .onComplete(test.succeedingThenComplete());
   }
 
+  /**
+   * One gateway serves the frontend in its own JVM and one in another process at once, their
+   * tunnels side by side on the same node link (both kinds are {@code LinkStreams} ends there).
+   */
+  @Test
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
+  void theFrontendInThisJvmAndARemoteOneShareANodeLink(VertxTestContext test) {
+    byte[] local = payload('l', 300_000).getBytes();
+    byte[] remote = payload('r', 500_000).getBytes();
+    DevCa.KeyAndChain frontendKey = ca.issue(List.of("frontend.test.funnel.internal"), Duration.ofDays(1));
+    PemKeyCertOptions frontendCert = new PemKeyCertOptions()
+        .setKeyValue(Buffer.buffer(frontendKey.keyPem()))
+        .setCertValue(Buffer.buffer(frontendKey.chainPem()));
+    OpenRequest request = new OpenRequest(NODE_ID, EPOCH, FQDN, 443, CLIENT, "fe-elsewhere");
+    deploy(options().setLinkListen(new HostPort("127.0.0.1", 0)).setLinkTrust(trust()))
+        .compose(v -> login())
+        .compose(control -> link(control.welcome(), h -> FakeNodeLink.ECHO))
+        .compose(node -> linksReach(1)
+            .compose(v -> vertx.executeBlocking(() -> LinkTls.client(vertx, trust(), frontendCert)))
+            .compose(tls -> FrontendLinkClient.connect(tls, gateway.linkPort()))
+            .compose(link -> Future.all(open(), FrontendLinkClient.open(link, OpenStream.toHeaders(request)))
+                .compose(both -> {
+                  TunnelEnd inJvm = TunnelEnd.attach((PeekedConnection) both.resultAt(0));
+                  TunnelEnd elsewhere = TunnelEnd.attach(accepted(both.resultAt(1)));
+                  assertThat(activeStreams(node)).as("two tunnels on the one node link").isEqualTo(2);
+                  return Future.all(inJvm.send(local, true).inputEnded(), elsewhere.send(remote, true).inputEnded());
+                })
+                .map(back -> {
+                  assertThat((byte[]) back.resultAt(0)).as("the in-JVM frontend's tunnel").isEqualTo(local);
+                  assertThat((byte[]) back.resultAt(1)).as("the remote frontend's tunnel").isEqualTo(remote);
+                  link.close();
+                  return back;
+                })))
+        .onComplete(test.succeedingThenComplete());
+  }
+
   private static PeekedConnection accepted(StreamOpener.Answer answer) {
     assertThat(answer).isInstanceOf(StreamOpener.Accepted.class);
     return (PeekedConnection) ((StreamOpener.Accepted<?>) answer).stream();
@@ -1141,7 +1179,7 @@ class GatewayVerticleTest {
 
   private Future<GatewayVerticle> deploy(GatewayOptions options, DevCa signingCa) {
     // A gateway with a link for other processes' frontends serves none in its own JVM.
-    gateway = new GatewayVerticle(options, signingCa, options.getLinkListen() != null ? null : localLinks);
+    gateway = new GatewayVerticle(options, signingCa, localLinks);
     return vertx.deployVerticle(gateway).map(id -> {
       deploymentId = id;
       return gateway;
@@ -1183,7 +1221,7 @@ class GatewayVerticleTest {
     Promise<PeekedConnection> opened = Promise.promise();
     localLinks.local(GATEWAY_ID).orElseThrow().open(request, io.netty.buffer.Unpooled.EMPTY_BUFFER, DataPlane.group().next()).addListener(f -> {
       if (f.isSuccess()) {
-        opened.complete((PeekedConnection) f.getNow());
+        SplicedEnd.socket((LinkStreams.End) f.getNow()).onComplete(opened);
       } else {
         opened.fail(f.cause());
       }

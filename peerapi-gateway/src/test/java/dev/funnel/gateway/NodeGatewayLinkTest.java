@@ -11,7 +11,9 @@ import dev.funnel.common.bus.OpenRequest;
 import dev.funnel.common.net.DataPlane;
 import dev.funnel.common.net.GatewayLinks;
 import dev.funnel.common.net.HostPort;
+import dev.funnel.common.net.LinkStreams;
 import dev.funnel.common.net.PeekedConnection;
+import dev.funnel.common.net.SplicedEnd;
 import dev.funnel.common.net.TunnelEnd;
 import dev.funnel.common.options.GatewayOptions;
 import dev.funnel.common.options.NodeOptions;
@@ -401,7 +403,7 @@ class NodeGatewayLinkTest {
         .open(new OpenRequest(NODE_ID, EPOCH, FQDN, 443, CLIENT, "fe-seam"), first, loop)
         .addListener(f -> {
           if (f.isSuccess()) {
-            opened.complete((PeekedConnection) f.getNow());
+            SplicedEnd.socket((LinkStreams.End) f.getNow()).onComplete(opened);
           } else {
             opened.fail(f.cause());
           }

@@ -10,7 +10,6 @@ import dev.funnel.common.net.GatewayLink;
 import dev.funnel.common.net.HostPort;
 import dev.funnel.common.net.Pacer;
 import dev.funnel.common.net.LinkStreams;
-import dev.funnel.common.net.NodeStream;
 import dev.funnel.common.net.PeekedConnection;
 import dev.funnel.common.net.Splice;
 import dev.funnel.common.net.StreamSplice;
@@ -217,7 +216,7 @@ final class FrontendConnection extends ChannelInboundHandlerAdapter {
   // --- hand-off -----------------------------------------------------------------------------------
 
   private void splice(String host, Routing.Opened opened) {
-    NodeStream node = opened.node();
+    LinkStreams.End node = opened.node();
     if (state != State.ROUTING) {
       Routing.discard(node);  // the client left while we were opening
       return;
@@ -238,9 +237,8 @@ final class FrontendConnection extends ChannelInboundHandlerAdapter {
     long sent = sentWithOpen;
     metrics.inbound(sent);
     PeekedConnection peeked = new PeekedConnection(channel, rest, inputEnded);
-    Future<Splice.Stats> tunnel = node instanceof LinkStreams.End stream
-        ? StreamSplice.start(peeked, stream, metrics::inbound, metrics::outbound, paced[0], paced[1])
-        : Splice.start(peeked, (PeekedConnection) node, metrics::inbound, metrics::outbound, paced[0], paced[1]);
+    Future<Splice.Stats> tunnel = StreamSplice.start(peeked, node, metrics::inbound, metrics::outbound, paced[0],
+        paced[1]);
     tunnel.addListener(done -> {
       Splice.Stats stats = done.isSuccess() ? (Splice.Stats) done.getNow() : new Splice.Stats(0, 0);
       metrics.tunnelClosed();

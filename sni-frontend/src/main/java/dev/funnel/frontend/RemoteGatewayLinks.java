@@ -10,7 +10,6 @@ import dev.funnel.common.net.HostPort;
 import dev.funnel.common.net.LinkStreams;
 import dev.funnel.common.net.LinkTls;
 import dev.funnel.common.net.Links;
-import dev.funnel.common.net.NodeStream;
 import dev.funnel.common.net.StreamOpener;
 import dev.funnel.common.options.FrontendOptions;
 import dev.funnel.common.peerapi.IngressAnswer;
@@ -120,7 +119,7 @@ final class RemoteGatewayLinks {
         if (answer instanceof StreamOpener.Accepted<?> accepted) {
           LinkStreams.End stream = (LinkStreams.End) accepted.stream();
           if (!result.trySuccess(stream)) {
-            NodeStream.discard(stream);
+            stream.abandon();
           }
         } else if (answer instanceof StreamOpener.Refused refused) {
           String why = IngressAnswer.reason(refused.headers());

@@ -11,7 +11,7 @@ import dev.funnel.common.bus.ResolveFailure;
 import dev.funnel.common.bus.ResolveRequest;
 import dev.funnel.common.bus.Route;
 import dev.funnel.common.net.GatewayLink;
-import dev.funnel.common.net.NodeStream;
+import dev.funnel.common.net.LinkStreams;
 import dev.funnel.common.options.FrontendOptions;
 import dev.funnel.frontend.FrontendMetrics.Outcome;
 import io.netty.buffer.ByteBuf;
@@ -42,7 +42,7 @@ final class Routing {
   static final int RESOLVE_ATTEMPTS = 3;
 
   /** An open that worked: the route it took and the node's stream. */
-  record Opened(Route route, NodeStream node) {
+  record Opened(Route route, LinkStreams.End node) {
   }
 
   private final FrontendConnection.Shared shared;
@@ -167,7 +167,7 @@ final class Routing {
     OpenRequest request = new OpenRequest(target.nodeId(), target.epoch(), offered, publicPort, client,
         options.getFrontendId());
     @SuppressWarnings("unchecked")
-    Future<NodeStream>[] sent = new Future[1];
+    Future<LinkStreams.End>[] sent = new Future[1];
     return shared.gone().watch(gateway, target.nodeId(), target.epoch(),
             () -> sent[0] = bounded(shared.link(gateway), request))
         .transform(answer -> {
@@ -201,8 +201,8 @@ final class Routing {
    * The link's open, bounded by the open timeout (a link bounds its own waits; this is the
    * backstop). A stream that arrives after the result was decided (timeout, gateway gone) is closed.
    */
-  private Future<NodeStream> bounded(GatewayLink link, OpenRequest request) {
-    Promise<NodeStream> result = Promise.promise();
+  private Future<LinkStreams.End> bounded(GatewayLink link, OpenRequest request) {
+    Promise<LinkStreams.End> result = Promise.promise();
     long timeout = options.getOpenTimeoutMillis() + options.getLinkDialTimeoutMillis();
     ScheduledFuture<?> timer = loop.schedule(() -> {
       result.tryFail(new NoAnswer("no answer within " + timeout + " ms"));
@@ -210,7 +210,7 @@ final class Routing {
     link.open(request, first, loop).addListener(done -> {
       timer.cancel(false);
       if (done.isSuccess()) {
-        NodeStream node = (NodeStream) done.getNow();
+        LinkStreams.End node = (LinkStreams.End) done.getNow();
         if (!result.tryComplete(node)) {
           discard(node);
         }
@@ -222,8 +222,8 @@ final class Routing {
   }
 
   /** Closes a node stream nobody will use. */
-  static void discard(NodeStream node) {
-    NodeStream.discard(node);
+  static void discard(LinkStreams.End node) {
+    node.abandon();
   }
 
   /** The open got no answer in time. */

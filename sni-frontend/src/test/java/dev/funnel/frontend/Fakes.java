@@ -7,14 +7,16 @@ import dev.funnel.common.bus.ResolveFailure;
 import dev.funnel.common.bus.ResolveRequest;
 import dev.funnel.common.bus.Route;
 import dev.funnel.common.net.DataPlane;
-import dev.funnel.common.net.EarlyReads;
 import dev.funnel.common.net.GatewayLink;
 import dev.funnel.common.net.GatewayLinks;
-import dev.funnel.common.net.PeekedConnection;
+import dev.funnel.common.net.LinkStreams;
+import dev.funnel.common.net.Links;
+import dev.funnel.common.net.StreamOpener;
+import dev.funnel.common.peerapi.OpenStream;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
-import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelOption;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.Promise;
 import io.vertx.core.AbstractVerticle;
@@ -32,8 +34,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * A fake registry (answers {@link Addresses#REGISTRY_RESOLVE} from a map, deployed as its own
  * verticle) and fake in-JVM gateways {@code gw-1}, {@code gw-2} in {@link #links} (a
- * {@link GatewayLink} that dials the test backend with a Netty channel on the data plane and
- * returns it as the node's stream).
+ * {@link GatewayLink} that opens a stream on a plaintext link connection to a {@link LinkGateway},
+ * which dials the test backend and splices; the node's stream handed to the frontend is that
+ * stream's {@code LinkStreams.End}, as from the real gateway).
  */
 final class Fakes extends AbstractVerticle {
 
@@ -53,10 +56,18 @@ final class Fakes extends AbstractVerticle {
   /** Hand this to the frontend: gw-1 and gw-2 run "in this JVM". */
   final GatewayLinks links = new GatewayLinks();
 
-  private final int backendPort;
+  /** The nodes behind gw-1 and gw-2, and the one link connection to them. */
+  private final LinkGateway node;
+  private final Channel link;
 
   Fakes(int backendPort) {
-    this.backendPort = backendPort;
+    try {
+      node = new LinkGateway(null, backendPort);
+      link = dial(node);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
   }
 
   static Future<Fakes> deploy(Vertx vertx, int backendPort) {
@@ -85,38 +96,55 @@ final class Fakes extends AbstractVerticle {
     }
   }
 
-  private io.netty.util.concurrent.Future<PeekedConnection> silent(OpenRequest request, EventLoop loop) {
+  private io.netty.util.concurrent.Future<LinkStreams.End> silent(OpenRequest request, EventLoop loop) {
     opens.add(request);
     return loop.newPromise();
   }
 
-  /** Like a gateway and its node: the client's first bytes go to the backend before the stream is handed over. */
-  private io.netty.util.concurrent.Future<PeekedConnection> open(OpenRequest request, ByteBuf first, EventLoop loop) {
+  /**
+   * Like a gateway and its node: the open goes as a stream on a link connection to {@link #node},
+   * the client's first bytes with it, and the node's side writes them to the backend first.
+   */
+  private io.netty.util.concurrent.Future<LinkStreams.End> open(OpenRequest request, ByteBuf first, EventLoop loop) {
     opens.add(request);
-    Promise<PeekedConnection> result = loop.newPromise();
+    Promise<LinkStreams.End> result = loop.newPromise();
     OpenFailure failure = gatewayFailures.poll();
     if (failure != null) {
       first.release();
       result.setFailure(failure.exception("test gateway says " + failure));
       return result;
     }
-    loop.schedule(() -> new Bootstrap()
+    loop.schedule(() -> LinkStreams.open(link, OpenStream.toHeaders(request), first, 5_000).addListener(done -> {
+      if (!done.isSuccess()) {
+        result.setFailure(done.cause());
+      } else if (done.getNow() instanceof StreamOpener.Accepted<?> accepted) {
+        result.setSuccess((LinkStreams.End) accepted.stream());
+      } else {
+        result.setFailure(OpenFailure.REFUSED.exception("backend down"));
+      }
+    }), Math.max(1, gatewayDelayMillis), TimeUnit.MILLISECONDS);
+    return result;
+  }
+
+  @Override
+  public void stop() {
+    link.close();
+    node.close();
+  }
+
+  /** A plaintext HTTP/2 link connection to {@code node}, this side opening streams as a gateway does. */
+  private static Channel dial(LinkGateway node) throws InterruptedException {
+    return new Bootstrap()
         .group(DataPlane.group())
         .channel(DataPlane.channel())
-        .option(ChannelOption.AUTO_READ, false)
-        .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-        .option(ChannelOption.TCP_NODELAY, true)
-        .handler(new EarlyReads())   // the frontend splices it on another loop, after a hop
-        .connect("127.0.0.1", backendPort)
-        .addListener((ChannelFuture connected) -> {
-          if (connected.isSuccess()) {
-            connected.channel().writeAndFlush(first);
-            result.setSuccess(PeekedConnection.fresh(connected.channel()));
-          } else {
-            first.release();
-            result.setFailure(OpenFailure.REFUSED.exception("backend down"));
+        .handler(new ChannelInitializer<>() {
+          @Override
+          protected void initChannel(Channel ch) {
+            ch.pipeline().addLast(Links.CODEC, Links.clientCodec(Links.settings(Links.DEFAULT_STREAM_WINDOW_BYTES,
+                Links.DEFAULT_MAX_CONCURRENT_STREAMS)));
+            ch.pipeline().addLast(LinkStreams.NAME, LinkStreams.refusingInbound());
           }
-        }), Math.max(1, gatewayDelayMillis), TimeUnit.MILLISECONDS);
-    return result;
+        })
+        .connect("127.0.0.1", node.port()).sync().channel();
   }
 }

@@ -30,9 +30,11 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A gateway's frontend link for tests, built from the same common pieces as the real one
- * ({@code FrontendLinkServer}): HTTP/2 over mutual TLS, one stream per open. What it answers
- * depends on the node the open names: {@link #OK} dials the test backend and splices, the others
- * refuse with a failure header, refuse without one, or close the whole connection.
+ * ({@code FrontendLinkServer}): HTTP/2 over mutual TLS (or plaintext, {@code tls} null), one stream
+ * per open, each a Netty child channel (not the {@code LinkStreams} the frontend's side uses). What
+ * it answers depends on the node the open names: {@link #REFUSED}, {@link #GONE} and
+ * {@link #NO_CODE} refuse with a failure header or without one, {@link #CLOSE} closes the whole
+ * connection, and any other ({@link #OK}) dials the test backend and splices.
  */
 final class LinkGateway implements AutoCloseable {
 
@@ -59,7 +61,9 @@ final class LinkGateway implements AutoCloseable {
             connections.incrementAndGet();
             open.add(ch);
             ch.closeFuture().addListener(f -> open.remove(ch));
-            ch.pipeline().addLast(tls.newHandler(ch.alloc()));
+            if (tls != null) {
+              ch.pipeline().addLast(tls.newHandler(ch.alloc()));
+            }
             ch.pipeline().addLast(Links.serverCodec(Links.settings(Links.DEFAULT_STREAM_WINDOW_BYTES, 100)));
             ch.pipeline().addLast(new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
               @Override
@@ -89,31 +93,37 @@ final class LinkGateway implements AutoCloseable {
     }
     opens.add(request.get());
     switch (request.get().nodeId()) {
-      case OK -> new Bootstrap()
-          .group(stream.eventLoop())
-          .channel(DataPlane.channel())
-          .option(ChannelOption.AUTO_READ, false)
-          .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-          .handler(new ChannelInboundHandlerAdapter())
-          .connect("127.0.0.1", backendPort)
-          .addListener((ChannelFuture connected) -> {
-            if (!connected.isSuccess()) {
-              frontend.bytes().release();
-              answer(stream, OpenStream.refusal(OpenFailure.REFUSED, "backend down"));
-              return;
-            }
-            stream.writeAndFlush(new DefaultHttp2HeadersFrame(IngressAnswer.accept(), false));
-            Splice.start(frontend, PeekedConnection.fresh(connected.channel()), Splice.ByteCounter.NONE,
-                Splice.ByteCounter.NONE);
-          });
       case REFUSED -> refuse(frontend, OpenStream.refusal(OpenFailure.REFUSED, "the node said 403"));
       case GONE -> refuse(frontend, OpenStream.refusal(OpenFailure.NODE_GONE, "no such session"));
       case NO_CODE -> refuse(frontend, IngressAnswer.refuse(IngressAnswer.UNAVAILABLE, "something broke"));
-      default -> {
+      case CLOSE -> {
         frontend.bytes().release();
         stream.parent().close();
       }
+      default -> dial(frontend);   // OK, and any other node
     }
+  }
+
+  /** Dials the backend; answers 200 and splices, or refuses when it is down. */
+  private void dial(PeekedConnection frontend) {
+    Channel stream = frontend.channel();
+    new Bootstrap()
+        .group(stream.eventLoop())
+        .channel(DataPlane.channel())
+        .option(ChannelOption.AUTO_READ, false)
+        .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+        .handler(new ChannelInboundHandlerAdapter())
+        .connect("127.0.0.1", backendPort)
+        .addListener((ChannelFuture connected) -> {
+          if (!connected.isSuccess()) {
+            frontend.bytes().release();
+            answer(stream, OpenStream.refusal(OpenFailure.REFUSED, "backend down"));
+            return;
+          }
+          stream.writeAndFlush(new DefaultHttp2HeadersFrame(IngressAnswer.accept(), false));
+          Splice.start(frontend, PeekedConnection.fresh(connected.channel()), Splice.ByteCounter.NONE,
+              Splice.ByteCounter.NONE);
+        });
   }
 
   private static void refuse(PeekedConnection frontend, Http2Headers answer) {

@@ -9,16 +9,16 @@ import io.netty.util.concurrent.Future;
  * How a frontend opens a tunnel through a gateway: the open carries the stream. In one JVM the
  * gateway itself (no socket); across processes an HTTP/2 stream over a mutually authenticated TLS
  * connection to the gateway. Either way the result is the node's stream, already answered {@code
- * 200} by the node, ready to splice ({@link NodeStream}).
+ * 200} by the node, ready to splice with the client's socket ({@link StreamSplice}).
  */
 public interface GatewayLink {
 
   /**
    * Opens a stream to the node {@code request} names, sending {@code first} (the client's bytes read
    * so far: its ClientHello) with the open, before the node's answer. Completes with the stream: in
-   * one JVM a {@link PeekedConnection} (AUTO_READ off, reading and writing bytes like a socket,
-   * holding any bytes the node sent right after its answer), across processes a
-   * {@link LinkStreams.End} (holding the frames that came right after the answer), or fails with an {@code OpenFailure}-coded
+   * one JVM the node's stream on its link connection, across processes the stream on the link to
+   * the gateway (each holding the frames that came right after the answer until a listener takes
+   * them; {@link LinkStreams.End#abandon} lets go of one not spliced), or fails with an {@code OpenFailure}-coded
    * exception ({@code FailureCode.of}); a failure that is not coded means the gateway could not be
    * reached. Never blocks; completion may come on any thread.
    *
@@ -29,5 +29,5 @@ public interface GatewayLink {
    *
    * @param loop where the caller runs (the client's channel); the result's listeners may run there
    */
-  Future<? extends NodeStream> open(OpenRequest request, ByteBuf first, EventLoop loop);
+  Future<LinkStreams.End> open(OpenRequest request, ByteBuf first, EventLoop loop);
 }

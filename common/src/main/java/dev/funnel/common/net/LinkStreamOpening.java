@@ -1,5 +1,8 @@
 package dev.funnel.common.net;
 
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import java.util.concurrent.TimeUnit;
 import dev.funnel.common.peerapi.IngressAnswer;
 import io.netty.handler.codec.http2.Http2DataFrame;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
@@ -21,6 +24,31 @@ final class LinkStreamOpening implements LinkStreams.Listener {
 
   LinkStreamOpening(Promise<StreamOpener.Answer> answer) {
     this.answer = answer;
+  }
+
+  /**
+   * Watches the request's write ({@code sent}) and starts the answer's deadline: a failed write
+   * fails the open (retryable: nothing reached the peer), no answer in time resets the stream.
+   */
+  void watch(ChannelHandlerContext ctx, LinkStreams.End end, ChannelFuture sent, long timeoutMillis) {
+    sent.addListener(written -> {
+      if (!written.isSuccess()) {
+        cancel();
+        answer.tryFailure(new StreamOpener.Unanswered("could not send the request: " + written.cause(), true, false));
+        if (end.stream().id() > 0) {
+          end.reset();
+        } else {
+          end.forget();   // never opened: no CLOSED event will come
+        }
+      }
+    });
+    Links.awaitingAnswer(ctx.channel());
+    answer.addListener(done -> Links.answered(ctx.channel()));
+    timer = ctx.executor().schedule(() -> {
+      if (answer.tryFailure(new StreamOpener.Unanswered("no answer within " + timeoutMillis + " ms", false, true))) {
+        end.reset();
+      }
+    }, timeoutMillis, TimeUnit.MILLISECONDS);
   }
 
   void cancel() {

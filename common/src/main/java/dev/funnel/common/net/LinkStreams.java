@@ -71,10 +71,7 @@ public final class LinkStreams extends Http2ChannelDuplexHandler {
 
   /** For a connection whose peer opens no stream (the gateway's node links, a frontend's links): one it opens is reset. */
   public static LinkStreams refusingInbound() {
-    return new LinkStreams((end, head) -> {
-      end.reset();
-      end.discard();
-    });
+    return new LinkStreams((end, head) -> end.abandon());
   }
 
   @Override
@@ -204,31 +201,14 @@ public final class LinkStreams extends Http2ChannelDuplexHandler {
       answer.tryFailure(new StreamOpener.Unanswered("could not send the request: " + sent.cause(), true, false));
       return;
     }
-    sent.addListener(written -> {
-      if (!written.isSuccess()) {
-        opening.cancel();
-        answer.tryFailure(new StreamOpener.Unanswered("could not send the request: " + written.cause(), true, false));
-        if (end.stream.id() > 0) {
-          end.reset();
-        } else {
-          ends.remove(end.stream);   // never opened: no CLOSED event will come
-        }
-      }
-    });
-    Links.awaitingAnswer(ctx.channel());
-    answer.addListener(done -> Links.answered(ctx.channel()));
-    opening.timer = ctx.executor().schedule(() -> {
-      if (answer.tryFailure(new StreamOpener.Unanswered("no answer within " + timeoutMillis + " ms", false, true))) {
-        end.reset();
-      }
-    }, timeoutMillis, TimeUnit.MILLISECONDS);
+    opening.watch(ctx, end, sent, timeoutMillis);
   }
 
   /**
    * One stream of this connection. Its frames go to its listener, or are held (in order) while it
    * has none. Written to from any loop: a write from another thread is handed to this connection's.
    */
-  public final class End implements NodeStream {
+  public final class End {
     private final Http2FrameStream stream;
     private Listener listener;
     private ArrayDeque<Object> held;
@@ -244,7 +224,7 @@ public final class LinkStreams extends Http2ChannelDuplexHandler {
     }
 
     void deliver(Http2StreamFrame frame) {
-      if (listener != null) {
+      if (listener != null && held == null) {
         listener.onFrame(this, frame);
         return;
       }
@@ -263,7 +243,7 @@ public final class LinkStreams extends Http2ChannelDuplexHandler {
       if (hook != null) {
         hook.run();
       }
-      if (listener != null) {
+      if (listener != null && held == null) {
         listener.onClosed(this);
       } else {
         if (held == null) {
@@ -280,22 +260,39 @@ public final class LinkStreams extends Http2ChannelDuplexHandler {
         return;
       }
       listener = next;
-      ArrayDeque<Object> before = held;
-      held = null;
-      if (before != null) {
-        for (Object o : before) {
-          if (o == this) {
-            next.onClosed(this);
-          } else {
-            next.onFrame(this, (Http2StreamFrame) o);
-          }
+      // One by one from the queue itself: a listener that holds again (a pacer) or gives frames
+      // back ({@link #unread}) on the way leaves the rest queued, in order.
+      Object o;
+      while (listener == next && held != null && (o = held.poll()) != null) {
+        if (o == this) {
+          next.onClosed(this);
+        } else {
+          next.onFrame(this, (Http2StreamFrame) o);
         }
+      }
+      if (held != null && held.isEmpty()) {
+        held = null;
       }
     }
 
     /** Holds the frames that come from now on (in order) until the next {@link #listen}. On the loop. */
     public void hold() {
       listener = null;
+    }
+
+    /**
+     * Gives back {@code frames} (taken by a listener that only peeked at them, in the order they
+     * came): they are held in front of whatever is held, and what comes from now on is held too,
+     * until the next {@link #listen}. On the loop.
+     */
+    public void unread(List<? extends Http2StreamFrame> frames) {
+      listener = null;
+      ArrayDeque<Object> all = new ArrayDeque<>(frames.size() + (held == null ? 0 : held.size()));
+      all.addAll(frames);
+      if (held != null) {
+        all.addAll(held);
+      }
+      held = all;
     }
 
     /**
@@ -361,11 +358,27 @@ public final class LinkStreams extends Http2ChannelDuplexHandler {
       flush();
     }
 
+    /** Lets go of a stream that will not be spliced: reset, and whatever still comes dropped. */
+    public void abandon() {
+      reset();
+      discard();
+    }
+
     /** Ends the stream with RST_STREAM (CANCEL) unless it is closed already. */
     public void reset() {
       if (!closed) {
         ctx.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.CANCEL).stream(stream), ctx.voidPromise());
       }
+    }
+
+    /** The codec's stream. */
+    Http2FrameStream stream() {
+      return stream;
+    }
+
+    /** Forgets an end whose stream never opened (no CLOSED event will come for it). */
+    void forget() {
+      ends.remove(stream);
     }
 
     /** Its CLOSED event came, or its connection closed. */

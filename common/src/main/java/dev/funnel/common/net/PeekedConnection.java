@@ -13,7 +13,7 @@ import io.netty.channel.Channel;
  * <p>The channel reads nothing by itself ({@code AUTO_READ} off) until the splice asks; the
  * {@code bytes} are owned by this value until the splice writes them.
  */
-public record PeekedConnection(Channel channel, ByteBuf bytes, boolean inputEnded) implements NodeStream {
+public record PeekedConnection(Channel channel, ByteBuf bytes, boolean inputEnded) {
 
   /** A connection nothing has been read from yet. */
   public static PeekedConnection fresh(Channel channel) {

@@ -26,7 +26,8 @@ import java.util.concurrent.TimeUnit;
  * example, each way: the socket is read again once the DATA frames of its last read were written
  * on the link (the stream's flow-control window decides when), and a DATA frame's bytes go back to
  * the stream's window once the socket took them. Each way can be paced ({@link Pacer}: after bytes
- * are passed on, how long before the next read, or the next window update).
+ * are passed on, how long before the socket's next read, or before the stream's next frame is
+ * taken: the end holds them meanwhile, and its window then stops the sender).
  *
  * <p>Half-close is carried each way: the socket's input end (a FIN) becomes END_STREAM after its
  * last bytes, and END_STREAM shuts the socket's output after the stream's last bytes are written.
@@ -100,7 +101,7 @@ public final class StreamSplice implements LinkStreams.Listener {
       }
       if (socket.isActive()) {
         socket.pipeline().addLast(Splice.HANDLER_NAME, splice.new SocketLeg());
-        if (!ended) {
+        if (!ended && !splice.takeEarlyReads()) {
           socket.read();
         }
       }
@@ -112,6 +113,32 @@ public final class StreamSplice implements LinkStreams.Listener {
     }
     stream.listen(splice);
     return splice.done;
+  }
+
+  /**
+   * Passes on what an {@link EarlyReads} (a dialled socket's first handler) kept before the splice,
+   * then removes it; true when the next read is left to the write of those bytes (or the input ended).
+   */
+  private boolean takeEarlyReads() {
+    EarlyReads early = socket.pipeline().get(EarlyReads.class);
+    if (early == null) {
+      return false;
+    }
+    SocketLeg leg = (SocketLeg) socket.pipeline().get(Splice.HANDLER_NAME);
+    ChannelHandlerContext ctx = socket.pipeline().context(leg);
+    boolean[] any = new boolean[1];
+    boolean ended = early.handOver(chunk -> {
+      any[0] = true;
+      leg.channelRead(ctx, chunk);
+    });
+    socket.pipeline().remove(early);
+    if (any[0]) {
+      leg.channelReadComplete(ctx);
+    }
+    if (ended) {
+      socketInputEnded();
+    }
+    return any[0] || ended;
   }
 
   private void count(long n, boolean toTheStream) {
@@ -228,17 +255,19 @@ public final class StreamSplice implements LinkStreams.Listener {
       count(n, false);
       ChannelFuture written = socket.write(data.content());
       written.addListener(w -> {
-        if (!w.isSuccess()) {
-          abort();
-          return;
-        }
-        long wait = n > 0 ? streamPacer.delayNanos(n) : 0;
-        if (wait > 0) {
-          stream.context().executor().schedule(() -> stream.consume(flow), wait, TimeUnit.NANOSECONDS);
-        } else {
+        if (w.isSuccess()) {
           stream.consume(flow);
+        } else {
+          abort();
         }
       });
+      long wait = n > 0 ? streamPacer.delayNanos(n) : 0;
+      if (wait > 0) {
+        // Paced: the stream's next frames wait (held in order by the end) as a socket's next read
+        // would. A late window update alone would not do: a stream window holds megabytes.
+        stream.hold();
+        stream.context().executor().schedule(() -> stream.listen(this), wait, TimeUnit.NANOSECONDS);
+      }
       if (last) {
         streamInputEnded(written);
       }

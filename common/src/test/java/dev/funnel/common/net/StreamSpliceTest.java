@@ -7,6 +7,7 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
@@ -167,10 +168,49 @@ class StreamSpliceTest {
     assertThat(finished.poll(20, TimeUnit.SECONDS)).as("the splice finished").isNotNull();
   }
 
+  /**
+   * What a dialled socket read before its splice (kept by {@link EarlyReads}, as epoll reads
+   * without being asked) goes first, and the socket's later bytes and FIN follow.
+   */
+  @Test
+  void bytesReadBeforeTheSpliceGoFirst() throws Exception {
+    byte[] early = random(3000, 7);
+    byte[] later = random(200_000, 8);
+    CompletableFuture<byte[]> received = new CompletableFuture<>();
+    ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    daemon(() -> {
+      try (server; Socket s = server.accept()) {
+        received.complete(s.getInputStream().readAllBytes());
+        s.getOutputStream().write(new byte[] {42});
+      }
+    });
+    CountDownLatch readEarly = new CountDownLatch(1);
+    int port = listener(server.getLocalPort(), new AtomicLong(), readEarly);
+    try (Socket client = connect(port)) {
+      client.getOutputStream().write(early);
+      assertThat(readEarly.await(20, TimeUnit.SECONDS)).isTrue();
+      client.getOutputStream().write(later);
+      client.shutdownOutput();
+      assertThat(client.getInputStream().read()).isEqualTo(42);
+    }
+    byte[] both = Arrays.copyOf(early, early.length + later.length);
+    System.arraycopy(later, 0, both, early.length, later.length);
+    assertThat(Arrays.equals(received.get(20, TimeUnit.SECONDS), both)).as("early bytes first, then the rest").isTrue();
+    assertThat(finished.poll(20, TimeUnit.SECONDS)).as("the splice finished").isNotNull();
+  }
+
   // ------------------------------------------------------------------------------------------ rig
 
   /** Each accepted connection gets a stream on the link, answered 200, spliced with {@link StreamSplice}. */
   private int listener(int target, AtomicLong counted) throws Exception {
+    return listener(target, counted, null);
+  }
+
+  /**
+   * With {@code readEarly}: each client's first bytes are read into an {@link EarlyReads} before
+   * its stream is opened (the latch counts down once they are), as epoll may read a dialled socket.
+   */
+  private int listener(int target, AtomicLong counted, CountDownLatch readEarly) throws Exception {
     link = linkTo(target);
     Channel server = new ServerBootstrap()
         .group(DataPlane.group())
@@ -180,18 +220,35 @@ class StreamSpliceTest {
         .childHandler(new ChannelInitializer<>() {
           @Override
           protected void initChannel(Channel client) {
-            LinkStreams.open(link, new DefaultHttp2Headers().method("POST").path("/v0/test"), Unpooled.EMPTY_BUFFER,
-                5_000).addListener(f -> {
-                  StreamOpener.Accepted<?> accepted = (StreamOpener.Accepted<?>) f.getNow();
-                  StreamSplice.start(PeekedConnection.fresh(client), (LinkStreams.End) accepted.stream(),
-                      counted::addAndGet, counted::addAndGet, Pacer.NONE, Pacer.NONE)
-                      .addListener(done -> finished.add((Splice.Stats) done.getNow()));
-                });
+            if (readEarly != null) {
+              client.pipeline().addLast(new EarlyReads());
+              client.pipeline().addLast(new ChannelInboundHandlerAdapter() {   // EarlyReads passes on only this
+                @Override
+                public void channelReadComplete(ChannelHandlerContext ctx) {
+                  ctx.pipeline().remove(this);
+                  readEarly.countDown();
+                  splice(client, counted);
+                }
+              });
+              client.read();
+              return;
+            }
+            splice(client, counted);
           }
         })
         .bind("127.0.0.1", 0).sync().channel();
     servers.add(server);
     return ((InetSocketAddress) server.localAddress()).getPort();
+  }
+
+  private void splice(Channel client, AtomicLong counted) {
+    LinkStreams.open(link, new DefaultHttp2Headers().method("POST").path("/v0/test"), Unpooled.EMPTY_BUFFER,
+        5_000).addListener(f -> {
+          StreamOpener.Accepted<?> accepted = (StreamOpener.Accepted<?>) f.getNow();
+          StreamSplice.start(PeekedConnection.fresh(client), (LinkStreams.End) accepted.stream(),
+              counted::addAndGet, counted::addAndGet, Pacer.NONE, Pacer.NONE)
+              .addListener(done -> finished.add((Splice.Stats) done.getNow()));
+        });
   }
 
   /** A client whose reads fail after 20 s rather than hang the test. */

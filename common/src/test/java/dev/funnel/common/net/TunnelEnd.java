@@ -133,7 +133,8 @@ public final class TunnelEnd extends ChannelInboundHandlerAdapter {
   public void endOutput() {
     channel.eventLoop().execute(() -> {
       if (channel instanceof DuplexChannel duplex) {
-        duplex.shutdownOutput();
+        // after the last write: a socket's shutdownOutput fails what its outbound buffer still holds
+        channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(written -> duplex.shutdownOutput());
       } else {
         Http2StreamBytes.endOutput(channel);
       }
