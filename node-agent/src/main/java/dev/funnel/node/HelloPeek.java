@@ -1,42 +1,47 @@
 package dev.funnel.node;
 
-import dev.funnel.common.net.PeekedConnection;
+import dev.funnel.common.net.LinkStreams;
 import dev.funnel.common.tls.ClientHello;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.handler.codec.http2.Http2DataFrame;
+import io.netty.handler.codec.http2.Http2HeadersFrame;
+import io.netty.handler.codec.http2.Http2StreamFrame;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 
 /**
  * Peeks at the ClientHello of an accepted offer's stream, to learn which ALPN protocols the client
- * offers, without consuming anything: the bytes read travel on with the stream (a new
- * {@link PeekedConnection}) and reach the local target first, byte for byte. The frontend has
- * already read a whole ClientHello, so it usually came with the offer; otherwise the stream is read
- * until the shared parser ({@link ClientHello#parse}) decides, under {@link #MAX_HELLO_BYTES} and
- * {@link #DEADLINE_MILLIS}. Whatever the outcome (not TLS, malformed, too slow, ended), the stream
- * is handed on with an empty protocol list and the local target decides; only a stream that closes
- * is dropped. Runs on the stream's loop.
+ * offers, without consuming anything: it listens to the stream's {@link LinkStreams.End} and keeps
+ * each frame as it came (no byte of it goes back to the window, nothing is released), and once
+ * decided gives them all back ({@link LinkStreams.End#unread}), so the splice later gets them in
+ * order, END_STREAM included, and the local target the client's bytes first, byte for byte. The
+ * frontend has already read a whole ClientHello, so it usually came with the offer; otherwise the
+ * peek keeps listening, parsing what it kept after each read of the link, until the shared parser
+ * ({@link ClientHello#parse}) decides, under {@link #MAX_HELLO_BYTES} and {@link #DEADLINE_MILLIS};
+ * the stream window bounds what the gateway can send meanwhile. Whatever the outcome (not TLS, malformed, too slow, ended), the stream is
+ * handed on with an empty protocol list and the local target decides; only a stream that closes is
+ * dropped. Runs on the link connection's loop.
  */
-final class HelloPeek extends ChannelInboundHandlerAdapter {
+final class HelloPeek implements LinkStreams.Listener {
 
-  static final String NAME = "funnel-hello-peek";
   static final int MAX_HELLO_BYTES = 16 * 1024;
   static final long DEADLINE_MILLIS = 5_000;
 
-  private final BiConsumer<PeekedConnection, List<String>> onDecided;
-  private CompositeByteBuf bytes;
+  private final BiConsumer<LinkStreams.End, List<String>> onDecided;
+  private final List<Http2StreamFrame> kept = new ArrayList<>(4);
+  private int bytes;
   private boolean inputEnded;
+  /** A parse waits for the end of the link's current read (one parse per read, not per frame). */
+  private boolean parsePending;
   private boolean done;
   private ScheduledFuture<?> deadline;
 
-  private HelloPeek(BiConsumer<PeekedConnection, List<String>> onDecided) {
+  private HelloPeek(BiConsumer<LinkStreams.End, List<String>> onDecided) {
     this.onDecided = onDecided;
   }
 
@@ -55,74 +60,93 @@ final class HelloPeek extends ChannelInboundHandlerAdapter {
     return List.of();
   }
 
-  /** Calls {@code onDecided} with the stream (all bytes peeked so far) and the protocols its ClientHello offers. */
-  static void peek(PeekedConnection stream, BiConsumer<PeekedConnection, List<String>> onDecided) {
-    List<String> now = protocols(stream.bytes(), stream.inputEnded());
-    if (now != null) {
-      onDecided.accept(stream, now);
-      return;
-    }
-    Channel channel = stream.channel();
+  /**
+   * Calls {@code onDecided} with the stream (every frame read so far given back to it, held until
+   * the next listener) and the protocols its ClientHello offers; never if the stream closes first.
+   * The frames the stream holds already (those that came with the offer) are looked at first.
+   */
+  static void peek(LinkStreams.End end, BiConsumer<LinkStreams.End, List<String>> onDecided) {
     HelloPeek peek = new HelloPeek(onDecided);
-    peek.bytes = channel.alloc().compositeBuffer();
-    peek.bytes.addComponent(true, stream.bytes());
-    channel.pipeline().addLast(NAME, peek);
-    peek.deadline = channel.eventLoop().schedule(() -> peek.decide(channel, List.of()), DEADLINE_MILLIS,
+    peek.deadline = end.context().executor().schedule(() -> peek.decide(end, List.of()), DEADLINE_MILLIS,
         TimeUnit.MILLISECONDS);
-    channel.read();
+    // The held frames are handed over inside listen: parsed once all of them are in (and, during a
+    // read, with the rest of that read), never in the middle of that hand-over.
+    peek.parsePending = true;
+    end.listen(peek);
+    peek.parseAfterRead(end);
   }
 
   @Override
-  public void channelRead(ChannelHandlerContext ctx, Object msg) {
-    if (!done && msg instanceof ByteBuf chunk) {
-      bytes.addComponent(true, chunk);
-    } else {
-      ReferenceCountUtil.release(msg);
-    }
-  }
-
-  @Override
-  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-    if (evt instanceof ChannelInputShutdownEvent) {
-      inputEnded = true;
+  public void onFrame(LinkStreams.End end, Http2StreamFrame frame) {
+    if (done) {   // not expected: a decided peek no longer listens, and nothing would give this back
+      ReferenceCountUtil.release(frame);
       return;
     }
-    ctx.fireUserEventTriggered(evt);
+    kept.add(frame);
+    if (frame instanceof Http2DataFrame data) {
+      bytes += data.content().readableBytes();
+      inputEnded |= data.isEndStream();
+    } else if (frame instanceof Http2HeadersFrame head) {
+      inputEnded |= head.isEndStream();
+    } else {
+      return;   // a reset (its close follows) or a window update: nothing to parse
+    }
+    if (!parsePending) {
+      parsePending = true;
+      parseAfterRead(end);
+    }
   }
 
-  @Override
-  public void channelReadComplete(ChannelHandlerContext ctx) {
+  private void parseAfterRead(LinkStreams.End end) {
+    end.afterRead(() -> {
+      parsePending = false;
+      parse(end);
+    });
+  }
+
+  /** Parses the DATA kept so far (duplicates: the frames stay as they came) and decides if it can. */
+  private void parse(LinkStreams.End end) {
     if (done) {
       return;
     }
-    List<String> protocols = protocols(bytes, inputEnded);
-    if (protocols == null && bytes.readableBytes() > 2 * MAX_HELLO_BYTES) {
+    CompositeByteBuf all = end.context().alloc().compositeBuffer(Math.max(2, kept.size()));
+    for (Http2StreamFrame frame : kept) {
+      if (frame instanceof Http2DataFrame data && data.content().isReadable()) {
+        all.addComponent(true, data.content().retainedDuplicate());
+      }
+    }
+    List<String> protocols;
+    try {
+      protocols = protocols(all, inputEnded);
+    } finally {
+      all.release();
+    }
+    if (protocols == null && bytes > 2 * MAX_HELLO_BYTES) {
       protocols = List.of();
     }
     if (protocols != null) {
-      decide(ctx.channel(), protocols);
-    } else {
-      ctx.read();
+      decide(end, protocols);
     }
   }
 
-  private void decide(Channel channel, List<String> protocols) {
+  private void decide(LinkStreams.End end, List<String> protocols) {
     if (done) {
       return;
     }
     done = true;
     deadline.cancel(false);
-    channel.pipeline().remove(this);
-    onDecided.accept(new PeekedConnection(channel, bytes, inputEnded), protocols);
+    end.unread(kept);
+    kept.clear();
+    onDecided.accept(end, protocols);
   }
 
   @Override
-  public void channelInactive(ChannelHandlerContext ctx) {
+  public void onClosed(LinkStreams.End end) {
     if (!done) {
       done = true;
       deadline.cancel(false);
-      bytes.release();
+      kept.forEach(ReferenceCountUtil::release);
+      kept.clear();
     }
-    ctx.fireChannelInactive();
   }
 }

@@ -3,21 +3,22 @@ package dev.funnel.node;
 import dev.funnel.common.net.DataPlane;
 import dev.funnel.common.net.EarlyReads;
 import dev.funnel.common.net.HostPort;
+import dev.funnel.common.net.LinkStreams;
+import dev.funnel.common.net.Pacer;
 import dev.funnel.common.net.PeekedConnection;
-import dev.funnel.common.net.Splice;
+import dev.funnel.common.net.StreamSplice;
 import dev.funnel.common.options.NodeOptions;
 import dev.funnel.common.options.ServeTarget;
 import dev.funnel.common.peerapi.IngressAnswer;
 import dev.funnel.common.peerapi.IngressOffer;
 import io.netty.bootstrap.Bootstrap;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelOption;
+import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
-import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2HeadersFrame;
 import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -39,8 +40,10 @@ import java.nio.file.Path;
  *       configured); nothing else is ever dialled.</li>
  * </ol>
  *
- * While the local target is dialled the stream is not read (its window holds the client's bytes).
- * Runs on the link connection's loop.
+ * The stream is a {@link LinkStreams.End} of the link connection, no channel of its own. While the
+ * local target is dialled nothing listens to it: the End holds its frames in order (the client's
+ * early bytes, even END_STREAM), and the stream's window bounds them. Runs on the link connection's
+ * loop.
  */
 final class IngressStream {
 
@@ -58,31 +61,36 @@ final class IngressStream {
     this.fqdn = fqdn;
   }
 
-  /** The stream's request head was read: decide, and answer. */
-  void onOffer(Http2Headers head, PeekedConnection stream) {
-    IngressOffer.Parsed parsed = IngressOffer.parse(head);
+  /** The stream's request head was read (during the link's read): decide, and answer. */
+  void onOffer(LinkStreams.End end, Http2HeadersFrame head) {
+    if (head.isEndStream()) {
+      // The client sent nothing and ended: its end goes in front of whatever comes, as a frame, so
+      // the peek and the splice see it in order like any other END_STREAM.
+      end.unread(java.util.List.of(new DefaultHttp2DataFrame(true)));
+    }
+    IngressOffer.Parsed parsed = IngressOffer.parse(head.headers());
     if (parsed instanceof IngressOffer.Reject reject) {
-      refuse(null, stream, reject.status(), reject.reason());
+      refuse(null, end, reject.status(), reject.reason());
       return;
     }
     IngressOffer offer = ((IngressOffer.Offer) parsed).offer();
     HostPort target = offer.target();
     if (fqdn == null || !target.host().equalsIgnoreCase(fqdn)
         && !agent.aliases().verified().contains(target.host().toLowerCase(java.util.Locale.ROOT))) {
-      refuse(offer, stream, IngressAnswer.FORBIDDEN, "offer for " + IngressOffer.printable(target.toString())
+      refuse(offer, end, IngressAnswer.FORBIDDEN, "offer for " + IngressOffer.printable(target.toString())
           + ", but this node is " + fqdn);
       return;
     }
     ServeTarget serveTarget = agent.serveState().snapshot().get(target.port());
     if (serveTarget == null) {
-      refuse(offer, stream, IngressAnswer.FORBIDDEN, "port " + target.port() + " is not funnelled by this node");
+      refuse(offer, end, IngressAnswer.FORBIDDEN, "port " + target.port() + " is not funnelled by this node");
       return;
     }
     if (serveTarget.kind().isStream()) {
       java.util.Optional<String> refusal = agent.serveState().gate(target.port()).flatMap(gate -> gate.refusal(offer.source()));
       if (refusal.isPresent()) {
         // The gate logged this refusal (rate-bounded), with the client's address: not logged twice.
-        answerRefusal(offer, stream, IngressAnswer.FORBIDDEN, "port " + target.port() + ": the node's gate refused this client ("
+        answerRefusal(offer, end, IngressAnswer.FORBIDDEN, "port " + target.port() + ": the node's gate refused this client ("
             + refusal.get() + ")");
         return;
       }
@@ -96,8 +104,9 @@ final class IngressStream {
       // local target that is down then ends the stream instead of answering 503.
       agent.metrics().offer(IngressAnswer.OK);
       agent.offers().answered(offer.source(), target.port(), IngressAnswer.OK);
-      stream.channel().writeAndFlush(new DefaultHttp2HeadersFrame(IngressAnswer.accept(), false));
-      HelloPeek.peek(stream, (peeked, protocols) -> {
+      end.write(new DefaultHttp2HeadersFrame(IngressAnswer.accept(), false));
+      end.flush();
+      HelloPeek.peek(end, (peeked, protocols) -> {
         if (protocols.equals(ACME_TLS_ONLY)) {
           LOG.log(Level.INFO, "ACME tls-alpn-01 validation connection: answered with the challenge certificate");
           dial(peeked, offer, serveTarget, InetSocketAddress.createUnresolved(responder.host(), responder.port()), 0,
@@ -108,11 +117,11 @@ final class IngressStream {
       });
       return;
     }
-    route(stream, offer, serveTarget, false);
+    route(end, offer, serveTarget, false);
   }
 
   /** Dials the port's target: the terminator for a target that terminates TLS, else the target itself. */
-  private void route(PeekedConnection stream, IngressOffer offer, ServeTarget serveTarget, boolean answered) {
+  private void route(LinkStreams.End end, IngressOffer offer, ServeTarget serveTarget, boolean answered) {
     HostPort target = offer.target();
     NodeOptions options = agent.options();
     java.net.SocketAddress dial;
@@ -121,7 +130,7 @@ final class IngressStream {
       Path socket = options.getTerminatorSockets().get(target.port());
       HostPort listener = options.getTerminatorListeners().get(target.port());
       if (socket == null && listener == null) {
-        refuse(offer, stream, IngressAnswer.UNAVAILABLE, "no tls-terminator listens for port " + target.port() + " ("
+        refuse(offer, end, IngressAnswer.UNAVAILABLE, "no tls-terminator listens for port " + target.port() + " ("
             + serveTarget + ")", answered);
         return;
       }
@@ -133,18 +142,20 @@ final class IngressStream {
       dial = InetSocketAddress.createUnresolved(serveTarget.host(), serveTarget.port());
       proxyVersion = options.getProxyProtocol();
     }
-    dial(stream, offer, serveTarget, dial, proxyVersion, answered);
+    dial(end, offer, serveTarget, dial, proxyVersion, answered);
   }
 
-  /** Dials {@code dial} and splices; {@code answered}: the offer was already answered 200 (a failure ends the stream). */
-  private void dial(PeekedConnection stream, IngressOffer offer, ServeTarget serveTarget, java.net.SocketAddress dial,
+  /**
+   * Dials {@code dial} on the link's loop and splices; {@code answered}: the offer was already
+   * answered 200 (a failure ends the stream). Nothing listens to the stream meanwhile.
+   */
+  private void dial(LinkStreams.End end, IngressOffer offer, ServeTarget serveTarget, java.net.SocketAddress dial,
                     int proxyVersion, boolean answered) {
     HostPort target = offer.target();
     NodeOptions options = agent.options();
     boolean overSocket = DataPlane.isDomainSocket(dial);
-    Channel channel = stream.channel();
     Bootstrap bootstrap = new Bootstrap()
-        .group(channel.eventLoop())
+        .group(end.context().channel().eventLoop())
         .channel(overSocket ? DataPlane.domainSocketChannel() : DataPlane.channel())
         .option(ChannelOption.AUTO_READ, false)
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, options.getLocalDialTimeoutMillis()))
@@ -159,73 +170,80 @@ final class IngressStream {
     bootstrap.connect(dial)
         .addListener((ChannelFuture connected) -> {
           if (!connected.isSuccess()) {
-            refuse(offer, stream, IngressAnswer.UNAVAILABLE, "cannot reach " + printable(dial) + " for port " + target.port() + ": "
+            refuse(offer, end, IngressAnswer.UNAVAILABLE, "cannot reach " + printable(dial) + " for port " + target.port() + ": "
                 + NodeAgentVerticle.reason(connected.cause()), answered);
             return;
           }
           Channel local = connected.channel();
-          if (!channel.isActive()) {
+          if (end.isClosed()) {
+            // Reset by the gateway (its client left) or gone with its link during the dial: nobody
+            // would ever read or close this socket. The frames the stream held are dropped.
             local.close();
-            stream.bytes().release();
+            end.discard();
             return;
           }
-          ByteBuf toLocal = stream.bytes();
           if (proxyVersion != 0) {
+            String localIp = local.localAddress() instanceof InetSocketAddress inet
+                ? inet.getAddress().getHostAddress() : "127.0.0.1";
             try {
-              String localIp = local.localAddress() instanceof InetSocketAddress inet
-                  ? inet.getAddress().getHostAddress() : "127.0.0.1";
-              ByteBuf header = Unpooled.wrappedBuffer(ProxyHeader.encode(proxyVersion, offer.source(), localIp,
-                  target.port()).getBytes());
-              CompositeByteBuf both = channel.alloc().compositeBuffer(2);
-              both.addComponent(true, header);
-              both.addComponent(true, toLocal);
-              toLocal = both;
+              // First on the socket: the socket is on this loop, so the client's bytes the splice
+              // writes follow it.
+              local.write(Unpooled.wrappedBuffer(ProxyHeader.encode(proxyVersion, offer.source(), localIp,
+                  target.port()).getBytes()));
             } catch (IllegalArgumentException e) {
               local.close();
-              refuse(offer, stream, IngressAnswer.BAD_REQUEST, "cannot write a PROXY header: " + e.getMessage(), answered);
+              refuse(offer, end, IngressAnswer.BAD_REQUEST, "cannot write a PROXY header: " + e.getMessage(), answered);
               return;
             }
           }
-          accepted(offer, new PeekedConnection(channel, toLocal, stream.inputEnded()), local, target, serveTarget, answered);
+          accepted(offer, end, local, target, serveTarget, answered);
         });
   }
 
-  private void accepted(IngressOffer offer, PeekedConnection stream, Channel local, HostPort target,
+  private void accepted(IngressOffer offer, LinkStreams.End end, Channel local, HostPort target,
                         ServeTarget serveTarget, boolean answered) {
     NodeMetrics metrics = agent.metrics();
     LOG.log(Level.DEBUG, () -> "offer for port " + target.port() + " accepted: tunnel to " + serveTarget);
     if (!answered) {
       metrics.offer(IngressAnswer.OK);
       agent.offers().answered(offer.source(), target.port(), IngressAnswer.OK);
-      stream.channel().writeAndFlush(new DefaultHttp2HeadersFrame(IngressAnswer.accept(), false));
+      end.write(new DefaultHttp2HeadersFrame(IngressAnswer.accept(), false));
+      end.flush();
     }
     metrics.tunnelOpened();
-    Splice.start(stream, PeekedConnection.fresh(local), metrics::inbound, metrics::outbound)
+    // inbound = the public client's bytes to the local target (stream → socket), outbound the reply.
+    StreamSplice.start(PeekedConnection.fresh(local), end, metrics::outbound, metrics::inbound, Pacer.NONE, Pacer.NONE)
         .addListener(done -> metrics.tunnelClosed());
+    // The PROXY header, when no frame of the client's was held to go out with it (a protocol whose
+    // server speaks first): the splice flushes the socket only behind the stream's DATA.
+    local.flush();
   }
 
-  private void refuse(IngressOffer offer, PeekedConnection stream, int status, String reason, boolean answered) {
+  private void refuse(IngressOffer offer, LinkStreams.End end, int status, String reason, boolean answered) {
     if (!answered) {
-      refuse(offer, stream, status, reason);
+      refuse(offer, end, status, reason);
       return;
     }
     LOG.log(Level.INFO, "ingress stream (answered 200 while an ACME order waits) ended: " + reason);
-    stream.bytes().release();
-    stream.channel().close();
+    end.abandon();
   }
 
-  private void refuse(IngressOffer offer, PeekedConnection stream, int status, String reason) {
+  private void refuse(IngressOffer offer, LinkStreams.End end, int status, String reason) {
     LOG.log(Level.INFO, "ingress offer answered " + status + ": " + reason + "; rejecting");
-    answerRefusal(offer, stream, status, reason);
+    answerRefusal(offer, end, status, reason);
   }
 
-  private void answerRefusal(IngressOffer offer, PeekedConnection stream, int status, String reason) {
+  /** Ends the stream with the refusal; what the gateway sent or still sends on it is dropped. */
+  private void answerRefusal(IngressOffer offer, LinkStreams.End end, int status, String reason) {
     agent.metrics().offer(status);
     if (offer != null) {
       agent.offers().answered(offer.source(), offer.target().port(), status);
     }
-    stream.bytes().release();
-    stream.channel().writeAndFlush(new DefaultHttp2HeadersFrame(IngressAnswer.refuse(status, reason), true));
+    if (!end.isClosed()) {
+      end.write(new DefaultHttp2HeadersFrame(IngressAnswer.refuse(status, reason), true));
+      end.flush();
+    }
+    end.discard();
   }
 
   private static String printable(java.net.SocketAddress address) {

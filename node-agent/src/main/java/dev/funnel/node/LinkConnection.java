@@ -2,10 +2,9 @@ package dev.funnel.node;
 
 import dev.funnel.common.net.DataPlane;
 import dev.funnel.common.net.HostPort;
-import dev.funnel.common.net.Http2StreamBytes;
+import dev.funnel.common.net.LinkStreams;
 import dev.funnel.common.net.LinkTls;
 import dev.funnel.common.net.Links;
-import dev.funnel.common.net.StreamHead;
 import dev.funnel.common.options.NodeOptions;
 import dev.funnel.common.peerapi.ControlFrames;
 import dev.funnel.common.peerapi.ControlMessage;
@@ -22,9 +21,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
-import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2SettingsFrame;
-import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.ssl.SslContext;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.vertx.core.buffer.Buffer;
@@ -36,7 +33,8 @@ import java.util.function.Consumer;
  * One link connection of a session: dialled over TLS to the session's gateway (certificate and name
  * checked as for the control connection), it reads the gateway's Challenge, says DataHello (session
  * id and secret), and from then on speaks HTTP/2 as the server: every stream the gateway opens is
- * an ingress offer ({@link IngressStream}). PING keepalive both ways finds a silent connection.
+ * an ingress offer ({@link IngressStream}), taken as a {@link LinkStreams.End} (frames, no child
+ * channel per stream). PING keepalive both ways finds a silent connection.
  */
 final class LinkConnection {
 
@@ -154,21 +152,10 @@ final class LinkConnection {
           () -> LOG.log(Level.INFO, "link connection to " + channel.remoteAddress() + " went silent; closing it")));
       pipeline.addLast(Links.CODEC, Links.serverCodec(Links.settings(options.getStreamWindowBytes(),
           options.getMaxConcurrentStreams())));
-      IngressStream offers = new IngressStream(agent, fqdn);
-      pipeline.addLast(new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
-        @Override
-        protected void initChannel(Http2StreamChannel stream) {
-          stream.config().setAutoRead(false);
-          Links.batchReads(stream);
-          stream.pipeline().addLast(Http2StreamBytes.NAME, new Http2StreamBytes());
-          stream.pipeline().addLast(StreamHead.NAME, new StreamHead(offers::onOffer, () -> { }));
-          stream.read();
-        }
-      }));
-      Links.raiseConnectionWindow(channel, options.getConnectionWindowBytes());
       // Up only once the gateway took the DataHello: its HTTP/2 SETTINGS say so. A gateway that
       // refuses the link (unknown session, wrong secret, too many links) just closes it, and that
-      // must count as a failed dial (with backoff), not as a link that came up and dropped.
+      // must count as a failed dial (with backoff), not as a link that came up and dropped. Before
+      // LinkStreams, which takes the SETTINGS and passes nothing on.
       pipeline.addLast(new ChannelInboundHandlerAdapter() {
         @Override
         public void channelRead(ChannelHandlerContext settings, Object msg) {
@@ -179,6 +166,11 @@ final class LinkConnection {
           settings.fireChannelRead(msg);
         }
       });
+      // Every stream the gateway opens is an offer, and a stream is a LinkStreams.End (its frames,
+      // no child channel): last in the pipeline.
+      IngressStream offers = new IngressStream(agent, fqdn);
+      pipeline.addLast(LinkStreams.NAME, new LinkStreams(offers::onOffer));
+      Links.raiseConnectionWindow(channel, options.getConnectionWindowBytes());
     }
 
     private void fail(ChannelHandlerContext ctx, String reason) {
