@@ -18,6 +18,7 @@ import dev.funnel.common.net.DataPlane;
 import dev.funnel.common.net.HostPort;
 import dev.funnel.common.net.LinkTls;
 import dev.funnel.common.net.Links;
+import dev.funnel.common.net.OpenAnswer;
 import dev.funnel.common.net.StreamOpener;
 import dev.funnel.common.peerapi.IngressOffer;
 import dev.funnel.common.tls.DevCa;
@@ -223,11 +224,11 @@ final class FakeGateway {
   }
 
   /** An ingress offer on the first open link connection of the latest session. */
-  Future<StreamOpener.Answer> offer(String target, String source) {
+  Future<OpenAnswer> offer(String target, String source) {
     return offer(new IngressOffer(HostPort.parse(source), HostPort.parse(target)).toHeaders());
   }
 
-  Future<StreamOpener.Answer> offer(Http2Headers head) {
+  Future<OpenAnswer> offer(Http2Headers head) {
     List<LinkPeer> live = links();
     if (live.isEmpty()) {
       return Future.failedFuture("no link connection");
@@ -430,11 +431,11 @@ final class FakeGateway {
     }
 
     /** Opens one stream with {@code head}; the node's answer. */
-    Future<StreamOpener.Answer> open(Http2Headers head) {
-      Promise<StreamOpener.Answer> answer = Promise.promise();
+    Future<OpenAnswer> open(Http2Headers head) {
+      Promise<OpenAnswer> answer = Promise.promise();
       channel.eventLoop().execute(() -> StreamOpener.open(channel, head, 5_000).addListener(f -> {
         if (f.isSuccess()) {
-          answer.complete((StreamOpener.Answer) f.getNow());
+          answer.complete((OpenAnswer) f.getNow());
         } else {
           answer.fail(f.cause());
         }

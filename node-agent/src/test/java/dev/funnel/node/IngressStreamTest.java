@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.funnel.common.net.HostPort;
 import dev.funnel.common.net.PeekedConnection;
+import dev.funnel.common.net.OpenAnswer;
 import dev.funnel.common.net.StreamOpener;
 import dev.funnel.common.net.TunnelEnd;
 import dev.funnel.common.options.NodeOptions;
@@ -116,19 +117,19 @@ class IngressStreamTest {
 
   /** Opens an offer with {@code early} in its flush (StreamOpener, as the real gateway); the accepted stream. */
   private Future<TunnelEnd> accepted(byte[] early) {
-    Promise<StreamOpener.Answer> answer = Promise.promise();
+    Promise<OpenAnswer> answer = Promise.promise();
     var link = gateway.links().get(0).channel;
     link.eventLoop().execute(() -> StreamOpener.open(link, offer(), Unpooled.wrappedBuffer(early), 5_000)
         .addListener(f -> {
           if (f.isSuccess()) {
-            answer.complete((StreamOpener.Answer) f.getNow());
+            answer.complete((OpenAnswer) f.getNow());
           } else {
             answer.fail(f.cause());
           }
         }));
-    return answer.future().compose(a -> a instanceof StreamOpener.Accepted<?> ok
+    return answer.future().compose(a -> a instanceof OpenAnswer.Accepted<?> ok
         ? Future.succeededFuture(TunnelEnd.attach((PeekedConnection) ok.stream()))
-        : Future.failedFuture("offer answered " + ((StreamOpener.Refused) a).status()));
+        : Future.failedFuture("offer answered " + ((OpenAnswer.Refused) a).status()));
   }
 
   // --- the tls-alpn-01 peek ------------------------------------------------------------------------

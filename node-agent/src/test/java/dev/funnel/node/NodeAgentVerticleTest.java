@@ -15,7 +15,7 @@ import dev.funnel.common.peerapi.ControlMessage.Ping;
 import dev.funnel.common.peerapi.ControlMessage.Refused;
 import dev.funnel.common.peerapi.ControlMessage.ServeUpdate;
 import dev.funnel.common.net.PeekedConnection;
-import dev.funnel.common.net.StreamOpener;
+import dev.funnel.common.net.OpenAnswer;
 import dev.funnel.common.peerapi.IngressAnswer;
 import dev.funnel.common.peerapi.IngressOffer;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
@@ -115,15 +115,15 @@ class NodeAgentVerticleTest {
   }
 
   /** The stream of an accepted offer, or a failure naming the status. */
-  private static Future<TunnelEnd> accepted(StreamOpener.Answer answer) {
-    if (answer instanceof StreamOpener.Accepted<?> accepted) {
+  private static Future<TunnelEnd> accepted(OpenAnswer answer) {
+    if (answer instanceof OpenAnswer.Accepted<?> accepted) {
       return Future.succeededFuture(TunnelEnd.attach((PeekedConnection) accepted.stream()));
     }
-    return Future.failedFuture("offer answered " + ((StreamOpener.Refused) answer).status());
+    return Future.failedFuture("offer answered " + ((OpenAnswer.Refused) answer).status());
   }
 
-  private static int status(StreamOpener.Answer answer) {
-    return answer instanceof StreamOpener.Refused refused ? refused.status() : 200;
+  private static int status(OpenAnswer answer) {
+    return answer instanceof OpenAnswer.Refused refused ? refused.status() : 200;
   }
 
   private double gauge(String name) {
@@ -287,7 +287,7 @@ class NodeAgentVerticleTest {
         .compose(n -> linksUp(vertx))
         .compose(v -> gateway.offer(FQDN + ":443", CLIENT))
         .compose(answer -> {
-          ctx.verify(() -> assertThat(IngressAnswer.status(((StreamOpener.Accepted) answer).headers())).isEqualTo(200));
+          ctx.verify(() -> assertThat(IngressAnswer.status(((OpenAnswer.Accepted) answer).headers())).isEqualTo(200));
           return accepted(answer);
         })
         .compose(end -> {
@@ -366,7 +366,7 @@ class NodeAgentVerticleTest {
         .compose(v -> gateway.offer(offerHead))
         .onComplete(ctx.succeeding(answer -> ctx.verify(() -> {
           assertThat(status(answer)).isEqualTo(expected);
-          assertThat(IngressAnswer.reason(((StreamOpener.Refused) answer).headers())).isNotBlank();
+          assertThat(IngressAnswer.reason(((OpenAnswer.Refused) answer).headers())).isNotBlank();
           assertThat(offers(expected)).isEqualTo(1);
           assertThat(offers(200)).isZero();
           assertThat(target.connections()).as("nothing is dialled for a refused offer").isZero();
@@ -428,7 +428,7 @@ class NodeAgentVerticleTest {
         .compose(outside -> {
           ctx.verify(() -> {
             assertThat(status(outside)).isEqualTo(403);
-            assertThat(IngressAnswer.reason(((StreamOpener.Refused) outside).headers()))
+            assertThat(IngressAnswer.reason(((OpenAnswer.Refused) outside).headers()))
                 .as("the gateway learns the rule, not the lists").contains("(cidr)").doesNotContain("203.0.113");
             assertThat(target.connections()).isZero();
           });
@@ -457,7 +457,7 @@ class NodeAgentVerticleTest {
           });
         })
         .compose(third -> {
-          ctx.verify(() -> assertThat(IngressAnswer.reason(((StreamOpener.Refused) third).headers())).contains("(rate-limit)"));
+          ctx.verify(() -> assertThat(IngressAnswer.reason(((OpenAnswer.Refused) third).headers())).contains("(rate-limit)"));
           return eventually(vertx, () -> target.connections() == 3);
         })
         .onComplete(ctx.succeeding(v -> ctx.verify(() -> {

@@ -24,8 +24,8 @@ import java.util.Optional;
 /**
  * A tunnel from a frontend in another process to a node, relayed by the gateway frame by frame:
  * the frontend's stream on its link and the node's stream on the node's link are two
- * {@link LinkStreams.End}s, and each DATA frame of one is written to the other as it comes. What
- * {@code Splice} does for two channels, without a channel per stream.
+ * {@link LinkStreams.End}s, and each DATA frame of one is written to the other as it comes: what
+ * {@code StreamSplice} does for a socket and a stream, for two streams.
  *
  * <ul>
  *   <li><b>Open.</b> The frontend's first HEADERS is the open ({@link OpenStream}); the DATA that came

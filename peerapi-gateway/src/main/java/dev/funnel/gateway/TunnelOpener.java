@@ -6,7 +6,7 @@ import dev.funnel.common.bus.OpenFailure;
 import dev.funnel.common.bus.OpenRequest;
 import dev.funnel.common.net.GatewayLink;
 import dev.funnel.common.net.HostPort;
-import dev.funnel.common.net.StreamOpener;
+import dev.funnel.common.net.OpenAnswer;
 import dev.funnel.common.options.GatewayOptions;
 import dev.funnel.common.peerapi.IngressAnswer;
 import dev.funnel.common.peerapi.IngressOffer;
@@ -115,12 +115,12 @@ final class TunnelOpener implements GatewayLink {
     }
     LinkStreams.open(connection, offer.toHeaders(), early.retainedDuplicate(), options.getOfferTimeoutMillis()).addListener(done -> {
       if (done.isSuccess()) {
-        StreamOpener.Answer answer = (StreamOpener.Answer) done.getNow();
-        if (answer instanceof StreamOpener.Accepted<?> accepted) {
+        OpenAnswer answer = (OpenAnswer) done.getNow();
+        if (answer instanceof OpenAnswer.Accepted<?> accepted) {
           LinkStreams.End stream = (LinkStreams.End) accepted.stream();
           accepted(result, links, stream, startedNanos);
         } else {
-          StreamOpener.Refused refused = (StreamOpener.Refused) answer;
+          OpenAnswer.Refused refused = (OpenAnswer.Refused) answer;
           links.tunnels.decrementAndGet();
           metrics.offerAnswered(Integer.toString(refused.status()));
           refuse(result, request, OpenFailure.REFUSED, "node answered " + refused.status()
@@ -128,7 +128,7 @@ final class TunnelOpener implements GatewayLink {
         }
         return;
       }
-      StreamOpener.Unanswered unanswered = (StreamOpener.Unanswered) done.cause();
+      OpenAnswer.Unanswered unanswered = (OpenAnswer.Unanswered) done.cause();
       if (unanswered.retryable() && avoid == null) {
         LOG.log(Level.DEBUG, () -> "offer to " + request.nodeId() + " on " + connection.remoteAddress() + ": "
             + unanswered.getMessage() + "; offering on another link connection");

@@ -3,6 +3,7 @@ package dev.funnel.gateway;
 import dev.funnel.common.net.DataPlane;
 import dev.funnel.common.net.LinkTls;
 import dev.funnel.common.net.Links;
+import dev.funnel.common.net.OpenAnswer;
 import dev.funnel.common.net.StreamOpener;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
@@ -56,11 +57,11 @@ final class FrontendLinkClient {
   }
 
   /** Opens one stream with {@code request} as its head; the answer's head. */
-  static Future<StreamOpener.Answer> open(Channel link, Http2Headers request) {
-    Promise<StreamOpener.Answer> answer = Promise.promise();
+  static Future<OpenAnswer> open(Channel link, Http2Headers request) {
+    Promise<OpenAnswer> answer = Promise.promise();
     StreamOpener.open(link, request, 5_000).addListener(f -> {
       if (f.isSuccess()) {
-        answer.complete((StreamOpener.Answer) f.getNow());
+        answer.complete((OpenAnswer) f.getNow());
       } else {
         answer.fail(f.cause());
       }

@@ -20,7 +20,7 @@ import dev.funnel.common.net.LinkTls;
 import dev.funnel.common.net.LinkStreams;
 import dev.funnel.common.net.PeekedConnection;
 import dev.funnel.common.net.SplicedEnd;
-import dev.funnel.common.net.StreamOpener;
+import dev.funnel.common.net.OpenAnswer;
 import dev.funnel.common.net.TunnelEnd;
 import dev.funnel.common.options.GatewayOptions;
 import dev.funnel.common.peerapi.ControlFrames;
@@ -1002,10 +1002,10 @@ class GatewayVerticleTest {
             .compose(link -> FrontendLinkClient.open(link,
                     OpenStream.toHeaders(new OpenRequest(NODE_ID, EPOCH, FQDN, 443, CLIENT, "fe-elsewhere")))
                 .compose(answer -> {
-                  assertThat(answer).isInstanceOf(StreamOpener.Accepted.class);
+                  assertThat(answer).isInstanceOf(OpenAnswer.Accepted.class);
                   assertThat(node.offers).singleElement().satisfies(offer ->
                       assertThat(offer.get(IngressOffer.SRC_HEADER).toString()).isEqualTo(CLIENT));
-                  TunnelEnd end = TunnelEnd.attach((PeekedConnection) ((StreamOpener.Accepted<?>) answer).stream()).send(hello, true);
+                  TunnelEnd end = TunnelEnd.attach((PeekedConnection) ((OpenAnswer.Accepted<?>) answer).stream()).send(hello, true);
                   return end.inputEnded();
                 })
                 .compose(back -> {
@@ -1014,8 +1014,8 @@ class GatewayVerticleTest {
                       new OpenRequest(NODE_ID, EPOCH + 1, FQDN, 443, CLIENT, "fe-elsewhere")));
                 })
                 .map(answer -> {
-                  assertThat(answer).isInstanceOf(StreamOpener.Refused.class);
-                  StreamOpener.Refused refused = (StreamOpener.Refused) answer;
+                  assertThat(answer).isInstanceOf(OpenAnswer.Refused.class);
+                  OpenAnswer.Refused refused = (OpenAnswer.Refused) answer;
                   assertThat(refused.status()).isEqualTo(503);
                   assertThat(OpenStream.failure(refused.headers())).contains(OpenFailure.NODE_GONE);
                   link.close();
@@ -1115,9 +1115,9 @@ class GatewayVerticleTest {
         .onComplete(test.succeedingThenComplete());
   }
 
-  private static PeekedConnection accepted(StreamOpener.Answer answer) {
-    assertThat(answer).isInstanceOf(StreamOpener.Accepted.class);
-    return (PeekedConnection) ((StreamOpener.Accepted<?>) answer).stream();
+  private static PeekedConnection accepted(OpenAnswer answer) {
+    assertThat(answer).isInstanceOf(OpenAnswer.Accepted.class);
+    return (PeekedConnection) ((OpenAnswer.Accepted<?>) answer).stream();
   }
 
   private static int activeStreams(FakeNodeLink node) {
@@ -1136,8 +1136,8 @@ class GatewayVerticleTest {
         .compose(tls -> FrontendLinkClient.connect(tls, gateway.linkPort()))
         .compose(link -> FrontendLinkClient.open(link, OpenStream.toHeaders(
             new OpenRequest(NODE_ID, EPOCH, FQDN, 443, CLIENT, "fe-x")).path("/v0/other")).map(answer -> {
-              assertThat(answer).isInstanceOf(StreamOpener.Refused.class);
-              assertThat(((StreamOpener.Refused) answer).status()).isEqualTo(400);
+              assertThat(answer).isInstanceOf(OpenAnswer.Refused.class);
+              assertThat(((OpenAnswer.Refused) answer).status()).isEqualTo(400);
               assertThat(link.isActive()).as("one bad stream does not end the link").isTrue();
               link.close();
               return answer;

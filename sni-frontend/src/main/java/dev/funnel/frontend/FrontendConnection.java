@@ -11,7 +11,6 @@ import dev.funnel.common.net.HostPort;
 import dev.funnel.common.net.Pacer;
 import dev.funnel.common.net.LinkStreams;
 import dev.funnel.common.net.PeekedConnection;
-import dev.funnel.common.net.Splice;
 import dev.funnel.common.net.StreamSplice;
 import dev.funnel.common.options.FrontendOptions;
 import dev.funnel.common.tls.ClientHello.Found;
@@ -39,7 +38,7 @@ import java.util.function.Function;
 
 /**
  * One public connection, from accept to hand-off, as the handler of its channel: read the
- * ClientHello (peek, never consume), route its name ({@link Routing}), then {@link Splice} the
+ * ClientHello (peek, never consume), route its name ({@link Routing}), then {@link StreamSplice} the
  * client and the node's stream with every byte read so far sent first. Every refusal is one log
  * line with its reason, one metric with the same reason as a bounded label, and (for TLS clients)
  * one fatal alert.
@@ -74,7 +73,7 @@ final class FrontendConnection extends ChannelInboundHandlerAdapter {
     READING,
     /** Hello complete, reads stopped; resolving and opening. */
     ROUTING,
-    /** Handed to {@link Splice}; this class only writes the access log when it ends. */
+    /** Handed to {@link StreamSplice}; this class only writes the access log when it ends. */
     SPLICED,
     /** Refused or gone. */
     DONE
@@ -151,7 +150,7 @@ final class FrontendConnection extends ChannelInboundHandlerAdapter {
         close(Outcome.CLIENT_CLOSED, "ended its input before a whole ClientHello (" + received.readableBytes()
             + " bytes)");
       } else if (state == State.ROUTING) {
-        inputEnded = true;   // carried to the node after the bytes (Splice passes it on)
+        inputEnded = true;   // carried to the node after the bytes (StreamSplice passes it on)
       }
     }
     ctx.fireUserEventTriggered(evt);
@@ -237,10 +236,10 @@ final class FrontendConnection extends ChannelInboundHandlerAdapter {
     long sent = sentWithOpen;
     metrics.inbound(sent);
     PeekedConnection peeked = new PeekedConnection(channel, rest, inputEnded);
-    Future<Splice.Stats> tunnel = StreamSplice.start(peeked, node, metrics::inbound, metrics::outbound, paced[0],
+    Future<StreamSplice.Stats> tunnel = StreamSplice.start(peeked, node, metrics::inbound, metrics::outbound, paced[0],
         paced[1]);
     tunnel.addListener(done -> {
-      Splice.Stats stats = done.isSuccess() ? (Splice.Stats) done.getNow() : new Splice.Stats(0, 0);
+      StreamSplice.Stats stats = done.isSuccess() ? (StreamSplice.Stats) done.getNow() : new StreamSplice.Stats(0, 0);
       metrics.tunnelClosed();
       access.line(Outcome.ROUTED, null, sni, client, used, setupNanos, sent + stats.aToB(), stats.bToA(),
           acceptedNanos);

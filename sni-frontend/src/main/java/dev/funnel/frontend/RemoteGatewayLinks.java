@@ -10,7 +10,7 @@ import dev.funnel.common.net.HostPort;
 import dev.funnel.common.net.LinkStreams;
 import dev.funnel.common.net.LinkTls;
 import dev.funnel.common.net.Links;
-import dev.funnel.common.net.StreamOpener;
+import dev.funnel.common.net.OpenAnswer;
 import dev.funnel.common.options.FrontendOptions;
 import dev.funnel.common.peerapi.IngressAnswer;
 import dev.funnel.common.peerapi.OpenStream;
@@ -115,13 +115,13 @@ final class RemoteGatewayLinks {
               + reason(done.cause())));
           return;
         }
-        StreamOpener.Answer answer = (StreamOpener.Answer) done.getNow();
-        if (answer instanceof StreamOpener.Accepted<?> accepted) {
+        OpenAnswer answer = (OpenAnswer) done.getNow();
+        if (answer instanceof OpenAnswer.Accepted<?> accepted) {
           LinkStreams.End stream = (LinkStreams.End) accepted.stream();
           if (!result.trySuccess(stream)) {
             stream.abandon();
           }
-        } else if (answer instanceof StreamOpener.Refused refused) {
+        } else if (answer instanceof OpenAnswer.Refused refused) {
           String why = IngressAnswer.reason(refused.headers());
           result.tryFailure(OpenStream.failure(refused.headers())
               .<Throwable>map(failure -> failure.exception(why))

@@ -11,7 +11,7 @@ import dev.funnel.common.net.GatewayLink;
 import dev.funnel.common.net.GatewayLinks;
 import dev.funnel.common.net.LinkStreams;
 import dev.funnel.common.net.Links;
-import dev.funnel.common.net.StreamOpener;
+import dev.funnel.common.net.OpenAnswer;
 import dev.funnel.common.peerapi.OpenStream;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
@@ -117,7 +117,7 @@ final class Fakes extends AbstractVerticle {
     loop.schedule(() -> LinkStreams.open(link, OpenStream.toHeaders(request), first, 5_000).addListener(done -> {
       if (!done.isSuccess()) {
         result.setFailure(done.cause());
-      } else if (done.getNow() instanceof StreamOpener.Accepted<?> accepted) {
+      } else if (done.getNow() instanceof OpenAnswer.Accepted<?> accepted) {
         result.setSuccess((LinkStreams.End) accepted.stream());
       } else {
         result.setFailure(OpenFailure.REFUSED.exception("backend down"));

@@ -2,6 +2,7 @@ package dev.funnel.frontend;
 
 import dev.funnel.common.bus.OpenFailure;
 import dev.funnel.common.bus.OpenRequest;
+import dev.funnel.common.net.StreamSplice;
 import dev.funnel.common.net.DataPlane;
 import dev.funnel.common.net.Http2StreamBytes;
 import dev.funnel.common.net.Links;
@@ -121,8 +122,8 @@ final class LinkGateway implements AutoCloseable {
             return;
           }
           stream.writeAndFlush(new DefaultHttp2HeadersFrame(IngressAnswer.accept(), false));
-          Splice.start(frontend, PeekedConnection.fresh(connected.channel()), Splice.ByteCounter.NONE,
-              Splice.ByteCounter.NONE);
+          Splice.start(frontend, PeekedConnection.fresh(connected.channel()), StreamSplice.ByteCounter.NONE,
+              StreamSplice.ByteCounter.NONE);
         });
   }
 

@@ -9,8 +9,8 @@ import java.util.ArrayDeque;
 import java.util.function.Consumer;
 
 /**
- * The first handler of a dialled socket on its way to a {@link Splice}: keeps, in order, whatever
- * the socket reads before the splice takes over, and whether its input ended. {@link Splice} (or {@link StreamSplice}) finds
+ * The first handler of a dialled socket on its way to a splice: keeps, in order, whatever
+ * the socket reads before the splice takes over, and whether its input ended. {@link StreamSplice} finds
  * it, removes it and passes on what it kept.
  *
  * <p>Why: {@code AUTO_READ} off does not mean "nothing is read" on every transport. On epoll, a peer

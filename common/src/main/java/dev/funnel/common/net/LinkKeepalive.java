@@ -18,8 +18,8 @@ import java.util.concurrent.TimeUnit;
  * outstanding, and a probe with nothing read since it went out closes the connection. A live peer
  * acks a PING in a round trip whatever its application does, so this is never an answer deadline;
  * it finds a link that went silent within one or two probes of the first offer sent into it, and
- * the offers on it, closed with it, are offered again on another link ({@link StreamOpener}'s
- * retryable failure) instead of waiting out the offer timeout.
+ * the offers on it, closed with it, are offered again on another link ({@link OpenAnswer.Unanswered},
+ * retryable) instead of waiting out the offer timeout.
  */
 final class LinkKeepalive extends ChannelInboundHandlerAdapter {
 

@@ -13,16 +13,16 @@ import io.netty.util.concurrent.ScheduledFuture;
 
 /**
  * What a stream opened by {@link LinkStreams#open} listens with until the answer's head: {@code 200}
- * → {@link StreamOpener.Accepted} with the end, its later frames held for the splice; another
- * status → {@link StreamOpener.Refused} and a reset; DATA first, or the stream's close →
- * {@link StreamOpener.Unanswered}. On the connection's loop.
+ * → {@link OpenAnswer.Accepted} with the end, its later frames held for the splice; another
+ * status → {@link OpenAnswer.Refused} and a reset; DATA first, or the stream's close →
+ * {@link OpenAnswer.Unanswered}. On the connection's loop.
  */
 final class LinkStreamOpening implements LinkStreams.Listener {
-  private final Promise<StreamOpener.Answer> answer;
+  private final Promise<OpenAnswer> answer;
   /** The answer's deadline (set right after the request went out). */
   ScheduledFuture<?> timer;
 
-  LinkStreamOpening(Promise<StreamOpener.Answer> answer) {
+  LinkStreamOpening(Promise<OpenAnswer> answer) {
     this.answer = answer;
   }
 
@@ -34,7 +34,7 @@ final class LinkStreamOpening implements LinkStreams.Listener {
     sent.addListener(written -> {
       if (!written.isSuccess()) {
         cancel();
-        answer.tryFailure(new StreamOpener.Unanswered("could not send the request: " + written.cause(), true, false));
+        answer.tryFailure(new OpenAnswer.Unanswered("could not send the request: " + written.cause(), true, false));
         if (end.stream().id() > 0) {
           end.reset();
         } else {
@@ -45,7 +45,7 @@ final class LinkStreamOpening implements LinkStreams.Listener {
     Links.awaitingAnswer(ctx.channel());
     answer.addListener(done -> Links.answered(ctx.channel()));
     timer = ctx.executor().schedule(() -> {
-      if (answer.tryFailure(new StreamOpener.Unanswered("no answer within " + timeoutMillis + " ms", false, true))) {
+      if (answer.tryFailure(new OpenAnswer.Unanswered("no answer within " + timeoutMillis + " ms", false, true))) {
         end.reset();
       }
     }, timeoutMillis, TimeUnit.MILLISECONDS);
@@ -67,12 +67,12 @@ final class LinkStreamOpening implements LinkStreams.Listener {
         if (head.isEndStream()) {
           end.deliver(head);
         }
-        if (!answer.trySuccess(new StreamOpener.Accepted<>(head.headers(), end))) {
+        if (!answer.trySuccess(new OpenAnswer.Accepted<>(head.headers(), end))) {
           end.reset();
         }
       } else {
         end.reset();
-        answer.trySuccess(new StreamOpener.Refused(head.headers(), status));
+        answer.trySuccess(new OpenAnswer.Refused(head.headers(), status));
       }
       return;
     }
@@ -80,7 +80,7 @@ final class LinkStreamOpening implements LinkStreams.Listener {
     if (frame instanceof Http2DataFrame) {
       cancel();
       end.reset();
-      answer.tryFailure(new StreamOpener.Unanswered("DATA before the answer", false, false));
+      answer.tryFailure(new OpenAnswer.Unanswered("DATA before the answer", false, false));
     }
   }
 
@@ -88,7 +88,7 @@ final class LinkStreamOpening implements LinkStreams.Listener {
   public void onClosed(LinkStreams.End end) {
     cancel();
     boolean gone = !end.context().channel().isActive();
-    answer.tryFailure(new StreamOpener.Unanswered("the stream closed before an answer"
+    answer.tryFailure(new OpenAnswer.Unanswered("the stream closed before an answer"
         + (gone ? " (its connection closed)" : ""), gone, false));
   }
 }

@@ -29,20 +29,17 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 
 /**
- * The streams of one link connection, each an {@link End} rather than a Netty child channel: a
- * stream is the frame codec's stream and what its frames go to. As child channels each stream held
- * a pipeline, a config, promises and a read queue (~0.8 KiB of live heap, a held cluster with 9,500
- * idle tunnels). The gateway relays two ends frame by frame (its {@code FrameSplice}); a frontend
- * splices its client's socket with one ({@link StreamSplice}).
+ * The streams of one link connection, each an {@link End} rather than a Netty child channel (which
+ * held a pipeline, a config, promises and a read queue: ~0.8 KiB of live heap per stream): a stream
+ * is the frame codec's stream and what its frames go to. The node splices each with its local
+ * target's socket and a frontend with its client's ({@link StreamSplice}); the gateway relays a
+ * remote frontend's stream to the node's frame by frame (its {@code FrameSplice}).
  *
- * <p>Sits right after the frame codec, last in the pipeline: every stream of the connection is an
- * end (Netty's multiplex handler, which wants a child channel for each, cannot share a connection
- * with it). It takes every stream the peer opens ({@code onInbound}), or refuses them
- * ({@link #refusingInbound}), and opens streams of its own ({@link #open}).
- *
- * <p>Flow control is left to whoever listens to an end: a DATA frame's bytes go back to its
- * sender's window ({@link End#consume}) once the frame was passed on, so a tunnel holds at most one
- * stream window per direction, as a child channel's read queue did.
+ * <p>Last in the pipeline, right after the frame codec: it takes every stream the peer opens
+ * ({@code onInbound}), or refuses them ({@link #refusingInbound}), and opens streams of its own
+ * ({@link #open}). Flow control is left to whoever listens to an end: a DATA frame's bytes go back
+ * to its sender's window ({@link End#consume}) once the frame was passed on, so a tunnel holds at
+ * most one stream window per direction.
  */
 public final class LinkStreams extends Http2ChannelDuplexHandler {
 
@@ -155,15 +152,15 @@ public final class LinkStreams extends Http2ChannelDuplexHandler {
 
   /**
    * {@link #open(Http2Headers, ByteBuf, long, Promise)} on {@code connection}'s {@code LinkStreams},
-   * from any thread: a frame-level {@link StreamOpener#open}. Takes {@code early}.
+   * from any thread. Takes {@code early}.
    */
-  public static io.netty.util.concurrent.Future<StreamOpener.Answer> open(Channel connection, Http2Headers request,
+  public static io.netty.util.concurrent.Future<OpenAnswer> open(Channel connection, Http2Headers request,
                                                                           ByteBuf early, long timeoutMillis) {
-    Promise<StreamOpener.Answer> answer = connection.eventLoop().newPromise();
+    Promise<OpenAnswer> answer = connection.eventLoop().newPromise();
     LinkStreams streams = connection.pipeline().get(LinkStreams.class);
     if (streams == null) {
       early.release();
-      return answer.setFailure(new StreamOpener.Unanswered("the link connection closed", true, false));
+      return answer.setFailure(new OpenAnswer.Unanswered("the link connection closed", true, false));
     }
     if (connection.eventLoop().inEventLoop()) {
       streams.open(request, early, timeoutMillis, answer);
@@ -175,14 +172,14 @@ public final class LinkStreams extends Http2ChannelDuplexHandler {
 
   /**
    * Opens a stream with {@code request} as its head and {@code early} as DATA in the same flush,
-   * and awaits the answer's head within {@code timeoutMillis}, as {@link StreamOpener#open} does for
-   * a child channel. On {@code 200} the answer holds the {@link End}, its later frames held until a
-   * listener takes them. Takes {@code early}. On the connection's loop.
+   * and awaits the answer's head within {@code timeoutMillis} ({@link LinkStreamOpening}). On
+   * {@code 200} the answer holds the {@link End}, its later frames held until a listener takes
+   * them. Takes {@code early}. On the connection's loop.
    */
-  public void open(Http2Headers request, ByteBuf early, long timeoutMillis, Promise<StreamOpener.Answer> answer) {
+  public void open(Http2Headers request, ByteBuf early, long timeoutMillis, Promise<OpenAnswer> answer) {
     if (ctx == null || !ctx.channel().isActive()) {
       early.release();
-      answer.tryFailure(new StreamOpener.Unanswered("the link connection closed", true, false));
+      answer.tryFailure(new OpenAnswer.Unanswered("the link connection closed", true, false));
       return;
     }
     End end = new End(newStream());
@@ -198,7 +195,7 @@ public final class LinkStreams extends Http2ChannelDuplexHandler {
     ctx.flush();
     if (sent.isDone() && !sent.isSuccess()) {
       ends.remove(end.stream);
-      answer.tryFailure(new StreamOpener.Unanswered("could not send the request: " + sent.cause(), true, false));
+      answer.tryFailure(new OpenAnswer.Unanswered("could not send the request: " + sent.cause(), true, false));
       return;
     }
     opening.watch(ctx, end, sent, timeoutMillis);
@@ -342,7 +339,7 @@ public final class LinkStreams extends Http2ChannelDuplexHandler {
     /**
      * {@link #reset} once every frame written to this end so far has gone out: a reset drops the
      * DATA the flow controller still queues, so a peer's last bytes (say a reply, then its close)
-     * would be lost. Within {@link Splice#CLOSE_GRACE_MILLIS} whatever the window does.
+     * would be lost. Within {@link StreamSplice#CLOSE_GRACE_MILLIS} whatever the window does.
      */
     public void resetAfterWrites() {
       ChannelFuture last = lastWrite;
@@ -350,7 +347,7 @@ public final class LinkStreams extends Http2ChannelDuplexHandler {
         reset();
         return;
       }
-      ScheduledFuture<?> grace = ctx.executor().schedule(this::reset, Splice.CLOSE_GRACE_MILLIS, TimeUnit.MILLISECONDS);
+      ScheduledFuture<?> grace = ctx.executor().schedule(this::reset, StreamSplice.CLOSE_GRACE_MILLIS, TimeUnit.MILLISECONDS);
       last.addListener(done -> {
         grace.cancel(false);
         reset();

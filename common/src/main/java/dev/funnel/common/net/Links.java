@@ -58,8 +58,6 @@ public final class Links {
 
   /** DATA frames up to this are accepted: one socket read (up to 64 KiB) travels as one frame, not four. */
   public static final int MAX_FRAME_BYTES = 64 * 1024;
-  /** Queued DATA frames one {@code read()} of a stream delivers before its read-complete (one flush downstream). */
-  public static final int FRAMES_PER_READ = 16;
 
   public static Http2Settings settings(int streamWindow, int maxStreams) {
     return Http2Settings.defaultSettings()
@@ -67,85 +65,6 @@ public final class Links {
         .maxConcurrentStreams(maxStreams)
         .maxFrameSize(MAX_FRAME_BYTES)
         .maxHeaderListSize(16 * 1024);
-  }
-
-  /**
-   * Lets one {@code read()} of a stream with auto-read off deliver every queued frame (up to
-   * {@link #FRAMES_PER_READ}), as auto-read would: Netty's default handle stops after one frame
-   * when auto-read is off, so a splice would flush once per frame.
-   */
-  public static void batchReads(Channel stream) {
-    stream.config().setRecvByteBufAllocator(BatchReads.INSTANCE);
-  }
-
-  private static final class BatchReads implements RecvByteBufAllocator {
-    static final BatchReads INSTANCE = new BatchReads();
-
-    @Override
-    public Handle newHandle() {
-      return new Counting();
-    }
-
-    /** Counts frames; a stream channel allocates nothing through it. */
-    private static final class Counting implements RecvByteBufAllocator.ExtendedHandle {
-      private int frames;
-      private int lastBytes;
-      private int attempted;
-
-      @Override
-      public ByteBuf allocate(ByteBufAllocator alloc) {
-        return alloc.ioBuffer(guess());
-      }
-
-      @Override
-      public int guess() {
-        return 1024;
-      }
-
-      @Override
-      public void reset(ChannelConfig config) {
-        frames = 0;
-      }
-
-      @Override
-      public void incMessagesRead(int numMessages) {
-        frames += numMessages;
-      }
-
-      @Override
-      public void lastBytesRead(int bytes) {
-        lastBytes = bytes;
-      }
-
-      @Override
-      public int lastBytesRead() {
-        return lastBytes;
-      }
-
-      @Override
-      public void attemptedBytesRead(int bytes) {
-        attempted = bytes;
-      }
-
-      @Override
-      public int attemptedBytesRead() {
-        return attempted;
-      }
-
-      @Override
-      public boolean continueReading() {
-        return frames < FRAMES_PER_READ;
-      }
-
-      @Override
-      public boolean continueReading(UncheckedBooleanSupplier maybeMoreDataSupplier) {
-        return continueReading();
-      }
-
-      @Override
-      public void readComplete() {
-      }
-    }
   }
 
   /**

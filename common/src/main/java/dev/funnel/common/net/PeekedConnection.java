@@ -5,7 +5,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 
 /**
- * A connection on its way to a {@link Splice}: the channel, every byte already read from it and not
+ * A connection on its way to a splice ({@link StreamSplice}): the channel, every byte already read from it and not
  * yet passed on (exactly as received: the other side gets these first), and whether its peer has
  * already ended its input (a FIN, or an HTTP/2 END_STREAM, read while it was being routed). One
  * type from accept to splice, as inetaf/tcpproxy's {@code Conn{Peeked}}: routers only peek.

@@ -21,8 +21,8 @@ import io.netty.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Splices a socket with a stream of a link connection ({@link LinkStreams.End}): what {@link Splice}
- * does for two channels, with no child channel for the stream. Back-pressure as in Netty's proxy
+ * Splices a socket with a stream of a link connection ({@link LinkStreams.End}), as Netty's proxy
+ * example splices two sockets, with no child channel for the stream. Back-pressure as in Netty's proxy
  * example, each way: the socket is read again once the DATA frames of its last read were written
  * on the link (the stream's flow-control window decides when), and a DATA frame's bytes go back to
  * the stream's window once the socket took them. Each way can be paced ({@link Pacer}: after bytes
@@ -32,7 +32,7 @@ import java.util.concurrent.TimeUnit;
  * <p>Half-close is carried each way: the socket's input end (a FIN) becomes END_STREAM after its
  * last bytes, and END_STREAM shuts the socket's output after the stream's last bytes are written.
  * When the stream has closed (both ends done, a reset, its connection gone) the socket is flushed
- * and closed, within {@link Splice#CLOSE_GRACE_MILLIS}; when the socket closes before both ways
+ * and closed, within {@link #CLOSE_GRACE_MILLIS}; when the socket closes before both ways
  * ended, the stream is reset.
  *
  * <p>The socket and the stream may run on different loops: the socket's side runs on its loop,
@@ -40,13 +40,31 @@ import java.util.concurrent.TimeUnit;
  */
 public final class StreamSplice implements LinkStreams.Listener {
 
+  /** Byte counts of a finished tunnel: socket → stream ({@code aToB}) and stream → socket ({@code bToA}). */
+  public record Stats(long aToB, long bToA) {
+  }
+
+  /** Counts bytes as they pass (a live counter); called on either side's loop. */
+  @FunctionalInterface
+  public interface ByteCounter {
+    ByteCounter NONE = bytes -> { };
+
+    void add(long bytes);
+  }
+
+  /** After one side closes, how long the other may take to flush before it is closed regardless. */
+  public static final long CLOSE_GRACE_MILLIS = 30_000;
+
+  /** The socket's handler. */
+  public static final String HANDLER_NAME = "funnel-splice";
+
   private final Channel socket;
   private final LinkStreams.End stream;
-  private final Splice.ByteCounter toStream;
-  private final Splice.ByteCounter fromStream;
+  private final StreamSplice.ByteCounter toStream;
+  private final StreamSplice.ByteCounter fromStream;
   private final Pacer socketPacer;
   private final Pacer streamPacer;
-  private final Promise<Splice.Stats> done;
+  private final Promise<StreamSplice.Stats> done;
   private volatile long bytesToStream;
   private volatile long bytesFromStream;
   /** The socket's input ended and END_STREAM went out (or the stream is gone). */
@@ -59,8 +77,8 @@ public final class StreamSplice implements LinkStreams.Listener {
   /** The socket's output waits for a flush at the link's read-complete (the link's loop only). */
   private boolean flushPending;
 
-  private StreamSplice(Channel socket, LinkStreams.End stream, Splice.ByteCounter toStream,
-                       Splice.ByteCounter fromStream, Pacer socketPacer, Pacer streamPacer) {
+  private StreamSplice(Channel socket, LinkStreams.End stream, StreamSplice.ByteCounter toStream,
+                       StreamSplice.ByteCounter fromStream, Pacer socketPacer, Pacer streamPacer) {
     this.socket = socket;
     this.stream = stream;
     this.toStream = toStream;
@@ -78,8 +96,8 @@ public final class StreamSplice implements LinkStreams.Listener {
    *
    * @return completes (on the client's loop) when the socket and the stream are both closed
    */
-  public static Future<Splice.Stats> start(PeekedConnection client, LinkStreams.End stream,
-                                           Splice.ByteCounter toStream, Splice.ByteCounter fromStream,
+  public static Future<StreamSplice.Stats> start(PeekedConnection client, LinkStreams.End stream,
+                                           StreamSplice.ByteCounter toStream, StreamSplice.ByteCounter fromStream,
                                            Pacer clientPacer, Pacer streamPacer) {
     StreamSplice splice = new StreamSplice(client.channel(), stream, toStream, fromStream, clientPacer, streamPacer);
     Channel socket = client.channel();
@@ -100,7 +118,7 @@ public final class StreamSplice implements LinkStreams.Listener {
         stream.flush();
       }
       if (socket.isActive()) {
-        socket.pipeline().addLast(Splice.HANDLER_NAME, splice.new SocketLeg());
+        socket.pipeline().addLast(StreamSplice.HANDLER_NAME, splice.new SocketLeg());
         if (!ended && !splice.takeEarlyReads()) {
           socket.read();
         }
@@ -124,7 +142,7 @@ public final class StreamSplice implements LinkStreams.Listener {
     if (early == null) {
       return false;
     }
-    SocketLeg leg = (SocketLeg) socket.pipeline().get(Splice.HANDLER_NAME);
+    SocketLeg leg = (SocketLeg) socket.pipeline().get(StreamSplice.HANDLER_NAME);
     ChannelHandlerContext ctx = socket.pipeline().context(leg);
     boolean[] any = new boolean[1];
     boolean ended = early.handOver(chunk -> {
@@ -335,7 +353,7 @@ public final class StreamSplice implements LinkStreams.Listener {
     socket.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
     grace = socket.eventLoop().schedule(() -> {
       socket.close();
-    }, Splice.CLOSE_GRACE_MILLIS, TimeUnit.MILLISECONDS);
+    }, StreamSplice.CLOSE_GRACE_MILLIS, TimeUnit.MILLISECONDS);
   }
 
   private void socketClosed() {
@@ -353,7 +371,7 @@ public final class StreamSplice implements LinkStreams.Listener {
   }
 
   private void finish() {
-    done.trySuccess(new Splice.Stats(bytesToStream, bytesFromStream));
+    done.trySuccess(new StreamSplice.Stats(bytesToStream, bytesFromStream));
   }
 
   /** A write failed or the socket broke: both end now. */

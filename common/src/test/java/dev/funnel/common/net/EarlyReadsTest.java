@@ -71,8 +71,8 @@ class EarlyReadsTest {
         nearPeer.getOutputStream().write(EARLY);
         nearPeer.shutdownOutput();
         Thread.sleep(300);   // a pause, not a timing assertion: epoll reads the bytes and the FIN meanwhile
-        Splice.start(PeekedConnection.fresh(dialled), PeekedConnection.fresh(other), Splice.ByteCounter.NONE,
-            Splice.ByteCounter.NONE);
+        Splice.start(PeekedConnection.fresh(dialled), PeekedConnection.fresh(other), StreamSplice.ByteCounter.NONE,
+            StreamSplice.ByteCounter.NONE);
         farPeer.setSoTimeout(2_000);
         ByteArrayOutputStream got = new ByteArrayOutputStream();
         InputStream in = farPeer.getInputStream();

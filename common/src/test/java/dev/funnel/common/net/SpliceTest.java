@@ -101,7 +101,7 @@ class SpliceTest {
               Http2Headers request = new DefaultHttp2Headers().method("POST").path("/v0/test");
               StreamOpener.open(link, request, 5_000).addListener(f -> {
                 @SuppressWarnings("unchecked")
-                StreamOpener.Accepted<PeekedConnection> accepted = (StreamOpener.Accepted<PeekedConnection>) f.getNow();
+                OpenAnswer.Accepted<PeekedConnection> accepted = (OpenAnswer.Accepted<PeekedConnection>) f.getNow();
                 Channel stream = accepted.stream().channel();
                 stream.pipeline().addFirst(new io.netty.channel.ChannelOutboundHandlerAdapter() {
                   @Override

@@ -38,8 +38,8 @@ public final class SplicedEnd {
             ctx.pipeline().remove(this);
             server[0].close();
             spliced[0] = ctx.channel();
-            StreamSplice.start(PeekedConnection.fresh(ctx.channel()), end, Splice.ByteCounter.NONE,
-                Splice.ByteCounter.NONE, Pacer.NONE, Pacer.NONE);
+            StreamSplice.start(PeekedConnection.fresh(ctx.channel()), end, StreamSplice.ByteCounter.NONE,
+                StreamSplice.ByteCounter.NONE, Pacer.NONE, Pacer.NONE);
           }
 
           @Override

@@ -51,7 +51,7 @@ class StreamSpliceTest {
   private final List<Channel> servers = new ArrayList<>();
   /** The node-like server's stream channels, to watch their close. */
   private final LinkedBlockingQueue<Channel> nodeStreams = new LinkedBlockingQueue<>();
-  private final LinkedBlockingQueue<Splice.Stats> finished = new LinkedBlockingQueue<>();
+  private final LinkedBlockingQueue<StreamSplice.Stats> finished = new LinkedBlockingQueue<>();
   private Channel link;
 
   @AfterEach
@@ -82,7 +82,7 @@ class StreamSpliceTest {
       assertThat(received.get(20, TimeUnit.SECONDS)).isEqualTo(up);
       assertThat(Arrays.equals(reply, down)).as("reply byte for byte").isTrue();
     }
-    Splice.Stats stats = finished.poll(20, TimeUnit.SECONDS);
+    StreamSplice.Stats stats = finished.poll(20, TimeUnit.SECONDS);
     assertThat(stats).as("the splice finished").isNotNull();
     assertThat(stats.aToB()).isEqualTo(UP);
     assertThat(stats.bToA()).isEqualTo(DOWN);
@@ -244,10 +244,10 @@ class StreamSpliceTest {
   private void splice(Channel client, AtomicLong counted) {
     LinkStreams.open(link, new DefaultHttp2Headers().method("POST").path("/v0/test"), Unpooled.EMPTY_BUFFER,
         5_000).addListener(f -> {
-          StreamOpener.Accepted<?> accepted = (StreamOpener.Accepted<?>) f.getNow();
+          OpenAnswer.Accepted<?> accepted = (OpenAnswer.Accepted<?>) f.getNow();
           StreamSplice.start(PeekedConnection.fresh(client), (LinkStreams.End) accepted.stream(),
               counted::addAndGet, counted::addAndGet, Pacer.NONE, Pacer.NONE)
-              .addListener(done -> finished.add((Splice.Stats) done.getNow()));
+              .addListener(done -> finished.add((StreamSplice.Stats) done.getNow()));
         });
   }
 

@@ -12,65 +12,32 @@ import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.ChannelConfig;
+import io.netty.channel.RecvByteBufAllocator;
+import io.netty.util.UncheckedBooleanSupplier;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Opens one stream on an HTTP/2 link connection (as its client), sends a request head and reads
- * the answer's head within a deadline. Used by the gateway to offer a tunnel to a node and by a
- * frontend to open one through a gateway. The client's first bytes (its ClientHello) may go with
- * the head, as DATA in the same flush, before the answer: the peer holds them, within the stream's
- * window, until it has decided, and drops them with the stream when it refuses. A tunnel's setup
- * then costs one round trip over the link, not two.
+ * Opens one stream on an HTTP/2 link connection as a Netty child channel (a {@link PeekedConnection}
+ * with {@link Http2StreamBytes} and {@link StreamHead}), the way Funnel did before
+ * {@link LinkStreams}: the tests' fakes of the other side of a link use it, so the production
+ * {@link LinkStreams} is always checked against Netty's own multiplex handler. Shared through this
+ * module's test-jar.
  */
 public final class StreamOpener {
-
-  /** How an open ended (the future fails only with {@link Unanswered}). */
-  public sealed interface Answer {
-  }
-
-  /**
-   * {@code 200}: the stream, ready to splice (with whatever came right behind the answer): a
-   * {@link PeekedConnection} from {@link #open}, or a frame-level stream from another opener.
-   */
-  public record Accepted<S>(Http2Headers headers, S stream) implements Answer {
-  }
-
-  /** Any other status: the stream is closed. */
-  public record Refused(Http2Headers headers, int status) implements Answer {
-  }
-
-  /**
-   * No answer: the stream could not be opened, or it or its connection closed first, or the
-   * deadline passed. {@code retryable}: nothing reached the peer's application for sure (the
-   * stream never opened, or the connection died before an answer), so another connection may try.
-   */
-  public static final class Unanswered extends RuntimeException {
-    private final boolean retryable;
-    private final boolean timedOut;
-
-    public Unanswered(String message, boolean retryable, boolean timedOut) {
-      super(message, null, false, false);
-      this.retryable = retryable;
-      this.timedOut = timedOut;
-    }
-
-    public boolean retryable() {
-      return retryable;
-    }
-
-    public boolean timedOut() {
-      return timedOut;
-    }
-  }
 
   private StreamOpener() {
   }
 
+  /** Queued DATA frames one {@code read()} of a stream delivers before its read-complete (one flush downstream). */
+  static final int FRAMES_PER_READ = 16;
+
   /** {@link #open(Channel, Http2Headers, ByteBuf, long)} without early bytes. */
-  public static Future<Answer> open(Channel connection, Http2Headers request, long timeoutMillis) {
+  public static Future<OpenAnswer> open(Channel connection, Http2Headers request, long timeoutMillis) {
     return open(connection, request, Unpooled.EMPTY_BUFFER, timeoutMillis);
   }
 
@@ -79,32 +46,32 @@ public final class StreamOpener {
    * flush, {@code early} as DATA when it holds any, then awaits the answer's head. Takes
    * {@code early}: it is written or released, whatever happens.
    */
-  public static Future<Answer> open(Channel connection, Http2Headers request, ByteBuf early, long timeoutMillis) {
-    Promise<Answer> answer = connection.eventLoop().newPromise();
+  public static Future<OpenAnswer> open(Channel connection, Http2Headers request, ByteBuf early, long timeoutMillis) {
+    Promise<OpenAnswer> answer = connection.eventLoop().newPromise();
     ScheduledFuture<?>[] timer = new ScheduledFuture<?>[1];
     new Http2StreamChannelBootstrap(connection)
         .option(ChannelOption.AUTO_READ, false)
         .handler(new ChannelInitializer<Http2StreamChannel>() {
           @Override
           protected void initChannel(Http2StreamChannel stream) {
-            Links.batchReads(stream);
+            batchReads(stream);
             stream.pipeline().addLast(Http2StreamBytes.NAME, new Http2StreamBytes());
             stream.pipeline().addLast(StreamHead.NAME, new StreamHead((headers, peeked) -> {
               cancel(timer);
               int status = IngressAnswer.status(headers);
               if (status == 200) {
-                if (!answer.trySuccess(new Accepted<>(headers, peeked))) {
+                if (!answer.trySuccess(new OpenAnswer.Accepted<>(headers, peeked))) {
                   peeked.bytes().release();
                   stream.close();
                 }
               } else {
                 peeked.bytes().release();
                 stream.close();
-                answer.trySuccess(new Refused(headers, status));
+                answer.trySuccess(new OpenAnswer.Refused(headers, status));
               }
             }, () -> {
               cancel(timer);
-              answer.tryFailure(new Unanswered("the stream closed before an answer"
+              answer.tryFailure(new OpenAnswer.Unanswered("the stream closed before an answer"
                   + (connection.isActive() ? "" : " (its connection closed)"), !connection.isActive(), false));
             }));
           }
@@ -113,7 +80,7 @@ public final class StreamOpener {
         .addListener(opened -> {
           if (!opened.isSuccess()) {
             early.release();
-            answer.tryFailure(new Unanswered("could not open a stream: " + opened.cause(), true, false));
+            answer.tryFailure(new OpenAnswer.Unanswered("could not open a stream: " + opened.cause(), true, false));
             return;
           }
           Http2StreamChannel stream = (Http2StreamChannel) opened.getNow();
@@ -122,7 +89,7 @@ public final class StreamOpener {
           Links.awaitingAnswer(connection);
           answer.addListener(done -> Links.answered(connection));
           timer[0] = stream.eventLoop().schedule(() -> {
-            if (answer.tryFailure(new Unanswered("no answer within " + timeoutMillis + " ms", false, true))) {
+            if (answer.tryFailure(new OpenAnswer.Unanswered("no answer within " + timeoutMillis + " ms", false, true))) {
               stream.close();
             }
           }, timeoutMillis, TimeUnit.MILLISECONDS);
@@ -138,7 +105,7 @@ public final class StreamOpener {
           sent.addListener(written -> {
             if (!written.isSuccess()) {
               cancel(timer);
-              answer.tryFailure(new Unanswered("could not send the request: " + written.cause(), true, false));
+              answer.tryFailure(new OpenAnswer.Unanswered("could not send the request: " + written.cause(), true, false));
               stream.close();
             }
           });
@@ -153,4 +120,82 @@ public final class StreamOpener {
     }
   }
 
+  /**
+   * Lets one {@code read()} of a stream with auto-read off deliver every queued frame (up to
+   * {@link #FRAMES_PER_READ}), as auto-read would: Netty's default handle stops after one frame
+   * when auto-read is off, so a splice would flush once per frame.
+   */
+  static void batchReads(Channel stream) {
+    stream.config().setRecvByteBufAllocator(BatchReads.INSTANCE);
+  }
+
+  private static final class BatchReads implements RecvByteBufAllocator {
+    static final BatchReads INSTANCE = new BatchReads();
+
+    @Override
+    public Handle newHandle() {
+      return new Counting();
+    }
+
+    /** Counts frames; a stream channel allocates nothing through it. */
+    private static final class Counting implements RecvByteBufAllocator.ExtendedHandle {
+      private int frames;
+      private int lastBytes;
+      private int attempted;
+
+      @Override
+      public ByteBuf allocate(ByteBufAllocator alloc) {
+        return alloc.ioBuffer(guess());
+      }
+
+      @Override
+      public int guess() {
+        return 1024;
+      }
+
+      @Override
+      public void reset(ChannelConfig config) {
+        frames = 0;
+      }
+
+      @Override
+      public void incMessagesRead(int numMessages) {
+        frames += numMessages;
+      }
+
+      @Override
+      public void lastBytesRead(int bytes) {
+        lastBytes = bytes;
+      }
+
+      @Override
+      public int lastBytesRead() {
+        return lastBytes;
+      }
+
+      @Override
+      public void attemptedBytesRead(int bytes) {
+        attempted = bytes;
+      }
+
+      @Override
+      public int attemptedBytesRead() {
+        return attempted;
+      }
+
+      @Override
+      public boolean continueReading() {
+        return frames < FRAMES_PER_READ;
+      }
+
+      @Override
+      public boolean continueReading(UncheckedBooleanSupplier maybeMoreDataSupplier) {
+        return continueReading();
+      }
+
+      @Override
+      public void readComplete() {
+      }
+    }
+  }
 }

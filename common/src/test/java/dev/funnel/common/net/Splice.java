@@ -25,38 +25,27 @@ import java.util.concurrent.TimeUnit;
  * FIN, or an HTTP/2 END_STREAM through {@link Http2StreamBytes}) shuts down only the other side's
  * output, after every byte before it is written. When both directions have ended and each one's
  * bytes are all written, or either channel closes, both close (the survivor after flushing, within
- * {@link #CLOSE_GRACE_MILLIS}).
+ * {@link StreamSplice#CLOSE_GRACE_MILLIS}).
  *
  * <p>The channels may run on different event loops: every handler touches only atomics, and
  * Netty hands a write or a read request to the target channel's own loop. Bytes are counted as
- * they pass ({@link ByteCounter}), not when the tunnel ends. The atomics are fields updated through
+ * they pass ({@link StreamSplice.ByteCounter}), not when the tunnel ends. The atomics are fields updated through
  * {@link VarHandle}s rather than {@code Atomic*} objects: an idle tunnel holds one splice per
  * process it crosses, and five such objects were ~130 B of each (a held cluster, 5,000 idle tunnels).
+ *
+ * <p>A test fixture since 2026-12-06: production splices a socket with a {@link LinkStreams.End}
+ * ({@link StreamSplice}); the tests' fakes of the far side of a link splice Netty child channels
+ * with this, so what production sends is always met by an independent implementation. Shared
+ * through this module's test-jar.
  */
 public final class Splice {
-
-  /** Byte counts of a finished tunnel, {@code a → b} and {@code b → a} (the peeked bytes included). */
-  public record Stats(long aToB, long bToA) {
-  }
-
-  /** Counts bytes as they pass (a live counter); called on either channel's loop. */
-  @FunctionalInterface
-  public interface ByteCounter {
-    ByteCounter NONE = bytes -> { };
-
-    void add(long bytes);
-  }
-
-  /** After one side closes, how long the other may take to flush before it is closed regardless. */
-  public static final long CLOSE_GRACE_MILLIS = 30_000;
-
-  public static final String HANDLER_NAME = "funnel-splice";
 
   private Splice() {
   }
 
-  /** {@link #start(PeekedConnection, PeekedConnection, ByteCounter, ByteCounter, Pacer, Pacer)}, unpaced. */
-  public static Future<Stats> start(PeekedConnection a, PeekedConnection b, ByteCounter aToB, ByteCounter bToA) {
+  /** {@link #start(PeekedConnection, PeekedConnection, StreamSplice.ByteCounter, StreamSplice.ByteCounter, Pacer, Pacer)}, unpaced. */
+  public static Future<StreamSplice.Stats> start(PeekedConnection a, PeekedConnection b, StreamSplice.ByteCounter aToB,
+                                                 StreamSplice.ByteCounter bToA) {
     return start(a, b, aToB, bToA, Pacer.NONE, Pacer.NONE);
   }
 
@@ -70,7 +59,8 @@ public final class Splice {
    *
    * @return completes (on a's loop) when both channels are closed
    */
-  public static Future<Stats> start(PeekedConnection a, PeekedConnection b, ByteCounter aToB, ByteCounter bToA,
+  public static Future<StreamSplice.Stats> start(PeekedConnection a, PeekedConnection b, StreamSplice.ByteCounter aToB,
+                                                 StreamSplice.ByteCounter bToA,
                                     Pacer aPacer, Pacer bPacer) {
     Pair tunnel = new Pair(a.channel(), b.channel());
     tunnel.aToB = new Direction(tunnel, a.channel(), b.channel(), aToB, aPacer);
@@ -91,8 +81,8 @@ public final class Splice {
    */
   private static void install(Channel channel, Direction out, Direction in) {
     Runnable add = () -> {
-      if (channel.pipeline().get(HANDLER_NAME) == null) {
-        channel.pipeline().addLast(HANDLER_NAME, new Leg(out, in));
+      if (channel.pipeline().get(StreamSplice.HANDLER_NAME) == null) {
+        channel.pipeline().addLast(StreamSplice.HANDLER_NAME, new Leg(out, in));
       }
       EarlyReads early = channel.pipeline().get(EarlyReads.class);
       if (early != null) {
@@ -147,7 +137,7 @@ public final class Splice {
 
     final Channel a;
     final Channel b;
-    final Promise<Stats> done;
+    final Promise<StreamSplice.Stats> done;
     /** Channels of the two still open (OPEN). */
     private volatile int open = 2;
     /** closeBoth has run (CLOSING). */
@@ -169,7 +159,7 @@ public final class Splice {
       towards.ended = true;
       if ((int) OPEN.getAndAdd(this, -1) == 1) {
         cancelGrace();
-        done.trySuccess(new Stats(aToB.bytes, bToA.bytes));
+        done.trySuccess(new StreamSplice.Stats(aToB.bytes, bToA.bytes));
         return;
       }
       Channel other = from.destination;
@@ -183,7 +173,7 @@ public final class Splice {
       other.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
       ScheduledFuture<?> earlier = (ScheduledFuture<?>) GRACE.getAndSet(this, other.eventLoop().schedule(() -> {
         other.close();
-      }, CLOSE_GRACE_MILLIS, TimeUnit.MILLISECONDS));
+      }, StreamSplice.CLOSE_GRACE_MILLIS, TimeUnit.MILLISECONDS));
       if (earlier != null) {
         earlier.cancel(false);
       }
@@ -208,10 +198,10 @@ public final class Splice {
 
     /**
      * Both ways have ended but a way's last bytes may still wait for a reader that never reads:
-     * both close within {@link #CLOSE_GRACE_MILLIS} whatever happens (the timer goes with the tunnel).
+     * both close within {@link StreamSplice#CLOSE_GRACE_MILLIS} whatever happens (the timer goes with the tunnel).
      */
     void bothEnded() {
-      ScheduledFuture<?> timer = a.eventLoop().schedule(this::closeBoth, CLOSE_GRACE_MILLIS, TimeUnit.MILLISECONDS);
+      ScheduledFuture<?> timer = a.eventLoop().schedule(this::closeBoth, StreamSplice.CLOSE_GRACE_MILLIS, TimeUnit.MILLISECONDS);
       if (!GRACE.compareAndSet(this, null, timer) || open == 0) {
         timer.cancel(false);
       }
@@ -247,7 +237,7 @@ public final class Splice {
     final Pair tunnel;
     final Channel source;
     final Channel destination;
-    final ByteCounter counter;
+    final StreamSplice.ByteCounter counter;
     final Pacer pacer;
     /** Bytes carried this way (BYTES). */
     volatile long bytes;
@@ -260,7 +250,7 @@ public final class Splice {
     /** Bytes read since the last read-complete (source's loop only). */
     long batch;
 
-    Direction(Pair tunnel, Channel source, Channel destination, ByteCounter counter, Pacer pacer) {
+    Direction(Pair tunnel, Channel source, Channel destination, StreamSplice.ByteCounter counter, Pacer pacer) {
       this.tunnel = tunnel;
       this.source = source;
       this.destination = destination;

@@ -20,6 +20,9 @@ import io.netty.handler.codec.http2.Http2ResetFrame;
  * HEADERS frames pass through (the offer and its answer are read before the splice); a RST_STREAM
  * closes the channel. Flow control stays Netty's: a frame's bytes are returned to the peer's window
  * when this channel reads it, which the splice does only while the other side is writable.
+ *
+ * <p>A test fixture since 2026-12-06 (production reads a stream with {@link LinkStreams}), for the tests' fakes
+ * of the far side of a link.
  */
 public final class Http2StreamBytes extends ChannelDuplexHandler {
 

@@ -17,6 +17,9 @@ import java.util.function.BiConsumer;
  * even END_STREAM) are kept, and the stream is handed on as a {@link PeekedConnection} with its
  * head. Sits behind {@link Http2StreamBytes}; the stream's AUTO_READ is off, so after the hand-off
  * nothing more is read until the next owner asks. If the stream closes first, {@code onClosed} runs.
+ *
+ * <p>A test fixture since 2026-12-06 (production reads a stream with {@link LinkStreams}), for the tests' fakes
+ * of the far side of a link.
  */
 public final class StreamHead extends ChannelInboundHandlerAdapter {
 
