@@ -350,10 +350,17 @@ public final class StreamSplice implements LinkStreams.Listener {
       finish();
       return;
     }
-    socket.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
-    grace = socket.eventLoop().schedule(() -> {
+    // The grace first: the close below may complete at once (the socket on this loop, nothing
+    // queued), and a timer set after socketClosed() looked for it would hold the whole tunnel for
+    // CLOSE_GRACE_MILLIS (tens of thousands of closed tunnels' objects at a busy node's rate).
+    ScheduledFuture<?> timer = socket.eventLoop().schedule(() -> {
       socket.close();
-    }, StreamSplice.CLOSE_GRACE_MILLIS, TimeUnit.MILLISECONDS);
+    }, CLOSE_GRACE_MILLIS, TimeUnit.MILLISECONDS);
+    grace = timer;
+    if (socketClosed) {   // closed on its own loop meanwhile, before it could see the timer
+      timer.cancel(false);
+    }
+    socket.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
   }
 
   private void socketClosed() {

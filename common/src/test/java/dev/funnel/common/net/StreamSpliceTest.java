@@ -199,6 +199,51 @@ class StreamSpliceTest {
     assertThat(finished.poll(20, TimeUnit.SECONDS)).as("the splice finished").isNotNull();
   }
 
+  /**
+   * A tunnel whose stream ends first (its link died) with the client's socket on the link's own
+   * loop, where the socket's close completes at once: nothing (a close-grace timer) holds the
+   * finished tunnel's objects afterwards.
+   */
+  @Test
+  void aFinishedTunnelIsNotHeldByItsCloseGrace() throws Exception {
+    ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    daemon(() -> {
+      try (server; Socket s = server.accept()) {
+        s.getOutputStream().write(new byte[] {1, 2, 3});
+        s.getInputStream().readAllBytes();
+      }
+    });
+    java.lang.ref.WeakReference<?>[] accepted = new java.lang.ref.WeakReference<?>[1];
+    link = linkTo(server.getLocalPort());
+    Channel listener = new ServerBootstrap()
+        .group(DataPlane.group(), link.eventLoop())   // the clients on the link's loop
+        .channel(DataPlane.serverChannel())
+        .childOption(ChannelOption.AUTO_READ, false)
+        .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+        .childHandler(new ChannelInitializer<>() {
+          @Override
+          protected void initChannel(Channel client) {
+            accepted[0] = new java.lang.ref.WeakReference<>(client);
+            splice(client, new AtomicLong());
+          }
+        })
+        .bind("127.0.0.1", 0).sync().channel();
+    servers.add(listener);
+    try (Socket client = connect(((InetSocketAddress) listener.localAddress()).getPort())) {
+      client.getOutputStream().write(random(1000, 9));
+      assertThat(client.getInputStream().readNBytes(3)).containsExactly(1, 2, 3);
+      link.close();
+      assertThat(client.getInputStream().read()).as("the client's connection ends").isEqualTo(-1);
+    }
+    assertThat(finished.poll(20, TimeUnit.SECONDS)).as("the splice finished").isNotNull();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (accepted[0].get() != null && System.nanoTime() < deadline) {
+      System.gc();
+      Thread.sleep(50);
+    }
+    assertThat(accepted[0].get()).as("the client's channel, once its tunnel finished").isNull();
+  }
+
   // ------------------------------------------------------------------------------------------ rig
 
   /** Each accepted connection gets a stream on the link, answered 200, spliced with {@link StreamSplice}. */
