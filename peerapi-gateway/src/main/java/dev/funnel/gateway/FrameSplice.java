@@ -133,8 +133,7 @@ final class FrameSplice implements LinkStreams.Listener {
         }
         LinkStreams.End node = (LinkStreams.End) opened.getNow();
         if (front.isClosed()) {
-          node.reset();
-          node.discard();
+          node.abandon();
           front.discard();
           return;
         }

@@ -1,11 +1,10 @@
 package dev.funnel.gateway;
 
-import dev.funnel.common.net.LinkStreams;
-
 import dev.funnel.common.bus.OpenFailure;
 import dev.funnel.common.bus.OpenRequest;
 import dev.funnel.common.net.GatewayLink;
 import dev.funnel.common.net.HostPort;
+import dev.funnel.common.net.LinkStreams;
 import dev.funnel.common.net.OpenAnswer;
 import dev.funnel.common.options.GatewayOptions;
 import dev.funnel.common.peerapi.IngressAnswer;
@@ -13,7 +12,6 @@ import dev.funnel.common.peerapi.IngressOffer;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoop;
-import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -156,8 +154,7 @@ final class TunnelOpener implements GatewayLink {
       metrics.tunnelClosed();
     });
     if (!result.trySuccess(stream)) {
-      stream.reset();
-      stream.discard();
+      stream.abandon();
     }
   }
 

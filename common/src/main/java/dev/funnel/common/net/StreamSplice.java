@@ -60,11 +60,11 @@ public final class StreamSplice implements LinkStreams.Listener {
 
   private final Channel socket;
   private final LinkStreams.End stream;
-  private final StreamSplice.ByteCounter toStream;
-  private final StreamSplice.ByteCounter fromStream;
+  private final ByteCounter toStream;
+  private final ByteCounter fromStream;
   private final Pacer socketPacer;
   private final Pacer streamPacer;
-  private final Promise<StreamSplice.Stats> done;
+  private final Promise<Stats> done;
   private volatile long bytesToStream;
   private volatile long bytesFromStream;
   /** The socket's input ended and END_STREAM went out (or the stream is gone). */
@@ -77,8 +77,8 @@ public final class StreamSplice implements LinkStreams.Listener {
   /** The socket's output waits for a flush at the link's read-complete (the link's loop only). */
   private boolean flushPending;
 
-  private StreamSplice(Channel socket, LinkStreams.End stream, StreamSplice.ByteCounter toStream,
-                       StreamSplice.ByteCounter fromStream, Pacer socketPacer, Pacer streamPacer) {
+  private StreamSplice(Channel socket, LinkStreams.End stream, ByteCounter toStream, ByteCounter fromStream,
+                       Pacer socketPacer, Pacer streamPacer) {
     this.socket = socket;
     this.stream = stream;
     this.toStream = toStream;
@@ -96,9 +96,8 @@ public final class StreamSplice implements LinkStreams.Listener {
    *
    * @return completes (on the client's loop) when the socket and the stream are both closed
    */
-  public static Future<StreamSplice.Stats> start(PeekedConnection client, LinkStreams.End stream,
-                                           StreamSplice.ByteCounter toStream, StreamSplice.ByteCounter fromStream,
-                                           Pacer clientPacer, Pacer streamPacer) {
+  public static Future<Stats> start(PeekedConnection client, LinkStreams.End stream, ByteCounter toStream,
+                                    ByteCounter fromStream, Pacer clientPacer, Pacer streamPacer) {
     StreamSplice splice = new StreamSplice(client.channel(), stream, toStream, fromStream, clientPacer, streamPacer);
     Channel socket = client.channel();
     DataPlane.countTunnel(socket.eventLoop());
@@ -118,7 +117,7 @@ public final class StreamSplice implements LinkStreams.Listener {
         stream.flush();
       }
       if (socket.isActive()) {
-        socket.pipeline().addLast(StreamSplice.HANDLER_NAME, splice.new SocketLeg());
+        socket.pipeline().addLast(HANDLER_NAME, splice.new SocketLeg());
         if (!ended && !splice.takeEarlyReads()) {
           socket.read();
         }
@@ -142,7 +141,7 @@ public final class StreamSplice implements LinkStreams.Listener {
     if (early == null) {
       return false;
     }
-    SocketLeg leg = (SocketLeg) socket.pipeline().get(StreamSplice.HANDLER_NAME);
+    SocketLeg leg = (SocketLeg) socket.pipeline().get(HANDLER_NAME);
     ChannelHandlerContext ctx = socket.pipeline().context(leg);
     boolean[] any = new boolean[1];
     boolean ended = early.handOver(chunk -> {
@@ -378,7 +377,7 @@ public final class StreamSplice implements LinkStreams.Listener {
   }
 
   private void finish() {
-    done.trySuccess(new StreamSplice.Stats(bytesToStream, bytesFromStream));
+    done.trySuccess(new Stats(bytesToStream, bytesFromStream));
   }
 
   /** A write failed or the socket broke: both end now. */
