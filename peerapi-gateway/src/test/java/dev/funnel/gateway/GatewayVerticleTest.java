@@ -58,6 +58,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import io.netty.channel.Channel;
 import io.netty.handler.ssl.SslContext;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -988,17 +989,12 @@ class GatewayVerticleTest {
   @Timeout(value = 15, timeUnit = TimeUnit.SECONDS)
   void aFrontendInAnotherProcessOpensOverTheMutualTlsLink(VertxTestContext test) {
     byte[] hello = payload('h', 517).getBytes();
-    DevCa.KeyAndChain frontendKey = ca.issue(List.of("frontend.test.funnel.internal"), Duration.ofDays(1));
-    PemKeyCertOptions frontendCert = new PemKeyCertOptions()
-        .setKeyValue(Buffer.buffer(frontendKey.keyPem()))
-        .setCertValue(Buffer.buffer(frontendKey.chainPem()));
     deploy(options().setLinkListen(new HostPort("127.0.0.1", 0))
         .setLinkTrust(new PemTrustOptions().addCertPath(ca.caPemPath().toString())))
         .compose(v -> login())
         .compose(control -> link(control.welcome(), h -> FakeNodeLink.ECHO))
         .compose(node -> linksReach(1)
-            .compose(v -> vertx.executeBlocking(() -> LinkTls.client(vertx, trust(), frontendCert)))
-            .compose(tls -> FrontendLinkClient.connect(tls, gateway.linkPort()))
+            .compose(v -> connectAsFrontend())
             .compose(link -> FrontendLinkClient.open(link,
                     OpenStream.toHeaders(new OpenRequest(NODE_ID, EPOCH, FQDN, 443, CLIENT, "fe-elsewhere")))
                 .compose(answer -> {
@@ -1034,17 +1030,12 @@ class GatewayVerticleTest {
   void aRemoteFrontendsTunnelIsRelayedFrameByFrame(VertxTestContext test) {
     byte[] big = new byte[8 << 20];
     new java.util.Random(7).nextBytes(big);
-    DevCa.KeyAndChain frontendKey = ca.issue(List.of("frontend.test.funnel.internal"), Duration.ofDays(1));
-    PemKeyCertOptions frontendCert = new PemKeyCertOptions()
-        .setKeyValue(Buffer.buffer(frontendKey.keyPem()))
-        .setCertValue(Buffer.buffer(frontendKey.chainPem()));
     OpenRequest request = new OpenRequest(NODE_ID, EPOCH, FQDN, 443, CLIENT, "fe-elsewhere");
     deploy(options().setLinkListen(new HostPort("127.0.0.1", 0)).setLinkTrust(trust()))
         .compose(v -> login())
         .compose(control -> link(control.welcome(), h -> FakeNodeLink.ECHO))
         .compose(node -> linksReach(1)
-            .compose(v -> vertx.executeBlocking(() -> LinkTls.client(vertx, trust(), frontendCert)))
-            .compose(tls -> FrontendLinkClient.connect(tls, gateway.linkPort()))
+            .compose(v -> connectAsFrontend())
             .compose(link -> FrontendLinkClient.open(link, OpenStream.toHeaders(request))
                 .compose(answer -> {
                   TunnelEnd end = TunnelEnd.attach(accepted(answer)).send(big, true);
@@ -1088,17 +1079,12 @@ class GatewayVerticleTest {
   void theFrontendInThisJvmAndARemoteOneShareANodeLink(VertxTestContext test) {
     byte[] local = payload('l', 300_000).getBytes();
     byte[] remote = payload('r', 500_000).getBytes();
-    DevCa.KeyAndChain frontendKey = ca.issue(List.of("frontend.test.funnel.internal"), Duration.ofDays(1));
-    PemKeyCertOptions frontendCert = new PemKeyCertOptions()
-        .setKeyValue(Buffer.buffer(frontendKey.keyPem()))
-        .setCertValue(Buffer.buffer(frontendKey.chainPem()));
     OpenRequest request = new OpenRequest(NODE_ID, EPOCH, FQDN, 443, CLIENT, "fe-elsewhere");
     deploy(options().setLinkListen(new HostPort("127.0.0.1", 0)).setLinkTrust(trust()))
         .compose(v -> login())
         .compose(control -> link(control.welcome(), h -> FakeNodeLink.ECHO))
         .compose(node -> linksReach(1)
-            .compose(v -> vertx.executeBlocking(() -> LinkTls.client(vertx, trust(), frontendCert)))
-            .compose(tls -> FrontendLinkClient.connect(tls, gateway.linkPort()))
+            .compose(v -> connectAsFrontend())
             .compose(link -> Future.all(open(), FrontendLinkClient.open(link, OpenStream.toHeaders(request)))
                 .compose(both -> {
                   TunnelEnd inJvm = TunnelEnd.attach((PeekedConnection) both.resultAt(0));
@@ -1127,13 +1113,8 @@ class GatewayVerticleTest {
   @Test
   @Timeout(value = 15, timeUnit = TimeUnit.SECONDS)
   void aLinkStreamThatIsNotAnOpenIsAnswered400(VertxTestContext test) {
-    DevCa.KeyAndChain frontendKey = ca.issue(List.of("frontend.test.funnel.internal"), Duration.ofDays(1));
-    PemKeyCertOptions frontendCert = new PemKeyCertOptions()
-        .setKeyValue(Buffer.buffer(frontendKey.keyPem()))
-        .setCertValue(Buffer.buffer(frontendKey.chainPem()));
     deploy(options().setLinkListen(new HostPort("127.0.0.1", 0)).setLinkTrust(trust()))
-        .compose(v -> vertx.executeBlocking(() -> LinkTls.client(vertx, trust(), frontendCert)))
-        .compose(tls -> FrontendLinkClient.connect(tls, gateway.linkPort()))
+        .compose(v -> connectAsFrontend())
         .compose(link -> FrontendLinkClient.open(link, OpenStream.toHeaders(
             new OpenRequest(NODE_ID, EPOCH, FQDN, 443, CLIENT, "fe-x")).path("/v0/other")).map(answer -> {
               assertThat(answer).isInstanceOf(OpenAnswer.Refused.class);
@@ -1227,6 +1208,16 @@ class GatewayVerticleTest {
       }
     });
     return opened.future();
+  }
+
+  /** A link connection to the gateway's link port as a frontend in another process, with a certificate from the cluster's CA. */
+  private Future<Channel> connectAsFrontend() {
+    DevCa.KeyAndChain frontendKey = ca.issue(List.of("frontend.test.funnel.internal"), Duration.ofDays(1));
+    PemKeyCertOptions frontendCert = new PemKeyCertOptions()
+        .setKeyValue(Buffer.buffer(frontendKey.keyPem()))
+        .setCertValue(Buffer.buffer(frontendKey.chainPem()));
+    return vertx.executeBlocking(() -> LinkTls.client(vertx, trust(), frontendCert))
+        .compose(tls -> FrontendLinkClient.connect(tls, gateway.linkPort()));
   }
 
   private static PemTrustOptions trust() {

@@ -217,7 +217,7 @@ final class FrontendConnection extends ChannelInboundHandlerAdapter {
   private void splice(String host, Routing.Opened opened) {
     LinkStreams.End node = opened.node();
     if (state != State.ROUTING) {
-      Routing.discard(node);  // the client left while we were opening
+      node.abandon();  // the client left while we were opening
       return;
     }
     state = State.SPLICED;

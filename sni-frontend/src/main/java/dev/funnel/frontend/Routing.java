@@ -177,7 +177,7 @@ final class Routing {
           if (sent[0] != null) {
             // Failed over before the gateway answered (it left, the session was withdrawn): a stream
             // that still comes is nobody's.
-            sent[0].onSuccess(Routing::discard);
+            sent[0].onSuccess(LinkStreams.End::abandon);
           }
           Throwable cause = answer.cause();
           Optional<OpenFailure> failure = FailureCode.of(cause).flatMap(OpenFailure::fromCode);
@@ -212,18 +212,13 @@ final class Routing {
       if (done.isSuccess()) {
         LinkStreams.End node = (LinkStreams.End) done.getNow();
         if (!result.tryComplete(node)) {
-          discard(node);
+          node.abandon();
         }
       } else {
         result.tryFail(done.cause());
       }
     });
     return result.future();
-  }
-
-  /** Closes a node stream nobody will use. */
-  static void discard(LinkStreams.End node) {
-    node.abandon();
   }
 
   /** The open got no answer in time. */

@@ -257,8 +257,7 @@ public final class LinkStreams extends Http2ChannelDuplexHandler {
         return;
       }
       listener = next;
-      // One by one from the queue itself: a listener that holds again (a pacer) or gives frames
-      // back ({@link #unread}) on the way leaves the rest queued, in order.
+      // From the queue itself: a listener that holds again (a pacer) or unreads leaves the rest queued.
       Object o;
       while (listener == next && held != null && (o = held.poll()) != null) {
         if (o == this) {
@@ -277,11 +276,7 @@ public final class LinkStreams extends Http2ChannelDuplexHandler {
       listener = null;
     }
 
-    /**
-     * Gives back {@code frames} (taken by a listener that only peeked at them, in the order they
-     * came): they are held in front of whatever is held, and what comes from now on is held too,
-     * until the next {@link #listen}. On the loop.
-     */
+    /** Gives back frames a listener only peeked at, in order, ahead of the rest, until the next {@link #listen}. */
     public void unread(List<? extends Http2StreamFrame> frames) {
       listener = null;
       ArrayDeque<Object> all = new ArrayDeque<>(frames.size() + (held == null ? 0 : held.size()));

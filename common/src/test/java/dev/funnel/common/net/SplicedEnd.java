@@ -26,7 +26,7 @@ public final class SplicedEnd {
   public static Future<PeekedConnection> socket(LinkStreams.End end) {
     Promise<PeekedConnection> result = Promise.promise();
     Channel[] server = new Channel[1];
-    Channel[] spliced = new Channel[1];
+    Promise<Channel> spliced = Promise.promise();   // the accepted peer, once it is
     ChannelFuture bound = new ServerBootstrap()
         .group(DataPlane.group())
         .channel(DataPlane.serverChannel())
@@ -37,7 +37,7 @@ public final class SplicedEnd {
           public void channelActive(ChannelHandlerContext ctx) {
             ctx.pipeline().remove(this);
             server[0].close();
-            spliced[0] = ctx.channel();
+            spliced.complete(ctx.channel());
             StreamSplice.start(PeekedConnection.fresh(ctx.channel()), end, StreamSplice.ByteCounter.NONE,
                 StreamSplice.ByteCounter.NONE, Pacer.NONE, Pacer.NONE);
           }
@@ -65,8 +65,7 @@ public final class SplicedEnd {
           .addListener((ChannelFuture connected) -> {
             if (connected.isSuccess()) {
               Channel test = connected.channel();
-              // accepted by now? not always: the spliced socket's close is watched once it is
-              test.eventLoop().execute(() -> watchPeer(spliced, test));
+              spliced.future().onSuccess(peer -> peer.closeFuture().addListener(f -> closeAfterPeer(test)));
               result.complete(PeekedConnection.fresh(test));
             } else {
               server[0].close();
@@ -78,17 +77,18 @@ public final class SplicedEnd {
     return result.future();
   }
 
-  private static void watchPeer(Channel[] spliced, Channel test) {
-    if (spliced[0] == null) {
-      test.eventLoop().schedule(() -> watchPeer(spliced, test), 1, java.util.concurrent.TimeUnit.MILLISECONDS);
-      return;
-    }
-    spliced[0].closeFuture().addListener(f -> test.eventLoop().execute(() -> {
-      test.pipeline().get(ClosesAfterItsPeer.class).peerClosed = true;
+  /** The spliced peer closed: the test's socket closes too, at once if its input has ended, else then. */
+  private static void closeAfterPeer(Channel test) {
+    test.eventLoop().execute(() -> {
+      ClosesAfterItsPeer closer = test.pipeline().get(ClosesAfterItsPeer.class);
+      if (closer == null) {
+        return;   // closed already
+      }
+      closer.peerClosed = true;
       if (((DuplexChannel) test).isInputShutdown()) {
         test.close();
       }
-    }));
+    });
   }
 
   /**
