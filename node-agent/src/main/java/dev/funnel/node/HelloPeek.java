@@ -22,7 +22,8 @@ import java.util.function.BiConsumer;
  * order, END_STREAM included, and the local target the client's bytes first, byte for byte. The
  * frontend has already read a whole ClientHello, so it usually came with the offer; otherwise the
  * peek keeps listening, parsing what it kept after each read of the link, until the shared parser
- * ({@link ClientHello#parse}) decides, under {@link #MAX_HELLO_BYTES} and {@link #DEADLINE_MILLIS};
+ * ({@link ClientHello#parse}) decides, under {@link #MAX_HELLO_BYTES}, {@link #MAX_KEPT_FRAMES} and
+ * {@link #DEADLINE_MILLIS};
  * the stream window bounds what the gateway can send meanwhile. Whatever the outcome (not TLS, malformed, too slow, ended), the stream is
  * handed on with an empty protocol list and the local target decides; only a stream that closes is
  * dropped. Runs on the link connection's loop.
@@ -31,6 +32,12 @@ final class HelloPeek implements LinkStreams.Listener {
 
   static final int MAX_HELLO_BYTES = 16 * 1024;
   static final long DEADLINE_MILLIS = 5_000;
+  /**
+   * More DATA frames than this and the peek gives up (no protocols): a client's hello comes in one
+   * or two of the frontend's reads, and each parse walks every frame kept, so a hello dripped a few
+   * bytes per frame would otherwise cost a parse per read over thousands of frames.
+   */
+  static final int MAX_KEPT_FRAMES = 64;
 
   private final BiConsumer<LinkStreams.End, List<String>> onDecided;
   private final List<Http2StreamFrame> kept = new ArrayList<>(4);
@@ -121,7 +128,7 @@ final class HelloPeek implements LinkStreams.Listener {
     } finally {
       all.release();
     }
-    if (protocols == null && bytes > 2 * MAX_HELLO_BYTES) {
+    if (protocols == null && (bytes > 2 * MAX_HELLO_BYTES || kept.size() > MAX_KEPT_FRAMES)) {
       protocols = List.of();
     }
     if (protocols != null) {

@@ -40,6 +40,8 @@ final class NodeMetrics {
   private final AtomicInteger active;
   private final Counter inbound;
   private final Counter outbound;
+  /** {@code funnel.node.offers} by answer status, looked up once per status, not per offer. */
+  private final Map<Integer, Counter> offers = new java.util.concurrent.ConcurrentHashMap<>();
 
   NodeMetrics(MeterRegistry registry) {
     this.registry = registry;
@@ -84,10 +86,10 @@ final class NodeMetrics {
   }
 
   private Counter offerCounter(int status) {
-    return Counter.builder("funnel.node.offers")
+    return offers.computeIfAbsent(status, answer -> Counter.builder("funnel.node.offers")
         .description("Ingress offers answered by this node, by answer status")
-        .tag("answer", Integer.toString(status))
-        .register(registry);
+        .tag("answer", Integer.toString(answer))
+        .register(registry));
   }
 
   /** Counts one answered offer. */

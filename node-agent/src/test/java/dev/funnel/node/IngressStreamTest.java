@@ -188,6 +188,56 @@ class IngressStreamTest {
         })));
   }
 
+  /**
+   * A hello dripped a few bytes per DATA frame: past {@link HelloPeek#MAX_KEPT_FRAMES} frames with
+   * the parser still wanting more, the peek gives up (no protocols), so the target, not the ACME
+   * responder, gets the connection, and still every byte in order.
+   */
+  @Test
+  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  void aHelloInTooManyFramesIsNotPeekedAtAndReachesTheTargetWhole(Vertx vertx, VertxTestContext ctx)
+      throws Exception {
+    byte[] hello = HelloPeekTest.jdkHello(FQDN, new String[] {"acme-tls/1"});
+    int frame = 2;
+    int first = (HelloPeek.MAX_KEPT_FRAMES + 1) * frame;
+    ctx.verify(() -> assertThat(hello.length).as("the parser still wants more after the first flush").isGreaterThan(first));
+    RecordingTarget target = new RecordingTarget(vertx);
+    RecordingTarget responder = new RecordingTarget(vertx);
+    target.listen()
+        .compose(t -> responder.listen())
+        .compose(r -> nodeUp(vertx, target.port(), 0))
+        .compose(n -> {
+          n.setAcmeResponder(new HostPort("127.0.0.1", responder.port()));
+          RawOffer raw = RawOffer.open(gateway.links().get(0).channel, offer(), Arrays.copyOfRange(hello, 0, first),
+              frame, RawOffer.Then.NOTHING);
+          // The rest once the target is dialled (the peek gave up), or after 2 s (it is still
+          // waiting: then the rest completes the hello and the responder would get it).
+          return raw.answer().compose(head -> dialled(vertx, target, 2_000)).map(v -> {
+            raw.send(Arrays.copyOfRange(hello, first, hello.length), true);
+            return v;
+          });
+        })
+        .compose(v -> target.received())
+        .onComplete(ctx.succeeding(received -> ctx.verify(() -> {
+          assertThat(received.getBytes()).as("the hello, byte for byte").isEqualTo(hello);
+          assertThat(responder.connections()).isZero();
+          ctx.completeNow();
+        })));
+  }
+
+  /** Completes once {@code target} has a connection, or after {@code millis} whatever it has. */
+  private static Future<Void> dialled(Vertx vertx, RecordingTarget target, long millis) {
+    Promise<Void> done = Promise.promise();
+    long started = System.nanoTime();
+    vertx.setPeriodic(5, id -> {
+      if (target.connections() > 0 || System.nanoTime() - started > millis * 1_000_000) {
+        vertx.cancelTimer(id);
+        done.tryComplete();
+      }
+    });
+    return done.future();
+  }
+
   // --- early bytes and END_STREAM held while the local target is dialled ---------------------------
 
   static Stream<Arguments> ends() {

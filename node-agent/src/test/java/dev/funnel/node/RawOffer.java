@@ -41,6 +41,15 @@ final class RawOffer extends ChannelInboundHandlerAdapter {
    * empty) and {@code then}, in one flush.
    */
   static RawOffer open(Channel link, Http2Headers head, byte[] early, Then then) {
+    return open(link, head, early, Math.max(1, early.length), then);
+  }
+
+  /**
+   * As {@link #open(Channel, Http2Headers, byte[], Then)}, {@code early} in DATA frames of
+   * {@code frameSize} bytes. When there are several, each is flushed on its own: Netty's flow
+   * controller merges DATA frames that wait in it together.
+   */
+  static RawOffer open(Channel link, Http2Headers head, byte[] early, int frameSize, Then then) {
     RawOffer offer = new RawOffer();
     link.eventLoop().execute(() -> new Http2StreamChannelBootstrap(link).handler(offer).open().addListener(opened -> {
       if (!opened.isSuccess()) {
@@ -56,8 +65,13 @@ final class RawOffer extends ChannelInboundHandlerAdapter {
       });
       boolean endOnHead = then == Then.END_STREAM_ON_HEADERS;
       stream.write(new DefaultHttp2HeadersFrame(head, endOnHead));
-      if (early.length > 0) {
-        stream.write(new DefaultHttp2DataFrame(Unpooled.wrappedBuffer(early), then == Then.END_STREAM_AFTER_EARLY));
+      for (int at = 0; at < early.length; at += frameSize) {
+        int end = Math.min(early.length, at + frameSize);
+        stream.write(new DefaultHttp2DataFrame(Unpooled.wrappedBuffer(early, at, end - at),
+            end == early.length && then == Then.END_STREAM_AFTER_EARLY));
+        if (frameSize < early.length) {
+          stream.flush();
+        }
       }
       if (then == Then.RESET) {
         stream.close();   // RST_STREAM, flushed with the frames before it
@@ -80,6 +94,11 @@ final class RawOffer extends ChannelInboundHandlerAdapter {
 
   Future<Void> closed() {
     return closed.future();
+  }
+
+  /** {@code bytes} as one DATA frame, with END_STREAM when {@code end}, flushed. */
+  void send(byte[] bytes, boolean end) {
+    stream.eventLoop().execute(() -> stream.writeAndFlush(new DefaultHttp2DataFrame(Unpooled.wrappedBuffer(bytes), end)));
   }
 
   /** RST_STREAM (CANCEL), as a gateway whose client left. */

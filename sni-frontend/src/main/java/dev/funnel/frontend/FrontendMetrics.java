@@ -35,6 +35,8 @@ final class FrontendMetrics {
   private final Timer setup;
   private final Counter bytesInbound;
   private final Counter bytesOutbound;
+  /** {@code funnel.frontend.connections} of each public port, by outcome: looked up once per port. */
+  private final java.util.Map<Integer, Counter[]> connections = new java.util.concurrent.ConcurrentHashMap<>();
 
   private FrontendMetrics(MeterRegistry registry) {
     this.registry = registry;
@@ -70,9 +72,7 @@ final class FrontendMetrics {
    */
   void registerUpFront(java.util.Collection<Integer> ports) {
     for (int port : ports) {
-      for (Outcome outcome : Outcome.values()) {
-        connectionCounter(port, outcome);
-      }
+      connectionCounter(port, Outcome.ROUTED);   // every outcome of the port with it
     }
     RESOLVE_RESULTS.forEach(this::resolveTimer);
   }
@@ -82,10 +82,19 @@ final class FrontendMetrics {
   }
 
   private Counter connectionCounter(int port, Outcome outcome) {
-    return Counter.builder("funnel.frontend.connections")
-        .description("Connections accepted on a public port, by how they ended at the frontend")
-        .tags("port", Integer.toString(port), "outcome", outcome.tag())
-        .register(registry);
+    return connections.computeIfAbsent(port, this::portCounters)[outcome.ordinal()];
+  }
+
+  private Counter[] portCounters(int port) {
+    Outcome[] outcomes = Outcome.values();
+    Counter[] counters = new Counter[outcomes.length];
+    for (Outcome outcome : outcomes) {
+      counters[outcome.ordinal()] = Counter.builder("funnel.frontend.connections")
+          .description("Connections accepted on a public port, by how they ended at the frontend")
+          .tags("port", Integer.toString(port), "outcome", outcome.tag())
+          .register(registry);
+    }
+    return counters;
   }
 
   void helloBytes(int length) {

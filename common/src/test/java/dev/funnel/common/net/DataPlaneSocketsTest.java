@@ -94,6 +94,30 @@ class DataPlaneSocketsTest {
     assertThat(dialledSaw.poll(5, TimeUnit.SECONDS)).isSameAs(ChannelInputShutdownEvent.INSTANCE);
   }
 
+  /**
+   * A splice half-closes from the listener of its last write, while Netty still counts that write as
+   * pending: the socket's own path all the same (Netty's would build an exception and drop the
+   * channel's outbound buffer, which is how this test tells the two apart).
+   */
+  @Test
+  void aHalfCloseFromTheLastWritesListenerTakesTheQuietPath() throws Exception {
+    acceptedSide.get(5, TimeUnit.SECONDS);
+    CompletableFuture<ChannelFuture> shut = new CompletableFuture<>();
+    dialled.eventLoop().execute(() -> {
+      dialled.write(ascii("last")).addListener(written ->
+          shut.complete(((DuplexChannel) dialled).shutdownOutput()));
+      dialled.flush();   // the listener runs inside this flush
+    });
+
+    ChannelFuture done = shut.get(5, TimeUnit.SECONDS).sync();
+    assertThat(done.isSuccess()).isTrue();
+    assertThat(dialledSaw.poll(5, TimeUnit.SECONDS)).isSameAs(ChannelOutputShutdownEvent.INSTANCE);
+    assertThat(acceptedSaw.poll(5, TimeUnit.SECONDS)).isEqualTo("last");
+    assertThat(acceptedSaw.poll(5, TimeUnit.SECONDS)).isSameAs(ChannelInputShutdownEvent.INSTANCE);
+    assertThat(dialled.eventLoop().submit(() -> dialled.unsafe().outboundBuffer()).get())
+        .as("Netty's path drops the outbound buffer").isNotNull();
+  }
+
   @Test
   void aHalfCloseWithAWriteQueuedFailsThatWriteAsNettyDoes() throws Exception {
     acceptedSide.get(5, TimeUnit.SECONDS);
