@@ -24,8 +24,9 @@ import java.util.List;
  * refuses) it is Netty's path. A half-close asked from the listener of the last write (how a splice
  * asks it) looks again in a task of its own: until that listener returns Netty still counts the
  * write as pending, and until 2026-12-07 such a call always took Netty's path (7 % of the node's
- * CPU in the new-tunnel phase, async-profiler). Nothing in Funnel writes to a socket after shutting its output, so
- * the one difference (such a write would fail at the socket, not at once) is never met.
+ * CPU in the new-tunnel phase, async-profiler). Nothing in Funnel writes to a socket after shutting
+ * its output, so the one difference (such a write would fail at the socket, not at once) is never
+ * met.
  */
 public final class DataPlaneSockets {
 
