@@ -158,13 +158,8 @@ class IngressStreamTest {
     byte[] after = random(40_000, 7);
     RecordingTarget target = new RecordingTarget(vertx);
     RecordingTarget responder = new RecordingTarget(vertx);
-    target.listen()
-        .compose(t -> responder.listen())
-        .compose(r -> nodeUp(vertx, target.port(), 0))
-        .compose(n -> {
-          n.setAcmeResponder(new HostPort("127.0.0.1", responder.port()));
-          return accepted(later ? new byte[0] : hello);
-        })
+    nodeUpWithAcmeOrder(vertx, target, responder)
+        .compose(n -> accepted(later ? new byte[0] : hello))
         .compose(end -> {
           if (!later) {
             end.send(after, true);
@@ -203,11 +198,8 @@ class IngressStreamTest {
     ctx.verify(() -> assertThat(hello.length).as("the parser still wants more after the first flush").isGreaterThan(first));
     RecordingTarget target = new RecordingTarget(vertx);
     RecordingTarget responder = new RecordingTarget(vertx);
-    target.listen()
-        .compose(t -> responder.listen())
-        .compose(r -> nodeUp(vertx, target.port(), 0))
+    nodeUpWithAcmeOrder(vertx, target, responder)
         .compose(n -> {
-          n.setAcmeResponder(new HostPort("127.0.0.1", responder.port()));
           RawOffer raw = RawOffer.open(gateway.links().get(0).channel, offer(), Arrays.copyOfRange(hello, 0, first),
               frame, RawOffer.Then.NOTHING);
           // The rest once the target is dialled (the peek gave up), or after 2 s (it is still
@@ -223,6 +215,17 @@ class IngressStreamTest {
           assertThat(responder.connections()).isZero();
           ctx.completeNow();
         })));
+  }
+
+  /** A node serving {@code target} while an ACME order of its waits for tls-alpn-01 at {@code responder}. */
+  private Future<NodeAgentVerticle> nodeUpWithAcmeOrder(Vertx vertx, RecordingTarget target, RecordingTarget responder) {
+    return target.listen()
+        .compose(t -> responder.listen())
+        .compose(r -> nodeUp(vertx, target.port(), 0))
+        .map(n -> {
+          n.setAcmeResponder(new HostPort("127.0.0.1", responder.port()));
+          return n;
+        });
   }
 
   /** Completes once {@code target} has a connection, or after {@code millis} whatever it has. */

@@ -72,7 +72,7 @@ final class FrontendMetrics {
    */
   void registerUpFront(java.util.Collection<Integer> ports) {
     for (int port : ports) {
-      connectionCounter(port, Outcome.ROUTED);   // every outcome of the port with it
+      connections.computeIfAbsent(port, this::portCounters);
     }
     RESOLVE_RESULTS.forEach(this::resolveTimer);
   }

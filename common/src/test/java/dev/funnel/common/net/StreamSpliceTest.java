@@ -160,13 +160,7 @@ class StreamSpliceTest {
   /** The link connection dies: the client's connection is closed. */
   @Test
   void aDeadLinkClosesTheClient() throws Exception {
-    ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-    daemon(() -> {
-      try (server; Socket s = server.accept()) {
-        s.getOutputStream().write(new byte[] {1, 2, 3});
-        s.getInputStream().readAllBytes();
-      }
-    });
+    ServerSocket server = threeBytesThenReadsAll();
     int port = listener(server.getLocalPort(), new AtomicLong());
     try (Socket client = connect(port)) {
       client.getOutputStream().write(random(1000, 6));
@@ -194,7 +188,7 @@ class StreamSpliceTest {
       }
     });
     CountDownLatch readEarly = new CountDownLatch(1);
-    int port = listener(server.getLocalPort(), new AtomicLong(), readEarly);
+    int port = listener(server.getLocalPort(), new AtomicLong(), readEarly, false);
     try (Socket client = connect(port)) {
       client.getOutputStream().write(early);
       assertThat(readEarly.await(20, TimeUnit.SECONDS)).isTrue();
@@ -215,30 +209,12 @@ class StreamSpliceTest {
    */
   @Test
   void aFinishedTunnelIsNotHeldByItsCloseGrace() throws Exception {
-    ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-    daemon(() -> {
-      try (server; Socket s = server.accept()) {
-        s.getOutputStream().write(new byte[] {1, 2, 3});
-        s.getInputStream().readAllBytes();
-      }
-    });
-    java.lang.ref.WeakReference<?>[] accepted = new java.lang.ref.WeakReference<?>[1];
-    link = linkTo(server.getLocalPort());
-    Channel listener = new ServerBootstrap()
-        .group(DataPlane.group(), link.eventLoop())   // the clients on the link's loop
-        .channel(DataPlane.serverChannel())
-        .childOption(ChannelOption.AUTO_READ, false)
-        .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-        .childHandler(new ChannelInitializer<>() {
-          @Override
-          protected void initChannel(Channel client) {
-            accepted[0] = new java.lang.ref.WeakReference<>(client);
-            splice(client, new AtomicLong());
-          }
-        })
-        .bind("127.0.0.1", 0).sync().channel();
-    servers.add(listener);
-    try (Socket client = connect(((InetSocketAddress) listener.localAddress()).getPort())) {
+    ServerSocket server = threeBytesThenReadsAll();
+    int port = listener(server.getLocalPort(), new AtomicLong(), null, true);
+    java.lang.ref.WeakReference<Channel> accepted;
+    try (Socket client = connect(port)) {
+      accepted = new java.lang.ref.WeakReference<>(java.util.Objects.requireNonNull(
+          acceptedClients.poll(5, TimeUnit.SECONDS), "no client accepted"));
       client.getOutputStream().write(random(1000, 9));
       assertThat(client.getInputStream().readNBytes(3)).containsExactly(1, 2, 3);
       link.close();
@@ -246,28 +222,30 @@ class StreamSpliceTest {
     }
     assertThat(finished.poll(20, TimeUnit.SECONDS)).as("the splice finished").isNotNull();
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (accepted[0].get() != null && System.nanoTime() < deadline) {
+    while (accepted.get() != null && System.nanoTime() < deadline) {
       System.gc();
       Thread.sleep(50);
     }
-    assertThat(accepted[0].get()).as("the client's channel, once its tunnel finished").isNull();
+    assertThat(accepted.get()).as("the client's channel, once its tunnel finished").isNull();
   }
 
   // ------------------------------------------------------------------------------------------ rig
 
   /** Each accepted connection gets a stream on the link, answered 200, spliced with {@link StreamSplice}. */
   private int listener(int target, AtomicLong counted) throws Exception {
-    return listener(target, counted, null);
+    return listener(target, counted, null, false);
   }
 
   /**
    * With {@code readEarly}: each client's first bytes are read into an {@link EarlyReads} before
    * its stream is opened (the latch counts down once they are), as epoll may read a dialled socket.
+   * With {@code onLinksLoop}: the clients on the link's own loop.
    */
-  private int listener(int target, AtomicLong counted, CountDownLatch readEarly) throws Exception {
+  private int listener(int target, AtomicLong counted, CountDownLatch readEarly, boolean onLinksLoop)
+      throws Exception {
     link = linkTo(target);
     Channel server = new ServerBootstrap()
-        .group(DataPlane.group())
+        .group(DataPlane.group(), onLinksLoop ? link.eventLoop() : DataPlane.group())
         .channel(DataPlane.serverChannel())
         .childOption(ChannelOption.AUTO_READ, false)
         .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
@@ -304,6 +282,18 @@ class StreamSpliceTest {
               counted::addAndGet, counted::addAndGet, Pacer.NONE, Pacer.NONE)
               .addListener(done -> finished.add((StreamSplice.Stats) done.getNow()));
         });
+  }
+
+  /** A target that sends three bytes, then reads until its client ends. */
+  private static ServerSocket threeBytesThenReadsAll() throws Exception {
+    ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    daemon(() -> {
+      try (server; Socket s = server.accept()) {
+        s.getOutputStream().write(new byte[] {1, 2, 3});
+        s.getInputStream().readAllBytes();
+      }
+    });
+    return server;
   }
 
   /** A client whose reads fail after 20 s rather than hang the test. */
