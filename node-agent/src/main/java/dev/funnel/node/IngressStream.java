@@ -4,6 +4,7 @@ import dev.funnel.common.net.DataPlane;
 import dev.funnel.common.net.EarlyReads;
 import dev.funnel.common.net.HostPort;
 import dev.funnel.common.net.LinkStreams;
+import dev.funnel.common.net.OffLoopResolver;
 import dev.funnel.common.net.Pacer;
 import dev.funnel.common.net.PeekedConnection;
 import dev.funnel.common.net.StreamSplice;
@@ -157,6 +158,7 @@ final class IngressStream {
     Bootstrap bootstrap = new Bootstrap()
         .group(end.context().channel().eventLoop())
         .channel(overSocket ? DataPlane.domainSocketChannel() : DataPlane.channel())
+        .resolver(OffLoopResolver.INSTANCE)
         .option(ChannelOption.AUTO_READ, false)
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, options.getLocalDialTimeoutMillis()))
         .handler(new EarlyReads());

@@ -5,6 +5,7 @@ import dev.funnel.common.net.HostPort;
 import dev.funnel.common.net.LinkStreams;
 import dev.funnel.common.net.LinkTls;
 import dev.funnel.common.net.Links;
+import dev.funnel.common.net.OffLoopResolver;
 import dev.funnel.common.options.NodeOptions;
 import dev.funnel.common.peerapi.ControlFrames;
 import dev.funnel.common.peerapi.ControlMessage;
@@ -66,6 +67,7 @@ final class LinkConnection {
     new Bootstrap()
         .group(DataPlane.group())
         .channel(DataPlane.channel())
+        .resolver(OffLoopResolver.INSTANCE)
         .option(ChannelOption.TCP_NODELAY, true)
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, options.getDialTimeoutMillis()))
         .handler(new ChannelInitializer<>() {

@@ -125,13 +125,14 @@ class NodeGatewayLinkTest {
             // test's wait for the redial is short; the gateway keeps every default.
             nodeOptions.setPingIntervalMillis(1_000).setDeadAfterMillis(4_000);
           }
+          String host = byName(info) ? "localhost" : "127.0.0.1";
           node = new NodeAgentVerticle(nodeOptions
-              .setServers(List.of(new HostPort("127.0.0.1", gatewayPort)))
+              .setServers(List.of(new HostPort(host, gatewayPort)))
               .setAuthKey(GOOD_KEY)
               .setHostname("web")
               .setTrust(new PemTrustOptions().addCertPath(ca.caPemPath().toString()))
               .setStateDir(nodeDir)
-              .setServe(Map.of(443, ServeTarget.parse("tcp://127.0.0.1:" + port)))
+              .setServe(Map.of(443, ServeTarget.parse("tcp://" + host + ":" + port)))
               .setBackoffMinMillis(20)
               .setBackoffMaxMillis(200)
               .setDialTimeoutMillis(5_000), nodeMeters);
@@ -176,6 +177,32 @@ class NodeGatewayLinkTest {
           assertThat(gateway.linkConnections(NODE_ID)).as("tunnels are streams: the links stay").isEqualTo(2);
           assertThat(node.linksOpened()).isEqualTo(2);
           return v;
+        })
+        .onComplete(ctx.succeedingThenComplete());
+  }
+
+  /**
+   * Gateway and target named by host name: the links and every tunnel's dial resolve them off the
+   * data plane's loops (OffLoopResolver), and the tunnels carry their bytes as with IP addresses.
+   */
+  @Test
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
+  void aNodeThatNamesItsGatewayAndTargetByHostNameCarriesTunnels(VertxTestContext ctx) {
+    int tunnels = 20;
+    List<Future<Boolean>> all = new ArrayList<>();
+    for (int i = 0; i < tunnels; i++) {
+      byte[] payload = random(3_000 + i, 100 + i);
+      all.add(open().compose(stream -> TunnelEnd.attach(stream).send(payload, true).inputEnded())
+          .map(back -> Arrays.equals(back, payload)));
+    }
+    Future.all(all)
+        .map(done -> {
+          for (int i = 0; i < tunnels; i++) {
+            assertThat(done.<Boolean>resultAt(i)).as("tunnel " + i + " got its own bytes back").isTrue();
+          }
+          assertThat(backend.accepted.get()).isEqualTo(tunnels);
+          assertThat(node.linksOpened()).as("both links dialled by name").isEqualTo(2);
+          return done;
         })
         .onComplete(ctx.succeedingThenComplete());
   }
@@ -377,6 +404,11 @@ class NodeGatewayLinkTest {
   /** The node dials the gateway through a {@link Forwarder} for the test that silences a link. */
   private static boolean throughForwarder(TestInfo info) {
     return info.getTestMethod().map(m -> m.getName().startsWith("aLinkThatGoesSilent")).orElse(false);
+  }
+
+  /** The node names its gateway and its target by host name for the test about names. */
+  private static boolean byName(TestInfo info) {
+    return info.getTestMethod().map(m -> m.getName().startsWith("aNodeThatNames")).orElse(false);
   }
 
   /** One link per node for the test about refused links; the default otherwise. */

@@ -10,6 +10,7 @@ import dev.funnel.common.net.HostPort;
 import dev.funnel.common.net.LinkStreams;
 import dev.funnel.common.net.LinkTls;
 import dev.funnel.common.net.Links;
+import dev.funnel.common.net.OffLoopResolver;
 import dev.funnel.common.net.OpenAnswer;
 import dev.funnel.common.options.FrontendOptions;
 import dev.funnel.common.peerapi.IngressAnswer;
@@ -239,6 +240,7 @@ final class RemoteGatewayLinks {
     ChannelFuture connecting = new Bootstrap()
         .group(loop)
         .channel(DataPlane.channel())
+        .resolver(OffLoopResolver.INSTANCE)
         .option(ChannelOption.TCP_NODELAY, true)
         .option(ChannelOption.SO_KEEPALIVE, true)
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, timeoutMillis))
