@@ -12,12 +12,13 @@ import java.util.List;
  * <ul>
  *   <li>{@code tunnels PORT SNI CA_PEM COUNT ROUNDS CONCURRENCY [PID …]}: new tunnels as the
  *       new-tunnels run (concurrency 16) or the latency run (1) opens them, COUNT per round; each
- *       round's rate, failures, setup p50 / p99 / max and CPU µs per tunnel of each PID, and with
+ *       round's rate, failures, setup p50 / p99 / max and CPU µs per tunnel of each PID (with the part
+ *       spent in the kernel), and with
  *       concurrency 1 when (ms into the round) the samples above p99 started, to tell periodic
  *       stalls from random ones.</li>
  *   <li>{@code https PORT SNI CA_PEM SECONDS ROUNDS [PID …]}: the HTTPS run's keep-alive load (32
  *       connections, new ones each round, 2 s before counting); requests per second and CPU µs per
- *       request of each PID (the whole round over the responses counted: an upper bound).</li>
+ *       request of each PID, kernel part included (the whole round over the responses counted: an upper bound).</li>
  *   <li>{@code bulk PORT SNI CA_PEM STREAMS MIB ROUNDS [PID …]}: the bulk runs' downloads, STREAMS
  *       tunnels at once, MIB MiB each; each round's MiB/s (first request to last byte) and CPU
  *       seconds per GiB of each PID.</li>
@@ -48,22 +49,25 @@ final class HeldLoad {
     try (LoadClient client = new LoadClient(Runtime.getRuntime().availableProcessors())) {
       for (int round = 1; round <= rounds; round++) {
         double[] before = pids.stream().mapToDouble(Proc::cpuSeconds).toArray();
+        double[] kernelBefore = pids.stream().mapToDouble(Proc::systemCpuSeconds).toArray();
         failures += bulk
             ? bulkRound(client, target, round, Integer.parseInt(args[3]), Long.parseLong(args[4]), pids, before)
             : tunnels
-            ? tunnelRound(client, target, round, Integer.parseInt(args[3]), Integer.parseInt(args[5]), pids, before)
-            : httpsRound(client, target, round, Double.parseDouble(args[3]), pids, before);
+            ? tunnelRound(client, target, round, Integer.parseInt(args[3]), Integer.parseInt(args[5]), pids, before,
+                kernelBefore)
+            : httpsRound(client, target, round, Double.parseDouble(args[3]), pids, before, kernelBefore);
       }
     }
     return failures == 0 ? 0 : 1;
   }
 
   private static int tunnelRound(LoadClient client, LoadClient.Target target, int round, int count, int concurrency,
-                                 List<Long> pids, double[] before) throws InterruptedException {
+                                 List<Long> pids, double[] before, double[] kernelBefore)
+      throws InterruptedException {
     long started = System.nanoTime();
     LoadClient.Batch batch = client.many(count, concurrency, 300_000,
         () -> client.exchange(target, Suite.SMALL, false, 30_000));
-    String cpu = cpuPer(pids, before, batch.done().size());
+    String cpu = cpuPer(pids, before, kernelBefore, batch.done().size());
     List<LoadClient.Conn> done = List.copyOf(batch.done());
     long[] setup = done.stream().mapToLong(LoadClient.Conn::setupNanos).toArray();
     double p99 = Stats.percentileMillis(setup, 99);
@@ -98,19 +102,21 @@ final class HeldLoad {
   }
 
   private static int httpsRound(LoadClient client, LoadClient.Target target, int round, double seconds,
-                                List<Long> pids, double[] before) throws InterruptedException {
+                                List<Long> pids, double[] before, double[] kernelBefore) throws InterruptedException {
     LoadClient.HttpResult r = client.http(target, 32, 2, seconds, 120_000);
     System.out.printf("round %d: %.0f requests/s, %d errors;%s%n", round, r.requestsPerSecond(), r.errors(),
-        cpuPer(pids, before, r.responses()));
+        cpuPer(pids, before, kernelBefore, r.responses()));
     return (int) Math.min(Integer.MAX_VALUE, r.errors());
   }
 
   /** CPU µs of each process since {@code before}, per operation. */
-  private static String cpuPer(List<Long> pids, double[] before, long operations) {
+  /** CPU µs per operation of each PID, and in parentheses the part of it spent in the kernel. */
+  private static String cpuPer(List<Long> pids, double[] before, double[] kernelBefore, long operations) {
     StringBuilder cpu = new StringBuilder();
     for (int i = 0; i < pids.size(); i++) {
-      cpu.append(String.format(" pid %d %.0f µs", pids.get(i),
-          (Proc.cpuSeconds(pids.get(i)) - before[i]) * 1e6 / Math.max(1, operations)));
+      cpu.append(String.format(" pid %d %.0f µs (kernel %.0f)", pids.get(i),
+          (Proc.cpuSeconds(pids.get(i)) - before[i]) * 1e6 / Math.max(1, operations),
+          (Proc.systemCpuSeconds(pids.get(i)) - kernelBefore[i]) * 1e6 / Math.max(1, operations)));
     }
     return cpu.toString();
   }

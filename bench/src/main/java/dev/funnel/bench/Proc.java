@@ -31,17 +31,26 @@ final class Proc {
     return cpuSecondsOf(Path.of("/proc/" + pid + "/stat"));
   }
 
+  /** System (kernel) CPU seconds used so far by {@code pid}: the part of {@link #cpuSeconds} spent in the kernel. */
+  static double systemCpuSeconds(long pid) {
+    return ticks(Path.of("/proc/" + pid + "/stat"))[1] / (double) TICKS_PER_SECOND;
+  }
+
   /** utime + stime of a process's or a thread's {@code stat} file, in seconds (0 when unreadable). */
   private static double cpuSecondsOf(Path statFile) {
+    long[] t = ticks(statFile);
+    return (t[0] + t[1]) / (double) TICKS_PER_SECOND;
+  }
+
+  /** utime and stime of a {@code stat} file, in clock ticks (zeros when unreadable). */
+  private static long[] ticks(Path statFile) {
     try {
       String stat = Files.readString(statFile);
       // The command name (field 2) may contain spaces; the fields after its closing paren are fixed.
       String[] f = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
-      long utime = Long.parseLong(f[11]);
-      long stime = Long.parseLong(f[12]);
-      return (utime + stime) / (double) TICKS_PER_SECOND;
+      return new long[] {Long.parseLong(f[11]), Long.parseLong(f[12])};
     } catch (IOException | RuntimeException e) {
-      return 0;
+      return new long[2];
     }
   }
 
@@ -74,6 +83,15 @@ final class Proc {
     double sum = 0;
     for (long pid : pids) {
       sum += cpuSeconds(pid);
+    }
+    return sum;
+  }
+
+  /** System (kernel) CPU seconds summed over several processes. */
+  static double systemCpuSeconds(List<Long> pids) {
+    double sum = 0;
+    for (long pid : pids) {
+      sum += systemCpuSeconds(pid);
     }
     return sum;
   }

@@ -183,6 +183,7 @@ final class Suite {
         .put("tunnel_backend_cpu_cores", Stats.round(tcpu.get("backend") / tcpu.get("wall"), 3))
         .put("tunnels_run", tunnelsDone)
         .put("tunnel_cpu_ms_per_tunnel_path_only", Stats.round(tcpu.get("path") * 1000 / Math.max(1, tunnelsDone), 3))
+        .put("tunnel_kernel_cpu_us_per_tunnel", cpuMicrosPerTunnel(path, tcpu.get("path_kernel"), tunnelsOpened))
         .put("tunnel_cpu_ms_per_tunnel_by_process", perTunnel(tunnelCpu.byProcess(), Math.max(1, tunnelsDone)));
     if (failure != null) {
       details.put("tunnel_first_failure", failure);
@@ -467,11 +468,15 @@ final class Suite {
     System.err.printf("bench: %2d:%02d %-17s %s%n", s / 60, s % 60, path.name(), what);
   }
 
-  /** CPU seconds of the path's processes, the backend and this client between start and stop. */
+  /**
+   * CPU seconds of the path's processes, the backend and this client between start and stop; for
+   * the path also the part of it spent in the kernel ({@code path_kernel}).
+   */
   static final class CpuMeter {
     private final Ingress path;
     private final long backendPid;
     private final Map<String, Double> startByProcess = new LinkedHashMap<>();
+    private final Map<String, Double> startKernelByProcess = new LinkedHashMap<>();
     private final Map<String, Double> byProcess = new LinkedHashMap<>();
     private double startBackend;
     private double startClient;
@@ -484,7 +489,11 @@ final class Suite {
 
     static CpuMeter start(Ingress path, long backendPid) {
       CpuMeter m = new CpuMeter(path, backendPid);
-      path.processes().forEach((label, pid) -> m.startByProcess.put(label, Proc.cpuSeconds(Proc.withDescendants(pid))));
+      path.processes().forEach((label, pid) -> {
+        List<Long> pids = Proc.withDescendants(pid);
+        m.startByProcess.put(label, Proc.cpuSeconds(pids));
+        m.startKernelByProcess.put(label, Proc.systemCpuSeconds(pids));
+      });
       m.startBackend = Proc.cpuSeconds(backendPid);
       m.startClient = Proc.cpuSeconds(ProcessHandle.current().pid());
       m.startWall = System.nanoTime();
@@ -494,13 +503,17 @@ final class Suite {
     Map<String, Double> stop() {
       double wall = (System.nanoTime() - startWall) / 1e9;
       double pathCpu = 0;
+      double pathKernel = 0;
       for (Map.Entry<String, Long> e : path.processes().entrySet()) {
-        double used = Proc.cpuSeconds(Proc.withDescendants(e.getValue())) - startByProcess.get(e.getKey());
+        List<Long> pids = Proc.withDescendants(e.getValue());
+        double used = Proc.cpuSeconds(pids) - startByProcess.get(e.getKey());
         byProcess.put(e.getKey(), used);
         pathCpu += used;
+        pathKernel += Proc.systemCpuSeconds(pids) - startKernelByProcess.get(e.getKey());
       }
       Map<String, Double> result = new LinkedHashMap<>();
       result.put("path", pathCpu);
+      result.put("path_kernel", pathKernel);
       result.put("backend", Proc.cpuSeconds(backendPid) - startBackend);
       result.put("client", Proc.cpuSeconds(ProcessHandle.current().pid()) - startClient);
       result.put("wall", wall);
