@@ -8,7 +8,6 @@ import java.time.LocalDateTime;
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
 import java.util.List;
-import java.util.logging.ConsoleHandler;
 import java.util.logging.Formatter;
 import java.util.logging.Level;
 import java.util.logging.LogManager;
@@ -18,7 +17,8 @@ import java.util.logging.Logger;
 /**
  * One log line per event on stderr: {@code time level logger: message}, or with
  * {@code --log-format json} one JSON object per line ({@code time}, {@code level}, {@code logger},
- * {@code message}). Stack traces only with {@code --debug}, which also turns on Funnel's DEBUG
+ * {@code message}), written by a thread of its own ({@link QueuedLines}: a thread that logs, an
+ * event loop, never waits for stderr's reader). Stack traces only with {@code --debug}, which also turns on Funnel's DEBUG
  * (FINE) lines. Numbers in messages are written plainly ({@code 8443}, not {@code 8,443}).
  */
 final class Logging {
@@ -81,7 +81,7 @@ final class Logging {
     LogManager.getLogManager().reset();
     Logger root = Logger.getLogger("");
     root.setLevel(Level.parse(level));
-    ConsoleHandler handler = new ConsoleHandler();
+    QueuedLines handler = new QueuedLines(System.err);
     handler.setLevel(Level.ALL);
     handler.setFormatter(FORMATTER);
     handler.setFilter(Logging::wanted);
@@ -150,6 +150,9 @@ final class Logging {
    * already have reset): for the line saying that a process stopped.
    */
   static void lineNow(Level level, String logger, String message) {
+    for (java.util.logging.Handler handler : Logger.getLogger("").getHandlers()) {
+      handler.flush();   // the lines logged before this one come first
+    }
     LogRecord record = new LogRecord(level, message);
     record.setLoggerName(logger);
     System.err.print(FORMATTER.format(record));
