@@ -59,6 +59,8 @@ final class Logging {
       new String[] {"com.hazelcast.", "CP Subsystem is not enabled"});
 
   private static volatile Settings settings = new Settings(false, false);
+  /** The handler {@link #configure} installed (null until then, or when a logging config file is used). */
+  private static volatile QueuedLines lines;
   private static final LineFormatter FORMATTER = new LineFormatter();
 
   private Logging() {
@@ -82,6 +84,7 @@ final class Logging {
     Logger root = Logger.getLogger("");
     root.setLevel(Level.parse(level));
     QueuedLines handler = new QueuedLines(System.err);
+    lines = handler;
     handler.setLevel(Level.ALL);
     handler.setFormatter(FORMATTER);
     handler.setFilter(Logging::wanted);
@@ -146,17 +149,21 @@ final class Logging {
   }
 
   /**
-   * Writes one line straight to stderr, bypassing the LogManager (which its own shutdown hook may
-   * already have reset): for the line saying that a process stopped.
+   * Writes one line behind every line logged before it and waits (boundedly) until it is written,
+   * bypassing the LogManager (which its own shutdown hook may already have reset): for the line
+   * saying that a process stopped. A stderr nobody reads delays the stop by that bound, no more.
    */
   static void lineNow(Level level, String logger, String message) {
-    for (java.util.logging.Handler handler : Logger.getLogger("").getHandlers()) {
-      handler.flush();   // the lines logged before this one come first
-    }
     LogRecord record = new LogRecord(level, message);
     record.setLoggerName(logger);
-    System.err.print(FORMATTER.format(record));
-    System.err.flush();
+    String line = FORMATTER.format(record);
+    QueuedLines handler = lines;
+    if (handler != null) {
+      handler.publishNow(line);
+    } else {
+      System.err.print(line);
+      System.err.flush();
+    }
   }
 
   /** A message's text with its parameters, numbers written plainly. */

@@ -23,7 +23,9 @@ import java.util.logging.LogRecord;
  * {@link #MAX_QUEUED} lines wait; past that a line is dropped and counted, and the next write says
  * how many were dropped ("N log lines dropped: stderr did not keep up"). {@link #flush()} and
  * {@link #close()} wait, for at most {@link #FLUSH_WAIT_MILLIS}, until the lines queued before them
- * are written; after {@code close()} (the LogManager's shutdown hook) lines are written at once.
+ * are written; after {@code close()} (the LogManager's shutdown hook) each line is flushed before
+ * it returns, all of them within one more such bound. So a process whose stderr is stuck still
+ * stops, at most twice that bound later.
  */
 final class QueuedLines extends Handler {
 
@@ -39,11 +41,18 @@ final class QueuedLines extends Handler {
   private final AtomicLong queued = new AtomicLong();
   private long written;
   private volatile boolean closed;
-  private final Thread writer;
+  /** After close: when the lines that come later stop waiting for stderr (System.nanoTime()). */
+  private volatile long stopDeadlineNanos;
+  private final long flushWaitMillis;
 
   QueuedLines(PrintStream out) {
+    this(out, FLUSH_WAIT_MILLIS);
+  }
+
+  QueuedLines(PrintStream out, long flushWaitMillis) {
     this.out = out;
-    writer = new Thread(this::writeLines, "funnel-log");
+    this.flushWaitMillis = flushWaitMillis;
+    Thread writer = new Thread(this::writeLines, "funnel-log");
     writer.setDaemon(true);
     writer.start();
   }
@@ -60,13 +69,19 @@ final class QueuedLines extends Handler {
       reportError(null, e, ErrorManager.FORMAT_FAILURE);
       return;
     }
+    queue(line);
     if (closed) {
-      synchronized (out) {
-        out.print(line);
-        out.flush();
-      }
-      return;
+      flush();
     }
+  }
+
+  /** Queues a line already formatted, as {@link #publish} does; then, as the process stops, flushes it. */
+  void publishNow(String line) {
+    queue(line);
+    flush();
+  }
+
+  private void queue(String line) {
     if (lines.offer(line)) {
       queued.incrementAndGet();
     } else {
@@ -120,7 +135,10 @@ final class QueuedLines extends Handler {
   @Override
   public void flush() {
     long target = queued.get();
-    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(FLUSH_WAIT_MILLIS);
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(flushWaitMillis);
+    if (closed && deadline - stopDeadlineNanos > 0) {
+      deadline = stopDeadlineNanos;
+    }
     synchronized (this) {
       while (written < target) {
         long left = deadline - System.nanoTime();
@@ -137,16 +155,11 @@ final class QueuedLines extends Handler {
     }
   }
 
-  /**
-   * Writes what is queued (waiting as {@link #flush()} does); later lines are written at once. The
-   * writer thread ends once nothing is left for it (a LogManager reset closes its handlers).
-   */
+  /** Writes what is queued (waiting as {@link #flush()} does); later lines are each flushed as they come. */
   @Override
   public void close() {
     flush();
+    stopDeadlineNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(flushWaitMillis);
     closed = true;
-    if (lines.isEmpty()) {
-      writer.interrupt();
-    }
   }
 }

@@ -48,7 +48,11 @@ class QueuedLinesTest {
   }
 
   private static QueuedLines handler(OutputStream out) {
-    QueuedLines handler = new QueuedLines(new PrintStream(out, false, StandardCharsets.UTF_8));
+    return handler(out, QueuedLines.FLUSH_WAIT_MILLIS);
+  }
+
+  private static QueuedLines handler(OutputStream out, long flushWaitMillis) {
+    QueuedLines handler = new QueuedLines(new PrintStream(out, false, StandardCharsets.UTF_8), flushWaitMillis);
     handler.setFormatter(new Formatter() {
       @Override
       public String format(LogRecord record) {
@@ -80,6 +84,7 @@ class QueuedLinesTest {
         .isLessThanOrEqualTo(2_000);
 
     stderr.reading.countDown();
+    handler.flush();   // the queue drains, so the next line fits
     handler.publish(line(published));
     handler.flush();
 
@@ -113,6 +118,30 @@ class QueuedLinesTest {
     handler.publish(line(1_000));
     assertThat(stderr.text()).endsWith("INFO line 1000\n");
     assertThat(handler.dropped()).isZero();
+  }
+
+  /**
+   * A process stopping with stderr stuck: close() and the lines after it (the "stopped" line) give
+   * up after the flush bound instead of waiting for a reader that never comes (with the handler of
+   * before, the test would time out).
+   */
+  @Test
+  void aStuckStderrDelaysCloseAndTheLinesAfterItOnlyByTheFlushBound() {
+    StuckReader stderr = new StuckReader();
+    QueuedLines handler = handler(stderr, 100);
+    handler.publish(line(0));
+    handler.close();
+    for (int i = 1; i <= 100; i++) {
+      handler.publish(line(i));   // all within one more bound, not one each
+    }
+    handler.publishNow("stopped\n");
+
+    stderr.reading.countDown();   // closed, past its bound: nothing waits for the writer now, so poll
+    while (stderr.text().split("\n").length < 102) {
+      Thread.onSpinWait();
+    }
+    String[] lines = stderr.text().split("\n");
+    assertThat(lines).hasSize(102).startsWith("INFO line 0", "INFO line 1").endsWith("INFO line 100", "stopped");
   }
 
   @Test

@@ -22,8 +22,9 @@ import org.junit.jupiter.api.Timeout;
  * pipe stalls. The frontend writes an access line for every connection; the JDK's
  * {@code ConsoleHandler}, used until 2026-12-07, wrote it on the frontend's event loop, so once the
  * pipe's buffer (64 KiB, ~300 lines) was full the frontend answered no one. Now the log has a
- * thread of its own ({@code QueuedLines}): thousands of connections are each answered, and a
- * tunnel still goes through.
+ * thread of its own ({@code QueuedLines}): thousands of connections are each answered, a tunnel
+ * still goes through, and SIGTERM still stops the process (its last lines wait for stderr a
+ * bounded time).
  */
 class StderrIT {
 
@@ -59,8 +60,13 @@ class StderrIT {
       Exec curl = Exec.run(Arrays.asList(curlLine.split("\\s+")));
       assertThat(curl.exit()).as(curlLine + "\n" + curl.output()).isZero();
       assertThat(curl.output()).contains("Hello from a private machine, through Funnel!");
+
+      // SIGTERM: the stop waits for stderr only a bounded time (QueuedLines), then the process exits.
+      demo.destroy();
+      assertThat(demo.waitFor(60, TimeUnit.SECONDS)).as("exited within 60 s of SIGTERM").isTrue();
+      assertThat(demo.exitValue()).isIn(0, 143);
     } finally {
-      demo.destroyForcibly();   // its shutdown would wait for stderr, which nobody reads
+      demo.destroyForcibly();
       demo.waitFor(30, TimeUnit.SECONDS);
     }
   }
