@@ -156,21 +156,7 @@ class NodeGatewayLinkTest {
   @Test
   @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
   void manyConcurrentTunnelsEachCarryTheirOwnBytes(VertxTestContext ctx) {
-    int tunnels = 200;
-    List<Future<Boolean>> all = new ArrayList<>();
-    for (int i = 0; i < tunnels; i++) {
-      byte[] payload = random(10_000 + i, i);
-      all.add(open().compose(stream -> TunnelEnd.attach(stream).send(payload, true).inputEnded())
-          .map(back -> Arrays.equals(back, payload)));
-    }
-    Future.all(all)
-        .map(done -> {
-          for (int i = 0; i < tunnels; i++) {
-            assertThat(done.<Boolean>resultAt(i)).as("tunnel " + i + " got its own bytes back").isTrue();
-          }
-          assertThat(backend.accepted.get()).isEqualTo(tunnels);
-          return done;
-        })
+    echoTunnels(200, 10_000)
         .compose(v -> eventually(() -> gatewayGauge("funnel.tunnels.active") == 0 && nodeTunnels() == 0
             && backend.open.get() == 0))
         .map(v -> {
@@ -188,21 +174,10 @@ class NodeGatewayLinkTest {
   @Test
   @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
   void aNodeThatNamesItsGatewayAndTargetByHostNameCarriesTunnels(VertxTestContext ctx) {
-    int tunnels = 20;
-    List<Future<Boolean>> all = new ArrayList<>();
-    for (int i = 0; i < tunnels; i++) {
-      byte[] payload = random(3_000 + i, 100 + i);
-      all.add(open().compose(stream -> TunnelEnd.attach(stream).send(payload, true).inputEnded())
-          .map(back -> Arrays.equals(back, payload)));
-    }
-    Future.all(all)
-        .map(done -> {
-          for (int i = 0; i < tunnels; i++) {
-            assertThat(done.<Boolean>resultAt(i)).as("tunnel " + i + " got its own bytes back").isTrue();
-          }
-          assertThat(backend.accepted.get()).isEqualTo(tunnels);
+    echoTunnels(20, 3_000)
+        .map(v -> {
           assertThat(node.linksOpened()).as("both links dialled by name").isEqualTo(2);
-          return done;
+          return v;
         })
         .onComplete(ctx.succeedingThenComplete());
   }
@@ -418,6 +393,27 @@ class NodeGatewayLinkTest {
   }
 
   // ---------------------------------------------------------------- helpers
+
+  /**
+   * {@code tunnels} tunnels at once, tunnel i sending {@code size + i} bytes of its own to the echo
+   * backend and half-closing; each must get exactly its bytes back, and the backend must have
+   * accepted one connection per tunnel.
+   */
+  private Future<Void> echoTunnels(int tunnels, int size) {
+    List<Future<Boolean>> all = new ArrayList<>();
+    for (int i = 0; i < tunnels; i++) {
+      byte[] payload = random(size + i, i);
+      all.add(open().compose(stream -> TunnelEnd.attach(stream).send(payload, true).inputEnded())
+          .map(back -> Arrays.equals(back, payload)));
+    }
+    return Future.all(all).map(done -> {
+      for (int i = 0; i < tunnels; i++) {
+        assertThat(done.<Boolean>resultAt(i)).as("tunnel " + i + " got its own bytes back").isTrue();
+      }
+      assertThat(backend.accepted.get()).isEqualTo(tunnels);
+      return null;
+    });
+  }
 
   private Future<PeekedConnection> open() {
     return open(io.netty.buffer.Unpooled.EMPTY_BUFFER);

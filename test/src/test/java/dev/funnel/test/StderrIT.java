@@ -22,13 +22,13 @@ import org.junit.jupiter.api.Timeout;
  * pipe stalls. The frontend writes an access line for every connection; the JDK's
  * {@code ConsoleHandler}, used until 2026-12-07, wrote it on the frontend's event loop, so once the
  * pipe's buffer (64 KiB, ~300 lines) was full the frontend answered no one. Now the log has a
- * thread of its own ({@code QueuedLines}): thousands of connections are each answered, a tunnel
+ * thread of its own ({@code QueuedLines}): a thousand connections are each answered, a tunnel
  * still goes through, and SIGTERM still stops the process (its last lines wait for stderr a
  * bounded time).
  */
 class StderrIT {
 
-  private static final int CONNECTIONS = 3_000;
+  private static final int CONNECTIONS = 1_000;
   private static final int PER_SOURCE = 90;
 
   @Test
