@@ -18,8 +18,9 @@ import java.util.logging.Logger;
  * One log line per event on stderr: {@code time level logger: message}, or with
  * {@code --log-format json} one JSON object per line ({@code time}, {@code level}, {@code logger},
  * {@code message}), written by a thread of its own ({@link QueuedLines}: a thread that logs, an
- * event loop, never waits for stderr's reader). Stack traces only with {@code --debug}, which also turns on Funnel's DEBUG
- * (FINE) lines. Numbers in messages are written plainly ({@code 8443}, not {@code 8,443}).
+ * event loop, never waits for stderr's reader). Stack traces only with {@code --debug}, which also
+ * turns on Funnel's DEBUG (FINE) lines. Numbers in messages are written plainly ({@code 8443}, not
+ * {@code 8,443}).
  */
 final class Logging {
 

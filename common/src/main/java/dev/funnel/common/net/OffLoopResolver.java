@@ -80,7 +80,7 @@ public final class OffLoopResolver extends AddressResolverGroup<InetSocketAddres
     return new InetSocketAddressResolver(loop, new Names(loop));
   }
 
-  /** Names this resolver answered from its cache now (tests). */
+  /** How many names its cache holds now (tests). */
   int cached() {
     return cache.size();
   }
