@@ -74,7 +74,7 @@ final class HttpsRun {
     JsonArray runs = new JsonArray();
     double best = 0;
     long errors = warmErrors;
-    Suite.CpuMeter cpu = Suite.CpuMeter.start(path, -1);
+    CpuMeter cpu = CpuMeter.start(path, -1);
     for (int rep = 0; rep < plan.reps(); rep++) {
       Suite.log(path, "HTTPS, " + plan.httpConnections() + " keep-alive connections: new connections, 2 s, then "
           + plan.httpSeconds() + " s counted");
