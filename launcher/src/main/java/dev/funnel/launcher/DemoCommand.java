@@ -57,6 +57,12 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--no-access-log", description = "Do not log one line per connection (logger funnel.access).")
   boolean noAccessLog;
 
+  @Option(names = "--" + FrontendLimitFlags.DRAIN_TIMEOUT, paramLabel = "SECONDS",
+      defaultValue = "" + FrontendOptions.DEFAULT_DRAIN_TIMEOUT_SECONDS,
+      description = "On Ctrl-C or SIGTERM, give open public connections this long to end; a second Ctrl-C stops at"
+          + " once; 0 = close them at once (default: ${DEFAULT-VALUE}).")
+  long drainTimeoutSeconds;
+
   @Option(names = "--acme-directory", paramLabel = "URL",
       description = "Show the real path: node 'hello' gets its certificate from this ACME CA (tls-alpn-01 through the"
           + " funnel, dns-01 through its session) instead of the demo's own CA. The CA must resolve the name through"
@@ -89,12 +95,17 @@ final class DemoCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--acme-directory " + acmeDirectory + " is not an https:// URL");
     }
     Preflight.pem("--acme-ca", acmeCa, "certificate");
+    if (drainTimeoutSeconds < 0) {
+      throw new IllegalArgumentException("--" + FrontendLimitFlags.DRAIN_TIMEOUT + " must be 0 or more");
+    }
+    LimitFlags limits = new LimitFlags();
+    limits.frontend.drainTimeoutSeconds = drainTimeoutSeconds;
     Vertx vertx = FunnelVertx.node();
     Processes.closeOnShutdown(vertx, "demo");
     String base = domain.toLowerCase();
     ServerStack server = Processes.startOrExit(vertx, "demo", () -> ServerStack.start(vertx,
         new ServerStack.Settings(state, base, Map.of(443, publicListen), gatewayListen, adminListen, metricsListen, !noAccessLog,
-        FrontendOptions.DEFAULT_HELLO_TIMEOUT_MILLIS)));
+        FrontendOptions.DEFAULT_HELLO_TIMEOUT_MILLIS, limits)));
     String dnsLine = Processes.startOrExit(vertx, "demo", () -> DnsCommand.startInServer(vertx, dns, base));
     Path nodeState = state.resolve("demo-node");
     AcmeSettings acme = acmeDirectory == null ? null : new AcmeSettings(acmeDirectory, acmeCa, null, null, null,

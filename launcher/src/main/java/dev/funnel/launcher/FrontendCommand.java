@@ -131,6 +131,8 @@ final class FrontendCommand implements Callable<Integer> {
     FrontendVerticle frontend = new FrontendVerticle(options, new GatewayLinks());
     vertx.deployVerticle(frontend).await();
     listening.set(true);
+    Processes.drainOnStop("the frontend's drain", options.getDrainTimeoutSeconds(), () -> listening.set(false),
+        frontend::drain);
     StringBuilder line = new StringBuilder("id ").append(options.getFrontendId()).append(", domain ").append(options.getDomain());
     frontend.actualPorts().forEach((pub, local) -> line.append(", public ").append(pub).append(" on ")
         .append(options.getPublicListeners().get(pub).host()).append(':').append(local));

@@ -17,6 +17,7 @@ final class FrontendLimitFlags {
   static final String SOURCE_BURST = "source-burst";
   static final String IDLE_TIMEOUT = "idle-timeout-s";
   static final String TAILNET_BANDWIDTH = "tailnet-bandwidth";
+  static final String DRAIN_TIMEOUT = "drain-timeout-s";
 
   @Option(names = "--" + MAX_CONNECTIONS, paramLabel = "N",
       defaultValue = "" + FrontendOptions.DEFAULT_MAX_CONNECTIONS,
@@ -47,10 +48,16 @@ final class FrontendLimitFlags {
       description = "Bytes per second each way all tunnels of one tailnet may carry, shaped not dropped; 0 = unlimited (default: ${DEFAULT-VALUE}).")
   long tailnetBytesPerSecond = FrontendOptions.DEFAULT_TAILNET_BYTES_PER_SECOND;
 
+  @Option(names = "--" + DRAIN_TIMEOUT, paramLabel = "SECONDS",
+      defaultValue = "" + FrontendOptions.DEFAULT_DRAIN_TIMEOUT_SECONDS,
+      description = "On SIGTERM or Ctrl-C, stop accepting and give open public connections this long to end before"
+          + " closing them; a second signal stops at once; 0 = close them at once (default: ${DEFAULT-VALUE}).")
+  long drainTimeoutSeconds = FrontendOptions.DEFAULT_DRAIN_TIMEOUT_SECONDS;
+
   /** The limits given as flags, set on {@code options}; returns it. */
   FrontendOptions applyTo(FrontendOptions options) {
     return apply(options, maxConnections, maxConnectionsPerSource, sourceRate, sourceBurst, idleTimeoutSeconds,
-        tailnetBytesPerSecond);
+        tailnetBytesPerSecond, drainTimeoutSeconds);
   }
 
   /** The limits in {@code config} (file, environment, flags), defaults where absent, set on {@code options}. */
@@ -61,16 +68,17 @@ final class FrontendLimitFlags {
         config.decimal(SOURCE_RATE, FrontendOptions.DEFAULT_SOURCE_RATE_PER_SECOND),
         config.integer(SOURCE_BURST, FrontendOptions.DEFAULT_SOURCE_BURST),
         config.number(IDLE_TIMEOUT, FrontendOptions.DEFAULT_IDLE_TIMEOUT_SECONDS),
-        config.number(TAILNET_BANDWIDTH, FrontendOptions.DEFAULT_TAILNET_BYTES_PER_SECOND));
+        config.number(TAILNET_BANDWIDTH, FrontendOptions.DEFAULT_TAILNET_BYTES_PER_SECOND),
+        config.number(DRAIN_TIMEOUT, FrontendOptions.DEFAULT_DRAIN_TIMEOUT_SECONDS));
   }
 
   private static FrontendOptions apply(FrontendOptions options, int maxConnections, int maxConnectionsPerSource,
                                        double sourceRate, int sourceBurst, long idleTimeoutSeconds,
-                                       long tailnetBytesPerSecond) {
+                                       long tailnetBytesPerSecond, long drainTimeoutSeconds) {
     if (maxConnections < 1 || maxConnectionsPerSource < 1 || !(sourceRate > 0) || sourceBurst < 1
-        || idleTimeoutSeconds < 1 || tailnetBytesPerSecond < 0) {
+        || idleTimeoutSeconds < 1 || tailnetBytesPerSecond < 0 || drainTimeoutSeconds < 0) {
       throw new IllegalArgumentException("--max-connections, --max-connections-per-source, --source-rate, --source-burst"
-          + " and --idle-timeout-s must be positive; --tailnet-bandwidth 0 or more");
+          + " and --idle-timeout-s must be positive; --tailnet-bandwidth and --drain-timeout-s 0 or more");
     }
     return options
         .setMaxConnections(maxConnections)
@@ -78,6 +86,7 @@ final class FrontendLimitFlags {
         .setSourceRatePerSecond(sourceRate)
         .setSourceBurst(sourceBurst)
         .setIdleTimeoutSeconds(idleTimeoutSeconds)
-        .setTailnetBytesPerSecond(tailnetBytesPerSecond);
+        .setTailnetBytesPerSecond(tailnetBytesPerSecond)
+        .setDrainTimeoutSeconds(drainTimeoutSeconds);
   }
 }

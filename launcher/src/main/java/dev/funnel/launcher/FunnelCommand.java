@@ -42,6 +42,9 @@ public final class FunnelCommand implements Runnable {
     if (System.getProperty(NETTY_JFR) == null) {
       System.setProperty(NETTY_JFR, "false");
     }
+    if (System.getProperty("java.util.logging.manager") == null) {
+      System.setProperty("java.util.logging.manager", StopLogManager.class.getName());
+    }
     Logging.configure(Logging.Settings.fromArgs(args));
     System.exit(commandLine().execute(args));
   }

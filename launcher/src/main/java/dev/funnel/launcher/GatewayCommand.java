@@ -68,6 +68,12 @@ final class GatewayCommand implements Callable<Integer> {
       description = "PEM CA that frontends' link certificates must chain to (default: the development CA in --state).")
   String linkCa;
 
+  @Option(names = "--" + FrontendLimitFlags.DRAIN_TIMEOUT, paramLabel = "SECONDS",
+      description = "On SIGTERM or Ctrl-C, tell the nodes to log in to another gateway and give the tunnels this"
+          + " gateway carries this long to end before closing them; a second signal stops at once; 0 = close them"
+          + " at once (default: " + GatewayOptions.DEFAULT_DRAIN_TIMEOUT_SECONDS + ").")
+  Long drainTimeoutSeconds;
+
   @Option(names = "--gateway-id", paramLabel = "ID",
       description = "This gateway's id in routes and logs; unique per process (default: gw- and 8 random hex digits).")
   String gatewayId;
@@ -99,6 +105,11 @@ final class GatewayCommand implements Callable<Integer> {
     HostPort metricsListen = config.hostPort("metrics-listen", null);
     // Checked here, before the process joins the cluster: a bad limit is a start-up error.
     GatewayOptions limited = GatewayLimitFlags.applyTo(new GatewayOptions(), config);
+    long drain = config.number(FrontendLimitFlags.DRAIN_TIMEOUT, GatewayOptions.DEFAULT_DRAIN_TIMEOUT_SECONDS);
+    if (drain < 0) {
+      throw new IllegalArgumentException("--" + FrontendLimitFlags.DRAIN_TIMEOUT + " must be 0 or more");
+    }
+    limited.setDrainTimeoutSeconds(drain);
     return cluster -> start(cluster, limited, state, id, listen, link, advertise, linkCa, cert, key, metricsListen);
   }
 
@@ -134,6 +145,8 @@ final class GatewayCommand implements Callable<Integer> {
     vertx.deployVerticle(gateway).await();
     cluster.registerGateway(id).await();
     listening.set(true);
+    Processes.drainOnStop("the gateway's drain", limited.getDrainTimeoutSeconds(), () -> listening.set(false),
+        gateway::drain);
 
     StringBuilder line = new StringBuilder("id ").append(id)
         .append(", gateway ").append(listen.host()).append(':').append(gateway.actualPort())

@@ -1,16 +1,28 @@
 package dev.funnel.launcher;
 
 import dev.funnel.common.net.DataPlane;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.net.BindException;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 import java.util.logging.Level;
 
-/** Process lifetime: start or exit with a clear message, close Vert.x on SIGTERM/Ctrl-C. */
+/**
+ * Process lifetime: start or exit with a clear message; on SIGTERM/Ctrl-C, run the steps that must
+ * come first (a frontend's drain), then close Vert.x. A second SIGTERM/Ctrl-C stops at once.
+ */
 final class Processes {
+
+  /** A step of the stop that runs, and is waited for up to {@code boundMillis}, before Vert.x closes. */
+  private record BeforeClose(String what, long boundMillis, Supplier<Future<?>> step) {
+  }
+
+  private static final List<BeforeClose> BEFORE_CLOSE = new CopyOnWriteArrayList<>();
 
   private static final CountDownLatch STOPPED = new CountDownLatch(1);
 
@@ -39,17 +51,48 @@ final class Processes {
    */
   static void closeOnShutdown(Vertx vertx, String command) {
     logTransport(vertx);
+    SecondSignal.install(STOPPING, command);
+    StopLogManager.hold();
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       STOPPING.set(true);
+      for (BeforeClose first : BEFORE_CLOSE) {
+        try {
+          first.step().get().await(first.boundMillis(), TimeUnit.MILLISECONDS);
+        } catch (Exception e) {
+          System.getLogger(Processes.class.getName()).log(System.Logger.Level.WARNING,
+              "funnel " + command + ": " + first.what() + " did not finish (" + describe(e) + "); stopping anyway");
+        }
+      }
       try {
         vertx.close().await(10, TimeUnit.SECONDS);
       } catch (Exception e) {
         // Exiting anyway.
       } finally {
         Logging.lineNow(Level.INFO, Processes.class.getName(), "funnel " + command + " stopped");
+        StopLogManager.release();
         STOPPED.countDown();
       }
     }, "funnel-shutdown"));
+  }
+
+  /**
+   * Registers {@code step} (a frontend's drain) to run, and be waited for up to {@code boundMillis},
+   * when SIGTERM/Ctrl-C arrives, before Vert.x closes; steps run in the order registered.
+   */
+  static void beforeClose(String what, long boundMillis, Supplier<Future<?>> step) {
+    BEFORE_CLOSE.add(new BeforeClose(what, boundMillis, step));
+  }
+
+  /**
+   * The stop begins with {@code drain} (a frontend's or a gateway's, bounded by its own timeout,
+   * plus a margin here): first {@code notReady} runs (/ready turns 503, so a load balancer stops
+   * sending clients).
+   */
+  static void drainOnStop(String what, long drainTimeoutSeconds, Runnable notReady, Supplier<Future<?>> drain) {
+    beforeClose(what, drainTimeoutSeconds * 1000 + 5_000, () -> {
+      notReady.run();
+      return drain.get();
+    });
   }
 
   private static void logTransport(Vertx vertx) {

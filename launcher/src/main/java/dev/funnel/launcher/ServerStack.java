@@ -109,13 +109,17 @@ final class ServerStack {
             .setCertValue(Buffer.buffer(gatewayCert.chainPem())))), ca, links);
     vertx.deployVerticle(gateway).await();
 
-    FrontendVerticle frontend = new FrontendVerticle(settings.limits().applyTo(new FrontendOptions()
+    FrontendOptions frontendOptions = settings.limits().applyTo(new FrontendOptions()
         .setFrontendId("frontend-1")
         .setDomain(settings.domain())
         .setPublicListeners(settings.publicListeners())
         .setAccessLog(settings.accessLog())
-        .setHelloTimeoutMillis(settings.clientHelloTimeoutMillis())), links);
+        .setHelloTimeoutMillis(settings.clientHelloTimeoutMillis()));
+    FrontendVerticle frontend = new FrontendVerticle(frontendOptions, links);
     vertx.deployVerticle(frontend).await();
+    // A stop drains the public connections first, while the gateway and registry still serve them.
+    Processes.drainOnStop("the frontend's drain", frontendOptions.getDrainTimeoutSeconds(), () -> listening.set(false),
+        frontend::drain);
 
     listening.set(true);
     return new ServerStack(settings, ca, registry, admin, gateway, frontend, ops);

@@ -42,7 +42,7 @@ final class ServiceConfig {
       "metrics-listen", "event-loops", "domain", "admin-listen", "store", "lease-ms", AliasFlags.RESOLVER, AliasFlags.INTERVAL, "gateway-listen", "gateway-id", "cert", "key",
       "link-listen", "link-advertise", "link-ca", "link-cert", "link-key", "public", "frontend-id", "no-access-log", "clienthello-timeout-ms",
       FrontendLimitFlags.MAX_CONNECTIONS, FrontendLimitFlags.MAX_CONNECTIONS_PER_SOURCE, FrontendLimitFlags.SOURCE_RATE,
-      FrontendLimitFlags.SOURCE_BURST, FrontendLimitFlags.IDLE_TIMEOUT, FrontendLimitFlags.TAILNET_BANDWIDTH,
+      FrontendLimitFlags.SOURCE_BURST, FrontendLimitFlags.IDLE_TIMEOUT, FrontendLimitFlags.TAILNET_BANDWIDTH, FrontendLimitFlags.DRAIN_TIMEOUT,
       GatewayLimitFlags.MAX_TUNNELS_PER_NODE, DnsFlags.LISTEN, DnsFlags.FRONTENDS, DnsFlags.NAMESERVERS,
       DnsFlags.HOSTMASTER, DnsFlags.GATEWAY_REGIONS, DnsFlags.CAA, DnsFlags.TTL, DnsFlags.MAX_UDP, DnsFlags.RATE,
       DnsFlags.BURST, DnsFlags.SLIP, DnsFlags.PUSH, DnsFlags.PUSH_ZONE, DnsFlags.PUSH_TSIG,

@@ -269,6 +269,9 @@ final class Session implements LossReports.Witness {
       end(r.code() + ": " + r.message(), true);
     } else if (message instanceof Bye b) {
       endedOnPurpose = true;
+      if (b.drainMillis() > 0) {
+        links.retire(b.drainMillis());
+      }
       end("the gateway said bye: " + b.reason(), false);
     } else if (message instanceof Ping p) {
       socket.write(new Pong(p.seq()).encode());
@@ -322,7 +325,8 @@ final class Session implements LossReports.Witness {
     cancel(heartbeatTimer);
     socket.close();
     // Links close with the session; a tunnel still running on one ends with it (the gateway drops
-    // the session's routes at once, and the node logs in again).
+    // the session's routes at once, and the node logs in again), unless a draining gateway's Bye
+    // retired them first.
     links.closeAll();
     replies.failAll(reason);
     slots.sessionEnded(this, reason, refused);

@@ -14,7 +14,8 @@ import java.util.concurrent.TimeUnit;
  * The link connections of one session: keeps {@code links} of them up or being dialled while the
  * session is up; one that closes is dialled again at once, a dial that fails (or a link closed right
  * after it came up) again after 0.5 s, doubling to 5 s (reset when one comes up). All close with the
- * session. Event loop only, apart from {@link #count()}.
+ * session, unless the gateway's Bye let their tunnels go on ({@link #retire}). Event loop only, apart
+ * from {@link #count()}.
  */
 final class SessionLinks {
 
@@ -33,6 +34,8 @@ final class SessionLinks {
   private int dialling;
   /** Consecutive failed link dials (the redial waits grow with it, reset when one comes up). */
   private int failures;
+  /** The gateway said Bye with a drain: the links left open are no longer this session's to close. */
+  private boolean retired;
 
   SessionLinks(NodeAgentVerticle agent, Session session, Vertx vertx) {
     this.agent = agent;
@@ -100,8 +103,29 @@ final class SessionLinks {
     return Math.min(5_000, 250L << Math.min(5, failures));
   }
 
-  /** The session ended: its links close (a tunnel still running on one ends with it). */
+  /**
+   * The gateway is stopping and lets the tunnels on these links go on for {@code drainMillis}: they
+   * are left open (the gateway closes each once its last tunnel ends; the links' keepalive still
+   * closes a silent one), and closed here a second after that time at the latest. The session ends
+   * next; {@link #closeAll()} then leaves them be.
+   */
+  void retire(long drainMillis) {
+    List<Channel> retired = List.copyOf(links);
+    links.clear();
+    this.retired = true;
+    if (!retired.isEmpty()) {
+      LOG.log(Level.INFO, "{0} is stopping: the tunnels on its {1} link connection(s) may go on for up to {2} s",
+          session.server(), String.valueOf(retired.size()),
+          drainMillis % 1000 == 0 ? String.valueOf(drainMillis / 1000) : String.valueOf(drainMillis / 1000.0));
+      vertx.setTimer(drainMillis + 1_000, id -> retired.forEach(Channel::close));
+    }
+  }
+
+  /** The session ended: its links close (a tunnel still running on one ends with it), unless retired. */
   void closeAll() {
+    if (retired) {
+      return;
+    }
     for (Channel link : List.copyOf(links)) {
       link.close();
     }

@@ -13,7 +13,7 @@ import dev.funnel.common.net.DataPlane;
 import dev.funnel.common.net.GatewayLinks;
 import dev.funnel.common.net.HostPort;
 import dev.funnel.common.net.LinkTls;
-import io.netty.handler.ssl.SslContext;
+import dev.funnel.common.ops.Drain;
 import dev.funnel.common.options.GatewayOptions;
 import dev.funnel.common.peerapi.ControlMessage;
 import dev.funnel.common.peerapi.ControlMessage.Bye;
@@ -22,7 +22,9 @@ import dev.funnel.common.peerapi.ControlMessage.Refused;
 import dev.funnel.common.peerapi.FrameReader;
 import dev.funnel.common.tls.DevCa;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.netty.handler.ssl.SslContext;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
@@ -194,6 +196,34 @@ public class GatewayVerticle extends VerticleBase {
         setup == null ? 0 : setup.count(),
         dev.funnel.common.ops.StatsPublisher.countsBy(registry, "funnel.gateway.opens.refused", "reason", Set.of()),
         sessionsByNode.size());
+  }
+
+  /**
+   * The first step of a clean stop, before {@link #stop()}: stops taking logins (the node listener
+   * closes), ends every session with a Bye that lets its tunnels go on (the registry hears of it, so
+   * new tunnels go to the node's session elsewhere; the node logs in to another gateway and leaves
+   * these link connections open, each closed here once its last tunnel ends), then waits until the
+   * tunnels have ended or {@link GatewayOptions#getDrainTimeoutSeconds()} passed ({@link Drain});
+   * completes with how many were still open then. Callable from any thread.
+   */
+  public Future<Integer> drain() {
+    long millis = options.getDrainTimeoutSeconds() * 1000;
+    Promise<List<NodeLinks>> handedOff = Promise.promise();
+    context.runOnContext(v -> {
+      stopping = true;
+      List<NodeLinks> links = new ArrayList<>();
+      for (Session session : List.copyOf(sessionsByNode.values())) {
+        links.add(session.links);
+        session.send(new Bye("gateway stopping", millis));
+        endSession(session, "gateway stopping (its tunnels may go on for " + options.getDrainTimeoutSeconds() + " s)");
+      }
+      Future<Void> closed = nodeListener == null ? Future.succeededFuture() : nodeListener.close();
+      closed.onComplete(done -> handedOff.complete(links));
+    });
+    return handedOff.future().compose(links -> new Drain("gateway " + options.getGatewayId(),
+        "its nodes were told to log in to another gateway", "tunnel(s)")
+        .run(vertx, Future.succeededFuture(), () -> links.stream().mapToInt(l -> l.tunnels.get()).sum(), millis,
+            () -> System.nanoTime() / 1_000_000));
   }
 
   @Override

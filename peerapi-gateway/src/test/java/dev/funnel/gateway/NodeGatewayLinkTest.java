@@ -105,6 +105,7 @@ class NodeGatewayLinkTest {
         .setListen(new HostPort("127.0.0.1", 0))
         .setKeyCert(gatewayCert)
         .setSessionTimeoutMillis(60_000)
+        .setDrainTimeoutSeconds(30)
         .setMaxLinksPerNode(maxLinksPerNode(info))
         .setRegistryTimeoutMillis(5_000), null, localLinks);
     backend.listen()
@@ -272,6 +273,50 @@ class NodeGatewayLinkTest {
             && gatewayGauge("funnel.gateway.link.connections") == 0
             && gatewayGauge("funnel.tunnels.active") == 0))
         .compose(v -> expectFailure(open()))
+        .onComplete(ctx.succeedingThenComplete());
+  }
+
+  /**
+   * A gateway's drain (its clean stop): the node's session ends with a Bye that lets its tunnels go
+   * on, so a new open is refused (the frontend resolves again, to the node's session elsewhere)
+   * while the running tunnel carries bytes both ways and half-closes; the drain ends when it does,
+   * and the gateway closes the link connections then (the node's own bound, the drain time plus a
+   * second, is 31 s here).
+   */
+  @Test
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
+  void aDrainingGatewayLetsItsTunnelFinishAndOpensNoOther(VertxTestContext ctx) {
+    byte[] first = random(1000, 11);
+    byte[] rest = random(256 * 1024, 12);
+    List<Channel> links = gatewaySideLinks();
+    open()
+        .compose(stream -> {
+          TunnelEnd end = TunnelEnd.attach(stream);
+          end.send(first, false);
+          return eventually(() -> end.received() == first.length).map(end);
+        })
+        .compose(end -> {
+          Future<Integer> drained = gateway.drain();
+          return eventually(() -> gateway.linkConnections(NODE_ID) == 0 && node.linkConnections() == 0)
+              .compose(v -> expectFailure(open()))
+              .compose(refused -> {
+                assertThat(refused).hasMessageContaining("no session of " + NODE_ID);
+                assertThat(drained.isComplete()).as("a tunnel is still running").isFalse();
+                assertThat(links.stream().filter(Channel::isActive)).as("its link connection stays open").isNotEmpty();
+                return end.send(rest, true).inputEnded();
+              })
+              .compose(back -> {
+                assertThat(back.length).isEqualTo(first.length + rest.length);
+                assertThat(Arrays.equals(back, 0, first.length, first, 0, first.length)).isTrue();
+                assertThat(Arrays.equals(back, first.length, back.length, rest, 0, rest.length)).isTrue();
+                return drained;
+              });
+        })
+        .compose(left -> {
+          assertThat(left).as("tunnels still open when the drain ended").isZero();
+          return within(5_000, () -> links.stream().noneMatch(Channel::isActive),
+              () -> "link connections still open: " + links.stream().filter(Channel::isActive).count());
+        })
         .onComplete(ctx.succeedingThenComplete());
   }
 

@@ -11,6 +11,7 @@ import dev.funnel.common.net.GatewayLink;
 import dev.funnel.common.net.GatewayLinks;
 import dev.funnel.common.net.HostPort;
 import dev.funnel.common.net.LinkTls;
+import dev.funnel.common.ops.Drain;
 import dev.funnel.common.options.FrontendOptions;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -238,15 +239,32 @@ public class FrontendVerticle extends VerticleBase {
     if (prober != null) {
       prober.close();
     }
+    Future<?> closed = closeListeners();
+    if (remote != null) {
+      remote.close();
+    }
+    return closed;
+  }
+
+  /**
+   * The first step of a clean stop, before {@link #stop()}: stops accepting, then gives the public
+   * connections open now up to {@link FrontendOptions#getDrainTimeoutSeconds()} to end
+   * ({@link Drain}); completes with how many were still open then.
+   */
+  public Future<Integer> drain() {
+    return new Drain("frontend " + options.getFrontendId(), "new connections are refused", "connection(s)")
+        .run(vertx, closeListeners(), admission.limiter()::openConnections, options.getDrainTimeoutSeconds() * 1000,
+            () -> System.nanoTime() / 1_000_000);
+  }
+
+  /** Closes every public listener (connections already accepted stay open); again is a no-op. */
+  private Future<?> closeListeners() {
     List<Future<?>> closed = new ArrayList<>();
     for (Channel listener : listeners) {
+      listeners.remove(listener);
       Promise<Void> done = Promise.promise();
       listener.close().addListener(f -> done.tryComplete());
       closed.add(done.future());
-    }
-    listeners.clear();
-    if (remote != null) {
-      remote.close();
     }
     return Future.all(closed);
   }

@@ -69,6 +69,12 @@ class ClusterIT {
 
   static final String DOMAIN = "funnel.localhost";
   static final String NAME_A = "a.demo." + DOMAIN;
+  /** What node a's backend serves at /big: a download that outlives a gateway's SIGTERM at 2 MB/s. */
+  private static final byte[] BIG = new byte[6 * 1024 * 1024];
+
+  static {
+    new java.util.Random(6).nextBytes(BIG);
+  }
   static final String NAME_B = "b.demo." + DOMAIN;
   /** Small JVMs, quick to start: nine of them share two cores. */
   static final List<String> JVM = List.of("-Xmx128m", "-Xss512k", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC");
@@ -154,6 +160,12 @@ class ClusterIT {
       exchange.sendResponseHeaders(200, body.length);
       try (OutputStream out = exchange.getResponseBody()) {
         out.write(body);
+      }
+    });
+    backendA.createContext("/big", exchange -> {
+      exchange.sendResponseHeaders(200, BIG.length);
+      try (OutputStream out = exchange.getResponseBody()) {
+        out.write(BIG);
       }
     });
     backendA.setExecutor(Executors.newFixedThreadPool(4));
@@ -356,6 +368,59 @@ class ClusterIT {
         .containsExactlyInAnyOrderElementsOf(nodes.stream().map(n -> ((JsonObject) n).getString("id")).toList());
   }
 
+  /**
+   * A gateway's clean stop (SIGTERM, a rolling restart): node a's sessions there ends with a Bye
+   * that lets its tunnels go on, so a download in flight through it completes byte for byte while
+   * every new connection goes to the node's other session, and the node logs in to the third
+   * gateway; the gateway exits once the download is done.
+   */
+  @Test
+  @Order(6)
+  @Timeout(value = 150, unit = TimeUnit.SECONDS)
+  void stoppingAGatewayLetsItsTunnelsFinishWhileNewOnesGoElsewhere() throws Exception {
+    untilTwoSessions("a", cluster, null);
+    String servingA = sessionsOf(cluster, cluster.reg2, "a").get(0);
+    FunnelProcess victim = cluster.gatewayWithId(servingA);
+    Path got = dir.resolve("big.bin");
+    Process curl = new ProcessBuilder("curl", "-sS", "--fail", "--limit-rate", "2M", "--max-time", "90",
+        "--cacert", state.resolve(DevCa.CA_FILE).toString(),
+        "--connect-to", NAME_A + ":443:127.0.0.1:" + cluster.frontendPort(0), "-o", got.toString(),
+        "https://" + NAME_A + "/big").redirectErrorStream(true).start();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (!Files.exists(got) || Files.size(got) < 512 * 1024) {
+      assertThat(curl.isAlive()).as("curl still downloading").isTrue();
+      assertThat(System.nanoTime()).as("the download started").isLessThan(deadline);
+      Thread.sleep(20);
+    }
+
+    long stoppedAt = System.currentTimeMillis();
+    assertThat(victim.terminate(Duration.ZERO)).as("SIGTERM sent; the gateway drains").isEmpty();
+    logTime(victim, Pattern.quote("1 open tunnel(s) get up to 60 s to end"));
+    List<Attempt> meanwhile = new ArrayList<>();
+    for (int i = 0; i < 10; i++) {
+      meanwhile.add(attempt(cluster.frontendPort(i % 2), NAME_A, "hello from node a"));
+      Thread.sleep(50);
+    }
+    List<Attempt> failed = meanwhile.stream().filter(a -> !a.ok()).toList();
+    assertThat(failed).as("new connections while the gateway drains: " + describe(failed)).isEmpty();
+
+    assertThat(curl.waitFor(90, TimeUnit.SECONDS)).as("curl finished").isTrue();
+    String curlOutput = new String(curl.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(curl.exitValue()).as("curl: " + curlOutput).isZero();
+    assertThat(Files.readAllBytes(got)).as("the whole download, byte for byte").isEqualTo(BIG);
+    assertThat(victim.exitWithin(Duration.ofSeconds(30))).as("exited after the drain, with no second signal")
+        .hasValue(143);
+    long exitedAt = System.currentTimeMillis();
+    assertThat(victim.output()).contains("drained: the open tunnel(s) ended within");
+    assertThat(nodeA.output()).contains("the gateway said bye: gateway stopping")
+        .contains("is stopping: the tunnels on its");
+    untilTwoSessions("a", cluster, servingA);
+    record("gateway drain: SIGTERM → exit, a 6 MiB download at 2 MB/s in flight", (exitedAt - stoppedAt)
+        + " ms; new connections meanwhile " + meanwhile.size() + ", failed " + failed.size());
+    processes.remove(victim);
+    cluster.gateways.remove(victim);
+  }
+
   // ------------------------------------------------------------------------------------------ helpers
 
   /** Two registries, three gateways, two frontends; the first registry forms the cluster, the rest join it at once. */
@@ -376,7 +441,7 @@ class ClusterIT {
     rest.add(c.reg2);
     for (int g = 0; g < 3; g++) {
       List<String> args = c.clusterArgs("gateway", 2 + g);
-      args.addAll(List.of("--gateway-listen", "127.0.0.1:0"));
+      args.addAll(List.of("--gateway-listen", "127.0.0.1:0", "--drain-timeout-s", "60"));
       FunnelProcess gateway = track(FunnelProcess.spawn(prefix + "gateway-" + (g + 1), logs, JVM, args.toArray(String[]::new)));
       c.gateways.add(gateway);
       rest.add(gateway);

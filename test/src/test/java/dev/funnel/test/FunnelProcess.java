@@ -253,6 +253,12 @@ final class FunnelProcess implements AutoCloseable {
         ? java.util.OptionalInt.of(process.exitValue()) : java.util.OptionalInt.empty();
   }
 
+  /** Waits up to {@code timeout} for the process to exit on its own; the exit code, or empty if still running. */
+  java.util.OptionalInt exitWithin(Duration timeout) throws InterruptedException {
+    return process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)
+        ? java.util.OptionalInt.of(process.exitValue()) : java.util.OptionalInt.empty();
+  }
+
   @Override
   public void close() throws InterruptedException {
     if (process.isAlive()) {

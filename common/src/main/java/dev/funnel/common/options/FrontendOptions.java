@@ -38,6 +38,13 @@ public class FrontendOptions {
   public static final int DEFAULT_KEEPALIVE_IDLE_SECONDS = 300;
   /** Bytes per second all tunnels of one tailnet may carry each way (0: unlimited); shaped, never dropped. */
   public static final long DEFAULT_TAILNET_BYTES_PER_SECOND = 0;
+  /**
+   * On a clean stop (SIGTERM, Ctrl-C), the frontend stops accepting and gives the public connections
+   * it holds this long to end before it closes them (0: closed at once). A download or upload in
+   * flight during a deploy finishes instead of being cut; idle keep-alive connections are cut at
+   * the end, as before.
+   */
+  public static final long DEFAULT_DRAIN_TIMEOUT_SECONDS = 10;
 
   private String frontendId = "frontend-1";
   private String domain = DEFAULT_DOMAIN;
@@ -60,6 +67,7 @@ public class FrontendOptions {
   private int maxTrackedSources = DEFAULT_MAX_TRACKED_SOURCES;
   private int keepAliveIdleSeconds = DEFAULT_KEEPALIVE_IDLE_SECONDS;
   private long tailnetBytesPerSecond = DEFAULT_TAILNET_BYTES_PER_SECOND;
+  private long drainTimeoutSeconds = DEFAULT_DRAIN_TIMEOUT_SECONDS;
 
   public String getFrontendId() { return frontendId; }
   public FrontendOptions setFrontendId(String frontendId) { this.frontendId = frontendId; return this; }
@@ -78,6 +86,9 @@ public class FrontendOptions {
   public FrontendOptions setOpenTimeoutMillis(long openTimeoutMillis) { this.openTimeoutMillis = openTimeoutMillis; return this; }
   public long getRouteCacheMillis() { return routeCacheMillis; }
   public FrontendOptions setRouteCacheMillis(long routeCacheMillis) { this.routeCacheMillis = routeCacheMillis; return this; }
+  /** See {@link #DEFAULT_DRAIN_TIMEOUT_SECONDS}. */
+  public long getDrainTimeoutSeconds() { return drainTimeoutSeconds; }
+  public FrontendOptions setDrainTimeoutSeconds(long drainTimeoutSeconds) { this.drainTimeoutSeconds = drainTimeoutSeconds; return this; }
   public long getIdleTimeoutSeconds() { return idleTimeoutSeconds; }
   public FrontendOptions setIdleTimeoutSeconds(long idleTimeoutSeconds) { this.idleTimeoutSeconds = idleTimeoutSeconds; return this; }
   public boolean isAccessLog() { return accessLog; }

@@ -21,6 +21,8 @@ public class GatewayOptions {
   public static final int DEFAULT_MAX_LINKS_PER_NODE = 8;
   /** Concurrent tunnels one node may carry. */
   public static final int DEFAULT_MAX_TUNNELS_PER_NODE = 1024;
+  /** On a clean stop, how long the tunnels it carries get to end once its nodes were told to log in elsewhere. */
+  public static final long DEFAULT_DRAIN_TIMEOUT_SECONDS = 10;
 
   private String gatewayId = "gateway-1";
   private HostPort listen = new HostPort("127.0.0.1", 7443);
@@ -32,6 +34,7 @@ public class GatewayOptions {
   private long loginTimeoutMillis = DEFAULT_LOGIN_TIMEOUT_MILLIS;
   private int maxLinksPerNode = DEFAULT_MAX_LINKS_PER_NODE;
   private int maxTunnelsPerNode = DEFAULT_MAX_TUNNELS_PER_NODE;
+  private long drainTimeoutSeconds = DEFAULT_DRAIN_TIMEOUT_SECONDS;
   private long registryTimeoutMillis = 5_000;
   private int streamWindowBytes = Links.DEFAULT_STREAM_WINDOW_BYTES;
   private int connectionWindowBytes = Links.DEFAULT_CONNECTION_WINDOW_BYTES;
@@ -64,6 +67,8 @@ public class GatewayOptions {
   public GatewayOptions setMaxLinksPerNode(int n) { this.maxLinksPerNode = n; return this; }
   public int getMaxTunnelsPerNode() { return maxTunnelsPerNode; }
   public GatewayOptions setMaxTunnelsPerNode(int n) { this.maxTunnelsPerNode = n; return this; }
+  public long getDrainTimeoutSeconds() { return drainTimeoutSeconds; }
+  public GatewayOptions setDrainTimeoutSeconds(long seconds) { this.drainTimeoutSeconds = seconds; return this; }
   public long getRegistryTimeoutMillis() { return registryTimeoutMillis; }
   public GatewayOptions setRegistryTimeoutMillis(long registryTimeoutMillis) { this.registryTimeoutMillis = registryTimeoutMillis; return this; }
   public int getStreamWindowBytes() { return streamWindowBytes; }

@@ -287,10 +287,21 @@ public sealed interface ControlMessage {
     }
   }
 
-  /** Gateway ends the session (node removed, key revoked, gateway stopping). */
-  record Bye(String reason) implements ControlMessage {
+  /**
+   * Gateway ends the session (node removed, key revoked, gateway stopping). {@code drainMillis} > 0
+   * (a gateway draining on its stop): the tunnels running on the session's link connections may go
+   * on for that long, so the node leaves those connections open (the gateway closes each when its
+   * last tunnel ends) while it logs in elsewhere; 0 (absent on the wire): they close with the session.
+   * A node that does not know the field closes them, as before it existed.
+   */
+  record Bye(String reason, long drainMillis) implements ControlMessage {
+    public Bye(String reason) {
+      this(reason, 0);
+    }
+
     public JsonObject toJson() {
-      return new JsonObject().put("type", "bye").put("reason", reason);
+      JsonObject json = new JsonObject().put("type", "bye").put("reason", reason);
+      return drainMillis > 0 ? json.put("drainMillis", drainMillis) : json;
     }
   }
 
@@ -328,7 +339,7 @@ public sealed interface ControlMessage {
         case "probe-reply" -> new ProbeReply(requiredLong(json, "id"),
             ProbeResult.fromJson(json.getJsonObject("result", new JsonObject())));
         case "certificate-expiry" -> new CertificateExpiry(requiredLong(json, "notAfter"));
-        case "bye" -> new Bye(json.getString("reason", ""));
+        case "bye" -> new Bye(json.getString("reason", ""), Math.max(0, json.getLong("drainMillis", 0L)));
         default -> throw new InvalidMessage("unknown message type " + type);
       };
     } catch (ClassCastException e) {

@@ -65,7 +65,17 @@ class ControlMessageTest {
         new SignReply("-----BEGIN CERTIFICATE-----\n...\n", null),
         new SignReply(null, "not your name"),
         new SessionLost("gw-2", 1_795_264_603_190_000L, "connection lost: Connection reset"),
-        new Bye("gateway stopping"));
+        new Bye("gateway stopping"),
+        new Bye("gateway stopping", 10_000));
+  }
+
+  @Test
+  void aByeWithoutADrainIsTheOneEveryNodeKnows() {
+    assertThat(new Bye("lease lost").toJson().fieldNames()).containsExactlyInAnyOrder("type", "reason");
+    assertThat(ControlMessage.fromJson(new JsonObject("{\"type\":\"bye\",\"reason\":\"x\"}")))
+        .isEqualTo(new Bye("x", 0));
+    assertThat(ControlMessage.fromJson(new JsonObject(
+        "{\"type\":\"bye\",\"reason\":\"x\",\"drainMillis\":-5}"))).as("a negative drain is none").isEqualTo(new Bye("x", 0));
   }
 
   @ParameterizedTest

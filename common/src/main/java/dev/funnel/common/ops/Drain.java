@@ -1,0 +1,73 @@
+package dev.funnel.common.ops;
+
+import static java.lang.System.Logger.Level.INFO;
+
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import java.util.function.IntSupplier;
+import java.util.function.LongSupplier;
+
+/**
+ * The first step of a service's clean stop (SIGTERM, Ctrl-C): once nothing new comes in (a
+ * frontend's public listeners are closed; a gateway's nodes were told to log in elsewhere), what it
+ * carries gets until a deadline to end on its own (a download, an upload, a WebSocket in flight
+ * during a deploy). What is still open then, idle keep-alive connections mostly, is closed by the
+ * stop that follows.
+ *
+ * @param who     the service as its log lines name it ("frontend fe-1")
+ * @param stopped what no longer comes in ("new connections are refused")
+ * @param what    what it waits for, plural ("connection(s)")
+ */
+public record Drain(String who, String stopped, String what) {
+
+  private static final System.Logger LOG = System.getLogger(Drain.class.getName());
+
+  /** How often the open count is read while draining. */
+  public static final long POLL_MILLIS = 50;
+
+  private static String seconds(long millis) {
+    return millis % 1000 == 0 ? String.valueOf(millis / 1000) : String.valueOf(millis / 1000.0);
+  }
+
+  /** Whether the drain is over: nothing is open, or the deadline has passed. */
+  public static boolean over(int open, long nowMillis, long deadlineMillis) {
+    return open == 0 || nowMillis >= deadlineMillis;
+  }
+
+  /**
+   * Once {@code begun} completes, waits until {@code open} reads 0 or {@code timeoutMillis} passed;
+   * completes with the count still open then (0 when everything ended).
+   */
+  public Future<Integer> run(Vertx vertx, Future<?> begun, IntSupplier open, long timeoutMillis,
+                             LongSupplier clockMillis) {
+    return begun.transform(ignored -> {
+      long started = clockMillis.getAsLong();
+      long deadline = started + timeoutMillis;
+      int atStart = open.getAsInt();
+      if (over(atStart, started, deadline)) {
+        return Future.succeededFuture(atStart);
+      }
+      String seconds = seconds(timeoutMillis);
+      LOG.log(INFO, "{0}: stopping: {1}; {2} open {3} get up to {4} s to end (a second SIGTERM or Ctrl-C stops"
+          + " at once)", who, stopped, String.valueOf(atStart), what, seconds);
+      Promise<Integer> drained = Promise.promise();
+      vertx.setPeriodic(POLL_MILLIS, POLL_MILLIS, timer -> {
+        long now = clockMillis.getAsLong();
+        int left = open.getAsInt();
+        if (!over(left, now, deadline)) {
+          return;
+        }
+        vertx.cancelTimer(timer);
+        if (left == 0) {
+          LOG.log(INFO, "{0}: drained: the open {1} ended within {2} ms", who, what, String.valueOf(now - started));
+        } else {
+          LOG.log(INFO, "{0}: {1} {2} still open after {3} s of draining are closed now", who, String.valueOf(left),
+              what, seconds);
+        }
+        drained.tryComplete(left);
+      });
+      return drained.future();
+    });
+  }
+}

@@ -1,0 +1,194 @@
+package dev.funnel.test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.ConnectException;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.OptionalInt;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLSocket;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * A clean stop (SIGTERM) of a process with a public frontend, as a deploy does it: new connections
+ * are refused at once, the connections open get {@code --drain-timeout-s} to end, then the process
+ * exits; a second SIGTERM stops it at once. Real processes, real clients (curl, a TLS socket).
+ */
+@Timeout(value = 180, unit = TimeUnit.SECONDS)
+class DrainIT {
+
+  private static final String DOMAIN = "funnel.localhost";
+  private static final String NAME = "web.demo." + DOMAIN;
+  private static final int FILE_BYTES = 6 * 1024 * 1024;
+
+  private final Path logs = Path.of("target", "e2e-logs", "drain");
+  private FunnelProcess server;
+  private FunnelProcess node;
+
+  @AfterEach
+  void stop() throws Exception {
+    for (FunnelProcess p : new FunnelProcess[] {node, server}) {
+      if (p != null) {
+        p.kill();
+      }
+    }
+  }
+
+  /**
+   * curl is downloading a file at 2 MB/s from a node's {@code file://} target when the server gets
+   * SIGTERM: a new connection is refused, the download completes byte for byte, and the server
+   * exits once it has.
+   */
+  @Test
+  void aDownloadInFlightFinishesWhileNewConnectionsAreRefused() throws Exception {
+    Path dir = TempDirs.create("funnel-drain");
+    Path state = dir.resolve("state");
+    Path site = Files.createDirectories(dir.resolve("site"));
+    byte[] content = new byte[FILE_BYTES];
+    new Random(7).nextBytes(content);
+    Files.write(site.resolve("big.bin"), content);
+    server = FunnelProcess.start("server", logs, List.of(), "server", "--state", state.toString(),
+        "--domain", DOMAIN, "--public", "443=127.0.0.1:0", "--gateway-listen", "127.0.0.1:0",
+        "--admin-listen", "127.0.0.1:0", "--drain-timeout-s", "60");
+    int publicPort = Integer.parseInt(server.fromReadyLine("public 443 on 127\\.0\\.0\\.1:(\\d+)"));
+    int gateway = Integer.parseInt(server.fromReadyLine("gateway 127\\.0\\.0\\.1:(\\d+)"));
+    FunnelProcess.admin(logs, state, "tailnet", "add", "demo", "--funnel", "on", "--ports", "443");
+    String authKey = FunnelProcess.admin(logs, state, "key", "add", "--tailnet", "demo").lastLine().trim();
+    node = FunnelProcess.start("node", logs, List.of(), "node", "--server", "127.0.0.1:" + gateway,
+        "--authkey", authKey, "--hostname", "web", "--ca", state.resolve("ca.pem").toString(),
+        "--state", dir.resolve("node-state").toString(), "--funnel", "443=file://" + site);
+
+    Path got = dir.resolve("got.bin");
+    Process curl = new ProcessBuilder("curl", "-sS", "--fail", "--http1.1", "--limit-rate", "2M", "--max-time", "90",
+        "--cacert", state.resolve("ca.pem").toString(), "--connect-to", NAME + ":443:127.0.0.1:" + publicPort,
+        "-o", got.toString(), "https://" + NAME + "/big.bin").redirectErrorStream(true).start();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (!Files.exists(got) || Files.size(got) < 512 * 1024) {
+      assertThat(curl.isAlive()).as("curl still downloading").isTrue();
+      assertThat(System.nanoTime()).as("the download started").isLessThan(deadline);
+      Thread.sleep(20);
+    }
+
+    assertThat(server.terminate(Duration.ZERO)).as("SIGTERM sent; the server drains").isEmpty();
+    awaitLine(server, "open connection(s) get up to 60 s to end");
+    try (Socket late = new Socket(InetAddress.getLoopbackAddress(), publicPort)) {
+      throw new AssertionError("a new connection was accepted during the drain: " + late);
+    } catch (ConnectException refused) {
+      // as it should be
+    }
+
+    assertThat(curl.waitFor(90, TimeUnit.SECONDS)).as("curl finished").isTrue();
+    String curlOutput = new String(curl.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(curl.exitValue()).as("curl: " + curlOutput).isZero();
+    assertThat(Files.mismatch(got, site.resolve("big.bin"))).as("the whole file, byte for byte").isEqualTo(-1L);
+    assertThat(server.exitWithin(Duration.ofSeconds(30))).as("exited after the drain, with no second signal")
+        .hasValue(143);
+    assertThat(server.output()).contains("drained: the open connection(s) ended within")
+        .doesNotContain("still open after");
+  }
+
+  /**
+   * A browser-like keep-alive connection that never ends on its own: closed when the drain's time
+   * is up (the frontend cannot end it between requests inside TLS), then the process exits.
+   */
+  @Test
+  void aKeepAliveConnectionIsClosedWhenTheDrainTimeIsUp() throws Exception {
+    FunnelProcess demo = startDemo("--drain-timeout-s", "2");
+    try (SSLSocket held = keepAliveThroughTheDemo(demo)) {
+      assertThat(demo.terminate(Duration.ofSeconds(30))).as("exited after the drain").hasValue(143);
+      assertThat(demo.output()).contains("open connection(s) get up to 2 s to end")
+          .contains("connection(s) still open after 2 s of draining are closed now");
+      assertThat(endOf(held)).as("the held connection was closed").isTrue();
+    }
+  }
+
+  /** Waiting out a drain is optional: a second SIGTERM (or Ctrl-C) stops the process at once. */
+  @Test
+  void aSecondSigtermStopsAtOnce() throws Exception {
+    FunnelProcess demo = startDemo();
+    try (SSLSocket held = keepAliveThroughTheDemo(demo)) {
+      assertThat(demo.terminate(Duration.ZERO)).isEmpty();
+      awaitLine(demo, "open connection(s) get up to 10 s to end");
+      assertThat(demo.terminate(Duration.ofSeconds(30))).as("exited on the second SIGTERM").hasValue(143);
+      assertThat(demo.output()).contains("funnel demo: SIGTERM again: stopping now").doesNotContain("of draining");
+      assertThat(endOf(held)).as("the held connection was closed").isTrue();
+    }
+  }
+
+  private FunnelProcess startDemo(String... extra) throws Exception {
+    Path state = TempDirs.create("funnel-drain-demo").resolve("state");
+    List<String> args = new java.util.ArrayList<>(List.of("demo", "--state", state.toString(),
+        "--public", "127.0.0.1:0", "--gateway-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"));
+    args.addAll(List.of(extra));
+    server = FunnelProcess.start("demo", logs, List.of(), args.toArray(String[]::new));
+    server.awaitReady(Duration.ofSeconds(60));
+    return server;
+  }
+
+  /** A TLS connection through the demo's tunnel that answered one keep-alive request and stays open. */
+  private static SSLSocket keepAliveThroughTheDemo(FunnelProcess demo) throws Exception {
+    String curlLine = demo.stdout().stream().map(String::trim).filter(l -> l.startsWith("curl ")).findFirst()
+        .orElseThrow(() -> new AssertionError("no curl line in:\n" + demo.output()));
+    java.util.regex.Matcher m = java.util.regex.Pattern
+        .compile("--cacert (\\S+) --connect-to (\\S+):443:127\\.0\\.0\\.1:(\\d+) ").matcher(curlLine);
+    assertThat(m.find()).as(curlLine).isTrue();
+    String name = m.group(2);
+    SSLSocket socket = TestTls.connect(TestTls.clientTrusting(Path.of(m.group(1))), Integer.parseInt(m.group(3)),
+        name, 30_000);
+    socket.getOutputStream().write(("GET / HTTP/1.1\r\nHost: " + name + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+    socket.getOutputStream().flush();
+    String head = readHead(socket.getInputStream());
+    assertThat(head).startsWith("HTTP/1.1 200");
+    java.util.regex.Matcher length = java.util.regex.Pattern.compile("(?i)content-length: *(\\d+)").matcher(head);
+    assertThat(length.find()).as(head).isTrue();
+    byte[] body = socket.getInputStream().readNBytes(Integer.parseInt(length.group(1)));
+    assertThat(new String(body, StandardCharsets.UTF_8)).contains("Hello from a private machine, through Funnel!");
+    return socket;
+  }
+
+  private static String readHead(InputStream in) throws IOException {
+    StringBuilder head = new StringBuilder();
+    while (!head.toString().endsWith("\r\n\r\n")) {
+      int b = in.read();
+      if (b < 0) {
+        throw new IOException("closed in the response head: " + head);
+      }
+      head.append((char) b);
+    }
+    return head.toString();
+  }
+
+  private static boolean endOf(SSLSocket socket) {
+    try {
+      InputStream in = socket.getInputStream();
+      byte[] chunk = new byte[4096];
+      while (in.read(chunk) >= 0) {
+        // what was in flight
+      }
+      return true;
+    } catch (java.net.SocketTimeoutException stillOpen) {
+      return false;
+    } catch (IOException closed) {
+      return true;   // a reset, or TLS's own complaint at a close without close_notify
+    }
+  }
+
+  private static void awaitLine(FunnelProcess p, String text) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (!p.output().contains(text)) {
+      assertThat(System.nanoTime()).as("'%s' in the output of %s:%n%s", text, p.pid(), p.output()).isLessThan(deadline);
+      Thread.sleep(20);
+    }
+  }
+}
