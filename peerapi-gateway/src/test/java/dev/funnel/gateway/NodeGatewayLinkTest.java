@@ -259,12 +259,7 @@ class NodeGatewayLinkTest {
   @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
   void aNodeThatDiesMidTunnelClosesItsTunnelsAndItsLinks(VertxTestContext ctx) {
     byte[] first = random(1000, 1);
-    open()
-        .compose(stream -> {
-          TunnelEnd end = TunnelEnd.attach(stream);
-          end.send(first, false);
-          return eventually(() -> end.received() == first.length).map(end);
-        })
+    echoed(first)
         .compose(end -> {
           assertThat(gatewayGauge("funnel.tunnels.active")).isEqualTo(1);
           return vertx.undeploy(nodeDeployment).compose(v -> end.closed());
@@ -289,12 +284,7 @@ class NodeGatewayLinkTest {
     byte[] first = random(1000, 11);
     byte[] rest = random(256 * 1024, 12);
     List<Channel> links = gatewaySideLinks();
-    open()
-        .compose(stream -> {
-          TunnelEnd end = TunnelEnd.attach(stream);
-          end.send(first, false);
-          return eventually(() -> end.received() == first.length).map(end);
-        })
+    echoed(first)
         .compose(end -> {
           Future<Integer> drained = gateway.drain();
           return eventually(() -> gateway.linkConnections(NODE_ID) == 0 && node.linkConnections() == 0)
@@ -462,6 +452,15 @@ class NodeGatewayLinkTest {
 
   private Future<PeekedConnection> open() {
     return open(io.netty.buffer.Unpooled.EMPTY_BUFFER);
+  }
+
+  /** A tunnel that has carried {@code first} to the echo backend and back, still open. */
+  private Future<TunnelEnd> echoed(byte[] first) {
+    return open().compose(stream -> {
+      TunnelEnd end = TunnelEnd.attach(stream);
+      end.send(first, false);
+      return eventually(() -> end.received() == first.length).map(end);
+    });
   }
 
   /** An open as the frontend makes it, carrying {@code first} (the caller keeps it: GatewayLink). */
