@@ -83,6 +83,12 @@ final class NodeCommand implements Callable<Integer> {
           + " them (default: ${DEFAULT-VALUE}).")
   int links = NodeOptions.DEFAULT_LINKS;
 
+  @Option(names = "--" + FrontendLimitFlags.DRAIN_TIMEOUT, paramLabel = "SECONDS",
+      defaultValue = "" + NodeOptions.DEFAULT_DRAIN_TIMEOUT_SECONDS,
+      description = "On SIGTERM or Ctrl-C, end the sessions (no new tunnel comes) and give the tunnels running this"
+          + " long to end; a second signal stops at once; 0 = close them at once (default: ${DEFAULT-VALUE}).")
+  long drainTimeoutSeconds = NodeOptions.DEFAULT_DRAIN_TIMEOUT_SECONDS;
+
   @Option(names = "--event-loops", paramLabel = "N", defaultValue = "0",
       description = "Threads that carry tunnel bytes (the data plane's event loops) (default: one per core).")
   int eventLoops;
@@ -198,6 +204,7 @@ final class NodeCommand implements Callable<Integer> {
     }
     links = c.integer("links", links);
     eventLoops = c.integer("event-loops", eventLoops);
+    drainTimeoutSeconds = c.number(FrontendLimitFlags.DRAIN_TIMEOUT, drainTimeoutSeconds);
     authKey = c.string("authkey", authKey);
     hostname = c.string("hostname", hostname);
     domainAliases = c.entries("domain-alias", domainAliases);
@@ -271,6 +278,9 @@ final class NodeCommand implements Callable<Integer> {
     if (proxyProtocol < 0 || proxyProtocol > 2) {
       throw new IllegalArgumentException("--proxy-protocol is 1 or 2");
     }
+    if (drainTimeoutSeconds < 0) {
+      throw new IllegalArgumentException("--" + FrontendLimitFlags.DRAIN_TIMEOUT + " must be 0 or more");
+    }
     if (sessions != null && (sessions < 1 || sessions > 2)) {
       throw new IllegalArgumentException("--sessions is 1 or 2");
     }
@@ -301,6 +311,8 @@ final class NodeCommand implements Callable<Integer> {
     Vertx vertx = FunnelVertx.node(metricsListen != null);
     Processes.closeOnShutdown(vertx, "node");
     NodeStack node = Processes.startOrExit(vertx, "node", () -> NodeStack.start(vertx, settings));
+    // /ready turns 503 by itself once the sessions end.
+    Processes.drainOnStop("the node's drain", drainTimeoutSeconds, () -> { }, () -> node.drain(drainTimeoutSeconds));
     System.out.println(node.readyLine());
     System.out.flush();
     Processes.awaitShutdown();

@@ -221,6 +221,21 @@ final class NodeStack implements NodeControl.ServeControl {
     return stack;
   }
 
+  /**
+   * The first step of the node's clean stop: its sessions end (no new tunnel comes), the
+   * terminators end each HTTP connection once its request is answered, and the tunnels running get
+   * up to {@code seconds} to end (NodeAgentVerticle.drain); completes with how many were still open.
+   */
+  Future<Integer> drain(long seconds) {
+    Future<Integer> tunnels = agent.drain(seconds * 1000);
+    List<Terminator> running;
+    synchronized (this) {
+      running = List.copyOf(terminators);
+    }
+    running.forEach(t -> t.verticle().shutdown(seconds * 1000));
+    return tunnels;
+  }
+
   // ---------------------------------------------------------------- status
 
   @Override

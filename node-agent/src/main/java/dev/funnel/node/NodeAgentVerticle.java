@@ -4,6 +4,7 @@ import dev.funnel.common.bus.ProbeResult;
 import dev.funnel.common.net.DataLegTls;
 import dev.funnel.common.net.HostPort;
 import dev.funnel.common.net.LinkTls;
+import dev.funnel.common.ops.Drain;
 import dev.funnel.common.options.NodeOptions;
 import dev.funnel.common.options.ServeTarget;
 import dev.funnel.common.serve.GatePolicy;
@@ -11,6 +12,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.handler.ssl.SslContext;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.Vertx;
 import io.vertx.micrometer.backends.BackendRegistries;
@@ -117,6 +119,23 @@ public class NodeAgentVerticle extends VerticleBase {
   public Future<?> stop() {
     slots.stop();
     return Future.succeededFuture();
+  }
+
+  /**
+   * The first step of the node's clean stop, before {@link #stop()}: ends every session (the gateway
+   * tells the registry, so no new tunnel comes; nothing is dialled again) but leaves their link
+   * connections open, then waits until the tunnels running on them have ended or
+   * {@code timeoutMillis} passed ({@link Drain}); completes with how many were still open then.
+   * Callable from any thread.
+   */
+  public Future<Integer> drain(long timeoutMillis) {
+    Promise<Void> ended = Promise.promise();
+    context.runOnContext(v -> {
+      slots.stop(timeoutMillis);
+      ended.complete();
+    });
+    return new Drain("node " + options.getHostname(), "its sessions ended, so no new tunnel comes", "tunnel(s)")
+        .run(vertx, ended.future(), metrics::activeTunnels, timeoutMillis, () -> System.nanoTime() / 1_000_000);
   }
 
   /** Completes when the first session is welcomed; fails if the first login is refused. */

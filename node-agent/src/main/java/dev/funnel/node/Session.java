@@ -144,7 +144,15 @@ final class Session implements LossReports.Witness {
 
   /** Ends the session from this side (node stopping). */
   void close(String reason) {
+    close(reason, 0);
+  }
+
+  /** Ends the session on purpose; its link connections stay open for {@code drainMillis} when that is > 0. */
+  void close(String reason, long drainMillis) {
     endedOnPurpose = true;
+    if (drainMillis > 0 && state != State.ENDED) {
+      links.retire(drainMillis, "stopping");
+    }
     end(reason, false);
   }
 
@@ -270,7 +278,7 @@ final class Session implements LossReports.Witness {
     } else if (message instanceof Bye b) {
       endedOnPurpose = true;
       if (b.drainMillis() > 0) {
-        links.retire(b.drainMillis());
+        links.retire(b.drainMillis(), "the gateway is stopping");
       }
       end("the gateway said bye: " + b.reason(), false);
     } else if (message instanceof Ping p) {

@@ -109,13 +109,13 @@ final class SessionLinks {
    * closes a silent one), and closed here a second after that time at the latest. The session ends
    * next; {@link #closeAll()} then leaves them be.
    */
-  void retire(long drainMillis) {
+  void retire(long drainMillis, String why) {
     List<Channel> retired = List.copyOf(links);
     links.clear();
     this.retired = true;
     if (!retired.isEmpty()) {
-      LOG.log(Level.INFO, "{0} is stopping: the tunnels on its {1} link connection(s) may go on for up to {2} s",
-          session.server(), String.valueOf(retired.size()),
+      LOG.log(Level.INFO, "{0}: the tunnels on the {1} link connection(s) to {2} may go on for up to {3} s", why,
+          String.valueOf(retired.size()), session.server(),
           drainMillis % 1000 == 0 ? String.valueOf(drainMillis / 1000) : String.valueOf(drainMillis / 1000.0));
       vertx.setTimer(drainMillis + 1_000, id -> retired.forEach(Channel::close));
     }

@@ -345,6 +345,14 @@ final class SessionSlots {
 
   /** Closes every session and cancels every reconnect; nothing is dialled after. Idempotent. */
   void stop() {
+    stop(0);
+  }
+
+  /**
+   * As {@link #stop()}; with {@code drainMillis} > 0 the sessions' link connections stay open so
+   * the tunnels on them may go on for that long (the node's clean stop: {@link SessionLinks#retire}).
+   */
+  void stop(long drainMillis) {
     if (stopped) {
       return;
     }
@@ -357,7 +365,7 @@ final class SessionSlots {
       slot.session = null;
       slot.up = false;
       if (s != null) {
-        s.close("node agent stopping");
+        s.close("node agent stopping", drainMillis);
       }
     }
     firstWelcome.tryFail("node agent stopped");

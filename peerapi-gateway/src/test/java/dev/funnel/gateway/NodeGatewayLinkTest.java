@@ -310,6 +310,42 @@ class NodeGatewayLinkTest {
         .onComplete(ctx.succeedingThenComplete());
   }
 
+  /**
+   * The node's clean stop: its session ends (the gateway refuses a new open) but the running tunnel
+   * goes on, both ways, to its half-close; the drain ends when it does, and the link connections
+   * close then (the gateway closes an ended session's idle ones).
+   */
+  @Test
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
+  void aStoppingNodeLetsItsTunnelFinishAndTakesNoOther(VertxTestContext ctx) {
+    byte[] first = random(1000, 13);
+    byte[] rest = random(256 * 1024, 14);
+    List<Channel> links = gatewaySideLinks();
+    echoed(first)
+        .compose(end -> {
+          Future<Integer> drained = node.drain(30_000);
+          return eventually(() -> gateway.linkConnections(NODE_ID) == 0 && node.linkConnections() == 0)
+              .compose(v -> expectFailure(open()))
+              .compose(refused -> {
+                assertThat(refused).hasMessageContaining("no session of " + NODE_ID);
+                assertThat(drained.isComplete()).as("a tunnel is still running").isFalse();
+                assertThat(links.stream().filter(Channel::isActive)).as("its link connection stays open").isNotEmpty();
+                return end.send(rest, true).inputEnded();
+              })
+              .compose(back -> {
+                assertThat(Arrays.equals(back, 0, first.length, first, 0, first.length)).isTrue();
+                assertThat(Arrays.equals(back, first.length, back.length, rest, 0, rest.length)).isTrue();
+                return drained;
+              });
+        })
+        .compose(left -> {
+          assertThat(left).as("tunnels still open when the drain ended").isZero();
+          return within(5_000, () -> links.stream().noneMatch(Channel::isActive),
+              () -> "link connections still open: " + links.stream().filter(Channel::isActive).count());
+        })
+        .onComplete(ctx.succeedingThenComplete());
+  }
+
   @Test
   @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
   void aLinkTheGatewayDropsIsDialledAgainAndTunnelsKeepOpening(VertxTestContext ctx) {

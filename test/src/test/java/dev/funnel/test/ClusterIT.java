@@ -413,7 +413,7 @@ class ClusterIT {
     long exitedAt = System.currentTimeMillis();
     assertThat(victim.output()).contains("drained: the open tunnel(s) ended within");
     assertThat(nodeA.output()).contains("the gateway said bye: gateway stopping")
-        .contains("is stopping: the tunnels on its");
+        .contains("the gateway is stopping: the tunnels on the");
     untilTwoSessions("a", cluster, servingA);
     record("gateway drain: SIGTERM → exit, a 6 MiB download at 2 MB/s in flight", (exitedAt - stoppedAt)
         + " ms; new connections meanwhile " + meanwhile.size() + ", failed " + failed.size());

@@ -21,16 +21,18 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * A clean stop (SIGTERM) of a process with a public frontend, as a deploy does it: new connections
- * are refused at once, the connections open get {@code --drain-timeout-s} to end, then the process
- * exits; a second SIGTERM stops it at once. Real processes, real clients (curl, a TLS socket).
+ * A clean stop (SIGTERM) of a process that carries tunnels, as a deploy or a restart does it: new
+ * connections are refused at once, the connections open get {@code --drain-timeout-s} to end, then
+ * the process exits; a second SIGTERM stops it at once. A server (its frontend) and a node here; a
+ * clustered gateway in ClusterIT. Real processes, real clients (curl, a TLS socket).
  */
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class DrainIT {
 
   private static final String DOMAIN = "funnel.localhost";
   private static final String NAME = "web.demo." + DOMAIN;
-  private static final int FILE_BYTES = 6 * 1024 * 1024;
+  /** More than every buffer between the node and curl holds (link windows, socket buffers): the node must wait for it. */
+  private static final int FILE_BYTES = 32 * 1024 * 1024;
 
   private final Path logs = Path.of("target", "e2e-logs", "drain");
   private FunnelProcess server;
@@ -52,50 +54,107 @@ class DrainIT {
    */
   @Test
   void aDownloadInFlightFinishesWhileNewConnectionsAreRefused() throws Exception {
+    ServerAndNode setup = startServerAndNode(List.of("--drain-timeout-s", "60"), List.of());
+    Process curl = setup.download();
+
+    assertThat(server.terminate(Duration.ZERO)).as("SIGTERM sent; the server drains").isEmpty();
+    awaitLine(server, "open connection(s) get up to 60 s to end");
+    // NIO closes a listening socket's descriptor at the loop's next select after the close: a
+    // connection made in that moment is taken by the kernel, then reset.
+    long refusedBy = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (true) {
+      try (Socket late = new Socket(InetAddress.getLoopbackAddress(), setup.publicPort())) {
+        assertThat(System.nanoTime()).as("new connections refused during the drain").isLessThan(refusedBy);
+        Thread.sleep(20);
+      } catch (ConnectException refused) {
+        break;
+      }
+    }
+
+    setup.downloaded(curl);
+    assertThat(server.exitWithin(Duration.ofSeconds(30))).as("exited after the drain, with no second signal")
+        .hasValue(143);
+    assertThat(server.output()).contains("drained: the open connection(s) ended within")
+        .doesNotContain("still open after");
+  }
+
+  /**
+   * The node's clean stop (a home server's restart): its sessions end, so the server refuses a new
+   * connection to its name, while a download in flight through its terminator completes byte for
+   * byte; an idle keep-alive connection through the same terminator is ended at once (its HTTP
+   * server's shutdown), so the node exits as soon as the download is done.
+   */
+  @Test
+  void aStoppingNodeFinishesItsDownloadAndEndsItsIdleConnections() throws Exception {
+    ServerAndNode setup = startServerAndNode(List.of(), List.of("--drain-timeout-s", "60"));
+    try (SSLSocket idle = keepAlive(setup.state().resolve("ca.pem"), setup.publicPort(), NAME, "/small.txt",
+        "small")) {
+      Process curl = setup.download();
+      assertThat(node.terminate(Duration.ZERO)).as("SIGTERM sent; the node drains").isEmpty();
+      awaitLine(node, "open tunnel(s) get up to 60 s to end");
+      assertThat(endOf(idle)).as("the idle keep-alive connection was ended").isTrue();
+      setup.downloaded(curl);
+      assertThat(node.exitWithin(Duration.ofSeconds(30))).as("exited after the drain").hasValue(143);
+      assertThat(node.output()).contains("node web: drained: the open tunnel(s) ended within")
+          .doesNotContain("still open after");
+      Exec late = Exec.run(List.of("curl", "-sS", "--max-time", "20", "--cacert",
+          setup.state().resolve("ca.pem").toString(), "--connect-to", NAME + ":443:127.0.0.1:" + setup.publicPort(),
+          "https://" + NAME + "/small.txt"));
+      assertThat(late.exit()).as("a new connection once the node is gone: %s", late.output()).isNotZero();
+    }
+  }
+
+  /** A server and a node serving a directory ({@code file://}) with a 32 MiB file and a small one. */
+  private ServerAndNode startServerAndNode(List<String> serverExtra, List<String> nodeExtra) throws Exception {
     Path dir = TempDirs.create("funnel-drain");
     Path state = dir.resolve("state");
     Path site = Files.createDirectories(dir.resolve("site"));
     byte[] content = new byte[FILE_BYTES];
     new Random(7).nextBytes(content);
     Files.write(site.resolve("big.bin"), content);
-    server = FunnelProcess.start("server", logs, List.of(), "server", "--state", state.toString(),
+    Files.writeString(site.resolve("small.txt"), "small\n");
+    List<String> serverArgs = new java.util.ArrayList<>(List.of("server", "--state", state.toString(),
         "--domain", DOMAIN, "--public", "443=127.0.0.1:0", "--gateway-listen", "127.0.0.1:0",
-        "--admin-listen", "127.0.0.1:0", "--drain-timeout-s", "60");
+        "--admin-listen", "127.0.0.1:0"));
+    serverArgs.addAll(serverExtra);
+    server = FunnelProcess.start("server", logs, List.of(), serverArgs.toArray(String[]::new));
     int publicPort = Integer.parseInt(server.fromReadyLine("public 443 on 127\\.0\\.0\\.1:(\\d+)"));
     int gateway = Integer.parseInt(server.fromReadyLine("gateway 127\\.0\\.0\\.1:(\\d+)"));
     FunnelProcess.admin(logs, state, "tailnet", "add", "demo", "--funnel", "on", "--ports", "443");
     String authKey = FunnelProcess.admin(logs, state, "key", "add", "--tailnet", "demo").lastLine().trim();
-    node = FunnelProcess.start("node", logs, List.of(), "node", "--server", "127.0.0.1:" + gateway,
+    List<String> nodeArgs = new java.util.ArrayList<>(List.of("node", "--server", "127.0.0.1:" + gateway,
         "--authkey", authKey, "--hostname", "web", "--ca", state.resolve("ca.pem").toString(),
-        "--state", dir.resolve("node-state").toString(), "--funnel", "443=file://" + site);
+        "--state", dir.resolve("node-state").toString(), "--funnel", "443=file://" + site));
+    nodeArgs.addAll(nodeExtra);
+    node = FunnelProcess.start("node", logs, List.of(), nodeArgs.toArray(String[]::new));
+    return new ServerAndNode(dir, state, site, publicPort);
+  }
 
-    Path got = dir.resolve("got.bin");
-    Process curl = new ProcessBuilder("curl", "-sS", "--fail", "--http1.1", "--limit-rate", "2M", "--max-time", "90",
-        "--cacert", state.resolve("ca.pem").toString(), "--connect-to", NAME + ":443:127.0.0.1:" + publicPort,
-        "-o", got.toString(), "https://" + NAME + "/big.bin").redirectErrorStream(true).start();
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    while (!Files.exists(got) || Files.size(got) < 512 * 1024) {
-      assertThat(curl.isAlive()).as("curl still downloading").isTrue();
-      assertThat(System.nanoTime()).as("the download started").isLessThan(deadline);
-      Thread.sleep(20);
+  private record ServerAndNode(Path dir, Path state, Path site, int publicPort) {
+
+    /** curl downloading big.bin at 8 MB/s, once the first 2 MiB have arrived. */
+    Process download() throws Exception {
+      Path got = dir.resolve("got.bin");
+      Process curl = new ProcessBuilder("curl", "-sS", "--fail", "--http1.1", "--limit-rate", "8M", "--max-time", "90",
+          "--cacert", state.resolve("ca.pem").toString(), "--connect-to", NAME + ":443:127.0.0.1:" + publicPort,
+          "-o", got.toString(), "https://" + NAME + "/big.bin").redirectErrorStream(true).start();
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (!Files.exists(got) || Files.size(got) < 2 * 1024 * 1024) {
+        assertThat(curl.isAlive()).as("curl still downloading").isTrue();
+        assertThat(System.nanoTime()).as("the download started").isLessThan(deadline);
+        Thread.sleep(20);
+      }
+      return curl;
     }
 
-    assertThat(server.terminate(Duration.ZERO)).as("SIGTERM sent; the server drains").isEmpty();
-    awaitLine(server, "open connection(s) get up to 60 s to end");
-    try (Socket late = new Socket(InetAddress.getLoopbackAddress(), publicPort)) {
-      throw new AssertionError("a new connection was accepted during the drain: " + late);
-    } catch (ConnectException refused) {
-      // as it should be
+    /** curl ended well and the file arrived whole. */
+    void downloaded(Process curl) throws Exception {
+      assertThat(curl.waitFor(90, TimeUnit.SECONDS)).as("curl finished").isTrue();
+      String curlOutput = new String(curl.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertThat(curl.exitValue()).as("curl: " + curlOutput).isZero();
+      assertThat(Files.mismatch(dir.resolve("got.bin"), site.resolve("big.bin"))).as("the whole file, byte for byte")
+          .isEqualTo(-1L);
     }
-
-    assertThat(curl.waitFor(90, TimeUnit.SECONDS)).as("curl finished").isTrue();
-    String curlOutput = new String(curl.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertThat(curl.exitValue()).as("curl: " + curlOutput).isZero();
-    assertThat(Files.mismatch(got, site.resolve("big.bin"))).as("the whole file, byte for byte").isEqualTo(-1L);
-    assertThat(server.exitWithin(Duration.ofSeconds(30))).as("exited after the drain, with no second signal")
-        .hasValue(143);
-    assertThat(server.output()).contains("drained: the open connection(s) ended within")
-        .doesNotContain("still open after");
   }
 
   /**
@@ -143,17 +202,22 @@ class DrainIT {
     java.util.regex.Matcher m = java.util.regex.Pattern
         .compile("--cacert (\\S+) --connect-to (\\S+):443:127\\.0\\.0\\.1:(\\d+) ").matcher(curlLine);
     assertThat(m.find()).as(curlLine).isTrue();
-    String name = m.group(2);
-    SSLSocket socket = TestTls.connect(TestTls.clientTrusting(Path.of(m.group(1))), Integer.parseInt(m.group(3)),
-        name, 30_000);
-    socket.getOutputStream().write(("GET / HTTP/1.1\r\nHost: " + name + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+    return keepAlive(Path.of(m.group(1)), Integer.parseInt(m.group(3)), m.group(2), "/",
+        "Hello from a private machine, through Funnel!");
+  }
+
+  /** A TLS connection to {@code name} that answered one keep-alive GET of {@code path} and stays open. */
+  private static SSLSocket keepAlive(Path ca, int port, String name, String path, String expected) throws Exception {
+    SSLSocket socket = TestTls.connect(TestTls.clientTrusting(ca), port, name, 30_000);
+    socket.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: " + name + "\r\n\r\n")
+        .getBytes(StandardCharsets.US_ASCII));
     socket.getOutputStream().flush();
     String head = readHead(socket.getInputStream());
     assertThat(head).startsWith("HTTP/1.1 200");
     java.util.regex.Matcher length = java.util.regex.Pattern.compile("(?i)content-length: *(\\d+)").matcher(head);
     assertThat(length.find()).as(head).isTrue();
     byte[] body = socket.getInputStream().readNBytes(Integer.parseInt(length.group(1)));
-    assertThat(new String(body, StandardCharsets.UTF_8)).contains("Hello from a private machine, through Funnel!");
+    assertThat(new String(body, StandardCharsets.UTF_8)).contains(expected);
     return socket;
   }
 

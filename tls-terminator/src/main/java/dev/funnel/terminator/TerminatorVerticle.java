@@ -207,6 +207,25 @@ public class TerminatorVerticle extends VerticleBase {
     }));
   }
 
+  /**
+   * The first step of the node's clean stop: every HTTP listener, the replicas' too, stops accepting,
+   * and each connection ends once the request it serves is answered (HTTP/1.1; an idle keep-alive
+   * one at once) or, after a GOAWAY, once its streams are (HTTP/2); at {@code millis} the rest are
+   * closed (Vert.x's {@code HttpServer.shutdown}). {@code tls-terminated-tcp://} ports keep their
+   * connections until {@link #stop()}.
+   */
+  public Future<Void> shutdown(long millis) {
+    List<TerminatorVerticle> all = new ArrayList<>();
+    all.add(this);
+    all.addAll(replicas);
+    List<Future<Void>> done = new ArrayList<>();
+    for (TerminatorVerticle t : all) {
+      done.add(t.onLoop(() -> Future.join(t.httpServers.stream()
+          .map(server -> server.shutdown(millis, java.util.concurrent.TimeUnit.MILLISECONDS)).toList()).mapEmpty()));
+    }
+    return Future.join(done).mapEmpty();
+  }
+
   /** Public port → the loopback address serving it (ports on a socket not included); empty before {@link #start()} completes. */
   public Map<Integer, HostPort> listeners() {
     return listeners;

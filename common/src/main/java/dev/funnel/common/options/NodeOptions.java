@@ -14,6 +14,8 @@ public class NodeOptions {
   public static final long DEFAULT_DIAL_TIMEOUT_MILLIS = 5_000;
   /** Link connections (HTTP/2, the node is the server) kept to each gateway a session is on. */
   public static final int DEFAULT_LINKS = 2;
+  /** On a clean stop, how long the tunnels running get to end once the sessions ended. */
+  public static final long DEFAULT_DRAIN_TIMEOUT_SECONDS = 10;
   /** The most link connections per session, whatever the gateway asks. */
   public static final int MAX_LINKS = 8;
   public static final long DEFAULT_BACKOFF_MIN_MILLIS = 500;
