@@ -69,8 +69,11 @@ class ClusterIT {
 
   static final String DOMAIN = "funnel.localhost";
   static final String NAME_A = "a.demo." + DOMAIN;
-  /** What node a's backend serves at /big: a download that outlives a gateway's SIGTERM at 2 MB/s. */
-  private static final byte[] BIG = new byte[6 * 1024 * 1024];
+  /**
+   * What node a's backend serves at /big: a download that outlives a gateway's SIGTERM at 8 MB/s,
+   * more than every buffer between node and curl holds.
+   */
+  private static final byte[] BIG = new byte[32 * 1024 * 1024];
 
   static {
     new java.util.Random(6).nextBytes(BIG);
@@ -382,12 +385,12 @@ class ClusterIT {
     String servingA = sessionsOf(cluster, cluster.reg2, "a").get(0);
     FunnelProcess victim = cluster.gatewayWithId(servingA);
     Path got = dir.resolve("big.bin");
-    Process curl = new ProcessBuilder("curl", "-sS", "--fail", "--limit-rate", "2M", "--max-time", "90",
+    Process curl = new ProcessBuilder("curl", "-sS", "--fail", "--limit-rate", "8M", "--max-time", "90",
         "--cacert", state.resolve(DevCa.CA_FILE).toString(),
         "--connect-to", NAME_A + ":443:127.0.0.1:" + cluster.frontendPort(0), "-o", got.toString(),
         "https://" + NAME_A + "/big").redirectErrorStream(true).start();
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    while (!Files.exists(got) || Files.size(got) < 512 * 1024) {
+    while (!Files.exists(got) || Files.size(got) < 2 * 1024 * 1024) {
       assertThat(curl.isAlive()).as("curl still downloading").isTrue();
       assertThat(System.nanoTime()).as("the download started").isLessThan(deadline);
       Thread.sleep(20);
@@ -415,7 +418,7 @@ class ClusterIT {
     assertThat(nodeA.output()).contains("the gateway said bye: gateway stopping")
         .contains("the gateway is stopping: the tunnels on the");
     untilTwoSessions("a", cluster, servingA);
-    record("gateway drain: SIGTERM → exit, a 6 MiB download at 2 MB/s in flight", (exitedAt - stoppedAt)
+    record("gateway drain: SIGTERM → exit, a 32 MiB download at 8 MB/s in flight", (exitedAt - stoppedAt)
         + " ms; new connections meanwhile " + meanwhile.size() + ", failed " + failed.size());
     processes.remove(victim);
     cluster.gateways.remove(victim);
