@@ -111,7 +111,7 @@ public class GatewayVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    String badOption = invalidOption(options);
+    String badOption = GatewayOptionsCheck.problem(options);
     if (badOption != null) {
       return Future.failedFuture(new IllegalArgumentException("gateway options: " + badOption));
     }
@@ -161,28 +161,6 @@ public class GatewayVerticle extends VerticleBase {
   private String linkAddress() {
     String host = options.getLinkAdvertiseHost() != null ? options.getLinkAdvertiseHost() : options.getLinkListen().host();
     return new HostPort(host, linkPort).toString();
-  }
-
-  /** What is wrong with {@code options}, or null: every wait must be positive (timers need at least 1 ms). */
-  private static String invalidOption(GatewayOptions options) {
-    if (options.getKeyCert() == null) {
-      return "the gateway needs a TLS certificate and key";
-    }
-    if (options.getLinkListen() != null && options.getLinkTrust() == null) {
-      return "a link for frontends needs the cluster CA to check their certificates";
-    }
-    if (options.getLinksPerNode() < 1 || options.getMaxLinksPerNode() < 1 || options.getMaxTunnelsPerNode() < 1) {
-      return "links per node and the per-node limits must be >= 1";
-    }
-    long[] waits = {options.getOfferTimeoutMillis(), options.getHeartbeatMillis(), options.getPingIntervalMillis(),
-        options.getSessionTimeoutMillis(), options.getLoginTimeoutMillis(), options.getDeadAfterMillis(),
-        options.getRegistryTimeoutMillis()};
-    for (long wait : waits) {
-      if (wait < 1) {
-        return "every wait and timeout must be at least 1 ms";
-      }
-    }
-    return null;
   }
 
   /** This gateway's figures for {@code funnel admin status}, from its own meters. */
@@ -394,8 +372,6 @@ public class GatewayVerticle extends VerticleBase {
     session.send(new Bye(kick.reason()));
     endSession(session, "kicked (" + kick.reason() + ")");
   }
-
-  // ---------------------------------------------------------------- helpers
 
   // ---------------------------------------------------------------- for tests
 
