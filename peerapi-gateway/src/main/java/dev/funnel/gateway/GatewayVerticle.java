@@ -344,8 +344,10 @@ public class GatewayVerticle extends VerticleBase {
     return registry.ask(Addresses.REGISTRY_SESSION_CLOSED, new SessionClosed(nodeId, options.getGatewayId(), epoch))
         .<Void>mapEmpty()
         .recover(err -> {
-          LOG.log(Level.WARNING, "telling the registry that " + nodeId + " (epoch " + epoch + ") left failed: "
-              + err.getMessage() + "; its lease will lapse");
+          // While the process stops, the registry in it may have stopped first: the lease lapsing is
+          // the plan then, not news.
+          LOG.log(stopping ? Level.INFO : Level.WARNING, "telling the registry that " + nodeId + " (epoch " + epoch
+              + ") left failed: " + err.getMessage() + "; its lease will lapse");
           return Future.succeededFuture();
         });
   }
