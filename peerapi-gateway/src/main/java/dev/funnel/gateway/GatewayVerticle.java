@@ -168,7 +168,7 @@ public class GatewayVerticle extends VerticleBase {
     MeterRegistry registry = metrics.registry();
     io.micrometer.core.instrument.Timer setup = registry.find("funnel.tunnel.setup")
         .tag("role", dev.funnel.common.ops.Meters.ROLE_GATEWAY).timer();
-    return new dev.funnel.common.bus.MemberStats(options.getGatewayId(), "gateway", nodePort > 0, List.of(),
+    return new dev.funnel.common.bus.MemberStats(options.getGatewayId(), "gateway", nodePort > 0 && !stopping, List.of(),
         dev.funnel.common.ops.StatsPublisher.gauge(registry, "funnel.tunnels.active", "role",
             dev.funnel.common.ops.Meters.ROLE_GATEWAY),
         setup == null ? 0 : setup.count(),
