@@ -14,7 +14,8 @@ import java.util.logging.Level;
 
 /**
  * Process lifetime: start or exit with a clear message; on SIGTERM/Ctrl-C, run the steps that must
- * come first (a frontend's drain), then close Vert.x. A second SIGTERM/Ctrl-C stops at once.
+ * come first (a frontend's, gateway's or node's drain), then close Vert.x. A second SIGTERM/Ctrl-C
+ * stops at once.
  */
 final class Processes {
 
@@ -76,7 +77,7 @@ final class Processes {
   }
 
   /**
-   * Registers {@code step} (a frontend's drain) to run, and be waited for up to {@code boundMillis},
+   * Registers {@code step} (a drain) to run, and be waited for up to {@code boundMillis},
    * when SIGTERM/Ctrl-C arrives, before Vert.x closes; steps run in the order registered.
    */
   static void beforeClose(String what, long boundMillis, Supplier<Future<?>> step) {
@@ -84,7 +85,7 @@ final class Processes {
   }
 
   /**
-   * The stop begins with {@code drain} (a frontend's or a gateway's, bounded by its own timeout,
+   * The stop begins with {@code drain} (a frontend's, gateway's or node's, bounded by its own timeout,
    * plus a margin here): first {@code notReady} runs (/ready turns 503, so a load balancer stops
    * sending clients).
    */

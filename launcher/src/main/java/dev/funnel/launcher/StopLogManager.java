@@ -3,9 +3,9 @@ package dev.funnel.launcher;
 import java.util.logging.LogManager;
 
 /**
- * The JDK's LogManager, except that the reset its own shutdown hook does waits for Funnel's stop:
- * the hooks run at the same time, and without this the lines of a stop (a frontend's drain, what
- * is still open after it) were lost, the handlers already closed. Installed by
+ * The JDK's LogManager, except that the reset its own shutdown hook does is put off until Funnel's
+ * stop has logged its last line: the hooks run at the same time, and without this the lines of a
+ * stop (a drain, what is still open after it) were lost, the handlers already closed. Installed by
  * {@link FunnelCommand#main} ({@code java.util.logging.manager}) before anything logs; the stop
  * calls {@link #release()} when its last line is out. A process that has no stop of its own (a
  * one-shot command) is reset by the JDK as usual.
@@ -18,7 +18,7 @@ public final class StopLogManager extends LogManager {
     super();
   }
 
-  /** From now on the JDK's shutdown reset waits for {@link #release()}. */
+  /** From now on a reset (the JDK's at shutdown) is put off until {@link #release()}. */
   static void hold() {
     holding = true;
   }

@@ -333,8 +333,8 @@ final class Session implements LossReports.Witness {
     cancel(heartbeatTimer);
     socket.close();
     // Links close with the session; a tunnel still running on one ends with it (the gateway drops
-    // the session's routes at once, and the node logs in again), unless a draining gateway's Bye
-    // retired them first.
+    // the session's routes at once, and the node logs in again), unless a drain (the gateway's Bye,
+    // or this node's stop) retired them first.
     links.closeAll();
     replies.failAll(reason);
     slots.sessionEnded(this, reason, refused);

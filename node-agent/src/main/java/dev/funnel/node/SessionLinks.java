@@ -14,7 +14,8 @@ import java.util.concurrent.TimeUnit;
  * The link connections of one session: keeps {@code links} of them up or being dialled while the
  * session is up; one that closes is dialled again at once, a dial that fails (or a link closed right
  * after it came up) again after 0.5 s, doubling to 5 s (reset when one comes up). All close with the
- * session, unless the gateway's Bye let their tunnels go on ({@link #retire}). Event loop only, apart
+ * session, unless a drain (the gateway's Bye, or this node stopping) let their tunnels go on
+ * ({@link #retire}). Event loop only, apart
  * from {@link #count()}.
  */
 final class SessionLinks {
@@ -34,7 +35,7 @@ final class SessionLinks {
   private int dialling;
   /** Consecutive failed link dials (the redial waits grow with it, reset when one comes up). */
   private int failures;
-  /** The gateway said Bye with a drain: the links left open are no longer this session's to close. */
+  /** A drain retired the links: those left open are no longer this session's to close. */
   private boolean retired;
 
   SessionLinks(NodeAgentVerticle agent, Session session, Vertx vertx) {
@@ -104,10 +105,10 @@ final class SessionLinks {
   }
 
   /**
-   * The gateway is stopping and lets the tunnels on these links go on for {@code drainMillis}: they
-   * are left open (the gateway closes each once its last tunnel ends; the links' keepalive still
-   * closes a silent one), and closed here a second after that time at the latest. The session ends
-   * next; {@link #closeAll()} then leaves them be.
+   * The gateway is stopping ({@code why}), or this node is, and the tunnels on these links may go on
+   * for {@code drainMillis}: they are left open (the gateway closes each once its last tunnel ends;
+   * the links' keepalive still closes a silent one), and closed here a second after that time at the
+   * latest. The session ends next; {@link #closeAll()} then leaves them be.
    */
   void retire(long drainMillis, String why) {
     List<Channel> retired = List.copyOf(links);
