@@ -96,7 +96,8 @@ final class DemoCommand implements Callable<Integer> {
     }
     Preflight.pem("--acme-ca", acmeCa, "certificate");
     if (drainTimeoutSeconds < 0) {
-      throw new IllegalArgumentException("--" + FrontendLimitFlags.DRAIN_TIMEOUT + " must be 0 or more");
+      throw new IllegalArgumentException("--" + FrontendLimitFlags.DRAIN_TIMEOUT + " " + drainTimeoutSeconds
+          + ": must be 0 (at once) or more");
     }
     LimitFlags limits = new LimitFlags();
     limits.frontend.drainTimeoutSeconds = drainTimeoutSeconds;

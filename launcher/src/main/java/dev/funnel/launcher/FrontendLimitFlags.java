@@ -72,14 +72,22 @@ final class FrontendLimitFlags {
         config.number(DRAIN_TIMEOUT, FrontendOptions.DEFAULT_DRAIN_TIMEOUT_SECONDS));
   }
 
+  private static void require(boolean ok, String flag, Object value, String must) {
+    if (!ok) {
+      throw new IllegalArgumentException("--" + flag + " " + value + ": must be " + must);
+    }
+  }
+
   private static FrontendOptions apply(FrontendOptions options, int maxConnections, int maxConnectionsPerSource,
                                        double sourceRate, int sourceBurst, long idleTimeoutSeconds,
                                        long tailnetBytesPerSecond, long drainTimeoutSeconds) {
-    if (maxConnections < 1 || maxConnectionsPerSource < 1 || !(sourceRate > 0) || sourceBurst < 1
-        || idleTimeoutSeconds < 1 || tailnetBytesPerSecond < 0 || drainTimeoutSeconds < 0) {
-      throw new IllegalArgumentException("--max-connections, --max-connections-per-source, --source-rate, --source-burst"
-          + " and --idle-timeout-s must be positive; --tailnet-bandwidth and --drain-timeout-s 0 or more");
-    }
+    require(maxConnections >= 1, MAX_CONNECTIONS, maxConnections, "at least 1");
+    require(maxConnectionsPerSource >= 1, MAX_CONNECTIONS_PER_SOURCE, maxConnectionsPerSource, "at least 1");
+    require(sourceRate > 0, SOURCE_RATE, sourceRate, "more than 0");
+    require(sourceBurst >= 1, SOURCE_BURST, sourceBurst, "at least 1");
+    require(idleTimeoutSeconds >= 1, IDLE_TIMEOUT, idleTimeoutSeconds, "at least 1");
+    require(tailnetBytesPerSecond >= 0, TAILNET_BANDWIDTH, tailnetBytesPerSecond, "0 (unlimited) or more");
+    require(drainTimeoutSeconds >= 0, DRAIN_TIMEOUT, drainTimeoutSeconds, "0 (at once) or more");
     return options
         .setMaxConnections(maxConnections)
         .setMaxConnectionsPerSource(maxConnectionsPerSource)

@@ -107,7 +107,8 @@ final class GatewayCommand implements Callable<Integer> {
     GatewayOptions limited = GatewayLimitFlags.applyTo(new GatewayOptions(), config);
     long drain = config.number(FrontendLimitFlags.DRAIN_TIMEOUT, GatewayOptions.DEFAULT_DRAIN_TIMEOUT_SECONDS);
     if (drain < 0) {
-      throw new IllegalArgumentException("--" + FrontendLimitFlags.DRAIN_TIMEOUT + " must be 0 or more");
+      throw new IllegalArgumentException("--" + FrontendLimitFlags.DRAIN_TIMEOUT + " " + drain
+          + ": must be 0 (at once) or more");
     }
     limited.setDrainTimeoutSeconds(drain);
     return cluster -> start(cluster, limited, state, id, listen, link, advertise, linkCa, cert, key, metricsListen);

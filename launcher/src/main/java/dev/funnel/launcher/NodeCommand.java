@@ -279,7 +279,8 @@ final class NodeCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--proxy-protocol is 1 or 2");
     }
     if (drainTimeoutSeconds < 0) {
-      throw new IllegalArgumentException("--" + FrontendLimitFlags.DRAIN_TIMEOUT + " must be 0 or more");
+      throw new IllegalArgumentException("--" + FrontendLimitFlags.DRAIN_TIMEOUT + " " + drainTimeoutSeconds
+          + ": must be 0 (at once) or more");
     }
     if (sessions != null && (sessions < 1 || sessions > 2)) {
       throw new IllegalArgumentException("--sessions is 1 or 2");

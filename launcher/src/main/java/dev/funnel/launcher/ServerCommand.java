@@ -76,7 +76,9 @@ final class ServerCommand implements Callable<Integer> {
         clientHelloTimeoutMillis, limits, consoleLogin::applyTo);
     DataPlane.configure(Flags.eventLoops(eventLoops));
     try {
-      // A wrong --console-* flag is a usage error too.
+      // A wrong limit (--max-connections 0, --drain-timeout-s -1) or --console-* flag is a usage error too.
+      limits.applyTo(new dev.funnel.common.options.FrontendOptions());
+      limits.applyTo(new dev.funnel.common.options.GatewayOptions());
       consoleLogin.applyTo(new dev.funnel.common.options.RegistryOptions());
       // A wrong --dns-push* flag (or an unreadable secret file) is a usage error, found before anything starts.
       dns.pushOptions(settings.domain());

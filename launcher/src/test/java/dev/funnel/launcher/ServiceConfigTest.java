@@ -108,6 +108,11 @@ class ServiceConfigTest {
     assertThatThrownBy(() -> GatewayLimitFlags.applyTo(new GatewayOptions(),
         load(new GatewayCommand(), Map.of(), "--max-tunnels-per-node", "0")))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--max-tunnels-per-node");
+    assertThatThrownBy(() -> FrontendLimitFlags.applyTo(new FrontendOptions(),
+        load(new FrontendCommand(), Map.of(), "--drain-timeout-s", "-1")))
+        .hasMessage("--drain-timeout-s -1: must be 0 (at once) or more");
+    assertThat(FrontendLimitFlags.applyTo(new FrontendOptions(),
+        load(new FrontendCommand(), Map.of("FUNNEL_DRAIN_TIMEOUT_S", "0"))).getDrainTimeoutSeconds()).isZero();
   }
 
   @Test
