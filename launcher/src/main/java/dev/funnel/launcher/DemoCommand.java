@@ -95,12 +95,8 @@ final class DemoCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--acme-directory " + acmeDirectory + " is not an https:// URL");
     }
     Preflight.pem("--acme-ca", acmeCa, "certificate");
-    if (drainTimeoutSeconds < 0) {
-      throw new IllegalArgumentException("--" + FrontendLimitFlags.DRAIN_TIMEOUT + " " + drainTimeoutSeconds
-          + ": must be 0 (at once) or more");
-    }
     LimitFlags limits = new LimitFlags();
-    limits.frontend.drainTimeoutSeconds = drainTimeoutSeconds;
+    limits.frontend.drainTimeoutSeconds = FrontendLimitFlags.drainTimeout(drainTimeoutSeconds);
     Vertx vertx = FunnelVertx.node();
     Processes.closeOnShutdown(vertx, "demo");
     String base = domain.toLowerCase();

@@ -72,6 +72,15 @@ final class FrontendLimitFlags {
         config.number(DRAIN_TIMEOUT, FrontendOptions.DEFAULT_DRAIN_TIMEOUT_SECONDS));
   }
 
+  /**
+   * {@code seconds} if it is a drain time (0 or more), for every command with {@code --drain-timeout-s}
+   * (server, frontend, gateway, node, demo).
+   */
+  static long drainTimeout(long seconds) {
+    require(seconds >= 0, DRAIN_TIMEOUT, seconds, "0 (at once) or more");
+    return seconds;
+  }
+
   private static void require(boolean ok, String flag, Object value, String must) {
     if (!ok) {
       throw new IllegalArgumentException("--" + flag + " " + value + ": must be " + must);
@@ -87,7 +96,7 @@ final class FrontendLimitFlags {
     require(sourceBurst >= 1, SOURCE_BURST, sourceBurst, "at least 1");
     require(idleTimeoutSeconds >= 1, IDLE_TIMEOUT, idleTimeoutSeconds, "at least 1");
     require(tailnetBytesPerSecond >= 0, TAILNET_BANDWIDTH, tailnetBytesPerSecond, "0 (unlimited) or more");
-    require(drainTimeoutSeconds >= 0, DRAIN_TIMEOUT, drainTimeoutSeconds, "0 (at once) or more");
+    drainTimeout(drainTimeoutSeconds);
     return options
         .setMaxConnections(maxConnections)
         .setMaxConnectionsPerSource(maxConnectionsPerSource)

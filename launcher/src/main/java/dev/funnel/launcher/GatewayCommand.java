@@ -105,12 +105,8 @@ final class GatewayCommand implements Callable<Integer> {
     HostPort metricsListen = config.hostPort("metrics-listen", null);
     // Checked here, before the process joins the cluster: a bad limit is a start-up error.
     GatewayOptions limited = GatewayLimitFlags.applyTo(new GatewayOptions(), config);
-    long drain = config.number(FrontendLimitFlags.DRAIN_TIMEOUT, GatewayOptions.DEFAULT_DRAIN_TIMEOUT_SECONDS);
-    if (drain < 0) {
-      throw new IllegalArgumentException("--" + FrontendLimitFlags.DRAIN_TIMEOUT + " " + drain
-          + ": must be 0 (at once) or more");
-    }
-    limited.setDrainTimeoutSeconds(drain);
+    limited.setDrainTimeoutSeconds(FrontendLimitFlags.drainTimeout(
+        config.number(FrontendLimitFlags.DRAIN_TIMEOUT, GatewayOptions.DEFAULT_DRAIN_TIMEOUT_SECONDS)));
     return cluster -> start(cluster, limited, state, id, listen, link, advertise, linkCa, cert, key, metricsListen);
   }
 

@@ -278,10 +278,7 @@ final class NodeCommand implements Callable<Integer> {
     if (proxyProtocol < 0 || proxyProtocol > 2) {
       throw new IllegalArgumentException("--proxy-protocol is 1 or 2");
     }
-    if (drainTimeoutSeconds < 0) {
-      throw new IllegalArgumentException("--" + FrontendLimitFlags.DRAIN_TIMEOUT + " " + drainTimeoutSeconds
-          + ": must be 0 (at once) or more");
-    }
+    FrontendLimitFlags.drainTimeout(drainTimeoutSeconds);
     if (sessions != null && (sessions < 1 || sessions > 2)) {
       throw new IllegalArgumentException("--sessions is 1 or 2");
     }

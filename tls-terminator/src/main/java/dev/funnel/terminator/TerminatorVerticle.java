@@ -29,6 +29,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -221,7 +222,7 @@ public class TerminatorVerticle extends VerticleBase {
     List<Future<Void>> done = new ArrayList<>();
     for (TerminatorVerticle t : all) {
       done.add(t.onLoop(() -> Future.join(t.httpServers.stream()
-          .map(server -> server.shutdown(millis, java.util.concurrent.TimeUnit.MILLISECONDS)).toList()).mapEmpty()));
+          .map(server -> server.shutdown(millis, TimeUnit.MILLISECONDS)).toList()).mapEmpty()));
     }
     return Future.join(done).mapEmpty();
   }
