@@ -118,6 +118,10 @@ final class DemoCommand implements Callable<Integer> {
           NodeOptions.DEFAULT_LINKS, LoginSettings.none(nodeState), acme));
     });
 
+    // After the frontend's drain: the node ends its session (the gateway tells the registry), then
+    // the gateway stops taking logins; only then does Vert.x stop everything at once.
+    Processes.beforeClose("the node's stop", 5_000, () -> node.drain(0));
+    Processes.beforeClose("the gateway's drain", 5_000, server::drainGateway);
     String name = NODE + "." + TAILNET + "." + base;
     int localPort = server.publicPorts().get(443);
     System.out.println();

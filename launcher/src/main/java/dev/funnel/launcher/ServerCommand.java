@@ -98,6 +98,8 @@ final class ServerCommand implements Callable<Integer> {
     Processes.closeOnShutdown(vertx, "server");
     ServerStack stack = Processes.startOrExit(vertx, "server", () -> ServerStack.start(vertx, settings));
     String dnsLine = Processes.startOrExit(vertx, "server", () -> DnsCommand.startInServer(vertx, dns, settings.domain()));
+    Processes.drainOnStop("the gateway's drain", settings.limits().frontend.drainTimeoutSeconds, () -> { },
+        stack::drainGateway);
     System.out.println(stack.readyLine() + dnsLine);
     System.out.flush();
     Processes.awaitShutdown();

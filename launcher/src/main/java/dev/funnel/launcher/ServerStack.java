@@ -103,6 +103,7 @@ final class ServerStack {
     GatewayLinks links = new GatewayLinks();
     GatewayVerticle gateway = new GatewayVerticle(settings.limits().applyTo(new GatewayOptions()
         .setGatewayId("gateway-1")
+        .setDrainTimeoutSeconds(settings.limits().frontend.drainTimeoutSeconds)
         .setListen(settings.gatewayListen())
         .setKeyCert(new PemKeyCertOptions()
             .setKeyValue(Buffer.buffer(gatewayCert.keyPem()))
@@ -123,6 +124,16 @@ final class ServerStack {
 
     listening.set(true);
     return new ServerStack(settings, ca, registry, admin, gateway, frontend, ops);
+  }
+
+  /**
+   * The gateway's part of a stop, after the frontend's drain and before Vert.x closes (which stops
+   * every verticle at once): its sessions end with a Bye while the registry still hears of it, so
+   * no route is left to lapse with its lease, and tunnels that came through other frontends get the
+   * same drain time ({@code GatewayVerticle.drain}). Completes with how many were still open.
+   */
+  Future<Integer> drainGateway() {
+    return gateway.drain();
   }
 
   /**

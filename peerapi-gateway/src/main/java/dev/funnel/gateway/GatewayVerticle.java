@@ -190,13 +190,16 @@ public class GatewayVerticle extends VerticleBase {
     context.runOnContext(v -> {
       stopping = true;
       List<NodeLinks> links = new ArrayList<>();
+      List<Future<?>> steps = new ArrayList<>();
       for (Session session : List.copyOf(sessionsByNode.values())) {
         links.add(session.links);
         session.send(new Bye("gateway stopping", millis));
-        endSession(session, "gateway stopping (its tunnels may go on for " + options.getDrainTimeoutSeconds() + " s)");
+        // The registry's answer is awaited: in one JVM (funnel server) Vert.x stops it right after.
+        steps.add(endSession(session, "gateway stopping (its tunnels may go on for "
+            + options.getDrainTimeoutSeconds() + " s)"));
       }
-      Future<Void> closed = nodeListener == null ? Future.succeededFuture() : nodeListener.close();
-      closed.onComplete(done -> handedOff.complete(links));
+      steps.add(nodeListener == null ? Future.succeededFuture() : nodeListener.close());
+      Future.join(steps).onComplete(done -> handedOff.complete(links));
     });
     return handedOff.future().compose(links -> new Drain("gateway " + options.getGatewayId(),
         "its nodes were told to log in to another gateway", "tunnel(s)")
