@@ -18,7 +18,7 @@ class SuiteTest {
          Metaspace       used 26355K, committed 27008K, reserved 1114112K
           class space    used 3284K, committed 3520K, reserved 1048576K
         """;
-    assertThat(Suite.heapUsedKib(serial)).isEqualTo(219 + 12801);
+    assertThat(IdleTunnels.heapUsedKib(serial)).isEqualTo(219 + 12801);
   }
 
   @Test
@@ -29,6 +29,6 @@ class SuiteTest {
           region size 1024K, 3 young (3072K), 0 survivors (0K)
          Metaspace       used 26355K, committed 27008K, reserved 1114112K
         """;
-    assertThat(Suite.heapUsedKib(g1)).isEqualTo(20480);
+    assertThat(IdleTunnels.heapUsedKib(g1)).isEqualTo(20480);
   }
 }

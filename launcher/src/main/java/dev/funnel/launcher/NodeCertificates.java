@@ -25,7 +25,7 @@ import java.util.logging.Logger;
  * leaves the node) and a certificate for exactly the node's name, signed by the server's CA
  * through the authenticated control channel. Kept in the node's state directory and reused while
  * it has more than {@link #RENEW_BEFORE} left. With {@code --acme} it is the stand-in until the
- * node's first ACME certificate arrives ({@code NodeStack.initialKeyCert}, node-agent's
+ * node's first ACME certificate arrives ({@code TerminatorCertificates.initial}, node-agent's
  * {@code AcmeVerticle}).
  */
 final class NodeCertificates {
