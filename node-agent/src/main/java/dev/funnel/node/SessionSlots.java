@@ -216,9 +216,11 @@ final class SessionSlots {
     slot.up = true;
     boolean firstEver = !everWelcomed;
     everWelcomed = true;
+    int attempts = slot.backoff.attempts();
     slot.backoff.reset();
-    LOG.log(Level.INFO, "session up as {0} on {1} (ports {2}; {3} of {4} sessions up)", s.fqdn(), s.server(),
-        join(s.welcomedPorts()), upCount(), slots.size());
+    LOG.log(Level.INFO, "session up as {0} on {1} (ports {2}; {3} of {4} sessions up{5})", s.fqdn(), s.server(),
+        join(s.welcomedPorts()), upCount(), slots.size(),
+        firstEver || attempts <= 1 ? "" : "; back after " + attempts + " attempts");
     logRefused(s);
     firstWelcome.tryComplete();
     losses.reportThrough(up(), System.nanoTime());
@@ -261,6 +263,7 @@ final class SessionSlots {
 
   private void ended(Slot slot, String reason, boolean refused) {
     HostPort server = slot.server;
+    boolean wasUp = slot.up;
     slot.session = null;
     slot.up = false;
     slot.server = null;
@@ -275,9 +278,20 @@ final class SessionSlots {
     }
     long delay = slot.backoff.next();
     HostPort next = pickServer(slot);
-    if (everWelcomed) {
-      LOG.log(Level.WARNING, "session with {0} ended: {1}; reconnecting to {2} in {3} ms (attempt {4}; {5} of {6}"
-          + " sessions up)", server, reason, next, delay, slot.backoff.attempts(), upCount(), slots.size());
+    if (wasUp) {
+      slot.loginFailures.clear();   // a new outage: its failures are news again
+      LOG.log(Level.WARNING, "session with {0} ended: {1}; reconnecting to {2} in {3} ms ({4} of {5} sessions up)",
+          server, reason, next, delay, upCount(), slots.size());
+    } else if (everWelcomed) {
+      // A server down for hours must not fill the log: one WARNING per kind of failure per outage.
+      boolean first = slot.loginFailures.size() < Slot.LOGIN_FAILURES_REMEMBERED && slot.loginFailures.add(reason);
+      if (first) {
+        LOG.log(Level.WARNING, "cannot reconnect to {0}: {1}; retrying with backoff, up to {2} s apart ({3} of {4}"
+            + " sessions up; more failures like this one are logged at INFO)", server, reason,
+            options.getBackoffMaxMillis() / 1000, upCount(), slots.size());
+      }
+      LOG.log(first ? Level.DEBUG : Level.INFO, "cannot reconnect to {0}: {1}; retrying at {2} in {3} ms (attempt {4})",
+          server, reason, next, delay, slot.backoff.attempts());
     } else {
       // One WARNING per kind of failure, naming the flag and what to do; the retries after it at INFO.
       boolean first = slot.loginFailures.size() < Slot.LOGIN_FAILURES_REMEMBERED && slot.loginFailures.add(reason);

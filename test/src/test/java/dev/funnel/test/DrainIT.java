@@ -79,6 +79,21 @@ class DrainIT {
         .as("the gateway in the server ends the node's session while its registry still hears of it")
         .containsPattern("session on gateway-1 \\(epoch \\d+\\) closed")
         .doesNotContain("left failed");
+
+    // The node now retries a server that is gone, with backoff: one WARNING for the outage's kind of
+    // failure, the retries after it at INFO (a server down for hours must not fill the node's log).
+    long retriedBy = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (reconnectLines(node, "").size() < 3 && System.nanoTime() < retriedBy) {
+      Thread.sleep(100);
+    }
+    assertThat(reconnectLines(node, "")).as("three failed reconnects within 30 s").hasSizeGreaterThanOrEqualTo(3);
+    assertThat(reconnectLines(node, " WARNING ")).as("one of them a WARNING").hasSize(1);
+    assertThat(node.output()).containsPattern("session with 127\\.0\\.0\\.1:\\d+ ended: the gateway said bye");
+  }
+
+  /** The node's "cannot reconnect" lines, those at {@code level} (" WARNING ", " INFO ") or all (""). */
+  private static List<String> reconnectLines(FunnelProcess node, String level) {
+    return node.output().lines().filter(l -> l.contains("cannot reconnect to") && l.contains(level)).toList();
   }
 
   /**
