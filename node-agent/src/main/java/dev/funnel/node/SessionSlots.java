@@ -40,6 +40,8 @@ final class SessionSlots {
     final Backoff backoff;
     volatile Session session;
     volatile boolean up;
+    /** Whether this slot ever had a session: its failures since are failed reconnects. */
+    boolean everUp;
     /** The server this slot's session is on, or the one it will dial next; no other slot takes it. */
     HostPort server;
     /** Where this slot's rotation through {@code servers} continues. */
@@ -214,13 +216,14 @@ final class SessionSlots {
       return;
     }
     slot.up = true;
+    slot.everUp = true;
     boolean firstEver = !everWelcomed;
     everWelcomed = true;
     int attempts = slot.backoff.attempts();
     slot.backoff.reset();
     LOG.log(Level.INFO, "session up as {0} on {1} (ports {2}; {3} of {4} sessions up{5})", s.fqdn(), s.server(),
         join(s.welcomedPorts()), upCount(), slots.size(),
-        firstEver || attempts <= 1 ? "" : "; back after " + attempts + " attempts");
+        firstEver || attempts <= 1 ? "" : "; after " + attempts + " attempts");
     logRefused(s);
     firstWelcome.tryComplete();
     losses.reportThrough(up(), System.nanoTime());
@@ -282,7 +285,7 @@ final class SessionSlots {
       slot.loginFailures.clear();   // a new outage: its failures are news again
       LOG.log(Level.WARNING, "session with {0} ended: {1}; reconnecting to {2} in {3} ms ({4} of {5} sessions up)",
           server, reason, next, delay, upCount(), slots.size());
-    } else if (everWelcomed) {
+    } else if (slot.everUp) {
       // A server down for hours must not fill the log: one WARNING per kind of failure per outage.
       boolean first = slot.loginFailures.size() < Slot.LOGIN_FAILURES_REMEMBERED && slot.loginFailures.add(reason);
       if (first) {
