@@ -118,8 +118,9 @@ final class DemoCommand implements Callable<Integer> {
           NodeOptions.DEFAULT_LINKS, LoginSettings.none(nodeState), acme));
     });
 
-    // After the frontend's drain: the node ends its session (the gateway tells the registry), then
-    // the gateway stops taking logins; only then does Vert.x stop everything at once.
+    // After the frontend's drain: the node stops (so it does not try to log in again when its session
+    // ends), then the gateway ends the session while the registry still hears of it; only then does
+    // Vert.x stop every verticle at once.
     Processes.beforeClose("the node's stop", 5_000, () -> node.drain(0));
     Processes.beforeClose("the gateway's drain", 5_000, server::drainGateway);
     String name = NODE + "." + TAILNET + "." + base;
