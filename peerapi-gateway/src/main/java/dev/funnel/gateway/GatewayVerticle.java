@@ -187,24 +187,28 @@ public class GatewayVerticle extends VerticleBase {
   public Future<Integer> drain() {
     long millis = options.getDrainTimeoutSeconds() * 1000;
     Promise<List<NodeLinks>> handedOff = Promise.promise();
+    Promise<Void> told = Promise.promise();
     context.runOnContext(v -> {
       stopping = true;
       List<NodeLinks> links = new ArrayList<>();
-      List<Future<?>> steps = new ArrayList<>();
+      List<Future<Void>> closed = new ArrayList<>();
       for (Session session : List.copyOf(sessionsByNode.values())) {
         links.add(session.links);
         session.send(new Bye("gateway stopping", millis));
-        // The registry's answer is awaited: in one JVM (funnel server) Vert.x stops it right after.
-        steps.add(endSession(session, "gateway stopping (its tunnels may go on for "
+        closed.add(endSession(session, "gateway stopping (its tunnels may go on for "
             + options.getDrainTimeoutSeconds() + " s)"));
       }
-      steps.add(nodeListener == null ? Future.succeededFuture() : nodeListener.close());
-      Future.join(steps).onComplete(done -> handedOff.complete(links));
+      Future.join(closed).onComplete(done -> told.complete());
+      Future<Void> listener = nodeListener == null ? Future.succeededFuture() : nodeListener.close();
+      listener.onComplete(done -> handedOff.complete(links));
     });
+    // The drain also waits for the registry's answers (each bounded by the registry timeout, and
+    // running meanwhile): in one JVM (funnel server) Vert.x stops the registry right after.
     return handedOff.future().compose(links -> new Drain("gateway " + options.getGatewayId(),
         "its nodes were told to log in to another gateway", "tunnel(s)")
         .run(vertx, Future.succeededFuture(), () -> links.stream().mapToInt(l -> l.tunnels.get()).sum(), millis,
-            () -> System.nanoTime() / 1_000_000));
+            () -> System.nanoTime() / 1_000_000))
+        .compose(open -> told.future().map(open));
   }
 
   @Override
@@ -267,7 +271,8 @@ public class GatewayVerticle extends VerticleBase {
           if (closedMeanwhile[0] || stopping) {
             LOG.log(Level.INFO, "node " + granted.nodeId() + " left before its session began");
             socket.close();
-            notifySessionClosed(granted.nodeId(), granted.epoch());
+            registry.sessionClosed(new SessionClosed(granted.nodeId(), options.getGatewayId(), granted.epoch()),
+                stopping);
             return;
           }
           admit(socket, reader, early, granted);
@@ -340,19 +345,8 @@ public class GatewayVerticle extends VerticleBase {
     certificates.ended(session);
     session.control.close();
     LOG.log(Level.INFO, "session of " + session.nodeId + " (epoch " + session.epoch + ") ended: " + reason);
-    return notifySessionClosed(session.nodeId, session.epoch);
-  }
-
-  private Future<Void> notifySessionClosed(String nodeId, long epoch) {
-    return registry.ask(Addresses.REGISTRY_SESSION_CLOSED, new SessionClosed(nodeId, options.getGatewayId(), epoch))
-        .<Void>mapEmpty()
-        .recover(err -> {
-          // While the process stops, the registry in it may have stopped first: the lease lapsing is
-          // the plan then, not news.
-          LOG.log(stopping ? Level.INFO : Level.WARNING, "telling the registry that " + nodeId + " (epoch " + epoch
-              + ") left failed: " + err.getMessage() + "; its lease will lapse");
-          return Future.succeededFuture();
-        });
+    return registry.sessionClosed(new SessionClosed(session.nodeId, options.getGatewayId(), session.epoch),
+        stopping);
   }
 
   /** Passes a node's alias states to its session here, if it has one and its node understands them. */

@@ -1,5 +1,7 @@
 package dev.funnel.gateway;
 
+import dev.funnel.common.bus.Addresses;
+import dev.funnel.common.bus.SessionClosed;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
@@ -31,6 +33,19 @@ final class RegistryRequests {
 
   <T> Future<T> ask(String address, Object body) {
     return ask(address, body, ATTEMPTS);
+  }
+
+  /**
+   * Tells the registry a session here ended; never fails: when the registry cannot be told, its
+   * lease lapses instead (said at INFO while this process stops: a registry in it may have stopped
+   * first).
+   */
+  Future<Void> sessionClosed(SessionClosed closed, boolean stopping) {
+    return ask(Addresses.REGISTRY_SESSION_CLOSED, closed).<Void>mapEmpty().recover(err -> {
+      LOG.log(stopping ? Level.INFO : Level.WARNING, "telling the registry that " + closed.nodeId() + " (epoch "
+          + closed.epoch() + ") left failed: " + err.getMessage() + "; its lease will lapse");
+      return Future.succeededFuture();
+    });
   }
 
   private <T> Future<T> ask(String address, Object body, int attemptsLeft) {
