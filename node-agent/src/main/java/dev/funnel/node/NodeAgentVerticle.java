@@ -135,7 +135,7 @@ public class NodeAgentVerticle extends VerticleBase {
       ended.complete();
     });
     return new Drain("node " + options.getHostname(), "its sessions ended, so no new tunnel comes", "tunnel(s)")
-        .run(vertx, ended.future(), metrics::activeTunnels, timeoutMillis, () -> System.nanoTime() / 1_000_000);
+        .run(vertx, ended.future(), metrics::activeTunnels, timeoutMillis);
   }
 
   /** Completes when the first session is welcomed; fails if the first login is refused. */

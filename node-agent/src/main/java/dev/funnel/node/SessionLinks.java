@@ -1,6 +1,7 @@
 package dev.funnel.node;
 
 import dev.funnel.common.net.HostPort;
+import dev.funnel.common.ops.Drain;
 import dev.funnel.common.options.NodeOptions;
 import io.netty.channel.Channel;
 import io.vertx.core.Vertx;
@@ -116,8 +117,7 @@ final class SessionLinks {
     this.retired = true;
     if (!retired.isEmpty()) {
       LOG.log(Level.INFO, "{0}: the tunnels on the {1} link connection(s) to {2} may go on for up to {3} s", why,
-          String.valueOf(retired.size()), session.server(),
-          drainMillis % 1000 == 0 ? String.valueOf(drainMillis / 1000) : String.valueOf(drainMillis / 1000.0));
+          String.valueOf(retired.size()), session.server(), Drain.seconds(drainMillis));
       vertx.setTimer(drainMillis + 1_000, id -> retired.forEach(Channel::close));
     }
   }

@@ -285,25 +285,27 @@ final class SessionSlots {
       slot.loginFailures.clear();   // a new outage: its failures are news again
       LOG.log(Level.WARNING, "session with {0} ended: {1}; reconnecting to {2} in {3} ms ({4} of {5} sessions up)",
           server, reason, next, delay, upCount(), slots.size());
-    } else if (slot.everUp) {
-      // A server down for hours must not fill the log: one WARNING per kind of failure per outage.
-      boolean first = slot.loginFailures.size() < Slot.LOGIN_FAILURES_REMEMBERED && slot.loginFailures.add(reason);
-      if (first) {
-        LOG.log(Level.WARNING, "cannot reconnect to {0}: {1}; retrying with backoff, up to {2} s apart ({3} of {4}"
-            + " sessions up; more failures like this one are logged at INFO)", server, reason,
-            options.getBackoffMaxMillis() / 1000, upCount(), slots.size());
-      }
-      LOG.log(first ? Level.DEBUG : Level.INFO, "cannot reconnect to {0}: {1}; retrying at {2} in {3} ms (attempt {4})",
-          server, reason, next, delay, slot.backoff.attempts());
     } else {
-      // One WARNING per kind of failure, naming the flag and what to do; the retries after it at INFO.
+      // A failed login or reconnect: one WARNING per kind of failure (per outage once a session was
+      // up), the retries after it at INFO, so a server down for hours does not fill the log.
       boolean first = slot.loginFailures.size() < Slot.LOGIN_FAILURES_REMEMBERED && slot.loginFailures.add(reason);
-      if (first) {
-        LOG.log(Level.WARNING, "--server {0}: cannot log in: {1}; check that funnel server or funnel gateway runs"
-            + " there (its ready line names the gateway HOST:PORT); retrying with backoff", server, reason);
+      Level retry = first ? Level.DEBUG : Level.INFO;
+      if (slot.everUp) {
+        if (first) {
+          LOG.log(Level.WARNING, "cannot reconnect to {0}: {1}; retrying with backoff, up to {2} s apart ({3} of {4}"
+              + " sessions up; more failures like this one are logged at INFO)", server, reason,
+              options.getBackoffMaxMillis() / 1000, upCount(), slots.size());
+        }
+        LOG.log(retry, "cannot reconnect to {0}: {1}; retrying at {2} in {3} ms (attempt {4})",
+            server, reason, next, delay, slot.backoff.attempts());
+      } else {
+        if (first) {
+          LOG.log(Level.WARNING, "--server {0}: cannot log in: {1}; check that funnel server or funnel gateway runs"
+              + " there (its ready line names the gateway HOST:PORT); retrying with backoff", server, reason);
+        }
+        LOG.log(retry, "cannot log in at {0}: {1}; retrying at {2} in {3} ms (attempt {4})",
+            server, reason, next, delay, slot.backoff.attempts());
       }
-      LOG.log(first ? Level.DEBUG : Level.INFO, "cannot log in at {0}: {1}; retrying at {2} in {3} ms (attempt {4})",
-          server, reason, next, delay, slot.backoff.attempts());
     }
     slot.reconnectTimer = vertx.setTimer(delay, id -> {
       slot.reconnectTimer = -1;

@@ -206,8 +206,7 @@ public class GatewayVerticle extends VerticleBase {
     // running meanwhile): in one JVM (funnel server) Vert.x stops the registry right after.
     return handedOff.future().compose(links -> new Drain("gateway " + options.getGatewayId(),
         "its nodes were told to log in to another gateway", "tunnel(s)")
-        .run(vertx, Future.succeededFuture(), () -> links.stream().mapToInt(l -> l.tunnels.get()).sum(), millis,
-            () -> System.nanoTime() / 1_000_000))
+        .run(vertx, Future.succeededFuture(), () -> links.stream().mapToInt(l -> l.tunnels.get()).sum(), millis))
         .compose(open -> told.future().map(open));
   }
 

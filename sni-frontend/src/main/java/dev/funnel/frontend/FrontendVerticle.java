@@ -253,8 +253,7 @@ public class FrontendVerticle extends VerticleBase {
    */
   public Future<Integer> drain() {
     return new Drain("frontend " + options.getFrontendId(), "new connections are refused", "connection(s)")
-        .run(vertx, closeListeners(), admission.limiter()::openConnections, options.getDrainTimeoutSeconds() * 1000,
-            () -> System.nanoTime() / 1_000_000);
+        .run(vertx, closeListeners(), admission.limiter()::openConnections, options.getDrainTimeoutSeconds() * 1000);
   }
 
   /** Closes every public listener (connections already accepted stay open); again is a no-op. */

@@ -26,13 +26,19 @@ public record Drain(String who, String stopped, String what) {
   /** How often the open count is read while draining. */
   public static final long POLL_MILLIS = 50;
 
-  private static String seconds(long millis) {
+  /** {@code millis} as a log line says seconds: "10", or "2.5". */
+  public static String seconds(long millis) {
     return millis % 1000 == 0 ? String.valueOf(millis / 1000) : String.valueOf(millis / 1000.0);
   }
 
   /** Whether the drain is over: nothing is open, or the deadline has passed. */
   public static boolean over(int open, long nowMillis, long deadlineMillis) {
     return open == 0 || nowMillis >= deadlineMillis;
+  }
+
+  /** As {@link #run(Vertx, Future, IntSupplier, long, LongSupplier)}, on the monotonic clock. */
+  public Future<Integer> run(Vertx vertx, Future<?> begun, IntSupplier open, long timeoutMillis) {
+    return run(vertx, begun, open, timeoutMillis, () -> System.nanoTime() / 1_000_000);
   }
 
   /**
