@@ -8,6 +8,7 @@ import dev.funnel.common.serve.GatePolicy;
 import dev.funnel.common.serve.ServeConfig;
 import dev.funnel.common.serve.ServePort;
 import dev.funnel.common.serve.ServeRoute;
+import dev.funnel.node.LocalTargetCheck;
 import dev.funnel.node.NodeAgentVerticle;
 import dev.funnel.node.acme.AcmeSettings;
 import dev.funnel.node.acme.AcmeVerticle;
@@ -44,6 +45,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * terminators present, and its renewals: {@link TerminatorCertificates}.
  */
 final class NodeStack implements NodeControl.ServeControl {
+
+  private static final System.Logger LOG = System.getLogger(NodeStack.class.getName());
 
   /** Bound on one serve change as a whole (certificate, terminator, the gateway's confirmation). */
   static final long SERVE_CHANGE_TIMEOUT_MILLIS = 30_000;
@@ -89,6 +92,8 @@ final class NodeStack implements NodeControl.ServeControl {
   private volatile ServeConfig serve;
   private NodeControl control;
   private dev.funnel.node.PublicPathProbe prober;
+  /** Local targets that did not accept a connection at the start → why (the ready line says so). */
+  private Map<ServeTarget, String> notAnswering = Map.of();
 
   private NodeStack(Vertx vertx, Settings settings, NodeAgentVerticle agent, NodeTerminators terminators) {
     this.vertx = vertx;
@@ -168,6 +173,7 @@ final class NodeStack implements NodeControl.ServeControl {
     }
     stack.control = new NodeControl(settings.state(), stack);
     vertx.deployVerticle(stack.control).await();
+    stack.notAnswering = stack.checkTargets(settings.serve());
     started.set(true);
     return stack;
   }
@@ -295,7 +301,35 @@ final class NodeStack implements NodeControl.ServeControl {
     } finally {
       terminators.undeployUnused();
     }
+    checkTargets(next);
     return serve;
+  }
+
+  /**
+   * Connects once to each local target {@code config} names, at once: a target that does not
+   * accept gets one WARNING now (clients would get 502 or 503 from it), rather than the owner
+   * finding out from a client. Returns them, target → why. Blocking (main, or NodeControl's worker).
+   */
+  private Map<ServeTarget, String> checkTargets(ServeConfig config) {
+    LocalTargetCheck check = new LocalTargetCheck(vertx);
+    try {
+      Map<ServeTarget, Future<String>> checks = new LinkedHashMap<>();
+      config.ports().values().forEach(p -> p.routes().forEach(r -> checks.computeIfAbsent(r.target(), check::check)));
+      Future.join(new ArrayList<>(checks.values())).await();
+      Map<ServeTarget, String> failed = new LinkedHashMap<>();
+      checks.forEach((target, result) -> {
+        if (result.result() != null) {
+          failed.put(target, result.result());
+          LOG.log(System.Logger.Level.WARNING, "local target " + target + " is not answering: " + result.result()
+              + "; clients get an error page or a closed connection until it does");
+        }
+      });
+      return failed;
+    } catch (Exception e) {
+      return Map.of();
+    } finally {
+      check.close();
+    }
   }
 
   /** The local control's URL ({@code funnel node serve …} finds it in the state directory). */
@@ -316,7 +350,10 @@ final class NodeStack implements NodeControl.ServeControl {
     return terminators.usesOpenSsl();
   }
 
-  /** One line for the node owner, containing {@code ready}; a port the server does not route says why. */
+  /**
+   * One line for the node owner, containing {@code ready}; a port the server does not route says
+   * why, and so does a local target that did not accept a connection at the start.
+   */
   String readyLine() {
     Map<Integer, String> refused = agent.refusedPorts();
     List<String> mapping = new ArrayList<>();
@@ -324,7 +361,8 @@ final class NodeStack implements NodeControl.ServeControl {
       for (int i = p.routes().size() - 1; i >= 0; i--) {   // shortest path first: reads like a site map
         ServeRoute r = p.routes().get(i);
         mapping.add("https://" + fqdn() + (port == 443 ? "" : ":" + port) + r.path() + " → " + r.target()
-            + (refused.containsKey(port) ? " (NOT ROUTED: " + refused.get(port) + ")" : ""));
+            + (refused.containsKey(port) ? " (NOT ROUTED: " + refused.get(port) + ")" : "")
+            + (notAnswering.containsKey(r.target()) ? " (NOT ANSWERING: " + notAnswering.get(r.target()) + ")" : ""));
       }
     });
     return "funnel node ready: " + (mapping.isEmpty() ? "nothing funnelled" : String.join(", ", mapping))

@@ -1,5 +1,6 @@
 package dev.funnel.node;
 
+import dev.funnel.common.ops.OutageLog;
 import dev.funnel.common.net.DataPlane;
 import dev.funnel.common.net.EarlyReads;
 import dev.funnel.common.net.HostPort;
@@ -172,8 +173,15 @@ final class IngressStream {
     bootstrap.connect(dial)
         .addListener((ChannelFuture connected) -> {
           if (!connected.isSuccess()) {
-            refuse(offer, end, IngressAnswer.UNAVAILABLE, "cannot reach " + printable(dial) + " for port " + target.port() + ": "
-                + NodeAgentVerticle.reason(connected.cause()), answered);
+            String reason = "cannot reach " + printable(dial) + " for port " + target.port() + ": "
+                + NodeAgentVerticle.reason(connected.cause());
+            if (serveTarget.kind().terminatesTls() || answered) {
+              refuse(offer, end, IngressAnswer.UNAVAILABLE, reason, answered);
+            } else {
+              // The node owner's own server is down: its outage is logged, not each client.
+              agent.offers().targetFailed(target.port(), serveTarget, OutageLog.reason(connected.cause()));
+              answerRefusal(offer, end, IngressAnswer.UNAVAILABLE, reason);
+            }
             return;
           }
           Channel local = connected.channel();
@@ -206,6 +214,9 @@ final class IngressStream {
                         ServeTarget serveTarget, boolean answered) {
     NodeMetrics metrics = agent.metrics();
     LOG.log(Level.DEBUG, () -> "offer for port " + target.port() + " accepted: tunnel to " + serveTarget);
+    if (!serveTarget.kind().terminatesTls()) {
+      agent.offers().targetAnswered(target.port(), serveTarget);
+    }
     if (!answered) {
       metrics.offer(IngressAnswer.OK);
       agent.offers().answered(offer.source(), target.port(), IngressAnswer.OK);
@@ -231,7 +242,7 @@ final class IngressStream {
   }
 
   private void refuse(IngressOffer offer, LinkStreams.End end, int status, String reason) {
-    LOG.log(Level.INFO, "ingress offer answered " + status + ": " + reason + "; rejecting");
+    agent.offers().refused(status, reason);
     answerRefusal(offer, end, status, reason);
   }
 

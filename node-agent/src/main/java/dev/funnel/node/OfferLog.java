@@ -1,25 +1,71 @@
 package dev.funnel.node;
 
 import dev.funnel.common.net.HostPort;
+import dev.funnel.common.ops.LogLimit;
+import dev.funnel.common.ops.OutageLog;
+import dev.funnel.common.options.ServeTarget;
+import java.lang.System.Logger.Level;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The offers this node answered while a probe runs (source address, port, answer), so it can tell
- * the probe's own tunnel from other traffic: the frontend reports the probe connection's source
- * address, which the offer carries as {@code funnel-ingress-src}. Recording is on only while a
- * probe is in flight (one volatile read per offer otherwise) and bounded to {@link #MAX} entries.
- * Thread-safe.
+ * What the node keeps of the offers it answered. The log lines: refusals within one {@link LogLimit}
+ * (anyone on the internet decides how many offers come), and each local target's outages as one
+ * {@link OutageLog} (a WARNING when it stops answering, an INFO when it answers again). And while a
+ * probe runs, the answers themselves (source address, port, answer), so the probe can tell its own
+ * tunnel from other traffic: the frontend reports the probe connection's source address, which the
+ * offer carries as {@code funnel-ingress-src}. Recording is on only while a probe is in flight (one
+ * volatile read per offer otherwise) and bounded to {@link #MAX} entries. Thread-safe.
  */
 final class OfferLog {
 
   static final int MAX = 64;
+  /** Targets in an outage at once; past it the map starts again (targets change only by serve changes). */
+  static final int MAX_TARGETS = 64;
+
+  private static final System.Logger LOG = System.getLogger(IngressStream.class.getName());
+
+  private final LogLimit refusals = new LogLimit();
+  /** The local targets in an outage now. */
+  private final Map<String, OutageLog> outages = new ConcurrentHashMap<>();
+  /** One budget for every outage's lines: a target that flaps on every tunnel begins a new outage each time. */
+  private final LogLimit outageLines = new LogLimit();
 
   private record Seen(String host, int port, int publicPort, int status) {
   }
 
   private final Deque<Seen> seen = new ArrayDeque<>();
   private volatile int watchers;
+
+  /** Logs a refused offer, within the budget. */
+  void refused(int status, String reason) {
+    refusals.log(LOG, Level.INFO, "refusals", () -> "ingress offer answered " + status + ": " + reason + "; rejecting");
+  }
+
+  /** The local target of public port {@code port} failed a tunnel: its outage goes on, or begins (a WARNING). */
+  void targetFailed(int port, ServeTarget target, String reason) {
+    if (outages.size() >= MAX_TARGETS) {
+      outages.clear();
+    }
+    outages.computeIfAbsent(port + " " + target, k -> new OutageLog(LOG, "port " + port + ": local target " + target,
+        "answering 503 (clients' connections are closed)", outageLines)).failed(reason);
+  }
+
+  /**
+   * The local target of public port {@code port} took a tunnel: an outage ends (an INFO line). Only
+   * targets in an outage are in the map, so while none is this is one read of its size.
+   */
+  void targetAnswered(int port, ServeTarget target) {
+    if (outages.isEmpty()) {
+      return;
+    }
+    OutageLog ended = outages.remove(port + " " + target);
+    if (ended != null) {
+      ended.answered();
+    }
+  }
 
   synchronized void watch() {
     watchers++;

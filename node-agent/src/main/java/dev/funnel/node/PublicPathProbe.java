@@ -4,8 +4,6 @@ import dev.funnel.common.bus.ProbeResult;
 import dev.funnel.common.options.ServeTarget;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.net.NetClient;
-import io.vertx.core.net.NetClientOptions;
 
 /**
  * The live probe of {@code funnel status}, node side: checks the local target of {@code port}
@@ -18,15 +16,12 @@ import io.vertx.core.net.NetClientOptions;
  */
 public final class PublicPathProbe {
 
-  /** The node's own connect to its local target. */
-  static final int LOCAL_CONNECT_TIMEOUT_MILLIS = 2_000;
-
   private final NodeAgentVerticle agent;
-  private final NetClient local;
+  private final LocalTargetCheck local;
 
   public PublicPathProbe(Vertx vertx, NodeAgentVerticle agent) {
     this.agent = agent;
-    this.local = vertx.createNetClient(new NetClientOptions().setConnectTimeout(LOCAL_CONNECT_TIMEOUT_MILLIS));
+    this.local = new LocalTargetCheck(vertx);
   }
 
   /** What one probe found. {@code result} is null when the gateway never answered. */
@@ -40,16 +35,7 @@ public final class PublicPathProbe {
    */
   public Future<Report> probe(int port, ServeTarget target, String fingerprint) {
     long started = System.nanoTime();
-    // A target the node serves itself (no host: files, text, redirects) has nothing local to connect to.
-    Future<String> localCheck = target.host() == null || target.host().isEmpty() || target.port() <= 0
-        ? Future.succeededFuture(null)
-        : local.connect(target.port(), target.host())
-        .map(socket -> {
-          socket.close();
-          return (String) null;
-        })
-        .recover(err -> Future.succeededFuture("cannot connect to " + target.host() + ":" + target.port() + " ("
-            + NodeAgentVerticle.reason(err) + ")"));
+    Future<String> localCheck = local.check(target);
     OfferLog offers = agent.offers();
     offers.watch();
     Future<ProbeResult> remote = agent.requestProbe(port, fingerprint);

@@ -14,6 +14,7 @@ import dev.funnel.common.net.GatewayLinks;
 import dev.funnel.common.net.HostPort;
 import dev.funnel.common.net.LinkTls;
 import dev.funnel.common.ops.Drain;
+import dev.funnel.common.ops.LogLimit;
 import dev.funnel.common.options.GatewayOptions;
 import dev.funnel.common.peerapi.ControlMessage;
 import dev.funnel.common.peerapi.ControlMessage.Bye;
@@ -60,6 +61,8 @@ public class GatewayVerticle extends VerticleBase {
 
   private final GatewayOptions options;
   private final DevCa signingCa;
+  /** Connections that are not a login, and refused logins: anyone can dial the gateway's port. */
+  private final LogLimit rejections = new LogLimit();
   private final Map<String, Session> sessionsByNode = new HashMap<>();
   /** Alias states the registry publishes, passed to the node whose session is here. */
   private MessageConsumer<Object> aliasStatus;
@@ -249,7 +252,8 @@ public class GatewayVerticle extends VerticleBase {
   }
 
   private void reject(ControlChannel socket, String reason) {
-    LOG.log(Level.INFO, "connection from " + socket.remoteAddress() + " " + reason + "; rejecting");
+    rejections.log(LOG, Level.INFO, "rejections", () -> "connection from " + socket.remoteAddress() + " " + reason
+        + "; rejecting");
     socket.close();
   }
 
@@ -293,8 +297,8 @@ public class GatewayVerticle extends VerticleBase {
 
   private void refuseLogin(ControlChannel socket, Hello hello, String code, String message) {
     refusals.loginRefused(code);
-    LOG.log(Level.INFO, "login of " + hello.hostname() + " from " + socket.remoteAddress() + " refused: "
-        + code + " (" + message + "); rejecting");
+    rejections.log(LOG, Level.INFO, "rejections", () -> "login of " + hello.hostname() + " from "
+        + socket.remoteAddress() + " refused: " + code + " (" + message + "); rejecting");
     socket.write(new Refused(code, message).encode()).onComplete(written -> socket.close());
   }
 

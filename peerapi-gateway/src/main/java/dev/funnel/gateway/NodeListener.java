@@ -1,5 +1,6 @@
 package dev.funnel.gateway;
 
+import dev.funnel.common.ops.LogLimit;
 import dev.funnel.common.net.LinkStreams;
 
 import dev.funnel.common.net.DataPlane;
@@ -57,6 +58,8 @@ final class NodeListener {
   private final LinkDirectory directory;
   private final Context context;
   private final Consumer<NewControl> onControl;
+  /** Connections refused before a login or a link (anyone can dial this port): LogLimit's budget. */
+  private final LogLimit rejections = new LogLimit();
   private DataPlaneListener server;
 
   NodeListener(GatewayOptions options, SslContext tls, LinkDirectory directory, Context context,
@@ -223,9 +226,9 @@ final class NodeListener {
       // Visible to opens only now: an open picks a connection from any thread, and a stream can
       // only be opened once LinkStreams is in the pipeline.
       if (!links.add(channel, options.getMaxLinksPerNode())) {
-        LOG.log(Level.INFO, "connection from " + String.valueOf(channel.remoteAddress()).replaceFirst("^/", "")
-            + " is one link connection too many for " + links.nodeId + " (limit " + options.getMaxLinksPerNode()
-            + "); rejecting");
+        rejections.log(LOG, Level.INFO, "rejections", () -> "connection from "
+            + String.valueOf(channel.remoteAddress()).replaceFirst("^/", "") + " is one link connection too many for "
+            + links.nodeId + " (limit " + options.getMaxLinksPerNode() + "); rejecting");
         channel.close();
         return;
       }
@@ -240,8 +243,8 @@ final class NodeListener {
     private void reject(ChannelHandlerContext ctx, String reason) {
       decided = true;
       cancel();
-      LOG.log(Level.INFO, "connection from " + String.valueOf(ctx.channel().remoteAddress()).replaceFirst("^/", "")
-          + " " + reason + "; rejecting");
+      rejections.log(LOG, Level.INFO, "rejections", () -> "connection from "
+          + String.valueOf(ctx.channel().remoteAddress()).replaceFirst("^/", "") + " " + reason + "; rejecting");
       ctx.close();
     }
 

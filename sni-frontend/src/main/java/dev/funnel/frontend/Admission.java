@@ -10,7 +10,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import java.net.InetSocketAddress;
-import java.util.concurrent.TimeUnit;
+import dev.funnel.common.ops.LogLimit;
 
 /**
  * The frontend's accept-time gate: asks the {@link ConnectionLimiter} about each new public
@@ -43,15 +43,13 @@ final class Admission {
   static final int KEEPALIVE_INTERVAL_SECONDS = 30;
   static final int KEEPALIVE_PROBES = 4;
 
-  private static final long LOG_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(1);
-
   private final ConnectionLimiter limiter;
   private final FrontendMetrics metrics;
   private final int keepAliveIdleSeconds;
   /** Set before any listener binds, read on the loops that accept: the bind publishes it. */
   private volatile boolean timedByListener;
-  private long lastLogNanos = System.nanoTime() - LOG_INTERVAL_NANOS;
-  private int unlogged;
+  /** One line a second for refused connections: a flood is what the limits are for. */
+  private final LogLimit refusals = new LogLimit(1);
 
   Admission(FrontendOptions options, FrontendMetrics metrics) {
     this.limiter = new ConnectionLimiter(new ConnectionLimiter.Limits(options.getMaxConnections(),
@@ -123,20 +121,12 @@ final class Admission {
     }
   }
 
-  private synchronized void logRefusal(String host, int publicPort, ConnectionLimiter.Verdict verdict) {
-    long now = System.nanoTime();
-    if (now - lastLogNanos < LOG_INTERVAL_NANOS) {
-      unlogged++;
-      return;
-    }
-    String reason = switch (verdict) {
-      case RATE_LIMITED -> "opens connections faster than its limit";
-      case SOURCE_LIMIT -> "already holds its limit of open connections";
-      default -> "arrived while the frontend holds its limit of open connections";
-    };
-    String more = unlogged == 0 ? "" : " (" + unlogged + " more connections refused since the last such line)";
-    LOG.log(INFO, "{0} on :{1}: {2}; rejecting{3}", host == null ? "unknown" : host, publicPort, reason, more);
-    lastLogNanos = now;
-    unlogged = 0;
+  private void logRefusal(String host, int publicPort, ConnectionLimiter.Verdict verdict) {
+    refusals.log(LOG, INFO, "connections refused", () -> (host == null ? "unknown" : host) + " on :" + publicPort
+        + ": " + switch (verdict) {
+          case RATE_LIMITED -> "opens connections faster than its limit";
+          case SOURCE_LIMIT -> "already holds its limit of open connections";
+          default -> "arrived while the frontend holds its limit of open connections";
+        } + "; rejecting");
   }
 }

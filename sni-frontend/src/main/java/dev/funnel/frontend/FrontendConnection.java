@@ -1,5 +1,6 @@
 package dev.funnel.frontend;
 
+import dev.funnel.common.ops.LogLimit;
 import dev.funnel.common.Hostnames;
 import dev.funnel.common.tls.ClientHello;
 import static java.lang.System.Logger.Level.DEBUG;
@@ -52,9 +53,19 @@ final class FrontendConnection extends ChannelInboundHandlerAdapter {
 
   private static final System.Logger LOG = System.getLogger(FrontendConnection.class.getName());
 
-  /** What every connection shares: an immutable view of the options, the cache, the meters, the links. */
+  /**
+   * What every connection shares: an immutable view of the options, the cache, the meters, the
+   * links, and the budget of log lines for refused connections (each is counted in the metrics and
+   * the access log; the log gets at most {@link LogLimit#DEFAULT_PER_SECOND} such lines a second).
+   */
   record Shared(Vertx vertx, FrontendOptions options, String domain, RouteCache routes, FrontendMetrics metrics,
-                GoneGateways gone, TailnetShaper shaper, Function<String, GatewayLink> links, AliasTable aliases) {
+                GoneGateways gone, TailnetShaper shaper, Function<String, GatewayLink> links, AliasTable aliases,
+                LogLimit refusals) {
+
+    Shared(Vertx vertx, FrontendOptions options, String domain, RouteCache routes, FrontendMetrics metrics,
+           GoneGateways gone, TailnetShaper shaper, Function<String, GatewayLink> links, AliasTable aliases) {
+      this(vertx, options, domain, routes, metrics, gone, shaper, links, aliases, new LogLimit());
+    }
 
     /** Without custom domains. */
     Shared(Vertx vertx, FrontendOptions options, String domain, RouteCache routes, FrontendMetrics metrics,
@@ -279,7 +290,7 @@ final class FrontendConnection extends ChannelInboundHandlerAdapter {
     state = State.DONE;
     cancelHelloTimer();
     shared.metrics().connection(publicPort, outcome);
-    LOG.log(INFO, "{0} on :{1}: {2}{3}", client, publicPort, reason, action);
+    shared.refusals().log(LOG, INFO, "refused connections", () -> client + " on :" + publicPort + ": " + reason + action);
     access.line(outcome, reason, sni, client, route(), -1, sentWithOpen + received.readableBytes(), bytesOut,
         acceptedNanos);
     release();

@@ -645,6 +645,35 @@ class HostileIT {
     assertThat(delta(before, after, "funnel_admin_auth_refusals_total", "reason", "rate_limited")).isEqualTo(2);
   }
 
+  /**
+   * A scanner's refused connections are each counted, but the server's log gets at most the
+   * frontend's budget of lines for them (LogLimit: 10 a second); the first line after the budget
+   * was spent says how many were left out.
+   */
+  @Test
+  @Order(9)
+  void refusedConnectionsAreCountedEachButLoggedWithinABudget() throws Exception {
+    String before = scrape();
+    String refusal = "rejecting with unrecognized_name";
+    long linesBefore = server.output().lines().filter(l -> l.contains(refusal)).count();
+    long started = System.nanoTime();
+    int count = 300;
+    for (int i = 0; i < count; i++) {
+      // Six sources, each within the per-source burst: refused for the name, not for the rate.
+      assertThat(alertFrom("127.0.0." + (61 + i % 6), public443, "scan-" + i + ".example.com")).isEqualTo(112);
+    }
+    long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - started) + 1;
+    Thread.sleep(1_100);   // a new window: the next refusal's line says how many were left out
+    assertThat(alertFrom("127.0.0.67", public443, "scan-last.example.com")).isEqualTo(112);
+    String after = scrape();
+    long lines = server.output().lines().filter(l -> l.contains(refusal)).count() - linesBefore;
+    figure("refused connections: " + (count + 1) + " counted, " + lines + " logged (" + seconds + " s)");
+    assertThat(delta(before, after, "funnel_frontend_connections_total", "outcome", "bad_name")).isEqualTo(count + 1);
+    assertThat(lines).isPositive().isLessThanOrEqualTo(10 * (seconds + 2));
+    assertThat(server.output()).containsPattern("scan-last\\.example\\.com.*; " + refusal
+        + " \\(\\d+ more refused connections not logged\\)");
+  }
+
   // ---------------------------------------------------------------- secrets
 
   /** The admin token and every auth key of the run appear in no server or node output. */
@@ -784,6 +813,19 @@ class HostileIT {
       assertThat(Arrays.copyOf(alert, 6)).isEqualTo(new byte[] {0x15, 0x03, 0x03, 0x00, 0x02, 0x02});
       assertThat(in.read()).as("closed after the alert").isEqualTo(-1);
       return alert[6] & 0xff;
+    }
+  }
+
+  /** {@link #alertFor} from {@code sourceIp} (a loopback address). */
+  private static int alertFrom(String sourceIp, int port, String name) throws Exception {
+    try (Socket socket = new Socket()) {
+      socket.bind(new InetSocketAddress(sourceIp, 0));
+      socket.connect(new InetSocketAddress("127.0.0.1", port), 10_000);
+      socket.setSoTimeout(20_000);
+      socket.getOutputStream().write(TestTls.clientHello(name));
+      InputStream in = socket.getInputStream();
+      byte[] alert = in.readNBytes(7);
+      return alert.length == 7 ? alert[6] & 0xff : -1;
     }
   }
 

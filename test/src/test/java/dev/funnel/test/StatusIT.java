@@ -17,6 +17,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
@@ -288,6 +289,42 @@ class StatusIT {
 
   @Test
   @Order(6)
+  void aLocalTargetThatIsDownIsOneWarningHoweverManyClientsTryAndItsReturnOneLine() throws Exception {
+    // The backend is down since the test before (whose probe was the outage's first failure).
+    int port = backend.getAddress().getPort();
+    String subject = "port 443: backend http://127.0.0.1:" + port;
+    for (int i = 0; i < 40; i++) {
+      assertThat(curlStatus()).isEqualTo("502");
+    }
+    assertThat(web.output().lines().filter(l -> l.contains(subject + " is not answering")))
+        .as(web.output()).hasSize(1).allMatch(l -> l.contains("WARNING"));
+
+    backend = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 0);
+    backend.createContext("/", exchange -> {
+      exchange.sendResponseHeaders(200, -1);
+      exchange.close();
+    });
+    backend.start();
+    assertThat(curlStatus()).isEqualTo("200");
+    awaitOutput(web, subject + " answers again (");
+    assertThat(web.output()).containsPattern(Pattern.quote(subject) + " answers again \\(\\d{2,} failures over");
+
+    // A serve change to a target nothing listens on is named in the node's log at once.
+    int nothing;
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      nothing = s.getLocalPort();
+    }
+    FunnelProcess.Result add = FunnelProcess.run(logs, "node", "serve", "add", "443:/gone=http://127.0.0.1:" + nothing,
+        "--state", webState.toString());
+    assertThat(add.exit()).as(add.all()).isZero();
+    awaitOutput(web, "local target http://127.0.0.1:" + nothing + " is not answering: cannot connect to 127.0.0.1:"
+        + nothing + " (Connection refused)");
+    FunnelProcess.Result rm = FunnelProcess.run(logs, "node", "serve", "rm", "443:/gone", "--state", webState.toString());
+    assertThat(rm.exit()).as(rm.all()).isZero();
+  }
+
+  @Test
+  @Order(7)
   void funnelOffNamesTheRegistry() throws Exception {
     admin("tailnet", "set", "demo", "--funnel", "off");
     FunnelProcess.Result run = FunnelProcess.run(logs, "status", "--state", rawState.toString(), "--json");
@@ -300,6 +337,22 @@ class StatusIT {
   }
 
   // ---------------------------------------------------------------- helpers
+
+  /** The status code of GET https://WEB/ through the public listener. */
+  private String curlStatus() throws Exception {
+    return Exec.run(List.of("curl", "-sk", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10",
+        "--resolve", WEB + ":" + public443 + ":127.0.0.1", "https://" + WEB + ":" + public443 + "/")).output().trim();
+  }
+
+  private static void awaitOutput(FunnelProcess process, String text) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+    while (!process.output().contains(text)) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("no \"" + text + "\" in:\n" + process.output());
+      }
+      Thread.sleep(100);
+    }
+  }
 
   private FunnelProcess node(String name, String hostname, Path nodeState, String key, String... funnels)
       throws Exception {

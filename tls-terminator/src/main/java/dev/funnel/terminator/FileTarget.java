@@ -1,5 +1,6 @@
 package dev.funnel.terminator;
 
+import dev.funnel.common.ops.LogLimit;
 import dev.funnel.common.options.ServeTarget;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
@@ -51,21 +52,23 @@ final class FileTarget implements Handler<RoutingContext> {
 
   private final int publicPort;
   private final Path root;
+  private final LogLimit refusals;
 
-  private FileTarget(int publicPort, Path root) {
+  private FileTarget(int publicPort, Path root, LogLimit refusals) {
     this.publicPort = publicPort;
     this.root = root;
+    this.refusals = refusals;
   }
 
   /** The handlers of a file route: this check, StaticHandler, and a terminal {@code 404} (nothing falls through to a shorter route). */
-  static List<Handler<RoutingContext>> handlers(int publicPort, ServeTarget target) {
+  static List<Handler<RoutingContext>> handlers(int publicPort, ServeTarget target, LogLimit refusals) {
     Path root = Path.of(target.path());
     StaticHandler files = StaticHandler.create(FileSystemAccess.ROOT, root.toString())
         .setCachingEnabled(false)
         .setIncludeHidden(false)
         .setDirectoryListing(ServeTarget.LISTING.equals(target.value()))
         .setFilesReadOnly(false);
-    return List.of(new FileTarget(publicPort, root), files, FileTarget::notFound);
+    return List.of(new FileTarget(publicPort, root, refusals), files, FileTarget::notFound);
   }
 
   static void notFound(RoutingContext ctx) {
@@ -82,16 +85,16 @@ final class FileTarget implements Handler<RoutingContext> {
     }
     Optional<Path> candidate = candidate(root, ctx.pathParam("*"));
     if (candidate.isEmpty()) {
-      LOG.log(Level.INFO, "port {0}: path {1} does not name a file under the root; answering 404",
-          String.valueOf(publicPort), request.path());
+      refusals.log(LOG, Level.INFO, "refusals", () -> "port " + publicPort + ": path " + request.path()
+          + " does not name a file under the root; answering 404");
       notFound(ctx);
       return;
     }
     Vertx vertx = ctx.vertx();
     vertx.executeBlocking(() -> inspect(root, candidate.get()), false).onComplete(ar -> {
       if (ar.failed()) {
-        LOG.log(Level.WARNING, "port {0}: cannot read {1}: {2}", String.valueOf(publicPort), candidate.get(),
-            ar.cause().toString());
+        refusals.log(LOG, Level.WARNING, "refusals", () -> "port " + publicPort + ": cannot read " + candidate.get()
+            + ": " + ar.cause());
         notFound(ctx);
         return;
       }
@@ -101,8 +104,8 @@ final class FileTarget implements Handler<RoutingContext> {
         return;
       }
       if (found.outside()) {
-        LOG.log(Level.INFO, "port {0}: {1} leads outside {2} (a link); answering 404", String.valueOf(publicPort),
-            request.path(), root);
+        refusals.log(LOG, Level.INFO, "refusals", () -> "port " + publicPort + ": " + request.path() + " leads outside "
+            + root + " (a link); answering 404");
         notFound(ctx);
         return;
       }

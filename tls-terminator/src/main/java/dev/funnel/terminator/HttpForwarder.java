@@ -1,5 +1,6 @@
 package dev.funnel.terminator;
 
+import dev.funnel.common.ops.OutageLog;
 import dev.funnel.common.options.ServeTarget;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
@@ -29,7 +30,6 @@ import dev.funnel.terminator.gate.ClientAddress;
 import dev.funnel.terminator.gate.GateBody;
 import dev.funnel.terminator.gate.GateChain;
 import io.vertx.ext.web.RoutingContext;
-import java.lang.System.Logger.Level;
 import java.util.concurrent.TimeoutException;
 
 /**
@@ -43,7 +43,6 @@ import java.util.concurrent.TimeoutException;
  */
 final class HttpForwarder implements Handler<RoutingContext> {
 
-  private static final System.Logger LOG = System.getLogger(HttpForwarder.class.getName());
   private static final String ORIGIN_REQUEST = "funnel.origin-request";
 
   private final Vertx vertx;
@@ -55,11 +54,13 @@ final class HttpForwarder implements Handler<RoutingContext> {
   private final int maxHttp10BufferBytes;
   private final HttpClient client;
   private final UpgradeRelay upgrades;
+  /** The backend's outages in the log (one WARNING when it stops answering, one INFO when it answers again), shared by the event loops. */
+  private final OutageLog outages;
   /** The proxy of every request whose backend URI follows from the request alone and whose body is streamed. */
   private final HttpProxy proxy;
 
   HttpForwarder(Vertx vertx, int publicPort, String routePath, ServeTarget target, HttpClient client,
-      TerminatorOptions options) {
+      TerminatorOptions options, OutageLog outages) {
     this.vertx = vertx;
     this.publicPort = publicPort;
     this.routePath = routePath;
@@ -68,7 +69,8 @@ final class HttpForwarder implements Handler<RoutingContext> {
     this.responseTimeoutMillis = options.getBackendResponseTimeoutMillis();
     this.maxHttp10BufferBytes = options.getMaxHttp10BufferBytes();
     this.client = client;
-    this.upgrades = new UpgradeRelay(vertx, target, client, connectTimeoutMillis, responseTimeoutMillis);
+    this.outages = outages;
+    this.upgrades = new UpgradeRelay(vertx, target, client, connectTimeoutMillis, responseTimeoutMillis, outages);
     this.proxy = newProxy(new Forwarding(null, null, null));
   }
 
@@ -210,8 +212,14 @@ final class HttpForwarder implements Handler<RoutingContext> {
         request.setBody(Body.body(ObservedStream.onEnd(body.stream(), () -> armResponseTimeout(context)),
             body.length(), body.mediaType()));
       }
-      return context.sendRequest().recover(failure -> Future.succeededFuture(overflowed || tooLarge(failure)
-          ? tooLargePage(context, limit) : failurePage(context, failure)));
+      return context.sendRequest()
+          .andThen(sent -> {
+            if (sent.succeeded()) {
+              outages.answered();
+            }
+          })
+          .recover(failure -> Future.succeededFuture(overflowed || tooLarge(failure)
+              ? tooLargePage(context, limit) : failurePage(context, failure)));
     }
 
     @Override
@@ -260,9 +268,7 @@ final class HttpForwarder implements Handler<RoutingContext> {
   private ProxyResponse failurePage(ProxyContext context, Throwable failure) {
     boolean timeout = isTimeout(failure);
     int status = timeout ? 504 : 502;
-    LOG.log(Level.WARNING, "port {0}: backend {1} {2}; answering {3}", String.valueOf(publicPort), target,
-        timeout ? "did not answer within " + responseTimeoutMillis + " ms" : "failed: " + failure.getMessage(),
-        String.valueOf(status));
+    outages.failed(timeout ? "no answer within " + responseTimeoutMillis + " ms" : OutageLog.reason(failure));
     String text = timeout
         ? "504 Gateway Timeout: the service behind this address did not answer in time.\n"
         : "502 Bad Gateway: the service behind this address is not reachable.\n";

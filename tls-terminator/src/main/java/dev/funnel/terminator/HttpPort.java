@@ -1,5 +1,6 @@
 package dev.funnel.terminator;
 
+import dev.funnel.common.ops.LogLimit;
 import dev.funnel.common.options.ServeTarget;
 import dev.funnel.common.serve.ServePort;
 import dev.funnel.common.serve.ServeRoute;
@@ -96,7 +97,7 @@ final class HttpPort implements Handler<HttpServerRequest> {
           + " is a stream, not HTTP"));
     }
     Router r = Router.router(vertx);
-    r.route().handler(new PortGuard(publicPort, options::serves, metrics));
+    r.route().handler(new PortGuard(publicPort, options::serves, metrics, PortLogs.refusals(shared, publicPort)));
     List<Future<List<Handler<RoutingContext>>>> chains = new ArrayList<>();
     for (ServeRoute route : next.routes()) {
       chains.add(gates.build(next.effective(route), new GateContext(vertx, r, publicPort, route.path(),
@@ -123,8 +124,10 @@ final class HttpPort implements Handler<HttpServerRequest> {
     ServeTarget target = route.target();
     return switch (target.kind()) {
       case HTTP, HTTPS_INSECURE -> List.of(new HttpForwarder(vertx, publicPort, route.path(), target,
-          clients.computeIfAbsent(ClientKey.of(target), k -> HttpForwarder.newClient(vertx, target, options)), options));
-      case FILE -> FileTarget.handlers(publicPort, target);
+          clients.computeIfAbsent(ClientKey.of(target), k -> HttpForwarder.newClient(vertx, target, options)), options,
+          PortLogs.outages(shared, publicPort, target, "answering 502 (504 when it accepts but does not"
+              + " answer in time)")));
+      case FILE -> FileTarget.handlers(publicPort, target, PortLogs.refusals(shared, publicPort));
       case TEXT -> List.of(BuiltinTargets.text(target));
       case REDIRECT -> List.of(BuiltinTargets.redirect(route.path(), target));
       case TCP, TLS_TERMINATED_TCP -> throw new IllegalArgumentException(target + " cannot be a route");
@@ -151,9 +154,10 @@ final class HttpPort implements Handler<HttpServerRequest> {
   /** A handler failed ({@code ctx.fail}, an exception): a short page with its status, no details. */
   private void failed(RoutingContext ctx) {
     int status = ctx.statusCode() >= 400 ? ctx.statusCode() : 500;
-    if (status >= 500) {
-      LOG.log(Level.WARNING, "port " + publicPort + ": " + ctx.request().method() + " failed; answering " + status,
-          ctx.failure());
+    long left = status >= 500 ? PortLogs.refusals(shared, publicPort).admit() : -1;
+    if (left >= 0) {
+      LOG.log(Level.WARNING, "port " + publicPort + ": " + ctx.request().method() + " failed; answering " + status
+          + LogLimit.leftOut(left, "lines like this"), ctx.failure());
     }
     if (ctx.response().ended() || ctx.response().headWritten()) {
       if (!ctx.response().ended()) {

@@ -1,5 +1,6 @@
 package dev.funnel.terminator;
 
+import dev.funnel.common.ops.LogLimit;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
@@ -12,7 +13,8 @@ import java.util.Set;
  * The first handler of every request on an HTTP port: counts it ({@link Exchange}), removes incoming
  * copies of the login gate's user headers ({@link ForwardedHeaders#stripIdentity}), then the guard
  * ladder — no host → {@code 400}, a host that is not one of the node's names → {@code 421},
- * {@code CONNECT} → {@code 405} — each refusal logged once with its reason. A request that passes is
+ * {@code CONNECT} → {@code 405} — each refusal logged once with its reason (within the port's
+ * {@link LogLimit}). A request that passes is
  * paused (gates may answer later; the target resumes it) and goes on to the routes.
  */
 final class PortGuard implements Handler<RoutingContext> {
@@ -24,16 +26,22 @@ final class PortGuard implements Handler<RoutingContext> {
   private final int publicPort;
   private final java.util.function.Predicate<String> serves;
   private final TerminatorMetrics metrics;
+  private final LogLimit refusals;
 
   PortGuard(int publicPort, Set<String> serverNames, TerminatorMetrics metrics) {
-    this(publicPort, Set.copyOf(serverNames)::contains, metrics);
+    this(publicPort, Set.copyOf(serverNames)::contains, metrics, new LogLimit());
   }
 
-  /** {@code serves}: whether a (lower-case) host is one of the node's names, asked per request. */
-  PortGuard(int publicPort, java.util.function.Predicate<String> serves, TerminatorMetrics metrics) {
+  /**
+   * {@code serves}: whether a (lower-case) host is one of the node's names, asked per request;
+   * {@code refusals}: the port's budget of log lines for refused requests.
+   */
+  PortGuard(int publicPort, java.util.function.Predicate<String> serves, TerminatorMetrics metrics,
+            LogLimit refusals) {
     this.publicPort = publicPort;
     this.serves = serves;
     this.metrics = metrics;
+    this.refusals = refusals;
   }
 
   @Override
@@ -50,19 +58,20 @@ final class PortGuard implements Handler<RoutingContext> {
     });
     HostAndPort authority = request.authority();
     if (authority == null || authority.host() == null || authority.host().isEmpty()) {
-      LOG.log(Level.INFO, "port {0}: request without Host or :authority; rejecting", String.valueOf(publicPort));
+      refusals.log(LOG, Level.INFO, "refusals", () -> "port " + publicPort + ": request without Host or :authority;"
+          + " rejecting");
       HttpForwarder.plain(ctx.response(), 400, "400 Bad Request: the request names no host.\n");
       return;
     }
     String host = ForwardedHeaders.authorityHost(authority.host());
     if (!serves.test(host)) {
-      LOG.log(Level.INFO, "port {0}: request for {1}, which is not this node''s name; rejecting with 421",
-          String.valueOf(publicPort), host);
+      refusals.log(LOG, Level.INFO, "refusals", () -> "port " + publicPort + ": request for " + host
+          + ", which is not this node's name; rejecting with 421");
       HttpForwarder.plain(ctx.response(), 421, "421 Misdirected Request: this connection does not serve that host.\n");
       return;
     }
     if (request.method() == HttpMethod.CONNECT) {
-      LOG.log(Level.INFO, "port {0}: CONNECT request; rejecting", String.valueOf(publicPort));
+      refusals.log(LOG, Level.INFO, "refusals", () -> "port " + publicPort + ": CONNECT request; rejecting");
       HttpForwarder.plain(ctx.response(), 405, "405 Method Not Allowed: this is not a forward proxy.\n");
       return;
     }

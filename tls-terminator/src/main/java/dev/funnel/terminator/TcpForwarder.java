@@ -1,6 +1,8 @@
 package dev.funnel.terminator;
 
 import dev.funnel.common.net.Tunnel;
+import dev.funnel.common.ops.LogLimit;
+import dev.funnel.common.ops.OutageLog;
 import dev.funnel.common.options.ServeTarget;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
@@ -30,9 +32,14 @@ final class TcpForwarder implements Handler<NetSocket> {
   private final int maxEarlyBytes;
   private final TerminatorMetrics metrics;
   private final NetClient client;
+  private final OutageLog outages;
+  private final LogLimit refusals;
 
-  TcpForwarder(Vertx vertx, int publicPort, ServeTarget target, TerminatorOptions options, TerminatorMetrics metrics) {
+  TcpForwarder(Vertx vertx, int publicPort, ServeTarget target, TerminatorOptions options, TerminatorMetrics metrics,
+               OutageLog outages, LogLimit refusals) {
     this.publicPort = publicPort;
+    this.outages = outages;
+    this.refusals = refusals;
     this.target = target;
     this.maxEarlyBytes = options.getMaxEarlyBytes();
     this.metrics = metrics;
@@ -52,8 +59,8 @@ final class TcpForwarder implements Handler<NetSocket> {
     front.handler(chunk -> {
       if (pending.early.length() + chunk.length() > maxEarlyBytes) {
         if (!pending.closed) {
-          LOG.log(Level.INFO, "port {0}: client sent over {1} bytes before {2} answered; rejecting",
-              String.valueOf(publicPort), String.valueOf(maxEarlyBytes), target);
+          refusals.log(LOG, Level.INFO, "refusals", () -> "port " + publicPort + ": client sent over "
+              + maxEarlyBytes + " bytes before " + target + " answered; rejecting");
           pending.closed = true;
           metrics.tcpConnection(publicPort, "early_data_overflow");
           front.close();
@@ -65,6 +72,7 @@ final class TcpForwarder implements Handler<NetSocket> {
     front.closeHandler(v -> pending.closed = true);
     client.connect(target.port(), target.host())
         .onSuccess(back -> {
+          outages.answered();
           Tunnel.prepare(back);
           back.pause();
           if (pending.closed) {
@@ -80,8 +88,7 @@ final class TcpForwarder implements Handler<NetSocket> {
               .onSuccess(stats -> metrics.tcpBytes(publicPort, stats.aToB(), stats.bToA()));
         })
         .onFailure(failure -> {
-          LOG.log(Level.WARNING, "port {0}: cannot reach {1} ({2}); rejecting", String.valueOf(publicPort), target,
-              failure.getMessage());
+          outages.failed(OutageLog.reason(failure));
           metrics.tcpConnection(publicPort, "dial_failed");
           front.close();
         });

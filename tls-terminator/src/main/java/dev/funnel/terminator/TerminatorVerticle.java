@@ -367,7 +367,9 @@ public class TerminatorVerticle extends VerticleBase {
   }
 
   private Future<HostPort> listenTcp(int publicPort, int listenPort, SocketAddress socket, ServeTarget target) {
-    TcpForwarder forwarder = new TcpForwarder(vertx, publicPort, target, options, metrics);
+    TcpForwarder forwarder = new TcpForwarder(vertx, publicPort, target, options, metrics,
+        PortLogs.outages(gateState, publicPort, target, "closing client connections"),
+        PortLogs.refusals(gateState, publicPort));
     tcpForwarders.add(forwarder);
     NetServerOptions serverOptions = ListenerOptions.tcp(options, listenPort, engineOptions(), keyCert);
     NetServer server = vertx.createNetServer(serverOptions).connectHandler(forwarder);

@@ -1,5 +1,6 @@
 package dev.funnel.terminator;
 
+import dev.funnel.common.ops.OutageLog;
 import dev.funnel.common.options.ServeTarget;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
@@ -40,9 +41,11 @@ final class UpgradeRelay {
   private final HttpClient client;
   private final long connectTimeoutMillis;
   private final long responseTimeoutMillis;
+  private final OutageLog outages;
 
   UpgradeRelay(Vertx vertx, ServeTarget target, HttpClient client, long connectTimeoutMillis,
-      long responseTimeoutMillis) {
+      long responseTimeoutMillis, OutageLog outages) {
+    this.outages = outages;
     this.vertx = vertx;
     this.target = target;
     this.client = client;
@@ -96,6 +99,7 @@ final class UpgradeRelay {
           return backendRequest.connect().andThen(ar -> vertx.cancelTimer(timer));
         })
         .onSuccess(response -> {
+          outages.answered();
           if (response.statusCode() == 101) {
             switchProtocols(request, response, exchange);
           } else {
@@ -105,9 +109,8 @@ final class UpgradeRelay {
         .onFailure(failure -> {
           boolean timeout = HttpForwarder.isTimeout(failure);
           int status = timeout ? 504 : 502;
-          LOG.log(Level.WARNING, "upgrade to backend {0} {1}; answering {2}", target,
-              timeout ? "got no answer within " + responseTimeoutMillis + " ms" : "failed: " + failure.getMessage(),
-              String.valueOf(status));
+          outages.failed(timeout ? "no answer to an upgrade within " + responseTimeoutMillis + " ms"
+              : OutageLog.reason(failure));
           HttpForwarder.plain(request.response(), status, timeout
               ? "504 Gateway Timeout: the service behind this address did not answer in time.\n"
               : "502 Bad Gateway: the service behind this address is not reachable.\n");

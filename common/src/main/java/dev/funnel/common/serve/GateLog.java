@@ -1,5 +1,6 @@
 package dev.funnel.common.serve;
 
+import dev.funnel.common.ops.LogLimit;
 import java.lang.System.Logger.Level;
 import java.util.Map;
 import java.util.TreeMap;
@@ -12,23 +13,19 @@ import java.util.function.LongSupplier;
  * serve list} shows) and one INFO line per refusal with its reason and the client's address.
  * Allowed requests are tallied, not logged. The Prometheus counter is {@link GateMeter}'s.
  *
- * <p>Refusal lines are limited to {@link #LOG_LINES_PER_SECOND} a second per route, so a flood of
- * refused requests cannot flood the log; the next line that gets through says how many were left
- * out (they are all tallied and counted). Thread-safe; one per route, shared by its event loops.
+ * <p>Refusal lines are limited to {@link #LOG_LINES_PER_SECOND} a second per route ({@link LogLimit}),
+ * so a flood of refused requests cannot flood the log; the next line that gets through says how many
+ * were left out (they are all tallied and counted). Thread-safe; one per route, shared by its event loops.
  */
 public final class GateLog {
 
-  public static final int LOG_LINES_PER_SECOND = 10;
+  public static final int LOG_LINES_PER_SECOND = LogLimit.DEFAULT_PER_SECOND;
 
   private static final System.Logger LOG = System.getLogger(GateLog.class.getName());
 
   private final String where;
-  private final LongSupplier nanoClock;
   private final Map<String, LongAdder> tallies = new ConcurrentHashMap<>();
-  private final Object logLock = new Object();
-  private long logWindowStart;
-  private int loggedInWindow;
-  private long suppressed;
+  private final LogLimit lines;
 
   /** {@code where} names the route in log lines, e.g. {@code "port 443 path /hooks"}. */
   public GateLog(String where) {
@@ -37,8 +34,7 @@ public final class GateLog {
 
   GateLog(String where, LongSupplier nanoClock) {
     this.where = where;
-    this.nanoClock = nanoClock;
-    this.logWindowStart = nanoClock.getAsLong();
+    this.lines = new LogLimit(LOG_LINES_PER_SECOND, nanoClock);
   }
 
   /** Tallies a request {@code rule} let through. */
@@ -52,24 +48,8 @@ public final class GateLog {
    */
   public void refused(String rule, String outcome, String client, String reason) {
     tally(rule, outcome);
-    long left;
-    synchronized (logLock) {
-      long now = nanoClock.getAsLong();
-      if (now - logWindowStart >= 1_000_000_000L) {
-        logWindowStart = now;
-        loggedInWindow = 0;
-      }
-      if (loggedInWindow >= LOG_LINES_PER_SECOND) {
-        suppressed++;
-        return;
-      }
-      loggedInWindow++;
-      left = suppressed;
-      suppressed = 0;
-    }
-    LOG.log(Level.INFO, "gate: " + where + ": " + rule + " refused " + (client == null ? "a client" : client)
-        + " (" + outcome + "): " + reason + "; rejecting"
-        + (left > 0 ? " (" + left + " more refusals not logged)" : ""));
+    lines.log(LOG, Level.INFO, "refusals", () -> "gate: " + where + ": " + rule + " refused "
+        + (client == null ? "a client" : client) + " (" + outcome + "): " + reason + "; rejecting");
   }
 
   private void tally(String rule, String outcome) {

@@ -1,5 +1,6 @@
 package dev.funnel.terminator.auth;
 
+import dev.funnel.common.ops.LogLimit;
 import dev.funnel.common.ops.Meters;
 import dev.funnel.common.options.AuthOptions;
 import io.micrometer.core.instrument.Counter;
@@ -58,6 +59,8 @@ public final class LoginGate implements Handler<RoutingContext> {
   private final String realm;
   private final Future<LoadedFiles> files;
   private final Consumer<String> decisions;
+  /** Refused requests are tallied each; their lines are bounded (anyone can send a request without credentials). */
+  private final LogLimit refusals = new LogLimit();
 
   /**
    * @param oidc  the node's OpenID Connect login; required when {@code options.oidc()}, else may be null
@@ -117,7 +120,8 @@ public final class LoginGate implements Handler<RoutingContext> {
           pass(ctx, user.get());
         } else {
           count("oidc-denied");
-          LOG.log(Level.INFO, "login gate: a signed-in user is not on this route's allow list; rejecting with 403");
+          refusals.log(LOG, Level.INFO, "refusals",
+              () -> "login gate: a signed-in user is not on this route's allow list; rejecting with 403");
           String who = user.get().email() != null ? user.get().email() : user.get().name();
           Pages.html(ctx.response(), 403, "Not allowed",
               Pages.escape(who) + " is signed in but may not use this page. <a href=\""
@@ -132,7 +136,8 @@ public final class LoginGate implements Handler<RoutingContext> {
       }
     }
     count("unauthenticated");
-    LOG.log(Level.INFO, "login gate: {0} request without credentials; rejecting with 401", request.method());
+    refusals.log(LOG, Level.INFO, "refusals",
+        () -> "login gate: " + request.method() + " request without credentials; rejecting with 401");
     unauthorized(ctx);
   }
 
@@ -149,7 +154,7 @@ public final class LoginGate implements Handler<RoutingContext> {
       password = decoded.substring(colon + 1);
     } catch (IllegalArgumentException e) {
       count("basic-denied");
-      LOG.log(Level.INFO, "login gate: malformed basic credentials; rejecting with 401");
+      refusals.log(LOG, Level.INFO, "refusals", () -> "login gate: malformed basic credentials; rejecting with 401");
       unauthorized(ctx);
       return;
     }
@@ -160,7 +165,8 @@ public final class LoginGate implements Handler<RoutingContext> {
             pass(ctx, new LoginUser("basic", user.contains("@") ? user : null, true, user, List.of()));
           } else {
             count("basic-denied");
-            LOG.log(Level.INFO, "login gate: basic credentials do not match the htpasswd file; rejecting with 401");
+            refusals.log(LOG, Level.INFO, "refusals",
+                () -> "login gate: basic credentials do not match the htpasswd file; rejecting with 401");
             unauthorized(ctx);
           }
         });
@@ -173,7 +179,8 @@ public final class LoginGate implements Handler<RoutingContext> {
         pass(ctx, new LoginUser("bearer", null, true, name.get(), List.of()));
       } else {
         count("bearer-denied");
-        LOG.log(Level.INFO, "login gate: bearer token not in the tokens file; rejecting with 401");
+        refusals.log(LOG, Level.INFO, "refusals",
+            () -> "login gate: bearer token not in the tokens file; rejecting with 401");
         unauthorized(ctx);
       }
     });

@@ -1,6 +1,7 @@
 package dev.funnel.terminator.auth;
 
 import dev.funnel.common.auth.IdTokens;
+import dev.funnel.common.ops.LogLimit;
 import dev.funnel.common.options.OidcOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -76,6 +77,8 @@ public final class OidcLogin {
   private final Clock clock;
   private final SecureRandom random = new SecureRandom();
   private final AtomicBoolean discovering = new AtomicBoolean();
+  /** Callbacks anyone can send: their refusals' lines are bounded. */
+  private final LogLimit refusals = new LogLimit();
   private volatile OAuth2Auth provider;
   private volatile long lastAttemptMillis;
   private volatile long timerId = -1;
@@ -171,7 +174,8 @@ public final class OidcLogin {
     Optional<JsonObject> opened = flowCookie == null ? Optional.empty()
         : cookies.open(flowCookie.getValue(), FLOW, host, clock.instant());
     if (opened.isEmpty()) {
-      LOG.log(Level.INFO, "login callback without a valid sign-in cookie (expired, tampered or another browser); rejecting");
+      refusals.log(LOG, Level.INFO, "refusals",
+          () -> "login callback without a valid sign-in cookie (expired, tampered or another browser); rejecting");
       Pages.html(ctx.response(), 400, "Sign-in expired",
           "This sign-in was started too long ago or in another browser. <a href=\"/\">Start again</a>.");
       return;
@@ -180,7 +184,7 @@ public final class OidcLogin {
     ctx.response().addCookie(cleared(FLOW_COOKIE));
     String error = request.getParam("error");
     if (error != null) {
-      LOG.log(Level.INFO, "login provider refused the sign-in ({0}); rejecting", error);
+      refusals.log(LOG, Level.INFO, "refusals", () -> "login provider refused the sign-in (" + error + "); rejecting");
       Pages.html(ctx.response(), 403, "Sign-in refused",
           "The login provider refused the sign-in: " + Pages.escape(error) + ". <a href=\"/\">Start again</a>.");
       return;
@@ -189,7 +193,8 @@ public final class OidcLogin {
     String state = request.getParam("state");
     if (code == null || state == null || !MessageDigest.isEqual(state.getBytes(StandardCharsets.UTF_8),
         flow.getString("s", "").getBytes(StandardCharsets.UTF_8))) {
-      LOG.log(Level.INFO, "login callback with a missing code or a state that does not match; rejecting");
+      refusals.log(LOG, Level.INFO, "refusals",
+          () -> "login callback with a missing code or a state that does not match; rejecting");
       Pages.html(ctx.response(), 400, "Sign-in failed",
           "The answer from the login provider does not belong to this sign-in. <a href=\"/\">Start again</a>.");
       return;

@@ -1,0 +1,44 @@
+package dev.funnel.node;
+
+import dev.funnel.common.ops.OutageLog;
+import dev.funnel.common.options.ServeTarget;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.net.NetClient;
+import io.vertx.core.net.NetClientOptions;
+
+/**
+ * Whether a route's local target accepts a TCP connection, the way the node itself reaches it:
+ * {@code funnel status} asks it during a probe, and the node at its start and after a serve change,
+ * so a target that is not running is named before a client finds out. Targets the node serves
+ * itself (files, text, redirects) have nothing to connect to and always pass.
+ */
+public final class LocalTargetCheck {
+
+  /** The node's own connect to its local target. */
+  static final int CONNECT_TIMEOUT_MILLIS = 2_000;
+
+  private final NetClient client;
+
+  public LocalTargetCheck(Vertx vertx) {
+    this.client = vertx.createNetClient(new NetClientOptions().setConnectTimeout(CONNECT_TIMEOUT_MILLIS));
+  }
+
+  /** Null when {@code target} accepted a connection (closed at once), else why not; never fails. */
+  public Future<String> check(ServeTarget target) {
+    if (target.host() == null || target.host().isEmpty() || target.port() <= 0) {
+      return Future.succeededFuture(null);
+    }
+    return client.connect(target.port(), target.host())
+        .map(socket -> {
+          socket.close();
+          return (String) null;
+        })
+        .recover(err -> Future.succeededFuture("cannot connect to " + target.host() + ":" + target.port() + " ("
+            + OutageLog.reason(err) + ")"));
+  }
+
+  public void close() {
+    client.close();
+  }
+}
