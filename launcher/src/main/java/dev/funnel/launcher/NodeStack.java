@@ -173,7 +173,7 @@ final class NodeStack implements NodeControl.ServeControl {
     }
     stack.control = new NodeControl(settings.state(), stack);
     vertx.deployVerticle(stack.control).await();
-    stack.notAnswering = stack.checkTargets(settings.serve());
+    stack.notAnswering = stack.checkTargets(settings.serve(), java.util.Set.of());
     started.set(true);
     return stack;
   }
@@ -291,6 +291,7 @@ final class NodeStack implements NodeControl.ServeControl {
 
   /** Replaces the agent's serve config and waits for the gateway's confirmation. Holds this. */
   private ServeConfig apply(ServeConfig next, String what) {
+    ServeConfig previous = serve;
     serve = next;
     agent.updateTcpRules(next.streamPolicies());
     try {
@@ -301,35 +302,29 @@ final class NodeStack implements NodeControl.ServeControl {
     } finally {
       terminators.undeployUnused();
     }
-    checkTargets(next);
+    checkTargets(next, targets(previous));
     return serve;
   }
 
   /**
-   * Connects once to each local target {@code config} names, at once: a target that does not
-   * accept gets one WARNING now (clients would get 502 or 503 from it), rather than the owner
-   * finding out from a client. Returns them, target → why. Blocking (main, or NodeControl's worker).
+   * Connects once to each local target {@code config} names but {@code known} does not, all at
+   * once: a target that does not accept gets one WARNING now (clients would get 502 or 503 from it),
+   * rather than the owner finding out from a client. Returns them, target → why. Blocking (main, or
+   * NodeControl's worker); each check is bounded (LocalTargetCheck).
    */
-  private Map<ServeTarget, String> checkTargets(ServeConfig config) {
-    LocalTargetCheck check = new LocalTargetCheck(vertx);
-    try {
-      Map<ServeTarget, Future<String>> checks = new LinkedHashMap<>();
-      config.ports().values().forEach(p -> p.routes().forEach(r -> checks.computeIfAbsent(r.target(), check::check)));
-      Future.join(new ArrayList<>(checks.values())).await();
-      Map<ServeTarget, String> failed = new LinkedHashMap<>();
-      checks.forEach((target, result) -> {
-        if (result.result() != null) {
-          failed.put(target, result.result());
-          LOG.log(System.Logger.Level.WARNING, "local target " + target + " is not answering: " + result.result()
-              + "; clients get an error page or a closed connection until it does");
-        }
-      });
-      return failed;
-    } catch (Exception e) {
-      return Map.of();
-    } finally {
-      check.close();
-    }
+  private Map<ServeTarget, String> checkTargets(ServeConfig config, java.util.Set<ServeTarget> known) {
+    List<ServeTarget> fresh = targets(config).stream().filter(t -> !known.contains(t)).toList();
+    Map<ServeTarget, String> failed = LocalTargetCheck.once(vertx, fresh).await();
+    failed.forEach((target, why) -> LOG.log(System.Logger.Level.WARNING, "local target " + target
+        + " is not answering: " + why + "; clients get an error page or a closed connection until it does"));
+    return failed;
+  }
+
+
+  private static java.util.Set<ServeTarget> targets(ServeConfig config) {
+    java.util.Set<ServeTarget> out = new java.util.LinkedHashSet<>();
+    config.ports().values().forEach(p -> p.routes().forEach(r -> out.add(r.target())));
+    return out;
   }
 
   /** The local control's URL ({@code funnel node serve …} finds it in the state directory). */

@@ -237,7 +237,7 @@ final class IngressStream {
       refuse(offer, end, status, reason);
       return;
     }
-    LOG.log(Level.INFO, "ingress stream (answered 200 while an ACME order waits) ended: " + reason);
+    agent.offers().ended(reason);
     end.abandon();
   }
 

@@ -6,6 +6,10 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetClientOptions;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * Whether a route's local target accepts a TCP connection, the way the node itself reaches it:
@@ -36,6 +40,29 @@ public final class LocalTargetCheck {
         })
         .recover(err -> Future.succeededFuture("cannot connect to " + target.host() + ":" + target.port() + " ("
             + OutageLog.reason(err) + ")"));
+  }
+
+  /**
+   * Checks {@code targets} all at once with a client of its own (closed after); completes with
+   * those that did not accept, target → why, in their order. Never fails.
+   */
+  public static Future<Map<ServeTarget, String>> once(Vertx vertx, Collection<ServeTarget> targets) {
+    if (targets.isEmpty()) {
+      return Future.succeededFuture(Map.of());
+    }
+    LocalTargetCheck check = new LocalTargetCheck(vertx);
+    Map<ServeTarget, Future<String>> checks = new LinkedHashMap<>();
+    targets.forEach(t -> checks.computeIfAbsent(t, check::check));
+    return Future.join(new ArrayList<>(checks.values())).transform(all -> {
+      check.close();
+      Map<ServeTarget, String> failed = new LinkedHashMap<>();
+      checks.forEach((target, why) -> {
+        if (why.result() != null) {
+          failed.put(target, why.result());
+        }
+      });
+      return Future.succeededFuture(failed);
+    });
   }
 
   public void close() {

@@ -44,6 +44,12 @@ final class OfferLog {
     refusals.log(LOG, Level.INFO, "refusals", () -> "ingress offer answered " + status + ": " + reason + "; rejecting");
   }
 
+  /** Logs a stream answered 200 before its target was reached (an ACME order waits) that ended, within the budget. */
+  void ended(String reason) {
+    refusals.log(LOG, Level.INFO, "refusals", () -> "ingress stream (answered 200 while an ACME order waits) ended: "
+        + reason);
+  }
+
   /** The local target of public port {@code port} failed a tunnel: its outage goes on, or begins (a WARNING). */
   void targetFailed(int port, ServeTarget target, String reason) {
     if (outages.size() >= MAX_TARGETS) {
