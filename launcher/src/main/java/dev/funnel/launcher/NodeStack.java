@@ -320,7 +320,6 @@ final class NodeStack implements NodeControl.ServeControl {
     return failed;
   }
 
-
   private static java.util.Set<ServeTarget> targets(ServeConfig config) {
     java.util.Set<ServeTarget> out = new java.util.LinkedHashSet<>();
     config.ports().values().forEach(p -> p.routes().forEach(r -> out.add(r.target())));

@@ -1,6 +1,5 @@
 package dev.funnel.node;
 
-import dev.funnel.common.ops.OutageLog;
 import dev.funnel.common.net.DataPlane;
 import dev.funnel.common.net.EarlyReads;
 import dev.funnel.common.net.HostPort;
@@ -9,6 +8,7 @@ import dev.funnel.common.net.OffLoopResolver;
 import dev.funnel.common.net.Pacer;
 import dev.funnel.common.net.PeekedConnection;
 import dev.funnel.common.net.StreamSplice;
+import dev.funnel.common.ops.OutageLog;
 import dev.funnel.common.options.NodeOptions;
 import dev.funnel.common.options.ServeTarget;
 import dev.funnel.common.peerapi.IngressAnswer;

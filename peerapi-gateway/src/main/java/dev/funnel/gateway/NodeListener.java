@@ -1,12 +1,12 @@
 package dev.funnel.gateway;
 
-import dev.funnel.common.ops.LogLimit;
 import dev.funnel.common.net.LinkStreams;
 
 import dev.funnel.common.net.DataPlane;
 import dev.funnel.common.net.DataPlaneListener;
 import dev.funnel.common.net.LinkTls;
 import dev.funnel.common.net.Links;
+import dev.funnel.common.ops.LogLimit;
 import dev.funnel.common.options.GatewayOptions;
 import dev.funnel.common.peerapi.ControlFrames;
 import dev.funnel.common.peerapi.ControlMessage.Challenge;

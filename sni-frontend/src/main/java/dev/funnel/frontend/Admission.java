@@ -4,13 +4,13 @@ import dev.funnel.common.net.DataPlane;
 import static java.lang.System.Logger.Level.DEBUG;
 import static java.lang.System.Logger.Level.INFO;
 
+import dev.funnel.common.ops.LogLimit;
 import dev.funnel.common.options.FrontendOptions;
 import dev.funnel.frontend.FrontendMetrics.Outcome;
 import io.micrometer.core.instrument.Gauge;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import java.net.InetSocketAddress;
-import dev.funnel.common.ops.LogLimit;
 
 /**
  * The frontend's accept-time gate: asks the {@link ConnectionLimiter} about each new public

@@ -1,7 +1,7 @@
 package dev.funnel.frontend;
 
-import dev.funnel.common.ops.LogLimit;
 import dev.funnel.common.Hostnames;
+import dev.funnel.common.ops.LogLimit;
 import dev.funnel.common.tls.ClientHello;
 import static java.lang.System.Logger.Level.DEBUG;
 import static java.lang.System.Logger.Level.INFO;
