@@ -110,7 +110,7 @@ final class IngressStream {
       end.flush();
       HelloPeek.peek(end, (peeked, protocols) -> {
         if (protocols.equals(ACME_TLS_ONLY)) {
-          LOG.log(Level.INFO, "ACME tls-alpn-01 validation connection: answered with the challenge certificate");
+          agent.offers().validation();
           dial(peeked, offer, serveTarget, InetSocketAddress.createUnresolved(responder.host(), responder.port()), 0,
               true);
         } else {

@@ -28,6 +28,8 @@ final class OfferLog {
   private static final System.Logger LOG = System.getLogger(IngressStream.class.getName());
 
   private final LogLimit refusals = new LogLimit();
+  /** Connections that offer only acme-tls/1 during an order: a budget of their own, so refusals never hide one. */
+  private final LogLimit validations = new LogLimit();
   /** The local targets in an outage now. */
   private final Map<String, OutageLog> outages = new ConcurrentHashMap<>();
   /** One budget for every outage's lines: a target that flaps on every tunnel begins a new outage each time. */
@@ -42,6 +44,15 @@ final class OfferLog {
   /** Logs a refused offer, within the budget. */
   void refused(int status, String reason) {
     refusals.log(LOG, Level.INFO, "refusals", () -> "ingress offer answered " + status + ": " + reason + "; rejecting");
+  }
+
+  /**
+   * Logs a connection that offered only {@code acme-tls/1} while an order waits (the CA's
+   * validation, or anyone who says so: the challenge certificate is all they get), within the budget.
+   */
+  void validation() {
+    validations.log(LOG, Level.INFO, "such lines",
+        () -> "ACME tls-alpn-01 validation connection: answered with the challenge certificate");
   }
 
   /** Logs a stream answered 200 before its target was reached (an ACME order waits) that ended, within the budget. */

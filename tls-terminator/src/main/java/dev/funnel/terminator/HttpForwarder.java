@@ -30,6 +30,7 @@ import dev.funnel.terminator.gate.ClientAddress;
 import dev.funnel.terminator.gate.GateBody;
 import dev.funnel.terminator.gate.GateChain;
 import io.vertx.ext.web.RoutingContext;
+import java.lang.System.Logger.Level;
 import java.util.concurrent.TimeoutException;
 
 /**
@@ -43,6 +44,7 @@ import java.util.concurrent.TimeoutException;
  */
 final class HttpForwarder implements Handler<RoutingContext> {
 
+  private static final System.Logger LOG = System.getLogger(HttpForwarder.class.getName());
   private static final String ORIGIN_REQUEST = "funnel.origin-request";
 
   private final Vertx vertx;
@@ -268,7 +270,12 @@ final class HttpForwarder implements Handler<RoutingContext> {
   private ProxyResponse failurePage(ProxyContext context, Throwable failure) {
     boolean timeout = isTimeout(failure);
     int status = timeout ? 504 : 502;
-    outages.failed(timeout ? "no answer within " + responseTimeoutMillis + " ms" : OutageLog.reason(failure));
+    if (context.request().proxiedRequest().response().closed()) {
+      // The client left (a reset, a closed connection) before the backend answered: not the backend's outage.
+      LOG.log(Level.DEBUG, () -> "port " + publicPort + ": client gone before " + target + " answered: " + failure);
+    } else {
+      outages.failed(timeout ? "no answer within " + responseTimeoutMillis + " ms" : OutageLog.reason(failure));
+    }
     String text = timeout
         ? "504 Gateway Timeout: the service behind this address did not answer in time.\n"
         : "502 Bad Gateway: the service behind this address is not reachable.\n";

@@ -21,6 +21,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.dns.AddressResolverOptions;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
@@ -431,6 +432,90 @@ class TerminatorVerticleTest {
   private static double count(MeterRegistry registry, String code) {
     Counter counter = registry.find("funnel.terminator.requests").tag("code", code).tag("port", "443").counter();
     return counter == null ? 0 : counter.count();
+  }
+
+  /**
+   * A backend that is down is one outage in the log however many requests hit it, and its return
+   * one line; a client that leaves before a (silent) backend answered is not the backend's outage.
+   */
+  @Test
+  @Timeout(value = 30, unit = TimeUnit.SECONDS)
+  void aBackendOutageIsOneWarningAndAClientThatLeavesIsNone() throws Exception {
+    List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.logging.Logger jul = java.util.logging.Logger.getLogger(TerminatorVerticle.class.getName());
+    java.util.logging.Handler capture = new java.util.logging.Handler() {
+      @Override
+      public void publish(java.util.logging.LogRecord record) {
+        lines.add(record.getLevel() + " " + record.getMessage());
+      }
+
+      @Override
+      public void flush() {
+      }
+
+      @Override
+      public void close() {
+      }
+    };
+    jul.addHandler(capture);
+    java.util.logging.Logger forwarder = java.util.logging.Logger.getLogger(HttpForwarder.class.getName());
+    java.util.logging.Level forwarderLevel = forwarder.getLevel();
+    forwarder.setLevel(java.util.logging.Level.FINE);
+    forwarder.addHandler(capture);
+    NetServer probe = vertx.createNetServer(new NetServerOptions().setHost("127.0.0.1").setPort(0));
+    await(probe.connectHandler(NetSocket::close).listen());
+    int port = probe.actualPort();
+    await(probe.close());
+    TerminatorVerticle other = new TerminatorVerticle(new TerminatorOptions()
+        .setTargets(Map.of(443, ServeTarget.parse("http://127.0.0.1:" + port),
+            8443, ServeTarget.parse("http://127.0.0.1:" + backend.port())))
+        .setServerNames(Set.of(NAME))
+        .setKeyCert(fixture.keyCert()));
+    String id = await(vertx.deployVerticle(other));
+    Fixture.Relay down = Fixture.Relay.start(vertx, other.listeners().get(443));
+    Fixture.Relay silent = Fixture.Relay.start(vertx, other.listeners().get(8443));
+    NetServer back = null;
+    try {
+      for (int i = 0; i < 20; i++) {
+        assertThat(await(call(i % 2 == 0 ? h1 : h2, down, new RequestOptions().setURI("/"), null)).status())
+            .isEqualTo(502);
+      }
+      String subject = "port 443: backend http://127.0.0.1:" + port;
+      assertThat(lines).filteredOn(l -> l.contains(subject)).containsExactly("WARNING " + subject
+          + " is not answering: Connection refused; answering 502 (504 when it accepts but does not answer in time)"
+          + " until it does");
+
+      back = vertx.createNetServer(new NetServerOptions().setHost("127.0.0.1").setPort(port))
+          .connectHandler(socket -> socket.handler(b -> socket.end(Buffer.buffer(
+              "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"))));
+      await(back.listen());
+      assertThat(await(call(h1, down, new RequestOptions().setURI("/"), null)).status()).isEqualTo(200);
+      assertThat(lines).filteredOn(l -> l.contains(subject)).hasSize(2)
+          .last().asString().startsWith("INFO " + subject + " answers again (20 failures over ");
+
+      // A client that gives up on a backend that has not answered yet: a reset, not an outage.
+      for (HttpClient client : List.of(h1, h2)) {
+        HttpClientRequest request = await(client.request(new RequestOptions().setServer(silent.address())
+            .setHost(NAME).setPort(8443).setURI("/slow")));
+        request.setChunked(true).write("a");   // an upload that never ends: the client gives up on it
+        Thread.sleep(300);
+        request.reset();
+      }
+      // Over HTTP/2 the proxy's exchange fails with the client's reset (StreamResetException), which was
+      // taken for the backend's failure; over HTTP/1.1 the exchange just ends with the connection.
+      eventually(() -> assertThat(lines).filteredOn(l -> l.contains("port 8443: client gone before")).isNotEmpty());
+      assertThat(lines).filteredOn(l -> l.contains("port 8443: backend")).isEmpty();
+    } finally {
+      jul.removeHandler(capture);
+      forwarder.removeHandler(capture);
+      forwarder.setLevel(forwarderLevel);
+      await(vertx.undeploy(id));
+      await(down.server.close());
+      await(silent.server.close());
+      if (back != null) {
+        await(back.close());
+      }
+    }
   }
 
   @Test
