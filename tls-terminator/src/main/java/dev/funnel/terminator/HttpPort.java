@@ -65,6 +65,8 @@ final class HttpPort implements Handler<HttpServerRequest> {
   private final TerminatorMetrics metrics;
   private final GateChain gates;
   private final ConcurrentMap<String, Object> shared;
+  /** The port's budget of log lines for refused and failed requests (PortLogs: one for all event loops). */
+  private final LogLimit refusals;
   private final Map<ClientKey, HttpClient> clients = new HashMap<>();
   private volatile Router router;
   private volatile ServePort config;
@@ -77,6 +79,7 @@ final class HttpPort implements Handler<HttpServerRequest> {
     this.metrics = metrics;
     this.gates = gates;
     this.shared = shared;
+    this.refusals = PortLogs.refusals(shared, publicPort);
     metrics.httpPort(publicPort);
   }
 
@@ -97,7 +100,7 @@ final class HttpPort implements Handler<HttpServerRequest> {
           + " is a stream, not HTTP"));
     }
     Router r = Router.router(vertx);
-    r.route().handler(new PortGuard(publicPort, options::serves, metrics, PortLogs.refusals(shared, publicPort)));
+    r.route().handler(new PortGuard(publicPort, options::serves, metrics, refusals));
     List<Future<List<Handler<RoutingContext>>>> chains = new ArrayList<>();
     for (ServeRoute route : next.routes()) {
       chains.add(gates.build(next.effective(route), new GateContext(vertx, r, publicPort, route.path(),
@@ -127,7 +130,7 @@ final class HttpPort implements Handler<HttpServerRequest> {
           clients.computeIfAbsent(ClientKey.of(target), k -> HttpForwarder.newClient(vertx, target, options)), options,
           PortLogs.outages(shared, publicPort, target, "answering 502 (504 when it accepts but does not"
               + " answer in time)")));
-      case FILE -> FileTarget.handlers(publicPort, target, PortLogs.refusals(shared, publicPort));
+      case FILE -> FileTarget.handlers(publicPort, target, refusals);
       case TEXT -> List.of(BuiltinTargets.text(target));
       case REDIRECT -> List.of(BuiltinTargets.redirect(route.path(), target));
       case TCP, TLS_TERMINATED_TCP -> throw new IllegalArgumentException(target + " cannot be a route");
@@ -154,10 +157,9 @@ final class HttpPort implements Handler<HttpServerRequest> {
   /** A handler failed ({@code ctx.fail}, an exception): a short page with its status, no details. */
   private void failed(RoutingContext ctx) {
     int status = ctx.statusCode() >= 400 ? ctx.statusCode() : 500;
-    long left = status >= 500 ? PortLogs.refusals(shared, publicPort).admit() : -1;
-    if (left >= 0) {
-      LOG.log(Level.WARNING, "port " + publicPort + ": " + ctx.request().method() + " failed; answering " + status
-          + LogLimit.leftOut(left, "lines like this"), ctx.failure());
+    if (status >= 500) {
+      refusals.log(LOG, Level.WARNING, "lines like this", () -> "port " + publicPort + ": " + ctx.request().method()
+          + " failed; answering " + status, ctx.failure());
     }
     if (ctx.response().ended() || ctx.response().headWritten()) {
       if (!ctx.response().ended()) {

@@ -68,12 +68,17 @@ public final class LogLimit {
    * followed by {@code " (N more WHAT not logged)"} when lines were left out before it.
    */
   public void log(Logger logger, Level level, String what, Supplier<String> message) {
+    log(logger, level, what, message, null);
+  }
+
+  /** As {@link #log(Logger, Level, String, Supplier)}, with {@code thrown} (may be null) after the line. */
+  public void log(Logger logger, Level level, String what, Supplier<String> message, Throwable thrown) {
     if (!logger.isLoggable(level)) {
       return;
     }
     long n = admit();
     if (n >= 0) {
-      logger.log(level, message.get() + leftOut(n, what));
+      logger.log(level, message.get() + leftOut(n, what), thrown);
     }
   }
 
