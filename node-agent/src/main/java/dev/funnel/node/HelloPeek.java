@@ -72,9 +72,9 @@ final class HelloPeek implements LinkStreams.Listener {
    * the next listener) and the protocols its ClientHello offers; never if the stream closes first.
    * The frames the stream holds already (those that came with the offer) are looked at first.
    */
-  static void peek(LinkStreams.End end, BiConsumer<LinkStreams.End, List<String>> onDecided) {
+  static void peek(LinkStreams.End end, long deadlineMillis, BiConsumer<LinkStreams.End, List<String>> onDecided) {
     HelloPeek peek = new HelloPeek(onDecided);
-    peek.deadline = end.context().executor().schedule(() -> peek.decide(end, List.of()), DEADLINE_MILLIS,
+    peek.deadline = end.context().executor().schedule(() -> peek.decide(end, List.of()), deadlineMillis,
         TimeUnit.MILLISECONDS);
     // The held frames are handed over inside listen: parsed once all of them are in (and, during a
     // read, with the rest of that read), never in the middle of that hand-over.

@@ -108,7 +108,7 @@ final class IngressStream {
       agent.offers().answered(offer.source(), target.port(), IngressAnswer.OK);
       end.write(new DefaultHttp2HeadersFrame(IngressAnswer.accept(), false));
       end.flush();
-      HelloPeek.peek(end, (peeked, protocols) -> {
+      HelloPeek.peek(end, agent.helloPeekDeadlineMillis(), (peeked, protocols) -> {
         if (protocols.equals(ACME_TLS_ONLY)) {
           agent.offers().validation();
           dial(peeked, offer, serveTarget, InetSocketAddress.createUnresolved(responder.host(), responder.port()), 0,

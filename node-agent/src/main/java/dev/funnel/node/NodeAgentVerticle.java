@@ -64,6 +64,7 @@ public class NodeAgentVerticle extends VerticleBase {
   private final NodeAliases aliases = new NodeAliases();
 
   private volatile HostPort acmeResponder;
+  private volatile long helloPeekDeadlineMillis = HelloPeek.DEADLINE_MILLIS;
   private volatile SslContext linkTls;
   private NodeKey nodeKey;
   private NodeMetrics metrics;
@@ -284,6 +285,16 @@ public class NodeAgentVerticle extends VerticleBase {
 
   HostPort acmeResponder() {
     return acmeResponder;
+  }
+
+  /** How long a tls-alpn-01 peek waits for a whole ClientHello ({@link HelloPeek#DEADLINE_MILLIS}). */
+  long helloPeekDeadlineMillis() {
+    return helloPeekDeadlineMillis;
+  }
+
+  /** For tests: a peek that must decide by what it read, not by its deadline. */
+  void setHelloPeekDeadlineMillis(long millis) {
+    this.helloPeekDeadlineMillis = millis;
   }
 
   NodeOptions options() {
