@@ -111,7 +111,7 @@ final class IngressStream {
       HelloPeek.peek(end, agent.helloPeekDeadlineMillis(), (peeked, protocols) -> {
         if (protocols.equals(ACME_TLS_ONLY)) {
           agent.offers().validation();
-          dial(peeked, offer, serveTarget, InetSocketAddress.createUnresolved(responder.host(), responder.port()), 0,
+          dial(peeked, offer, null, InetSocketAddress.createUnresolved(responder.host(), responder.port()), 0,
               true);
         } else {
           route(peeked, offer, serveTarget, true);
@@ -144,14 +144,17 @@ final class IngressStream {
       dial = InetSocketAddress.createUnresolved(serveTarget.host(), serveTarget.port());
       proxyVersion = options.getProxyProtocol();
     }
-    dial(end, offer, serveTarget, dial, proxyVersion, answered);
+    // A tcp:// target is the owner's own server: its failures are its outage, logged once.
+    dial(end, offer, serveTarget.kind().terminatesTls() ? null : serveTarget, dial, proxyVersion, answered);
   }
 
   /**
    * Dials {@code dial} on the link's loop and splices; {@code answered}: the offer was already
-   * answered 200 (a failure ends the stream). Nothing listens to the stream meanwhile.
+   * answered 200 (a failure ends the stream). {@code ownTarget}: the node owner's own server being
+   * dialled (a {@code tcp://} target), whose failures and answers go to its outage log; null for
+   * the terminator or the ACME challenge responder. Nothing listens to the stream meanwhile.
    */
-  private void dial(LinkStreams.End end, IngressOffer offer, ServeTarget serveTarget, java.net.SocketAddress dial,
+  private void dial(LinkStreams.End end, IngressOffer offer, ServeTarget ownTarget, java.net.SocketAddress dial,
                     int proxyVersion, boolean answered) {
     HostPort target = offer.target();
     NodeOptions options = agent.options();
@@ -175,11 +178,15 @@ final class IngressStream {
           if (!connected.isSuccess()) {
             String reason = "cannot reach " + printable(dial) + " for port " + target.port() + ": "
                 + NodeAgentVerticle.reason(connected.cause());
-            if (serveTarget.kind().terminatesTls() || answered) {
+            if (ownTarget == null) {
               refuse(offer, end, IngressAnswer.UNAVAILABLE, reason, answered);
+              return;
+            }
+            // The node owner's own server is down: its outage is logged, not each client.
+            agent.offers().targetFailed(target.port(), ownTarget, OutageLog.reason(connected.cause()));
+            if (answered) {
+              end.abandon();   // answered 200 before the ACME peek: the stream just ends
             } else {
-              // The node owner's own server is down: its outage is logged, not each client.
-              agent.offers().targetFailed(target.port(), serveTarget, OutageLog.reason(connected.cause()));
               answerRefusal(offer, end, IngressAnswer.UNAVAILABLE, reason);
             }
             return;
@@ -206,16 +213,16 @@ final class IngressStream {
               return;
             }
           }
-          accepted(offer, end, local, target, serveTarget, answered);
+          accepted(offer, end, local, target, ownTarget, answered);
         });
   }
 
   private void accepted(IngressOffer offer, LinkStreams.End end, Channel local, HostPort target,
-                        ServeTarget serveTarget, boolean answered) {
+                        ServeTarget ownTarget, boolean answered) {
     NodeMetrics metrics = agent.metrics();
-    LOG.log(Level.DEBUG, () -> "offer for port " + target.port() + " accepted: tunnel to " + serveTarget);
-    if (!serveTarget.kind().terminatesTls()) {
-      agent.offers().targetAnswered(target.port(), serveTarget);
+    LOG.log(Level.DEBUG, () -> "offer for port " + target.port() + " accepted: tunnel to " + local.remoteAddress());
+    if (ownTarget != null) {
+      agent.offers().targetAnswered(target.port(), ownTarget);
     }
     if (!answered) {
       metrics.offer(IngressAnswer.OK);

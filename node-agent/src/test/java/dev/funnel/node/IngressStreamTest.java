@@ -343,6 +343,105 @@ class IngressStreamTest {
         })));
   }
 
+  // --- a local target that is down ----------------------------------------------------------------
+
+  static Stream<Arguments> outages() {
+    return Stream.of(
+        Arguments.of("each offer answered 503", false),
+        Arguments.of("each offer answered 200 for the ACME peek, then its stream ended", true));
+  }
+
+  /**
+   * A tcp:// target that does not accept is one outage in the node's log, however many offers come:
+   * one WARNING, no line per client (also when an ACME order has each offer answered 200 before the
+   * target is dialled), and once it accepts again, one line saying so with the count.
+   */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("outages")
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
+  void aTargetThatIsDownIsOneOutageInTheLog(String what, boolean acme, Vertx vertx, VertxTestContext ctx)
+      throws Exception {
+    int down;
+    try (java.net.ServerSocket closed = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      down = closed.getLocalPort();
+    }
+    List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.logging.Logger jul = java.util.logging.Logger.getLogger(IngressStream.class.getName());
+    java.util.logging.Handler capture = new java.util.logging.Handler() {
+      @Override
+      public void publish(java.util.logging.LogRecord record) {
+        lines.add(record.getLevel() + " " + record.getMessage());
+      }
+
+      @Override
+      public void flush() {
+      }
+
+      @Override
+      public void close() {
+      }
+    };
+    jul.addHandler(capture);
+    byte[] hello = HelloPeekTest.jdkHello(FQDN, new String[] {"h2", "http/1.1"});
+    RecordingTarget responder = new RecordingTarget(vertx);
+    RecordingTarget back = new RecordingTarget(vertx);
+    int offers = 10;
+    responder.listen()
+        .compose(r -> nodeUp(vertx, down, 0))
+        .compose(n -> {
+          if (acme) {
+            n.setAcmeResponder(new HostPort("127.0.0.1", responder.port()));
+          }
+          Future<List<Integer>> statuses = Future.succeededFuture(new java.util.ArrayList<>());
+          for (int i = 0; i < offers; i++) {
+            statuses = statuses.compose(list -> {
+              RawOffer raw = RawOffer.open(gateway.links().get(0).channel, offer(), hello, RawOffer.Then.NOTHING);
+              // A 503 ends the node's side of the stream; a 200 is followed by the stream's end.
+              return raw.answer().map(IngressAnswer::status).otherwise(-1)
+                  .compose(status -> (status == 200 ? raw.closed() : Future.<Void>succeededFuture()).map(v -> {
+                    list.add(status);
+                    return list;
+                  }));
+            });
+          }
+          return statuses;
+        })
+        .compose(statuses -> {
+          ctx.verify(() -> assertThat(statuses).as("every offer, then its stream closed").hasSize(offers)
+              .containsOnly(acme ? 200 : 503));
+          // The owner's server is back, on the same port.
+          return vertx.createNetServer(new io.vertx.core.net.NetServerOptions().setHost("127.0.0.1").setPort(down))
+              .connectHandler(socket -> socket.handler(b -> socket.end(Buffer.buffer("back"))))
+              .listen();
+        })
+        .compose(server -> {
+          RawOffer raw = RawOffer.open(gateway.links().get(0).channel, offer(), hello, RawOffer.Then.NOTHING);
+          return raw.answer().map(IngressAnswer::status).compose(status -> raw.ended().map(bytes -> {
+            ctx.verify(() -> {
+              assertThat(status).isEqualTo(200);
+              assertThat(new String(bytes, StandardCharsets.US_ASCII)).isEqualTo("back");
+            });
+            return null;
+          }));
+        })
+        .compose(v -> eventually(vertx, () -> lines.stream().anyMatch(l -> l.contains(" answers again ("))))
+        .onComplete(ar -> {
+          jul.removeHandler(capture);
+          ctx.verify(() -> {
+            assertThat(ar.succeeded()).as("%s", ar.cause()).isTrue();
+            assertThat(lines.stream().filter(l -> l.contains("is not answering"))).as("%s", lines)
+                .singleElement().asString().startsWith("WARNING port 443: local target tcp://127.0.0.1:" + down
+                    + " is not answering: Connection refused;");
+            assertThat(lines.stream().filter(l -> l.contains("answers again (" + offers + " failures over")))
+                .as("%s", lines).hasSize(1);
+            assertThat(lines.stream().filter(l -> l.contains("ended") || l.contains("answered 503")))
+                .as("no line per client: %s", lines).isEmpty();
+            assertThat(responder.connections()).as("no hello offered acme-tls/1 only").isZero();
+          });
+          ctx.completeNow();
+        });
+  }
+
   // --- the PROXY header ----------------------------------------------------------------------------
 
   /**
