@@ -27,13 +27,10 @@ import io.netty.handler.ssl.SslContext;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import java.lang.System.Logger.Level;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 
 /**
@@ -49,21 +46,17 @@ import java.util.Set;
  *                      SessionLost (passed to the registry, vouching for the node), Bye
  * </pre>
  *
- * Session state lives on this verticle's event loop (no locks); what the data plane needs of a
- * session is in the {@link LinkDirectory}, safe to share.
+ * The sessions are kept by {@link GatewaySessions}, on this verticle's event loop (no locks); what
+ * the data plane needs of a session is in the {@link LinkDirectory}, safe to share.
  */
 public class GatewayVerticle extends VerticleBase {
 
   private static final System.Logger LOG = System.getLogger(GatewayVerticle.class.getName());
 
-  /** Renewals never run more often than this, whatever lease the registry grants. */
-  private static final long MIN_RENEW_INTERVAL_MILLIS = 50;
-
   private final GatewayOptions options;
   private final DevCa signingCa;
   /** Connections that are not a login, and refused logins: anyone can dial the gateway's port. */
   private final LogLimit rejections = new LogLimit();
-  private final Map<String, Session> sessionsByNode = new HashMap<>();
   /** Alias states the registry publishes, passed to the node whose session is here. */
   private MessageConsumer<Object> aliasStatus;
   private final LinkDirectory directory = new LinkDirectory();
@@ -74,15 +67,13 @@ public class GatewayVerticle extends VerticleBase {
   private ProbeRelay probes;
   private CertificateReports certificates;
   private RegistryRequests registry;
-  private NodeRequests requests;
-  private SessionControl control;
+  private GatewaySessions sessions;
   private dev.funnel.common.ops.StatsPublisher stats;
   private NodeListener nodeListener;
   private int nodePort = -1;
   /** Where frontends in other processes open tunnels; null when this gateway has no link port. */
   private FrontendLinkServer linkServer;
   private int linkPort = -1;
-  private boolean stopping;
 
   /**
    * @param signingCa the CA that signs nodes' certificate requests for their own name; null when
@@ -125,10 +116,12 @@ public class GatewayVerticle extends VerticleBase {
     probes = new ProbeRelay(vertx);
     certificates = new CertificateReports(vertx, metrics);
     registry = new RegistryRequests(vertx, options.getRegistryTimeoutMillis());
-    requests = new NodeRequests(vertx, options.getGatewayId(), signingCa, registry);
-    control = new SessionControl(options, registry, requests, probes, certificates, this::endSession);
-    MessageConsumer<SessionKick> kicks = vertx.eventBus().consumer(Addresses.SESSION_KICK, this::onKick);
-    aliasStatus = vertx.eventBus().consumer(Addresses.ALIAS_STATUS, message -> sendAliases(
+    sessions = new GatewaySessions(vertx, options, registry,
+        new NodeRequests(vertx, options.getGatewayId(), signingCa, registry), probes, certificates, directory, metrics,
+        refusals);
+    MessageConsumer<SessionKick> kicks = vertx.eventBus().consumer(Addresses.SESSION_KICK,
+        message -> sessions.kick(message.body()));
+    aliasStatus = vertx.eventBus().consumer(Addresses.ALIAS_STATUS, message -> sessions.aliases(
         message.body() instanceof AliasStatus a ? a
             : message.body() instanceof io.vertx.core.json.JsonObject json ? AliasStatus.fromJson(json) : null));
     HostPort listen = options.getListen();
@@ -171,12 +164,13 @@ public class GatewayVerticle extends VerticleBase {
     MeterRegistry registry = metrics.registry();
     io.micrometer.core.instrument.Timer setup = registry.find("funnel.tunnel.setup")
         .tag("role", dev.funnel.common.ops.Meters.ROLE_GATEWAY).timer();
-    return new dev.funnel.common.bus.MemberStats(options.getGatewayId(), "gateway", nodePort > 0 && !stopping, List.of(),
+    return new dev.funnel.common.bus.MemberStats(options.getGatewayId(), "gateway", nodePort > 0 && !sessions.stopping(),
+        List.of(),
         dev.funnel.common.ops.StatsPublisher.gauge(registry, "funnel.tunnels.active", "role",
             dev.funnel.common.ops.Meters.ROLE_GATEWAY),
         setup == null ? 0 : setup.count(),
         dev.funnel.common.ops.StatsPublisher.countsBy(registry, "funnel.gateway.opens.refused", "reason", Set.of()),
-        sessionsByNode.size());
+        sessions.size());
   }
 
   /**
@@ -192,18 +186,11 @@ public class GatewayVerticle extends VerticleBase {
     Promise<List<NodeLinks>> handedOff = Promise.promise();
     Promise<Void> told = Promise.promise();
     context.runOnContext(v -> {
-      stopping = true;
-      List<NodeLinks> links = new ArrayList<>();
-      List<Future<Void>> closed = new ArrayList<>();
-      for (Session session : List.copyOf(sessionsByNode.values())) {
-        links.add(session.links);
-        session.send(new Bye("gateway stopping", millis));
-        closed.add(endSession(session, "gateway stopping (its tunnels may go on for "
-            + options.getDrainTimeoutSeconds() + " s)"));
-      }
-      Future.join(closed).onComplete(done -> told.complete());
+      GatewaySessions.Ending ending = sessions.endAll(new Bye("gateway stopping", millis),
+          "gateway stopping (its tunnels may go on for " + options.getDrainTimeoutSeconds() + " s)");
+      ending.registryTold().onComplete(done -> told.complete());
       Future<Void> listener = nodeListener == null ? Future.succeededFuture() : nodeListener.close();
-      listener.onComplete(done -> handedOff.complete(links));
+      listener.onComplete(done -> handedOff.complete(ending.links()));
     });
     // The drain also waits for the registry's answers (each bounded by the registry timeout, and
     // running meanwhile): in one JVM (funnel server) Vert.x stops the registry right after.
@@ -215,14 +202,12 @@ public class GatewayVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
-    stopping = true;
     if (stats != null) {
       stats.stop();
     }
     List<Future<?>> closing = new ArrayList<>();
-    for (Session session : List.copyOf(sessionsByNode.values())) {
-      session.send(new Bye("gateway stopping"));
-      closing.add(endSession(session, "gateway stopping"));
+    if (sessions != null) {
+      closing.add(sessions.endAll(new Bye("gateway stopping"), "gateway stopping").registryTold());
     }
     if (metrics != null) {
       metrics.stop();
@@ -243,7 +228,7 @@ public class GatewayVerticle extends VerticleBase {
 
   /** A connection whose first frame was a Hello (the {@link NodeListener} read it). */
   private void onControl(NodeListener.NewControl control) {
-    if (stopping) {
+    if (sessions.stopping()) {
       control.channel().close();
       return;
     }
@@ -271,19 +256,18 @@ public class GatewayVerticle extends VerticleBase {
         hello.nodePublicKey(), nonce, hello.proof(), hello.aliases());
     registry.<NodeSession>ask(Addresses.REGISTRY_LOGIN, login)
         .onSuccess(granted -> {
-          if (closedMeanwhile[0] || stopping) {
+          if (closedMeanwhile[0] || sessions.stopping()) {
             LOG.log(Level.INFO, "node " + granted.nodeId() + " left before its session began");
             socket.close();
             registry.sessionClosed(new SessionClosed(granted.nodeId(), options.getGatewayId(), granted.epoch()),
-                stopping);
+                sessions.stopping());
             return;
           }
-          admit(socket, reader, early, granted);
-          Session admitted = sessionsByNode.get(granted.nodeId());
-          if (hello.aliases() != null && admitted != null && !admitted.ended) {
+          Session admitted = sessions.admit(socket, reader, early, granted);
+          if (hello.aliases() != null && !admitted.ended) {
             admitted.aliasAware = true;
             registry.<AliasStatus>ask(Addresses.REGISTRY_NODE_ALIASES, granted.nodeId())
-                .onSuccess(status -> sendAliases(status))
+                .onSuccess(sessions::aliases)
                 .onFailure(err -> LOG.log(Level.WARNING, "aliases of " + granted.nodeId() + " not fetched: " + err));
           }
         })
@@ -300,79 +284,6 @@ public class GatewayVerticle extends VerticleBase {
     rejections.log(LOG, Level.INFO, "rejections", () -> "login of " + hello.hostname() + " from "
         + socket.remoteAddress() + " refused: " + code + " (" + message + "); rejecting");
     socket.write(new Refused(code, message).encode()).onComplete(written -> socket.close());
-  }
-
-  private void admit(ControlChannel socket, FrameReader reader, List<ControlMessage> early, NodeSession granted) {
-    Session older = sessionsByNode.get(granted.nodeId());
-    if (older != null) {
-      older.send(new Bye("replaced by a newer session"));
-      endSession(older, "replaced by a newer session (epoch " + granted.epoch() + ")");
-    }
-    Session session = new Session(NodeSecrets.newSecret(), NodeSecrets.newSecret(), granted, socket);
-    sessionsByNode.put(session.nodeId, session);
-    directory.put(session.links);
-    metrics.sessions(sessionsByNode.size());
-    refusals.loggedIn();
-    session.send(session.welcome(options.getGatewayId(), options.getHeartbeatMillis(), options.getLinksPerNode()));
-    session.heartbeatTimer = vertx.setPeriodic(options.getHeartbeatMillis(), id -> control.heartbeat(session));
-    if (session.leaseMillis > 0) {
-      session.renewTimer = vertx.setPeriodic(Math.max(session.leaseMillis / 3, MIN_RENEW_INTERVAL_MILLIS),
-          id -> control.renewLease(session));
-    }
-    socket.closeHandler(() -> endSession(session, "control connection closed"));
-    socket.handler(chunk -> control.onControlBytes(session, reader, chunk));
-    LOG.log(Level.INFO, "node " + session.nodeId + " (" + session.fqdn + ") from " + socket.remoteAddress()
-        + " logged in, epoch " + session.epoch + ", ports " + session.ports);
-    for (ControlMessage message : early) {
-      if (!session.ended) {
-        control.onControlMessage(session, message);
-      }
-    }
-    socket.resume();
-  }
-
-  /**
-   * Ends a session once: the registry hears SessionClosed, idle data connections close, waiting
-   * opens fail. Tunnels already running are left to finish.
-   */
-  private Future<Void> endSession(Session session, String reason) {
-    if (session.ended) {
-      return Future.succeededFuture();
-    }
-    session.ended = true;
-    vertx.cancelTimer(session.heartbeatTimer);
-    vertx.cancelTimer(session.renewTimer);
-    sessionsByNode.remove(session.nodeId, session);
-    directory.remove(session.links);
-    metrics.sessions(sessionsByNode.size());
-    certificates.ended(session);
-    session.control.close();
-    LOG.log(Level.INFO, "session of " + session.nodeId + " (epoch " + session.epoch + ") ended: " + reason);
-    return registry.sessionClosed(new SessionClosed(session.nodeId, options.getGatewayId(), session.epoch),
-        stopping);
-  }
-
-  /** Passes a node's alias states to its session here, if it has one and its node understands them. */
-  private void sendAliases(AliasStatus status) {
-    Session session = status == null || status.nodeId() == null ? null : sessionsByNode.get(status.nodeId());
-    if (session != null && !session.ended) {
-      session.verifiedAliases = status.aliases().stream().filter(dev.funnel.common.bus.AliasInfo::verified)
-          .map(dev.funnel.common.bus.AliasInfo::alias).collect(java.util.stream.Collectors.toUnmodifiableSet());
-      if (session.aliasAware) {
-        session.send(new ControlMessage.Aliases(status.aliases()));
-      }
-    }
-  }
-
-  private void onKick(Message<SessionKick> message) {
-    SessionKick kick = message.body();
-    Session session = sessionsByNode.get(kick.nodeId());
-    if (session == null) {
-      return;
-    }
-    LOG.log(Level.INFO, "kicking " + session.nodeId + ": " + kick.reason());
-    session.send(new Bye(kick.reason()));
-    endSession(session, "kicked (" + kick.reason() + ")");
   }
 
   // ---------------------------------------------------------------- for tests

@@ -16,6 +16,7 @@ import dev.funnel.common.peerapi.ControlMessage.ServeUpdate;
 import dev.funnel.common.peerapi.ControlMessage.SessionLost;
 import dev.funnel.common.peerapi.ControlMessage.SignRequest;
 import dev.funnel.common.peerapi.FrameReader;
+import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import java.lang.System.Logger.Level;
 import java.util.List;
@@ -38,9 +39,9 @@ final class SessionControl {
   static final int MAX_SERVE_UPDATES = 20;
   static final long SERVE_UPDATE_WINDOW_MILLIS = 10_000;
 
-  /** How a session ends (the verticle's bookkeeping: registry, directory, timers). */
+  /** How a session ends ({@link GatewaySessions}: registry, directory, timers). */
   interface Sessions {
-    void end(Session session, String reason);
+    Future<Void> end(Session session, String reason);
   }
 
   private final GatewayOptions options;
