@@ -7,6 +7,7 @@ import dev.funnel.common.net.PeekedConnection;
 import dev.funnel.common.net.OpenAnswer;
 import dev.funnel.common.net.StreamOpener;
 import dev.funnel.common.net.TunnelEnd;
+import dev.funnel.common.ops.CapturedLog;
 import dev.funnel.common.options.NodeOptions;
 import dev.funnel.common.options.ServeTarget;
 import dev.funnel.common.peerapi.IngressAnswer;
@@ -365,23 +366,8 @@ class IngressStreamTest {
     try (java.net.ServerSocket closed = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
       down = closed.getLocalPort();
     }
-    List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
-    java.util.logging.Logger jul = java.util.logging.Logger.getLogger(IngressStream.class.getName());
-    java.util.logging.Handler capture = new java.util.logging.Handler() {
-      @Override
-      public void publish(java.util.logging.LogRecord record) {
-        lines.add(record.getLevel() + " " + record.getMessage());
-      }
-
-      @Override
-      public void flush() {
-      }
-
-      @Override
-      public void close() {
-      }
-    };
-    jul.addHandler(capture);
+    CapturedLog log = CapturedLog.of(IngressStream.class);
+    List<String> lines = log.lines();
     byte[] hello = HelloPeekTest.jdkHello(FQDN, new String[] {"h2", "http/1.1"});
     RecordingTarget responder = new RecordingTarget(vertx);
     RecordingTarget back = new RecordingTarget(vertx);
@@ -426,7 +412,7 @@ class IngressStreamTest {
         })
         .compose(v -> eventually(vertx, () -> lines.stream().anyMatch(l -> l.contains(" answers again ("))))
         .onComplete(ar -> {
-          jul.removeHandler(capture);
+          log.close();
           ctx.verify(() -> {
             assertThat(ar.succeeded()).as("%s", ar.cause()).isTrue();
             assertThat(lines.stream().filter(l -> l.contains("is not answering"))).as("%s", lines)

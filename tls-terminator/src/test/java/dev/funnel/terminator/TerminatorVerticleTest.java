@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.funnel.common.FunnelVertx;
 import dev.funnel.common.net.HostPort;
+import dev.funnel.common.ops.CapturedLog;
 import dev.funnel.common.options.ServeTarget;
 import dev.funnel.common.tls.DevCa;
 import io.micrometer.core.instrument.Counter;
@@ -441,27 +442,8 @@ class TerminatorVerticleTest {
   @Test
   @Timeout(value = 30, unit = TimeUnit.SECONDS)
   void aBackendOutageIsOneWarningAndAClientThatLeavesIsNone() throws Exception {
-    List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
-    java.util.logging.Logger jul = java.util.logging.Logger.getLogger(TerminatorVerticle.class.getName());
-    java.util.logging.Handler capture = new java.util.logging.Handler() {
-      @Override
-      public void publish(java.util.logging.LogRecord record) {
-        lines.add(record.getLevel() + " " + record.getMessage());
-      }
-
-      @Override
-      public void flush() {
-      }
-
-      @Override
-      public void close() {
-      }
-    };
-    jul.addHandler(capture);
-    java.util.logging.Logger forwarder = java.util.logging.Logger.getLogger(HttpForwarder.class.getName());
-    java.util.logging.Level forwarderLevel = forwarder.getLevel();
-    forwarder.setLevel(java.util.logging.Level.FINE);
-    forwarder.addHandler(capture);
+    CapturedLog log = CapturedLog.of(TerminatorVerticle.class).down(HttpForwarder.class, java.util.logging.Level.FINE);
+    List<String> lines = log.lines();
     NetServer probe = vertx.createNetServer(new NetServerOptions().setHost("127.0.0.1").setPort(0));
     await(probe.connectHandler(NetSocket::close).listen());
     int port = probe.actualPort();
@@ -506,9 +488,7 @@ class TerminatorVerticleTest {
       eventually(() -> assertThat(lines).filteredOn(l -> l.contains("port 8443: client gone before")).isNotEmpty());
       assertThat(lines).filteredOn(l -> l.contains("port 8443: backend")).isEmpty();
     } finally {
-      jul.removeHandler(capture);
-      forwarder.removeHandler(capture);
-      forwarder.setLevel(forwarderLevel);
+      log.close();
       await(vertx.undeploy(id));
       await(down.server.close());
       await(silent.server.close());
