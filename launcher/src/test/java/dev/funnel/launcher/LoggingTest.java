@@ -2,6 +2,7 @@ package dev.funnel.launcher;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.List;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
 import org.junit.jupiter.api.Test;
@@ -67,6 +68,33 @@ class LoggingTest {
         "[127.0.0.1]:37893 [funnel] [5.3.8] Failure while executing MigrationInfo{uuid=b5e0b79e, partitionId=5}");
     otherFailure.setThrown(new IllegalStateException("disk full"));
     assertThat(Logging.wanted(otherFailure, 5_000)).as("another cause: shown").isTrue();
+  }
+
+  @Test
+  void migrationsThatBeginBeforeAMemberHasStartedAreLeftOutOnlyWhileTheProcessStarts() {
+    // As five clustered ITs saw them on 2026-12-07: on the member still starting, ...
+    LogRecord early = record(Level.WARNING, "com.hazelcast.internal.partition.operation.MigrationOperation",
+        "[127.0.0.1]:25675 [funnel] [5.3.8] Migration operation is received before startup is completed. Sender:"
+            + " [127.0.0.1]:22070");
+    // ... on the source, ...
+    LogRecord source = record(Level.WARNING, "com.hazelcast.internal.partition.operation.MigrationRequestOperation",
+        "[127.0.0.1]:22070 [funnel] [5.3.8] Failure while executing MigrationInfo{uuid=739eb3d8, partitionId=0,"
+            + " source=[127.0.0.1]:22070, destination=[127.0.0.1]:25675, status=ACTIVE}");
+    source.setThrown(new IllegalStateException("Migration operation is received before startup is completed."
+        + " Caller: [127.0.0.1]:22070"));
+    // ... and on the master, whose source did not list the destination yet.
+    LogRecord master = record(Level.WARNING, "com.hazelcast.internal.partition.impl.MigrationManager",
+        "[127.0.0.1]:20022 [funnel] [5.3.8] Failed migration from Member [127.0.0.1]:22559 for MigrationInfo{uuid=fae0f920,"
+            + " partitionId=0, source=[127.0.0.1]:22559, destination=[127.0.0.1]:27498, status=ACTIVE}");
+    master.setThrown(new com.hazelcast.spi.exception.TargetNotMemberException("Destination of migration could not be found!"));
+    for (LogRecord race : List.of(early, source, master)) {
+      assertThat(Logging.wanted(race, 5_000)).as(race.getMessage()).isFalse();
+      assertThat(Logging.wanted(race, Logging.JOIN_QUIET_MILLIS)).as("a minute in: shown").isTrue();
+    }
+    LogRecord otherMaster = record(Level.WARNING, "com.hazelcast.internal.partition.impl.MigrationManager",
+        "[127.0.0.1]:20022 [funnel] [5.3.8] Failed migration from Member [127.0.0.1]:22559 for MigrationInfo{uuid=fae0f920}");
+    otherMaster.setThrown(new IllegalStateException("disk full"));
+    assertThat(Logging.wanted(otherMaster, 5_000)).as("another cause: shown").isTrue();
   }
 
   @Test
