@@ -20,6 +20,8 @@ import io.netty.handler.codec.http2.Http2StreamFrame;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.io.IOException;
+import java.lang.System.Logger.Level;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -27,6 +29,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
+import javax.net.ssl.SSLException;
 
 /**
  * The streams of one link connection, each an {@link End} rather than a Netty child channel (which
@@ -44,6 +47,8 @@ import java.util.function.BiConsumer;
 public final class LinkStreams extends Http2ChannelDuplexHandler {
 
   public static final String NAME = "funnel-link-streams";
+
+  private static final System.Logger LOG = System.getLogger(LinkStreams.class.getName());
 
   /** What an {@link End}'s frames go to. On the end's connection loop. */
   public interface Listener {
@@ -148,6 +153,25 @@ public final class LinkStreams extends Http2ChannelDuplexHandler {
       left.forEach(End::closed);
     }
     ctx.fireChannelInactive();
+  }
+
+  /**
+   * Last in every link's pipeline, so what no handler before took ends here rather than at Netty's
+   * pipeline tail (a WARNING per connection that says nothing to an operator): an I/O or TLS failure
+   * (a reset, an engine already closed while the process stops) is the connection's end, at DEBUG
+   * (the link's owner says it went down); anything else is a bug, a WARNING. Either way the
+   * connection is closed, and its streams with it.
+   */
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    boolean ending = cause instanceof IOException || cause instanceof SSLException
+        || cause.getCause() instanceof IOException || cause.getCause() instanceof SSLException;
+    if (ending) {
+      LOG.log(Level.DEBUG, () -> "link connection " + ctx.channel().remoteAddress() + " failed: " + cause);
+    } else {
+      LOG.log(Level.WARNING, "link connection " + ctx.channel().remoteAddress() + " failed; closing it", cause);
+    }
+    ctx.close();
   }
 
   /**
