@@ -325,7 +325,6 @@ public class TerminatorVerticle extends VerticleBase {
     });
   }
 
-  /** What HTTP port {@code publicPort} serves now; empty when it is not one of this terminator's HTTP ports. */
   /**
    * Each gated route's decisions so far, {@code "PORT PATH" → ("rule/outcome" → count)} (for
    * {@code funnel node serve list}); kept across run-time changes, summed over the event loops.
@@ -340,6 +339,7 @@ public class TerminatorVerticle extends VerticleBase {
     return out;
   }
 
+  /** What HTTP port {@code publicPort} serves now; empty when it is not one of this terminator's HTTP ports. */
   public java.util.Optional<ServePort> routes(int publicPort) {
     HttpPort port = httpPorts.get(publicPort);
     return port == null ? java.util.Optional.empty() : java.util.Optional.ofNullable(port.config());
