@@ -147,11 +147,13 @@ class IngressStreamTest {
    * While an order waits for tls-alpn-01, the ClientHello is peeked at on the stream's frames, and
    * whoever gets the connection gets the hello and what follows byte for byte: the frames the peek
    * kept are given back to the stream in order. Later reads: the offer is answered first, the hello
-   * then comes in two DATA frames 100 ms apart, so the parser needs more after the first.
+   * then comes in two DATA frames 100 ms apart, so the parser needs more after the first. The peek's
+   * deadline is an hour here: on a starved machine the second frame may come seconds later, and a
+   * peek that gave up would hand an acme-tls/1 hello to the target.
    */
   @ParameterizedTest(name = "{0}")
   @MethodSource("hellos")
-  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
   void theAcmePeekHandsOnExactlyTheBytesItLookedAt(String what, String[] protocols, boolean later,
                                                     boolean toResponder, Vertx vertx, VertxTestContext ctx)
       throws Exception {
@@ -160,7 +162,10 @@ class IngressStreamTest {
     RecordingTarget target = new RecordingTarget(vertx);
     RecordingTarget responder = new RecordingTarget(vertx);
     nodeUpWithAcmeOrder(vertx, target, responder)
-        .compose(n -> accepted(later ? new byte[0] : hello))
+        .compose(n -> {
+          n.setHelloPeekDeadlineMillis(TimeUnit.HOURS.toMillis(1));
+          return accepted(later ? new byte[0] : hello);
+        })
         .compose(end -> {
           if (!later) {
             end.send(after, true);
@@ -258,7 +263,7 @@ class IngressStreamTest {
    */
   @ParameterizedTest(name = "{0}")
   @MethodSource("ends")
-  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
   void earlyBytesAndEndStreamInTheOffersFlushReachTheTargetThenItsFin(String what, int size, RawOffer.Then then,
                                                                      boolean peeked, Vertx vertx,
                                                                      VertxTestContext ctx) {
@@ -293,7 +298,7 @@ class IngressStreamTest {
    * the dial completes. The dialled socket is closed (the target sees it go) and nothing answered.
    */
   @Test
-  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
   void aStreamResetWhileTheTargetIsDialledClosesTheDialledSocket(Vertx vertx, VertxTestContext ctx) {
     RecordingTarget target = new RecordingTarget(vertx);
     target.listen()
@@ -318,7 +323,7 @@ class IngressStreamTest {
 
   /** The gateway resets the stream as soon as it has the 200: the tunnel ends, the local socket with it. */
   @Test
-  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
   void aStreamResetRightAfterThe200ClosesTheLocalSocket(Vertx vertx, VertxTestContext ctx) {
     RecordingTarget target = new RecordingTarget(vertx);
     target.listen()
@@ -435,7 +440,7 @@ class IngressStreamTest {
    * writes it to the socket ahead of the splice, and flushes it without waiting for a DATA frame.
    */
   @Test
-  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
   void theProxyHeaderGoesOutBeforeTheClientSendsAnything(Vertx vertx, VertxTestContext ctx) {
     byte[] header = ProxyHeader.encode(2, HostPort.parse(CLIENT), "127.0.0.1", 443).getBytes();
     Buffer greeting = Buffer.buffer("220 speaking first\r\n");
