@@ -88,7 +88,9 @@ class NodeAgentVerticleTest {
         .setBackoffMinMillis(20)
         .setBackoffMaxMillis(100)
         .setLocalDialTimeoutMillis(2_000)
-        .setDialTimeoutMillis(2_000);
+        // The dial bounds the TLS handshake too; tests count link dials (linksOpened), and a
+        // handshake that outlasted a short bound on a starved machine would be one dial more.
+        .setDialTimeoutMillis(20_000);
   }
 
   private Future<NodeAgentVerticle> deploy(Vertx vertx, NodeOptions options) {
@@ -159,7 +161,7 @@ class NodeAgentVerticleTest {
   }
 
   @Test
-  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
   void logsInWithAProofAndKeepsKLinkConnections(Vertx vertx, VertxTestContext ctx) {
     deploy(vertx, options(Map.of(443, ServeTarget.parse("tcp://127.0.0.1:9"),
         10000, ServeTarget.parse("tcp://127.0.0.1:9"), 8443, ServeTarget.parse("tcp://127.0.0.1:9"))))
@@ -183,7 +185,7 @@ class NodeAgentVerticleTest {
   }
 
   @Test
-  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
   void tellsAGatewayThatTakesItWhenItsCertificateExpiresOnChangeAndOnEveryNewSession(Vertx vertx,
                                                                                    VertxTestContext ctx) {
     gateway.features = List.of(ControlMessage.FEATURE_CERTIFICATE_EXPIRY);
@@ -210,7 +212,7 @@ class NodeAgentVerticleTest {
   }
 
   @Test
-  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
   void tellsAnOlderGatewayNothingAboutItsCertificate(Vertx vertx, VertxTestContext ctx) {
     deploy(vertx, options(tcp(443, 9)))
         .compose(n -> linksUp(vertx))
@@ -228,7 +230,7 @@ class NodeAgentVerticleTest {
   }
 
   @Test
-  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
   void keepsAsManyLinkConnectionsAsConfigured(Vertx vertx, VertxTestContext ctx) {
     deploy(vertx, options(tcp(443, 9)).setLinks(3))
         .compose(n -> linksUp(vertx, 3))
@@ -240,7 +242,7 @@ class NodeAgentVerticleTest {
   }
 
   @Test
-  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
   void aLinkConnectionTheGatewayClosesIsDialledAgain(Vertx vertx, VertxTestContext ctx) {
     deploy(vertx, options(tcp(443, 9)))
         .compose(n -> linksUp(vertx))
@@ -259,15 +261,17 @@ class NodeAgentVerticleTest {
   }
 
   @Test
-  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
   void aLinkWhoseGatewayFallsSilentIsClosedByTheKeepaliveAndDialledAgain(Vertx vertx, VertxTestContext ctx) {
     deploy(vertx, options(tcp(443, 9)).setPingIntervalMillis(50).setDeadAfterMillis(400))
         .compose(n -> linksUp(vertx))
         .compose(v -> {
           // The gateway's side of one link reads nothing more: the node's PINGs go unanswered.
+          // At least three opened, not exactly: on a starved machine the live link may miss a
+          // 400 ms window too and be dialled again, which is the keepalive doing its job.
           FakeGateway.LinkPeer silent = gateway.links().get(0);
           silent.channel.eventLoop().execute(() -> silent.channel.config().setAutoRead(false));
-          return eventually(vertx, () -> node.linksOpened() == 3 && node.linkConnections() == 2).map(silent);
+          return eventually(vertx, () -> node.linksOpened() >= 3 && node.linkConnections() == 2).map(silent);
         })
         .onComplete(ctx.succeeding(silent -> ctx.verify(() -> {
           assertThat(gateway.logins()).as("the session itself stays").isEqualTo(1);
@@ -277,7 +281,7 @@ class NodeAgentVerticleTest {
   }
 
   @Test
-  @Timeout(value = 15, timeUnit = TimeUnit.SECONDS)
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
   void offerForATcpTargetCarriesExactBytesBothWays(Vertx vertx, VertxTestContext ctx) {
     Buffer up = random(200 * 1024, 1);
     Buffer down = random(600 * 1024, 2);
@@ -320,7 +324,7 @@ class NodeAgentVerticleTest {
   }
 
   @Test
-  @Timeout(value = 15, timeUnit = TimeUnit.SECONDS)
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
   void halfCloseIsCarriedBothWays(Vertx vertx, VertxTestContext ctx) {
     byte[] request = random(50_000, 3).getBytes();
     HalfCloseBackend backend = new HalfCloseBackend();
@@ -356,7 +360,7 @@ class NodeAgentVerticleTest {
 
   @ParameterizedTest(name = "{0} → {2}")
   @MethodSource("refusals")
-  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
   void refusesOffersItDoesNotServe(String what, Http2Headers offerHead, int expected, Vertx vertx,
                                    VertxTestContext ctx) {
     RecordingTarget target = new RecordingTarget(vertx);
@@ -376,7 +380,7 @@ class NodeAgentVerticleTest {
   }
 
   @Test
-  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
   void anOfferForACustomDomainIsAcceptedOnlyWhileTheRegistrySaysItIsVerified(Vertx vertx, VertxTestContext ctx) {
     RecordingTarget target = new RecordingTarget(vertx);
     java.util.function.Function<dev.funnel.common.bus.AliasInfo.State, dev.funnel.common.bus.AliasInfo> blog = state ->
@@ -408,7 +412,7 @@ class NodeAgentVerticleTest {
   }
 
   @Test
-  @Timeout(value = 15, timeUnit = TimeUnit.SECONDS)
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
   void aTcpPortsGateRefusesBeforeTheLocalDial(Vertx vertx, VertxTestContext ctx) {
     RecordingTarget target = new RecordingTarget(vertx);
     target.listen()
@@ -477,7 +481,7 @@ class NodeAgentVerticleTest {
   }
 
   @Test
-  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
   void answers503WhenTheTargetIsDown(Vertx vertx, VertxTestContext ctx) {
     closedPort(vertx)
         .compose(port -> deploy(vertx, options(tcp(443, port))))
@@ -491,7 +495,7 @@ class NodeAgentVerticleTest {
   }
 
   @Test
-  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
   void answers503WhenNoTerminatorListensForATlsTerminatedPort(Vertx vertx, VertxTestContext ctx) {
     deploy(vertx, options(Map.of(443, ServeTarget.parse("http://127.0.0.1:3000"))))
         .compose(n -> linksUp(vertx))
@@ -512,7 +516,7 @@ class NodeAgentVerticleTest {
 
   @ParameterizedTest(name = "PROXY v{0} from {1}")
   @MethodSource("proxyHeaders")
-  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
   void tcpTargetGetsAProxyHeaderWithTheClientAddress(int version, String ip, int port, Vertx vertx,
                                                      VertxTestContext ctx) {
     RecordingTarget target = new RecordingTarget(vertx);
@@ -535,7 +539,7 @@ class NodeAgentVerticleTest {
   }
 
   @Test
-  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
   void withoutProxyProtocolTheTargetGetsTheClientsBytesOnly(Vertx vertx, VertxTestContext ctx) {
     RecordingTarget target = new RecordingTarget(vertx);
     target.listen()
@@ -550,7 +554,7 @@ class NodeAgentVerticleTest {
   }
 
   @Test
-  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
   void terminatorListenerAlwaysGetsAProxyV2Header(Vertx vertx, VertxTestContext ctx) {
     RecordingTarget terminator = new RecordingTarget(vertx);
     terminator.listen()
@@ -605,7 +609,7 @@ class NodeAgentVerticleTest {
   }
 
   @Test
-  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
   void aRefusedFirstLoginFailsStart(Vertx vertx, VertxTestContext ctx) {
     gateway.refuseWith = new Refused("BAD_KEY", "unknown auth key");
     deploy(vertx, options(tcp(443, 9)))
@@ -617,7 +621,7 @@ class NodeAgentVerticleTest {
   }
 
   @Test
-  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
   void anUnreachableServerIsSkippedAndRetried(Vertx vertx, VertxTestContext ctx) {
     closedPort(vertx)
         .compose(port -> deploy(vertx, options(tcp(443, 9)).setServers(List.of(
@@ -635,7 +639,7 @@ class NodeAgentVerticleTest {
 
   @ParameterizedTest(name = "after {0}")
   @MethodSource("losses")
-  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
   void reconnectsAndLogsInAgainAfterALoss(String loss, Vertx vertx, VertxTestContext ctx) {
     if (loss.equals("silence")) {
       gateway.heartbeatMillis = 60;
@@ -668,7 +672,7 @@ class NodeAgentVerticleTest {
   }
 
   @Test
-  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
   void updateServeTellsTheGatewayAndRefusesARemovedPort(Vertx vertx, VertxTestContext ctx) {
     RecordingTarget target = new RecordingTarget(vertx);
     target.listen()
@@ -690,7 +694,7 @@ class NodeAgentVerticleTest {
   }
 
   @Test
-  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
   void answersPings(Vertx vertx, VertxTestContext ctx) {
     deploy(vertx, options(tcp(443, 9)))
         .compose(n -> linksUp(vertx))
@@ -702,7 +706,7 @@ class NodeAgentVerticleTest {
   }
 
   @Test
-  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
   void linkConnectionsCloseWithTheirSession(Vertx vertx, VertxTestContext ctx) {
     deploy(vertx, options(tcp(443, 9)))
         .compose(n -> linksUp(vertx))
@@ -720,7 +724,7 @@ class NodeAgentVerticleTest {
   }
 
   @Test
-  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
   void getsACertificateSignedForItsOwnNameOnly(Vertx vertx, VertxTestContext ctx) {
     KeyPair pair = DevCa.newKeyPair();
     deploy(vertx, options(tcp(443, 9)))
@@ -740,7 +744,7 @@ class NodeAgentVerticleTest {
   }
 
   @Test
-  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
   void theNodeKeySurvivesARestart(Vertx vertx, VertxTestContext ctx) {
     deploy(vertx, options(tcp(443, 9)))
         .compose(n -> vertx.undeploy(vertx.deploymentIDs().iterator().next()))

@@ -62,7 +62,7 @@ class NodeIdentityLoginTest {
   }
 
   @Test
-  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
   void theAuthKeyIsSentUntilTheFirstWelcomeOnly(Vertx vertx, VertxTestContext ctx) {
     deploy(vertx, options("tskey-test"))
         .compose(id -> {
@@ -79,7 +79,7 @@ class NodeIdentityLoginTest {
   }
 
   @Test
-  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
   void aNewNodeWithoutAnAuthKeyDoesNotStart(Vertx vertx, VertxTestContext ctx) {
     deploy(vertx, options(null)).onComplete(ctx.failing(err -> ctx.verify(() -> {
       assertThat(err).hasMessageContaining("no auth key (--authkey) and no node key in");
@@ -89,7 +89,7 @@ class NodeIdentityLoginTest {
   }
 
   @Test
-  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
   void aNodeWithANodeKeyLogsInWithoutAnAuthKey(Vertx vertx, VertxTestContext ctx) {
     deploy(vertx, options("tskey-test"))
         .compose(vertx::undeploy)

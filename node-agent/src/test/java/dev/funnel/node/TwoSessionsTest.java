@@ -78,7 +78,7 @@ class TwoSessionsTest {
   }
 
   @Test
-  @Timeout(value = 15, timeUnit = TimeUnit.SECONDS)
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
   void keepsTwoSessionsOnDifferentGatewaysAndReplacesALostOne(Vertx vertx, VertxTestContext ctx) {
     FakeGateway g1 = gateways[0];
     FakeGateway g2 = gateways[1];
@@ -108,7 +108,7 @@ class TwoSessionsTest {
   }
 
   @Test
-  @Timeout(value = 15, timeUnit = TimeUnit.SECONDS)
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
   void aSessionThatDropsIsReportedLostThroughTheOther(Vertx vertx, VertxTestContext ctx) {
     FakeGateway g1 = gateways[0];
     FakeGateway g2 = gateways[1];
@@ -128,7 +128,7 @@ class TwoSessionsTest {
   }
 
   @Test
-  @Timeout(value = 15, timeUnit = TimeUnit.SECONDS)
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
   void aSessionEndedByItsGatewaysByeIsNotReported(Vertx vertx, VertxTestContext ctx) {
     FakeGateway g1 = gateways[0];
     FakeGateway g2 = gateways[1];
@@ -155,7 +155,7 @@ class TwoSessionsTest {
   }
 
   @Test
-  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
   void oneServerMeansOneSession(Vertx vertx, VertxTestContext ctx) {
     deploy(vertx, options(2, gateways[0]))
         .compose(n -> eventually(vertx, () -> node.upSessions() == 1))
@@ -167,7 +167,7 @@ class TwoSessionsTest {
   }
 
   @Test
-  @Timeout(value = 10, timeUnit = TimeUnit.SECONDS)
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
   void oneSessionAskedForMeansOne(Vertx vertx, VertxTestContext ctx) {
     deploy(vertx, options(1, gateways[0], gateways[1]))
         .compose(n -> eventually(vertx, () -> node.upSessions() == 1))
