@@ -314,7 +314,7 @@ class NodeGatewayLinkTest {
         })
         .compose(left -> {
           assertThat(left).as("tunnels still open when the drain ended").isZero();
-          return within(5_000, () -> links.stream().noneMatch(Channel::isActive),
+          return within(15_000, () -> links.stream().noneMatch(Channel::isActive),
               () -> "link connections still open: " + links.stream().filter(Channel::isActive).count());
         })
         .onComplete(ctx.succeedingThenComplete());
