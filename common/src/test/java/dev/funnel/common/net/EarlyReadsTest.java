@@ -5,18 +5,21 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -66,11 +69,24 @@ class EarlyReadsTest {
       near.setSoTimeout(5_000);
       far.setSoTimeout(5_000);
       Channel dialled = dial(near.getLocalPort(), first);
+      // Ahead of the handler under test: says when epoll has read the bytes and the FIN.
+      CountDownLatch inputEnded = new CountDownLatch(1);
+      dialled.pipeline().addFirst(new ChannelInboundHandlerAdapter() {
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+          if (evt instanceof ChannelInputShutdownEvent) {
+            inputEnded.countDown();
+          }
+          ctx.fireUserEventTriggered(evt);
+        }
+      });
       Channel other = dial(far.getLocalPort(), new ChannelInboundHandlerAdapter());
       try (Socket nearPeer = near.accept(); Socket farPeer = far.accept()) {
         nearPeer.getOutputStream().write(EARLY);
         nearPeer.shutdownOutput();
-        Thread.sleep(300);   // a pause, not a timing assertion: epoll reads the bytes and the FIN meanwhile
+        // The splice starts once epoll has read the bytes and the FIN (not after a pause that a
+        // starved loop may not have used to read them); the test's own bound stops a hang.
+        assertThat(inputEnded.await(20, TimeUnit.SECONDS)).as("epoll read the FIN").isTrue();
         Splice.start(PeekedConnection.fresh(dialled), PeekedConnection.fresh(other), StreamSplice.ByteCounter.NONE,
             StreamSplice.ByteCounter.NONE);
         farPeer.setSoTimeout(2_000);
