@@ -53,8 +53,12 @@ class FrontendVerticleTest {
 
   static final String GATEWAY = "gw-1";
   static final Route ROUTE = new Route(NAME, 443, "node-7", GATEWAY, 3);
-  static final long HELLO_TIMEOUT_MILLIS = 400;
-  static final long RESOLVE_TIMEOUT_MILLIS = 500;
+  /**
+   * Short enough that the tests of the deadlines are quick, long enough that on a starved machine a
+   * client's next write (or the fake registry's answer on the event bus) is not taken for silence.
+   */
+  static final long HELLO_TIMEOUT_MILLIS = 2_000;
+  static final long RESOLVE_TIMEOUT_MILLIS = 3_000;
 
   Vertx vertx;
   FrontendVerticle frontend;
