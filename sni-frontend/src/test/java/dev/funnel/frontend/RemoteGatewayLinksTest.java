@@ -84,8 +84,11 @@ class RemoteGatewayLinksTest {
         .completion().await(10, TimeUnit.SECONDS);
     frontend = new FrontendVerticle(new FrontendOptions()
         .setPublicListeners(Map.of(443, new HostPort("127.0.0.1", 0)))
-        .setOpenTimeoutMillis(3_000)
-        .setLinkDialTimeoutMillis(2_000)
+        // No test here waits for these: they are long so that a mutual-TLS dial or an answer that is
+        // slow on a starved machine is not an uncoded failure, which is resolved and tried again
+        // (the tests count resolves and opens).
+        .setOpenTimeoutMillis(10_000)
+        .setLinkDialTimeoutMillis(10_000)
         .setLinksPerGateway(2)
         .setLinkTrust(trust)
         .setLinkKeyCert(frontendCert)
