@@ -9,7 +9,8 @@ import java.util.Base64;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-@Timeout(10)
+// A bound on a hang: the first test pays for the JCA providers' start, over 3 s on a starved machine.
+@Timeout(30)
 class NodeProofTest {
 
   private final TestSupport.TestNode node = new TestSupport.TestNode();
