@@ -3,14 +3,9 @@ package dev.funnel.common.ops;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.net.ConnectException;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.logging.Handler;
-import java.util.logging.Level;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -19,34 +14,19 @@ class OutageLogTest {
 
   private static final String NAME = OutageLogTest.class.getName();
 
-  private final List<String> lines = new ArrayList<>();
-  private final Logger jul = Logger.getLogger(NAME);
-  private final Handler capture = new Handler() {
-    @Override
-    public void publish(LogRecord record) {
-      if (record.getLevel().intValue() >= Level.INFO.intValue()) {
-        lines.add(record.getLevel() + " " + record.getMessage());
-      }
-    }
-
-    @Override
-    public void flush() {
-    }
-
-    @Override
-    public void close() {
-    }
-  };
   private final AtomicLong clock = new AtomicLong(1_000);
+  private CapturedLog captured;
+  private List<String> lines;
 
   @BeforeEach
   void capture() {
-    jul.addHandler(capture);
+    captured = CapturedLog.of(OutageLogTest.class);
+    lines = captured.lines();
   }
 
   @AfterEach
   void release() {
-    jul.removeHandler(capture);
+    captured.close();
   }
 
   private OutageLog outages() {

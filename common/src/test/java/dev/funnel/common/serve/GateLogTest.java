@@ -2,47 +2,29 @@ package dev.funnel.common.serve;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.funnel.common.ops.CapturedLog;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.logging.Handler;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 class GateLogTest {
 
-  private final List<String> lines = new ArrayList<>();
-  private final Logger jul = Logger.getLogger(GateLog.class.getName());
-  private final Handler capture = new Handler() {
-    @Override
-    public void publish(LogRecord record) {
-      synchronized (lines) {
-        lines.add(record.getLevel() + " " + record.getMessage());
-      }
-    }
-
-    @Override
-    public void flush() {
-    }
-
-    @Override
-    public void close() {
-    }
-  };
+  private CapturedLog captured;
+  private List<String> lines;
 
   @BeforeEach
   void capture() {
-    jul.addHandler(capture);
+    captured = CapturedLog.of(GateLog.class);
+    lines = captured.lines();
   }
 
   @AfterEach
   void release() {
-    jul.removeHandler(capture);
+    captured.close();
   }
 
   @Test
