@@ -29,7 +29,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
-import javax.net.ssl.SSLException;
 
 /**
  * The streams of one link connection, each an {@link End} rather than a Netty child channel (which
@@ -156,20 +155,16 @@ public final class LinkStreams extends Http2ChannelDuplexHandler {
   }
 
   /**
-   * Last in every link's pipeline, so what no handler before took ends here rather than at Netty's
-   * pipeline tail (a WARNING per connection that says nothing to an operator): an I/O or TLS failure
-   * (a reset, an engine already closed while the process stops) is the connection's end, at DEBUG
-   * (the link's owner says it went down); anything else is a bug, a WARNING. Either way the
-   * connection is closed, and its streams with it.
+   * What no handler before took ends here, not at Netty's pipeline tail (a WARNING per connection):
+   * an I/O or TLS failure (an {@link IOException}, or its cause) at DEBUG, anything else (a bug) as a
+   * WARNING; the connection closes either way, and its streams with it.
    */
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    boolean ending = cause instanceof IOException || cause instanceof SSLException
-        || cause.getCause() instanceof IOException || cause.getCause() instanceof SSLException;
-    if (ending) {
-      LOG.log(Level.DEBUG, () -> "link connection " + ctx.channel().remoteAddress() + " failed: " + cause);
+    if (cause instanceof IOException || cause.getCause() instanceof IOException) {   // SSLException is one
+      LOG.log(Level.DEBUG, () -> "link connection " + remoteAddress() + " failed: " + cause);
     } else {
-      LOG.log(Level.WARNING, "link connection " + ctx.channel().remoteAddress() + " failed; closing it", cause);
+      LOG.log(Level.WARNING, "link connection " + remoteAddress() + " failed; closing it", cause);
     }
     ctx.close();
   }
