@@ -21,8 +21,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -173,7 +175,7 @@ final class NodeStack implements NodeControl.ServeControl {
     }
     stack.control = new NodeControl(settings.state(), stack);
     vertx.deployVerticle(stack.control).await();
-    stack.notAnswering = stack.checkTargets(settings.serve(), java.util.Set.of());
+    stack.notAnswering = stack.checkTargets(settings.serve(), Set.of());
     started.set(true);
     return stack;
   }
@@ -312,7 +314,7 @@ final class NodeStack implements NodeControl.ServeControl {
    * rather than the owner finding out from a client. Returns them, target → why. Blocking (main, or
    * NodeControl's worker); each check is bounded (LocalTargetCheck).
    */
-  private Map<ServeTarget, String> checkTargets(ServeConfig config, java.util.Set<ServeTarget> known) {
+  private Map<ServeTarget, String> checkTargets(ServeConfig config, Set<ServeTarget> known) {
     List<ServeTarget> fresh = targets(config).stream().filter(t -> !known.contains(t)).toList();
     Map<ServeTarget, String> failed = LocalTargetCheck.once(vertx, fresh).await();
     failed.forEach((target, why) -> LOG.log(System.Logger.Level.WARNING, "local target " + target
@@ -320,8 +322,8 @@ final class NodeStack implements NodeControl.ServeControl {
     return failed;
   }
 
-  private static java.util.Set<ServeTarget> targets(ServeConfig config) {
-    java.util.Set<ServeTarget> out = new java.util.LinkedHashSet<>();
+  private static Set<ServeTarget> targets(ServeConfig config) {
+    Set<ServeTarget> out = new LinkedHashSet<>();
     config.ports().values().forEach(p -> p.routes().forEach(r -> out.add(r.target())));
     return out;
   }
