@@ -1,5 +1,6 @@
 package dev.funnel.node;
 
+import static dev.funnel.node.Eventually.eventually;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.funnel.common.net.HostPort;
@@ -32,7 +33,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -92,17 +92,6 @@ class IngressStreamTest {
 
   private static Http2Headers offer() {
     return new IngressOffer(HostPort.parse(CLIENT), HostPort.parse(FQDN + ":443")).toHeaders();
-  }
-
-  private static Future<Void> eventually(Vertx vertx, BooleanSupplier condition) {
-    Promise<Void> promise = Promise.promise();
-    vertx.setPeriodic(10, id -> {
-      if (condition.getAsBoolean()) {
-        vertx.cancelTimer(id);
-        promise.tryComplete();
-      }
-    });
-    return promise.future();
   }
 
   private double offers(int status) {
@@ -211,7 +200,7 @@ class IngressStreamTest {
           n.setHelloPeekDeadlineMillis(TimeUnit.HOURS.toMillis(1));
           RawOffer raw = RawOffer.open(gateway.links().get(0).channel, offer(), Arrays.copyOfRange(hello, 0, first),
               frame, RawOffer.Then.NOTHING);
-          return raw.answer().compose(head -> dialled(vertx, target)).map(v -> {
+          return raw.answer().compose(head -> eventually(vertx, 5, () -> target.connections() > 0)).map(v -> {
             raw.send(Arrays.copyOfRange(hello, first, hello.length), true);
             return v;
           });
@@ -233,18 +222,6 @@ class IngressStreamTest {
           n.setAcmeResponder(new HostPort("127.0.0.1", responder.port()));
           return n;
         });
-  }
-
-  /** Completes once {@code target} has a connection (the test's timeout bounds the wait). */
-  private static Future<Void> dialled(Vertx vertx, RecordingTarget target) {
-    Promise<Void> done = Promise.promise();
-    vertx.setPeriodic(5, id -> {
-      if (target.connections() > 0) {
-        vertx.cancelTimer(id);
-        done.tryComplete();
-      }
-    });
-    return done.future();
   }
 
   // --- early bytes and END_STREAM held while the local target is dialled ---------------------------

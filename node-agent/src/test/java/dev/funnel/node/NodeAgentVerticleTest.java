@@ -1,5 +1,6 @@
 package dev.funnel.node;
 
+import static dev.funnel.node.Eventually.eventually;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.funnel.common.serve.GateMeter;
@@ -140,18 +141,6 @@ class NodeAgentVerticleTest {
   private double bytes(String direction) {
     Counter counter = registry.find("funnel.tunnel.bytes").tag("direction", direction).tag("role", "node").counter();
     return counter == null ? 0 : counter.count();
-  }
-
-  /** Polls a condition that no event announces (a metric), every 10 ms; the test's timeout bounds it. */
-  private static Future<Void> eventually(Vertx vertx, java.util.function.BooleanSupplier condition) {
-    io.vertx.core.Promise<Void> promise = io.vertx.core.Promise.promise();
-    vertx.setPeriodic(10, id -> {
-      if (condition.getAsBoolean()) {
-        vertx.cancelTimer(id);
-        promise.tryComplete();
-      }
-    });
-    return promise.future();
   }
 
   private static Buffer random(int size, long seed) {

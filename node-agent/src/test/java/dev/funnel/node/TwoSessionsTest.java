@@ -1,5 +1,6 @@
 package dev.funnel.node;
 
+import static dev.funnel.node.Eventually.eventually;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.funnel.common.net.HostPort;
@@ -9,7 +10,6 @@ import dev.funnel.common.peerapi.ControlMessage;
 import dev.funnel.common.tls.DevCa;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.net.PemTrustOptions;
 import io.vertx.junit5.Timeout;
@@ -19,7 +19,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -64,17 +63,6 @@ class TwoSessionsTest {
   private Future<NodeAgentVerticle> deploy(Vertx vertx, NodeOptions options) {
     node = new NodeAgentVerticle(options, new SimpleMeterRegistry());
     return vertx.deployVerticle(node).map(id -> node);
-  }
-
-  private static Future<Void> eventually(Vertx vertx, BooleanSupplier condition) {
-    Promise<Void> promise = Promise.promise();
-    vertx.setPeriodic(10, id -> {
-      if (condition.getAsBoolean()) {
-        vertx.cancelTimer(id);
-        promise.tryComplete();
-      }
-    });
-    return promise.future();
   }
 
   @Test

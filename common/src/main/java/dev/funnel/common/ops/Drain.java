@@ -58,22 +58,34 @@ public record Drain(String who, String stopped, String what) {
       LOG.log(INFO, "{0}: stopping: {1}; {2} open {3} get up to {4} s to end (a second SIGTERM or Ctrl-C stops"
           + " at once)", who, stopped, String.valueOf(atStart), what, seconds);
       Promise<Integer> drained = Promise.promise();
-      vertx.setPeriodic(POLL_MILLIS, POLL_MILLIS, timer -> {
-        long now = clockMillis.getAsLong();
-        int left = open.getAsInt();
-        if (!over(left, now, deadline)) {
-          return;
-        }
-        vertx.cancelTimer(timer);
-        if (left == 0) {
-          LOG.log(INFO, "{0}: drained: the open {1} ended within {2} ms", who, what, String.valueOf(now - started));
-        } else {
-          LOG.log(INFO, "{0}: {1} {2} still open after {3} s of draining are closed now", who, String.valueOf(left),
-              what, seconds);
-        }
-        drained.tryComplete(left);
-      });
+      poll(vertx, open, clockMillis, started, deadline, drained);
       return drained.future();
+    });
+  }
+
+  /**
+   * Reads the open count every {@link #POLL_MILLIS} until the drain is over, on a one-shot timer set
+   * again each time. Not a periodic timer that cancels itself: {@code begun} may complete on a thread
+   * outside the timer's event loop, and in Vert.x 5.0.10 such a timer can run before
+   * {@code setPeriodic} has stored its future, so that cancelling it from its handler throws a
+   * NullPointerException ({@code InternalTimerHandler.tryCancel}) and the drain would never end.
+   */
+  private void poll(Vertx vertx, IntSupplier open, LongSupplier clockMillis, long started, long deadline,
+                    Promise<Integer> drained) {
+    vertx.setTimer(POLL_MILLIS, timer -> {
+      long now = clockMillis.getAsLong();
+      int left = open.getAsInt();
+      if (!over(left, now, deadline)) {
+        poll(vertx, open, clockMillis, started, deadline, drained);
+        return;
+      }
+      if (left == 0) {
+        LOG.log(INFO, "{0}: drained: the open {1} ended within {2} ms", who, what, String.valueOf(now - started));
+      } else {
+        LOG.log(INFO, "{0}: {1} {2} still open after {3} s of draining are closed now", who, String.valueOf(left),
+            what, seconds(deadline - started));
+      }
+      drained.tryComplete(left);
     });
   }
 }
