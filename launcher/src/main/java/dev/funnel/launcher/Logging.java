@@ -53,11 +53,16 @@ final class Logging {
    * WARNINGs that say nothing to an operator, each as (logger name prefix, text the message contains):
    * vertx-micrometer registers its gauges once per handler/connection on purpose and Micrometer
    * 1.13.9+ warns about the re-registration (vert-x3/vertx-micrometer-metrics#259); Hazelcast warns
-   * that the CP subsystem, which Funnel does not use, is off.
+   * that the CP subsystem, which Funnel does not use, is off; Vert.x logs the reset of a connection
+   * that has no exception handler of its own (a clustered event bus's connection from a member that
+   * was frozen and left, seen in StatusFrontendIT on 2026-12-07) as a SEVERE line of the exception's
+   * message alone, "Connection reset", which names neither the peer nor the connection: the member's
+   * leaving is the line that says what happened.
    */
   private static final List<String[]> NOISE = List.of(
       new String[] {"io.micrometer.core.instrument.MeterRegistry", "This Gauge has been already registered (MeterId{name='vertx."},
-      new String[] {"com.hazelcast.", "CP Subsystem is not enabled"});
+      new String[] {"com.hazelcast.", "CP Subsystem is not enabled"},
+      new String[] {"io.vertx.core.net.impl.ConnectionBase", "Connection reset"});
 
   private static volatile Settings settings = new Settings(false, false);
   /** The handler {@link #configure} installed (null until then, or when a logging config file is used). */

@@ -36,6 +36,12 @@ class LoggingTest {
         "[127.0.0.1]:5701 [funnel] [5.5.0] CP Subsystem is not enabled. CP data structures will operate in UNSAFE mode!")))
         .isFalse();
     assertThat(Logging.wanted(record(Level.WARNING, "com.hazelcast.cluster", "member left"))).isTrue();
+    assertThat(Logging.wanted(record(Level.SEVERE, "io.vertx.core.net.impl.ConnectionBase", "Connection reset")))
+        .isFalse();
+    assertThat(Logging.wanted(record(Level.SEVERE, "io.vertx.core.net.impl.ConnectionBase",
+        "Connection reset by peer"))).isFalse();
+    assertThat(Logging.wanted(record(Level.SEVERE, "io.vertx.core.net.impl.ConnectionBase", "Broken pipe")))
+        .as("other failures of such a connection still show").isTrue();
   }
 
   @Test
