@@ -2,21 +2,17 @@ package dev.funnel.terminator;
 
 import dev.funnel.common.net.HostPort;
 import dev.funnel.common.options.ServeTarget;
+import dev.funnel.common.serve.GateLog;
 import dev.funnel.common.serve.ServePort;
 import io.netty.handler.ssl.OpenSsl;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.http.HttpServer;
-import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.net.JdkSSLEngineOptions;
 import io.vertx.core.net.KeyCertOptions;
-import io.vertx.core.net.NetServer;
-import io.vertx.core.net.NetServerOptions;
 import io.vertx.core.net.OpenSSLEngineOptions;
 import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.core.net.SSLEngineOptions;
-import io.vertx.core.net.ServerSSLOptions;
 import io.vertx.core.net.SocketAddress;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
@@ -26,10 +22,13 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Set;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -48,7 +47,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * </ul>
  *
  * After {@link #start()}, {@link #listeners()} says where each public port is served; the launcher
- * hands that map to the node agent.
+ * hands that map to the node agent. Each instance's listeners are a {@link PortListeners}.
  *
  * <p>Each port is served on {@link TerminatorOptions#getEventLoops()} event loops: this verticle
  * binds the listeners, then deploys that many less one replicas of itself, each with its own
@@ -65,8 +64,6 @@ public class TerminatorVerticle extends VerticleBase {
    * on that same negative number; each public port of each terminator takes a number of its own.
    */
   private static final AtomicInteger SHARED_RANDOM_PORTS = new AtomicInteger();
-  /** sockaddr_un's sun_path holds 108 bytes on Linux, the terminating NUL included; some systems 104. */
-  private static final int MAX_SOCKET_PATH_BYTES = 100;
 
   private final TerminatorOptions options;
   private final boolean openSsl;
@@ -75,13 +72,10 @@ public class TerminatorVerticle extends VerticleBase {
   /** The first instance's meters, when this is a replica. */
   private final TerminatorMetrics replicaOf;
   /** Gate state common to the event loops and kept across changes ({@code GateContext.shared}). */
-  private final java.util.concurrent.ConcurrentMap<String, Object> gateState;
+  private final ConcurrentMap<String, Object> gateState;
   private final List<TerminatorVerticle> replicas = new CopyOnWriteArrayList<>();
-  private final List<HttpServer> httpServers = new ArrayList<>();
-  private final List<NetServer> netServers = new ArrayList<>();
-  /** Public port → its router holder on this instance's event loop. */
-  private final Map<Integer, HttpPort> httpPorts = new LinkedHashMap<>();
-  private final List<TcpForwarder> tcpForwarders = new ArrayList<>();
+  /** This instance's listeners, on its event loop; set at start. */
+  private volatile PortListeners ports;
   private volatile Map<Integer, HostPort> listeners = Map.of();
   private volatile Map<Integer, Path> sockets = Map.of();
   private volatile KeyCertOptions keyCert;
@@ -89,11 +83,11 @@ public class TerminatorVerticle extends VerticleBase {
   private CertFileWatcher watcher;
 
   public TerminatorVerticle(TerminatorOptions options) {
-    this(options, new LinkedHashMap<>(), null, new java.util.concurrent.ConcurrentHashMap<>());
+    this(options, new LinkedHashMap<>(), null, new ConcurrentHashMap<>());
   }
 
   private TerminatorVerticle(TerminatorOptions options, Map<Integer, Integer> sharedPorts, TerminatorMetrics replicaOf,
-      java.util.concurrent.ConcurrentMap<String, Object> gateState) {
+      ConcurrentMap<String, Object> gateState) {
     this.options = new TerminatorOptions(options);
     this.sharedPorts = sharedPorts;
     this.gateState = gateState;
@@ -119,13 +113,14 @@ public class TerminatorVerticle extends VerticleBase {
     }
     boolean replica = replicaOf != null;
     metrics = replica ? replicaOf : TerminatorMetrics.create();
+    ports = new PortListeners(vertx, context, options, metrics, engineOptions(), gateState);
     Map<Integer, Future<HostPort>> bound = new LinkedHashMap<>();
     Map<Integer, Path> onSockets = new LinkedHashMap<>();
     for (Map.Entry<Integer, ServePort> entry : options.getRoutes().entrySet()) {
       int port = entry.getKey();
       ServeTarget target = entry.getValue().agentTarget();
       int listenPort = sharedPorts.computeIfAbsent(port, p -> SHARED_RANDOM_PORTS.decrementAndGet());
-      Path socket = socketPath(port, listenPort);
+      Path socket = PortListeners.socketPath(options.getSocketDir(), port, listenPort);
       SocketAddress address;
       if (socket != null) {
         if (!replica) {
@@ -141,7 +136,8 @@ public class TerminatorVerticle extends VerticleBase {
         address = null;   // TCP on the shared negative port (SocketAddress takes no negative port)
       }
       bound.put(port, target.kind() == ServeTarget.Kind.TLS_TERMINATED_TCP
-          ? listenTcp(port, listenPort, address, target) : listenHttp(port, listenPort, address, entry.getValue()));
+          ? ports.listenTcp(port, listenPort, address, target, keyCert)
+          : ports.listenHttp(port, listenPort, address, entry.getValue(), keyCert));
     }
     Future<?> listening = Future.all(new ArrayList<>(bound.values())).map(all -> {
       Map<Integer, HostPort> result = new LinkedHashMap<>();
@@ -190,12 +186,7 @@ public class TerminatorVerticle extends VerticleBase {
     if (watcher != null) {
       watcher.stop();
     }
-    List<Future<?>> closing = new ArrayList<>();
-    httpServers.forEach(s -> closing.add(s.close()));
-    netServers.forEach(s -> closing.add(s.close()));
-    httpPorts.values().forEach(p -> closing.add(p.close()));
-    tcpForwarders.forEach(f -> closing.add(f.client().close()));
-    Future<?> closed = Future.join(closing);
+    Future<?> closed = ports == null ? Future.succeededFuture() : ports.close();
     if (replicaOf != null || sockets.isEmpty()) {
       return closed;
     }
@@ -216,15 +207,7 @@ public class TerminatorVerticle extends VerticleBase {
    * connections until {@link #stop()}.
    */
   public Future<Void> shutdown(long millis) {
-    List<TerminatorVerticle> all = new ArrayList<>();
-    all.add(this);
-    all.addAll(replicas);
-    List<Future<Void>> done = new ArrayList<>();
-    for (TerminatorVerticle t : all) {
-      done.add(t.onLoop(() -> Future.join(t.httpServers.stream()
-          .map(server -> server.shutdown(millis, TimeUnit.MILLISECONDS)).toList()).mapEmpty()));
-    }
-    return Future.join(done).mapEmpty();
+    return PortListeners.shutdownHttp(everyLoop(), millis);
   }
 
   /** Public port → the loopback address serving it (ports on a socket not included); empty before {@link #start()} completes. */
@@ -235,18 +218,6 @@ public class TerminatorVerticle extends VerticleBase {
   /** Public port → the Unix domain socket serving it ({@link TerminatorOptions#getSocketDir()}); empty before start. */
   public Map<Integer, Path> sockets() {
     return sockets;
-  }
-
-  /**
-   * The socket for {@code publicPort} ({@code listenPort} makes it unique in the process; replicas
-   * share it), or null for TCP: no socket directory, or a path too long for a socket address.
-   */
-  private Path socketPath(int publicPort, int listenPort) {
-    if (options.getSocketDir() == null) {
-      return null;
-    }
-    Path path = options.getSocketDir().toAbsolutePath().resolve("terminator-" + publicPort + "-" + (-listenPort) + ".sock");
-    return path.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length <= MAX_SOCKET_PATH_BYTES ? path : null;
   }
 
   /** True when TLS is terminated by OpenSSL (netty-tcnative BoringSSL), false on the JDK fallback. */
@@ -265,14 +236,7 @@ public class TerminatorVerticle extends VerticleBase {
    * hand their connections the TLS context of the server that bound the port, which this updates.)
    */
   public Future<Void> updateKeyCert(KeyCertOptions newKeyCert) {
-    List<Future<Boolean>> updates = new ArrayList<>();
-    for (HttpServer server : httpServers) {
-      updates.add(server.updateSSLOptions(sslOptions(newKeyCert, true), true));
-    }
-    for (NetServer server : netServers) {
-      updates.add(server.updateSSLOptions(sslOptions(newKeyCert, false), true));
-    }
-    return Future.all(updates).<Void>mapEmpty().onSuccess(v -> keyCert = newKeyCert);
+    return ports.updateKeyCert(newKeyCert).onSuccess(v -> keyCert = newKeyCert);
   }
 
   /**
@@ -297,29 +261,7 @@ public class TerminatorVerticle extends VerticleBase {
    * future fails with the reason. Fails for a port this terminator does not serve over HTTP.
    */
   public Future<Void> updateRoutes(int publicPort, ServePort config) {
-    List<TerminatorVerticle> all = new ArrayList<>();
-    all.add(this);
-    all.addAll(replicas);
-    List<Future<HttpPort.Prepared>> prepared = new ArrayList<>();
-    for (TerminatorVerticle t : all) {
-      prepared.add(t.onLoop(() -> {
-        HttpPort port = t.httpPorts.get(publicPort);
-        return port == null
-            ? Future.failedFuture(new IllegalArgumentException("this terminator serves no HTTP port " + publicPort))
-            : port.prepare(config);
-      }));
-    }
-    return Future.all(prepared).compose(ok -> {
-      List<Future<Void>> committed = new ArrayList<>();
-      for (int i = 0; i < all.size(); i++) {
-        HttpPort.Prepared p = prepared.get(i).result();
-        committed.add(all.get(i).onLoop(() -> {
-          p.commit();
-          return Future.succeededFuture();
-        }));
-      }
-      return Future.all(committed).<Void>mapEmpty();
-    }).onSuccess(v -> {
+    return PortListeners.updateRoutes(everyLoop(), publicPort, config).onSuccess(v -> {
       options.getRoutes().put(publicPort, config);
       LOG.log(Level.INFO, "public port {0} now serves {1}", String.valueOf(publicPort), config.describe());
     });
@@ -329,10 +271,10 @@ public class TerminatorVerticle extends VerticleBase {
    * Each gated route's decisions so far, {@code "PORT PATH" → ("rule/outcome" → count)} (for
    * {@code funnel node serve list}); kept across run-time changes, summed over the event loops.
    */
-  public java.util.Map<String, java.util.Map<String, Long>> gateTallies() {
-    java.util.Map<String, java.util.Map<String, Long>> out = new java.util.TreeMap<>();
+  public Map<String, Map<String, Long>> gateTallies() {
+    Map<String, Map<String, Long>> out = new TreeMap<>();
     gateState.forEach((key, value) -> {
-      if (value instanceof dev.funnel.common.serve.GateLog log && key.endsWith(" gate-log")) {
+      if (value instanceof GateLog log && key.endsWith(" gate-log")) {
         out.put(key.substring(0, key.length() - " gate-log".length()), log.tallies());
       }
     });
@@ -340,49 +282,20 @@ public class TerminatorVerticle extends VerticleBase {
   }
 
   /** What HTTP port {@code publicPort} serves now; empty when it is not one of this terminator's HTTP ports. */
-  public java.util.Optional<ServePort> routes(int publicPort) {
-    HttpPort port = httpPorts.get(publicPort);
-    return port == null ? java.util.Optional.empty() : java.util.Optional.ofNullable(port.config());
+  public Optional<ServePort> routes(int publicPort) {
+    HttpPort port = ports == null ? null : ports.httpPort(publicPort);
+    return port == null ? Optional.empty() : Optional.ofNullable(port.config());
   }
 
-  /** Runs {@code work} on this instance's event loop. */
-  private <T> Future<T> onLoop(java.util.function.Supplier<Future<T>> work) {
-    io.vertx.core.Promise<T> promise = io.vertx.core.Promise.promise();
-    context.runOnContext(v -> work.get().onComplete(promise));
-    return promise.future();
-  }
-
-  /** Listens on {@code socket}, or when it is null on TCP {@code listenPort} (negative: shared, random). */
-  private Future<HostPort> listenHttp(int publicPort, int listenPort, SocketAddress socket, ServePort config) {
-    HttpPort port = new HttpPort(vertx, publicPort, options, metrics, options.getGates(), gateState);
-    httpPorts.put(publicPort, port);
-    HttpServerOptions serverOptions = ListenerOptions.http(options, listenPort, engineOptions(), keyCert);
-    HttpServer server = vertx.createHttpServer(serverOptions).requestHandler(port);
-    httpServers.add(server);
-    return port.prepare(config).compose(prepared -> {
-      prepared.commit();
-      return socket != null ? server.listen(socket).map(s -> (HostPort) null)
-          : server.listen().map(s -> new HostPort(options.getBindHost(), s.actualPort()));
-    });
-  }
-
-  private Future<HostPort> listenTcp(int publicPort, int listenPort, SocketAddress socket, ServeTarget target) {
-    TcpForwarder forwarder = new TcpForwarder(vertx, publicPort, target, options, metrics,
-        PortLogs.outages(gateState, publicPort, target, "closing client connections"),
-        PortLogs.refusals(gateState, publicPort));
-    tcpForwarders.add(forwarder);
-    NetServerOptions serverOptions = ListenerOptions.tcp(options, listenPort, engineOptions(), keyCert);
-    NetServer server = vertx.createNetServer(serverOptions).connectHandler(forwarder);
-    netServers.add(server);
-    return socket != null ? server.listen(socket).map(s -> (HostPort) null)
-        : server.listen().map(s -> new HostPort(options.getBindHost(), s.actualPort()));
+  /** The listeners of this instance and of its replicas, one per event loop. */
+  private List<PortListeners> everyLoop() {
+    List<PortListeners> all = new ArrayList<>();
+    all.add(ports);
+    replicas.forEach(r -> all.add(r.ports));
+    return all;
   }
 
   private SSLEngineOptions engineOptions() {
     return openSsl ? new OpenSSLEngineOptions() : new JdkSSLEngineOptions();
-  }
-
-  private ServerSSLOptions sslOptions(KeyCertOptions kc, boolean http) {
-    return ListenerOptions.ssl(options, kc, http);
   }
 }
