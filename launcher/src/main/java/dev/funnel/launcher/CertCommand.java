@@ -1,5 +1,6 @@
 package dev.funnel.launcher;
 
+import dev.funnel.common.StateFiles;
 import dev.funnel.common.tls.DevCa;
 import dev.funnel.node.acme.AcmeFiles;
 import io.vertx.core.json.JsonObject;
@@ -130,8 +131,8 @@ final class CertCommand implements Callable<Integer> {
   /** Copies key, then chain (0600 each); returns the chain's modification time as read before copying. */
   private static FileTime copy(Source source, Path cert, Path key) throws IOException {
     FileTime modified = Files.getLastModifiedTime(source.cert());
-    AcmeFiles.writeSecret(key, Files.readString(source.key(), StandardCharsets.US_ASCII));
-    AcmeFiles.writeSecret(cert, Files.readString(source.cert(), StandardCharsets.US_ASCII));
+    StateFiles.writePrivate(key, Files.readString(source.key(), StandardCharsets.US_ASCII));
+    StateFiles.writePrivate(cert, Files.readString(source.cert(), StandardCharsets.US_ASCII));
     return modified;
   }
 

@@ -1,17 +1,15 @@
 package dev.funnel.launcher;
 
+import dev.funnel.common.StateFiles;
 import dev.funnel.common.tls.DevCa;
 import dev.funnel.node.NodeAgentVerticle;
 import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.KeyPair;
 import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
@@ -52,8 +50,8 @@ final class NodeCertificates {
     } else {
       KeyPair pair = DevCa.newKeyPair();
       String chain = agent.signCertificate(DevCa.newRequest(pair, names)).await();
-      writeAtomically(keyFile, DevCa.pem(pair.getPrivate()), true);
-      writeAtomically(certFile, chain, false);
+      StateFiles.writePrivate(keyFile, DevCa.pem(pair.getPrivate()));
+      StateFiles.writePublic(certFile, chain);
       LOG.info("the server signed a certificate for " + fqdn + "; saved in " + certFile);
     }
     return new PemKeyCertOptions().setKeyPath(keyFile.toString()).setCertPath(certFile.toString());
@@ -94,8 +92,8 @@ final class NodeCertificates {
           }
           KeyPair pair = DevCa.newKeyPair();
           return agent.signCertificate(DevCa.newRequest(pair, names)).compose(chain -> vertx.executeBlocking(() -> {
-            writeAtomically(keyFile, DevCa.pem(pair.getPrivate()), true);
-            writeAtomically(certFile, chain, false);
+            StateFiles.writePrivate(keyFile, DevCa.pem(pair.getPrivate()));
+            StateFiles.writePublic(certFile, chain);
             LOG.info("the server signed a certificate for " + String.join(", ", names) + "; saved in " + certFile);
             return files;
           }, false));
@@ -123,21 +121,6 @@ final class NodeCertificates {
       return names && leaf.getNotAfter().toInstant().isAfter(Instant.now().plus(RENEW_BEFORE));
     } catch (IOException | RuntimeException | CertificateParsingException e) {
       return false;
-    }
-  }
-
-  private static void writeAtomically(Path file, String content, boolean secret) {
-    try {
-      Files.createDirectories(file.toAbsolutePath().getParent());
-      Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-      Files.deleteIfExists(tmp);
-      if (secret) {
-        Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-      }
-      Files.writeString(tmp, content, StandardCharsets.US_ASCII);
-      Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot write " + file, e);
     }
   }
 }

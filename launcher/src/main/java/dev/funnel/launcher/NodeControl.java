@@ -1,6 +1,7 @@
 package dev.funnel.launcher;
 
 import dev.funnel.common.PublicPorts;
+import dev.funnel.common.StateFiles;
 import dev.funnel.common.options.ServeTarget;
 import dev.funnel.common.serve.GatePolicy;
 import dev.funnel.common.serve.RoutePaths;
@@ -19,16 +20,10 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.lang.System.Logger.Level;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.Base64;
@@ -168,8 +163,8 @@ final class NodeControl extends VerticleBase {
         .compose(s -> {
           port = s.actualPort();
           return vertx.executeBlocking(() -> {
-            writePrivate(stateDir.resolve(TOKEN_FILE), token);
-            writePrivate(stateDir.resolve(URL_FILE), url());
+            StateFiles.writePrivate(stateDir.resolve(TOKEN_FILE), token);
+            StateFiles.writePrivate(stateDir.resolve(URL_FILE), url());
             return null;
           });
         })
@@ -394,22 +389,5 @@ final class NodeControl extends VerticleBase {
     }
     ctx.response().setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
         .end(new JsonObject().put("error", new JsonObject().put("code", code).put("message", message)).encode());
-  }
-
-  /** Writes {@code content} through a file created 0600 and an atomic rename. Blocking. */
-  static void writePrivate(Path file, String content) {
-    try {
-      Files.createDirectories(file.toAbsolutePath().getParent());
-      Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-      Files.deleteIfExists(tmp);
-      Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-      try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-        channel.write(StandardCharsets.UTF_8.encode(content));
-        channel.force(true);
-      }
-      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot write " + file, e);
-    }
   }
 }

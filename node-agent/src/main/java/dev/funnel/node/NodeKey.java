@@ -1,14 +1,12 @@
 package dev.funnel.node;
 
+import dev.funnel.common.StateFiles;
 import dev.funnel.common.tls.DevCa;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.KeyPair;
@@ -56,7 +54,7 @@ final class NodeKey {
       }
       Files.createDirectories(stateDir);
       KeyPair pair = DevCa.newKeyPair();
-      writePrivate(file, DevCa.pem(pair.getPrivate()));
+      StateFiles.writePrivate(file, DevCa.pem(pair.getPrivate()));
       return new NodeKey(pair.getPrivate(), pair.getPublic());
     } catch (IOException e) {
       throw new UncheckedIOException("cannot load or create the node key " + file, e);
@@ -97,19 +95,6 @@ final class NodeKey {
       return KeyFactory.getInstance("EC").generatePublic(new ECPublicKeySpec(w, ec.getParams()));
     } catch (GeneralSecurityException e) {
       throw new IllegalArgumentException("the node key's public half cannot be derived", e);
-    }
-  }
-
-  /** Writes through a 0600 temporary file and a rename, so a crash never leaves half a key. */
-  private static void writePrivate(Path file, String pem) throws IOException {
-    Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-    Files.deleteIfExists(tmp);
-    Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-    Files.writeString(tmp, pem, StandardCharsets.US_ASCII);
-    try {
-      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
-    } catch (AtomicMoveNotSupportedException e) {
-      Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
     }
   }
 }

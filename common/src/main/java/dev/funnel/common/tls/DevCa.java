@@ -1,5 +1,6 @@
 package dev.funnel.common.tls;
 
+import dev.funnel.common.StateFiles;
 import java.io.IOException;
 import java.io.StringReader;
 import java.io.StringWriter;
@@ -7,11 +8,9 @@ import java.io.UncheckedIOException;
 import java.math.BigInteger;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
@@ -92,8 +91,8 @@ public final class DevCa {
         if (!Files.exists(caPem) || !Files.exists(caKey)) {
           KeyPair pair = newKeyPair();
           X509Certificate cert = selfSign(pair);
-          writePrivate(caKey, pem(pair.getPrivate()));
-          Files.writeString(caPem, pem(cert), StandardCharsets.US_ASCII);
+          StateFiles.writePrivate(caKey, pem(pair.getPrivate()));
+          StateFiles.writePublic(caPem, pem(cert));
         }
         return new DevCa(Pem.certificates(Files.readString(caPem)).get(0), Pem.privateKey(Files.readString(caKey)), caPem);
       }
@@ -263,12 +262,6 @@ public final class DevCa {
       throw new UncheckedIOException(e);
     }
     return out.toString();
-  }
-
-  private static void writePrivate(Path path, String content) throws IOException {
-    Files.deleteIfExists(path);
-    Files.createFile(path, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-    Files.writeString(path, content, StandardCharsets.US_ASCII);
   }
 
   /** PEM reading, shared by the CA and by nodes loading their keys. */

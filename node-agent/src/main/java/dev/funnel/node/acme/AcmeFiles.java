@@ -1,5 +1,6 @@
 package dev.funnel.node.acme;
 
+import dev.funnel.common.StateFiles;
 import dev.funnel.common.tls.DevCa;
 import java.io.IOException;
 import java.io.StringReader;
@@ -8,8 +9,6 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.KeyPair;
 import java.security.cert.X509Certificate;
 import java.util.List;
@@ -57,7 +56,7 @@ public final class AcmeFiles {
       KeyPair pair = KeyPairUtils.createECKeyPair("secp256r1");
       StringWriter pem = new StringWriter();
       KeyPairUtils.writeKeyPair(pair, pem);
-      writeSecret(file, pem.toString());
+      StateFiles.writePrivate(file, pem.toString());
       return pair;
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read or write the ACME account key " + file, e);
@@ -66,8 +65,8 @@ public final class AcmeFiles {
 
   /** Saves a new certificate: its key first, then the chain (so a chain on disk always has its key). Blocking. */
   void save(KeyPair domainKey, String chainPem) {
-    writeSecret(key(), DevCa.pem(domainKey.getPrivate()));
-    writeSecret(cert(), chainPem);
+    StateFiles.writePrivate(key(), DevCa.pem(domainKey.getPrivate()));
+    StateFiles.writePrivate(cert(), chainPem);
   }
 
   /** The saved chain (leaf first), if there is one that parses. Blocking. */
@@ -81,21 +80,6 @@ public final class AcmeFiles {
       return chain.isEmpty() ? Optional.empty() : Optional.of(chain);
     } catch (IOException | RuntimeException e) {
       return Optional.empty();
-    }
-  }
-
-  /** Writes {@code content} to {@code file} through a temporary file created with mode 0600, then a rename. */
-  public static void writeSecret(Path file, String content) {
-    try {
-      Path parent = file.toAbsolutePath().getParent();
-      Files.createDirectories(parent);
-      Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-      Files.deleteIfExists(tmp);
-      Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-      Files.writeString(tmp, content, StandardCharsets.US_ASCII);
-      Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot write " + file, e);
     }
   }
 }

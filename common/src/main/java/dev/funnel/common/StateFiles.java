@@ -1,0 +1,75 @@
+package dev.funnel.common;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * Writing the files a process keeps in its state directory (keys, tokens, certificates, a control
+ * URL) so that a crash or a second writer never leaves half of one: the content goes to a temporary
+ * file beside the target, is forced to disk, and is renamed over the target in one step. A private
+ * file is mode 0600 from its creation on (where the file system has POSIX permissions), so there is
+ * no moment at which another user could open it. Blocking: off the event loop.
+ */
+public final class StateFiles {
+
+  public static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rw-------");
+
+  private StateFiles() {
+  }
+
+  /** Writes {@code content} (UTF-8) to {@code file}, readable by its owner only; creates the parent directories. */
+  public static void writePrivate(Path file, String content) {
+    write(file, content, true);
+  }
+
+  /** Writes {@code content} (UTF-8) to {@code file} with the default permissions (a certificate, a CA); creates the parent directories. */
+  public static void writePublic(Path file, String content) {
+    write(file, content, false);
+  }
+
+  private static void write(Path file, String content, boolean owner) {
+    Path target = file.toAbsolutePath();
+    Path dir = target.getParent();
+    // Unique per writer, so two writers never share (or delete) each other's temporary file.
+    Path tmp = dir.resolve(target.getFileName() + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
+    try {
+      Files.createDirectories(dir);
+      try {
+        if (owner && posix(dir)) {
+          Files.createFile(tmp, PosixFilePermissions.asFileAttribute(OWNER_ONLY));
+        } else {
+          Files.createFile(tmp);
+        }
+        try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+          channel.write(StandardCharsets.UTF_8.encode(content));
+          channel.force(true);
+        }
+        try {
+          Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+          Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+        }
+      } finally {
+        Files.deleteIfExists(tmp);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** True when {@code dir}'s file system has POSIX permissions. */
+  public static boolean posix(Path dir) {
+    return dir != null && dir.getFileSystem().supportedFileAttributeViews().contains("posix");
+  }
+}
