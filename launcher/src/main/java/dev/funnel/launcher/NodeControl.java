@@ -2,7 +2,6 @@ package dev.funnel.launcher;
 
 import dev.funnel.common.PublicPorts;
 import dev.funnel.common.StateFiles;
-import dev.funnel.common.options.ServeTarget;
 import dev.funnel.common.serve.GatePolicy;
 import dev.funnel.common.serve.RoutePaths;
 import dev.funnel.common.serve.ServeConfig;
@@ -27,8 +26,6 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.Base64;
-import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
@@ -69,54 +66,6 @@ final class NodeControl extends VerticleBase {
   static final String URL_FILE = "control-url";
   /** A request body is one small JSON object. */
   static final int MAX_BODY_BYTES = 4 * 1024;
-
-  /** What the control changes: the running node's serve config. Methods other than reads block. */
-  interface ServeControl {
-
-    /** The node's public name. */
-    String fqdn();
-
-    /** What the node serves now. */
-    ServeConfig serve();
-
-    /** Adds {@code route} to {@code port} or replaces the route on its path; blocks until applied. */
-    ServeConfig putRoute(int port, ServeRoute route);
-
-    /** Replaces the gate rules of {@code port} ({@code path} null) or of its route on {@code path}; blocks until applied. */
-    ServeConfig putPolicy(int port, String path, GatePolicy policy);
-
-    /**
-     * Stops funnelling {@code port} ({@code path} null) or its route on {@code path}; blocks until
-     * applied. {@link Failure} NOT_FUNNELLED if there was none.
-     */
-    ServeConfig remove(int port, String path);
-
-    /** Ports funnelled that the server does not route, with why (empty when all are routed). */
-    Map<Integer, String> refused();
-
-    /** Gate decisions so far, by route ("PORT /path") and "rule/outcome" (routes without any left out). */
-    default Map<String, Map<String, Long>> decisions() {
-      return Map.of();
-    }
-
-    /** What {@code funnel status} shows ({@link NodeStatus}); blocks while probing. */
-    JsonObject status(boolean probe);
-
-    /** Orders a new ACME certificate now; blocks until it is in use; returns its expiry. {@link Failure} NO_ACME. */
-    String renewCertificate();
-  }
-
-  /** A refusal with an HTTP status and a stable code; the message is shown to the user as is. */
-  static final class Failure extends RuntimeException {
-    final int status;
-    final String code;
-
-    Failure(int status, String code, String message) {
-      super(message, null, false, false);
-      this.status = status;
-      this.code = code;
-    }
-  }
 
   private final Path stateDir;
   private final ServeControl control;
@@ -216,37 +165,17 @@ final class NodeControl extends VerticleBase {
     } catch (DecodeException | ClassCastException e) {
       body = null;
     }
-    if (body == null || body.isEmpty() || !Set.of("target", "path", "policy").containsAll(body.fieldNames())
-        || (body.containsKey("target") && !(body.getValue("target") instanceof String))
-        || (body.containsKey("path") && !(body.getValue("path") instanceof String))
-        || (body.containsKey("policy") && !(body.getValue("policy") instanceof JsonObject))
-        || (!body.containsKey("target") && !body.containsKey("policy"))) {
-      error(ctx, 400, "BAD_REQUEST", "the body must be {\"target\": \"tcp://HOST:PORT\", \"path\"?: \"/p\", "
-          + "\"policy\"?: {…}} or {\"policy\": {…}, \"path\"?: \"/p\"} and nothing else");
-      return;
-    }
-    String path;
-    GatePolicy policy;
-    ServeTarget target;
+    ServeChange change;
     try {
-      path = body.containsKey("path") ? RoutePaths.canonical(body.getString("path")) : null;
-      policy = body.containsKey("policy") ? GatePolicy.fromJson(body.getJsonObject("policy")) : GatePolicy.NONE;
-      target = body.containsKey("target") ? ServeTarget.parse(body.getString("target")) : null;
+      change = ServeChange.parse(body);
     } catch (IllegalArgumentException e) {
       error(ctx, 400, "BAD_REQUEST", e.getMessage());
       return;
     }
-    if (target != null) {
-      ServeRoute route;
-      try {
-        route = new ServeRoute(path == null ? "/" : path, target, policy);
-      } catch (IllegalArgumentException e) {
-        error(ctx, 400, "BAD_REQUEST", e.getMessage());
-        return;
-      }
-      change(ctx, () -> control.putRoute(publicPort, route));
+    if (change.route() != null) {
+      change(ctx, () -> control.putRoute(publicPort, change.route()));
     } else {
-      change(ctx, () -> control.putPolicy(publicPort, path, policy));
+      change(ctx, () -> control.putPolicy(publicPort, change.path(), change.policy()));
     }
   }
 
@@ -298,7 +227,7 @@ final class NodeControl extends VerticleBase {
         context.runOnContext(v -> {
           if (failed == null) {
             answer.accept(ctx, done);
-          } else if (failed instanceof Failure f) {
+          } else if (failed instanceof ServeControl.Failure f) {
             error(ctx, f.status, f.code, f.getMessage());
           } else {
             LOG.log(Level.WARNING, "node control change failed", failed);

@@ -46,7 +46,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * last until the node stops; the command line is the configuration. Which certificate the
  * terminators present, and its renewals: {@link TerminatorCertificates}.
  */
-final class NodeStack implements NodeControl.ServeControl {
+final class NodeStack implements ServeControl {
 
   private static final System.Logger LOG = System.getLogger(NodeStack.class.getName());
 
@@ -238,13 +238,13 @@ final class NodeStack implements NodeControl.ServeControl {
   @Override
   public synchronized ServeConfig putPolicy(int port, String path, GatePolicy policy) {
     ServePort p = serve.port(port).orElseThrow(() ->
-        new NodeControl.Failure(404, "NOT_FUNNELLED", "this node does not funnel port " + port));
+        new ServeControl.Failure(404, "NOT_FUNNELLED", "this node does not funnel port " + port));
     ServeConfig next;
     if (path == null) {
       next = valid(() -> serve.with(p.withPolicy(policy)));
     } else {
       ServeRoute route = p.route(path).orElseThrow(() ->
-          new NodeControl.Failure(404, "NOT_FUNNELLED", "port " + port + " has no route " + path));
+          new ServeControl.Failure(404, "NOT_FUNNELLED", "port " + port + " has no route " + path));
       next = valid(() -> serve.with(p.withRoute(route.withPolicy(policy))));
     }
     return change(port, next, "gate of " + port + (path == null ? "" : path) + " now " + policy.describe());
@@ -253,12 +253,12 @@ final class NodeStack implements NodeControl.ServeControl {
   @Override
   public synchronized ServeConfig remove(int port, String path) {
     ServePort p = serve.port(port).orElseThrow(() ->
-        new NodeControl.Failure(404, "NOT_FUNNELLED", "this node does not funnel port " + port));
+        new ServeControl.Failure(404, "NOT_FUNNELLED", "this node does not funnel port " + port));
     if (path == null) {
       return apply(serve.withoutPort(port), "no longer funnelling " + port);
     }
     if (p.route(path).isEmpty()) {
-      throw new NodeControl.Failure(404, "NOT_FUNNELLED", "port " + port + " has no route " + path);
+      throw new ServeControl.Failure(404, "NOT_FUNNELLED", "port " + port + " has no route " + path);
     }
     return change(port, serve.withoutRoute(port, path), "no longer funnelling " + port + path);
   }
@@ -268,7 +268,7 @@ final class NodeStack implements NodeControl.ServeControl {
     try {
       return build.get();
     } catch (IllegalArgumentException e) {
-      throw new NodeControl.Failure(400, "BAD_REQUEST", e.getMessage());
+      throw new ServeControl.Failure(400, "BAD_REQUEST", e.getMessage());
     }
   }
 
@@ -278,10 +278,10 @@ final class NodeStack implements NodeControl.ServeControl {
     if (p != null) {
       List<String> unsupported = GateSupport.unsupported(p);
       if (!unsupported.isEmpty()) {
-        throw new NodeControl.Failure(400, "BAD_REQUEST", String.join("; ", unsupported));
+        throw new ServeControl.Failure(400, "BAD_REQUEST", String.join("; ", unsupported));
       }
       if (p.agentTarget().kind().terminatesTls()) {
-        String fqdn = agent.fqdn().orElseThrow(() -> new NodeControl.Failure(503, "UNAVAILABLE",
+        String fqdn = agent.fqdn().orElseThrow(() -> new ServeControl.Failure(503, "UNAVAILABLE",
             "no session is up yet; try again once the node is connected"));
         terminators.bind(port, p, fqdn, agent.aliases().verified(),
             () -> TerminatorCertificates.initial(agent, settings, fqdn));
@@ -299,7 +299,7 @@ final class NodeStack implements NodeControl.ServeControl {
     try {
       agent.updateServe(next.agentTargets()).await(SERVE_CHANGE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
     } catch (Exception e) {
-      throw new NodeControl.Failure(502, "NOT_CONFIRMED", what + " on this node, but the gateway did not confirm: "
+      throw new ServeControl.Failure(502, "NOT_CONFIRMED", what + " on this node, but the gateway did not confirm: "
           + Processes.describe(e) + " (the node answers by the new config already; the next login carries it)");
     } finally {
       terminators.undeployUnused();

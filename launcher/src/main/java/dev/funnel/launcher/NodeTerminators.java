@@ -99,7 +99,7 @@ final class NodeTerminators {
    * Makes sure a terminator serves {@code port} with {@code config}: the one already bound if its
    * target is the same (an HTTP port's routes are swapped in place), else a new terminator for that
    * port alone, presenting the current certificate ({@code firstKeyCert} is asked for one if the node
-   * had no terminated port yet). Failures are {@link NodeControl.Failure}s for the local control.
+   * had no terminated port yet). Failures are {@link ServeControl.Failure}s for the local control.
    */
   synchronized void bind(int port, ServePort config, String fqdn, Set<String> aliases,
                          Supplier<KeyCertOptions> firstKeyCert) {
@@ -109,10 +109,10 @@ final class NodeTerminators {
         bound.terminator().verticle().updateRoutes(port, config)
             .await(NodeStack.SERVE_CHANGE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
       } catch (java.util.concurrent.TimeoutException e) {
-        throw new NodeControl.Failure(503, "UNAVAILABLE", "the terminator did not take the new routes of port " + port
+        throw new ServeControl.Failure(503, "UNAVAILABLE", "the terminator did not take the new routes of port " + port
             + " within " + NodeStack.SERVE_CHANGE_TIMEOUT_MILLIS + " ms");
       } catch (RuntimeException e) {
-        throw new NodeControl.Failure(400, "BAD_REQUEST", "port " + port + ": " + Processes.describe(e));
+        throw new ServeControl.Failure(400, "BAD_REQUEST", "port " + port + ": " + Processes.describe(e));
       }
       return;
     }
@@ -133,7 +133,7 @@ final class NodeTerminators {
     try {
       id = vertx.deployVerticle(added).await(NodeStack.SERVE_CHANGE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
     } catch (java.util.concurrent.TimeoutException e) {
-      throw new NodeControl.Failure(503, "UNAVAILABLE", "the terminator for port " + port + " did not start within "
+      throw new ServeControl.Failure(503, "UNAVAILABLE", "the terminator for port " + port + " did not start within "
           + NodeStack.SERVE_CHANGE_TIMEOUT_MILLIS + " ms");
     }
     Terminator deployed = new Terminator(id, added);

@@ -117,16 +117,16 @@ final class TerminatorCertificates {
   String renew() {
     AcmeVerticle ordering = acme;
     if (ordering == null) {
-      throw new NodeControl.Failure(409, "NO_ACME", "this node does not use ACME (start it with --acme)");
+      throw new ServeControl.Failure(409, "NO_ACME", "this node does not use ACME (start it with --acme)");
     }
     try {
       AcmeClient.Issued issued = ordering.renewNow()
           .await(NodeStack.SERVE_CHANGE_TIMEOUT_MILLIS * 10, TimeUnit.MILLISECONDS);
       return issued.chain().get(0).getNotAfter().toInstant().toString();
     } catch (java.util.concurrent.TimeoutException e) {
-      throw new NodeControl.Failure(504, "TIMEOUT", "the ACME order did not complete in time");
+      throw new ServeControl.Failure(504, "TIMEOUT", "the ACME order did not complete in time");
     } catch (RuntimeException e) {
-      throw new NodeControl.Failure(502, "ACME_FAILED", "the ACME order failed: " + Processes.describe(e));
+      throw new ServeControl.Failure(502, "ACME_FAILED", "the ACME order failed: " + Processes.describe(e));
     }
   }
 

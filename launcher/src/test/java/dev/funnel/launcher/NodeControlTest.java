@@ -49,7 +49,7 @@ class NodeControlTest {
   private final HttpClient http = HttpClient.newHttpClient();
 
   /** A serve config in memory; records each change it is asked for. */
-  static final class FakeServe implements NodeControl.ServeControl {
+  static final class FakeServe implements ServeControl {
     ServeConfig config = ServeConfig.of(Map.of(443, ServeTarget.parse("tcp://127.0.0.1:9443")));
     final List<String> changes = new CopyOnWriteArrayList<>();
     volatile RuntimeException failWith;
@@ -88,7 +88,7 @@ class NodeControlTest {
 
     @Override
     public synchronized ServeConfig putPolicy(int port, String path, GatePolicy policy) {
-      ServePort p = config.port(port).orElseThrow(() -> new NodeControl.Failure(404, "NOT_FUNNELLED", "no port " + port));
+      ServePort p = config.port(port).orElseThrow(() -> new ServeControl.Failure(404, "NOT_FUNNELLED", "no port " + port));
       config = valid(() -> config.with(path == null ? p.withPolicy(policy)
           : p.withRoute(p.route(path).orElseThrow().withPolicy(policy))));
       changes.add("gate " + port + " " + path + " " + policy.describe());
@@ -98,7 +98,7 @@ class NodeControlTest {
     @Override
     public synchronized ServeConfig remove(int port, String path) {
       if (config.port(port).isEmpty() || (path != null && config.port(port).get().route(path).isEmpty())) {
-        throw new NodeControl.Failure(404, "NOT_FUNNELLED", "this node does not funnel port " + port
+        throw new ServeControl.Failure(404, "NOT_FUNNELLED", "this node does not funnel port " + port
             + (path == null ? "" : " path " + path));
       }
       config = path == null ? config.withoutPort(port) : config.withoutRoute(port, path);
@@ -110,13 +110,13 @@ class NodeControlTest {
       try {
         return build.get();
       } catch (IllegalArgumentException e) {
-        throw new NodeControl.Failure(400, "BAD_REQUEST", e.getMessage());
+        throw new ServeControl.Failure(400, "BAD_REQUEST", e.getMessage());
       }
     }
 
     @Override
     public String renewCertificate() {
-      throw new NodeControl.Failure(409, "NO_ACME", "this node does not use ACME (start it with --acme)");
+      throw new ServeControl.Failure(409, "NO_ACME", "this node does not use ACME (start it with --acme)");
     }
   }
 
@@ -245,7 +245,7 @@ class NodeControlTest {
     assertThat(missing.exit()).isEqualTo(1);
     assertThat(missing.err()).isEqualTo("funnel node serve: this node does not funnel port 443 (NOT_FUNNELLED)\n");
 
-    serve.failWith = new NodeControl.Failure(502, "NOT_CONFIRMED", "the gateway did not confirm");
+    serve.failWith = new ServeControl.Failure(502, "NOT_CONFIRMED", "the gateway did not confirm");
     Run unconfirmed = serve("add", "443=tcp://127.0.0.1:9443");
     assertThat(unconfirmed.exit()).isEqualTo(1);
     assertThat(unconfirmed.err()).contains("the gateway did not confirm (NOT_CONFIRMED)");
