@@ -173,9 +173,9 @@ public class TerminatorVerticle extends VerticleBase {
       return Future.succeededFuture();
     }
     TerminatorOptions replicaOptions = new TerminatorOptions(options).setKeyCert(keyCert).setCertReloadCheckMillis(0);
-    Map<Integer, Integer> ports = Map.copyOf(sharedPorts);
+    Map<Integer, Integer> shared = Map.copyOf(sharedPorts);
     return vertx.deployVerticle(() -> {
-      TerminatorVerticle replica = new TerminatorVerticle(replicaOptions, new LinkedHashMap<>(ports), metrics, gateState);
+      TerminatorVerticle replica = new TerminatorVerticle(replicaOptions, new LinkedHashMap<>(shared), metrics, gateState);
       replicas.add(replica);
       return replica;
     }, new DeploymentOptions().setInstances(more));
