@@ -5,12 +5,15 @@ import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -19,11 +22,15 @@ import java.util.concurrent.ThreadLocalRandom;
  * URL) so that a crash or a second writer never leaves half of one: the content goes to a temporary
  * file beside the target, is forced to disk, and is renamed over the target in one step. A private
  * file is mode 0600 from its creation on (where the file system has POSIX permissions), so there is
- * no moment at which another user could open it. Blocking: off the event loop.
+ * no moment at which another user could open it. A temporary file that a crash left behind (one
+ * older than {@link #STALE_AFTER}) goes at the next write of the same file. Blocking: off the event
+ * loop.
  */
 public final class StateFiles {
 
   public static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rw-------");
+  /** Older than this, a file's temporary sibling is a crashed write's, not one under way. */
+  static final Duration STALE_AFTER = Duration.ofMinutes(1);
 
   private StateFiles() {
   }
@@ -65,6 +72,26 @@ public final class StateFiles {
       }
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
+    }
+    removeStaleTemporaries(target);
+  }
+
+  /** Deletes {@code target}'s temporary siblings older than {@link #STALE_AFTER}; best effort. */
+  private static void removeStaleTemporaries(Path target) {
+    String prefix = target.getFileName() + ".";
+    Instant before = Instant.now().minus(STALE_AFTER);
+    DirectoryStream.Filter<Path> stale = p -> {
+      String name = p.getFileName().toString();
+      return name.startsWith(prefix) && name.endsWith(".tmp") && name.length() > prefix.length() + 4
+          && name.substring(prefix.length(), name.length() - 4).matches("[0-9a-f]{1,16}")
+          && Files.getLastModifiedTime(p).toInstant().isBefore(before);
+    };
+    try (DirectoryStream<Path> leftovers = Files.newDirectoryStream(target.getParent(), stale)) {
+      for (Path leftover : leftovers) {
+        Files.deleteIfExists(leftover);
+      }
+    } catch (IOException | RuntimeException e) {
+      // another process may remove it first; the next write tries again
     }
   }
 

@@ -79,6 +79,24 @@ class StateFilesTest {
   }
 
   @Test
+  void aTemporaryFileACrashLeftGoesAtTheNextWriteAndOneUnderWayStays() throws Exception {
+    Path file = dir.resolve("node-key.pem");
+    Path crashed = Files.writeString(dir.resolve("node-key.pem.1f2e3d4c5b6a7988.tmp"), "half a key");
+    Files.setLastModifiedTime(crashed, java.nio.file.attribute.FileTime.from(
+        java.time.Instant.now().minus(StateFiles.STALE_AFTER).minusSeconds(1)));
+    Path underWay = Files.writeString(dir.resolve("node-key.pem.abc.tmp"), "being written");
+    Path otherFiles = Files.writeString(dir.resolve("acme-key.pem.1f2e3d4c5b6a7988.tmp"), "not ours");
+    Files.setLastModifiedTime(otherFiles, Files.getLastModifiedTime(crashed));
+    Path notATemporary = Files.writeString(dir.resolve("node-key.pem.backup.tmp"), "the user's");
+    Files.setLastModifiedTime(notATemporary, Files.getLastModifiedTime(crashed));
+    StateFiles.writePrivate(file, "key");
+    assertThat(crashed).doesNotExist();
+    assertThat(underWay).exists();
+    assertThat(otherFiles).exists();
+    assertThat(notATemporary).exists();
+  }
+
+  @Test
   void aFailureNamesTheFile() throws Exception {
     Path notADirectory = Files.writeString(dir.resolve("file"), "x");
     assertThatThrownBy(() -> StateFiles.writePrivate(notADirectory.resolve("key"), "k"))
