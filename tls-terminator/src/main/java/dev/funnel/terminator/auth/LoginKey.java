@@ -1,16 +1,16 @@
 package dev.funnel.terminator.auth;
 
+import static dev.funnel.common.StateFiles.OWNER_ONLY;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.util.Base64;
-import java.util.Set;
 
 /**
  * The key that seals the login gate's cookies: 32 random bytes, base64, in {@code login-cookie.key} in the
@@ -21,7 +21,6 @@ import java.util.Set;
 public final class LoginKey {
 
   public static final String FILE_NAME = "login-cookie.key";
-  private static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rw-------");
 
   private LoginKey() {
   }
