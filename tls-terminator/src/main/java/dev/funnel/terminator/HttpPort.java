@@ -10,11 +10,13 @@ import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClosedException;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.ext.web.Route;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import java.lang.System.Logger.Level;
+import java.nio.channels.ClosedChannelException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -154,9 +156,20 @@ final class HttpPort implements Handler<HttpServerRequest> {
     });
   }
 
-  /** A handler failed ({@code ctx.fail}, an exception): a short page with its status, no details. */
+  /**
+   * A handler failed ({@code ctx.fail}, an exception): a short page with its status, no details. When
+   * the client has gone (see {@link #clientLeft}) there is no one to answer and nothing failed here.
+   */
   private void failed(RoutingContext ctx) {
     int status = ctx.statusCode() >= 400 ? ctx.statusCode() : 500;
+    if (clientLeft(ctx.failure(), ctx.response().closed(), ctx.response().headWritten())) {
+      LOG.log(Level.DEBUG, () -> "port " + publicPort + ": " + ctx.request().method() + " " + ctx.request().path()
+          + ": the client went before the answer was written (" + ctx.failure() + ")");
+      if (!ctx.response().ended() && !ctx.response().closed()) {
+        ctx.response().reset();
+      }
+      return;
+    }
     if (status >= 500) {
       refusals.log(LOG, Level.WARNING, "lines like this", () -> "port " + publicPort + ": " + ctx.request().method()
           + " failed; answering " + status, ctx.failure());
@@ -180,6 +193,28 @@ final class HttpPort implements Handler<HttpServerRequest> {
       default -> status < 500 ? "Client Error" : "Internal Server Error";
     };
     HttpForwarder.plain(ctx.response(), status, status + " " + reason + "\n");
+  }
+
+  /**
+   * Whether a failure is only the client going away: its stream or connection is closed, or the answer
+   * had started and the failure is a closed stream or channel. A client that has all a file's bytes
+   * (it counts {@code Content-Length}) may close its HTTP/2 connection before the empty
+   * {@code END_STREAM} frame that ends the answer is written; that write fails, and StaticHandler
+   * reports it as the request's failure. Not a server error: no 500, no WARNING.
+   */
+  static boolean clientLeft(Throwable failure, boolean responseClosed, boolean headWritten) {
+    if (responseClosed) {
+      return true;
+    }
+    if (!headWritten) {
+      return false;
+    }
+    for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof ClosedChannelException || t instanceof HttpClosedException) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Closes every backend client (the port is stopping). */
