@@ -270,9 +270,15 @@ final class Session implements LossReports.Witness {
       heartbeatTimer = vertx.setPeriodic(heartbeat, id -> heartbeat(heartbeat));
       links.open();
     } else if (message instanceof Welcome w && state == State.UP) {
+      Map<Integer, String> before = refused;
       apply(w);
-      slots.welcomed(this, false);
-      replies.welcomed();
+      if (replies.serveUpdateWaiting()) {
+        slots.welcomed(this, false);
+        replies.welcomed();
+      } else {
+        // Not an answer: the server's routing changed (an admin changed the tailnet's policy).
+        RefusalChanges.between(before, refused, fqdn).forEach(line -> LOG.log(line.level(), line.text()));
+      }
     } else if (message instanceof Refused r) {
       end(r.code() + ": " + r.message(), true);
     } else if (message instanceof Bye b) {

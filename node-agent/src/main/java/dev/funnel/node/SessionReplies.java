@@ -56,6 +56,11 @@ final class SessionReplies {
     return promise.future();
   }
 
+  /** Whether a ServeUpdate waits for its Welcome (a Welcome that answers none is the server's own news). */
+  boolean serveUpdateWaiting() {
+    return !serveUpdates.isEmpty();
+  }
+
   /** A Welcome came while up: it answers the oldest ServeUpdate, if one waits. */
   void welcomed() {
     Pending<Void> update = serveUpdates.poll();

@@ -5,6 +5,7 @@ import dev.funnel.common.bus.AliasStatus;
 import dev.funnel.common.bus.NodeSession;
 import dev.funnel.common.bus.SessionClosed;
 import dev.funnel.common.bus.SessionKick;
+import dev.funnel.common.bus.TailnetPolicy;
 import dev.funnel.common.options.GatewayOptions;
 import dev.funnel.common.peerapi.ControlMessage;
 import dev.funnel.common.peerapi.ControlMessage.Bye;
@@ -151,6 +152,30 @@ final class GatewaySessions implements SessionControl.Sessions {
           .map(AliasInfo::alias).collect(Collectors.toUnmodifiableSet());
       if (session.aliasAware) {
         session.send(new ControlMessage.Aliases(status.aliases()));
+      }
+    }
+  }
+
+  /**
+   * An admin changed a tailnet's Funnel switch or ports: each of its nodes here whose refusals change
+   * hears a new Welcome (as after a ServeUpdate), so the node's log and {@code funnel status} say
+   * which ports are public now. A session with a ports update out applies the policy to its answer.
+   */
+  void policyChanged(TailnetPolicy policy) {
+    if (policy == null || policy.tailnet() == null) {
+      return;
+    }
+    for (Session session : byNode.values()) {
+      if (session.ended || !policy.tailnet().equals(session.tailnet)) {
+        continue;
+      }
+      if (session.portsUpdating > 0) {
+        session.pendingPolicy = policy;
+      } else if (session.applyPolicy(policy)) {
+        LOG.log(Level.INFO, "tailnet " + policy.tailnet() + "'s policy changed: telling " + session.nodeId
+            + (session.refused.isEmpty() ? " every port is routed" : " ports " + session.refused.keySet()
+                + " are refused"));
+        session.send(session.welcome(options.getGatewayId(), options.getHeartbeatMillis(), options.getLinksPerNode()));
       }
     }
   }

@@ -8,6 +8,7 @@ import dev.funnel.common.bus.NodeLogin;
 import dev.funnel.common.bus.NodeSession;
 import dev.funnel.common.bus.SessionClosed;
 import dev.funnel.common.bus.SessionKick;
+import dev.funnel.common.bus.TailnetPolicy;
 import dev.funnel.common.net.DataLegTls;
 import dev.funnel.common.net.DataPlane;
 import dev.funnel.common.net.GatewayLinks;
@@ -124,9 +125,13 @@ public class GatewayVerticle extends VerticleBase {
     aliasStatus = vertx.eventBus().consumer(Addresses.ALIAS_STATUS, message -> sessions.aliases(
         message.body() instanceof AliasStatus a ? a
             : message.body() instanceof io.vertx.core.json.JsonObject json ? AliasStatus.fromJson(json) : null));
+    // A tailnet's new policy, passed to its nodes here.
+    MessageConsumer<Object> policies = vertx.eventBus().consumer(Addresses.TAILNET_CHANGED, message -> sessions.policyChanged(
+        message.body() instanceof TailnetPolicy p ? p
+            : message.body() instanceof io.vertx.core.json.JsonObject json ? TailnetPolicy.fromJson(json) : null));
     HostPort listen = options.getListen();
     boolean withLink = options.getLinkListen() != null;
-    return kicks.completion().compose(v -> aliasStatus.completion())
+    return kicks.completion().compose(v -> aliasStatus.completion()).compose(v -> policies.completion())
         .compose(v -> vertx.executeBlocking(() -> new SslContext[] {
             LinkTls.server(vertx, options.getKeyCert(), null),
             withLink ? LinkTls.server(vertx, options.getKeyCert(), options.getLinkTrust()) : null}))

@@ -1,6 +1,8 @@
 package dev.funnel.gateway;
 
 import dev.funnel.common.bus.NodeSession;
+import dev.funnel.common.bus.PortRefusals;
+import dev.funnel.common.bus.TailnetPolicy;
 import dev.funnel.common.peerapi.ControlMessage;
 import java.util.List;
 
@@ -16,6 +18,8 @@ final class Session {
   private final String dataSecret;
   final String nodeId;
   final String fqdn;
+  /** The node's tailnet (whose policy changes this session hears of). */
+  final String tailnet;
   final long epoch;
   final long leaseMillis;
   final ControlChannel control;
@@ -23,8 +27,12 @@ final class Session {
 
   /** What the registry currently routes to this node (changes with a ServeUpdate). */
   List<Integer> ports;
-  /** Ports the node announced that the public side will not route, with why (changes with a ServeUpdate). */
+  /** Ports the node announced that the public side will not route, with why (changes with a ServeUpdate or the tailnet's policy). */
   java.util.Map<Integer, String> refused;
+  /** Ports updates sent to the registry and not answered yet. */
+  int portsUpdating;
+  /** A policy change heard while a ports update was out: applied to its answer ({@link #applyPolicy}). */
+  TailnetPolicy pendingPolicy;
   long lastHeardNanos = System.nanoTime();
   long nextPingSeq;
   long heartbeatTimer = -1;
@@ -57,6 +65,7 @@ final class Session {
     this.dataSecret = dataSecret;
     this.nodeId = granted.nodeId();
     this.fqdn = granted.fqdn();
+    this.tailnet = granted.tailnet();
     this.epoch = granted.epoch();
     this.leaseMillis = granted.leaseMillis();
     this.ports = granted.ports();
@@ -69,6 +78,20 @@ final class Session {
   ControlMessage.Welcome welcome(String gatewayId, long heartbeatMillis, int links) {
     return new ControlMessage.Welcome(sessionId, nodeId, fqdn, dataSecret, heartbeatMillis, links, ports, gatewayId,
         epoch, refused, List.of(ControlMessage.FEATURE_ACME_TXT, ControlMessage.FEATURE_CERTIFICATE_EXPIRY));
+  }
+
+  /**
+   * Decides this node's refusals again under its tailnet's new policy ({@link PortRefusals#withPolicy});
+   * true when they changed (the node is then to hear a new Welcome).
+   */
+  boolean applyPolicy(TailnetPolicy policy) {
+    java.util.Map<Integer, String> next = PortRefusals.withPolicy(refused, ports, tailnet, policy.funnel(),
+        policy.ports());
+    if (next.equals(refused)) {
+      return false;
+    }
+    refused = next;
+    return true;
   }
 
   void send(ControlMessage message) {

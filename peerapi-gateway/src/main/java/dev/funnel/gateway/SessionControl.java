@@ -162,21 +162,29 @@ final class SessionControl {
 
   /** The node changed what it funnels: the registry decides, the node hears the result as a new Welcome. */
   private void updatePorts(Session session, List<Integer> ports) {
+    session.portsUpdating++;
     registry.<NodeSession>ask(Addresses.REGISTRY_PORTS,
             new PortsUpdate(session.nodeId, options.getGatewayId(), session.epoch, ports))
         .onComplete(updated -> {
+          session.portsUpdating--;
           if (session.ended) {
+            return;
+          }
+          if (updated.failed() && isLeaseUnknown(updated.cause())) {
+            leaseLost(session);
             return;
           }
           if (updated.succeeded()) {
             session.ports = updated.result().ports();
             session.refused = updated.result().refused();
-          } else if (isLeaseUnknown(updated.cause())) {
-            leaseLost(session);
-            return;
           } else {
             LOG.log(Level.INFO, "ports update of " + session.nodeId + " to " + ports + " refused: "
                 + updated.cause().getMessage() + "; keeping " + session.ports);
+          }
+          if (session.pendingPolicy != null && session.portsUpdating == 0) {
+            // The registry's answer may predate the tailnet's change: the policy's part is decided again.
+            session.applyPolicy(session.pendingPolicy);
+            session.pendingPolicy = null;
           }
           session.send(session.welcome(options.getGatewayId(), options.getHeartbeatMillis(), options.getLinksPerNode()));
         });

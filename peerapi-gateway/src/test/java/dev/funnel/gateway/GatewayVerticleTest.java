@@ -7,6 +7,8 @@ import static dev.funnel.gateway.FakeRegistry.NODE_ID;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.funnel.common.bus.Addresses;
+import dev.funnel.common.bus.PortRefusals;
+import dev.funnel.common.bus.TailnetPolicy;
 import dev.funnel.common.bus.FailureCode;
 import dev.funnel.common.bus.Messages;
 import dev.funnel.common.bus.SessionLossReport;
@@ -415,6 +417,31 @@ class GatewayVerticleTest {
             assertThat(updated.dataSecret()).isEqualTo(control.welcome().dataSecret());
             return updated;
           });
+        })
+        .onComplete(test.succeedingThenComplete());
+  }
+
+  @Test
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
+  void aTailnetPolicyChangeReachesItsNodesAsANewWelcome(VertxTestContext test) {
+    deploy(options())
+        .compose(v -> login())
+        .compose(control -> {
+          assertThat(control.welcome().ports()).containsExactly(443);
+          assertThat(control.welcome().refused()).isEmpty();
+          vertx.eventBus().publish(Addresses.TAILNET_CHANGED, new TailnetPolicy("demo", false, List.of(443)));
+          return control.connection().next(Welcome.class).compose(off -> {
+            assertThat(off.refused()).containsOnlyKeys(443);
+            assertThat(off.refused().values()).allMatch(r -> r.equals(PortRefusals.POLICY
+                + ": Funnel is off for tailnet demo"));
+            assertThat(off.sessionId()).isEqualTo(control.welcome().sessionId());
+            // Another tailnet's change, and a change that refuses the same, say nothing to this node.
+            vertx.eventBus().publish(Addresses.TAILNET_CHANGED, new TailnetPolicy("other", true, List.of(443)));
+            vertx.eventBus().publish(Addresses.TAILNET_CHANGED, new TailnetPolicy("demo", false, List.of()));
+            vertx.eventBus().publish(Addresses.TAILNET_CHANGED, new TailnetPolicy("demo", true,
+                control.welcome().ports()));
+            return control.connection().next(Welcome.class);
+          }).map(then(on -> assertThat(on.refused()).as("the next Welcome is the one that turned it on").isEmpty()));
         })
         .onComplete(test.succeedingThenComplete());
   }

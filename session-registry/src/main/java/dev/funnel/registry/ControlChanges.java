@@ -88,6 +88,7 @@ final class ControlChanges {
         LOG.log(Level.INFO, "tailnet {0} changed (funnel {1}, ports {2})", name, changed.funnel() ? "on" : "off",
             changed.ports());
         withdrawals.allRoutesChanged();
+        withdrawals.policyChanged(changed);
         aliases.publishIfMoved();
         return changed;
       }

@@ -1,6 +1,8 @@
 package dev.funnel.registry;
 
 import dev.funnel.common.bus.Addresses;
+import dev.funnel.common.bus.TailnetPolicy;
+import dev.funnel.registry.store.Tailnet;
 import dev.funnel.common.bus.RouteChanged;
 import dev.funnel.common.bus.SessionWithdrawn;
 import dev.funnel.common.bus.SessionKick;
@@ -38,6 +40,12 @@ final class Withdrawals {
   /** Every cached route may be stale (a tailnet changed, the snapshot was reloaded). */
   void allRoutesChanged() {
     vertx.eventBus().publish(Addresses.ROUTES_CHANGED, RouteChanged.ALL);
+  }
+
+  /** A tailnet's Funnel switch or ports changed: gateways tell its nodes ({@link Addresses#TAILNET_CHANGED}). */
+  void policyChanged(Tailnet tailnet) {
+    vertx.eventBus().publish(Addresses.TAILNET_CHANGED, new TailnetPolicy(tailnet.name(), tailnet.funnel(),
+        tailnet.ports()));
   }
 
   /**

@@ -20,6 +20,7 @@ import dev.funnel.common.bus.Route;
 import dev.funnel.common.bus.RouteChanged;
 import dev.funnel.common.bus.SessionClosed;
 import dev.funnel.common.bus.SessionKick;
+import dev.funnel.common.bus.TailnetPolicy;
 import dev.funnel.common.bus.SessionLossReport;
 import dev.funnel.common.bus.SessionWithdrawn;
 import dev.funnel.common.options.RegistryOptions;
@@ -162,6 +163,20 @@ class RegistryVerticleTest {
     await(vertx.eventBus().request(Addresses.REGISTRY_SESSION_CLOSED,
         new SessionClosed(session.nodeId(), "gw1", session.epoch())));
     assertThat(nameStatus(WEB).kind()).as("offline").isEqualTo(NameStatus.Kind.NONE);
+  }
+
+  @Test
+  void aTailnetChangeIsPublishedForTheGatewaysToTellItsNodes() throws InterruptedException {
+    start(60_000);
+    tailnet("demo", true, 443, 8443);
+    BlockingQueue<TailnetPolicy> policies = new LinkedBlockingQueue<>();
+    await(vertx.eventBus().<TailnetPolicy>consumer(Addresses.TAILNET_CHANGED, m -> policies.add(m.body())).completion());
+    await(service.updateTailnet("demo", false, null));
+    assertThat(policies.poll(5, TimeUnit.SECONDS)).isEqualTo(new TailnetPolicy("demo", false, List.of(443, 8443)));
+    await(service.updateTailnet("demo", true, Set.of(8443)));
+    assertThat(policies.poll(5, TimeUnit.SECONDS)).isEqualTo(new TailnetPolicy("demo", true, List.of(8443)));
+    awaitFailure(service.updateTailnet("nope", true, null));
+    assertThat(policies.poll(200, TimeUnit.MILLISECONDS)).as("nothing changed, nothing published").isNull();
   }
 
   @Test

@@ -327,6 +327,16 @@ class StatusIT {
   @Order(7)
   void funnelOffNamesTheRegistry() throws Exception {
     admin("tailnet", "set", "demo", "--funnel", "off");
+    // The gateway tells the node (a new Welcome): its log says so, and so does a status without a probe.
+    awaitOutput(raw, "public port 443 of " + RAW + " is not routed: " + POLICY
+        + ": Funnel is off for tailnet demo");
+    FunnelProcess.Result told = FunnelProcess.run(logs, "status", "--state", rawState.toString(), "--json",
+        "--no-probe");
+    assertThat(told.exit()).as(told.all()).isEqualTo(1);
+    JsonObject toldPort = byPort(new JsonObject(String.join("\n", told.stdout()))).get(443);
+    assertThat(toldPort.getBoolean("routed")).isFalse();
+    assertThat(toldPort.getString("refused")).isEqualTo(POLICY + ": Funnel is off for tailnet demo");
+    assertThat(toldPort.getJsonObject("probe")).isNull();
     FunnelProcess.Result run = FunnelProcess.run(logs, "status", "--state", rawState.toString(), "--json");
     assertThat(run.exit()).as(run.all()).isEqualTo(1);
     JsonObject port = byPort(new JsonObject(String.join("\n", run.stdout()))).get(443);

@@ -72,6 +72,12 @@ public final class Addresses {
   /** Published {@link AliasStatus} when a node's custom domains change state; the gateway holding its session passes it on. */
   public static final String ALIAS_STATUS = "funnel.registry.alias-status";
 
+  /**
+   * Published {@link TailnetPolicy} by the registry that changed a tailnet's Funnel switch or ports:
+   * gateways tell that tailnet's nodes which of their ports the public side now refuses.
+   */
+  public static final String TAILNET_CHANGED = "funnel.registry.tailnet-changed";
+
   /** Published {@link RouteChanged}: drop cached routes for a host (or all). */
   public static final String ROUTES_CHANGED = "funnel.registry.routes-changed";
 
@@ -149,8 +155,8 @@ public final class Addresses {
    */
   public static List<String> fixed() {
     return List.of(REGISTRY_RESOLVE, REGISTRY_LOGIN, REGISTRY_RENEW, REGISTRY_SESSION_CLOSED,
-        REGISTRY_SESSION_LOST, REGISTRY_PORTS, REGISTRY_NAME, REGISTRY_ROUTABLE, REGISTRY_ACME_CHALLENGE, ROUTES_CHANGED, SESSION_WITHDRAWN,
-        SESSION_KICK, CONTROL_CHANGED, GATEWAY_LEFT, REGISTRY_LEFT, DNS_CHALLENGE, FRONTEND_PROBE, DNS_LOOKUP,
+        REGISTRY_SESSION_LOST, REGISTRY_PORTS, REGISTRY_NAME, REGISTRY_ROUTABLE, REGISTRY_ACME_CHALLENGE, ROUTES_CHANGED,
+        TAILNET_CHANGED, SESSION_WITHDRAWN, SESSION_KICK, CONTROL_CHANGED, GATEWAY_LEFT, REGISTRY_LEFT, DNS_CHALLENGE, FRONTEND_PROBE, DNS_LOOKUP,
         MEMBER_STATS, NODE_CERT, REGISTRY_ALIASES, ALIASES_CHANGED, REGISTRY_NODE_ALIASES, ALIAS_STATUS);
   }
 }

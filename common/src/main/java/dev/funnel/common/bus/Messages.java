@@ -26,6 +26,7 @@ public final class Messages {
     register(bus, NodeCertReport.class, NodeCertReport::fromJson);
     register(bus, RouteChanged.class, RouteChanged::fromJson);
     register(bus, SessionKick.class, SessionKick::fromJson);
+    register(bus, TailnetPolicy.class, TailnetPolicy::fromJson);
     register(bus, OpenRequest.class, OpenRequest::fromJson);
     register(bus, NameQuery.class, NameQuery::fromJson);
     register(bus, NameStatus.class, NameStatus::fromJson);

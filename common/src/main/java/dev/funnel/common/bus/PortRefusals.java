@@ -49,6 +49,24 @@ public final class PortRefusals {
     return refused;
   }
 
+  /**
+   * The refusals after the tailnet's policy changed, from those the node was last told: every
+   * refusal by policy is decided again from {@code funnelOn} and {@code allowed}; a port the policy
+   * lets through keeps a refusal for want of a listener it had (only the registry knows the
+   * listeners, and the policy does not change them).
+   */
+  public static Map<Integer, String> withPolicy(Map<Integer, String> previous, Collection<Integer> ports, String tailnet,
+                                                boolean funnelOn, Collection<Integer> allowed) {
+    Map<Integer, String> byPolicy = of(ports, tailnet, funnelOn, allowed, null);
+    Map<Integer, String> next = new TreeMap<>(byPolicy);
+    previous.forEach((port, reason) -> {
+      if (!byPolicy.containsKey(port) && ports.contains(port) && reason.startsWith(NO_LISTENER)) {
+        next.put(port, reason);
+      }
+    });
+    return next;
+  }
+
   /** {@code {"8443": "reason"}} → port → reason; null or malformed entries are skipped. */
   public static Map<Integer, String> fromJson(io.vertx.core.json.JsonObject json) {
     Map<Integer, String> out = new TreeMap<>();

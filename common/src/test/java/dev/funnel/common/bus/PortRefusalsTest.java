@@ -39,4 +39,30 @@ class PortRefusalsTest {
     assertThat(refused).isEqualTo(expected);
     assertThat(PortRefusals.fromJson(PortRefusals.toJson(refused))).isEqualTo(expected);
   }
+
+  static Stream<Arguments> policyChanges() {
+    String off = PortRefusals.POLICY + ": Funnel is off for tailnet demo";
+    String noListener = PortRefusals.NO_LISTENER + " (10000)";
+    return Stream.of(
+        Arguments.of("turned off: every port refused", Map.of(), List.of(443, 8443), false, List.of(443, 8443),
+            Map.of(443, off, 8443, off)),
+        Arguments.of("turned on again: the policy's refusals go", Map.of(443, off, 8443, off), List.of(443, 8443), true,
+            List.of(443, 8443), Map.of()),
+        Arguments.of("a port no longer allowed", Map.of(), List.of(443, 8443), true, List.of(443),
+            Map.of(8443, PortRefusals.POLICY + ": tailnet demo does not allow port 8443 (allowed: 443)")),
+        Arguments.of("a refusal for want of a listener stays when the policy allows the port", Map.of(10000, noListener),
+            List.of(443, 10000), true, List.of(443, 10000), Map.of(10000, noListener)),
+        Arguments.of("the policy's refusal replaces the listener's", Map.of(10000, noListener), List.of(10000), false,
+            List.of(10000), Map.of(10000, PortRefusals.POLICY + ": Funnel is off for tailnet demo")),
+        Arguments.of("a listener's refusal of a port no longer funnelled goes", Map.of(10000, noListener),
+            List.of(443), true, List.of(443, 10000), Map.of()),
+        Arguments.of("no ports, nothing refused", Map.of(), List.of(), false, List.of(), Map.of()));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("policyChanges")
+  void aPolicyChangeDecidesThePolicysRefusalsAgainAndKeepsTheListenersOnes(String name, Map<Integer, String> previous,
+      List<Integer> ports, boolean on, List<Integer> allowed, Map<Integer, String> expected) {
+    assertThat(PortRefusals.withPolicy(previous, ports, "demo", on, allowed)).isEqualTo(expected);
+  }
 }
