@@ -24,6 +24,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -92,6 +93,8 @@ final class NodeStack implements ServeControl {
   private final TerminatorCertificates certificates;
   /** What the node funnels now; replaced under this by each serve change. */
   private volatile ServeConfig serve;
+  /** The name the last session that was up had ({@link #fqdn}). */
+  private volatile String lastFqdn;
   private NodeControl control;
   private dev.funnel.node.PublicPathProbe prober;
   /** Local targets that did not accept a connection at the start → why (the ready line says so). */
@@ -337,9 +340,15 @@ final class NodeStack implements ServeControl {
     return agent;
   }
 
+  /**
+   * The node's public name: its session's, or while none is up the last one a session had (the
+   * ready line asks once the first is up); "?" before any.
+   */
   @Override
   public String fqdn() {
-    return agent.fqdn().orElse("?");
+    Optional<String> now = agent.fqdn();
+    now.ifPresent(name -> lastFqdn = name);
+    return now.orElse(lastFqdn == null ? "?" : lastFqdn);
   }
 
   boolean usesOpenSsl() {

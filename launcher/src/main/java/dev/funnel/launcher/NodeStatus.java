@@ -52,7 +52,8 @@ final class NodeStatus {
 
     JsonArray ports = new JsonArray();
     JsonObject dns = null;
-    boolean ok = !agent.sessions().stream().noneMatch(NodeAgentVerticle.SessionInfo::up);
+    boolean sessionUp = agent.sessions().stream().anyMatch(NodeAgentVerticle.SessionInfo::up);
+    boolean ok = sessionUp;
     for (ServePort servePort : serve.ports().values()) {
       int port = servePort.port();
       // The offer's target (the terminator for routed ports): what the probe's tunnel reaches.
@@ -68,7 +69,8 @@ final class NodeStatus {
           .put("url", "https://" + fqdn + (port == 443 ? "" : ":" + port) + "/")
           .put("target", target.toString())
           .put("routes", routes)
-          .put("routed", !refused.containsKey(port));
+          // Without a session the node cannot know what the server routes now.
+          .put("routed", sessionUp ? !refused.containsKey(port) : null);
       if (refused.containsKey(port)) {
         entry.put("refused", refused.get(port));
         ok = false;

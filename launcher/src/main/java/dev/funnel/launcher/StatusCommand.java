@@ -86,6 +86,8 @@ final class StatusCommand implements Callable<Integer> {
       }
       if (p.getString("refused") != null) {
         out.println("  routed:  NO, " + p.getString("refused"));
+      } else if (p.getValue("routed") == null) {
+        out.println("  routed:  unknown (no session with the server)");
       } else {
         out.println("  routed:  yes");
       }
