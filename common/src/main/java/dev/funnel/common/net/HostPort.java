@@ -28,12 +28,12 @@ public record HostPort(String host, int port) {
     }
     String bad = badHost(host, bracketed);
     if (bad != null) {
-      throw new IllegalArgumentException("expected HOST:PORT, " + bad + " in '" + s + "'");
+      throw new IllegalArgumentException("expected HOST:PORT; " + bad + ": '" + s + "'");
     }
     String digits = s.substring(colon + 1);
     // Digits only: Integer.parseInt would also take "+80" or a non-ASCII digit, and read them as 80.
     if (digits.length() > 5 || !digits.chars().allMatch(c -> c >= '0' && c <= '9')) {
-      throw new IllegalArgumentException("expected HOST:PORT, bad port in '" + s + "'");
+      throw new IllegalArgumentException("expected HOST:PORT; the port is not a number from 0 to 65535: '" + s + "'");
     }
     int port = Integer.parseInt(digits);
     return new HostPort(host, port);
@@ -53,10 +53,18 @@ public record HostPort(String host, int port) {
       boolean ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
           || c == '.' || c == '-' || c == '_' || c == '%' || c == ':' && bracketed;
       if (!ok) {
-        return c == ':' ? "an IPv6 address without [brackets]" : "a character a host cannot have";
+        return c == ':' ? "an IPv6 address needs [brackets]" : shown(c) + " cannot be in a host name";
       }
     }
     return null;
+  }
+
+  /** {@code c} named so it shows on one line: {@code '='}, {@code a space}, or a control character's code. */
+  private static String shown(char c) {
+    if (c == ' ') {
+      return "a space";
+    }
+    return c < 0x20 || c >= 0x7f ? String.format("character U+%04X", (int) c) : "'" + c + "'";
   }
 
   @Override

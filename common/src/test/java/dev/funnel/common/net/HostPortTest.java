@@ -36,6 +36,24 @@ class HostPortTest {
   }
 
   @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+      "443=127.0.0.1:21443 | expected HOST:PORT; '=' cannot be in a host name: '443=127.0.0.1:21443'",
+      "h/x:80              | expected HOST:PORT; '/' cannot be in a host name: 'h/x:80'",
+      "'ho st:80'          | expected HOST:PORT; a space cannot be in a host name: 'ho st:80'",
+      "::1:80              | expected HOST:PORT; an IPv6 address needs [brackets]: '::1:80'",
+      "host:+80            | expected HOST:PORT; the port is not a number from 0 to 65535: 'host:+80'",
+      "localhost           | expected HOST:PORT, got 'localhost'"})
+  void theReasonReadsAsOneSentence(String text, String message) {
+    assertThatThrownBy(() -> HostPort.parse(text)).hasMessage(message);
+  }
+
+  @org.junit.jupiter.api.Test
+  void aControlCharacterIsNamedByItsCode() {
+    assertThatThrownBy(() -> HostPort.parse("ho\tst:80"))
+        .hasMessage("expected HOST:PORT; character U+0009 cannot be in a host name: 'ho\tst:80'");
+  }
+
+  @ParameterizedTest
   @ValueSource(ints = {-1, 65536, Integer.MAX_VALUE})
   void theConstructorChecksThePort(int port) {
     assertThatThrownBy(() -> new HostPort("h", port)).isInstanceOf(IllegalArgumentException.class);
