@@ -1,5 +1,8 @@
 package dev.funnel.launcher;
 
+import java.io.PrintWriter;
+import java.util.List;
+import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -23,7 +26,7 @@ import picocli.CommandLine.Command;
         CommandLine.HelpCommand.class},
     footer = {"", "Start here:  funnel demo        (everything in one JVM, with a working curl line)",
         "Then:        funnel server --help, funnel node --help, funnel admin --help"})
-public final class FunnelCommand implements Runnable {
+public final class FunnelCommand implements Callable<Integer> {
 
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;
@@ -50,11 +53,51 @@ public final class FunnelCommand implements Runnable {
   }
 
   static CommandLine commandLine() {
-    return new CommandLine(new FunnelCommand())
+    CommandLine line = new CommandLine(new FunnelCommand())
         .setCaseInsensitiveEnumValuesAllowed(true)
         .setUsageHelpWidth(USAGE_WIDTH)
+        .setParameterExceptionHandler(FunnelCommand::usageError)
         .setExecutionExceptionHandler(FunnelCommand::failed);
+    withVersion(line);
+    return line;
   }
+
+  /**
+   * Every command that offers {@code -V/--version} prints {@code funnel VERSION}: picocli gives a
+   * subcommand's version option its own (empty) version, not its parent's.
+   */
+  private static void withVersion(CommandLine line) {
+    CommandLine.Model.CommandSpec spec = line.getCommandSpec();
+    if (spec.versionProvider() == null && spec.version().length == 0) {
+      spec.versionProvider(new Version());
+    }
+    line.getSubcommands().values().forEach(FunnelCommand::withVersion);
+  }
+
+  /**
+   * A usage error found by picocli (or thrown as a ParameterException by a command's own checks):
+   * one line, {@code funnel COMMAND: why}, a hint where the help is, exit 2; not the whole help.
+   */
+  private static int usageError(CommandLine.ParameterException e, String[] args) {
+    CommandLine command = e.getCommandLine();
+    String name = command.getCommandSpec().qualifiedName();
+    PrintWriter err = command.getErr();
+    String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().strip().replaceAll("\\R+", "; ");
+    err.println(name + ": " + why);
+    List<String> suggestions = e instanceof CommandLine.UnmatchedArgumentException unmatched
+        ? unmatched.getSuggestions() : List.of();
+    err.println("(" + (suggestions.isEmpty() ? "" : "did you mean "
+        + String.join(" or ", suggestions.subList(0, Math.min(3, suggestions.size()))) + "? ")
+        + "see: " + name + " --help)");
+    if (Logging.settings().debug()) {
+      e.printStackTrace(err);
+    }
+    err.flush();
+    return USAGE_ERROR;
+  }
+
+  /** The exit code of a usage error. */
+  static final int USAGE_ERROR = 2;
 
   /**
    * A command that throws prints one line, {@code funnel COMMAND: why}, and exits 2 for a usage
@@ -74,9 +117,12 @@ public final class FunnelCommand implements Runnable {
     return e instanceof IllegalArgumentException ? 2 : 1;
   }
 
+  /** {@code funnel} alone: the usage on stderr and exit 2, as for any missing subcommand; {@code funnel --help} exits 0. */
   @Override
-  public void run() {
-    spec.commandLine().usage(spec.commandLine().getOut());
+  public Integer call() {
+    spec.commandLine().usage(spec.commandLine().getErr());
+    spec.commandLine().getErr().flush();
+    return USAGE_ERROR;
   }
 
   static final class Version implements CommandLine.IVersionProvider {

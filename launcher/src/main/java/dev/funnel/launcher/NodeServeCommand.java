@@ -135,8 +135,19 @@ final class NodeServeCommand {
         route = parsed.getValue().withPolicy(gate == null ? GatePolicy.NONE : gate.policy());
         // The invariants a port holds (tcp:// alone, no gates on streams) are checked by the node.
       } catch (IllegalArgumentException e) {
-        throw new ParameterException(spec.commandLine(), e.getMessage().replace("--funnel", "PORT[:/PATH]=TARGET"));
+        throw new ParameterException(spec.commandLine(), entryMessage(e.getMessage()));
       }
+    }
+
+    /**
+     * ServeFlags' message for {@code --funnel ENTRY}, about the argument instead: {@code 443=htp://x:1: bad
+     * target …}, as {@code funnel node --funnel 443=htp://x:1: bad target …} reads.
+     */
+    static String entryMessage(String message) {
+      if (message.startsWith("--funnel takes ")) {
+        return "expected " + message.substring("--funnel takes ".length());
+      }
+      return message.startsWith("--funnel ") ? message.substring("--funnel ".length()) : message;
     }
 
     @Override
@@ -178,7 +189,7 @@ final class NodeServeCommand {
     @Override
     void check() {
       try {
-        parsed = ServeFlags.key(key, "PORT[:/PATH] " + key);
+        parsed = ServeFlags.key(key, key);
         policy = gate == null ? GatePolicy.NONE : gate.policy();
       } catch (IllegalArgumentException e) {
         throw new ParameterException(spec.commandLine(), e.getMessage());
@@ -215,7 +226,7 @@ final class NodeServeCommand {
     @Override
     void check() {
       try {
-        parsed = ServeFlags.key(key, "PORT[:/PATH] " + key);
+        parsed = ServeFlags.key(key, key);
       } catch (IllegalArgumentException e) {
         throw new ParameterException(spec.commandLine(), e.getMessage());
       }

@@ -1,0 +1,153 @@
+package dev.funnel.launcher;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.MethodSource;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
+
+/**
+ * The command line as a user meets it, through {@link FunnelCommand#commandLine()}: a usage error is
+ * one line and a hint (exit 2), never the whole help; every {@code -V} prints the version.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class FunnelCommandTest {
+
+  record Run(int exit, String out, String err) {
+    List<String> errLines() {
+      return err.lines().toList();
+    }
+  }
+
+  /** Runs {@code funnel ARGS}; what goes to System.err too (the clustered services print there). */
+  static Run run(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    PrintStream systemErr = System.err;
+    ByteArrayOutputStream stderr = new ByteArrayOutputStream();
+    int exit;
+    System.setErr(new PrintStream(stderr, true, StandardCharsets.UTF_8));
+    try {
+      exit = FunnelCommand.commandLine().setOut(new PrintWriter(out)).setErr(new PrintWriter(err)).execute(args);
+    } finally {
+      System.setErr(systemErr);
+    }
+    return new Run(exit, out.toString(), err + stderr.toString(StandardCharsets.UTF_8));
+  }
+
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+      "node --server 127.0.0.1:22744          | funnel node: Missing required options: '--hostname=NAME'",
+      "admin tailnet add x --ports 80         | funnel admin tailnet add: Invalid value for option '--ports': port 80",
+      "node serve add 443=htp://x:1 --state N | funnel node serve add: 443=htp://x:1: bad target 'htp://x:1'",
+      "node serve add 443 --state N           | funnel node serve add: expected PORT[:/PATH]=TARGET",
+      "node serve rm 80 --state N             | funnel node serve rm: 80: public port 80 is not a Funnel port",
+      "server --bogus                         | funnel server: Unknown option: '--bogus'",
+      "demo --public nowhere                  | funnel demo: Invalid value for option '--public': expected HOST:PORT",
+      "status extra                           | funnel status: Unmatched argument at index 1: 'extra'",
+      "admin                                  | funnel admin: Missing required subcommand",
+      "gateway --cluster-port                 | funnel gateway: Missing required parameter for option '--cluster-port'",
+      "--bogus                                | funnel: Unknown option: '--bogus'"})
+  void aUsageErrorIsOneLineAndAHintAndExit2(String args, String first) {
+    Run r = run(args.split(" "));
+    String command = first.substring(0, first.indexOf(':'));
+    assertThat(r.exit()).as(r.err()).isEqualTo(2);
+    assertThat(r.out()).isEmpty();
+    assertThat(r.errLines()).as(r.err()).hasSize(2);
+    assertThat(r.errLines().get(0)).startsWith(first);
+    assertThat(r.errLines().get(1)).startsWith("(").endsWith("see: " + command + " --help)");
+  }
+
+  @Test
+  void aMistypedFlagGetsASuggestion() {
+    Run r = run("server", "--stat", "x");
+    assertThat(r.exit()).isEqualTo(2);
+    assertThat(r.errLines()).containsExactly("funnel server: Unknown options: '--stat', 'x'",
+        "(did you mean --state? see: funnel server --help)");
+  }
+
+  /** Every command and subcommand, as the words a user types after {@code funnel}. */
+  static Stream<List<String>> commands() {
+    List<List<String>> out = new ArrayList<>();
+    collect(FunnelCommand.commandLine(), new ArrayList<>(), out);
+    return out.stream();
+  }
+
+  private static void collect(CommandLine line, List<String> path, List<List<String>> out) {
+    out.add(List.copyOf(path));
+    line.getSubcommands().forEach((name, sub) -> {
+      if (sub.getCommandSpec().name().equals(name)) {
+        List<String> next = new ArrayList<>(path);
+        next.add(name);
+        collect(sub, next, out);
+      }
+    });
+  }
+
+  @ParameterizedTest
+  @MethodSource("commands")
+  void everyCommandAnswersAnUnknownFlagInTwoLines(List<String> command) {
+    if (command.equals(List.of("help"))) {
+      return; // picocli's help command shows the help of what follows it
+    }
+    List<String> args = new ArrayList<>(command);
+    args.add("--no-such-flag");
+    Run r = run(args.toArray(String[]::new));
+    String name = String.join(" ", Stream.concat(Stream.of("funnel"), command.stream()).toList());
+    assertThat(r.exit()).as(r.err()).isEqualTo(2);
+    assertThat(r.errLines()).as(r.err()).hasSize(2);
+    // The unknown flag, or a missing argument picocli finds first.
+    assertThat(r.errLines().get(0)).startsWith(name + ": ").containsAnyOf("--no-such-flag", "Missing required");
+    assertThat(r.errLines().get(1)).endsWith("see: " + name + " --help)");
+  }
+
+  @ParameterizedTest
+  @MethodSource("commands")
+  void everyDashVPrintsTheVersion(List<String> command) {
+    CommandSpec spec = spec(command);
+    if (spec.optionsMap().get("-V") == null) {
+      return;
+    }
+    for (String flag : List.of("-V", "--version")) {
+      List<String> args = new ArrayList<>(command);
+      args.add(flag);
+      Run r = run(args.toArray(String[]::new));
+      assertThat(r.exit()).as(String.join(" ", args)).isZero();
+      assertThat(r.out()).as(String.join(" ", args)).startsWith("funnel ").hasLineCount(1);
+    }
+  }
+
+  private static CommandSpec spec(List<String> command) {
+    CommandLine line = FunnelCommand.commandLine();
+    for (String name : command) {
+      line = line.getSubcommands().get(name);
+    }
+    return line.getCommandSpec();
+  }
+
+  @Test
+  void funnelAloneIsAUsageErrorButHelpIsNot() {
+    Run alone = run();
+    assertThat(alone.exit()).isEqualTo(2);
+    assertThat(alone.out()).isEmpty();
+    assertThat(alone.err()).startsWith("Usage: funnel").contains("funnel demo");
+
+    Run help = run("--help");
+    assertThat(help.exit()).isZero();
+    assertThat(help.out()).startsWith("Usage: funnel");
+    assertThat(help.err()).isEmpty();
+  }
+}
