@@ -32,10 +32,10 @@ final class DemoCommand implements Callable<Integer> {
   static final String TAILNET = "demo";
   static final String NODE = "hello";
 
-  @Option(names = "--state", defaultValue = ".funnel", description = "State directory (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--state", paramLabel = "DIR", defaultValue = ".funnel", description = "State directory (default: ${DEFAULT-VALUE}).")
   Path state;
 
-  @Option(names = "--domain", defaultValue = "funnel.localhost", description = "Base domain (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--domain", paramLabel = "DOMAIN", defaultValue = "funnel.localhost", description = "Base domain (default: ${DEFAULT-VALUE}).")
   String domain;
 
   @Option(names = "--public", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:8443",

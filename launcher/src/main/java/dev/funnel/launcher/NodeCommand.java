@@ -112,7 +112,7 @@ final class NodeCommand implements Callable<Integer> {
       description = "CA that signed the gateway's certificate (the server's ca.pem). Required.")
   Path ca;
 
-  @Option(names = "--state", defaultValue = ".funnel-node", description = "Node state: node key, certificates (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--state", paramLabel = "DIR", defaultValue = ".funnel-node", description = "Node state: node key, certificates (default: ${DEFAULT-VALUE}).")
   Path state;
 
   @Option(names = "--funnel", paramLabel = "PORT[:/PATH]=TARGET",

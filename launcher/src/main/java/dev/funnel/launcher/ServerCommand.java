@@ -22,10 +22,10 @@ import picocli.CommandLine.Option;
         "  keeps the same records in a zone at your own primary server (RFC 2136)."})
 final class ServerCommand implements Callable<Integer> {
 
-  @Option(names = "--state", defaultValue = ".funnel", description = "State directory (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--state", paramLabel = "DIR", defaultValue = ".funnel", description = "State directory (default: ${DEFAULT-VALUE}).")
   Path state;
 
-  @Option(names = "--domain", defaultValue = "funnel.localhost",
+  @Option(names = "--domain", paramLabel = "DOMAIN", defaultValue = "funnel.localhost",
       description = "Base domain: nodes are NAME.TAILNET.DOMAIN (default: ${DEFAULT-VALUE}).")
   String domain;
 

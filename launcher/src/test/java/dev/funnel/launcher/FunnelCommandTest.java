@@ -18,10 +18,12 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
 import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 
 /**
  * The command line as a user meets it, through {@link FunnelCommand#commandLine()}: a usage error is
- * one line and a hint (exit 2), never the whole help; every {@code -V} prints the version.
+ * one line and a hint (exit 2), never the whole help; every {@code -V} prints the version; every
+ * option that takes a value shows what to write.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class FunnelCommandTest {
@@ -127,6 +129,17 @@ class FunnelCommandTest {
       Run r = run(args.toArray(String[]::new));
       assertThat(r.exit()).as(String.join(" ", args)).isZero();
       assertThat(r.out()).as(String.join(" ", args)).startsWith("funnel ").hasLineCount(1);
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("commands")
+  void everyOptionThatTakesAValueNamesIt(List<String> command) {
+    for (OptionSpec option : spec(command).options()) {
+      if (option.arity().max() > 0) {
+        assertThat(option.paramLabel()).as(String.join(" ", command) + " " + option.longestName())
+            .doesNotStartWith("<");
+      }
     }
   }
 
