@@ -64,9 +64,9 @@ final class Preflight {
 
   private static Processes.Failure inUse(String name, HostPort address, IOException e) {
     String why = e.getMessage() == null ? "in use" : e.getMessage().replaceAll(" \\(Bind failed\\)$", "").toLowerCase();
-    String flag = name.trim().split(" ")[0];
+    // The flag as the command spells it: server's and frontend's "--public 443=HOST:PORT", demo's "--public HOST:PORT".
     return new Processes.Failure(name + address + ": " + why + " (another funnel running?); stop it or pick a free"
-        + " address with " + flag + (flag.equals("--public") ? " PORT=HOST:PORT" : " HOST:PORT"), 1);
+        + " address with " + name + "HOST:PORT", 1);
   }
 
   /** Every {@code --public} entry. */
