@@ -95,6 +95,40 @@ final class Preflight {
       throw new Processes.Failure(what + (existing.equals(absolute) ? "not writable" : "cannot be created ("
           + existing + " is not writable)") + "; fix its permissions or pick another with " + flag + " DIR", 1);
     }
+    if (!existing.equals(absolute)) {
+      // Permissions say yes, but only creating it tells (root may "write" /proc, a read-only mount):
+      // made and removed again, so a failure later still leaves nothing behind.
+      probeCreate(what, flag, existing, absolute);
+    }
+  }
+
+  /** Creates the directories from below {@code existing} down to {@code dir}, then removes them again. */
+  private static void probeCreate(String what, String flag, Path existing, Path dir) {
+    java.util.Deque<Path> created = new java.util.ArrayDeque<>();
+    try {
+      for (Path next = existing.resolve(existing.relativize(dir).getName(0)); ; ) {
+        Files.createDirectory(next);
+        created.push(next);
+        if (next.equals(dir)) {
+          break;
+        }
+        next = next.resolve(next.relativize(dir).getName(0));
+      }
+    } catch (IOException e) {
+      String why = e instanceof java.nio.file.FileSystemException fs
+          ? (dir.toString().equals(fs.getFile()) ? Processes.reason(fs) : Processes.fileSystem(fs))
+          : Processes.describe(e);
+      throw new Processes.Failure(what + "cannot create the directory (" + why + "); pick a writable directory with "
+          + flag + " DIR", 1);
+    } finally {
+      while (!created.isEmpty()) {
+        try {
+          Files.deleteIfExists(created.pop());
+        } catch (IOException ignored) {
+          // Left empty; the start creates it anyway.
+        }
+      }
+    }
   }
 
   /**

@@ -137,11 +137,37 @@ final class Processes {
       }
       root = root.getCause();
     }
+    if (root instanceof java.nio.file.FileSystemException fs) {
+      return fileSystem(fs);
+    }
     String message = root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
     if (root instanceof BindException || message.contains("Address already in use")) {
       return message + " (is another funnel already running? pick other addresses with the --*-listen / --public flags)";
     }
     return message;
+  }
+
+  /**
+   * A file-system failure as {@code FILE: why}: the JDK's message for a refused {@code mkdir} is the
+   * path alone ({@code AccessDeniedException: /proc/qa}), its kind only in the exception's class.
+   */
+  static String fileSystem(java.nio.file.FileSystemException e) {
+    String file = e.getFile() == null ? "" : e.getFile() + (e.getOtherFile() == null ? "" : " -> " + e.getOtherFile()) + ": ";
+    return file + reason(e);
+  }
+
+  /** Why a file-system call failed, without the file: the OS's reason, or what the exception's class says. */
+  static String reason(java.nio.file.FileSystemException e) {
+    String why = e.getReason();
+    if (why == null) {
+      why = e instanceof java.nio.file.AccessDeniedException ? "permission denied"
+          : e instanceof java.nio.file.NoSuchFileException ? "no such file or directory"
+          : e instanceof java.nio.file.FileAlreadyExistsException ? "already exists"
+          : e instanceof java.nio.file.NotDirectoryException ? "not a directory"
+          : e instanceof java.nio.file.DirectoryNotEmptyException ? "directory not empty"
+          : e.getClass().getSimpleName();
+    }
+    return why;
   }
 
   static void awaitShutdown() {

@@ -2,15 +2,27 @@ package dev.funnel.launcher;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.funnel.common.net.HostPort;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /** The checks made before a long-running command creates anything: each failure one line that says what to do. */
 class PreflightTest {
+
+  @TempDir
+  Path tmp;
 
   @Test
   void aBusyAddressIsAnsweredWithTheFlagAsTheCommandSpellsIt() throws Exception {
@@ -28,5 +40,43 @@ class PreflightTest {
       assertThatThrownBy(() -> Preflight.free("--admin-listen", taken, false))
           .hasMessageEndingWith("pick a free address with --admin-listen HOST:PORT");
     }
+  }
+
+  @Test
+  void aStateDirectoryThatCanBeMadeIsCheckedByMakingItAndLeftUnmade() {
+    Path state = tmp.resolve("a").resolve("b").resolve("state");
+    Preflight.writable("--state", state);
+    assertThat(tmp.resolve("a")).doesNotExist();
+  }
+
+  @Test
+  void aStateDirectoryThatCannotBeMadeSaysWhy() {
+    assumeTrue(Files.isDirectory(Path.of("/proc/self")), "Linux /proc");
+    assertThatThrownBy(() -> Preflight.writable("--state", Path.of("/proc/qa")))
+        .isInstanceOf(Processes.Failure.class)
+        .hasMessageStartingWith("--state /proc/qa: cannot")
+        .hasMessageEndingWith("DIR");
+    assertThat(Path.of("/proc/qa")).doesNotExist();
+  }
+
+  @Test
+  void aStateDirectoryUnderAFileSaysSo() throws Exception {
+    Path file = Files.writeString(tmp.resolve("file"), "x");
+    assertThatThrownBy(() -> Preflight.writable("--state", file.resolve("state")))
+        .hasMessage("--state " + file.resolve("state") + ": " + file + " is not a directory; pick a directory with --state DIR");
+  }
+
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+      "denied  | /srv/x: permission denied",
+      "missing | /srv/x: no such file or directory",
+      "reason  | /srv/x: Read-only file system"})
+  void aFileSystemFailureSaysWhatAndWhy(String kind, String described) {
+    FileSystemException e = switch (kind) {
+      case "denied" -> new AccessDeniedException("/srv/x");
+      case "missing" -> new NoSuchFileException("/srv/x");
+      default -> new FileSystemException("/srv/x", null, "Read-only file system");
+    };
+    assertThat(Processes.describe(new java.io.UncheckedIOException(e))).isEqualTo(described);
   }
 }
