@@ -66,6 +66,10 @@ final class ClusterLaunch {
     Service service;
     try {
       ServiceConfig config = ServiceConfig.load(spec);
+      if (spec.findOption("--domain") != null && config.has("domain")) {
+        // Before the cluster is joined: a bad base domain used to stop the start only once the frontend deployed.
+        Preflight.domain("--domain", config.string("domain", null));
+      }
       clusterOptions = ClusterFlags.options(config, command);
       DataPlane.configure(Flags.eventLoops(config.integer("event-loops", 0)));
       service = prepare.apply(config);

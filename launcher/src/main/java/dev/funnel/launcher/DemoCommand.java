@@ -81,6 +81,7 @@ final class DemoCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    String base = Preflight.domain("--domain", domain);
     Preflight.free("--public", publicListen, false);
     Preflight.free("--gateway-listen", gatewayListen, false);
     Preflight.free("--admin-listen", adminListen, false);
@@ -99,7 +100,6 @@ final class DemoCommand implements Callable<Integer> {
     limits.frontend.drainTimeoutSeconds = FrontendLimitFlags.drainTimeout(drainTimeoutSeconds);
     Vertx vertx = FunnelVertx.node();
     Processes.closeOnShutdown(vertx, "demo");
-    String base = domain.toLowerCase();
     ServerStack server = Processes.startOrExit(vertx, "demo", () -> ServerStack.start(vertx,
         new ServerStack.Settings(state, base, Map.of(443, publicListen), gatewayListen, adminListen, metricsListen, !noAccessLog,
         FrontendOptions.DEFAULT_HELLO_TIMEOUT_MILLIS, limits)));

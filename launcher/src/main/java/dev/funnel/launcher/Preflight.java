@@ -75,6 +75,17 @@ final class Preflight {
   }
 
   /**
+   * {@code domain} (a base domain, {@code --domain}) lower-cased, as the frontend compares names with
+   * it; a usage error unless it is a DNS name, checked before anything is bound or written.
+   */
+  static String domain(String flag, String domain) {
+    return dev.funnel.common.Hostnames.normalise(domain == null ? "" : domain.trim())
+        .orElseThrow(() -> new Processes.Failure(flag + " " + domain + ": not a domain name (labels of a-z, 0-9 and '-'"
+            + " joined by dots, e.g. funnel.example.com); pick another with "
+            + flag + " DOMAIN", 2));
+  }
+
+  /**
    * Fails unless {@code dir} is a directory this process may write, or can be created: checked
    * before anything is written, so a failure leaves nothing behind.
    */

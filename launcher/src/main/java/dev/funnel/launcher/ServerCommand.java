@@ -71,7 +71,8 @@ final class ServerCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    ServerStack.Settings settings = new ServerStack.Settings(state, domain.toLowerCase(),
+    String base = Preflight.domain("--domain", domain);
+    ServerStack.Settings settings = new ServerStack.Settings(state, base,
         Flags.publicListeners(publicListeners), gatewayListen, adminListen, metricsListen, !noAccessLog,
         clientHelloTimeoutMillis, limits, consoleLogin::applyTo);
     DataPlane.configure(Flags.eventLoops(eventLoops));

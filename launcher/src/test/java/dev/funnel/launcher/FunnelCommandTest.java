@@ -7,12 +7,14 @@ import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -27,6 +29,9 @@ import picocli.CommandLine.Model.OptionSpec;
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class FunnelCommandTest {
+
+  @TempDir
+  Path tmp;
 
   record Run(int exit, String out, String err) {
     List<String> errLines() {
@@ -162,5 +167,27 @@ class FunnelCommandTest {
     assertThat(help.exit()).isZero();
     assertThat(help.out()).startsWith("Usage: funnel");
     assertThat(help.err()).isEmpty();
+  }
+
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+      "server   | Bad_Domain",
+      "server   | -x.example",
+      "demo     | Bad_Domain",
+      "registry | bad_domain",
+      "frontend | 'a b.example'",
+      "dns      | example..com"})
+  void aBadDomainStopsBeforeAnythingIsCreated(String command, String domain) {
+    Path state = tmp.resolve("state");
+    List<String> args = new ArrayList<>(List.of(command, "--domain", domain, "--state", state.toString()));
+    if (!command.equals("server") && !command.equals("demo")) {
+      args.add("--cluster");
+    }
+    Run r = run(args.toArray(String[]::new));
+    assertThat(r.exit()).as(r.err()).isEqualTo(2);
+    assertThat(r.errLines()).as(r.err()).hasSize(1);
+    assertThat(r.errLines().get(0)).startsWith("funnel " + command + ": --domain " + domain + ": not a domain name")
+        .endsWith("pick another with --domain DOMAIN");
+    assertThat(state).doesNotExist();
   }
 }

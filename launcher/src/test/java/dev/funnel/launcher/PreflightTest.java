@@ -42,6 +42,25 @@ class PreflightTest {
     }
   }
 
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+      "funnel.localhost       | funnel.localhost",
+      "Funnel.Example.COM     | funnel.example.com",
+      "funnel.example.com.    | funnel.example.com",
+      "localhost              | localhost"})
+  void aDomainIsTakenLowerCase(String given, String domain) {
+    assertThat(Preflight.domain("--domain", given)).isEqualTo(domain);
+  }
+
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {"Bad_Domain", "-x.example", "example..com", "'a b'", "127.0.0.1", "''", "é.example"})
+  void aBadDomainIsAUsageError(String domain) {
+    assertThatThrownBy(() -> Preflight.domain("--domain", domain))
+        .isInstanceOfSatisfying(Processes.Failure.class, f -> assertThat(f.exitCode).isEqualTo(2))
+        .hasMessage("--domain " + domain + ": not a domain name (labels of a-z, 0-9 and '-' joined by dots, e.g."
+            + " funnel.example.com); pick another with --domain DOMAIN");
+  }
+
   @Test
   void aStateDirectoryThatCanBeMadeIsCheckedByMakingItAndLeftUnmade() {
     Path state = tmp.resolve("a").resolve("b").resolve("state");
