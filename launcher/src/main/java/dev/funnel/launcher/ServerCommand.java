@@ -6,10 +6,13 @@ import dev.funnel.common.net.HostPort;
 import io.vertx.core.Vertx;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** {@code funnel server}: frontend, registry and gateway in one JVM on the local event bus. */
 @Command(name = "server", mixinStandardHelpOptions = true,
@@ -21,6 +24,15 @@ import picocli.CommandLine.Option;
         "  Public DNS: --dns-listen 127.0.0.1:5353 serves it; --dns-push HOST:PORT --dns-push-tsig NAME:ALGORITHM:SECRET_FILE",
         "  keeps the same records in a zone at your own primary server (RFC 2136)."})
 final class ServerCommand implements Callable<Integer> {
+
+  @Spec
+  CommandSpec spec;
+
+  @Option(names = "--config", paramLabel = "FILE",
+      description = "Settings file, YAML (or JSON if it ends in .json): flag names without the dashes as keys"
+          + " (domain: funnel.example.com, public: [\"443=0.0.0.0:443\"], …). With it, FUNNEL_* environment"
+          + " variables win over the file and flags over both.")
+  String config;
 
   @Option(names = "--state", paramLabel = "DIR", defaultValue = ".funnel", description = "State directory (default: ${DEFAULT-VALUE}).")
   Path state;
@@ -71,6 +83,15 @@ final class ServerCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    return config == null ? start() : withConfig(System.getenv()).start();
+  }
+
+  /** This command's settings with {@code --config}: the file's, under the environment's, under the flags given. */
+  ServerCommand withConfig(Map<String, String> environment) {
+    return ServiceConfig.parseInto(spec, new ServerCommand(), environment);
+  }
+
+  private int start() {
     String base = Preflight.domain("--domain", domain);
     ServerStack.Settings settings = new ServerStack.Settings(state, base,
         Flags.publicListeners(publicListeners), gatewayListen, adminListen, metricsListen, !noAccessLog,

@@ -75,6 +75,54 @@ final class ServiceConfig {
     return load(spec, environment, own);
   }
 
+  /**
+   * {@code target}, a fresh instance of {@code spec}'s command, given the settings {@link #loadOwn}
+   * merges: picocli parses, into it, each setting of the file or the environment as its flag
+   * ({@code domain: x} as {@code --domain=x}; a list as the flag repeated; {@code true} for a flag
+   * without a value), then the flags given on the command line, which so win. Every value is checked
+   * and converted as the flag's; a bad one is a usage error saying where it came from.
+   */
+  static <T> T parseInto(CommandSpec spec, T target, Map<String, String> environment) {
+    ServiceConfig config = loadOwn(spec, environment);
+    CommandLine.ParseResult parsed = spec.commandLine().getParseResult();
+    List<String> fromConfig = new ArrayList<>();
+    List<String> given = new ArrayList<>();
+    for (OptionSpec option : spec.options()) {
+      if (option.usageHelp() || option.versionHelp()) {
+        continue;
+      }
+      String name = option.longestName();
+      String key = name.replaceFirst("^-+", "");
+      boolean flagOnly = option.arity().max() == 0;
+      if (parsed.hasMatchedOption(option)) {
+        if (flagOnly) {
+          given.add(name);
+        } else {
+          option.originalStringValues().forEach(v -> given.add(name + "=" + v));
+        }
+      } else if (config.has(key)) {
+        if (flagOnly) {
+          if (config.bool(key)) {
+            fromConfig.add(name);
+          }
+        } else {
+          List<String> values = option.isMultiValue() ? config.entries(key, List.of()) : List.of(config.string(key, ""));
+          values.forEach(v -> fromConfig.add(name + "=" + v));
+        }
+      }
+    }
+    List<String> args = new ArrayList<>(fromConfig);
+    args.addAll(given);
+    try {
+      new CommandLine(target).setCaseInsensitiveEnumValuesAllowed(true).parseArgs(args.toArray(String[]::new));
+    } catch (CommandLine.ParameterException e) {
+      Object file = spec.findOption("--config") == null ? null : spec.findOption("--config").getValue();
+      throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage() + " (from "
+          + (file == null ? "" : file + ", ") + "FUNNEL_* variables or the flags)");
+    }
+    return target;
+  }
+
   private static ServiceConfig load(CommandSpec spec, Map<String, String> environment, Set<String> known) {
     Set<String> keys = new LinkedHashSet<>();
     JsonObject flags = new JsonObject();
@@ -132,10 +180,26 @@ final class ServiceConfig {
     for (String key : merged.fieldNames()) {
       if (!known.contains(key)) {
         throw new IllegalArgumentException("unknown setting '" + key + "'" + (file == null ? "" : " in " + file)
-            + " (settings are flag names without the dashes, e.g. cluster-host)");
+            + " (settings are flag names without the dashes, e.g. " + example(spec) + ")");
       }
     }
     return new ServiceConfig(merged);
+  }
+
+  /** A setting of {@code spec}'s command to show as an example: {@code cluster-host} for a clustered service, else its first flag that takes a value. */
+  static String example(CommandSpec spec) {
+    String first = null;
+    for (OptionSpec option : spec.options()) {
+      String key = option.longestName().replaceFirst("^-+", "");
+      if (key.equals("cluster-host")) {
+        return key;
+      }
+      if (first == null && !key.equals("config") && option.arity().max() > 0 && !option.usageHelp()
+          && !option.versionHelp()) {
+        first = key;
+      }
+    }
+    return first == null ? "state" : first;
   }
 
   static String envName(String key) {

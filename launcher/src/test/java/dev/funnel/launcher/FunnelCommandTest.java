@@ -7,6 +7,7 @@ import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -189,5 +190,35 @@ class FunnelCommandTest {
     assertThat(r.errLines().get(0)).startsWith("funnel " + command + ": --domain " + domain + ": not a domain name")
         .endsWith("pick another with --domain DOMAIN");
     assertThat(state).doesNotExist();
+  }
+
+  @Test
+  void theServerTakesItsSettingsFromAConfigFileToo() throws Exception {
+    Path state = tmp.resolve("state");
+    Path file = Files.writeString(tmp.resolve("server.yaml"), "domain: Bad_Domain\nstate: " + state + "\n");
+    Run bad = run("server", "--config", file.toString());
+    assertThat(bad.exit()).as(bad.err()).isEqualTo(2);
+    assertThat(bad.err()).startsWith("funnel server: --domain Bad_Domain: not a domain name");
+    assertThat(state).doesNotExist();
+
+    Path typo = Files.writeString(tmp.resolve("typo.yaml"), "domian: funnel.example.com\n");
+    Run unknown = run("server", "--config", typo.toString());
+    assertThat(unknown.exit()).isEqualTo(2);
+    assertThat(unknown.err()).startsWith("funnel server: unknown setting 'domian' in " + typo)
+        .contains("e.g. state)");
+
+    Path badValue = Files.writeString(tmp.resolve("value.yaml"), "admin-listen: 443=127.0.0.1:1\n");
+    Run value = run("server", "--config", badValue.toString());
+    assertThat(value.exit()).isEqualTo(2);
+    assertThat(value.errLines().get(0)).startsWith("funnel server: Invalid value for option '--admin-listen':"
+        + " expected HOST:PORT; '=' cannot be in a host name").contains("(from " + badValue);
+  }
+
+  @Test
+  void theNodesUnknownSettingExampleIsANodeSetting() throws Exception {
+    Path file = Files.writeString(tmp.resolve("node.yaml"), "cluster-host: 10.0.0.1\n");
+    Run r = run("node", "--config", file.toString());
+    assertThat(r.exit()).isEqualTo(2);
+    assertThat(r.err()).startsWith("funnel node: unknown setting 'cluster-host'").contains("e.g. server)");
   }
 }

@@ -136,4 +136,31 @@ class ServiceConfigTest {
     assertThatThrownBy(() -> load(new RegistryCommand(), Map.of(), "--config", dir.resolve("missing.yaml").toString()))
         .hasMessageContaining("cannot read");
   }
+
+  @Test
+  void theServerTakesItsSettingsFromAFileUnderTheEnvironmentUnderTheFlags() throws Exception {
+    Path file = Files.writeString(dir.resolve("server.yaml"), String.join("\n",
+        "domain: file.example",
+        "state: /var/lib/funnel",
+        "public: [443=127.0.0.1:8443, 8443=127.0.0.1:9443]",
+        "admin-listen: 127.0.0.1:17080",
+        "no-access-log: true",
+        "max-connections: 5000",
+        "dns-listen: 127.0.0.1:15353",
+        ""));
+    CommandLine line = FunnelCommand.commandLine();
+    line.parseArgs("server", "--config", file.toString(), "--domain", "flag.example", "--gateway-listen", "127.0.0.1:17443");
+    ServerCommand given = line.getSubcommands().get("server").getCommand();
+    ServerCommand server = given.withConfig(Map.of("FUNNEL_ADMIN_LISTEN", "127.0.0.1:27080", "FUNNEL_DOMAIN", "env.example"));
+    assertThat(server.domain).isEqualTo("flag.example");
+    assertThat(server.state).isEqualTo(Path.of("/var/lib/funnel"));
+    assertThat(Flags.publicListeners(server.publicListeners)).containsOnlyKeys(443, 8443);
+    assertThat(server.adminListen).isEqualTo(new HostPort("127.0.0.1", 27080));
+    assertThat(server.gatewayListen).isEqualTo(new HostPort("127.0.0.1", 17443));
+    assertThat(server.noAccessLog).isTrue();
+    assertThat(server.limits.frontend.maxConnections).isEqualTo(5000);
+    assertThat(server.dns.listen).isEqualTo(new HostPort("127.0.0.1", 15353));
+    assertThat(server.metricsListen).as("not in the file: the default").isNull();
+    assertThat(server.clientHelloTimeoutMillis).isEqualTo(10_000);
+  }
 }
