@@ -82,13 +82,6 @@ final class DemoCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     String base = Preflight.domain("--domain", domain);
-    Preflight.free("--public", publicListen, false);
-    Preflight.free("--gateway-listen", gatewayListen, false);
-    Preflight.free("--admin-listen", adminListen, false);
-    Preflight.free("--metrics-listen", metricsListen, false);
-    Preflight.free("--dns-listen", dns.listen, true);
-    Preflight.writable("--state", state);
-    Preflight.lockState(state);
     if (acmeDirectory == null && acmeCa != null) {
       throw new IllegalArgumentException("--acme-ca needs --acme-directory");
     }
@@ -96,6 +89,13 @@ final class DemoCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--acme-directory " + acmeDirectory + " is not an https:// URL");
     }
     Preflight.pem("--acme-ca", acmeCa, "certificate");
+    Preflight.free("--public", publicListen, false);
+    Preflight.free("--gateway-listen", gatewayListen, false);
+    Preflight.free("--admin-listen", adminListen, false);
+    Preflight.free("--metrics-listen", metricsListen, false);
+    Preflight.free("--dns-listen", dns.listen, true);
+    Preflight.writable("--state", state);
+    Preflight.lockState(state);
     LimitFlags limits = new LimitFlags();
     limits.frontend.drainTimeoutSeconds = FrontendLimitFlags.drainTimeout(drainTimeoutSeconds);
     Vertx vertx = FunnelVertx.node();

@@ -192,6 +192,21 @@ class FunnelCommandTest {
     assertThat(state).doesNotExist();
   }
 
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+      "--acme-ca /no/such.pem                                  | --acme-ca needs --acme-directory",
+      "--acme-directory http://127.0.0.1:1/dir                 | is not an https:// URL",
+      "--acme-directory https://127.0.0.1:1/dir --acme-ca /no/such.pem | --acme-ca /no/such.pem: no such file"})
+  void aBadDemoAcmeFlagStopsBeforeTheStateIsMade(String flags, String why) {
+    Path state = tmp.resolve("state");
+    List<String> args = new ArrayList<>(List.of("demo", "--state", state.toString()));
+    args.addAll(List.of(flags.split(" ")));
+    Run r = run(args.toArray(String[]::new));
+    assertThat(r.exit()).as(r.err()).isEqualTo(2);
+    assertThat(r.err()).startsWith("funnel demo: ").contains(why);
+    assertThat(state).doesNotExist();
+  }
+
   @Test
   void theServerTakesItsSettingsFromAConfigFileToo() throws Exception {
     Path state = tmp.resolve("state");
