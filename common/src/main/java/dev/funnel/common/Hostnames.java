@@ -9,6 +9,8 @@ import java.util.Optional;
  */
 public final class Hostnames {
 
+  /** The rule {@link #isLabel} checks, in words, for messages: "… is not a DNS label (RULE)". */
+  public static final String LABEL_RULE = "[a-z0-9-], 1-63 characters, no hyphen at either end";
 
   private Hostnames() {
   }

@@ -275,6 +275,10 @@ final class NodeCommand implements Callable<Integer> {
       throw new ParameterException(spec.commandLine(), "Missing required option" + (missing.size() > 1 ? "s" : "")
           + ": " + String.join(", ", missing));
     }
+    String badName = NodeHostname.problem(hostname);
+    if (badName != null) {
+      throw new IllegalArgumentException(badName);
+    }
     if (proxyProtocol < 0 || proxyProtocol > 2) {
       throw new IllegalArgumentException("--proxy-protocol is 1 or 2");
     }
@@ -293,7 +297,7 @@ final class NodeCommand implements Callable<Integer> {
     List<HostPort> gateways = Flags.servers(servers);
     int keep = sessions != null ? sessions : gateways.size() >= 2 ? 2 : 1;
     NodeStack.Settings settings = new NodeStack.Settings(gateways, keep,
-        authKey == null || authKey.isBlank() ? null : authKey.trim(), hostname.toLowerCase(), ca, state,
+        authKey == null || authKey.isBlank() ? null : authKey.trim(), hostname, ca, state,
         ServeFlags.parse(funnels, gateFlags()), proxyProtocol, cert, key, metricsListen, links, login.settings(state),
         acmeSettings, domainAliases(domainAliases));
     Preflight.serve(settings.serve());
