@@ -101,11 +101,11 @@ final class Session implements LossReports.Witness {
     socket.handler(this::onBytes);
     socket.exceptionHandler(err -> closeReason = NodeAgentVerticle.reason(err));
     socket.closeHandler(v -> end(closeReason != null ? "connection lost: " + closeReason
-        : "the gateway closed the connection", false));
+        : "the gateway closed the connection", null));
     long timeout = agent.options().getLoginTimeoutMillis();
     loginTimer = vertx.setTimer(timeout, id -> {
       loginTimer = -1;
-      end("no login answer within " + timeout + " ms", false);
+      end("no login answer within " + timeout + " ms", null);
     });
   }
 
@@ -153,7 +153,7 @@ final class Session implements LossReports.Witness {
     if (drainMillis > 0 && state != State.ENDED) {
       links.retire(drainMillis, "stopping");
     }
-    end(reason, false);
+    end(reason, null);
   }
 
   /**
@@ -242,7 +242,7 @@ final class Session implements LossReports.Witness {
     try {
       messages = reader.feed(chunk);
     } catch (ControlMessage.InvalidMessage e) {
-      end("protocol error: " + e.getMessage(), false);
+      end("protocol error: " + e.getMessage(), null);
       return;
     }
     for (ControlMessage message : messages) {
@@ -280,13 +280,14 @@ final class Session implements LossReports.Witness {
         RefusalChanges.between(before, refused, fqdn).forEach(line -> LOG.log(line.level(), line.text()));
       }
     } else if (message instanceof Refused r) {
-      end(r.code() + ": " + r.message(), true);
+      LoginRefusal refusal = slots.judge(r);
+      end(refusal.reason(), refusal);
     } else if (message instanceof Bye b) {
       endedOnPurpose = true;
       if (b.drainMillis() > 0) {
         links.retire(b.drainMillis(), "the gateway is stopping");
       }
-      end("the gateway said bye: " + b.reason(), false);
+      end("the gateway said bye: " + b.reason(), null);
     } else if (message instanceof Ping p) {
       socket.write(new Pong(p.seq()).encode());
     } else if (message instanceof Pong) {
@@ -301,7 +302,7 @@ final class Session implements LossReports.Witness {
       replies.signed(r);
     } else {
       end("protocol error: unexpected " + message.getClass().getSimpleName() + " while "
-          + state.name().toLowerCase(Locale.ROOT), false);
+          + state.name().toLowerCase(Locale.ROOT), null);
     }
   }
 
@@ -323,13 +324,14 @@ final class Session implements LossReports.Witness {
     }
     long silentMillis = (System.nanoTime() - lastHeard) / 1_000_000;
     if (silentMillis > MISSED_HEARTBEATS * periodMillis) {
-      end("no word from the gateway for " + silentMillis + " ms", false);
+      end("no word from the gateway for " + silentMillis + " ms", null);
       return;
     }
     socket.write(new Ping(++pingSeq).encode());
   }
 
-  private void end(String reason, boolean refused) {
+  /** Ends the session; {@code refused} is the gateway's Refused, judged, or null for any other end. */
+  private void end(String reason, LoginRefusal refused) {
     if (state == State.ENDED) {
       return;
     }

@@ -66,6 +66,10 @@ final class SessionSlots {
   private Context context;
   private ControlDialer dialer;
   private boolean everWelcomed;
+  /** The node's name as the registry knows it, NODE.TAILNET (from the last first Welcome); null before. */
+  private String name;
+  /** The permanent refusal last said at ERROR (said once for the node, not per slot or attempt); null since a Welcome. */
+  private String refusalLogged;
   private volatile boolean stopped;
 
   SessionSlots(NodeAgentVerticle agent, NodeOptions options, ServeState serve, CertificateExpiry expiry) {
@@ -219,6 +223,11 @@ final class SessionSlots {
     slot.everUp = true;
     boolean firstEver = !everWelcomed;
     everWelcomed = true;
+    name = shortName(s.fqdn());
+    if (refusalLogged != null) {
+      LOG.log(Level.INFO, "the server takes this node again (it had refused it: {0})", refusalLogged);
+      refusalLogged = null;
+    }
     int attempts = slot.backoff.attempts();
     slot.backoff.reset();
     LOG.log(Level.INFO, "session up as {0} on {1} (ports {2}; {3} of {4} sessions up{5})", s.fqdn(), s.server(),
@@ -249,8 +258,26 @@ final class SessionSlots {
         s.fqdn(), reason));
   }
 
-  /** A session (or an attempt at one) ended; decide between giving up and reconnecting. */
-  void sessionEnded(Session s, String reason, boolean refused) {
+  /** What a gateway's Refused means for this node now ({@link LoginRefusal#of}). */
+  LoginRefusal judge(dev.funnel.common.peerapi.ControlMessage.Refused r) {
+    return LoginRefusal.of(r.code(), r.message(), everWelcomed, name);
+  }
+
+  /** {@code NODE.TAILNET} of a public name {@code NODE.TAILNET.DOMAIN}; null for null. Pure. */
+  static String shortName(String fqdn) {
+    if (fqdn == null) {
+      return null;
+    }
+    int first = fqdn.indexOf('.');
+    int second = first < 0 ? -1 : fqdn.indexOf('.', first + 1);
+    return second < 0 ? fqdn : fqdn.substring(0, second);
+  }
+
+  /**
+   * A session (or an attempt at one) ended; decide between giving up and reconnecting.
+   * {@code refused}: the gateway's Refused, judged; null for any other end.
+   */
+  void sessionEnded(Session s, String reason, LoginRefusal refused) {
     Slot slot = slotOf(s);
     if (slot != null) {
       ended(slot, reason, refused);
@@ -264,7 +291,7 @@ final class SessionSlots {
     }
   }
 
-  private void ended(Slot slot, String reason, boolean refused) {
+  private void ended(Slot slot, String reason, LoginRefusal refused) {
     HostPort server = slot.server;
     boolean wasUp = slot.up;
     slot.session = null;
@@ -273,10 +300,30 @@ final class SessionSlots {
     if (stopped) {
       return;
     }
-    if (refused && !everWelcomed) {
-      LOG.log(Level.ERROR, "the server {0} refused this node: {1}", server, reason);
-      firstWelcome.tryFail(new IllegalStateException("the server refused this node: " + reason));
+    if (refused != null && refused.permanent() && !everWelcomed) {
+      // start() fails with this, and funnel node says it in its one line: not a second time here.
+      LOG.log(Level.DEBUG, "the server {0} refused this node: {1}", server, refused.line());
+      firstWelcome.tryFail(new IllegalStateException("the server refused this node: " + refused.line()));
       stop();
+      return;
+    }
+    if (refused != null && refused.permanent()) {
+      // Retrying at the backoff's pace cannot help: someone must act. Say so once, with the fix, and
+      // try again slowly (the server's state may be put back: a restored store, a node re-added).
+      long delay = options.getRefusedRetryMillis();
+      HostPort next = pickServer(slot);
+      if (!refused.line().equals(refusalLogged)) {
+        refusalLogged = refused.line();
+        LOG.log(Level.ERROR, "the server {0} refused this node: {1}; it cannot log in until that is fixed (trying"
+            + " again every {2} s)", server, refused.line(), Long.toString(delay / 1000));
+      } else {
+        LOG.log(Level.DEBUG, "the server {0} refused this node again: {1}; trying {2} in {3} ms", server,
+            refused.line(), next, delay);
+      }
+      slot.reconnectTimer = vertx.setTimer(delay, id -> {
+        slot.reconnectTimer = -1;
+        dial(slot, next);
+      });
       return;
     }
     long delay = slot.backoff.next();
@@ -299,7 +346,9 @@ final class SessionSlots {
         LOG.log(retry, "cannot reconnect to {0}: {1}; retrying at {2} in {3} ms (attempt {4})",
             server, reason, next, delay, slot.backoff.attempts());
       } else {
-        if (first) {
+        if (first && refused != null) {
+          LOG.log(Level.WARNING, "--server {0} refused the login for now: {1}; retrying with backoff", server, reason);
+        } else if (first) {
           LOG.log(Level.WARNING, "--server {0}: cannot log in: {1}; check that funnel server or funnel gateway runs"
               + " there (its ready line names the gateway HOST:PORT); retrying with backoff", server, reason);
         }
@@ -330,7 +379,7 @@ final class SessionSlots {
         return;
       }
       if (ar.failed()) {
-        ended(slot, "cannot connect: " + NodeAgentVerticle.reason(ar.cause()), false);
+        ended(slot, "cannot connect: " + NodeAgentVerticle.reason(ar.cause()), null);
         return;
       }
       Session s = new Session(agent, this, server, ar.result());

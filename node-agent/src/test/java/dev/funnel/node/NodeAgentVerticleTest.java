@@ -611,6 +611,56 @@ class NodeAgentVerticleTest {
 
   @Test
   @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
+  void aFirstLoginRefusedForNowIsRetried(Vertx vertx, VertxTestContext ctx) {
+    gateway.refuseWith = new Refused("UNAVAILABLE", "the registry is unavailable");
+    Future<NodeAgentVerticle> started = deploy(vertx, options(tcp(443, 9)));
+    gateway.when(() -> gateway.hellos().size() >= 2)
+        .compose(v -> {
+          gateway.refuseWith = null;
+          return started;
+        })
+        .onComplete(ctx.succeeding(n -> ctx.verify(() -> {
+          assertThat(n.fqdn()).contains(FQDN);
+          assertThat(gateway.hellos().get(gateway.hellos().size() - 1).authKey()).as("still enrolling")
+              .isEqualTo("tskey-test");
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
+  void aRunningNodeRefusedForGoodTriesAgainSlowlyNotAtTheBackoffsPace(Vertx vertx, VertxTestContext ctx) {
+    long[] refusedAt = new long[1];
+    deploy(vertx, options(tcp(443, 9)).setRefusedRetryMillis(1_500))
+        .compose(n -> {
+          gateway.refuseWith = new Refused("BAD_KEY", "the auth key k1 this node enrolled with was revoked");
+          gateway.closeControl();
+          return gateway.when(() -> gateway.hellos().size() >= 2);
+        })
+        .compose(v -> {
+          refusedAt[0] = System.nanoTime();
+          // At the backoff's pace (20-100 ms) there would be a dozen more Hellos by now.
+          return vertx.timer(1_000);
+        })
+        .compose(v -> {
+          ctx.verify(() -> {
+            assertThat(gateway.hellos()).as("no retry before the slow pace").hasSize(2);
+            assertThat(node.fqdn()).isEmpty();
+          });
+          gateway.refuseWith = null;
+          return gateway.when(() -> gateway.logins() >= 2);
+        })
+        .onComplete(ctx.succeeding(v -> ctx.verify(() -> {
+          assertThat((System.nanoTime() - refusedAt[0]) / 1_000_000).as("tried again after the slow wait")
+              .isGreaterThanOrEqualTo(1_400);
+          assertThat(gateway.hellos()).hasSize(3);
+          assertThat(gateway.hellos().get(2).authKey()).as("by its node key alone").isNull();
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
   void anUnreachableServerIsSkippedAndRetried(Vertx vertx, VertxTestContext ctx) {
     closedPort(vertx)
         .compose(port -> deploy(vertx, options(tcp(443, 9)).setServers(List.of(

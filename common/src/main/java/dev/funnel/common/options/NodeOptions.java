@@ -22,6 +22,11 @@ public class NodeOptions {
   public static final long DEFAULT_BACKOFF_MAX_MILLIS = 30_000;
   public static final long DEFAULT_LOCAL_DIAL_TIMEOUT_MILLIS = 5_000;
   /**
+   * How often a running node logs in again after a refusal no retry can fix (a revoked key, the node
+   * or its tailnet removed): slowly, in case the server's state is put back, not at the backoff's pace.
+   */
+  public static final long DEFAULT_REFUSED_RETRY_MILLIS = 300_000;
+  /**
    * Once connected, the gateway must complete a login (Challenge, then Welcome or Refused) within
    * this; it also bounds a link connection's Challenge,
    * a ServeUpdate's answering Welcome, and a SignRequest's reply.
@@ -41,6 +46,7 @@ public class NodeOptions {
   private long dialTimeoutMillis = DEFAULT_DIAL_TIMEOUT_MILLIS;
   private long backoffMinMillis = DEFAULT_BACKOFF_MIN_MILLIS;
   private long backoffMaxMillis = DEFAULT_BACKOFF_MAX_MILLIS;
+  private long refusedRetryMillis = DEFAULT_REFUSED_RETRY_MILLIS;
   private long localDialTimeoutMillis = DEFAULT_LOCAL_DIAL_TIMEOUT_MILLIS;
   private long loginTimeoutMillis = DEFAULT_LOGIN_TIMEOUT_MILLIS;
   private Map<Integer, HostPort> terminatorListeners = new LinkedHashMap<>();
@@ -82,6 +88,9 @@ public class NodeOptions {
   public NodeOptions setBackoffMinMillis(long backoffMinMillis) { this.backoffMinMillis = backoffMinMillis; return this; }
   public long getBackoffMaxMillis() { return backoffMaxMillis; }
   public NodeOptions setBackoffMaxMillis(long backoffMaxMillis) { this.backoffMaxMillis = backoffMaxMillis; return this; }
+  /** The wait before logging in again after a permanent refusal ({@link #DEFAULT_REFUSED_RETRY_MILLIS}). */
+  public long getRefusedRetryMillis() { return refusedRetryMillis; }
+  public NodeOptions setRefusedRetryMillis(long refusedRetryMillis) { this.refusedRetryMillis = refusedRetryMillis; return this; }
   /**
    * Public port → the loopback listener of this node's tls-terminator that serves it. Offers for a
    * port whose target terminates TLS go there, always with a PROXY v2 header carrying the client.
