@@ -83,12 +83,14 @@ final class NodeLogins {
       }
       Optional<AuthKeyInfo> key = state.store.key(node.keyId());
       if (key.isEmpty() || key.get().revoked()) {
-        throw refusal(where, LoginFailure.BAD_KEY, "the auth key " + node.keyId() + " this node enrolled with was revoked");
+        return enrolAgain(where, login, node);
       }
       return node;
     }
     if (login.authKey() == null || login.authKey().isEmpty()) {
-      throw refusal(where, LoginFailure.BAD_KEY, "an auth key is required for a new node");
+      // The store keeps nothing of a removed node or tailnet, so this cannot say which it was.
+      throw refusal(where, LoginFailure.BAD_KEY, "an auth key is required for a new node (no node has this node"
+          + " key: it never enrolled, or it was removed, alone or with its tailnet)");
     }
     Enrolment result = state.store.enrol(Secrets.hash(login.authKey()), Secrets.newNodeId(), login.hostname(),
         publicKey, RegistryState.now());
@@ -105,10 +107,37 @@ final class NodeLogins {
     return node;
   }
 
+  /**
+   * A node whose enrolment key was revoked logs in: refused, unless the login carries another auth key
+   * (the node was started with a new {@code --authkey}) that could enrol a new node in the node's
+   * tailnet, which then becomes the node's key. The same as {@code node rm} and enrolling again with
+   * that key, but the node keeps its identity. A node that was welcomed sends no auth key again in
+   * that run, so only its owner restarting it with a key re-enrols it. Holds writeLock.
+   */
+  private NodeIdentity enrolAgain(String where, NodeLogin login, NodeIdentity node) {
+    String revoked = "the auth key " + node.keyId() + " this node (" + node.shortName() + ") enrolled with was revoked";
+    String fix = "start it with a new --authkey of tailnet " + node.tailnet() + " to enrol it again (funnel admin key"
+        + " add --tailnet " + node.tailnet() + "), or remove it: funnel admin node rm " + node.shortName();
+    if (login.authKey() == null || login.authKey().isEmpty()) {
+      throw refusal(where, LoginFailure.BAD_KEY, revoked + ": " + fix);
+    }
+    Enrolment again = state.store.reenrol(Secrets.hash(login.authKey()), node.id(), RegistryState.now());
+    if (again instanceof Enrolment.KeyRefused refused) {
+      throw refusal(where, LoginFailure.BAD_KEY, revoked + ", and the auth key given cannot enrol it again ("
+          + refused.reason() + "): " + fix);
+    }
+    NodeIdentity enrolled = ((Enrolment.Enrolled) again).node();
+    state.snapshot(state.snapshot().withNode(enrolled));
+    state.publishControlChanged();
+    LOG.log(Level.INFO, "node {0} enrolled again with auth key {1} (its key {2} was revoked)", node.shortName(),
+        enrolled.keyId(), node.keyId());
+    return enrolled;
+  }
+
   /** Why a login is malformed, or null. */
   static String badLogin(NodeLogin login) {
     if (!Hostnames.isLabel(login.hostname())) {
-      return "hostname '" + login.hostname() + "' is not a DNS label ([a-z0-9-], 1-63, no hyphen at either end)";
+      return "hostname '" + login.hostname() + "' is not a DNS label (" + Hostnames.LABEL_RULE + ")";
     }
     String badPort = NodeSessions.badPort(login.ports());
     if (badPort != null) {

@@ -11,6 +11,7 @@ import dev.funnel.common.bus.LoginFailure;
 import dev.funnel.common.bus.NameQuery;
 import dev.funnel.common.bus.NameStatus;
 import dev.funnel.common.bus.NodeLogin;
+import dev.funnel.common.bus.FailureCode;
 import dev.funnel.common.bus.NodeSession;
 import dev.funnel.common.bus.PortsUpdate;
 import dev.funnel.common.bus.ResolveFailure;
@@ -456,6 +457,53 @@ class RegistryVerticleTest {
         .as("revoked key, new node").isEqualTo(LoginFailure.BAD_KEY.code());
     assertThat(failureCode(login(early.login(null, "early", List.of(443), "gw1"))))
         .as("node enrolled with a revoked key").isEqualTo(LoginFailure.BAD_KEY.code());
+  }
+
+  @Test
+  void aNodeWhoseKeyWasRevokedEnrolsAgainWithANewKeyOfItsTailnetOnly() {
+    start(60_000);
+    tailnet("demo", true, 443);
+    tailnet("other", true, 443);
+    RegistryService.NewKey first = await(service.createKey("demo", true, Duration.ofHours(1)));
+    TestNode web = new TestNode();
+    await(login(web.login(first.key(), "web", List.of(443), "gw1")));
+    await(service.revokeKey(first.info().id()));
+
+    Throwable noKey = TestSupport.awaitFailure(login(web.login(null, "web", List.of(443), "gw1")));
+    assertThat(noKey.getMessage()).as("says the fix")
+        .contains("the auth key " + first.info().id() + " this node (web.demo) enrolled with was revoked")
+        .contains("start it with a new --authkey of tailnet demo").contains("funnel admin node rm web.demo");
+    Throwable sameKey = TestSupport.awaitFailure(login(web.login(first.key(), "web", List.of(443), "gw1")));
+    assertThat(sameKey.getMessage()).contains("cannot enrol it again (auth key " + first.info().id() + " was revoked)");
+    Throwable otherTailnet = TestSupport.awaitFailure(login(web.login(key("other", false), "web", List.of(443),
+        "gw1")));
+    assertThat(FailureCode.of(otherTailnet)).contains(LoginFailure.BAD_KEY.code());
+    assertThat(otherTailnet.getMessage()).contains("is of tailnet other, not demo");
+    assertThat(await(service.keys())).filteredOn(k -> k.tailnet().equals("other")).singleElement()
+        .extracting(AuthKeyInfo::usedAt).as("a refused key stays unused").isNull();
+
+    RegistryService.NewKey fresh = await(service.createKey("demo", false, null));
+    NodeSession again = await(login(web.login(fresh.key(), "web", List.of(443), "gw1")));
+    assertThat(again.fqdn()).isEqualTo("web.demo." + DOMAIN);
+    assertThat(await(service.keys())).filteredOn(k -> k.id().equals(fresh.info().id())).singleElement()
+        .extracting(AuthKeyInfo::usedAt).as("the one-off key is used").isNotNull();
+    assertThat(await(login(web.login(null, "web", List.of(443), "gw2"))).fqdn())
+        .as("from now on by its node key alone").isEqualTo("web.demo." + DOMAIN);
+    assertThat(failureCode(login(new TestNode().login(fresh.key(), "api", List.of(443), "gw1"))))
+        .as("the one-off key enrols no second node").isEqualTo(LoginFailure.BAD_KEY.code());
+  }
+
+  @Test
+  void aRemovedNodeIsToldWhyAnAuthKeyIsNeeded() {
+    start(60_000);
+    tailnet("demo", true, 443);
+    TestNode web = new TestNode();
+    await(login(web.login(key("demo", true), "web", List.of(443), "gw1")));
+    await(service.deleteNode("web", "demo"));
+    Throwable refused = TestSupport.awaitFailure(login(web.login(null, "web", List.of(443), "gw1")));
+    assertThat(FailureCode.of(refused)).contains(LoginFailure.BAD_KEY.code());
+    assertThat(refused.getMessage()).contains("an auth key is required for a new node")
+        .contains("it was removed, alone or with its tailnet");
   }
 
   @Test

@@ -62,6 +62,14 @@ public interface ControlStore extends AutoCloseable {
    */
   Enrolment enrol(String keyHash, String nodeId, String name, String publicKey, Instant now);
 
+  /**
+   * Enrols node {@code nodeId} again, with the key whose hash is {@code keyHash}, when the key it
+   * enrolled with was revoked: checks the key as {@link #enrol} does and that it is of the node's
+   * tailnet, then records it as the node's key and marks a one-off key used, in one transaction.
+   * {@link Enrolment.Enrolled} carries the node with its new key; nothing is written otherwise.
+   */
+  Enrolment reenrol(String keyHash, String nodeId, Instant now);
+
   /** Forgets the node {@code name.tailnet}; returns it, or empty when there was none. */
   Optional<NodeIdentity> deleteNode(String name, String tailnet);
 

@@ -1,6 +1,6 @@
 package dev.funnel.registry.store;
 
-/** The outcome of {@link ControlStore#enrol}: exactly one of these. */
+/** The outcome of {@link ControlStore#enrol} and {@link ControlStore#reenrol}: exactly one of these. */
 public sealed interface Enrolment {
 
   /** The identity was created (and a one-off key marked used) in one committed transaction. */

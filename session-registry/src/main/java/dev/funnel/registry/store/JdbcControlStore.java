@@ -355,6 +355,52 @@ public class JdbcControlStore implements ControlStore {
   }
 
   @Override
+  public Enrolment reenrol(String keyHash, String nodeId, Instant now) {
+    return tx("enrolling a node again", c -> {
+      Optional<AuthKeyInfo> found = findKey(c, "key_hash", keyHash);
+      if (found.isEmpty()) {
+        return new Enrolment.KeyRefused("unknown auth key");
+      }
+      AuthKeyInfo key = found.get();
+      String refusal = key.refusal(now);
+      if (refusal != null) {
+        return new Enrolment.KeyRefused(refusal);
+      }
+      Optional<NodeIdentity> node;
+      try (PreparedStatement ps = c.prepareStatement(NODE_COLUMNS + " WHERE id = ?")) {
+        ps.setString(1, nodeId);
+        node = readNodes(ps).stream().findFirst();
+      }
+      if (node.isEmpty()) {
+        return new Enrolment.KeyRefused("no node " + nodeId);
+      }
+      NodeIdentity old = node.get();
+      if (!key.tailnet().equals(old.tailnet())) {
+        return new Enrolment.KeyRefused("auth key " + key.id() + " is of tailnet " + key.tailnet() + ", not "
+            + old.tailnet());
+      }
+      try (PreparedStatement ps = c.prepareStatement("UPDATE nodes SET key_id = ? WHERE id = ?")) {
+        ps.setString(1, key.id());
+        ps.setString(2, nodeId);
+        ps.executeUpdate();
+      }
+      if (!key.reusable()) {
+        try (PreparedStatement ps = c.prepareStatement(
+            "UPDATE auth_keys SET used_at = ? WHERE id = ? AND used_at IS NULL")) {
+          setTime(ps, 1, now);
+          ps.setString(2, key.id());
+          if (ps.executeUpdate() != 1) {
+            c.rollback();
+            return new Enrolment.KeyRefused("one-off auth key " + key.id() + " was already used");
+          }
+        }
+      }
+      return new Enrolment.Enrolled(new NodeIdentity(old.id(), old.name(), old.tailnet(), old.publicKey(), key.id(),
+          old.createdAt()));
+    });
+  }
+
+  @Override
   public Optional<NodeIdentity> deleteNode(String name, String tailnet) {
     return tx("removing a node", c -> {
       Optional<NodeIdentity> found;
