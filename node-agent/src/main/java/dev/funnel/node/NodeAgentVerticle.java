@@ -37,8 +37,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * configured target or this node's terminator.
  *
  * <p>{@link #start()} completes when the first session is welcomed. A first login that the server
- * refuses fails it (so {@code funnel node} exits non-zero); a server that cannot be reached is retried
- * with backoff meanwhile. Once a session has existed, every loss is followed by a reconnect with
+ * refuses for good ({@link LoginRefusal}) fails it (so {@code funnel node} exits non-zero); a server
+ * that cannot be reached, or refuses for now, is retried with backoff meanwhile. Once a session has existed, every loss is followed by a reconnect with
  * jittered exponential backoff, rotating through the configured servers.
  *
  * <p>A thin verticle: it checks the options, loads the node key, and wires the classes that do the

@@ -17,8 +17,9 @@ import java.util.function.Function;
 
 /**
  * The sessions this node keeps, one per slot, each on a different gateway: dials a slot's session,
- * and when it ends, either gives up (the first login refused) or reconnects after the slot's own
- * backoff to the next server its rotation picks ({@link ServerPick}). Slot 0 logs in first; the
+ * and when it ends, either gives up (the first login refused for good: {@link LoginRefusal}) or
+ * reconnects to the next server its rotation picks ({@link ServerPick}) after the slot's own backoff,
+ * or, refused for good once up, after {@code refusedRetryMillis}, with one ERROR naming the fix. Slot 0 logs in first; the
  * others start after the first Welcome, by the node key alone. Reports sessions lost without a Bye
  * through the others ({@link LossReports}), and answers which sessions are up.
  *
