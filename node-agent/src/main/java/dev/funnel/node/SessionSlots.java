@@ -67,10 +67,7 @@ final class SessionSlots {
   private Context context;
   private ControlDialer dialer;
   private boolean everWelcomed;
-  /** The node's name as the registry knows it, NODE.TAILNET (from the last first Welcome); null before. */
-  private String name;
-  /** The permanent refusal last said at ERROR (said once for the node, not per slot or attempt); null since a Welcome. */
-  private String refusalLogged;
+  private final RefusalNotes refusals = new RefusalNotes();
   private volatile boolean stopped;
 
   SessionSlots(NodeAgentVerticle agent, NodeOptions options, ServeState serve, CertificateExpiry expiry) {
@@ -224,11 +221,7 @@ final class SessionSlots {
     slot.everUp = true;
     boolean firstEver = !everWelcomed;
     everWelcomed = true;
-    name = shortName(s.fqdn());
-    if (refusalLogged != null) {
-      LOG.log(Level.INFO, "the server takes this node again (it had refused it: {0})", refusalLogged);
-      refusalLogged = null;
-    }
+    refusals.welcomed(s.fqdn());
     int attempts = slot.backoff.attempts();
     slot.backoff.reset();
     LOG.log(Level.INFO, "session up as {0} on {1} (ports {2}; {3} of {4} sessions up{5})", s.fqdn(), s.server(),
@@ -261,17 +254,7 @@ final class SessionSlots {
 
   /** What a gateway's Refused means for this node now ({@link LoginRefusal#of}). */
   LoginRefusal judge(dev.funnel.common.peerapi.ControlMessage.Refused r) {
-    return LoginRefusal.of(r.code(), r.message(), everWelcomed, name);
-  }
-
-  /** {@code NODE.TAILNET} of a public name {@code NODE.TAILNET.DOMAIN}; null for null. Pure. */
-  static String shortName(String fqdn) {
-    if (fqdn == null) {
-      return null;
-    }
-    int first = fqdn.indexOf('.');
-    int second = first < 0 ? -1 : fqdn.indexOf('.', first + 1);
-    return second < 0 ? fqdn : fqdn.substring(0, second);
+    return refusals.judge(r, everWelcomed);
   }
 
   /**
@@ -313,14 +296,7 @@ final class SessionSlots {
       // try again slowly (the server's state may be put back: a restored store, a node re-added).
       long delay = options.getRefusedRetryMillis();
       HostPort next = pickServer(slot);
-      if (!refused.line().equals(refusalLogged)) {
-        refusalLogged = refused.line();
-        LOG.log(Level.ERROR, "the server {0} refused this node: {1}; it cannot log in until that is fixed (trying"
-            + " again every {2} s)", server, refused.line(), Long.toString(delay / 1000));
-      } else {
-        LOG.log(Level.DEBUG, "the server {0} refused this node again: {1}; trying {2} in {3} ms", server,
-            refused.line(), next, delay);
-      }
+      refusals.refusedForGood(server, refused, next, delay);
       slot.reconnectTimer = vertx.setTimer(delay, id -> {
         slot.reconnectTimer = -1;
         dial(slot, next);

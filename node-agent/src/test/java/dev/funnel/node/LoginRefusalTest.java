@@ -50,6 +50,6 @@ class LoginRefusalTest {
   @CsvSource(nullValues = "-", value = {"web.acme.funnel.localhost, web.acme", "web.acme, web.acme", "web, web",
       "-, -"})
   void shortName(String fqdn, String expected) {
-    assertThat(SessionSlots.shortName(fqdn)).isEqualTo(expected);
+    assertThat(RefusalNotes.shortName(fqdn)).isEqualTo(expected);
   }
 }
