@@ -6,6 +6,7 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -29,6 +30,8 @@ import java.util.concurrent.ThreadLocalRandom;
 public final class StateFiles {
 
   public static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rw-------");
+  /** A state directory's mode when a process creates it: its owner's alone, as {@code ~/.ssh}. */
+  public static final Set<PosixFilePermission> OWNER_ONLY_DIRECTORY = PosixFilePermissions.fromString("rwx------");
   /** Older than this, a file's temporary sibling is a crashed write's, not one under way. */
   static final Duration STALE_AFTER = Duration.ofMinutes(1);
 
@@ -51,7 +54,7 @@ public final class StateFiles {
     // Unique per writer, so two writers never share (or delete) each other's temporary file.
     Path tmp = dir.resolve(target.getFileName() + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
     try {
-      Files.createDirectories(dir);
+      createDirectory(dir);
       try {
         if (owner && posix(dir)) {
           Files.createFile(tmp, PosixFilePermissions.asFileAttribute(OWNER_ONLY));
@@ -93,6 +96,34 @@ public final class StateFiles {
     } catch (IOException | RuntimeException e) {
       // another process may remove it first; the next write tries again
     }
+  }
+
+  /**
+   * Creates the state directory {@code dir} unless it exists: its missing parents as usual, {@code dir}
+   * itself owner-only (0700 where the file system has POSIX permissions; keys, tokens and the
+   * embedded store live in it). A directory that exists keeps its mode: its owner chose it.
+   */
+  public static Path createDirectory(Path dir) throws IOException {
+    Path absolute = dir.toAbsolutePath();
+    if (Files.isDirectory(absolute)) {
+      return dir;
+    }
+    Path parent = absolute.getParent();
+    if (parent != null) {
+      Files.createDirectories(parent);
+    }
+    try {
+      if (posix(absolute)) {
+        Files.createDirectory(absolute, PosixFilePermissions.asFileAttribute(OWNER_ONLY_DIRECTORY));
+      } else {
+        Files.createDirectory(absolute);
+      }
+    } catch (FileAlreadyExistsException e) {
+      if (!Files.isDirectory(absolute)) {
+        throw e;
+      }
+    }
+    return dir;
   }
 
   /** True when {@code dir}'s file system has POSIX permissions. */

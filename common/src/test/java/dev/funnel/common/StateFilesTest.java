@@ -102,4 +102,24 @@ class StateFilesTest {
     assertThatThrownBy(() -> StateFiles.writePrivate(notADirectory.resolve("key"), "k"))
         .isInstanceOf(UncheckedIOException.class).hasMessageContaining("cannot write " + notADirectory.resolve("key"));
   }
+
+  @Test
+  void aStateDirectoryItCreatesIsItsOwnersAloneAndAnExistingOneKeepsItsMode() throws Exception {
+    Path state = dir.resolve("parent/state");
+    StateFiles.createDirectory(state);
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(state))).isEqualTo("rwx------");
+    StateFiles.createDirectory(state);
+
+    Path chosen = Files.createDirectory(dir.resolve("chosen"));
+    Files.setPosixFilePermissions(chosen, PosixFilePermissions.fromString("rwxr-x---"));
+    StateFiles.createDirectory(chosen);
+    StateFiles.writePrivate(chosen.resolve("key.pem"), "k");
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(chosen))).isEqualTo("rwxr-x---");
+
+    StateFiles.writePublic(dir.resolve("fresh/ca.pem"), "c");
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("fresh")))).isEqualTo("rwx------");
+    Files.writeString(dir.resolve("file"), "x");
+    assertThatThrownBy(() -> StateFiles.createDirectory(dir.resolve("file")))
+        .isInstanceOf(java.nio.file.FileAlreadyExistsException.class);
+  }
 }

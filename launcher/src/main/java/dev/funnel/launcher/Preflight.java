@@ -150,7 +150,7 @@ final class Preflight {
   static synchronized void lockState(Path state) {
     Path file = state.resolve(LOCK_FILE);
     try {
-      Files.createDirectories(state);
+      dev.funnel.common.StateFiles.createDirectory(state);
       FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
       FileLock lock;
       try {

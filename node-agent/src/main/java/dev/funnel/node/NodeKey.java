@@ -52,7 +52,7 @@ final class NodeKey {
         PrivateKey key = DevCa.Pem.privateKey(Files.readString(file, StandardCharsets.US_ASCII));
         return new NodeKey(key, publicKeyOf(key));
       }
-      Files.createDirectories(stateDir);
+      StateFiles.createDirectory(stateDir);
       KeyPair pair = DevCa.newKeyPair();
       StateFiles.writePrivate(file, DevCa.pem(pair.getPrivate()));
       return new NodeKey(pair.getPrivate(), pair.getPublic());

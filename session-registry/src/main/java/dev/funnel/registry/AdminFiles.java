@@ -29,7 +29,7 @@ public final class AdminFiles {
   public static String loadOrCreateToken(Path stateDir) {
     Path file = stateDir.resolve(TOKEN_FILE);
     try {
-      Files.createDirectories(stateDir);
+      StateFiles.createDirectory(stateDir);
       if (Files.isRegularFile(file)) {
         String token = Files.readString(file, StandardCharsets.UTF_8).trim();
         if (!token.isEmpty()) {

@@ -83,7 +83,7 @@ public final class DevCa {
   /** Loads the CA in {@code stateDir}, creating it (and the directory) on first use. Blocking. */
   public static DevCa loadOrCreate(Path stateDir) {
     try {
-      Files.createDirectories(stateDir);
+      dev.funnel.common.StateFiles.createDirectory(stateDir);
       Path caPem = stateDir.resolve(CA_FILE);
       Path caKey = stateDir.resolve(CA_KEY_FILE);
       try (FileChannel lockFile = FileChannel.open(stateDir.resolve(".ca.lock"), StandardOpenOption.CREATE,

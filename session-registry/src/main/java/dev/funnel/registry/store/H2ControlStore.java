@@ -32,7 +32,7 @@ public final class H2ControlStore extends JdbcControlStore {
       throw new StoreException("the state directory path must not contain ';' (it would end the JDBC URL): " + stateDir);
     }
     try {
-      Files.createDirectories(stateDir);
+      dev.funnel.common.StateFiles.createDirectory(stateDir);
     } catch (IOException e) {
       throw new StoreException("cannot create the state directory " + stateDir + ": " + e.getMessage(), e);
     }

@@ -30,7 +30,7 @@ public final class LoginKey {
     Path file = stateDir.resolve(FILE_NAME);
     try {
       if (!Files.exists(file)) {
-        Files.createDirectories(stateDir);
+        dev.funnel.common.StateFiles.createDirectory(stateDir);
         byte[] key = new byte[32];
         new SecureRandom().nextBytes(key);
         Path tmp = Files.createTempFile(stateDir, FILE_NAME, ".tmp",
