@@ -58,13 +58,20 @@ final class NodeStatus {
       int port = servePort.port();
       // The offer's target (the terminator for routed ports): what the probe's tunnel reaches.
       ServeTarget target = servePort.agentTarget();
+      // With the probe, every route's own target is checked too (the probe's tunnel reaches "/" only).
+      Map<ServeTarget, String> notAnswering = probe ? localTargets(prober, servePort) : Map.of();
       JsonArray routes = new JsonArray();
       for (int i = servePort.routes().size() - 1; i >= 0; i--) {   // shortest path first, as serve list
         ServeRoute r = servePort.routes().get(i);
         GatePolicy gate = servePort.effective(r);
-        routes.add(new JsonObject().put("path", r.path()).put("target", r.target().toString())
-            .put("gate", gate.isEmpty() ? "none" : gate.describe()));
+        JsonObject route = new JsonObject().put("path", r.path()).put("target", r.target().toString())
+            .put("gate", gate.isEmpty() ? "none" : gate.describe());
+        if (probe && r.target().port() > 0) {
+          route.put("localTarget", notAnswering.getOrDefault(r.target(), "answers"));
+        }
+        routes.add(route);
       }
+      ok &= notAnswering.isEmpty();
       JsonObject entry = new JsonObject().put("port", port)
           .put("url", "https://" + fqdn + (port == 443 ? "" : ":" + port) + "/")
           .put("target", target.toString())
@@ -101,6 +108,15 @@ final class NodeStatus {
     out.put("dns", dns != null ? dns : new JsonObject().put("run", (Boolean) null)
         .put("note", probe ? "unknown (no probe reached the server)" : "not probed (--no-probe)"));
     return out;
+  }
+
+  private static Map<ServeTarget, String> localTargets(PublicPathProbe prober, ServePort port) {
+    try {
+      return prober.localTargets(port.routes().stream().map(ServeRoute::target).toList())
+          .await(PROBE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+    } catch (Exception e) {
+      return Map.of();
+    }
   }
 
   private static PublicPathProbe.Report probe(PublicPathProbe prober, int port, ServeTarget target, String fingerprint) {

@@ -81,7 +81,9 @@ final class StatusCommand implements Callable<Integer> {
         out.println(p.getString("url"));
         for (int j = 0; j < routes.size(); j++) {
           JsonObject r = routes.getJsonObject(j);
-          out.println("  " + r.getString("path") + " → " + r.getString("target") + "  (gate: " + r.getString("gate", "none") + ")");
+          String local = r.getString("localTarget");
+          out.println("  " + r.getString("path") + " → " + r.getString("target") + "  (gate: " + r.getString("gate", "none") + ")"
+              + (local == null || local.equals("answers") ? "" : "  NOT ANSWERING: " + local));
         }
       }
       if (p.getString("refused") != null) {

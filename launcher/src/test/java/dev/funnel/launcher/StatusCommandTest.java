@@ -32,4 +32,15 @@ class StatusCommandTest {
     assertThat(print(port(null, null))).contains("  routed:  unknown (no session with the server)\n")
         .doesNotContain("routed:  yes");
   }
+
+  @Test
+  void aRouteWhoseTargetDoesNotAnswerIsNamed() {
+    JsonObject port = port(true, null).put("routes", new JsonArray()
+        .add(new JsonObject().put("path", "/").put("target", "http://127.0.0.1:3000").put("gate", "none")
+            .put("localTarget", "answers"))
+        .add(new JsonObject().put("path", "/dead").put("target", "http://127.0.0.1:9").put("gate", "none")
+            .put("localTarget", "cannot connect to 127.0.0.1:9 (Connection refused)")));
+    assertThat(print(port)).contains("  / → http://127.0.0.1:3000  (gate: none)\n",
+        "  /dead → http://127.0.0.1:9  (gate: none)  NOT ANSWERING: cannot connect to 127.0.0.1:9 (Connection refused)\n");
+  }
 }

@@ -51,10 +51,14 @@ public final class LocalTargetCheck {
       return Future.succeededFuture(Map.of());
     }
     LocalTargetCheck check = new LocalTargetCheck(vertx);
+    return check.all(targets).andThen(done -> check.close());
+  }
+
+  /** Checks {@code targets} at once (each distinct one once); those that did not accept, target → why, in order. Never fails. */
+  public Future<Map<ServeTarget, String>> all(Collection<ServeTarget> targets) {
     Map<ServeTarget, Future<String>> checks = new LinkedHashMap<>();
-    targets.forEach(t -> checks.computeIfAbsent(t, check::check));
+    targets.forEach(t -> checks.computeIfAbsent(t, this::check));
     return Future.join(new ArrayList<>(checks.values())).transform(all -> {
-      check.close();
       Map<ServeTarget, String> failed = new LinkedHashMap<>();
       checks.forEach((target, why) -> {
         if (why.result() != null) {

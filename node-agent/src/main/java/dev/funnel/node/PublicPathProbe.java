@@ -53,6 +53,11 @@ public final class PublicPathProbe {
     });
   }
 
+  /** Whether each of {@code targets} (a port's routes' own) accepts a connection: those that did not, target → why. Never fails. */
+  public Future<java.util.Map<ServeTarget, String>> localTargets(java.util.Collection<ServeTarget> targets) {
+    return local.all(targets);
+  }
+
   public void close() {
     local.close();
   }

@@ -319,6 +319,11 @@ class StatusIT {
     assertThat(add.exit()).as(add.all()).isZero();
     awaitOutput(web, "local target http://127.0.0.1:" + nothing + " is not answering: cannot connect to 127.0.0.1:"
         + nothing + " (Connection refused)");
+    // The status checks each route's own target, not only the one the probe's tunnel reaches ("/").
+    FunnelProcess.Result gone = FunnelProcess.run(logs, "status", "--state", webState.toString());
+    assertThat(gone.exit()).as(gone.all()).isEqualTo(1);
+    assertThat(gone.stdout()).as(gone.all()).anyMatch(l -> l.startsWith("  /gone → http://127.0.0.1:" + nothing)
+        && l.endsWith("NOT ANSWERING: cannot connect to 127.0.0.1:" + nothing + " (Connection refused)"));
     FunnelProcess.Result rm = FunnelProcess.run(logs, "node", "serve", "rm", "443:/gone", "--state", webState.toString());
     assertThat(rm.exit()).as(rm.all()).isZero();
   }
