@@ -16,6 +16,7 @@ import picocli.CommandLine.Spec;
  * from the node's local control ({@code GET /v1/status}, found through {@code --state}).
  */
 @Command(name = "status", mixinStandardHelpOptions = true,
+    header = "Show what a running funnel node makes public, and probe that it really works.",
     description = {"Show what a running `funnel node` makes public and whether it really works: each URL with its "
         + "target, whether the server routes the port (the tailnet's policy, a public listener), the node's sessions "
         + "and link connections, its certificate (issuer, days left), what Funnel's DNS answers for its name, and a "

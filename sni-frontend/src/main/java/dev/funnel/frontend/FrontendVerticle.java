@@ -77,9 +77,9 @@ public class FrontendVerticle extends VerticleBase {
     this.gatewayLinks = gatewayLinks;
   }
 
-  /** Public port → the local port actually bound (differs from the option when it asked for 0). */
+  /** Public port → the local port actually bound (differs from the option when it asked for 0), by public port. */
   public Map<Integer, Integer> actualPorts() {
-    return Map.copyOf(actualPorts);
+    return java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(actualPorts));
   }
 
   /** How many routes this frontend has cached now (tests). */

@@ -24,8 +24,11 @@ import java.util.Set;
 public record ServePort(int port, GatePolicy policy, List<ServeRoute> routes) {
 
   /** Longest path first; equal lengths in text order (so the order is stable). */
+  /** Longest path first (the router tries them so); paths of one length in reverse order, so that the lists read
+   * shortest first (walking this backwards) sort as a site map does: {@code /}, {@code /f}, {@code /r}, {@code /t}. */
   static final Comparator<ServeRoute> LONGEST_FIRST =
-      Comparator.comparingInt((ServeRoute r) -> -r.path().length()).thenComparing(ServeRoute::path);
+      Comparator.comparingInt((ServeRoute r) -> -r.path().length())
+          .thenComparing(ServeRoute::path, Comparator.reverseOrder());
 
   public ServePort {
     if (!PublicPorts.isAllowed(port)) {
