@@ -266,6 +266,39 @@ public class JdbcControlStore implements ControlStore {
     });
   }
 
+  /** The key an enrolment names, or why it may not enrol a node now (then {@code key} is null). */
+  private record UsableKey(AuthKeyInfo key, Enrolment.KeyRefused refused) {
+  }
+
+  private static UsableKey usableKey(Connection c, String keyHash, Instant now) throws SQLException {
+    Optional<AuthKeyInfo> found = findKey(c, "key_hash", keyHash);
+    if (found.isEmpty()) {
+      return new UsableKey(null, new Enrolment.KeyRefused("unknown auth key"));
+    }
+    String refusal = found.get().refusal(now);
+    return refusal != null ? new UsableKey(null, new Enrolment.KeyRefused(refusal)) : new UsableKey(found.get(), null);
+  }
+
+  /**
+   * Marks a one-off key used, in the enrolment's transaction; null when done (or the key is
+   * reusable), else the refusal, rolled back. The WHERE makes a one-off key single-use even if two
+   * enrolments ever raced past the check.
+   */
+  private static Enrolment.KeyRefused useOnce(Connection c, AuthKeyInfo key, Instant now) throws SQLException {
+    if (key.reusable()) {
+      return null;
+    }
+    try (PreparedStatement ps = c.prepareStatement("UPDATE auth_keys SET used_at = ? WHERE id = ? AND used_at IS NULL")) {
+      setTime(ps, 1, now);
+      ps.setString(2, key.id());
+      if (ps.executeUpdate() != 1) {
+        c.rollback();
+        return new Enrolment.KeyRefused("one-off auth key " + key.id() + " was already used");
+      }
+    }
+    return null;
+  }
+
   private static Optional<AuthKeyInfo> findKey(Connection c, String column, String value) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(KEY_COLUMNS + " WHERE " + column + " = ?")) {
       ps.setString(1, value);
@@ -310,15 +343,11 @@ public class JdbcControlStore implements ControlStore {
   @Override
   public Enrolment enrol(String keyHash, String nodeId, String name, String publicKey, Instant now) {
     return tx("enrolling a node", c -> {
-      Optional<AuthKeyInfo> found = findKey(c, "key_hash", keyHash);
-      if (found.isEmpty()) {
-        return new Enrolment.KeyRefused("unknown auth key");
+      UsableKey usable = usableKey(c, keyHash, now);
+      if (usable.refused() != null) {
+        return usable.refused();
       }
-      AuthKeyInfo key = found.get();
-      String refusal = key.refusal(now);
-      if (refusal != null) {
-        return new Enrolment.KeyRefused(refusal);
-      }
+      AuthKeyInfo key = usable.key();
       try (PreparedStatement ps = c.prepareStatement(NODE_COLUMNS + " WHERE name = ? AND tailnet = ?")) {
         ps.setString(1, name);
         ps.setString(2, key.tailnet());
@@ -338,34 +367,19 @@ public class JdbcControlStore implements ControlStore {
         setTime(ps, 6, node.createdAt());
         ps.executeUpdate();
       }
-      if (!key.reusable()) {
-        // The WHERE makes a one-off key single-use even if two enrolments ever raced past the check.
-        try (PreparedStatement ps = c.prepareStatement(
-            "UPDATE auth_keys SET used_at = ? WHERE id = ? AND used_at IS NULL")) {
-          setTime(ps, 1, now);
-          ps.setString(2, key.id());
-          if (ps.executeUpdate() != 1) {
-            c.rollback();
-            return new Enrolment.KeyRefused("one-off auth key " + key.id() + " was already used");
-          }
-        }
-      }
-      return new Enrolment.Enrolled(node);
+      Enrolment.KeyRefused used = useOnce(c, key, now);
+      return used != null ? used : new Enrolment.Enrolled(node);
     });
   }
 
   @Override
   public Enrolment reenrol(String keyHash, String nodeId, Instant now) {
     return tx("enrolling a node again", c -> {
-      Optional<AuthKeyInfo> found = findKey(c, "key_hash", keyHash);
-      if (found.isEmpty()) {
-        return new Enrolment.KeyRefused("unknown auth key");
+      UsableKey usable = usableKey(c, keyHash, now);
+      if (usable.refused() != null) {
+        return usable.refused();
       }
-      AuthKeyInfo key = found.get();
-      String refusal = key.refusal(now);
-      if (refusal != null) {
-        return new Enrolment.KeyRefused(refusal);
-      }
+      AuthKeyInfo key = usable.key();
       Optional<NodeIdentity> node;
       try (PreparedStatement ps = c.prepareStatement(NODE_COLUMNS + " WHERE id = ?")) {
         ps.setString(1, nodeId);
@@ -384,18 +398,8 @@ public class JdbcControlStore implements ControlStore {
         ps.setString(2, nodeId);
         ps.executeUpdate();
       }
-      if (!key.reusable()) {
-        try (PreparedStatement ps = c.prepareStatement(
-            "UPDATE auth_keys SET used_at = ? WHERE id = ? AND used_at IS NULL")) {
-          setTime(ps, 1, now);
-          ps.setString(2, key.id());
-          if (ps.executeUpdate() != 1) {
-            c.rollback();
-            return new Enrolment.KeyRefused("one-off auth key " + key.id() + " was already used");
-          }
-        }
-      }
-      return new Enrolment.Enrolled(new NodeIdentity(old.id(), old.name(), old.tailnet(), old.publicKey(), key.id(),
+      Enrolment.KeyRefused used = useOnce(c, key, now);
+      return used != null ? used : new Enrolment.Enrolled(new NodeIdentity(old.id(), old.name(), old.tailnet(), old.publicKey(), key.id(),
           old.createdAt()));
     });
   }
