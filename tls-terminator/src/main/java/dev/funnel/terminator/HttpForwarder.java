@@ -164,7 +164,14 @@ final class HttpForwarder implements Handler<RoutingContext> {
         .setHost(target.host())
         .setPort(target.port())
         .setConnectTimeout(connectTimeoutMillis);
-    return client.request(options).onSuccess(request -> context.set(ORIGIN_REQUEST, request));
+    return client.request(options).onSuccess(request -> {
+      context.set(ORIGIN_REQUEST, request);
+      // Its failures reach the exchange through the proxy's futures (the 502, 504 and 413 pages, the
+      // outage log). Without a handler Vert.x would also log each at ERROR: the reset of a body over
+      // --max-body, say, a line any client could cause, outside the port's log budget.
+      request.exceptionHandler(err -> LOG.log(Level.DEBUG, () -> "port " + publicPort + ": request to " + target
+          + " ended: " + err));
+    });
   }
 
   /** Header rewriting, path prefix, response timeout and failure pages, around vertx-http-proxy's exchange. */
