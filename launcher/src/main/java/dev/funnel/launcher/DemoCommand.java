@@ -103,6 +103,7 @@ final class DemoCommand implements Callable<Integer> {
     ServerStack server = Processes.startOrExit(vertx, "demo", () -> ServerStack.start(vertx,
         new ServerStack.Settings(state, base, Map.of(443, publicListen), gatewayListen, adminListen, metricsListen, !noAccessLog,
         FrontendOptions.DEFAULT_HELLO_TIMEOUT_MILLIS, limits)));
+    dns.defaultFrontends(List.of(publicListen));
     String dnsLine = Processes.startOrExit(vertx, "demo", () -> DnsCommand.startInServer(vertx, dns, base));
     Path nodeState = state.resolve("demo-node");
     AcmeSettings acme = acmeDirectory == null ? null : new AcmeSettings(acmeDirectory, acmeCa, null, null, null,

@@ -110,6 +110,28 @@ final class DnsFlags {
           + "The key must be allowed to update and to transfer the zone.")
   String pushTsig;
 
+  /**
+   * Without {@code --dns-frontends}, in a process whose own frontend listens on specific addresses
+   * ({@code funnel server}, {@code funnel demo}): those addresses, so that a name resolves to where
+   * this server's public side is (127.0.0.1 in development) instead of to nothing. A wildcard or a
+   * host name gives no default: A/AAAA answers stay empty until {@code --dns-frontends} says.
+   */
+  void defaultFrontends(java.util.Collection<HostPort> publicListeners) {
+    if (frontends != null && !frontends.isEmpty() || publicListeners.isEmpty()) {
+      return;
+    }
+    java.util.Set<String> addresses = new java.util.LinkedHashSet<>();
+    for (HostPort listener : publicListeners) {
+      String host = listener.host();
+      boolean literal = io.netty.util.NetUtil.isValidIpV4Address(host) || io.netty.util.NetUtil.isValidIpV6Address(host);
+      if (!literal || host.equals("0.0.0.0") || host.equals("::") || host.equals("0:0:0:0:0:0:0:0")) {
+        return;
+      }
+      addresses.add(host);
+    }
+    frontends = List.of(String.join(",", addresses));
+  }
+
   /** The DNS options from these flags for {@code domain}, or null when {@code --dns-listen} was not given. */
   DnsOptions options(String domain) {
     if (listen == null) {

@@ -119,6 +119,7 @@ final class ServerCommand implements Callable<Integer> {
     Vertx vertx = FunnelVertx.local();
     Processes.closeOnShutdown(vertx, "server");
     ServerStack stack = Processes.startOrExit(vertx, "server", () -> ServerStack.start(vertx, settings));
+    dns.defaultFrontends(settings.publicListeners().values());
     String dnsLine = Processes.startOrExit(vertx, "server", () -> DnsCommand.startInServer(vertx, dns, settings.domain()));
     Processes.drainOnStop("the gateway's drain", settings.limits().frontend.drainTimeoutSeconds, () -> { },
         stack::drainGateway);

@@ -1,5 +1,7 @@
 package dev.funnel.launcher;
 
+import dev.funnel.common.net.HostPort;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -156,5 +158,26 @@ class DnsFlagsTest {
     ServerCommand command = new ServerCommand();
     new CommandLine(command).parseArgs(args);
     return command.dns.pushOptions("funnel.localhost");
+  }
+
+  @Test
+  void withoutDnsFrontendsTheServersOwnPublicAddressesAreAnsweredWhenTheyAreSpecific() {
+    ServerCommand dev = new ServerCommand();
+    new CommandLine(dev).parseArgs("--dns-listen", "127.0.0.1:0");
+    dev.dns.defaultFrontends(List.of(HostPort.parse("127.0.0.1:8443"), HostPort.parse("127.0.0.1:9443"),
+        HostPort.parse("[::1]:8443")));
+    assertThat(dev.dns.options("funnel.localhost").getFrontends()).isEqualTo(Map.of("", List.of("127.0.0.1", "::1")));
+
+    for (String wildcard : List.of("0.0.0.0:443", "[::]:443", "frontend.example.com:443")) {
+      ServerCommand any = new ServerCommand();
+      new CommandLine(any).parseArgs("--dns-listen", "127.0.0.1:0");
+      any.dns.defaultFrontends(List.of(HostPort.parse("127.0.0.1:8443"), HostPort.parse(wildcard)));
+      assertThat(any.dns.options("funnel.localhost").getFrontends()).as(wildcard).isEmpty();
+    }
+
+    ServerCommand given = new ServerCommand();
+    new CommandLine(given).parseArgs("--dns-listen", "127.0.0.1:0", "--dns-frontends", "203.0.113.10");
+    given.dns.defaultFrontends(List.of(HostPort.parse("127.0.0.1:8443")));
+    assertThat(given.dns.options("funnel.localhost").getFrontends()).isEqualTo(Map.of("", List.of("203.0.113.10")));
   }
 }
