@@ -169,6 +169,11 @@ final class Session implements LossReports.Witness {
     return Optional.of(new SessionLost(gatewayId, epoch, reason));
   }
 
+  /** It ended on purpose: this node closed it, or its gateway said bye. */
+  boolean endedOnPurpose() {
+    return endedOnPurpose;
+  }
+
   /** The gateway id this session's Welcome named, or null. */
   @Override
   public String gatewayId() {

@@ -56,8 +56,8 @@ final class SessionLinks {
     while (session.isUp() && links.size() + dialling < wanted) {
       dialling++;
       LinkConnection.open(agent, agent.linkTls(), server, session.sessionId(), session.dataSecret(), session.fqdn(),
-          channel -> vertx.runOnContext(v -> up(channel)),
-          reason -> vertx.runOnContext(v -> down(reason)));
+          channel -> onContext(() -> up(channel)),
+          reason -> onContext(() -> down(reason)));
     }
   }
 
@@ -70,7 +70,7 @@ final class SessionLinks {
     }
     links.add(channel);
     long upAt = System.nanoTime();
-    channel.closeFuture().addListener(f -> vertx.runOnContext(v -> {
+    channel.closeFuture().addListener(f -> onContext(() -> {
       links.remove(channel);
       if (!session.isUp()) {
         return;
@@ -85,6 +85,18 @@ final class SessionLinks {
       LOG.log(Level.INFO, "link connection to {0} closed; dialling another", session.server());
       open();
     }));
+  }
+
+  /**
+   * Runs {@code task} on the agent's context. A link closing while the node stops may report after
+   * Vert.x has closed: then there is nothing left to do (Netty would log the refusal as a WARNING).
+   */
+  private void onContext(Runnable task) {
+    try {
+      vertx.runOnContext(v -> task.run());
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      LOG.log(Level.DEBUG, "link event after the node stopped: ignored");
+    }
   }
 
   /** A dial failed (a link that was up reports its close through {@link #up}'s listener instead). */

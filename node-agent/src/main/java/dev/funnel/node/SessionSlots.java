@@ -264,7 +264,7 @@ final class SessionSlots {
   void sessionEnded(Session s, String reason, LoginRefusal refused) {
     Slot slot = slotOf(s);
     if (slot != null) {
-      ended(slot, reason, refused);
+      ended(slot, reason, refused, s.endedOnPurpose());
       if (!stopped) {
         s.lostWithoutBye(reason).ifPresent(lost -> {
           long now = System.nanoTime();
@@ -275,7 +275,8 @@ final class SessionSlots {
     }
   }
 
-  private void ended(Slot slot, String reason, LoginRefusal refused) {
+  /** {@code planned}: the gateway said bye (it is stopping or handing the node on): news, not a fault. */
+  private void ended(Slot slot, String reason, LoginRefusal refused, boolean planned) {
     HostPort server = slot.server;
     boolean wasUp = slot.up;
     slot.session = null;
@@ -307,7 +308,8 @@ final class SessionSlots {
     HostPort next = pickServer(slot);
     if (wasUp) {
       slot.loginFailures.clear();   // a new outage: its failures are news again
-      LOG.log(Level.WARNING, "session with {0} ended: {1}; reconnecting to {2} in {3} ms ({4} of {5} sessions up)",
+      LOG.log(planned ? Level.INFO : Level.WARNING, "session with {0} ended: {1}; reconnecting to {2} in {3} ms ({4} of {5}"
+          + " sessions up)",
           server, reason, next, delay, upCount(), slots.size());
     } else {
       // A failed login or reconnect: one WARNING per kind of failure (per outage once a session was
@@ -356,7 +358,7 @@ final class SessionSlots {
         return;
       }
       if (ar.failed()) {
-        ended(slot, "cannot connect: " + NodeAgentVerticle.reason(ar.cause()), null);
+        ended(slot, "cannot connect: " + NodeAgentVerticle.reason(ar.cause()), null, false);
         return;
       }
       Session s = new Session(agent, this, server, ar.result());
