@@ -196,11 +196,25 @@ final class Preflight {
   }
 
   private static void checkPolicy(String key, dev.funnel.common.serve.GatePolicy policy) {
+    // Read and parsed as the gates will, before anything starts: a bad file found after the login
+    // would have used up a one-off auth key and enrolled the node for nothing.
     if (policy.verify() != null) {
-      readableFile("--verify " + key + "=" + policy.verify(), policy.verify().secretFile());
+      String what = "--verify " + key + "=" + policy.verify();
+      readableFile(what, policy.verify().secretFile());
+      usable(what, () -> dev.funnel.terminator.gate.WebhookGate.checkSecret(policy.verify()));
     }
     if (policy.auth() != null && policy.auth().file() != null) {
-      readableFile("--auth " + key + "=" + policy.auth(), policy.auth().file());
+      String what = "--auth " + key + "=" + policy.auth();
+      readableFile(what, policy.auth().file());
+      usable(what, () -> dev.funnel.terminator.auth.LoginGates.checkFile(policy.auth()));
+    }
+  }
+
+  private static void usable(String what, Runnable check) {
+    try {
+      check.run();
+    } catch (IllegalArgumentException e) {
+      throw new Processes.Failure(what + ": " + e.getMessage(), 2);
     }
   }
 

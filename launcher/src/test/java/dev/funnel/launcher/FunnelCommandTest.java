@@ -236,4 +236,20 @@ class FunnelCommandTest {
     assertThat(r.exit()).isEqualTo(2);
     assertThat(r.err()).startsWith("funnel node: unknown setting 'cluster-host'").contains("e.g. server)");
   }
+
+  @Test
+  void aGateFileTheGateCannotUseStopsTheNodeBeforeItStarts() throws Exception {
+    Path apr1 = Files.writeString(tmp.resolve("htpasswd"), "bob:$apr1$salt$hashhashhashhashhashha\n");
+    Path empty = Files.writeString(tmp.resolve("secret"), "\n");
+    Path state = tmp.resolve("node-state");
+    for (String[] gate : new String[][] {{"--auth", "443=basic:" + apr1, "no bcrypt hash"},
+        {"--verify", "443=github:" + empty, "secret file"}}) {
+      Run r = run("node", "--server", "127.0.0.1:1", "--authkey", "k", "--hostname", "web", "--ca",
+          tmp.resolve("ca.pem").toString(), "--state", state.toString(), "--funnel", "443=text:hi", gate[0], gate[1]);
+      assertThat(r.exit()).as(r.err()).isEqualTo(2);
+      assertThat(r.errLines()).as(r.err()).hasSize(1);
+      assertThat(r.errLines().get(0)).startsWith("funnel node: " + gate[0] + " 443=").contains(gate[2]);
+      assertThat(state).as("nothing created").doesNotExist();
+    }
+  }
 }

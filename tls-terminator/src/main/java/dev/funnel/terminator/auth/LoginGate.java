@@ -86,10 +86,9 @@ public final class LoginGate implements Handler<RoutingContext> {
     this.files = vertx.executeBlocking(() -> new LoadedFiles(
         options.htpasswdFile() == null ? null : Htpasswd.parse(options.htpasswdFile(), lines(options.htpasswdFile())),
         options.tokensFile() == null ? null : BearerTokens.parse(options.tokensFile(), lines(options.tokensFile()))));
-    files.onFailure(e -> LOG.log(Level.ERROR, "login gate: {0}; requests on this route get 503", e.getMessage()));
   }
 
-  /** Completes once the route's files are read (failed: they could not be, the route answers 503). */
+  /** Completes once the route's files are read; failed when they cannot be, and then the route is not served (the change or the start is refused with why). */
   public Future<Void> ready() {
     return files.mapEmpty();
   }

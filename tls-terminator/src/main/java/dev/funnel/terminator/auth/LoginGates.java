@@ -87,4 +87,28 @@ public final class LoginGates implements GateFactory {
       login.mount(router);
     }
   }
+
+  /**
+   * Reads and parses an {@code --auth} rule's file as the gate will ({@link Htpasswd}, bcrypt only;
+   * {@link BearerTokens}), so that a command can refuse a bad one before it starts anything. Throws
+   * IllegalArgumentException naming the file, the line and what to do. Blocking.
+   */
+  public static void checkFile(dev.funnel.common.serve.GatePolicy.Auth auth) {
+    if (auth == null || auth.file() == null) {
+      return;
+    }
+    String file = auth.file().toString();
+    java.util.List<String> lines;
+    try {
+      lines = java.nio.file.Files.readAllLines(auth.file(), java.nio.charset.StandardCharsets.UTF_8);
+    } catch (java.io.IOException e) {
+      throw new IllegalArgumentException("cannot read " + file + ": " + e.getMessage());
+    }
+    switch (auth.kind()) {
+      case BASIC -> Htpasswd.parse(file, lines);
+      case BEARER -> BearerTokens.parse(file, lines);
+      default -> {
+      }
+    }
+  }
 }

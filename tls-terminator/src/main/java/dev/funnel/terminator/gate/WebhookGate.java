@@ -44,6 +44,20 @@ public final class WebhookGate implements Handler<RoutingContext> {
     this.clock = clock;
   }
 
+  /**
+   * Reads a {@code --verify} rule's secret file as the gate will, so that a command can refuse an
+   * unreadable or empty one before it starts anything. Throws IllegalArgumentException naming the
+   * file. Blocking.
+   */
+  public static void checkSecret(GatePolicy.Verify verify) {
+    try {
+      WebhookSignature.of(verify, java.nio.file.Files.readAllBytes(verify.secretFile()));
+    } catch (java.io.IOException e) {
+      throw new IllegalArgumentException("--verify " + verify.scheme().spelling + ": cannot read the secret file "
+          + verify.secretFile() + ": " + e.getMessage());
+    }
+  }
+
   /** The body bound: the route's {@code --max-body} when smaller than {@link #DEFAULT_MAX_BODY_BYTES}. */
   static long bound(GatePolicy policy) {
     return policy.maxBodyBytes() > 0 ? Math.min(policy.maxBodyBytes(), DEFAULT_MAX_BODY_BYTES) : DEFAULT_MAX_BODY_BYTES;
