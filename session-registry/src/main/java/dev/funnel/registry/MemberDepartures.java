@@ -40,7 +40,7 @@ final class MemberDepartures {
         .onSuccess(gateways -> gateways.forEach(id -> state.vertx.eventBus().publish(Addresses.GATEWAY_LEFT, id)))
         .compose(gateways -> gateways.isEmpty() ? Future.succeededFuture(List.<Live>of())
             : state.sessions.removeGateways(gateways).onSuccess(removed -> LOG.log(Level.WARNING,
-                "gateway(s) {0} left the cluster with member {1}; {2} sessions withdrawn", gateways, member,
+                "gateway(s) {0} left the cluster with member {1}; {2} session(s) withdrawn", gateways, member,
                 removed.size())))
         .onSuccess(removed -> removed.forEach(withdrawals::withdrawn))
         .onFailure(err -> LOG.log(Level.WARNING, "withdrawing the sessions of member " + member + " failed: " + err

@@ -40,7 +40,7 @@ public final class ConcurrencyCap implements Handler<RoutingContext> {
     if (now > max) {
       inFlight.decrementAndGet();
       record.refused("busy", ClientAddress.printable(ClientAddress.inet(ctx.request())),
-          max + " requests already in flight to the target");
+          max + (max == 1 ? " request" : " requests") + " already in flight to the target");
       Refusal.send(ctx, 503, "Service Unavailable: too many requests in flight, retry shortly", RETRY_AFTER_SECONDS);
       return;
     }
