@@ -3,7 +3,6 @@ package dev.funnel.registry;
 import static dev.funnel.registry.AdminReplies.error;
 
 import dev.funnel.common.net.HostPort;
-import dev.funnel.common.ops.Meters;
 import dev.funnel.common.options.RegistryOptions;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -50,9 +49,7 @@ public final class AdminApiVerticle extends VerticleBase {
   private final RegistryOptions options;
   private final RegistryService service;
   private AdminAuthGuard authGuard;
-  private ConsoleFigures figures;
   private ConsoleRoutes console;
-  private long figuresTimer = -1;
   private int consoleMaxSessions = ConsoleSignIn.MAX_SESSIONS;
   private HttpServer server;
   private String token;
@@ -82,8 +79,7 @@ public final class AdminApiVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     authGuard = AdminAuthGuard.create(options);
-    figures = new ConsoleFigures(Meters.registry(), System::nanoTime);
-    console = new ConsoleRoutes(vertx, service, authGuard, () -> token, figures, consoleMaxSessions, options);
+    console = new ConsoleRoutes(vertx, service, authGuard, () -> token, consoleMaxSessions, options);
     return vertx.executeBlocking(() -> {
       token = AdminFiles.loadOrCreateToken(options.getStateDir());
       openapi = readOpenApi();
@@ -102,15 +98,12 @@ public final class AdminApiVerticle extends VerticleBase {
       });
     }).onSuccess(url -> {
       console.start();
-      figures.record();
-      figuresTimer = vertx.setPeriodic(ConsoleFigures.SAMPLE_MILLIS, id -> figures.record());
       LOG.log(Level.INFO, "admin API on {0} (console {0}/ui/)", url);
     });
   }
 
   @Override
   public Future<?> stop() {
-    vertx.cancelTimer(figuresTimer);
     if (console != null) {
       console.close();
     }

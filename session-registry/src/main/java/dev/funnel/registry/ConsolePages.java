@@ -139,7 +139,7 @@ final class ConsolePages {
     return page("Overview", Tab.OVERVIEW, csrf, flash, Html.of("""
         <section id="figures" class="figures" hx-get="/ui/figures" hx-trigger="every 2s" hx-swap="innerHTML">
         {}</section>
-        <p class="hint">Figures refresh every 2 s from this process's meters (the same ones <code>/metrics</code> serves).</p>""",
+        <p class="hint">Figures refresh every 2 s from what every service publishes (the same as <code>funnel admin status</code>).</p>""",
         figures));
   }
 
@@ -147,28 +147,30 @@ final class ConsolePages {
   record Counts(int nodes, int nodesOnline, int sessions, int tailnets) {
   }
 
-  static Html figures(Counts counts, ConsoleFigures.Figures f) {
-    Html refusals = f.refusals().isEmpty()
-        ? Html.of("<p class=\"none\">No refusals{}.</p>", f.refusalSeconds() > 0 ? " in the last " + f.refusalSeconds()
-            + " s" : " yet")
+  /**
+   * The cluster's figures from {@link ClusterStats#summary}, as {@code GET /v1/status} gives them:
+   * tunnels open and new tunnels per second at the frontends (the gateways' when no frontend
+   * reports), refusals by reason over the last minute.
+   */
+  static Html figures(Counts counts, ClusterStats.Summary s) {
+    Html refusals = s.refusalsLastMinute().isEmpty()
+        ? Html.of("<p class=\"none\">No refusals in the last minute.</p>")
         : Html.of("""
             <table class="compact"><thead><tr><th>Reason</th><th class="num">Refused</th></tr></thead><tbody>{}</tbody></table>""",
-            Html.each(f.refusals().entrySet(), (Map.Entry<String, Long> e) -> Html.of(
+            Html.each(s.refusalsLastMinute().entrySet(), (Map.Entry<String, Long> e) -> Html.of(
                 "<tr data-reason=\"{}\"><td>{}</td><td class=\"num\">{}</td></tr>", e.getKey(),
                 e.getKey().replace('_', ' '), e.getValue())));
     return Html.of("""
         <div class="cards">
         {}{}{}{}{}
         </div>
-        <div class="card"><h2>Refusals{}</h2>{}</div>
+        <div class="card"><h2>Refusals, last minute</h2>{}</div>
         """,
         card("nodes-online", "Nodes online", counts.nodesOnline() + " / " + counts.nodes()),
         card("sessions", "Node sessions", Integer.toString(counts.sessions())),
         card("tailnets", "Tailnets", Integer.toString(counts.tailnets())),
-        card("tunnels-open", "Tunnels open", f.tunnelsOpen() == null ? "—" : number(f.tunnelsOpen())),
-        card("tunnels-rate", "New tunnels / s", f.tunnelsPerSecond() == null ? "—" : rate(f.tunnelsPerSecond())),
-        (f.source().equals(ConsoleFigures.SOURCE_FRONTEND) ? " at the frontends" : " at resolve")
-            + (f.refusalSeconds() > 0 ? ", last " + f.refusalSeconds() + " s" : ""),
+        card("tunnels-open", "Tunnels open", Long.toString(s.tunnelsOpen())),
+        card("tunnels-rate", "New tunnels / s", rate(StatusView.perSecond(s.newTunnelsPerSecond()))),
         refusals);
   }
 
@@ -187,11 +189,8 @@ final class ConsolePages {
     return t == null ? "—" : WHEN.format(t);
   }
 
-  static String number(double v) {
-    return new DecimalFormat("0", DecimalFormatSymbols.getInstance(Locale.ROOT)).format(v);
-  }
-
+  /** A rate as {@code funnel admin status} prints it: 0.0, 0.4, 2.35. */
   static String rate(double v) {
-    return new DecimalFormat("0.0", DecimalFormatSymbols.getInstance(Locale.ROOT)).format(v);
+    return new DecimalFormat("0.0#", DecimalFormatSymbols.getInstance(Locale.ROOT)).format(v);
   }
 }

@@ -66,17 +66,15 @@ final class ConsoleRoutes {
 
   private final Vertx vertx;
   private final RegistryService service;
-  private final ConsoleFigures figures;
   private final SessionStore sessions;
   private final ConsoleSignIn signIn;
   private final ConsoleOidc oidc;
   private final Supplier<String> token;
 
   ConsoleRoutes(Vertx vertx, RegistryService service, AdminAuthGuard guard, Supplier<String> token,
-                ConsoleFigures figures, int maxSessions, RegistryOptions options) {
+                int maxSessions, RegistryOptions options) {
     this.vertx = vertx;
     this.service = service;
-    this.figures = figures;
     this.token = token;
     // Clustered (funnel registry --cluster): one session store for every registry, so a signed-in
     // admin stays signed in whichever registry behind the admin address a request lands on.
@@ -260,7 +258,8 @@ final class ConsoleRoutes {
     ConsolePages.Counts counts = new ConsolePages.Counts(nodes.size(),
         (int) nodes.stream().filter(NodeView::online).count(), service.sessionCount(),
         service.tailnets().size());
-    return ConsolePages.figures(counts, figures.now());
+    // The cluster's figures, as GET /v1/status has them: this process has no frontend's meters in a cluster.
+    return ConsolePages.figures(counts, service.clusterStats().summary(System.currentTimeMillis()));
   }
 
   private static String tailnet(RoutingContext ctx) {

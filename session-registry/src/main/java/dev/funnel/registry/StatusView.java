@@ -15,6 +15,11 @@ final class StatusView {
   private StatusView() {
   }
 
+  /** A rate as shown (here and in the console): to two decimals. */
+  static double perSecond(double rate) {
+    return Math.round(rate * 100) / 100.0;
+  }
+
   static JsonObject json(ClusterStats.Summary summary, List<NodeView> nodes, String domain) {
     JsonArray members = new JsonArray();
     for (ClusterStats.Member m : summary.members()) {
@@ -38,7 +43,7 @@ final class StatusView {
         .put("members", members)
         .put("nodes", new JsonObject().put("known", nodes.size()).put("online", online))
         .put("tunnelsOpen", summary.tunnelsOpen())
-        .put("newTunnelsPerSecond", Math.round(summary.newTunnelsPerSecond() * 100) / 100.0)
+        .put("newTunnelsPerSecond", perSecond(summary.newTunnelsPerSecond()))
         .put("refusalsLastMinute", refusals)
         .put("refusedPorts", refusedPorts);
   }

@@ -3,6 +3,8 @@ package dev.funnel.registry;
 import static dev.funnel.registry.TestSupport.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.funnel.common.bus.Addresses;
+import dev.funnel.common.bus.MemberStats;
 import dev.funnel.common.net.HostPort;
 import dev.funnel.common.options.RegistryOptions;
 import io.micrometer.core.instrument.Counter;
@@ -38,7 +40,8 @@ import org.junit.jupiter.api.io.TempDir;
  * a wrong token refused and counted by the REST API's limiter; the session cookie's flags and that
  * it is not the token; a change without the CSRF token is 403 and changes nothing; a change with it
  * goes through the service and shows in the REST API; a refused name is shown escaped; the key is
- * shown once; sign-out ends the session; the CSP header and no inline script or style.
+ * shown once; sign-out ends the session; the CSP header and no inline script or style; the
+ * overview's figures are the cluster's, as {@code GET /v1/status} has them.
  */
 @ExtendWith(VertxExtension.class)
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
@@ -51,6 +54,7 @@ class ConsoleTest {
   @TempDir
   Path state;
 
+  RegistryOptions options;
   RegistryService service;
   AdminApiVerticle api;
   HttpClient client;
@@ -111,7 +115,7 @@ class ConsoleTest {
   @BeforeEach
   void setUp(Vertx vertx) throws Exception {
     TestSupport.registerCodecs(vertx);
-    RegistryOptions options = new RegistryOptions().setStateDir(state).setDomain("funnel.test")
+    options = new RegistryOptions().setStateDir(state).setDomain("funnel.test")
         .setAdminListen(new HostPort("127.0.0.1", 0))
         .setAdminAuthFailureBurst(BURST).setAdminAuthFailureRefillMillis(60_000);
     service = await(RegistryService.open(vertx, options));
@@ -280,6 +284,50 @@ class ConsoleTest {
     forged.cookies.put("funnel-console", "not-a-session-the-store-holds");
     assertThat(forged.get("/ui/sign-in").status()).isEqualTo(503);
     assertThat(admin.get("/ui/").status()).as("a held session").isEqualTo(200);
+  }
+
+  @Test
+  void theFiguresAreTheClustersAsTheStatusHasThem(Vertx vertx) throws Exception {
+    // funnel registry --cluster: the frontend and the gateway are other processes, heard only by the
+    // figures they publish (this process has no frontend meters).
+    await(vertx.deployVerticle(new RegistryVerticle(options, service)));
+    vertx.eventBus().publish(Addresses.MEMBER_STATS,
+        new MemberStats("fe-1", "frontend", true, List.of(443), 0, 0, Map.of("no_route", 1L), 0));
+    vertx.eventBus().publish(Addresses.MEMBER_STATS, new MemberStats("gw-1", "gateway", true, List.of(), 0, 0, Map.of(), 1));
+    Thread.sleep(1_100);
+    vertx.eventBus().publish(Addresses.MEMBER_STATS,
+        new MemberStats("fe-1", "frontend", true, List.of(443), 1, 2, Map.of("no_route", 3L), 0));
+    vertx.eventBus().publish(Addresses.MEMBER_STATS, new MemberStats("gw-1", "gateway", true, List.of(), 1, 2, Map.of(), 1));
+    JsonObject status = status();
+    for (long deadline = System.nanoTime() + 10_000_000_000L; status.getLong("tunnelsOpen") != 1
+        && System.nanoTime() < deadline; status = status()) {
+      Thread.sleep(50);
+    }
+    assertThat(status.getLong("tunnelsOpen")).isEqualTo(1);
+    assertThat(status.getDouble("newTunnelsPerSecond")).isPositive();
+
+    Browser b = new Browser();
+    b.signIn(token);
+    String figures = b.get("/ui/figures").body();
+    assertThat(figure(figures, "tunnels-open")).isEqualTo("1");
+    assertThat(figure(figures, "tunnels-rate")).isEqualTo(status.getValue("newTunnelsPerSecond").toString());
+    assertThat(status.getJsonObject("refusalsLastMinute").fieldNames()).containsExactly("no_route");
+    assertThat(status.getJsonObject("refusalsLastMinute").getLong("no_route")).isEqualTo(2);
+    assertThat(figures).contains("<tr data-reason=\"no_route\"><td>no route</td><td class=\"num\">2</td></tr>");
+    assertThat(b.get("/ui/").body()).contains(figures);
+  }
+
+  JsonObject status() {
+    Response r = new Browser().send(HttpMethod.GET, "/v1/status", null, Map.of("Authorization", "Bearer " + token));
+    assertThat(r.status()).as(r.body()).isEqualTo(200);
+    return new JsonObject(r.body());
+  }
+
+  /** The value of one of the overview's figures ({@code <div … id="ID"><div class="value">…}). */
+  static String figure(String html, String id) {
+    Matcher m = Pattern.compile("id=\"" + id + "\"><div class=\"value\">([^<]*)<").matcher(html);
+    assertThat(m.find()).as(id + " in:\n" + html).isTrue();
+    return m.group(1);
   }
 
   static void assertStrictPage(Response page) {

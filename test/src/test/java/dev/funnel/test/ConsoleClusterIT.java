@@ -30,7 +30,8 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * one admin token), and Chromium: an admin signed in to the console through one registry stays
  * signed in on the other (the console's sessions are in the cluster), changes a tailnet there (the
  * form's CSRF token is accepted whichever registry rendered it), and signing out on one signs out of
- * both. A browser keeps cookies per host, not per port, so the two admin listeners on 127.0.0.1
+ * both. The overview's figures are the cluster's, those {@code GET /v1/status} gives (a registry
+ * process has no frontend of its own). A browser keeps cookies per host, not per port, so the two admin listeners on 127.0.0.1
  * stand for two registries behind one address.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -88,6 +89,11 @@ class ConsoleClusterIT {
       browser.driver.findElement(By.cssSelector("form[action='/ui/sign-in'] button")).click();
       waitForTitle(browser, "Overview");
       assertThat(browser.driver.getCurrentUrl()).isEqualTo(ui1);
+      JsonObject status = rest(ui1, "/v1/status");
+      assertThat(browser.driver.findElement(By.cssSelector("#tunnels-open .value")).getText())
+          .isEqualTo(Long.toString(status.getLong("tunnelsOpen")));
+      assertThat(browser.driver.findElement(By.cssSelector("#tunnels-rate .value")).getText())
+          .isEqualTo(status.getValue("newTunnelsPerSecond").toString());
 
       // The other registry knows the session.
       browser.driver.get(ui2 + "tailnets");
@@ -114,13 +120,17 @@ class ConsoleClusterIT {
     }
   }
 
-  private List<String> tailnets(String ui) throws Exception {
-    String api = ui.replace("/ui/", "/v1/tailnets");
+  private JsonObject rest(String ui, String path) throws Exception {
+    String api = ui.replace("/ui/", path);
     HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(api))
         .header("Authorization", "Bearer " + token).timeout(Duration.ofSeconds(10)).build(),
         HttpResponse.BodyHandlers.ofString());
     assertThat(response.statusCode()).isEqualTo(200);
-    JsonArray list = new JsonObject(response.body()).getJsonArray("tailnets");
+    return new JsonObject(response.body());
+  }
+
+  private List<String> tailnets(String ui) throws Exception {
+    JsonArray list = rest(ui, "/v1/tailnets").getJsonArray("tailnets");
     List<String> names = new ArrayList<>();
     for (int i = 0; i < list.size(); i++) {
       names.add(list.getJsonObject(i).getString("name"));
