@@ -51,8 +51,8 @@ final class FrontendLimitFlags {
   @Option(names = "--" + DRAIN_TIMEOUT, paramLabel = "SECONDS",
       defaultValue = "" + FrontendOptions.DEFAULT_DRAIN_TIMEOUT_SECONDS,
       description = "On SIGTERM or Ctrl-C, stop accepting and give open public connections this long to end before"
-          + " closing them (funnel server: then its gateway gives the tunnels other frontends carry as"
-          + " long again); a second signal stops at once; 0 = close them at once (default: ${DEFAULT-VALUE}).")
+          + " closing them (funnel server: its gateway's tunnels end with them, so the stop takes this long);"
+          + " a second signal stops at once; 0 = close them at once (default: ${DEFAULT-VALUE}).")
   long drainTimeoutSeconds = FrontendOptions.DEFAULT_DRAIN_TIMEOUT_SECONDS;
 
   /** The limits given as flags, set on {@code options}; returns it. */

@@ -23,6 +23,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -59,9 +60,12 @@ final class ServerStack {
   private final GatewayVerticle gateway;
   private final FrontendVerticle frontend;
   private final OpsVerticle ops;
+  /** When the frontend's drain time is up (ms, monotonic); MIN_VALUE until a stop began it. */
+  private final AtomicLong drainEnds;
 
   private ServerStack(Settings settings, DevCa ca, RegistryService registry, AdminApiVerticle admin,
-                      GatewayVerticle gateway, FrontendVerticle frontend, OpsVerticle ops) {
+                      GatewayVerticle gateway, FrontendVerticle frontend, OpsVerticle ops, AtomicLong drainEnds) {
+    this.drainEnds = drainEnds;
     this.settings = settings;
     this.ca = ca;
     this.registry = registry;
@@ -119,11 +123,16 @@ final class ServerStack {
     FrontendVerticle frontend = new FrontendVerticle(frontendOptions, links);
     vertx.deployVerticle(frontend).await();
     // A stop drains the public connections first, while the gateway and registry still serve them.
+    long drainMillis = frontendOptions.getDrainTimeoutSeconds() * 1000;
+    AtomicLong drainEnds = new AtomicLong(Long.MIN_VALUE);
     Processes.drainOnStop("the frontend's drain", frontendOptions.getDrainTimeoutSeconds(), () -> listening.set(false),
-        frontend::drain);
+        () -> {
+          drainEnds.set(System.nanoTime() / 1_000_000 + drainMillis);
+          return frontend.drain();
+        });
 
     listening.set(true);
-    return new ServerStack(settings, ca, registry, admin, gateway, frontend, ops);
+    return new ServerStack(settings, ca, registry, admin, gateway, frontend, ops, drainEnds);
   }
 
   /**
@@ -131,9 +140,14 @@ final class ServerStack {
    * every verticle at once): its sessions end with a Bye while the registry still hears of it, so
    * no route is left to lapse with its lease, and tunnels that came through other frontends get the
    * same drain time ({@code GatewayVerticle.drain}). Completes with how many were still open.
+   * Its tunnels get only what is left of the frontend's drain time: every tunnel of this gateway
+   * came through the frontend in this JVM (it has no link port for others), which closed its public
+   * connections when that time was up, so the stop as a whole takes the drain time, not twice it.
    */
   Future<Integer> drainGateway() {
-    return gateway.drain();
+    long ends = drainEnds.get();
+    return ends == Long.MIN_VALUE ? gateway.drain()
+        : gateway.drain(Math.max(0, ends - System.nanoTime() / 1_000_000));
   }
 
   /**

@@ -187,12 +187,16 @@ public class GatewayVerticle extends VerticleBase {
    * completes with how many were still open then. Callable from any thread.
    */
   public Future<Integer> drain() {
-    long millis = options.getDrainTimeoutSeconds() * 1000;
+    return drain(options.getDrainTimeoutSeconds() * 1000);
+  }
+
+  /** As {@link #drain()}, with {@code millis} for the tunnels to end ({@code funnel server}: what its frontend's drain left). */
+  public Future<Integer> drain(long millis) {
     Promise<List<NodeLinks>> handedOff = Promise.promise();
     Promise<Void> told = Promise.promise();
     context.runOnContext(v -> {
       GatewaySessions.Ending ending = sessions.endAll(new Bye("gateway stopping", millis),
-          "gateway stopping (its tunnels may go on for " + options.getDrainTimeoutSeconds() + " s)");
+          "gateway stopping (its tunnels may go on for " + Drain.seconds(millis) + " s)");
       ending.registryTold().onComplete(done -> told.complete());
       Future<Void> listener = nodeListener == null ? Future.succeededFuture() : nodeListener.close();
       listener.onComplete(done -> handedOff.complete(ending.links()));

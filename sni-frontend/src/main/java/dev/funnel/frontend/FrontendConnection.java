@@ -35,6 +35,7 @@ import java.net.SocketAddress;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
 /**
@@ -56,15 +57,23 @@ final class FrontendConnection extends ChannelInboundHandlerAdapter {
   /**
    * What every connection shares: an immutable view of the options, the cache, the meters, the
    * links, and the budget of log lines for refused connections (each is counted in the metrics and
-   * the access log; the log gets at most {@link LogLimit#DEFAULT_PER_SECOND} such lines a second).
+   * the access log; the log gets at most {@link LogLimit#DEFAULT_PER_SECOND} such lines a second),
+   * and how many of this frontend's tunnels have not ended yet ({@code spliced}: a drain that closes
+   * the connections waits for it to reach 0, so their access lines are written before the process exits).
    */
   record Shared(Vertx vertx, FrontendOptions options, String domain, RouteCache routes, FrontendMetrics metrics,
                 GoneGateways gone, TailnetShaper shaper, Function<String, GatewayLink> links, AliasTable aliases,
-                LogLimit refusals) {
+                LogLimit refusals, AtomicInteger spliced) {
+
+    Shared(Vertx vertx, FrontendOptions options, String domain, RouteCache routes, FrontendMetrics metrics,
+           GoneGateways gone, TailnetShaper shaper, Function<String, GatewayLink> links, AliasTable aliases,
+           AtomicInteger spliced) {
+      this(vertx, options, domain, routes, metrics, gone, shaper, links, aliases, new LogLimit(), spliced);
+    }
 
     Shared(Vertx vertx, FrontendOptions options, String domain, RouteCache routes, FrontendMetrics metrics,
            GoneGateways gone, TailnetShaper shaper, Function<String, GatewayLink> links, AliasTable aliases) {
-      this(vertx, options, domain, routes, metrics, gone, shaper, links, aliases, new LogLimit());
+      this(vertx, options, domain, routes, metrics, gone, shaper, links, aliases, new AtomicInteger());
     }
 
     /** Without custom domains. */
@@ -247,6 +256,7 @@ final class FrontendConnection extends ChannelInboundHandlerAdapter {
     long sent = sentWithOpen;
     metrics.inbound(sent);
     PeekedConnection peeked = new PeekedConnection(channel, rest, inputEnded);
+    shared.spliced().incrementAndGet();
     Future<StreamSplice.Stats> tunnel = StreamSplice.start(peeked, node, metrics::inbound, metrics::outbound, paced[0],
         paced[1]);
     tunnel.addListener(done -> {
@@ -254,6 +264,7 @@ final class FrontendConnection extends ChannelInboundHandlerAdapter {
       metrics.tunnelClosed();
       access.line(Outcome.ROUTED, null, sni, client, used, setupNanos, sent + stats.aToB(), stats.bToA(),
           acceptedNanos);
+      shared.spliced().decrementAndGet();
     });
   }
 

@@ -103,4 +103,53 @@ class FrontendDrainTest {
       assertThat(drained.await(10, TimeUnit.SECONDS)).as("connections still open when the drain ended").isZero();
     }
   }
+
+  /**
+   * A tunnel still open when the drain's time is up is closed then, by the drain: the client reads
+   * the end of its connection, and by the time the drain completes its tunnel has ended (its
+   * access line written). Until 2026-12-08 the drain only said so, and the tunnel went on.
+   */
+  @Test
+  void aTunnelStillOpenWhenTheTimeIsUpIsClosedByTheDrain() throws Exception {
+    backend = new Backend();
+    Fakes fakes = Fakes.deploy(vertx, backend.port()).await(10, TimeUnit.SECONDS);
+    fakes.registry.put(NAME, new Route(NAME, 443, "node-7", "gw-1", 3));
+    FrontendVerticle frontend = new FrontendVerticle(new FrontendOptions()
+        .setFrontendId("fe-drain-cut")
+        .setDomain("funnel.localhost")
+        .setPublicListeners(Map.of(443, new HostPort("127.0.0.1", 0)))
+        .setDrainTimeoutSeconds(1), fakes.links);
+    vertx.deployVerticle(frontend).await(10, TimeUnit.SECONDS);
+    int port = frontend.actualPorts().get(443);
+
+    byte[] hello = Hellos.jdk("TLSv1.3", NAME).getBytes();
+    CompletableFuture<Socket> node = backend.async(() -> {
+      Socket s = backend.accept();
+      readExactly(s, hello.length);
+      return s;
+    });
+    try (Socket client = Backend.connect(port)) {
+      client.getOutputStream().write(hello);
+      Socket nodeSide = await(node);
+      byte[] down = random(1024, 3);
+      nodeSide.getOutputStream().write(down);
+      assertThat(readExactly(client, down.length)).as("the tunnel is up").isEqualTo(down);
+      double active = frontend.meterRegistry().get("funnel.tunnels.active").tag("role", "frontend").gauge().value();
+      assertThat(active).isEqualTo(1);
+
+      long started = System.nanoTime();
+      assertThat(frontend.drain().await(10, TimeUnit.SECONDS)).as("still open when the time was up").isEqualTo(1);
+      assertThat(System.nanoTime() - started).as("the drain's time, not much more")
+          .isLessThan(TimeUnit.SECONDS.toNanos(1) + TimeUnit.MILLISECONDS.toNanos(FrontendVerticle.CLOSED_TUNNELS_MILLIS));
+      assertThat(frontend.meterRegistry().get("funnel.tunnels.active").tag("role", "frontend").gauge().value())
+          .as("the tunnel ended (its access line written) before the drain completed").isZero();
+      client.setSoTimeout(5_000);
+      try {
+        assertThat(readToEnd(client)).as("the client's connection was closed").isEmpty();
+      } catch (java.net.SocketException reset) {
+        // closed with a reset: closed all the same
+      }
+      nodeSide.close();
+    }
+  }
 }

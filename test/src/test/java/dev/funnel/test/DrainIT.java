@@ -152,8 +152,13 @@ class DrainIT {
 
     /** curl downloading big.bin at 8 MB/s, once the first 2 MiB have arrived. */
     Process download() throws Exception {
-      Path got = dir.resolve("got.bin");
-      Process curl = new ProcessBuilder("curl", "-sS", "--fail", "--http1.1", "--limit-rate", "8M", "--max-time", "90",
+      return download("8M", "got.bin");
+    }
+
+    /** curl downloading big.bin at {@code rate} (curl's --limit-rate) into {@code file}, once its first 2 MiB have arrived. */
+    Process download(String rate, String file) throws Exception {
+      Path got = dir.resolve(file);
+      Process curl = new ProcessBuilder("curl", "-sS", "--fail", "--http1.1", "--limit-rate", rate, "--max-time", "90",
           "--cacert", state.resolve("ca.pem").toString(), "--connect-to", NAME + ":443:127.0.0.1:" + publicPort,
           "-o", got.toString(), "https://" + NAME + "/big.bin").redirectErrorStream(true).start();
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
@@ -167,12 +172,63 @@ class DrainIT {
 
     /** curl ended well and the file arrived whole. */
     void downloaded(Process curl) throws Exception {
+      downloaded(curl, "got.bin");
+    }
+
+    /** curl ended well and {@code file} is big.bin whole. */
+    void downloaded(Process curl, String file) throws Exception {
       assertThat(curl.waitFor(90, TimeUnit.SECONDS)).as("curl finished").isTrue();
       String curlOutput = new String(curl.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
       assertThat(curl.exitValue()).as("curl: " + curlOutput).isZero();
-      assertThat(Files.mismatch(dir.resolve("got.bin"), site.resolve("big.bin"))).as("the whole file, byte for byte")
+      assertThat(Files.mismatch(dir.resolve(file), site.resolve("big.bin"))).as("the whole file, byte for byte")
           .isEqualTo(-1L);
     }
+  }
+
+  /**
+   * The server's drain time is what a stop takes, and when it is up its connections really close:
+   * of two downloads running at the SIGTERM, the fast one ends within the drain time and arrives
+   * byte for byte; the slow one, still running when the time is up, is closed then (well before
+   * twice the drain time), gets its access line (bytes_out: what its socket took, at least what
+   * curl wrote, not the whole file), and the server exits. Until 2026-12-08 the frontend only said
+   * "closed now": the slow download went on through the gateway's own drain, as long again, and was
+   * cut by the exit without an access line (a download ending in that second half lost its tail).
+   */
+  @Test
+  void aDownloadStillRunningWhenTheDrainTimeIsUpIsClosedThenWithItsAccessLine() throws Exception {
+    long drainSeconds = 8;
+    ServerAndNode setup = startServerAndNode(List.of("--drain-timeout-s", "" + drainSeconds), List.of());
+    Process slow = setup.download("1M", "slow.bin");     // 32 MiB at 1 MB/s: half a minute
+    Process fast = setup.download("8M", "fast.bin");     // about 4 s: ends inside the drain time
+    long termAt = System.nanoTime();
+    assertThat(server.terminate(Duration.ZERO)).as("SIGTERM sent; the server drains").isEmpty();
+
+    setup.downloaded(fast, "fast.bin");
+    assertThat(slow.waitFor(90, TimeUnit.SECONDS)).as("the slow download ended").isTrue();
+    long slowEndedMillis = (System.nanoTime() - termAt) / 1_000_000;
+    String slowOutput = new String(slow.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(slow.exitValue()).as("the slow download was cut: " + slowOutput).isNotZero();
+    // The drain time plus a margin, well short of twice the drain time (when the gateway's drain ended it).
+    assertThat(slowEndedMillis).as("the slow download closed when the drain time was up, not after a second one")
+        .isLessThan((2 * drainSeconds - 2) * 1000);
+    assertThat(server.exitWithin(Duration.ofSeconds(30))).as("exited after the drain").hasValue(143);
+    long exitedMillis = (System.nanoTime() - termAt) / 1_000_000;
+    assertThat(exitedMillis).as("the stop took the drain time, not twice it").isLessThan((2 * drainSeconds - 1) * 1000);
+
+    assertThat(server.output()).contains("1 connection(s) still open after " + drainSeconds
+        + " s of draining are closed now");
+    List<Long> bytesOut = server.output().lines()
+        .filter(l -> l.contains("funnel.access") && l.contains("outcome=routed"))
+        .map(l -> java.util.regex.Pattern.compile("bytes_out=(\\d+)").matcher(l))
+        .filter(java.util.regex.Matcher::find)
+        .map(m -> Long.parseLong(m.group(1)))
+        .sorted()
+        .toList();
+    assertThat(bytesOut).as("an access line for each download:%n%s", server.output()).hasSize(2);
+    long slowGot = Files.size(setup.dir().resolve("slow.bin"));
+    assertThat(bytesOut.get(0)).as("the slow download's bytes_out: what its socket took")
+        .isGreaterThanOrEqualTo(slowGot).isLessThan(FILE_BYTES);
+    assertThat(bytesOut.get(1)).as("the fast download's bytes_out: all of it").isGreaterThan(FILE_BYTES);
   }
 
   /**

@@ -269,10 +269,11 @@ public final class StreamSplice implements LinkStreams.Listener {
         stream.consume(flow);
         return;
       }
-      count(n, false);
       ChannelFuture written = socket.write(data.content());
       written.addListener(w -> {
         if (w.isSuccess()) {
+          // Counted once the socket took them: bytes still queued when it closes never reach the client.
+          count(n, false);
           stream.consume(flow);
         } else {
           abort();

@@ -13,6 +13,7 @@ import java.util.function.LongSupplier;
  * frontend's public listeners are closed; a gateway's nodes were told to log in elsewhere), what it
  * carries gets until a deadline to end on its own (a download, an upload, a WebSocket in flight
  * during a deploy). What is still open then, idle keep-alive connections mostly, is closed by the
+ * service when its drain completes (a frontend closes its public connections at once) or by the
  * stop that follows.
  *
  * @param who     the service as its log lines name it ("frontend fe-1")
@@ -61,6 +62,26 @@ public record Drain(String who, String stopped, String what) {
       poll(vertx, open, clockMillis, started, deadline, drained);
       return drained.future();
     });
+  }
+
+  /**
+   * Without a log line: completes once {@code open} reads 0 or {@code timeoutMillis} passed, with
+   * the count then (what a drain that closed its connections waits for: their ends).
+   */
+  public static Future<Integer> awaitZero(Vertx vertx, IntSupplier open, long timeoutMillis) {
+    long deadline = System.nanoTime() / 1_000_000 + timeoutMillis;
+    Promise<Integer> zero = Promise.promise();
+    awaitZero(vertx, open, deadline, zero);
+    return zero.future();
+  }
+
+  private static void awaitZero(Vertx vertx, IntSupplier open, long deadline, Promise<Integer> zero) {
+    int left = open.getAsInt();
+    if (over(left, System.nanoTime() / 1_000_000, deadline)) {
+      zero.tryComplete(left);
+      return;
+    }
+    vertx.setTimer(POLL_MILLIS, timer -> awaitZero(vertx, open, deadline, zero));   // one-shot: see poll
   }
 
   /**
