@@ -20,10 +20,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.group.ChannelGroup;
-import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.handler.ssl.SslContext;
-import io.netty.util.concurrent.GlobalEventExecutor;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
@@ -37,7 +34,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The SNI frontend: one Netty listener per public port, on the data plane's loops
@@ -55,17 +51,12 @@ public class FrontendVerticle extends VerticleBase {
 
   private static final System.Logger LOG = System.getLogger(FrontendVerticle.class.getName());
 
-  /** After a drain closed the connections still open, how long their tunnels get to end (their streams reset). */
-  static final long CLOSED_TUNNELS_MILLIS = 2_000;
-
   private final FrontendOptions options;
   private final GatewayLinks gatewayLinks;
   private final Map<Integer, Integer> actualPorts = new ConcurrentHashMap<>();
   private final List<Channel> listeners = new CopyOnWriteArrayList<>();
-  /** Every admitted public connection until it closes (Netty's group forgets a closed channel): what a drain closes. */
-  private final ChannelGroup connections = new DefaultChannelGroup("public-connections", GlobalEventExecutor.INSTANCE);
-  /** This frontend's tunnels whose access line is not written yet ({@link FrontendConnection.Shared#spliced}). */
-  private final AtomicInteger spliced = new AtomicInteger();
+  /** Every admitted public connection, and the tunnels not ended yet: what a drain closes. */
+  private final OpenConnections open = new OpenConnections();
   private RouteCache routes;
   /** Custom domains routed now (the registry's verified set). */
   private final AliasTable aliases = new AliasTable();
@@ -121,7 +112,7 @@ public class FrontendVerticle extends VerticleBase {
       remote = tls == null ? null : new RemoteGatewayLinks(vertx, options, tls);
       FrontendConnection.Shared shared = new FrontendConnection.Shared(vertx, options, domain, routes, metrics,
           gone, new TailnetShaper(options.getTailnetBytesPerSecond(), metrics.registry(), System::nanoTime),
-          this::link, aliases, spliced);
+          this::link, aliases, open.spliced());
       List<Future<?>> ready = new ArrayList<>(consumers());
       for (Map.Entry<Integer, HostPort> listener : options.getPublicListeners().entrySet()) {
         ready.add(listen(listener.getKey(), listener.getValue(), shared));
@@ -199,7 +190,7 @@ public class FrontendVerticle extends VerticleBase {
               if (!admission.admit(child, publicPort)) {
                 return;
               }
-              connections.add(child);
+              open.admitted(child);
             }
             ctx.fireChannelRead(accepted);
           }
@@ -268,22 +259,7 @@ public class FrontendVerticle extends VerticleBase {
   public Future<Integer> drain() {
     return new Drain("frontend " + options.getFrontendId(), "new connections are refused", "connection(s)")
         .run(vertx, closeListeners(), admission.limiter()::openConnections, options.getDrainTimeoutSeconds() * 1000)
-        .compose(left -> left == 0 ? Future.succeededFuture(0) : closeConnections().map(left));
-  }
-
-  /**
-   * The drain's time is up: closes every public connection still open, now (what is still queued
-   * toward a client is not sent: its transfer is cut; its splice resets the node's stream), then
-   * waits up to {@link #CLOSED_TUNNELS_MILLIS} for their tunnels to end, so that each gets its
-   * access line, with the bytes the client's socket took, before the process goes on to stop.
-   * Until 2026-12-08 nothing closed them here: in {@code funnel server} they went on through the
-   * gateway's drain (twice the drain time), and the process's exit then cut them without a line, or
-   * dropped the tail a finished download still had queued toward its client.
-   */
-  private Future<Void> closeConnections() {
-    Promise<Void> closed = Promise.promise();
-    connections.close().addListener(f -> closed.tryComplete());
-    return closed.future().compose(v -> Drain.awaitZero(vertx, spliced::get, CLOSED_TUNNELS_MILLIS)).mapEmpty();
+        .compose(left -> left == 0 ? Future.succeededFuture(0) : open.closeAll(vertx).map(left));
   }
 
   /** Closes every public listener (connections already accepted stay open); again is a no-op. */

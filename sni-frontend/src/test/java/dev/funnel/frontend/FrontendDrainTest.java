@@ -140,7 +140,7 @@ class FrontendDrainTest {
       long started = System.nanoTime();
       assertThat(frontend.drain().await(10, TimeUnit.SECONDS)).as("still open when the time was up").isEqualTo(1);
       assertThat(System.nanoTime() - started).as("the drain's time, not much more")
-          .isLessThan(TimeUnit.SECONDS.toNanos(1) + TimeUnit.MILLISECONDS.toNanos(FrontendVerticle.CLOSED_TUNNELS_MILLIS));
+          .isLessThan(TimeUnit.SECONDS.toNanos(1) + TimeUnit.MILLISECONDS.toNanos(OpenConnections.CLOSED_TUNNELS_MILLIS));
       assertThat(frontend.meterRegistry().get("funnel.tunnels.active").tag("role", "frontend").gauge().value())
           .as("the tunnel ended (its access line written) before the drain completed").isZero();
       client.setSoTimeout(5_000);
