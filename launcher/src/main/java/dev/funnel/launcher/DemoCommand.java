@@ -90,12 +90,7 @@ final class DemoCommand implements Callable<Integer> {
     }
     Preflight.pem("--acme-ca", acmeCa, "certificate");
     Preflight.free("--public", publicListen, false);
-    Preflight.free("--gateway-listen", gatewayListen, false);
-    Preflight.free("--admin-listen", adminListen, false);
-    Preflight.free("--metrics-listen", metricsListen, false);
-    Preflight.free("--dns-listen", dns.listen, true);
-    Preflight.writable("--state", state);
-    Preflight.lockState(state);
+    Preflight.serverStart(gatewayListen, adminListen, metricsListen, dns.listen, state);
     LimitFlags limits = new LimitFlags();
     limits.frontend.drainTimeoutSeconds = FrontendLimitFlags.drainTimeout(drainTimeoutSeconds);
     Vertx vertx = FunnelVertx.node();

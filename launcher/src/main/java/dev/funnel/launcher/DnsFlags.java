@@ -123,8 +123,8 @@ final class DnsFlags {
     java.util.Set<String> addresses = new java.util.LinkedHashSet<>();
     for (HostPort listener : publicListeners) {
       String host = listener.host();
-      boolean literal = io.netty.util.NetUtil.isValidIpV4Address(host) || io.netty.util.NetUtil.isValidIpV6Address(host);
-      if (!literal || host.equals("0.0.0.0") || host.equals("::") || host.equals("0:0:0:0:0:0:0:0")) {
+      byte[] literal = io.netty.util.NetUtil.createByteArrayFromIpAddressString(host);   // null: not an IP
+      if (literal == null || java.util.Arrays.equals(literal, new byte[literal.length])) {   // a wildcard
         return;
       }
       addresses.add(host);

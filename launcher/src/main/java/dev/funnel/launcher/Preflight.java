@@ -69,6 +69,20 @@ final class Preflight {
         + " address with " + name + "HOST:PORT", 1);
   }
 
+  /**
+   * What {@code funnel server} and {@code funnel demo} check after their public listeners: the
+   * gateway, admin, metrics and DNS addresses free, then the state directory writable and locked.
+   */
+  static void serverStart(HostPort gatewayListen, HostPort adminListen, HostPort metricsListen, HostPort dnsListen,
+                          Path state) {
+    free("--gateway-listen", gatewayListen, false);
+    free("--admin-listen", adminListen, false);
+    free("--metrics-listen", metricsListen, false);
+    free("--dns-listen", dnsListen, true);
+    writable("--state", state);
+    lockState(state);
+  }
+
   /** Every {@code --public} entry. */
   static void free(Map<Integer, HostPort> publicListeners) {
     publicListeners.forEach((port, address) -> free("--public " + port + "=", address, false));

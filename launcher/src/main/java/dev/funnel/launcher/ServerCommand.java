@@ -110,12 +110,7 @@ final class ServerCommand implements Callable<Integer> {
     }
     // Checked before anything is created: a busy port or a locked state leaves no state behind.
     Preflight.free(settings.publicListeners());
-    Preflight.free("--gateway-listen", gatewayListen, false);
-    Preflight.free("--admin-listen", adminListen, false);
-    Preflight.free("--metrics-listen", metricsListen, false);
-    Preflight.free("--dns-listen", dns.listen, true);
-    Preflight.writable("--state", state);
-    Preflight.lockState(state);
+    Preflight.serverStart(gatewayListen, adminListen, metricsListen, dns.listen, state);
     Vertx vertx = FunnelVertx.local();
     Processes.closeOnShutdown(vertx, "server");
     ServerStack stack = Processes.startOrExit(vertx, "server", () -> ServerStack.start(vertx, settings));
